@@ -1,0 +1,138 @@
+# kbackup: one build for the runner, the operator, tests, fuzzing, demo and benchmarks.
+#
+#   make                 bin/kbackup-runner
+#   make operator        bin/kbackup-operator
+#   make check           every test (unit, integration); SANITIZE=1 for ASan+UBSan
+#   make demo            throwaway PostgreSQL backed up to a directory and restored
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make fuzz            builds the libFuzzer targets (clang)
+#   make bench           benchmarks against peer tools (not part of check)
+#
+# Objects go to $(O), binaries to $(BINDIR); several trees can be built side by side
+# with different O= and BINDIR=.
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+O	?= build-san
+BINDIR	?= build-san/bin
+else
+O	?= build
+BINDIR	?= bin
+endif
+
+export PKG_CONFIG_PATH := $(CURDIR)/mk$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+
+RUNNER_PKGS	= libcurl openssl iniparser libbsd-overlay libzstd jansson libxml-2.0 \
+		  libmicrohttpd libarchive
+OPERATOR_PKGS	= libcurl openssl iniparser libbsd-overlay jansson yaml-0.1
+TEST_PKGS	= cmocka
+
+PKG_CFLAGS	:= $(shell pkg-config --cflags $(sort $(RUNNER_PKGS) $(OPERATOR_PKGS)) 2>/dev/null)
+RUNNER_LIBS	:= $(shell pkg-config --libs $(RUNNER_PKGS) 2>/dev/null)
+OPERATOR_LIBS	:= $(shell pkg-config --libs $(OPERATOR_PKGS) 2>/dev/null)
+TEST_LIBS	:= $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
+	   -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith \
+	   -Wno-unused-parameter -fno-strict-aliasing -pthread -I. $(PKG_CFLAGS)
+LDFLAGS	+= -pthread
+ifeq ($(SANITIZE),1)
+CFLAGS	+= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+COMMON_SRC	:= $(sort $(wildcard common/*.c))
+RUNNER_SRC	:= $(sort $(filter-out runner/main.c,$(wildcard runner/*.c)) \
+		   $(wildcard engines/*.c) $(wildcard storage/*.c))
+OPERATOR_SRC	:= $(sort $(filter-out operator/main.c,$(wildcard operator/*.c)))
+UNIT_SRC	:= $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC	:= $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+COMMON_OBJ	:= $(COMMON_SRC:%.c=$(O)/%.o)
+RUNNER_OBJ	:= $(RUNNER_SRC:%.c=$(O)/%.o)
+OPERATOR_OBJ	:= $(OPERATOR_SRC:%.c=$(O)/%.o)
+UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+
+LIBCOMMON	:= $(O)/libkbcommon.a
+LIBRUNNER	:= $(O)/libkbrunner.a
+LIBOPERATOR	:= $(O)/libkboperator.a
+RUNNER		:= $(BINDIR)/kbackup-runner
+OPERATOR	:= $(BINDIR)/kbackup-operator
+
+.PHONY: all operator check unit integration demo install deps fuzz bench lint clean
+all: $(RUNNER)
+operator: $(OPERATOR)
+
+# Sets up what is missing on a fresh Debian 12 machine (idempotent, quick when all is there).
+deps:
+	@scripts/install-deps
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@rm -f $@; $(AR) rcs $@ $^
+$(LIBRUNNER): $(RUNNER_OBJ)
+	@rm -f $@; $(AR) rcs $@ $^
+$(LIBOPERATOR): $(OPERATOR_OBJ)
+	@rm -f $@; $(AR) rcs $@ $(if $^,$^,$(COMMON_OBJ))
+
+$(RUNNER): $(O)/runner/main.o $(LIBRUNNER) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RUNNER_LIBS) -lm
+
+$(OPERATOR): $(O)/operator/main.o $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
+
+# Every unit test links every library: the archives contribute only what a test uses.
+$(O)/tests/%: tests/unit/%.c $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON) \
+		$(TEST_LIBS) $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
+
+check: deps
+	@$(MAKE) --no-print-directory all operator units
+	@KBACKUP_RUNNER=$(abspath $(RUNNER)) KBACKUP_OPERATOR=$(abspath $(OPERATOR)) \
+		KBACKUP_UNIT_DIR=$(abspath $(O)/tests) SANITIZE=$(SANITIZE) tests/run $(TESTS)
+
+units: $(UNIT_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@KBACKUP_RUNNER=$(abspath $(RUNNER)) scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/doc/kbackup/examples
+	install -m 0755 $(RUNNER) $(DESTDIR)$(PREFIX)/bin/
+	if [ -x $(OPERATOR) ]; then install -m 0755 $(OPERATOR) $(DESTDIR)$(PREFIX)/bin/; fi
+	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 examples/*.conf $(DESTDIR)$(PREFIX)/share/doc/kbackup/examples/
+
+# libFuzzer targets: each tests/fuzz/fuzz_X.c links the sources it needs through the libraries.
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_XOPEN_SOURCE=700 \
+	      -D_DEFAULT_SOURCE -I. $(PKG_CFLAGS)
+fuzz:
+	@mkdir -p $(O)/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "clang $$n"; \
+	  clang $(FUZZ_CFLAGS) -o $(O)/fuzz/$$n $$f $(filter-out %/main.c,$(COMMON_SRC) $(RUNNER_SRC) $(OPERATOR_SRC)) \
+	    $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm || exit 1; done
+
+bench: all
+	@KBACKUP_RUNNER=$(abspath $(RUNNER)) bench/run
+
+lint:
+	@for m in man/*.[58]; do mandoc -Tlint -Wwarning $$m || exit 1; done
+
+clean:
+	rm -rf build build-san bin
+
+-include $(COMMON_OBJ:.o=.d) $(RUNNER_OBJ:.o=.d) $(OPERATOR_OBJ:.o=.d) $(O)/runner/main.d $(O)/operator/main.d

@@ -1,0 +1,348 @@
+/*
+ * util: allocation, error buffers, whole-buffer I/O and atomic file writes.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+static void
+oom(void)
+{
+	static const char msg[] = "kbackup: out of memory\n";
+
+	(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if ((p = calloc(nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size)) == NULL)
+		oom();
+	return p;
+}
+
+void *
+xreallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if ((p = reallocarray(ptr, nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size)) == NULL)
+		oom();
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		oom();
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		oom();
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		oom();
+	return s;
+}
+
+int
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+errprefix(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 prefix[KB_ERRLEN];
+	char	*old;
+
+	if (err == NULL || errlen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	old = xstrdup(err);
+	snprintf(err, errlen, "%s: %s", prefix, old);
+	free(old);
+	return -1;
+}
+
+int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t
+read_full(int fd, void *buf, size_t len)
+{
+	char	*p = buf;
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got < len) {
+		if ((n = read(fd, p + got, len - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int
+read_file(const char *path, size_t max, char **bufp, size_t *lenp, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return errf(err, errlen, "%s: not a regular file", path);
+	}
+	if ((size_t)st.st_size > max) {
+		close(fd);
+		return errf(err, errlen, "%s: larger than %zu bytes", path, max);
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	n = read_full(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	buf[n] = '\0';
+	*bufp = buf;
+	if (lenp != NULL)
+		*lenp = (size_t)n;
+	return 0;
+}
+
+int
+fsync_dir(const char *dir, char *err, size_t errlen)
+{
+	int	fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return errf(err, errlen, "%s: %s", dir, strerror(errno));
+	if (fsync(fd) == -1 && errno != EINVAL) {
+		close(fd);
+		return errf(err, errlen, "fsync %s: %s", dir, strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+int
+write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+    char *err, size_t errlen)
+{
+	char	*tmp, *dir, *slash;
+	int	 fd, rc = -1;
+
+	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) == -1) {
+		errf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+		errf(err, errlen, "write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		errf(err, errlen, "rename %s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		rc = fsync_dir(*dir == '\0' ? "/" : dir, err, errlen);
+	} else
+		rc = fsync_dir(".", err, errlen);
+	free(dir);
+out:
+	free(tmp);
+	return rc;
+}
+
+int
+mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	char	*p, *s;
+
+	p = xstrdup(path);
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) == -1 && errno != EEXIST) {
+			errf(err, errlen, "mkdir %s: %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return 0;
+}
+
+char *
+path_join(const char *a, const char *b)
+{
+	size_t	alen;
+
+	if (a == NULL || *a == '\0')
+		return xstrdup(b);
+	if (b == NULL || *b == '\0')
+		return xstrdup(a);
+	alen = strlen(a);
+	while (alen > 1 && a[alen - 1] == '/')
+		alen--;
+	while (*b == '/')
+		b++;
+	return xasprintf("%.*s/%s", (int)alen, a, b);
+}
+
+void
+time_to_id(time_t t, char buf[17])
+{
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 17, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+int
+id_to_time(const char *id, time_t *t)
+{
+	struct tm	 tm;
+	const char	*end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(id) != 16 || (end = strptime(id, "%Y%m%dT%H%M%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	*t = timegm(&tm);
+	return 0;
+}
+
+void
+time_to_rfc3339(time_t t, char buf[21])
+{
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char	digits[] = "0123456789abcdef";
+	size_t			i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+int
+startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+void
+format_bytes(uint64_t n, char buf[16])
+{
+	static const char	*units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double			 v = (double)n;
+	int			 u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, 16, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, 16, "%.1f %s", v, units[u]);
+}

@@ -1,0 +1,68 @@
+/*
+ * util: small helpers every module uses: allocation that cannot fail (the
+ * program exits on out-of-memory, as OpenSSH's xmalloc does), error buffers,
+ * whole-buffer I/O, and atomic file replacement.
+ *
+ * Error convention of the whole tree: a function that can fail returns 0 on
+ * success and -1 on failure, and fills a caller's buffer (char *err, size_t
+ * errlen) with one line of context.  The caller decides whether to log it,
+ * add context or recover; an error is logged once, by whoever gives up.
+ */
+#ifndef KB_UTIL_H
+#define KB_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define KB_ERRLEN 512
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* Fills err (if not NULL) and returns -1, so that "return errf(...)" reads naturally. */
+int	 errf(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Prepends "context: " to the message already in err; returns -1. */
+int	 errprefix(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* write(2)/read(2) until done; read_full returns bytes read (short only at EOF) or -1. */
+int	 write_all(int fd, const void *buf, size_t len);
+ssize_t	 read_full(int fd, void *buf, size_t len);
+
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer. */
+int	 read_file(const char *path, size_t max, char **buf, size_t *len, char *err,
+	    size_t errlen);
+/* Writes path via a temporary file in the same directory, fsync, rename, fsync(dir). */
+int	 write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+	    char *err, size_t errlen);
+/* mkdir -p with the given mode for the directories it creates. */
+int	 mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
+int	 fsync_dir(const char *dir, char *err, size_t errlen);
+
+/* Joins with exactly one '/' between non-empty parts; returns a new string. */
+char	*path_join(const char *a, const char *b);
+
+/* Time as backup IDs use it: 20261124T030000Z (UTC). buf needs 17 bytes. */
+void	 time_to_id(time_t t, char buf[17]);
+int	 id_to_time(const char *id, time_t *t);
+/* RFC 3339 UTC with seconds: 2026-11-24T03:00:00Z. buf needs 21 bytes. */
+void	 time_to_rfc3339(time_t t, char buf[21]);
+
+/* Lowercase hex of len bytes; out needs 2*len+1 bytes. */
+void	 hex_encode(const unsigned char *in, size_t len, char *out);
+
+/* 1 if s starts with prefix. */
+int	 startswith(const char *s, const char *prefix);
+
+/* Human-readable byte count ("1.5 GiB"); buf needs 16 bytes. */
+void	 format_bytes(uint64_t n, char buf[16]);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * child: the process plumbing engines share.
+ *
+ * Children are spawned without a shell (posix_spawnp-like, argv as given),
+ * with an environment that has had every secret-holding variable of the
+ * config removed (only what the engine adds on purpose reaches them).
+ * Their stderr is read by a thread and logged line by line, tagged with the
+ * program's name; their exit status decides success.
+ */
+#ifndef KB_CHILD_H
+#define KB_CHILD_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#define CHILD_STDIN_PIPE	0x1	/* child's stdin is a pipe; see child.in_fd */
+#define CHILD_STDOUT_PIPE	0x2	/* child's stdout is a pipe; see child.out_fd */
+#define CHILD_STDOUT_LOG	0x4	/* child's stdout is logged like its stderr */
+
+struct child {
+	pid_t		 pid;
+	char		*name;		/* basename of argv[0], for logs */
+	int		 in_fd;		/* write end of stdin pipe, or -1 */
+	int		 out_fd;	/* read end of stdout pipe, or -1 */
+	int		 err_fd;	/* read end of stderr, drained by the thread */
+	pthread_t	 err_thread;
+	int		 err_thread_running;
+	int		 out_log_fd;
+	pthread_t	 out_thread;
+	int		 out_thread_running;
+	int		 status;	/* wait status once reaped */
+	int		 reaped;
+};
+
+/* Variables never passed to children (secrets' K_env); NULL-terminated, not copied. */
+void	 child_set_env_denylist(const char *const *names);
+
+/*
+ * Starts argv[0] (looked up in PATH) with argv.  env_add: NAME=VALUE strings
+ * added to (or replacing in) the environment, NULL-terminated, may be NULL.
+ */
+int	 child_spawn(struct child *, const char *const *argv, const char *const *env_add,
+	    int flags, char *err, size_t errlen);
+/* Closes our pipe ends, waits, joins the log threads.  0 iff exit status 0. */
+int	 child_wait(struct child *, char *err, size_t errlen);
+/* SIGTERM, then SIGKILL after a grace period; then child_wait(). */
+void	 child_kill(struct child *);
+/*
+ * Runs argv to completion; stdout (at most outmax bytes) into *out if out is
+ * not NULL (else logged).  0 iff exit status 0.
+ */
+int	 child_run(const char *const *argv, const char *const *env_add, char **out,
+	    size_t outmax, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * engine: the interface every database engine implements.
+ *
+ * An engine turns a database into a byte stream (backup) and a byte stream
+ * back into a database (restore), with the database's own tools.  The
+ * pipeline reads the dump from the fd backup_begin() returns and writes the
+ * restore stream into the fd restore_begin() returns; *_end() waits for the
+ * tools and says whether they succeeded: their exit status decides.
+ *
+ * Adding an engine: one file in engines/ defining a struct engine_ops, and
+ * one line in engines/registry.c.
+ */
+#ifndef KB_ENGINE_H
+#define KB_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+
+struct engine_ops;
+
+struct engine_job {
+	const struct engine_ops		*ops;
+	const struct config		*config;
+	const struct config_section	*section;	/* the engine's section */
+	const char			*workdir;
+	const char			*database;	/* restore: target override, or NULL */
+	void				*priv;		/* the engine's own state */
+};
+
+/* What verify --restore prints: tables and their row counts. */
+struct engine_table_count {
+	char		*table;
+	uint64_t	 rows;
+};
+
+struct engine_sanity {
+	struct engine_table_count	*tables;
+	size_t				 ntables;
+};
+
+/* What the engine's runner pod needs (for the operator). */
+struct engine_pod {
+	const char	*image;			/* e.g. "kbackup/runner-postgres" */
+	const char	*const *env;		/* NAME=VALUE, NULL-terminated */
+	const char	*const *volumes;	/* "name:mountPath", NULL-terminated */
+	int		 ports[4];		/* extra container ports, 0-terminated */
+};
+
+struct engine_ops {
+	const char		*name;		/* also the config section's name */
+	const struct config_key	*keys;		/* the section's keys, NULL name ends */
+	/* Checks across keys; may be NULL. */
+	int	(*validate)(const struct config_section_schema *,
+		    const struct config_section *, char *err, size_t errlen);
+
+	int	(*backup_begin)(struct engine_job *, int *fd, char *err, size_t errlen);
+	/* aborted: the pipeline failed; kill the tools.  Returns 0 iff the dump succeeded. */
+	int	(*backup_end)(struct engine_job *, int aborted, char *err, size_t errlen);
+	int	(*restore_begin)(struct engine_job *, int *fd, char *err, size_t errlen);
+	int	(*restore_end)(struct engine_job *, int aborted, char *err, size_t errlen);
+
+	/* Database reachable with the configured credentials. */
+	int	(*check)(struct engine_job *, char *err, size_t errlen);
+	/* Dump tool's version, for the manifest ("pg_dump (PostgreSQL) 15.14"). */
+	int	(*tool_version)(struct engine_job *, char *buf, size_t len);
+
+	/* verify --restore; may be NULL when the engine has no scratch database. */
+	int	(*scratch_name)(struct engine_job *, char *buf, size_t len);
+	int	(*sanity)(struct engine_job *, const char *database, struct engine_sanity *,
+		    char *err, size_t errlen);
+	int	(*drop)(struct engine_job *, const char *database, char *err, size_t errlen);
+
+	void	(*pod)(const struct config_section *, struct engine_pod *);
+};
+
+/* engines/registry.c */
+extern const struct engine_ops *const engine_registry[];
+const struct engine_ops *engine_find(const char *name);
+/* "postgres|mysql|..." for messages and the [backup] engine enum. */
+const char *engine_names(void);
+
+void	 engine_sanity_free(struct engine_sanity *);
+
+#endif
