@@ -76,13 +76,17 @@ xasprintf(const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*s;
-	int	 r;
+	int	 n;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (r < 0)
+	if (n < 0)
 		oom();
+	s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
 	return s;
 }
 
