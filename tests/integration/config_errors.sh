@@ -65,7 +65,7 @@ base | sed 's/^password = inline-secret-value/password = inline-secret-value\npa
 (base; printf '[backup]\nname = x\n') | bad "section twice" "[backup]: section given twice (lines 1 and 13)"
 base | sed 's/^database = shop/database = shop\ndatabase = other/' | bad "key twice" "[postgres] database: given twice (lines 7 and 8)"
 printf 'this is not ini\n[backup\n' | bad "not INI" "bad$((n + 1)).conf"
-(base; printf '[mysql]\ndatabases = x\n') | bad "other engine's section" "[backup] engine is postgres"
+(base; printf '[mysql]\ndatabases = x\n') | bad "other engine's section" "[mysql]: "
 
 say "secrets from a file relative to \$CREDENTIALS_DIRECTORY and from the environment"
 mkdir -p "$KB_TMP/creds"
