@@ -350,3 +350,35 @@ format_bytes(uint64_t n, char buf[16])
 	else
 		snprintf(buf, 16, "%.1f %s", v, units[u]);
 }
+
+char **
+words_split(const char *s, size_t *np)
+{
+	char	**words = xcalloc(1, sizeof(*words));
+	size_t	  n = 0, len;
+
+	while (s != NULL && *s != '\0') {
+		s += strspn(s, " \t");
+		if ((len = strcspn(s, " \t")) == 0)
+			break;
+		words = xreallocarray(words, n + 2, sizeof(*words));
+		words[n++] = xstrndup(s, len);
+		s += len;
+	}
+	words[n] = NULL;
+	if (np != NULL)
+		*np = n;
+	return words;
+}
+
+void
+words_free(char **words)
+{
+	size_t	i;
+
+	if (words == NULL)
+		return;
+	for (i = 0; words[i] != NULL; i++)
+		free(words[i]);
+	free(words);
+}
