@@ -30,7 +30,7 @@ struct http_server;
 struct http_request {
 	const char	*method;	/* "GET", "PUT", ... */
 	const char	*path;		/* full path, "/transfer/TOKEN/a/b.sst" */
-	const char	*suffix;	/* path after the route's prefix, "a/b.sst" */
+	const char	*suffix;	/* after the prefix, "a/b.sst"; not normalised: refuse ".." */
 	const char	*range;		/* Range header, or NULL */
 	uint64_t	 content_length;	/* HTTP_SIZE_UNKNOWN if not given */
 };
