@@ -81,7 +81,7 @@ $(LIBCOMMON): $(COMMON_OBJ)
 $(LIBRUNNER): $(RUNNER_OBJ)
 	@rm -f $@; $(AR) rcs $@ $^
 $(LIBOPERATOR): $(OPERATOR_OBJ)
-	@rm -f $@; $(AR) rcs $@ $(if $^,$^,$(COMMON_OBJ))
+	@rm -f $@; $(AR) rcs $@ $^
 
 $(RUNNER): $(O)/runner/main.o $(LIBRUNNER) $(LIBCOMMON)
 	@mkdir -p $(@D)
