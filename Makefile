@@ -22,17 +22,18 @@ O	?= build
 BINDIR	?= bin
 endif
 
-export PKG_CONFIG_PATH := $(CURDIR)/mk$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+# mk/ holds a .pc for iniparser, which Debian ships without one.
+PKG_CONFIG	= PKG_CONFIG_PATH=$(CURDIR)/mk$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) pkg-config
 
 RUNNER_PKGS	= libcurl openssl iniparser libbsd-overlay libzstd jansson libxml-2.0 \
 		  libmicrohttpd libarchive
 OPERATOR_PKGS	= libcurl openssl iniparser libbsd-overlay jansson yaml-0.1
 TEST_PKGS	= cmocka
 
-PKG_CFLAGS	:= $(shell pkg-config --cflags $(sort $(RUNNER_PKGS) $(OPERATOR_PKGS)) 2>/dev/null)
-RUNNER_LIBS	:= $(shell pkg-config --libs $(RUNNER_PKGS) 2>/dev/null)
-OPERATOR_LIBS	:= $(shell pkg-config --libs $(OPERATOR_PKGS) 2>/dev/null)
-TEST_LIBS	:= $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+PKG_CFLAGS	:= $(shell $(PKG_CONFIG) --cflags $(sort $(RUNNER_PKGS) $(OPERATOR_PKGS)) 2>/dev/null)
+RUNNER_LIBS	:= $(shell $(PKG_CONFIG) --libs $(RUNNER_PKGS) 2>/dev/null)
+OPERATOR_LIBS	:= $(shell $(PKG_CONFIG) --libs $(OPERATOR_PKGS) 2>/dev/null)
+TEST_LIBS	:= $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
 CC	?= cc
 CFLAGS	?= -O2 -g

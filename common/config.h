@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct config_section;
+
 enum config_type {
 	CFG_STRING,		/* any text */
 	CFG_NAME,		/* [a-z0-9]([a-z0-9-]*[a-z0-9])?, at most 63 characters */

@@ -102,10 +102,13 @@ append_value(char *line, size_t *off, const char *s, int force_quote)
 static void
 append_raw(char *line, size_t *off, const char *s)
 {
-	size_t	n = strlen(s);
+	size_t	n = strlen(s), room;
 
-	if (*off + n >= LOG_LINE_MAX - 1)
-		n = LOG_LINE_MAX - 2 - *off;
+	if (*off >= LOG_LINE_MAX - 1)
+		return;
+	room = LOG_LINE_MAX - 1 - *off;
+	if (n > room)
+		n = room;
 	memcpy(line + *off, s, n);
 	*off += n;
 	line[*off] = '\0';

@@ -76,13 +76,17 @@ xasprintf(const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*s;
-	int	 r;
+	int	 n;
 
 	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (r < 0)
+	if (n < 0)
 		oom();
+	s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
 	return s;
 }
 
@@ -345,4 +349,36 @@ format_bytes(uint64_t n, char buf[16])
 		snprintf(buf, 16, "%llu B", (unsigned long long)n);
 	else
 		snprintf(buf, 16, "%.1f %s", v, units[u]);
+}
+
+char **
+words_split(const char *s, size_t *np)
+{
+	char	**words = xcalloc(1, sizeof(*words));
+	size_t	  n = 0, len;
+
+	while (s != NULL && *s != '\0') {
+		s += strspn(s, " \t");
+		if ((len = strcspn(s, " \t")) == 0)
+			break;
+		words = xreallocarray(words, n + 2, sizeof(*words));
+		words[n++] = xstrndup(s, len);
+		s += len;
+	}
+	words[n] = NULL;
+	if (np != NULL)
+		*np = n;
+	return words;
+}
+
+void
+words_free(char **words)
+{
+	size_t	i;
+
+	if (words == NULL)
+		return;
+	for (i = 0; words[i] != NULL; i++)
+		free(words[i]);
+	free(words);
 }

@@ -32,6 +32,22 @@ struct child {
 	int		 reaped;
 };
 
+/* A growing, NULL-terminated argv (or env_add) list. */
+struct child_args {
+	char	**v;
+	size_t	  n;
+};
+
+void	 child_args_add(struct child_args *, const char *);
+void	 child_args_addf(struct child_args *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Adds the blank-separated words of s (dump_options and the like), no shell. */
+void	 child_args_add_words(struct child_args *, const char *s);
+/* The list as child_spawn() takes it; never NULL. */
+const char *const *child_args_list(struct child_args *);
+/* Frees; entries marked secret by the caller are wiped first. */
+void	 child_args_free(struct child_args *);
+
 /* Variables never passed to children (secrets' K_env); NULL-terminated, not copied. */
 void	 child_set_env_denylist(const char *const *names);
 
