@@ -88,6 +88,7 @@ struct s3_xfer {
 	void		*sink_arg;
 	uint64_t	 offset;
 	uint64_t	 received;
+	uint64_t	 range_start;	/* of the current try; 0: whole object */
 	int		 sink_failed;
 	char		 sink_err[KB_ERRLEN];
 
@@ -96,6 +97,7 @@ struct s3_xfer {
 	long		 status;
 	struct s3_buf	 resp;
 	char		 etag[128];
+	char		 request_id[128];	/* x-amz-request-id */
 	char		 curlerr[CURL_ERROR_SIZE];
 	unsigned	 tries;
 	int		 missing;	/* 404 NoSuchKey */
@@ -353,7 +355,7 @@ xfer_write_cb(char *src, size_t size, size_t nmemb, void *arg)
 
 	if (x->status == 0)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-	if (x->sink != NULL && x->status == 200 && x->offset + x->received > 0) {
+	if (x->sink != NULL && x->status == 200 && x->range_start > 0) {
 		errf(x->sink_err, sizeof(x->sink_err), "GET %s: server ignored Range",
 		    x->what);
 		x->sink_failed = 1;
@@ -373,26 +375,35 @@ xfer_write_cb(char *src, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+static void
+header_value(const char *line, size_t n, size_t skip, char *out, size_t outlen)
+{
+	size_t	i, j;
+
+	for (i = skip; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	for (j = n; j > i && (line[j - 1] == '\r' || line[j - 1] == '\n' ||
+	    line[j - 1] == ' '); j--)
+		;
+	if (j - i < outlen) {
+		memcpy(out, line + i, j - i);
+		out[j - i] = '\0';
+	}
+}
+
 static size_t
 xfer_header_cb(char *line, size_t size, size_t nmemb, void *arg)
 {
 	struct s3_xfer	*x = arg;
-	size_t		 n = size * nmemb, i, j;
+	size_t		 n = size * nmemb;
 
 	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-		x->etag[0] = '\0';
+		x->etag[0] = x->request_id[0] = '\0';
 		x->status = 0;
-	} else if (n > 5 && strncasecmp(line, "etag:", 5) == 0) {
-		for (i = 5; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
-			;
-		for (j = n; j > i && (line[j - 1] == '\r' || line[j - 1] == '\n' ||
-		    line[j - 1] == ' '); j--)
-			;
-		if (j - i < sizeof(x->etag)) {
-			memcpy(x->etag, line + i, j - i);
-			x->etag[j - i] = '\0';
-		}
-	}
+	} else if (n > 5 && strncasecmp(line, "etag:", 5) == 0)
+		header_value(line, n, 5, x->etag, sizeof(x->etag));
+	else if (n > 17 && strncasecmp(line, "x-amz-request-id:", 17) == 0)
+		header_value(line, n, 17, x->request_id, sizeof(x->request_id));
 	return n;
 }
 
@@ -428,7 +439,8 @@ xfer_setup(struct s3_xfer *x)
 		xfer_header(x, "Content-MD5: %s", x->content_md5);
 	if (strcmp(x->method, "POST") == 0)
 		xfer_header(x, "Content-Type: %s", "application/xml");
-	if (x->sink != NULL && x->offset + x->received > 0) {
+	x->range_start = x->offset + x->received;
+	if (x->sink != NULL && x->range_start > 0) {
 		snprintf(range, sizeof(range), "%llu-",
 		    (unsigned long long)(x->offset + x->received));
 		xfer_header(x, "Range: bytes=%s", range);
@@ -519,7 +531,8 @@ xfer_check(struct s3_xfer *x, CURLcode rc, char *err, size_t errlen)
 		return 0;
 	if (has_error) {
 		errf(err, errlen, "%s %s: %s: %s (request id %s)", x->method, x->what,
-		    e.code, e.message, e.request_id[0] ? e.request_id : "none");
+		    e.code, e.message, e.request_id[0] ? e.request_id :
+		    x->request_id[0] ? x->request_id : "none");
 		if (x->status == 404 && strcmp(e.code, "NoSuchKey") == 0)
 			x->missing = 1;
 	} else {

@@ -47,7 +47,7 @@ s3_start() {
 	fi
 	export S3_UPSTREAM=http://127.0.0.1:$port
 	rm -f "$dir/proxy.port"
-	node "$S3_HARNESS_DIR/proxy.js" --listen 0 --upstream "$port" \
+	node "$S3_HARNESS_DIR/proxy.js" --listen 0 --upstream "$port" --data "$dir/s3rver" \
 	    --port-file "$dir/proxy.port" >"$dir/proxy.log" 2>&1 &
 	S3_PROXY_PID=$!
 	local i

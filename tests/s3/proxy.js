@@ -18,6 +18,10 @@
  * Usage: proxy.js --listen PORT --upstream PORT [--port-file FILE]
  * Credentials: S3_ACCESS_KEY and S3_SECRET_KEY in the environment.
  * Counters for tests: GET /__proxy/stats answers JSON.
+ *
+ * s3rver 3.7.1 implements neither ListMultipartUploads nor
+ * AbortMultipartUpload; with --data DIR (s3rver's directory) the proxy
+ * answers both itself from s3rver's upload directories (path-style only).
  */
 'use strict';
 
@@ -38,6 +42,7 @@ function arg(name, def) {
 const listenPort = Number(arg('--listen', '0'));
 const upstreamPort = Number(arg('--upstream', '4568'));
 const portFile = arg('--port-file', null);
+const dataDir = arg('--data', null);
 const accessKey = process.env.S3_ACCESS_KEY;
 const secretKey = process.env.S3_SECRET_KEY;
 const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 's3proxy-'));
@@ -192,6 +197,77 @@ function forward(req, res, file, size) {
 		up.end();
 }
 
+function uploadsDir(bucket) {
+	return path.join(dataDir, bucket, '._S3rver_uploads');
+}
+
+function listUploads(res, bucket, query) {
+	const prefix = typeof query.prefix === 'string' ? query.prefix : '';
+	let names = [];
+	try {
+		names = fs.readdirSync(uploadsDir(bucket));
+	} catch (e) {
+		/* none yet */
+	}
+	let xml = '<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult ' +
+	    'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>' + xmlEscape(bucket) +
+	    '</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>' +
+	    '<Prefix>' + xmlEscape(prefix) + '</Prefix><MaxUploads>1000</MaxUploads>' +
+	    '<IsTruncated>false</IsTruncated>';
+	for (const id of names.sort()) {
+		let key, st;
+		try {
+			key = fs.readFileSync(path.join(uploadsDir(bucket), id, 'key'), 'utf8');
+			st = fs.statSync(path.join(uploadsDir(bucket), id, 'key'));
+		} catch (e) {
+			continue;
+		}
+		if (!key.startsWith(prefix))
+			continue;
+		xml += '<Upload><Key>' + xmlEscape(key) + '</Key><UploadId>' + xmlEscape(id) +
+		    '</UploadId><StorageClass>STANDARD</StorageClass><Initiated>' +
+		    st.mtime.toISOString() + '</Initiated></Upload>';
+	}
+	xml += '</ListMultipartUploadsResult>';
+	res.writeHead(200, { 'Content-Type': 'application/xml',
+	    'Content-Length': Buffer.byteLength(xml) });
+	res.end(xml);
+}
+
+function abortUpload(res, bucket, id) {
+	const dir = path.join(uploadsDir(bucket), path.basename(id));
+	if (!fs.existsSync(dir)) {
+		refuse(res, 404, 'NoSuchUpload', 'The specified upload does not exist.');
+		return;
+	}
+	fs.rmSync(dir, { recursive: true, force: true });
+	res.writeHead(204);
+	res.end();
+}
+
+/* True when the proxy answered the request itself. */
+function emulate(req, res) {
+	if (dataDir === null)
+		return false;
+	const q = req.url.indexOf('?');
+	if (q < 0)
+		return false;
+	const segs = req.url.slice(0, q).split('/').filter((x) => x !== '');
+	const query = parseQuery(req.url.slice(q + 1));
+	if (segs.length === 0)
+		return false;
+	const bucket = decodeURIComponent(segs[0]);
+	if (req.method === 'GET' && segs.length === 1 && 'uploads' in query) {
+		listUploads(res, bucket, query);
+		return true;
+	}
+	if (req.method === 'DELETE' && segs.length > 1 && typeof query.uploadId === 'string') {
+		abortUpload(res, bucket, query.uploadId);
+		return true;
+	}
+	return false;
+}
+
 let seq = 0;
 
 const server = http.createServer((req, res) => {
@@ -234,6 +310,11 @@ const server = http.createServer((req, res) => {
 			if (bad) {
 				fs.rm(file, () => {});
 				refuse(res, bad[0], bad[1], bad[2]);
+				return;
+			}
+			if (emulate(req, res)) {
+				stats.forwarded++;
+				fs.rm(file, () => {});
 				return;
 			}
 			forward(req, res, file, size);
