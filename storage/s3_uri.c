@@ -68,7 +68,8 @@ s3_query_string(struct s3_query *q)
 	size_t	 i, len = 1;
 	char	*out;
 
-	qsort(q->params, q->n, sizeof(*q->params), param_cmp);
+	if (q->n > 1)
+		qsort(q->params, q->n, sizeof(*q->params), param_cmp);
 	for (i = 0; i < q->n; i++)
 		len += strlen(q->params[i].name) + strlen(q->params[i].value) + 2;
 	out = xmalloc(len);
