@@ -18,6 +18,12 @@
  * Usage: proxy.js --listen PORT --upstream PORT [--port-file FILE]
  * Credentials: S3_ACCESS_KEY and S3_SECRET_KEY in the environment.
  * Counters for tests: GET /__proxy/stats answers JSON.
+ * Faults for tests (after the signature check passed):
+ *   POST /__proxy/fault?kind=K&count=N[&method=M][&match=REGEXP]
+ * makes the next N matching requests fail: kind 503 (SlowDown), cut (the
+ * response body stops halfway and the connection is closed), error200 (200
+ * with an InternalError body, as CompleteMultipartUpload may answer) or
+ * denied200 (200 with an AccessDenied body).
  *
  * s3rver 3.7.1 implements neither ListMultipartUploads nor
  * AbortMultipartUpload; with --data DIR (s3rver's directory) the proxy
@@ -173,7 +179,36 @@ async function verify(req, bodyHash) {
 	return null;
 }
 
-function forward(req, res, file, size) {
+const faults = [];
+
+function takeFault(req) {
+	for (const f of faults) {
+		if (f.count > 0 && (!f.method || f.method === req.method) && f.match.test(req.url)) {
+			f.count--;
+			stats.byCode['fault-' + f.kind] = (stats.byCode['fault-' + f.kind] || 0) + 1;
+			return f.kind;
+		}
+	}
+	return null;
+}
+
+function addFault(req, res) {
+	const q = parseQuery(req.url.slice(req.url.indexOf('?') + 1));
+	faults.push({ kind: q.kind, count: Number(q.count || 1), method: q.method || null,
+	    match: new RegExp(q.match || '') });
+	res.writeHead(204);
+	res.end();
+}
+
+function answer200Error(res, code) {
+	const body = '<?xml version="1.0" encoding="UTF-8"?>\n\n<Error><Code>' + code +
+	    '</Code><Message>injected</Message><RequestId>FAULT</RequestId></Error>';
+	res.writeHead(200, { 'Content-Type': 'application/xml',
+	    'Content-Length': Buffer.byteLength(body) });
+	res.end(body);
+}
+
+function forward(req, res, file, size, cut) {
 	const headers = Object.assign({}, req.headers);
 	delete headers['transfer-encoding'];
 	delete headers['expect'];
@@ -184,7 +219,23 @@ function forward(req, res, file, size) {
 	    path: req.url, headers }, (ures) => {
 		stats.forwarded++;
 		res.writeHead(ures.statusCode, ures.headers);
-		ures.pipe(res);
+		const total = Number(ures.headers['content-length'] || 0);
+		if (!cut || total < 2) {
+			ures.pipe(res);
+			return;
+		}
+		let sent = 0;
+		ures.on('data', (chunk) => {
+			if (sent >= total / 2)
+				return;
+			const part = chunk.subarray(0, Math.max(1, Math.floor(total / 2) - sent));
+			sent += part.length;
+			res.write(part);
+			if (sent >= total / 2) {
+				ures.destroy();
+				setTimeout(() => res.socket && res.socket.destroy(), 50);
+			}
+		});
 	});
 	up.on('error', (e) => {
 		fs.rm(file, () => {});
@@ -271,6 +322,10 @@ function emulate(req, res) {
 let seq = 0;
 
 const server = http.createServer((req, res) => {
+	if (req.url.startsWith('/__proxy/fault?')) {
+		addFault(req, res);
+		return;
+	}
 	if (req.url === '/__proxy/stats') {
 		res.writeHead(200, { 'Content-Type': 'application/json' });
 		res.end(JSON.stringify(stats));
@@ -317,7 +372,17 @@ const server = http.createServer((req, res) => {
 				fs.rm(file, () => {});
 				return;
 			}
-			forward(req, res, file, size);
+			const fault = takeFault(req);
+			if (fault === '503' || fault === 'error200' || fault === 'denied200') {
+				fs.rm(file, () => {});
+				if (fault === '503')
+					refuse(res, 503, 'SlowDown', 'Please reduce your request rate.');
+				else
+					answer200Error(res, fault === 'error200' ? 'InternalError' :
+					    'AccessDenied');
+				return;
+			}
+			forward(req, res, file, size, fault === 'cut');
 		});
 	});
 	req.on('close', () => {

@@ -7,7 +7,8 @@
  * With S3_TEST_COPY=FILE the multipart object's bytes are also written to
  * FILE, so that the script can compare what another client downloads.
  * With S3_TEST_STALE=PREFIX, an unfinished upload under PREFIX (created by
- * the script) is swept.
+ * the script) is swept.  With S3_TEST_FAULTS set, test_faults injects
+ * failures through the proxy's fault endpoint to check retries and resume.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+
+#include <curl/curl.h>
 
 #include "common/config.h"
 #include "common/util.h"
@@ -365,6 +368,71 @@ test_server_down(void **state)
 	expect_list_error(&o, "gave up after 2 tries");
 }
 
+/* Asks the proxy to fail the next count requests matching (see proxy.js). */
+static void
+fault(const char *kind, int count, const char *method, const char *match)
+{
+	CURL	*c = curl_easy_init();
+	char	*m = curl_easy_escape(c, match, 0);
+	char	*url = xasprintf("%s/__proxy/fault?kind=%s&count=%d&method=%s&match=%s",
+	    getenv("S3_ENDPOINT"), kind, count, method, m);
+	long	 code = 0;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 204);
+	curl_free(m);
+	free(url);
+	curl_easy_cleanup(c);
+}
+
+static void
+test_faults(void **state)
+{
+	struct opts		 o = { .prefix = "kb-test/faults", .max_tries = "4" };
+	struct storage		*st;
+	struct storage_upload	*up;
+	unsigned char		*buf;
+	char			 err[KB_ERRLEN];
+	struct count		 c;
+
+	if (getenv("S3_TEST_FAULTS") == NULL)
+		skip();
+	st = open_store(&o);
+	/* 5xx on a part and on the create: retried */
+	fault("503", 1, "POST", "uploads=");
+	fault("503", 2, "PUT", "partNumber=2&");
+	/* CompleteMultipartUpload answering 200 with InternalError: retried */
+	fault("error200", 1, "POST", "uploadId=");
+	put(st, "retried", 0, 12 * MIB + 1, MIB, NULL);
+	/* a download cut twice resumes with Range where it broke */
+	fault("cut", 2, "GET", "/retried$");
+	assert_int_equal(get_check(st, "retried", 0), 12 * MIB + 1);
+
+	/* an error that is no reason to retry fails the commit, which aborts */
+	fault("denied200", 1, "POST", "uploadId=");
+	buf = xcalloc(1, 6 * MIB);
+	assert_int_equal(st->ops->put_begin(st, "denied", 0, &up, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_write(up, buf, 6 * MIB, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_write(up, buf, 1, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_commit(up, err, sizeof(err)), -1);
+	print_message("error: %s\n", err);
+	assert_non_null(strstr(err, "AccessDenied"));
+	c = list(st, "denied", NULL);
+	assert_int_equal(c.n, 0);
+
+	/* too many failures: a clear error naming the tries */
+	fault("503", 10, "PUT", "/single$");
+	assert_int_equal(storage_put_buffer(st, "single", "x", 1, err, sizeof(err)), -1);
+	print_message("error: %s\n", err);
+	assert_non_null(strstr(err, "gave up after 4 tries"));
+	assert_non_null(strstr(err, "SlowDown"));
+	free(buf);
+	storage_close(st);
+}
+
 static int
 teardown(void **state)
 {
@@ -387,6 +455,7 @@ main(void)
 		cmocka_unit_test(test_wrong_secret),
 		cmocka_unit_test(test_no_bucket),
 		cmocka_unit_test(test_server_down),
+		cmocka_unit_test(test_faults),
 	};
 
 	if (getenv("S3_ENDPOINT") == NULL) {
