@@ -918,7 +918,7 @@ upload_submit(struct storage_upload *u, char *err, size_t errlen)
 	p->busy = 1;
 	part_start(u, p);
 	/* Unknown or exceeded size: larger parts as the count grows. */
-	if (u->nparts % 1000 == 0 && u->total + u->part_size > u->size_hint &&
+	if (u->nparts % 1000 == 0 && (u->size_hint == 0 || u->total >= u->size_hint) &&
 	    u->part_size * 2 <= S3_MAX_PART)
 		u->part_size *= 2;
 	return 0;
