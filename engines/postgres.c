@@ -263,9 +263,9 @@ static int
 pg_ensure_database(struct engine_job *job, const char *name, char *err, size_t errlen)
 {
 	static const char script[] =
-	    "SELECT 'exists' FROM pg_database WHERE datname = :'db'\n"
+	    "SELECT count(*) > 0 AS exists FROM pg_database WHERE datname = :'db'\n"
 	    "\\gset kb_\n"
-	    "\\if :{?kb_exists}\n"
+	    "\\if :kb_exists\n"
 	    "\\else\n"
 	    "CREATE DATABASE :\"db\";\n"
 	    "\\echo created\n"
