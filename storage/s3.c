@@ -135,14 +135,18 @@ struct storage_upload {
 
 static int	 check_part_size(const char *, char *, size_t);
 
+/*
+ * The runner merges the keys of every storage type into one [storage] schema,
+ * so "required" is left 0 here and s3_validate() checks bucket and keys.
+ */
 static const struct config_key s3_keys[] = {
 	{ "endpoint", CFG_URL, 0, NULL, "an http:// or https:// URL", 0, 0, NULL },
 	{ "region", CFG_STRING, 0, "us-east-1", "a region name", 0, 0, NULL },
-	{ "bucket", CFG_STRING, 1, NULL, "a bucket name", 0, 0, NULL },
+	{ "bucket", CFG_STRING, 0, NULL, "a bucket name", 0, 0, NULL },
 	{ "prefix", CFG_STRING, 0, "", "a key prefix", 0, 0, NULL },
 	{ "path_style", CFG_BOOL, 0, "false", NULL, 0, 0, NULL },
 	{ "access_key", CFG_SECRET, 0, NULL, "an access key ID", 0, 0, NULL },
-	{ "secret_key", CFG_SECRET, 1, NULL, "a secret access key", 0, 0, NULL },
+	{ "secret_key", CFG_SECRET, 0, NULL, "a secret access key", 0, 0, NULL },
 	{ "tls_verify", CFG_BOOL, 0, "true", NULL, 0, 0, NULL },
 	{ "ca_file", CFG_PATH, 0, NULL, "a PEM file of CA certificates", 0, 0, NULL },
 	{ "part_size", CFG_SIZE, 0, "16MiB", "a size of 5MiB to 5GiB", 0, 0,
