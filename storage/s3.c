@@ -840,39 +840,52 @@ busy_slots(struct storage_upload *u)
 	return n;
 }
 
-/* Drives the transfers until a slot is free (all_done: until none is busy). */
+/*
+ * One round without blocking: restarts parts whose retry time has come,
+ * lets curl send what the sockets take, and collects finished parts.
+ * Returns how long the next poll may wait (ms).
+ */
 static int
-upload_drive(struct storage_upload *u, int all_done, char *err, size_t errlen)
+upload_step(struct storage_upload *u)
 {
 	struct s3_part	*p;
 	CURLMsg		*m;
-	uint64_t	 now, wait;
+	uint64_t	 now = now_ms(), wait = 1000;
 	unsigned	 i;
 	int		 running, left;
 	void		*priv;
 
-	while (!u->failed && busy_slots(u) > (all_done ? 0 : u->nslots - 1)) {
-		now = now_ms();
-		wait = 1000;
-		for (i = 0; i < u->nslots; i++) {
-			p = &u->slots[i];
-			if (!p->busy || !p->waiting)
-				continue;
-			if (p->retry_at <= now)
-				part_start(u, p);
-			else if (p->retry_at - now < wait)
-				wait = p->retry_at - now;
-		}
-		curl_multi_perform(u->multi, &running);
-		while ((m = curl_multi_info_read(u->multi, &left)) != NULL) {
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-			/* x is the first member of its part */
-			part_done(u, (struct s3_part *)priv, m->data.result);
-		}
-		if (busy_slots(u) > (all_done ? 0 : u->nslots - 1) && !u->failed)
-			curl_multi_poll(u->multi, NULL, 0, (int)wait, NULL);
+	for (i = 0; i < u->nslots; i++) {
+		p = &u->slots[i];
+		if (!p->busy || !p->waiting)
+			continue;
+		if (p->retry_at <= now)
+			part_start(u, p);
+		else if (p->retry_at - now < wait)
+			wait = p->retry_at - now;
+	}
+	curl_multi_perform(u->multi, &running);
+	while ((m = curl_multi_info_read(u->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		/* x is the first member of its part */
+		part_done(u, (struct s3_part *)priv, m->data.result);
+	}
+	return (int)wait;
+}
+
+/* Drives the transfers until a slot is free (all_done: until none is busy). */
+static int
+upload_drive(struct storage_upload *u, int all_done, char *err, size_t errlen)
+{
+	unsigned	limit = all_done ? 0 : u->nslots - 1;
+	int		wait;
+
+	while (!u->failed && busy_slots(u) > limit) {
+		wait = upload_step(u);
+		if (!u->failed && busy_slots(u) > limit)
+			curl_multi_poll(u->multi, NULL, 0, wait, NULL);
 	}
 	if (u->failed)
 		return errf(err, errlen, "%s", u->err);
@@ -935,6 +948,9 @@ s3_put_write(struct storage_upload *u, const void *data, size_t len, char *err,
 	const char	*p = data;
 	size_t		 n;
 
+	/* Parts in flight progress while the caller produces the next one. */
+	if (u->multi != NULL && busy_slots(u) > 0)
+		upload_step(u);
 	if (u->failed)
 		return errf(err, errlen, "%s", u->err);
 	while (len > 0) {
