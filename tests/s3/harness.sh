@@ -2,7 +2,9 @@
 # Source this file, then:
 #   s3_start DIR   starts both on 127.0.0.1 (state and logs in DIR) and exports
 #                  S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_BUCKET S3_REGION
-#                  (and S3_UPSTREAM, s3rver's own unchecked endpoint)
+#                  (and S3_UPSTREAM, s3rver's own unchecked endpoint, and
+#                  S3_VHOST_ENDPOINT=http://s3.localhost:PORT for virtual-host
+#                  style: BUCKET.s3.localhost, which curl resolves to loopback)
 #   s3_stop        stops them
 # Needs node and the packages of package-lock.json (npm ci, done here if missing).
 
@@ -38,7 +40,7 @@ s3_start() {
 	port=$(s3_free_port)
 	NODE_OPTIONS=--openssl-legacy-provider \
 	    "$S3_HARNESS_DIR/node_modules/.bin/s3rver" -d "$dir/s3rver" -a 127.0.0.1 \
-	    -p "$port" --configure-bucket "$S3_BUCKET" >"$dir/s3rver.log" 2>&1 &
+	    -p "$port" --service-endpoint localhost --configure-bucket "$S3_BUCKET" >"$dir/s3rver.log" 2>&1 &
 	S3_SERVER_PID=$!
 	if ! s3_wait_port "$port" 20; then
 		echo "s3_start: s3rver did not start (log: $dir/s3rver.log)" >&2
@@ -61,6 +63,7 @@ s3_start() {
 		return 1
 	fi
 	export S3_ENDPOINT=http://127.0.0.1:$(cat "$dir/proxy.port")
+	export S3_VHOST_ENDPOINT=http://s3.localhost:$(cat "$dir/proxy.port")
 	echo "S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$S3_BUCKET S3_UPSTREAM=$S3_UPSTREAM"
 }
 

@@ -36,6 +36,7 @@ struct opts {
 	const char	*secret;
 	const char	*endpoint;
 	const char	*max_tries;
+	int		 vhost;
 };
 
 static struct config	*cfg;
@@ -63,7 +64,7 @@ open_store(const struct opts *o)
 	config_set(cfg, name, "type", "s3");
 	config_set(cfg, name, "endpoint", o->endpoint ? o->endpoint : getenv("S3_ENDPOINT"));
 	config_set(cfg, name, "bucket", o->bucket ? o->bucket : getenv("S3_BUCKET"));
-	config_set(cfg, name, "path_style", "true");
+	config_set(cfg, name, "path_style", o->vhost ? "false" : "true");
 	config_set(cfg, name, "region", getenv("S3_REGION") ? getenv("S3_REGION") :
 	    "us-east-1");
 	config_set(cfg, name, "prefix", o->prefix ? o->prefix : "kb-test");
@@ -368,6 +369,29 @@ test_server_down(void **state)
 	expect_list_error(&o, "gave up after 2 tries");
 }
 
+static void
+test_vhost(void **state)
+{
+	struct opts	 o = { .prefix = "kb-test/vhost", .vhost = 1 };
+	struct storage	*st;
+	const char	*key = "v a/\xc3\xbc";
+	char		 err[KB_ERRLEN];
+	struct count	 c;
+
+	if ((o.endpoint = getenv("S3_VHOST_ENDPOINT")) == NULL)
+		skip();
+	st = open_store(&o);
+	put(st, key, 0, 11 * MIB, MIB, NULL);
+	assert_int_equal(get_check(st, key, 0), 11 * MIB);
+	c = list(st, "v a/", key);
+	assert_true(c.found);
+	if (st->ops->remove(st, &key, 1, err, sizeof(err)) == -1)
+		fail_msg("remove: %s", err);
+	c = list(st, "", NULL);
+	assert_int_equal(c.n, 0);
+	storage_close(st);
+}
+
 /* Asks the proxy to fail the next count requests matching (see proxy.js). */
 static void
 fault(const char *kind, int count, const char *method, const char *match)
@@ -456,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_no_bucket),
 		cmocka_unit_test(test_server_down),
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_vhost),
 	};
 
 	if (getenv("S3_ENDPOINT") == NULL) {
