@@ -43,6 +43,7 @@
 #define S3_MAX_OBJECT		(5ULL * 1024 * 1024 * MIB)
 #define S3_MAX_RESPONSE		(64 * MIB)
 #define S3_DELETE_BATCH		1000
+#define S3_IDLE_MS		10000	/* see part_done() */
 #define S3_EMPTY_SHA256		\
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -129,6 +130,7 @@ struct storage_upload {
 	struct s3_part	*slots;
 	unsigned	 nslots;
 	CURLM		*multi;
+	uint64_t	 last_step;	/* when curl was last driven (ms) */
 	int		 failed;
 	char		 err[KB_ERRLEN];
 };
@@ -794,8 +796,13 @@ part_start(struct storage_upload *u, struct s3_part *p)
 	p->waiting = 0;
 }
 
+/*
+ * Parts progress only while the caller is inside put_write or put_commit: a
+ * producer silent for long (a dump waiting on a lock) can make a part time
+ * out.  A retryable failure after such a pause (idle) costs no try.
+ */
 static void
-part_done(struct storage_upload *u, struct s3_part *p, CURLcode rc)
+part_done(struct storage_upload *u, struct s3_part *p, CURLcode rc, int idle)
 {
 	char	err[KB_ERRLEN];
 	int	r;
@@ -813,7 +820,9 @@ part_done(struct storage_upload *u, struct s3_part *p, CURLcode rc)
 		p->busy = 0;
 		return;
 	}
-	if (r == 1 && ++p->x.tries < u->s3->max_tries) {
+	if (r == 1 && !idle)
+		p->x.tries++;
+	if (r == 1 && p->x.tries < u->s3->max_tries) {
 		log_kv(LOGL_WARN, "s3 part upload failed, retrying", "error", err, NULL);
 		xfer_reset(&p->x);
 		p->waiting = 1;
@@ -852,8 +861,11 @@ upload_step(struct storage_upload *u)
 	CURLMsg		*m;
 	uint64_t	 now = now_ms(), wait = 1000;
 	unsigned	 i;
-	int		 running, left;
+	int		 running, left, idle;
 	void		*priv;
+
+	idle = u->last_step != 0 && now - u->last_step > S3_IDLE_MS;
+	u->last_step = now;
 
 	for (i = 0; i < u->nslots; i++) {
 		p = &u->slots[i];
@@ -870,7 +882,7 @@ upload_step(struct storage_upload *u)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 		/* x is the first member of its part */
-		part_done(u, (struct s3_part *)priv, m->data.result);
+		part_done(u, (struct s3_part *)priv, m->data.result, idle);
 	}
 	return (int)wait;
 }
