@@ -167,7 +167,8 @@ decompressor_new(struct decompressor **dp, enum container_compression comp,
 
 /*
  * Feeds in to zstd until it is consumed and zstd holds no more output for
- * us (a full output buffer means there may be more).
+ * us (a full output buffer means there may be more, unless zstd said the
+ * frame is complete).
  */
 static int
 decompressor_run(struct decompressor *d, const void *buf, size_t len, char *err,
@@ -194,7 +195,11 @@ decompressor_run(struct decompressor *d, const void *buf, size_t len, char *err,
 			d->failed = 1;
 			return -1;
 		}
-	} while (in.pos < in.size || d->full);
+		/*
+		 * 0 means the frame is decoded and flushed: calling again with
+		 * no input would start on a next frame and report it missing.
+		 */
+	} while (in.pos < in.size || (d->full && r != 0));
 	return 0;
 }
 

@@ -31,8 +31,9 @@ manifest_to_json(const struct manifest *m)
 		json_object_set_new(enc, "scrypt_n", json_integer((json_int_t)m->container.scrypt_n));
 		json_object_set_new(enc, "scrypt_r", json_integer(m->container.scrypt_r));
 		json_object_set_new(enc, "scrypt_p", json_integer(m->container.scrypt_p));
-		json_object_set_new(enc, "salt", json_string(m->container.salt_hex));
 	}
+	if (strcmp(m->container.kdf, "none") != 0)
+		json_object_set_new(enc, "salt", json_string(m->container.salt_hex));
 	labels = json_array();
 	for (i = 0; i < m->nlabels; i++) {
 		l = json_pack("{s:s}", "name", m->labels[i].name);
@@ -137,6 +138,8 @@ parse_encryption(json_t *enc, struct container_info *ci, char *err, size_t errle
 		if (get_uint(enc, "scrypt_p", &n, err, errlen) == -1 || n > UINT32_MAX)
 			goto out;
 		ci->scrypt_p = (uint32_t)n;
+	}
+	if (strcmp(kdf, "none") != 0) {
 		if (get_string(enc, "salt", 1, 64, &salt, err, errlen) == -1)
 			goto out;
 		strlcpy(ci->salt_hex, salt, sizeof(ci->salt_hex));
