@@ -13,6 +13,8 @@
 #include "common/util.h"
 #include "runner/compress.h"
 
+#define COMPRESS_JOB_SIZE	(1024 * 1024)
+
 struct compressor {
 	enum container_compression	 comp;
 	ZSTD_CCtx			*cctx;
@@ -69,6 +71,13 @@ compressor_new(struct compressor **cp, enum container_compression comp, int leve
 		r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 1);
 	if (!ZSTD_isError(r) && threads > 0)
 		r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_nbWorkers, threads);
+	/*
+	 * Workers buffer a few jobs each; zstd's default job (4 windows, 8 MiB
+	 * at level 3) costs tens of MiB.  Small jobs keep memory bounded at a
+	 * small loss of ratio.
+	 */
+	if (!ZSTD_isError(r) && threads > 0)
+		r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_jobSize, COMPRESS_JOB_SIZE);
 	if (ZSTD_isError(r)) {
 		errf(err, errlen, "zstd: %s", ZSTD_getErrorName(r));
 		compressor_free(c);
