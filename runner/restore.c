@@ -59,15 +59,8 @@ select_backup(struct runner *r, const struct catalog *c, const struct restore_re
 	return m;
 }
 
-struct opened {
-	struct catalog		 catalog;
-	struct keyring		 keys;
-	struct location		*loc;
-	const struct manifest	*m;
-};
-
-static int
-open_backup(struct runner *r, const struct restore_request *req, struct opened *o)
+int
+job_open_backup(struct runner *r, const struct restore_request *req, struct opened *o)
 {
 	char	err[KB_ERRLEN];
 
@@ -91,8 +84,8 @@ open_backup(struct runner *r, const struct restore_request *req, struct opened *
 	return 0;
 }
 
-static void
-close_backup(struct opened *o)
+void
+job_close_backup(struct opened *o)
 {
 	keyring_free(&o->keys);
 	catalog_free(&o->catalog);
@@ -108,14 +101,14 @@ job_restore(struct runner *r, const struct restore_request *req)
 	uint64_t		 raw = 0;
 	int			 fd, prc, erc;
 
-	if (open_backup(r, req, &o) == -1)
+	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
 	target = req->database != NULL ? req->database :
 	    config_get(r->engine_section, "database");
 	if (req->dry_run) {
 		printf("would restore backup %s from %s into %s\n", o.m->id, o.loc->desc,
 		    target != NULL ? target : r->engine->name);
-		close_backup(&o);
+		job_close_backup(&o);
 		return EXIT_OK;
 	}
 	log_kv(LOGL_INFO, "restore started", "id", o.m->id, "from", o.loc->desc, "into",
@@ -123,22 +116,22 @@ job_restore(struct runner *r, const struct restore_request *req)
 	runner_engine_job(r, &job, req->database);
 	if (r->engine->restore_begin(&job, &fd, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "restore failed", "id", o.m->id, "error", err, NULL);
-		close_backup(&o);
+		job_close_backup(&o);
 		return EXIT_JOB;
 	}
-	prc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256, fd,
-	    &raw, err, sizeof(err));
+	prc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256,
+	    o.m->container.cipher, fd, &raw, err, sizeof(err));
 	erc = r->engine->restore_end(&job, prc == -1, eerr, sizeof(eerr));
 	if (prc == -1 || erc == -1) {
 		log_kv(LOGL_ERROR, "restore failed; the target was left as it was where the "
 		    "engine allows", "id", o.m->id, "error", prc == -1 ? err : eerr, NULL);
-		close_backup(&o);
+		job_close_backup(&o);
 		return EXIT_JOB;
 	}
 	format_bytes(raw, size);
 	log_kv(LOGL_INFO, "restore finished", "id", o.m->id, "into",
 	    target != NULL ? target : "", "raw", size, NULL);
-	close_backup(&o);
+	job_close_backup(&o);
 	return EXIT_OK;
 }
 
@@ -168,14 +161,14 @@ job_unpack(struct runner *r, const struct restore_request *req)
 	uint64_t	 raw;
 	int		 fd, rc;
 
-	if (open_backup(r, req, &o) == -1)
+	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
 	if ((fd = open_output(req->output, &tmp)) == -1) {
-		close_backup(&o);
+		job_close_backup(&o);
 		return EXIT_JOB;
 	}
-	rc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256, fd,
-	    &raw, err, sizeof(err));
+	rc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256,
+	    o.m->container.cipher, fd, &raw, err, sizeof(err));
 	if (tmp != NULL) {
 		if (rc == 0 && (fsync(fd) == -1 || rename(tmp, req->output) == -1))
 			rc = errf(err, sizeof(err), "%s: %s", req->output, strerror(errno));
@@ -189,7 +182,7 @@ job_unpack(struct runner *r, const struct restore_request *req)
 	else
 		log_kv(LOGL_INFO, "unpacked", "id", o.m->id, "output",
 		    tmp != NULL ? req->output : "-", NULL);
-	close_backup(&o);
+	job_close_backup(&o);
 	return rc == 0 ? EXIT_OK : EXIT_JOB;
 }
 
@@ -199,8 +192,8 @@ verify_one(struct location *loc, const struct keyring *kr, const struct manifest
 	char		err[KB_ERRLEN], size[16];
 	uint64_t	raw;
 
-	if (pipeline_restore(loc->st, m->data_key, kr, m->id, m->sha256, -1, &raw, err,
-	    sizeof(err)) == -1) {
+	if (pipeline_restore(loc->st, m->data_key, kr, m->id, m->sha256, m->container.cipher,
+	    -1, &raw, err, sizeof(err)) == -1) {
 		printf("%s FAILED %s\n", m->id, err);
 		return -1;
 	}
@@ -216,7 +209,7 @@ job_verify(struct runner *r, const struct restore_request *req, int all)
 	struct opened	o;
 	size_t		i, failed = 0;
 
-	if (open_backup(r, req, &o) == -1)
+	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
 	if (!all)
 		failed += verify_one(o.loc, &o.keys, o.m) == -1;
@@ -226,6 +219,6 @@ job_verify(struct runner *r, const struct restore_request *req, int all)
 	fflush(stdout);
 	if (failed > 0)
 		log_kv(LOGL_ERROR, "verify found bad backups", "location", o.loc->desc, NULL);
-	close_backup(&o);
+	job_close_backup(&o);
 	return failed == 0 ? EXIT_OK : EXIT_JOB;
 }
