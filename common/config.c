@@ -733,9 +733,12 @@ prescan(const char *text, char *err, size_t errlen)
 		if (*p == '[' && (close = memchr(p, ']', len)) != NULL) {
 			free(section);
 			section = trimmed_lower(p + 1, (size_t)(close - p - 1));
-			if ((prev = seen_add(&secs, &nsecs, xstrdup(section), line)) != 0)
+			name = xstrdup(section);
+			if ((prev = seen_add(&secs, &nsecs, name, line)) != 0) {
 				rc = errf(err, errlen, "[%s]: section given twice (lines %d and %d)",
 				    section, prev, line);
+				free(name);
+			}
 			seen_free(keys, nkeys);
 			keys = NULL;
 			nkeys = 0;
