@@ -624,7 +624,13 @@ load_section(struct config *cfg, dictionary *d, const char *secname,
 
 	for (j = 0; j < s->nentries; j++) {
 		name = s->entries[j].key;
-		if ((k = find_key(schema->keys, name)) != NULL) {
+		/*
+		 * A pattern key (encryption_key_old.*) must not swallow NAME_file
+		 * or NAME_env: those are the secret forms of NAME.
+		 */
+		if ((k = find_key(schema->keys, name)) != NULL &&
+		    (strcmp(k->name, name) == 0 ||
+		    secret_source(schema->keys, name, &source) == NULL)) {
 			if (k->type == CFG_SECRET)
 				s->entries[j].secret = 1;
 			continue;

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "runner/catalog.h"
+#include "runner/keys.h"
 #include "runner/runner.h"
 
 struct job_result {
@@ -34,8 +36,28 @@ int	 job_backup(struct runner *, struct job_result *);
 int	 job_restore(struct runner *, const struct restore_request *);
 int	 job_unpack(struct runner *, const struct restore_request *);
 int	 job_verify(struct runner *, const struct restore_request *, int all);
+/*
+ * verify --restore: restores the backup into a scratch database (target, or
+ * the engine's scratch_name() when NULL), prints its tables and row counts,
+ * and drops it whatever happened.  EXIT_USAGE for engines without scratch
+ * databases.
+ */
+int	 job_verify_restore(struct runner *, const struct restore_request *,
+	    const char *target);
 int	 job_list(struct runner *, const char *storage, int json);
 int	 job_check(struct runner *, int offline);
+
+/* A request's backup, its location and that location's keys. */
+struct opened {
+	struct catalog		 catalog;
+	struct keyring		 keys;
+	struct location		*loc;
+	const struct manifest	*m;
+};
+
+/* Loads the catalog and keys and picks the backup; -1 after logging why. */
+int	 job_open_backup(struct runner *, const struct restore_request *, struct opened *);
+void	 job_close_backup(struct opened *);
 
 /* The location a request names (NULL: the first), or NULL after logging why. */
 struct location *job_location(struct runner *, const char *name);

@@ -30,6 +30,8 @@ struct cli {
 	struct restore_request	 req;
 	int			 json;
 	int			 all;
+	int			 restore;	/* verify --restore */
+	const char		*target;	/* verify --restore --target NAME */
 	int			 offline;
 	int			 verbose;
 	int			 quiet;
@@ -49,6 +51,8 @@ usage(FILE *f)
 	    "  restore [ID | latest | --at TIME] [--database NAME] [--dry-run]\n"
 	    "  unpack [ID | latest] -o FILE|-  the plain dump, verified\n"
 	    "  verify [ID | latest | --all]    check every frame, no database needed\n"
+	    "  verify --restore [ID | latest] [--target NAME]\n"
+	    "                                  test restore into a scratch database\n"
 	    "  check [--offline]               config, database and storage reachable\n"
 	    "  run                             daemon: schedule, /metrics, control socket\n"
 	    "  schedule [--count N]            the next runs and the OnCalendar= line\n"
@@ -89,6 +93,8 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "once", no_argument, NULL, '1' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "restore", no_argument, NULL, 'R' },
+		{ "target", required_argument, NULL, 'T' },
 		{ "at", required_argument, NULL, 't' },
 		{ "database", required_argument, NULL, 'd' },
 		{ "storage", required_argument, NULL, 's' },
@@ -120,6 +126,8 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case '1': cli->command = "backup"; break;
 		case 'j': cli->json = 1; break;
 		case 'a': cli->all = 1; break;
+		case 'R': cli->restore = 1; break;
+		case 'T': cli->target = optarg; break;
 		case 't': cli->req.at = optarg; break;
 		case 'd': cli->req.database = optarg; break;
 		case 's': cli->req.storage = optarg; break;
@@ -252,6 +260,22 @@ dispatch(struct runner *r, const struct cli *cli)
 			return EXIT_USAGE;
 		}
 		return job_unpack(r, &cli->req);
+	}
+	if (cli->restore && strcmp(c, "verify") != 0) {
+		fprintf(stderr, "kbackup-runner: --restore goes with verify\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(c, "verify") == 0 && cli->restore) {
+		if (cli->all || cli->req.at != NULL) {
+			fprintf(stderr, "kbackup-runner: verify --restore takes one backup: "
+			    "an ID or latest\n");
+			return EXIT_USAGE;
+		}
+		return job_verify_restore(r, &cli->req, cli->target);
+	}
+	if (cli->target != NULL) {
+		fprintf(stderr, "kbackup-runner: --target goes with verify --restore\n");
+		return EXIT_USAGE;
 	}
 	if (strcmp(c, "verify") == 0)
 		return job_verify(r, &cli->req, cli->all);

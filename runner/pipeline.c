@@ -206,24 +206,35 @@ pipeline_commit(struct pipeline_sink *sinks, size_t n, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * The last HOLD_BACK bytes of the restored stream are kept back until the
+ * whole object has been checked (trailer, nothing after it, SHA-256): a
+ * restore tool that has seen everything but the end cannot commit a backup
+ * whose trailer is damaged or that was cut after its last data frame.
+ */
+#define HOLD_BACK	(64 * 1024)
+
 struct restore_state {
 	struct container_reader	*cr;
 	struct decompressor	*dc;
 	EVP_MD_CTX		*sha;
+	const struct keyring	*kr;
+	const char		*id;
+	const char		*cipher;	/* the manifest's, or NULL */
 	int			 out_fd;
 	uint64_t		 raw;
 	struct progress		*progress;
+	unsigned char		*held;
+	size_t			 nheld;
 };
 
 static int
-restore_write(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+restore_out(struct restore_state *rs, const void *buf, size_t len, char *err,
+    size_t errlen)
 {
-	struct restore_state	*rs = arg;
-
-	rs->raw += len;
 	if (rs->progress != NULL)
 		progress_add_stored(rs->progress, len);
-	if (rs->out_fd == -1)
+	if (rs->out_fd == -1 || len == 0)
 		return 0;
 	if (write_all(rs->out_fd, buf, len) == -1) {
 		if (errno == EPIPE)
@@ -231,6 +242,63 @@ restore_write(const void *buf, size_t len, void *arg, char *err, size_t errlen)
 			    "messages above)");
 		return errf(err, errlen, "write: %s", strerror(errno));
 	}
+	return 0;
+}
+
+/* Plain stream: everything but the last HOLD_BACK bytes goes out now. */
+static int
+restore_write(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct restore_state	*rs = arg;
+	const unsigned char	*p = buf;
+	size_t			 out;
+
+	rs->raw += len;
+	if (rs->out_fd == -1)
+		return 0;
+	if (rs->nheld + len <= HOLD_BACK) {
+		memcpy(rs->held + rs->nheld, p, len);
+		rs->nheld += len;
+		return 0;
+	}
+	out = rs->nheld + len - HOLD_BACK;
+	if (out <= rs->nheld) {
+		if (restore_out(rs, rs->held, out, err, errlen) == -1)
+			return -1;
+		memmove(rs->held, rs->held + out, rs->nheld - out);
+		rs->nheld -= out;
+		memcpy(rs->held + rs->nheld, p, len);
+		rs->nheld += len;
+		return 0;
+	}
+	if (restore_out(rs, rs->held, rs->nheld, err, errlen) == -1 ||
+	    restore_out(rs, p, out - rs->nheld, err, errlen) == -1)
+		return -1;
+	p += out - rs->nheld;
+	memcpy(rs->held, p, HOLD_BACK);
+	rs->nheld = HOLD_BACK;
+	return 0;
+}
+
+/*
+ * The header is known: refuse a backup that is not encrypted where keys are
+ * configured (someone able to write the bucket could otherwise replace a
+ * backup with a plain one of their own), and one whose cipher is not the
+ * one its manifest recorded.
+ */
+static int
+restore_check_header(struct restore_state *rs, const struct container_info *info,
+    char *err, size_t errlen)
+{
+	if (rs->kr->n > 0 && strcmp(info->cipher, "none") == 0)
+		return errf(err, errlen, "backup %s is not encrypted, but this location has "
+		    "encryption keys: refusing it (it may have been replaced); restore it "
+		    "with a config without encryption_key if it is genuinely an old "
+		    "unencrypted backup", rs->id);
+	if (rs->cipher != NULL && strcmp(info->cipher, rs->cipher) != 0)
+		return errf(err, errlen, "backup %s: its data is encrypted with %s but its "
+		    "manifest says %s: refusing it (one of them was replaced)", rs->id,
+		    info->cipher, rs->cipher);
 	return 0;
 }
 
@@ -243,6 +311,8 @@ restore_payload(const void *buf, size_t len, void *arg, char *err, size_t errlen
 
 	if (rs->dc == NULL) {
 		container_reader_info(rs->cr, &info);
+		if (restore_check_header(rs, &info, err, errlen) == -1)
+			return -1;
 		if (decompressor_new(&rs->dc, info.compression, restore_write, rs, err,
 		    errlen) == -1)
 			return -1;
@@ -285,13 +355,13 @@ restore_finish(struct restore_state *rs, const char *id, const char *sha256, cha
 	if (sha256 != NULL && strcmp(hex, sha256) != 0)
 		return errf(err, errlen, "backup %s: the stored object's SHA-256 %s does not "
 		    "match its manifest's %s", id, hex, sha256);
-	return 0;
+	return restore_out(rs, rs->held, rs->nheld, err, errlen);
 }
 
 int
 pipeline_restore(struct storage *st, const char *key, const struct keyring *kr,
-    const char *id, const char *sha256, int out_fd, struct progress *progress,
-    uint64_t *raw, char *err, size_t errlen)
+    const char *id, const char *sha256, const char *cipher, int out_fd,
+    struct progress *progress, uint64_t *raw, char *err, size_t errlen)
 {
 	struct restore_state	rs;
 	int			missing = 0, rc = -1;
@@ -299,6 +369,11 @@ pipeline_restore(struct storage *st, const char *key, const struct keyring *kr,
 	memset(&rs, 0, sizeof(rs));
 	rs.out_fd = out_fd;
 	rs.progress = progress;
+	rs.kr = kr;
+	rs.id = id;
+	rs.cipher = cipher;
+	if (out_fd != -1)
+		rs.held = xmalloc(HOLD_BACK);
 	rs.sha = EVP_MD_CTX_new();
 	if (rs.sha == NULL || EVP_DigestInit_ex(rs.sha, EVP_sha256(), NULL) != 1) {
 		errf(err, errlen, "SHA-256 unavailable");
@@ -315,6 +390,7 @@ pipeline_restore(struct storage *st, const char *key, const struct keyring *kr,
 	rc = restore_finish(&rs, id, sha256, err, errlen);
 out:
 	*raw = rs.raw;
+	free(rs.held);
 	container_reader_free(rs.cr);
 	decompressor_free(rs.dc);
 	EVP_MD_CTX_free(rs.sha);

@@ -52,12 +52,16 @@ void	 pipeline_abort(struct pipeline_sink *, size_t);
 
 /*
  * Streams the object at key into out_fd (-1: check and discard).  id names
- * the backup in errors; sha256 (may be NULL) is the manifest's, compared at
- * the end.  raw: bytes written to out_fd.  progress (may be NULL) counts bytes
- * fetched and written.  Cancellation as for pipeline_backup().
+ * the backup in errors; sha256 and cipher (either may be NULL) are the
+ * manifest's, checked against the object.  A backup that is not encrypted
+ * is refused when kr holds keys.  Nothing of a frame goes out before it has
+ * been checked, and the last 64 KiB of the stream only once the whole
+ * object has.  raw: bytes of the plain stream.  progress (may be NULL)
+ * counts bytes fetched and written.  Cancellation as for pipeline_backup().
  */
 int	 pipeline_restore(struct storage *, const char *key, const struct keyring *,
-	    const char *id, const char *sha256, int out_fd, struct progress *progress,
+	    const char *id, const char *sha256, const char *cipher, int out_fd,
+	    struct progress *progress,
 	    uint64_t *raw, char *err, size_t errlen);
 
 #endif

@@ -59,15 +59,8 @@ select_backup(struct runner *r, const struct catalog *c, const struct restore_re
 	return m;
 }
 
-struct opened {
-	struct catalog		 catalog;
-	struct keyring		 keys;
-	struct location		*loc;
-	const struct manifest	*m;
-};
-
-static int
-open_backup(struct runner *r, const struct restore_request *req, struct opened *o)
+int
+job_open_backup(struct runner *r, const struct restore_request *req, struct opened *o)
 {
 	char	err[KB_ERRLEN];
 
@@ -91,8 +84,8 @@ open_backup(struct runner *r, const struct restore_request *req, struct opened *
 	return 0;
 }
 
-static void
-close_backup(struct opened *o)
+void
+job_close_backup(struct opened *o)
 {
 	keyring_free(&o->keys);
 	catalog_free(&o->catalog);
@@ -109,7 +102,7 @@ job_restore(struct runner *r, const struct restore_request *req)
 	uint64_t		 raw = 0;
 	int			 fd, prc, erc;
 
-	if (open_backup(r, req, &o) == -1)
+	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
 	target = req->database != NULL ? req->database :
 	    config_get(r->engine_section, "database");
@@ -120,7 +113,7 @@ job_restore(struct runner *r, const struct restore_request *req)
 		/* Logged too: a triggered dry run shows it to the trigger client. */
 		log_kv(LOGL_INFO, "restore dry run: nothing restored", "id", o.m->id, "from",
 		    o.loc->desc, "into", target != NULL ? target : r->engine->name, NULL);
-		close_backup(&o);
+		job_close_backup(&o);
 		return EXIT_OK;
 	}
 	log_kv(LOGL_INFO, "restore started", "id", o.m->id, "from", o.loc->desc, "into",
@@ -128,24 +121,24 @@ job_restore(struct runner *r, const struct restore_request *req)
 	runner_engine_job(r, &job, req->database);
 	if (r->engine->restore_begin(&job, &fd, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "restore failed", "id", o.m->id, "error", err, NULL);
-		close_backup(&o);
+		job_close_backup(&o);
 		return EXIT_JOB;
 	}
 	progress_start(&prog, PROGRESS_RESTORE, o.m->stored_bytes);
-	prc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256, fd,
-	    &prog, &raw, err, sizeof(err));
+	prc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256,
+	    o.m->container.cipher, fd, &prog, &raw, err, sizeof(err));
 	erc = r->engine->restore_end(&job, prc == -1, eerr, sizeof(eerr));
 	progress_finish(&prog, prc == 0 && erc == 0);
 	if (prc == -1 || erc == -1) {
 		log_kv(LOGL_ERROR, "restore failed; the target was left as it was where the "
 		    "engine allows", "id", o.m->id, "error", prc == -1 ? err : eerr, NULL);
-		close_backup(&o);
+		job_close_backup(&o);
 		return EXIT_JOB;
 	}
 	format_bytes(raw, size);
 	log_kv(LOGL_INFO, "restore finished", "id", o.m->id, "into",
 	    target != NULL ? target : "", "raw", size, NULL);
-	close_backup(&o);
+	job_close_backup(&o);
 	return EXIT_OK;
 }
 
@@ -176,15 +169,15 @@ job_unpack(struct runner *r, const struct restore_request *req)
 	uint64_t	 raw;
 	int		 fd, rc;
 
-	if (open_backup(r, req, &o) == -1)
+	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
 	if ((fd = open_output(req->output, &tmp)) == -1) {
-		close_backup(&o);
+		job_close_backup(&o);
 		return EXIT_JOB;
 	}
 	progress_start(&prog, PROGRESS_UNPACK, o.m->stored_bytes);
-	rc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256, fd,
-	    &prog, &raw, err, sizeof(err));
+	rc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256,
+	    o.m->container.cipher, fd, &prog, &raw, err, sizeof(err));
 	progress_finish(&prog, rc == 0);
 	if (tmp != NULL) {
 		if (rc == 0 && (fsync(fd) == -1 || rename(tmp, req->output) == -1))
@@ -199,7 +192,7 @@ job_unpack(struct runner *r, const struct restore_request *req)
 	else
 		log_kv(LOGL_INFO, "unpacked", "id", o.m->id, "output",
 		    tmp != NULL ? req->output : "-", NULL);
-	close_backup(&o);
+	job_close_backup(&o);
 	return rc == 0 ? EXIT_OK : EXIT_JOB;
 }
 
@@ -209,8 +202,8 @@ verify_one(struct location *loc, const struct keyring *kr, const struct manifest
 	char		err[KB_ERRLEN], size[16];
 	uint64_t	raw;
 
-	if (pipeline_restore(loc->st, m->data_key, kr, m->id, m->sha256, -1, NULL, &raw, err,
-	    sizeof(err)) == -1) {
+	if (pipeline_restore(loc->st, m->data_key, kr, m->id, m->sha256, m->container.cipher,
+	    -1, NULL, &raw, err, sizeof(err)) == -1) {
 		printf("%s FAILED %s\n", m->id, err);
 		return -1;
 	}
@@ -226,7 +219,7 @@ job_verify(struct runner *r, const struct restore_request *req, int all)
 	struct opened	o;
 	size_t		i, failed = 0;
 
-	if (open_backup(r, req, &o) == -1)
+	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
 	if (!all)
 		failed += verify_one(o.loc, &o.keys, o.m) == -1;
@@ -236,6 +229,6 @@ job_verify(struct runner *r, const struct restore_request *req, int all)
 	fflush(stdout);
 	if (failed > 0)
 		log_kv(LOGL_ERROR, "verify found bad backups", "location", o.loc->desc, NULL);
-	close_backup(&o);
+	job_close_backup(&o);
 	return failed == 0 ? EXIT_OK : EXIT_JOB;
 }

@@ -187,9 +187,14 @@ test_secret_file_and_env(void **state)
 
 	setenv("KB_UNIT_SECRET", "from-env", 1);
 	conf = write_temp("[backup]\nname = o\nengine = postgres\n[postgres]\ndatabase = d\n"
-	    "password_env = KB_UNIT_SECRET\n[storage]\ntype = file\npath = /x\n");
+	    "password_env = KB_UNIT_SECRET\n[storage]\ntype = file\npath = /x\n"
+	    "encryption_key_old.spring_env = KB_UNIT_SECRET\n");
 	assert_int_equal(runner_config_load(conf, &cfg, err, sizeof(err)), 0);
 	assert_string_equal(config_get(config_section(cfg, "postgres"), "password"), "from-env");
+	/* A pattern key's _env form is the secret, not a key named "..._env". */
+	assert_string_equal(config_get(config_section(cfg, "storage"),
+	    "encryption_key_old.spring"), "from-env");
+	assert_null(config_get(config_section(cfg, "storage"), "encryption_key_old.spring_env"));
 	assert_string_equal(config_secret_env_names(cfg)[0], "KB_UNIT_SECRET");
 	config_free(cfg);
 	unlink(conf);

@@ -1,0 +1,238 @@
+/*
+ * verify_restore: verify --restore, a test restore.  The backup is restored
+ * into a scratch database on the configured server (or one named with
+ * --target), the engine counts every table's rows there, and the scratch
+ * database is dropped whatever happened: a failed restore, a failed count,
+ * SIGINT or SIGTERM.
+ *
+ * A signal during the restore swaps the restore tool's input for a pipe
+ * nobody reads (dup2 is async-signal-safe): the pipeline's next write fails,
+ * the tool sees its input end, and the cleanup below runs as for any other
+ * failed restore.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "runner/jobs.h"
+#include "runner/pipeline.h"
+
+static volatile sig_atomic_t	interrupted;
+static volatile sig_atomic_t	restore_fd = -1;
+static int			broken_fd = -1;
+
+static void
+on_signal(int sig)
+{
+	int	saved = errno;
+
+	interrupted = sig;
+	if (restore_fd != -1 && broken_fd != -1)
+		dup2(broken_fd, restore_fd);
+	errno = saved;
+}
+
+struct saved_signals {
+	struct sigaction	intr, term;
+};
+
+static void
+signals_catch(struct saved_signals *old)
+{
+	struct sigaction	sa;
+	int			p[2];
+
+	interrupted = 0;
+	restore_fd = -1;
+	if (pipe(p) == 0) {
+		close(p[0]);
+		fcntl(p[1], F_SETFD, FD_CLOEXEC);
+		broken_fd = p[1];
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old->intr);
+	sigaction(SIGTERM, &sa, &old->term);
+}
+
+static void
+signals_restore(const struct saved_signals *old)
+{
+	sigaction(SIGINT, &old->intr, NULL);
+	sigaction(SIGTERM, &old->term, NULL);
+	restore_fd = -1;
+	if (broken_fd != -1)
+		close(broken_fd);
+	broken_fd = -1;
+}
+
+/* The restore into the scratch database; err says why it failed. */
+static int
+scratch_restore(struct runner *r, struct opened *o, const char *scratch, uint64_t *raw,
+    char *err, size_t errlen)
+{
+	struct engine_job	job;
+	char			eerr[KB_ERRLEN];
+	int			fd, prc, erc;
+
+	*raw = 0;
+	runner_engine_job(r, &job, scratch);
+	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1)
+		return -1;
+	restore_fd = fd;
+	if (interrupted)
+		on_signal(interrupted);
+	prc = pipeline_restore(o->loc->st, o->m->data_key, &o->keys, o->m->id,
+	    o->m->sha256, o->m->container.cipher, fd, NULL, raw, err, errlen);
+	restore_fd = -1;
+	erc = r->engine->restore_end(&job, prc == -1 || interrupted, eerr, sizeof(eerr));
+	if (interrupted)
+		return errf(err, errlen, "interrupted by signal %d", (int)interrupted);
+	if (prc == -1)
+		return -1;
+	if (erc == -1) {
+		strlcpy(err, eerr, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prints one line per table and returns the totals. */
+static int
+scratch_count(struct runner *r, const char *scratch, size_t *ntables, uint64_t *nrows,
+    char *err, size_t errlen)
+{
+	struct engine_job	job;
+	struct engine_sanity	s;
+	size_t			i;
+
+	*ntables = 0;
+	*nrows = 0;
+	runner_engine_job(r, &job, scratch);
+	if (r->engine->sanity(&job, scratch, &s, err, errlen) == -1)
+		return errprefix(err, errlen, "counting rows in %s", scratch);
+	for (i = 0; i < s.ntables; i++) {
+		printf("%s\t%llu\n", s.tables[i].table, (unsigned long long)s.tables[i].rows);
+		*nrows += s.tables[i].rows;
+	}
+	*ntables = s.ntables;
+	engine_sanity_free(&s);
+	fflush(stdout);
+	return 0;
+}
+
+static int
+scratch_drop(struct runner *r, const char *scratch)
+{
+	struct engine_job	job;
+	char			err[KB_ERRLEN];
+
+	runner_engine_job(r, &job, scratch);
+	if (r->engine->drop(&job, scratch, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "cannot drop the scratch database: drop it by hand",
+		    "database", scratch, "error", err, NULL);
+		return -1;
+	}
+	log_kv(LOGL_INFO, "dropped the scratch database", "database", scratch, NULL);
+	return 0;
+}
+
+/*
+ * A named target must not exist: it is dropped afterwards.  The engine's
+ * row count doubles as the existence test; a failure there (no such
+ * database, or no server) leaves the restore to say what is wrong.
+ */
+static int
+target_usable(struct runner *r, const char *target)
+{
+	struct engine_job	job;
+	struct engine_sanity	s;
+	const char		*db = config_get(r->engine_section, "database");
+	char			err[KB_ERRLEN];
+
+	if (db != NULL && strcmp(db, target) == 0) {
+		log_kv(LOGL_ERROR, "--target names the configured database; verify --restore "
+		    "drops its target afterwards: name a scratch database", "target", target,
+		    NULL);
+		return 0;
+	}
+	runner_engine_job(r, &job, target);
+	if (r->engine->sanity(&job, target, &s, err, sizeof(err)) == 0) {
+		engine_sanity_free(&s);
+		log_kv(LOGL_ERROR, "the --target database exists; verify --restore drops its "
+		    "target afterwards: name one that does not exist", "target", target, NULL);
+		return 0;
+	}
+	return 1;
+}
+
+int
+job_verify_restore(struct runner *r, const struct restore_request *req, const char *target)
+{
+	struct opened		o;
+	struct saved_signals	old;
+	char			scratch[128], err[KB_ERRLEN], size[16];
+	char			counts[24], rows[24];
+	uint64_t		raw, nrows = 0;
+	size_t			ntables = 0;
+	int			rc;
+
+	if (r->engine->scratch_name == NULL || r->engine->sanity == NULL ||
+	    r->engine->drop == NULL) {
+		log_kv(LOGL_ERROR, "verify --restore needs a scratch database, which this "
+		    "engine does not have; verify checks every frame without one",
+		    "engine", r->engine->name, NULL);
+		return EXIT_USAGE;
+	}
+	if (target != NULL && !target_usable(r, target))
+		return EXIT_USAGE;
+	if (job_open_backup(r, req, &o) == -1)
+		return EXIT_JOB;
+	if (target != NULL)
+		strlcpy(scratch, target, sizeof(scratch));
+	else {
+		struct engine_job job;
+
+		runner_engine_job(r, &job, NULL);
+		if (r->engine->scratch_name(&job, scratch, sizeof(scratch)) == -1) {
+			log_kv(LOGL_ERROR, "no scratch database name", NULL);
+			job_close_backup(&o);
+			return EXIT_JOB;
+		}
+	}
+	log_kv(LOGL_INFO, "test restore started", "id", o.m->id, "from", o.loc->desc,
+	    "into", scratch, NULL);
+	signals_catch(&old);
+	rc = scratch_restore(r, &o, scratch, &raw, err, sizeof(err));
+	if (rc == 0 && !interrupted)
+		rc = scratch_count(r, scratch, &ntables, &nrows, err, sizeof(err));
+	if (rc == 0 && interrupted)
+		rc = errf(err, sizeof(err), "interrupted by signal %d", (int)interrupted);
+	if (scratch_drop(r, scratch) == -1 && rc == 0)
+		rc = errf(err, sizeof(err), "the scratch database %s was not dropped", scratch);
+	signals_restore(&old);
+	if (rc == -1) {
+		printf("%s FAILED %s\n", o.m->id, err);
+		fflush(stdout);
+		log_kv(LOGL_ERROR, "test restore failed", "id", o.m->id, "error", err, NULL);
+		job_close_backup(&o);
+		return EXIT_JOB;
+	}
+	format_bytes(raw, size);
+	printf("%s ok: restored %s into %s, %zu tables, %llu rows; dropped it\n", o.m->id,
+	    size, scratch, ntables, (unsigned long long)nrows);
+	fflush(stdout);
+	snprintf(counts, sizeof(counts), "%zu", ntables);
+	snprintf(rows, sizeof(rows), "%llu", (unsigned long long)nrows);
+	log_kv(LOGL_INFO, "test restore finished", "id", o.m->id, "tables", counts,
+	    "rows", rows, NULL);
+	job_close_backup(&o);
+	return EXIT_OK;
+}
