@@ -132,6 +132,35 @@ input_secret(void *arg, const char *ns, const char *name, const char *key,
 }
 
 static int
+read_stdin(char **buf, size_t *len, char *err, size_t errlen)
+{
+	size_t	cap = 65536;
+	ssize_t	n;
+
+	*buf = xmalloc(cap);
+	*len = 0;
+	for (;;) {
+		if (*len + 1 >= cap) {
+			if (cap >= INPUT_MAX) {
+				freezero(*buf, cap);
+				return errf(err, errlen, "stdin: too large");
+			}
+			*buf = xreallocarray(*buf, 2, cap);
+			cap *= 2;
+		}
+		if ((n = read_full(STDIN_FILENO, *buf + *len, cap - *len - 1)) == -1) {
+			freezero(*buf, cap);
+			return errf(err, errlen, "stdin: read error");
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+static int
 cmd_render(int argc, char **argv, const char *opns, json_t *pull, const char *tag)
 {
 	static const struct option opts[] = {
@@ -144,7 +173,8 @@ cmd_render(int argc, char **argv, const char *opns, json_t *pull, const char *ta
 	struct definition	 d;
 	struct location		 l;
 	struct rendered		 r;
-	const char		*file = NULL, *output = "yaml", *reason;
+	const char		*files[64], *output = "yaml", *reason;
+	size_t			 nfiles = 0;
 	char			 err[KB_ERRLEN], *buf;
 	size_t			 len, i;
 	json_t			*docs, *doc, *out, *lobj;
@@ -154,7 +184,10 @@ cmd_render(int argc, char **argv, const char *opns, json_t *pull, const char *ta
 	while ((c = getopt_long(argc, argv, "f:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			file = optarg;
+			if (nfiles < sizeof(files) / sizeof(files[0]))
+				files[nfiles++] = optarg;
+			else
+				usage();
 			break;
 		case 'o':
 			output = optarg;
@@ -163,21 +196,30 @@ cmd_render(int argc, char **argv, const char *opns, json_t *pull, const char *ta
 			usage();
 		}
 	}
-	if (file == NULL || optind != argc ||
+	if (nfiles == 0 || optind != argc ||
 	    (strcmp(output, "yaml") != 0 && strcmp(output, "json") != 0))
 		usage();
-	if (strcmp(file, "-") == 0 ? read_file("/dev/stdin", INPUT_MAX, &buf, &len, err,
-	    sizeof(err)) == -1 : read_file(file, INPUT_MAX, &buf, &len, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "kbackup-operator: %s\n", err);
-		return 2;
-	}
-	if (kyaml_parse(buf, len, &docs, err, sizeof(err)) == -1) {
+	docs = json_array();
+	for (i = 0; i < nfiles; i++) {
+		json_t *more;
+
+		if (strcmp(files[i], "-") == 0 ? read_stdin(&buf, &len, err,
+		    sizeof(err)) == -1 : read_file(files[i], INPUT_MAX, &buf, &len, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "kbackup-operator: %s\n", err);
+			json_decref(docs);
+			return 2;
+		}
+		if (kyaml_parse(buf, len, &more, err, sizeof(err)) == -1) {
+			freezero(buf, len);
+			fprintf(stderr, "kbackup-operator: %s: %s\n", files[i], err);
+			json_decref(docs);
+			return 2;
+		}
 		freezero(buf, len);
-		fprintf(stderr, "kbackup-operator: %s: %s\n", file, err);
-		return 2;
+		json_array_extend(docs, more);
+		json_decref(more);
 	}
-	freezero(buf, len);
 	in.locations = json_object();
 	in.definitions = json_array();
 	in.secrets = json_object();

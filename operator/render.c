@@ -148,9 +148,11 @@ build_config(struct ctx *c)
 static json_t *
 metadata(const char *name, const struct render_opts *o, const struct definition *d)
 {
+	json_t	*labels = render_labels(d->namespace, d->name);
+
+	json_object_set_new(labels, "app.kubernetes.io/instance", json_string(name));
 	return json_pack("{s:s, s:s, s:o, s:{s:s++}}",
-	    "name", name, "namespace", o->namespace,
-	    "labels", render_labels(d->namespace, d->name),
+	    "name", name, "namespace", o->namespace, "labels", labels,
 	    "annotations", ANN_DEFINITION, d->namespace, "/", d->name);
 }
 
@@ -322,8 +324,6 @@ render_statefulset(const char *name, const struct ctx *c, const char *hash,
 	    "template", "metadata", "labels", labels,
 	    "annotations", ANN_CONFIG_HASH, hash,
 	    "spec", pod_spec(name, c, pod));
-	json_object_set_new(json_object_get(json_object_get(obj, "metadata"), "labels"),
-	    "app.kubernetes.io/instance", json_string(name));
 	return obj;
 }
 
@@ -348,8 +348,6 @@ render_service(const char *name, const struct ctx *c, const struct engine_pod *p
 	    "apiVersion", "v1", "kind", "Service",
 	    "metadata", metadata(name, c->o, c->d),
 	    "spec", "type", "ClusterIP", "selector", selector(name), "ports", ports);
-	json_object_set_new(json_object_get(json_object_get(obj, "metadata"), "labels"),
-	    "app.kubernetes.io/instance", json_string(name));
 	return obj;
 }
 

@@ -356,7 +356,7 @@ emit_scalar(yaml_emitter_t *em, const char *s, int plain_ok, char *err, size_t e
 	else if (strchr(s, '\n') != NULL)
 		style = YAML_LITERAL_SCALAR_STYLE;
 	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
-	    plain_ok, plain_ok, style);
+	    plain_ok, 1, style);
 	return emit(em, &ev, err, errlen);
 }
 
