@@ -83,8 +83,8 @@ secret_lookup(void *arg, const char *ns, const char *name, const char *key,
 			return -1;
 		}
 		free(path);
-		if (status == 404)
-			data = json_null();
+		if (status == 404 || status == 403)
+			data = json_null();	/* 403: no RoleBinding in ns; said in the status */
 		else if (status == 200)
 			data = json_incref(json_object_get(obj, "data"));
 		else {

@@ -78,8 +78,8 @@ set_secret(struct ctx *c, const char *section, const char *key, const char *ns,
 	    c->errlen);
 	if (rc == 1) {
 		c->reason = "SecretNotFound";
-		return errf(c->err, c->errlen, "Secret %s/%s has no key %s", ns,
-		    ref->name, ref->key);
+		return errf(c->err, c->errlen, "Secret %s/%s: no key %s, or no such "
+		    "Secret the operator may read", ns, ref->name, ref->key);
 	}
 	if (rc == -1) {
 		c->reason = NULL;
@@ -383,7 +383,8 @@ render_definition(const struct definition *d, const struct location *l,
 	}
 	if ((r->config = config_write_string(c.cfg)) == NULL) {
 		config_free(c.cfg);
-		return errf(err, errlen, "a value cannot be written to kbackup.conf");
+		return errf(err, errlen, "a value cannot be written to kbackup.conf "
+		    "(it holds both ' and \")");
 	}
 	names_sha256_hex(r->config, strlen(r->config), r->config_hash);
 	r->name = names_runner(d->namespace, d->name, NAMES_MAX);

@@ -342,8 +342,17 @@ parse_enum(json_t *spec, const char *key, char **out, const char *def,
 		return errprefix(err, errlen, "spec");
 	if (*out == NULL && def != NULL)
 		*out = xstrdup(def);
-	if (*out != NULL && words != NULL && !one_of(*out, words))
-		return errf(err, errlen, "spec.%s: unexpected value", key);
+	if (*out != NULL && words != NULL && !one_of(*out, words)) {
+		char	list[128] = "";
+		size_t	i;
+
+		for (i = 0; words[i] != NULL; i++) {
+			if (i > 0)
+				strlcat(list, "|", sizeof(list));
+			strlcat(list, words[i], sizeof(list));
+		}
+		return errf(err, errlen, "spec.%s: expected %s", key, list);
+	}
 	return 0;
 }
 
