@@ -74,31 +74,35 @@ deps:
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@; $(AR) rcs $@ $^
 $(LIBRUNNER): $(RUNNER_OBJ)
 	@rm -f $@; $(AR) rcs $@ $^
 $(LIBOPERATOR): $(OPERATOR_OBJ)
-	@rm -f $@; $(AR) rcs $@ $(if $^,$^,$(COMMON_OBJ))
+	@rm -f $@; $(AR) rcs $@ $^
 
 $(RUNNER): $(O)/runner/main.o $(LIBRUNNER) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(RUNNER_LIBS) -lm
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(RUNNER_LIBS) -lm
 
 $(OPERATOR): $(O)/operator/main.o $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
 
 # Every unit test links every library: the archives contribute only what a test uses.
 $(O)/tests/%: tests/unit/%.c $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON) \
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON) \
 		$(TEST_LIBS) $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
 
 check: deps
-	@$(MAKE) --no-print-directory all operator units
+	@$(MAKE) --no-print-directory all units $(if $(wildcard operator/main.c),operator)
 	@KBACKUP_RUNNER=$(abspath $(RUNNER)) KBACKUP_OPERATOR=$(abspath $(OPERATOR)) \
 		KBACKUP_UNIT_DIR=$(abspath $(O)/tests) SANITIZE=$(SANITIZE) tests/run $(TESTS)
 

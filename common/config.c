@@ -653,6 +653,106 @@ list_section_names(const struct config_section_schema *schema, char *buf, size_t
 	}
 }
 
+/*
+ * iniparser merges a section given twice and lets a later key win silently:
+ * a pre-scan of the text catches both, with line numbers.
+ */
+struct seen {
+	char	*name;
+	int	 line;
+};
+
+static char *
+trimmed_lower(const char *s, size_t len)
+{
+	char	*t;
+	size_t	 i;
+
+	while (len > 0 && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	t = xstrndup(s, len);
+	for (i = 0; t[i] != '\0'; i++)
+		t[i] = (char)tolower((unsigned char)t[i]);
+	return t;
+}
+
+static int
+seen_add(struct seen **v, size_t *n, char *name, int line)
+{
+	size_t	i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i].name, name) == 0)
+			return (*v)[i].line;
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].name = name;
+	(*v)[*n].line = line;
+	(*n)++;
+	return 0;
+}
+
+static void
+seen_free(struct seen *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+static int
+prescan(const char *text, char *err, size_t errlen)
+{
+	struct seen	*secs = NULL, *keys = NULL;
+	size_t		 nsecs = 0, nkeys = 0, len;
+	const char	*p = text, *eol, *eq, *close;
+	char		*section = xstrdup(""), *name;
+	int		 line = 0, prev, rc = 0;
+
+	for (; *p != '\0' && rc == 0; p = *eol == '\0' ? eol : eol + 1) {
+		eol = p + strcspn(p, "\n");
+		line++;
+		len = (size_t)(eol - p);
+		while (len > 0 && isspace((unsigned char)*p)) {
+			p++;
+			len--;
+		}
+		if (len == 0 || *p == ';' || *p == '#')
+			continue;
+		if (*p == '[' && (close = memchr(p, ']', len)) != NULL) {
+			free(section);
+			section = trimmed_lower(p + 1, (size_t)(close - p - 1));
+			name = xstrdup(section);
+			if ((prev = seen_add(&secs, &nsecs, name, line)) != 0) {
+				rc = errf(err, errlen, "[%s]: section given twice (lines %d and %d)",
+				    section, prev, line);
+				free(name);
+			}
+			seen_free(keys, nkeys);
+			keys = NULL;
+			nkeys = 0;
+			continue;
+		}
+		if ((eq = memchr(p, '=', len)) == NULL)
+			continue;
+		name = trimmed_lower(p, (size_t)(eq - p));
+		if ((prev = seen_add(&keys, &nkeys, name, line)) != 0) {
+			rc = errf(err, errlen, "[%s] %s: given twice (lines %d and %d)", section,
+			    name, prev, line);
+			free(name);
+		}
+	}
+	free(section);
+	seen_free(secs, nsecs);
+	seen_free(keys, nkeys);
+	return rc;
+}
+
 int
 config_load(const char *path, const struct config_section_schema *schema,
     struct config **cfgp, char *err, size_t errlen)
@@ -660,13 +760,20 @@ config_load(const char *path, const struct config_section_schema *schema,
 	struct config	*cfg;
 	dictionary	*d;
 	struct stat	 st;
-	int		 i, n;
+	char		*text;
+	int		 i, n, rc;
 
 	*cfgp = NULL;
 	if (stat(path, &st) == -1)
 		return errf(err, errlen, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return errf(err, errlen, "%s: not a regular file", path);
+	if (read_file(path, 1024 * 1024, &text, NULL, err, errlen) == -1)
+		return -1;
+	rc = prescan(text, err, errlen);
+	free(text);
+	if (rc == -1)
+		return errprefix(err, errlen, "%s", path);
 	ini_error[0] = '\0';
 	iniparser_set_error_callback(ini_error_cb);
 	d = iniparser_load(path);
@@ -738,8 +845,12 @@ validate_section(struct config_section *s, const struct config_section_schema *s
 			return errprefix(err, errlen, "[%s] %s", s->name, s->entries[i].key);
 		}
 	}
-	if (ss->validate != NULL && ss->validate(ss, s, err, errlen) == -1)
-		return errprefix(err, errlen, "[%s]", s->name);
+	if (ss->validate != NULL && ss->validate(ss, s, err, errlen) == -1) {
+		char *msg = xstrdup(err);
+		errf(err, errlen, "[%s] %s", s->name, msg);
+		free(msg);
+		return -1;
+	}
 	return 0;
 }
 

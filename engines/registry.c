@@ -1,0 +1,55 @@
+/*
+ * registry: the engines the runner knows.  Adding an engine: its file, and
+ * one line here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "engines/engine.h"
+
+extern const struct engine_ops engine_postgres;
+
+const struct engine_ops *const engine_registry[] = {
+	&engine_postgres,
+	NULL
+};
+
+const struct engine_ops *
+engine_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; engine_registry[i] != NULL; i++)
+		if (strcmp(engine_registry[i]->name, name) == 0)
+			return engine_registry[i];
+	return NULL;
+}
+
+const char *
+engine_names(void)
+{
+	static char	names[256];
+	size_t		i;
+
+	if (names[0] != '\0')
+		return names;
+	for (i = 0; engine_registry[i] != NULL; i++) {
+		if (i > 0)
+			strlcat(names, "|", sizeof(names));
+		strlcat(names, engine_registry[i]->name, sizeof(names));
+	}
+	return names;
+}
+
+void
+engine_sanity_free(struct engine_sanity *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->ntables; i++)
+		free(s->tables[i].table);
+	free(s->tables);
+	s->tables = NULL;
+	s->ntables = 0;
+}

@@ -1,0 +1,219 @@
+/*
+ * backup: one backup of the definition to every location.
+ *
+ * The dump tool's exit status decides: a failed dump aborts every upload
+ * and nothing is committed.  Data first, manifest last: a backup exists
+ * once its manifest does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "runner/jobs.h"
+#include "runner/keys.h"
+#include "runner/manifest.h"
+#include "runner/pipeline.h"
+#include "runner/schema.h"
+
+struct backup_job {
+	struct runner		*r;
+	struct job_result	*res;
+	struct keyring		*keyrings;
+	struct pipeline_sink	*sinks;
+	char			**keys;
+	int			 single;
+	char			 tool_version[256];
+};
+
+static void
+backup_job_free(struct backup_job *b)
+{
+	size_t	i;
+
+	for (i = 0; i < b->r->nlocations; i++) {
+		keyring_free(&b->keyrings[i]);
+		free(b->keys[i]);
+	}
+	free(b->keyrings);
+	free(b->sinks);
+	free(b->keys);
+}
+
+static int
+backup_prepare(struct backup_job *b, char *err, size_t errlen)
+{
+	struct runner	*r = b->r;
+	size_t		 i;
+
+	b->keyrings = xcalloc(r->nlocations, sizeof(*b->keyrings));
+	b->sinks = xcalloc(r->nlocations, sizeof(*b->sinks));
+	b->keys = xcalloc(r->nlocations, sizeof(*b->keys));
+	for (i = 0; i < r->nlocations; i++) {
+		if (keyring_load(r->locations[i].section, &b->keyrings[i], err, errlen) == -1)
+			return -1;
+		b->keys[i] = b->single ? layout_single_data_key(r, b->res->id) :
+		    layout_data_key(r, b->res->id);
+		b->sinks[i].st = r->locations[i].st;
+		b->sinks[i].key = b->keys[i];
+		b->sinks[i].secret = keyring_current(&b->keyrings[i]);
+	}
+	return 0;
+}
+
+/* Runs the dump through the pipeline; 0 only if both the dump and the pipeline succeeded. */
+static int
+backup_stream(struct backup_job *b, char *err, size_t errlen)
+{
+	struct runner		*r = b->r;
+	struct engine_job	 job;
+	char			 perr[KB_ERRLEN];
+	int			 fd, zstd, level, prc, drc;
+
+	compression_parse(config_get(r->backup, "compression"), &zstd, &level);
+	runner_engine_job(r, &job, NULL);
+	if (r->engine->tool_version != NULL)
+		r->engine->tool_version(&job, b->tool_version, sizeof(b->tool_version));
+	if (r->engine->backup_begin(&job, &fd, err, errlen) == -1)
+		return -1;
+	perr[0] = '\0';
+	prc = pipeline_backup(fd, zstd, level, (int)config_get_uint(r->backup,
+	    "compression_threads"), b->sinks, r->nlocations, &b->res->raw_bytes, perr,
+	    sizeof(perr));
+	drc = r->engine->backup_end(&job, prc == -1, err, errlen);
+	if (drc == -1 && prc == 0)
+		pipeline_abort(b->sinks, r->nlocations);
+	if (prc == -1)
+		return errf(err, errlen, "%s", perr);
+	if (drc == -1)
+		return errprefix(err, errlen, "the dump failed");
+	return 0;
+}
+
+static void
+manifest_fill(struct backup_job *b, size_t i, struct manifest *m)
+{
+	struct runner	*r = b->r;
+	const char	*compression = config_get(r->backup, "compression");
+	char		 host[256];
+
+	memset(m, 0, sizeof(*m));
+	if (gethostname(host, sizeof(host)) == -1)
+		strlcpy(host, "unknown", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	m->format = MANIFEST_FORMAT;
+	strlcpy(m->id, b->res->id, sizeof(m->id));
+	m->name = xstrdup(r->name);
+	m->namespace_ = xstrdup(r->namespace_);
+	m->engine = xstrdup(r->engine->name);
+	m->tool_version = xstrdup(b->tool_version);
+	m->mode = xstrdup(b->single ? "single" : "retained");
+	m->data_key = xstrdup(b->keys[i]);
+	m->started = b->res->started;
+	m->finished = b->res->finished;
+	m->raw_bytes = b->res->raw_bytes;
+	m->stored_bytes = b->sinks[i].stored;
+	strlcpy(m->sha256, b->sinks[i].sha256, sizeof(m->sha256));
+	m->compression = strcmp(compression, "zstd") == 0 ? xstrdup("zstd:3") :
+	    xstrdup(compression);
+	m->container = b->sinks[i].info;
+	m->runner_version = xstrdup(KBACKUP_VERSION);
+	m->host = xstrdup(host);
+}
+
+/* Single mode: switch single/manifest.json to the new data, then drop the old data. */
+static int
+single_switch(struct backup_job *b, size_t i, const char *json, char *err, size_t errlen)
+{
+	struct location	*loc = &b->r->locations[i];
+	struct manifest	 old;
+	char		*key, *buf = NULL;
+	size_t		 len;
+	int		 missing = 0, have_old = 0, rc;
+
+	key = layout_single_manifest_key(b->r);
+	if (storage_get_buffer(loc->st, key, MANIFEST_MAX, &buf, &len, &missing, err,
+	    errlen) == 0)
+		have_old = manifest_from_json(buf, len, &old, err, errlen) == 0;
+	free(buf);
+	rc = storage_put_buffer(loc->st, key, json, strlen(json), err, errlen);
+	free(key);
+	if (rc == 0 && have_old && strcmp(old.data_key, b->keys[i]) != 0) {
+		const char *k = old.data_key;
+		if (loc->st->ops->remove(loc->st, &k, 1, err, errlen) == -1)
+			log_kv(LOGL_WARN, "previous single backup not removed", "key", k,
+			    "error", err, NULL);
+	}
+	if (have_old)
+		manifest_free(&old);
+	return rc;
+}
+
+static int
+backup_commit(struct backup_job *b, char *err, size_t errlen)
+{
+	struct runner	*r = b->r;
+	struct manifest	 m;
+	char		*json, *key;
+	size_t		 i;
+	int		 rc = 0;
+
+	if (pipeline_commit(b->sinks, r->nlocations, err, errlen) == -1)
+		return -1;
+	b->res->finished = time(NULL);
+	for (i = 0; i < r->nlocations && rc == 0; i++) {
+		manifest_fill(b, i, &m);
+		json = manifest_to_json(&m);
+		if (b->single)
+			rc = single_switch(b, i, json, err, errlen);
+		else {
+			key = layout_manifest_key(r, b->res->id);
+			rc = storage_put_buffer(r->locations[i].st, key, json, strlen(json), err,
+			    errlen);
+			free(key);
+		}
+		if (rc == -1)
+			errprefix(err, errlen, "writing the manifest to %s",
+			    r->locations[i].desc);
+		free(json);
+		manifest_free(&m);
+	}
+	return rc;
+}
+
+int
+job_backup(struct runner *r, struct job_result *res)
+{
+	struct backup_job	b;
+	char			err[KB_ERRLEN], raw[16], stored[16], secs[32];
+	int			rc = EXIT_JOB;
+
+	memset(res, 0, sizeof(*res));
+	memset(&b, 0, sizeof(b));
+	b.r = r;
+	b.res = res;
+	b.single = strcmp(config_get(r->backup, "mode"), "single") == 0;
+	res->started = time(NULL);
+	time_to_id(res->started, res->id);
+	log_kv(LOGL_INFO, "backup started", "id", res->id, "engine", r->engine->name,
+	    "mode", b.single ? "single" : "retained", NULL);
+	err[0] = '\0';
+	if (backup_prepare(&b, err, sizeof(err)) == -1 ||
+	    backup_stream(&b, err, sizeof(err)) == -1 ||
+	    backup_commit(&b, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "backup failed", "id", res->id, "error", err, NULL);
+		goto out;
+	}
+	res->stored_bytes = b.sinks[0].stored;
+	format_bytes(res->raw_bytes, raw);
+	format_bytes(res->stored_bytes, stored);
+	snprintf(secs, sizeof(secs), "%lld", (long long)(res->finished - res->started));
+	log_kv(LOGL_INFO, "backup committed", "id", res->id, "raw", raw, "stored", stored,
+	    "seconds", secs, NULL);
+	rc = EXIT_OK;
+out:
+	backup_job_free(&b);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * jobs: what the runner does, one function per command, on a struct runner
+ * whose storage is open.  Each returns an exit status of kbackup-runner(8):
+ * EXIT_OK, EXIT_JOB (the job failed, logged with its reason) or EXIT_USAGE.
+ * The CLI (main.c), the daemon and the control socket all call these.
+ */
+#ifndef KB_JOBS_H
+#define KB_JOBS_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "runner/runner.h"
+
+struct job_result {
+	char		id[17];
+	uint64_t	raw_bytes;
+	uint64_t	stored_bytes;
+	time_t		started;
+	time_t		finished;
+};
+
+struct restore_request {
+	const char	*which;		/* ID, "latest" or NULL */
+	const char	*at;		/* --at TIME, or NULL */
+	const char	*database;	/* --database NAME, or NULL */
+	const char	*storage;	/* --storage NAME, or NULL: the first */
+	const char	*output;	/* unpack -o FILE|- */
+	int		 dry_run;
+};
+
+int	 job_backup(struct runner *, struct job_result *);
+int	 job_restore(struct runner *, const struct restore_request *);
+int	 job_unpack(struct runner *, const struct restore_request *);
+int	 job_verify(struct runner *, const struct restore_request *, int all);
+int	 job_list(struct runner *, const char *storage, int json);
+int	 job_check(struct runner *, int offline);
+
+/* The location a request names (NULL: the first), or NULL after logging why. */
+struct location *job_location(struct runner *, const char *name);
+
+#endif

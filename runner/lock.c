@@ -1,0 +1,63 @@
+/*
+ * lock: fcntl(F_SETLK) on a per-definition file in workdir.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "runner/lock.h"
+
+int
+lock_acquire(const char *workdir, const char *namespace_, const char *name, char *err,
+    size_t errlen)
+{
+	struct flock	 fl;
+	char		*path, buf[32];
+	ssize_t		 n;
+	int		 fd;
+
+	if (mkdir_p(workdir, 0700, err, errlen) == -1)
+		return -1;
+	path = xasprintf("%s/%s-%s.lock", workdir, namespace_, name);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) == -1) {
+		if (errno == EACCES || errno == EAGAIN) {
+			n = pread(fd, buf, sizeof(buf) - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			errf(err, errlen, "another kbackup-runner for %s/%s is running (pid %s, "
+			    "lock %s)", namespace_, name, buf[0] != '\0' ? buf : "unknown", path);
+		} else
+			errf(err, errlen, "lock %s: %s", path, strerror(errno));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, strlen(buf), 0) == -1) {
+		errf(err, errlen, "write %s: %s", path, strerror(errno));
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return fd;
+}
+
+void
+lock_release(int fd)
+{
+	if (fd != -1)
+		close(fd);
+}

@@ -1,0 +1,271 @@
+/*
+ * pipeline: dump → zstd → container → SHA-256 → storage, and back.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "runner/compress.h"
+#include "runner/pipeline.h"
+
+#define READ_SIZE	(1024 * 1024)
+
+struct backup_state {
+	struct pipeline_sink	*sinks;
+	size_t			 nsinks;
+};
+
+/* Container output of one sink: hash it, count it, upload it. */
+static int
+sink_store(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct pipeline_sink	*s = arg;
+
+	EVP_DigestUpdate(s->sha, buf, len);
+	s->stored += len;
+	return s->st->ops->put_write(s->up, buf, len, err, errlen);
+}
+
+/* Compressed bytes go to every location's container. */
+static int
+fan_out(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct backup_state	*b = arg;
+	size_t			 i;
+
+	for (i = 0; i < b->nsinks; i++)
+		if (container_writer_write(b->sinks[i].cw, buf, len, err, errlen) == -1)
+			return errprefix(err, errlen, "storage %s", b->sinks[i].st->name);
+	return 0;
+}
+
+static int
+sinks_begin(struct pipeline_sink *sinks, size_t n, int zstd, char *err, size_t errlen)
+{
+	struct pipeline_sink	*s;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		s = &sinks[i];
+		s->sha = EVP_MD_CTX_new();
+		if (s->sha == NULL || EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
+			return errf(err, errlen, "SHA-256 unavailable");
+		if (s->st->ops->put_begin(s->st, s->key, 0, &s->up, err, errlen) == -1)
+			return errprefix(err, errlen, "storage %s", s->st->name);
+		if (container_writer_new(&s->cw, zstd ? CONTAINER_COMP_ZSTD : CONTAINER_COMP_NONE,
+		    s->secret, sink_store, s, err, errlen) == -1)
+			return errprefix(err, errlen, "storage %s", s->st->name);
+	}
+	return 0;
+}
+
+static int
+sinks_finish(struct pipeline_sink *sinks, size_t n, char *err, size_t errlen)
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		if (container_writer_finish(sinks[i].cw, err, errlen) == -1)
+			return errprefix(err, errlen, "storage %s", sinks[i].st->name);
+		container_writer_info(sinks[i].cw, &sinks[i].info);
+		EVP_DigestFinal_ex(sinks[i].sha, md, &mdlen);
+		hex_encode(md, mdlen, sinks[i].sha256);
+	}
+	return 0;
+}
+
+static void
+sink_release(struct pipeline_sink *s)
+{
+	container_writer_free(s->cw);
+	s->cw = NULL;
+	EVP_MD_CTX_free(s->sha);
+	s->sha = NULL;
+}
+
+void
+pipeline_abort(struct pipeline_sink *sinks, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (sinks[i].up != NULL)
+			sinks[i].st->ops->put_abort(sinks[i].up);
+		sinks[i].up = NULL;
+		sink_release(&sinks[i]);
+	}
+}
+
+int
+pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sink *sinks,
+    size_t nsinks, uint64_t *raw, char *err, size_t errlen)
+{
+	struct backup_state	 b = { sinks, nsinks };
+	struct compressor	*c = NULL;
+	char			*buf;
+	ssize_t			 n;
+	int			 rc = -1;
+
+	*raw = 0;
+	if (sinks_begin(sinks, nsinks, zstd, err, errlen) == -1 ||
+	    compressor_new(&c, zstd ? CONTAINER_COMP_ZSTD : CONTAINER_COMP_NONE, level,
+	    threads, fan_out, &b, err, errlen) == -1) {
+		pipeline_abort(sinks, nsinks);
+		return -1;
+	}
+	buf = xmalloc(READ_SIZE);
+	for (;;) {
+		if ((n = read(in_fd, buf, READ_SIZE)) == -1) {
+			if (errno == EINTR)
+				continue;
+			errf(err, errlen, "reading the dump: %s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		*raw += (uint64_t)n;
+		if (compressor_write(c, buf, (size_t)n, err, errlen) == -1)
+			goto out;
+	}
+	if (compressor_finish(c, err, errlen) == -1 ||
+	    sinks_finish(sinks, nsinks, err, errlen) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(buf);
+	compressor_free(c);
+	if (rc == -1)
+		pipeline_abort(sinks, nsinks);
+	return rc;
+}
+
+int
+pipeline_commit(struct pipeline_sink *sinks, size_t n, char *err, size_t errlen)
+{
+	size_t	i;
+	int	rc = 0;
+
+	for (i = 0; i < n; i++) {
+		sink_release(&sinks[i]);
+		if (sinks[i].up == NULL)
+			continue;
+		if (rc == -1) {
+			sinks[i].st->ops->put_abort(sinks[i].up);
+		} else if (sinks[i].st->ops->put_commit(sinks[i].up, err, errlen) == -1) {
+			errprefix(err, errlen, "storage %s", sinks[i].st->name);
+			rc = -1;
+		}
+		sinks[i].up = NULL;
+	}
+	return rc;
+}
+
+struct restore_state {
+	struct container_reader	*cr;
+	struct decompressor	*dc;
+	EVP_MD_CTX		*sha;
+	int			 out_fd;
+	uint64_t		 raw;
+};
+
+static int
+restore_write(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct restore_state	*rs = arg;
+
+	rs->raw += len;
+	if (rs->out_fd == -1)
+		return 0;
+	if (write_all(rs->out_fd, buf, len) == -1) {
+		if (errno == EPIPE)
+			return errf(err, errlen, "the restore tool stopped reading (see its "
+			    "messages above)");
+		return errf(err, errlen, "write: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* Checked payload of a frame: the header is known by now, so is the compression. */
+static int
+restore_payload(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct restore_state	*rs = arg;
+	struct container_info	 info;
+
+	if (rs->dc == NULL) {
+		container_reader_info(rs->cr, &info);
+		if (decompressor_new(&rs->dc, info.compression, restore_write, rs, err,
+		    errlen) == -1)
+			return -1;
+	}
+	return decompressor_write(rs->dc, buf, len, err, errlen);
+}
+
+static int
+restore_stored(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct restore_state	*rs = arg;
+
+	EVP_DigestUpdate(rs->sha, buf, len);
+	return container_reader_feed(rs->cr, buf, len, err, errlen);
+}
+
+static int
+restore_finish(struct restore_state *rs, const char *id, const char *sha256, char *err,
+    size_t errlen)
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen;
+	char		hex[65];
+
+	if (container_reader_finish(rs->cr, err, errlen) == -1)
+		return -1;
+	if (rs->dc == NULL &&
+	    restore_payload("", 0, rs, err, errlen) == -1)
+		return -1;
+	if (decompressor_finish(rs->dc, err, errlen) == -1)
+		return errprefix(err, errlen, "backup %s", id);
+	EVP_DigestFinal_ex(rs->sha, md, &mdlen);
+	hex_encode(md, mdlen, hex);
+	if (sha256 != NULL && strcmp(hex, sha256) != 0)
+		return errf(err, errlen, "backup %s: the stored object's SHA-256 %s does not "
+		    "match its manifest's %s", id, hex, sha256);
+	return 0;
+}
+
+int
+pipeline_restore(struct storage *st, const char *key, const struct keyring *kr,
+    const char *id, const char *sha256, int out_fd, uint64_t *raw, char *err,
+    size_t errlen)
+{
+	struct restore_state	rs;
+	int			missing = 0, rc = -1;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.out_fd = out_fd;
+	rs.sha = EVP_MD_CTX_new();
+	if (rs.sha == NULL || EVP_DigestInit_ex(rs.sha, EVP_sha256(), NULL) != 1) {
+		errf(err, errlen, "SHA-256 unavailable");
+		goto out;
+	}
+	if (container_reader_new(&rs.cr, kr->secrets, kr->n, id, restore_payload, &rs, err,
+	    errlen) == -1)
+		goto out;
+	if (st->ops->get(st, key, 0, restore_stored, &rs, &missing, err, errlen) == -1) {
+		if (missing)
+			errf(err, errlen, "backup %s: its data (%s) is missing", id, key);
+		goto out;
+	}
+	rc = restore_finish(&rs, id, sha256, err, errlen);
+out:
+	*raw = rs.raw;
+	container_reader_free(rs.cr);
+	decompressor_free(rs.dc);
+	EVP_MD_CTX_free(rs.sha);
+	return rc;
+}

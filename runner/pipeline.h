@@ -1,0 +1,58 @@
+/*
+ * pipeline: the streaming stages between an engine and storage.
+ *
+ * Backup:  dump fd → zstd (once) → per location: container (its own key) →
+ *          SHA-256 → that location's upload.
+ * Restore: one location's object → SHA-256 → container (each frame checked
+ *          before its payload goes on) → zstd → the restore tool's fd.
+ *
+ * Memory is bounded by the stages' buffers (a frame, zstd's windows, the
+ * backend's parts), whatever the size of the database.  Nothing is
+ * committed here: the caller commits the uploads once the dump tool has
+ * said it succeeded.
+ */
+#ifndef KB_PIPELINE_H
+#define KB_PIPELINE_H
+
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "runner/container.h"
+#include "runner/keys.h"
+#include "storage/storage.h"
+
+struct pipeline_sink {
+	struct storage			*st;
+	const struct container_secret	*secret;	/* NULL: not encrypted */
+	const char			*key;		/* where the data goes */
+	struct storage_upload		*up;
+	struct container_writer		*cw;
+	EVP_MD_CTX			*sha;
+	uint64_t			 stored;
+	char				 sha256[65];
+	struct container_info		 info;
+};
+
+/*
+ * Streams in_fd to every sink until EOF.  On success every upload is open
+ * and complete, waiting for pipeline_commit(); on failure all are aborted.
+ * raw: bytes read from in_fd.
+ */
+int	 pipeline_backup(int in_fd, int zstd, int level, int threads,
+	    struct pipeline_sink *sinks, size_t nsinks, uint64_t *raw, char *err,
+	    size_t errlen);
+/* Commits every upload; on a failure aborts the rest and says which failed. */
+int	 pipeline_commit(struct pipeline_sink *, size_t, char *err, size_t errlen);
+void	 pipeline_abort(struct pipeline_sink *, size_t);
+
+/*
+ * Streams the object at key into out_fd (-1: check and discard).  id names
+ * the backup in errors; sha256 (may be NULL) is the manifest's, compared at
+ * the end.  raw: bytes written to out_fd.
+ */
+int	 pipeline_restore(struct storage *, const char *key, const struct keyring *,
+	    const char *id, const char *sha256, int out_fd, uint64_t *raw, char *err,
+	    size_t errlen);
+
+#endif

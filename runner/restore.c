@@ -1,0 +1,231 @@
+/*
+ * restore: restore, unpack and verify — a stored backup streamed back
+ * through the pipeline into the engine's restore tool, a file, or nowhere.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/timeparse.h"
+#include "common/util.h"
+#include "runner/catalog.h"
+#include "runner/jobs.h"
+#include "runner/keys.h"
+#include "runner/pipeline.h"
+
+struct location *
+job_location(struct runner *r, const char *name)
+{
+	struct location	*loc;
+
+	if (name == NULL)
+		return &r->locations[0];
+	if ((loc = runner_location(r, name)) == NULL)
+		log_kv(LOGL_ERROR, "no such storage location", "storage", name, NULL);
+	return loc;
+}
+
+/* The backup a request names: an ID, latest, or the newest before --at. */
+static const struct manifest *
+select_backup(struct runner *r, const struct catalog *c, const struct restore_request *req,
+    char *err, size_t errlen)
+{
+	const struct manifest	*m;
+	const char		*tz = config_get(r->backup, "timezone");
+	char			 when[21];
+	time_t			 t;
+
+	if (req->at == NULL)
+		return catalog_select(c, req->which, err, errlen);
+	if (time_parse(req->at, tz, &t, err, errlen) == -1)
+		return NULL;
+	if ((m = catalog_at(c, t)) == NULL) {
+		time_to_rfc3339(t, when);
+		if (c->n == 0)
+			errf(err, errlen, "there is no backup yet");
+		else
+			errf(err, errlen, "no backup finished at or before %s: the first one "
+			    "finished at %s", when, "the time kbackup-runner list shows");
+		return NULL;
+	}
+	time_to_rfc3339(m->finished, when);
+	log_kv(LOGL_INFO, "picked the newest backup finished at or before the time",
+	    "at", req->at, "id", m->id, "finished", when, NULL);
+	return m;
+}
+
+struct opened {
+	struct catalog		 catalog;
+	struct keyring		 keys;
+	struct location		*loc;
+	const struct manifest	*m;
+};
+
+static int
+open_backup(struct runner *r, const struct restore_request *req, struct opened *o)
+{
+	char	err[KB_ERRLEN];
+
+	memset(o, 0, sizeof(*o));
+	if ((o->loc = job_location(r, req->storage)) == NULL)
+		return -1;
+	if (catalog_load(r, o->loc, &o->catalog, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "cannot list backups", "error", err, NULL);
+		return -1;
+	}
+	if ((o->m = select_backup(r, &o->catalog, req, err, sizeof(err))) == NULL) {
+		log_kv(LOGL_ERROR, "no backup to restore", "error", err, NULL);
+		catalog_free(&o->catalog);
+		return -1;
+	}
+	if (keyring_load(o->loc->section, &o->keys, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "bad encryption key", "error", err, NULL);
+		catalog_free(&o->catalog);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_backup(struct opened *o)
+{
+	keyring_free(&o->keys);
+	catalog_free(&o->catalog);
+}
+
+int
+job_restore(struct runner *r, const struct restore_request *req)
+{
+	struct opened		 o;
+	struct engine_job	 job;
+	char			 err[KB_ERRLEN], eerr[KB_ERRLEN], size[16];
+	const char		*target;
+	uint64_t		 raw = 0;
+	int			 fd, prc, erc;
+
+	if (open_backup(r, req, &o) == -1)
+		return EXIT_JOB;
+	target = req->database != NULL ? req->database :
+	    config_get(r->engine_section, "database");
+	if (req->dry_run) {
+		printf("would restore backup %s from %s into %s\n", o.m->id, o.loc->desc,
+		    target != NULL ? target : r->engine->name);
+		close_backup(&o);
+		return EXIT_OK;
+	}
+	log_kv(LOGL_INFO, "restore started", "id", o.m->id, "from", o.loc->desc, "into",
+	    target != NULL ? target : "", NULL);
+	runner_engine_job(r, &job, req->database);
+	if (r->engine->restore_begin(&job, &fd, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "restore failed", "id", o.m->id, "error", err, NULL);
+		close_backup(&o);
+		return EXIT_JOB;
+	}
+	prc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256, fd,
+	    &raw, err, sizeof(err));
+	erc = r->engine->restore_end(&job, prc == -1, eerr, sizeof(eerr));
+	if (prc == -1 || erc == -1) {
+		log_kv(LOGL_ERROR, "restore failed; the target was left as it was where the "
+		    "engine allows", "id", o.m->id, "error", prc == -1 ? err : eerr, NULL);
+		close_backup(&o);
+		return EXIT_JOB;
+	}
+	format_bytes(raw, size);
+	log_kv(LOGL_INFO, "restore finished", "id", o.m->id, "into",
+	    target != NULL ? target : "", "raw", size, NULL);
+	close_backup(&o);
+	return EXIT_OK;
+}
+
+static int
+open_output(const char *output, char **tmp)
+{
+	int	fd;
+
+	*tmp = NULL;
+	if (output == NULL || strcmp(output, "-") == 0)
+		return STDOUT_FILENO;
+	*tmp = xasprintf("%s.kbtmp.%ld", output, (long)getpid());
+	if ((fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1) {
+		log_kv(LOGL_ERROR, "cannot create the output file", "path", output, "error",
+		    strerror(errno), NULL);
+		free(*tmp);
+		*tmp = NULL;
+	}
+	return fd;
+}
+
+int
+job_unpack(struct runner *r, const struct restore_request *req)
+{
+	struct opened	 o;
+	char		 err[KB_ERRLEN], *tmp;
+	uint64_t	 raw;
+	int		 fd, rc;
+
+	if (open_backup(r, req, &o) == -1)
+		return EXIT_JOB;
+	if ((fd = open_output(req->output, &tmp)) == -1) {
+		close_backup(&o);
+		return EXIT_JOB;
+	}
+	rc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256, fd,
+	    &raw, err, sizeof(err));
+	if (tmp != NULL) {
+		if (rc == 0 && (fsync(fd) == -1 || rename(tmp, req->output) == -1))
+			rc = errf(err, sizeof(err), "%s: %s", req->output, strerror(errno));
+		close(fd);
+		if (rc == -1)
+			unlink(tmp);
+		free(tmp);
+	}
+	if (rc == -1)
+		log_kv(LOGL_ERROR, "unpack failed", "id", o.m->id, "error", err, NULL);
+	else
+		log_kv(LOGL_INFO, "unpacked", "id", o.m->id, "output",
+		    tmp != NULL ? req->output : "-", NULL);
+	close_backup(&o);
+	return rc == 0 ? EXIT_OK : EXIT_JOB;
+}
+
+static int
+verify_one(struct location *loc, const struct keyring *kr, const struct manifest *m)
+{
+	char		err[KB_ERRLEN], size[16];
+	uint64_t	raw;
+
+	if (pipeline_restore(loc->st, m->data_key, kr, m->id, m->sha256, -1, &raw, err,
+	    sizeof(err)) == -1) {
+		printf("%s FAILED %s\n", m->id, err);
+		return -1;
+	}
+	format_bytes(raw, size);
+	printf("%s ok (%s, %llu frames)\n", m->id, size,
+	    (unsigned long long)m->container.frames);
+	return 0;
+}
+
+int
+job_verify(struct runner *r, const struct restore_request *req, int all)
+{
+	struct opened	o;
+	size_t		i, failed = 0;
+
+	if (open_backup(r, req, &o) == -1)
+		return EXIT_JOB;
+	if (!all)
+		failed += verify_one(o.loc, &o.keys, o.m) == -1;
+	else
+		for (i = 0; i < o.catalog.n; i++)
+			failed += verify_one(o.loc, &o.keys, &o.catalog.backups[i]) == -1;
+	fflush(stdout);
+	if (failed > 0)
+		log_kv(LOGL_ERROR, "verify found bad backups", "location", o.loc->desc, NULL);
+	close_backup(&o);
+	return failed == 0 ? EXIT_OK : EXIT_JOB;
+}

@@ -1,0 +1,58 @@
+/*
+ * runner: what every command works on — the loaded config, the engine, the
+ * opened storage locations — and where things live in a location (the
+ * storage layout of DESIGN.md).
+ */
+#ifndef KB_RUNNER_H
+#define KB_RUNNER_H
+
+#include <stddef.h>
+
+#include "common/config.h"
+#include "engines/engine.h"
+#include "storage/storage.h"
+
+#define KBACKUP_VERSION "0.1.0"
+
+/* Exit statuses of kbackup-runner(8). */
+#define EXIT_OK		0
+#define EXIT_JOB	1
+#define EXIT_USAGE	2
+
+struct location {
+	struct storage			*st;
+	const struct config_section	*section;
+	char				 desc[256];
+};
+
+struct runner {
+	struct config			*cfg;
+	const struct config_section	*backup;	/* [backup] */
+	const struct config_section	*engine_section;
+	const struct engine_ops		*engine;
+	const char			*name;
+	const char			*namespace_;
+	const char			*workdir;
+	char				*base;		/* NAMESPACE/NAME */
+	struct location			*locations;
+	size_t				 nlocations;
+};
+
+/* Takes ownership of cfg.  Opens nothing yet. */
+void	 runner_init(struct runner *, struct config *);
+/* Opens every storage location. */
+int	 runner_open_storage(struct runner *, char *err, size_t errlen);
+void	 runner_free(struct runner *);
+/* The location called name ("default" for [storage]), or NULL. */
+struct location *runner_location(struct runner *, const char *name);
+void	 runner_engine_job(struct runner *, struct engine_job *, const char *database);
+
+/* Keys in a location, relative to its root; new strings. */
+char	*layout_backups_prefix(const struct runner *);		/* BASE/backups/ */
+char	*layout_data_key(const struct runner *, const char *id);
+char	*layout_manifest_key(const struct runner *, const char *id);
+char	*layout_single_data_key(const struct runner *, const char *id);
+char	*layout_single_manifest_key(const struct runner *);
+char	*layout_labels_key(const struct runner *);
+
+#endif

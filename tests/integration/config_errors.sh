@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Every config error path: exit status 2 before anything runs, and a message
+# that names the file, the section and the key.  Needs no database.
+. "$(dirname "$0")/../lib.sh"
+shopt -s lastpipe
+
+base() {
+	cat <<EOF2
+[backup]
+name = orders
+engine = postgres
+workdir = $KB_TMP/work
+
+[postgres]
+database = shop
+password = inline-secret-value
+
+[storage]
+type = file
+path = $KB_TMP/backups
+EOF2
+}
+
+n=0
+bad() {	# what expected-in-message ; config on stdin
+	local what=$1 expect=$2
+	n=$((n + 1))
+	cat >"$KB_TMP/bad$n.conf"
+	run_runner -c "$KB_TMP/bad$n.conf" check --offline
+	[ "$rc" = 2 ] || fail "$what: exit status $rc, expected 2"
+	assert_contains "$KB_TMP/log" "$expect" "$what"
+	assert_contains "$KB_TMP/log" "bad$n.conf" "$what names the file"
+	assert_not_contains "$KB_TMP/log" "inline-secret-value" "$what leaks the secret"
+	[ ! -e "$KB_TMP/backups" ] || fail "$what: something was written"
+	echo "ok: $what"
+}
+
+base >"$KB_TMP/good.conf"
+run_runner -c "$KB_TMP/good.conf" check --offline
+expect_rc 0 "the good config"
+
+base | sed 's/^name = orders/name = Orders_1/' | bad "bad name" "[backup] name: 'Orders_1' is not"
+base | sed '/^name = orders/d' | bad "missing name" "[backup] name: missing"
+base | sed 's/^engine = postgres/engine = oracle/' | bad "unknown engine" "[backup] engine: 'oracle' is not one of"
+base | sed 's/^database = shop/databse = shop/' | bad "misspelt key" "[postgres] databse: unknown key"
+base | sed 's/^\[postgres\]/[postgress]/' | bad "unknown section" "[postgress]: unknown section"
+base | sed '/^\[postgres\]/,/^password/d' | bad "missing engine section" "[postgres]: missing section"
+base | sed 's/^type = file/type = ftp/' | bad "unknown storage type" "[storage] type: 'ftp' is not one of"
+base | sed '/^path = /d' | bad "file storage without path" "[storage] path: missing"
+base | sed 's|^path = .*|path = relative/dir|' | bad "relative path" "[storage] path: 'relative/dir' is not an absolute path"
+base | sed '/^\[storage\]/,$d' | bad "no storage" "[storage]: missing section"
+(base; printf '[retention]\ndaily = 7 days\n') | bad "bad duration" "[retention] daily: '7 days' is not a duration"
+(base; printf '[retention]\nrule.q = %%Y-%%m\n') | bad "bad custom rule" "[retention] rule.q: expected STRFTIME-FORMAT DURATION"
+(base; printf '[retention]\nrule.q = quarterly 90d\n') | bad "rule without conversion" "[retention] rule.q: the format has no % conversion"
+base | sed 's/^engine = postgres/engine = postgres\nmode = mirror/' | bad "bad mode" "[backup] mode: 'mirror' is not one of retained|single"
+base | sed 's/^engine = postgres/engine = postgres\ncompression = lz4/' | bad "bad compression" "[backup] compression: 'lz4' is not zstd"
+base | sed 's/^engine = postgres/engine = postgres\ncompression = zstd:99/' | bad "bad zstd level" "[backup] compression: 'zstd:99'"
+base | sed 's/^database = shop/database = shop\nport = 99999/' | bad "port out of range" "[postgres] port: '99999' is too large"
+base | sed 's/^password = .*/password_file = \/nonexistent\/pw/' | bad "missing secret file" "[postgres] password_file: /nonexistent/pw: No such file"
+base | sed 's/^password = .*/password_env = KB_TEST_UNSET_VAR/' | bad "unset secret env" "[postgres] password_env: environment variable KB_TEST_UNSET_VAR is not set"
+base | sed 's/^password = inline-secret-value/password = inline-secret-value\npassword_file = \/x/' | bad "secret given twice" "give only one of password, password_file and password_env"
+(base; printf '[storage.off_site]\ntype = file\npath = /tmp/x\n') | bad "bad location name" "[storage.off_site]: 'off_site' is not a name"
+(base; printf '[storage.two]\ntype = file\npath = /tmp/x\nbucket = b\n') | bad "key of another type" "[storage.two] bucket: "
+(base; printf '[metrics]\nlisten = localhost\n') | bad "bad listen" "[metrics] listen: 'localhost' is not HOST:PORT"
+(base; printf '[backup]\nname = x\n') | bad "section twice" "[backup]: section given twice (lines 1 and 13)"
+base | sed 's/^database = shop/database = shop\ndatabase = other/' | bad "key twice" "[postgres] database: given twice (lines 7 and 8)"
+printf 'this is not ini\n[backup\n' | bad "not INI" "bad$((n + 1)).conf"
+(base; printf '[mysql]\ndatabases = x\n') | bad "other engine's section" "[mysql]: "
+
+say "secrets from a file relative to \$CREDENTIALS_DIRECTORY and from the environment"
+mkdir -p "$KB_TMP/creds"
+printf 'from-credentials\n' >"$KB_TMP/creds/pg"
+base | sed 's/^password = .*/password_file = pg/' >"$KB_TMP/cred.conf"
+CREDENTIALS_DIRECTORY=$KB_TMP/creds run_runner -c "$KB_TMP/cred.conf" check --offline
+expect_rc 0 "password_file relative to CREDENTIALS_DIRECTORY"
+base | sed 's/^password = .*/password_env = KB_TEST_PW/' >"$KB_TMP/env.conf"
+KB_TEST_PW=from-env run_runner -c "$KB_TMP/env.conf" check --offline
+expect_rc 0 "password_env"
+
+say "usage errors"
+run_runner -c "$KB_TMP/good.conf" frobnicate
+expect_rc 2 "unknown command"
+run_runner -c "$KB_TMP/good.conf" restore 20261124T030000Z --at 2026-11-20T12:00Z
+expect_rc 2 "ID and --at"
+run_runner -c "$KB_TMP/nonexistent.conf" list
+expect_rc 2 "missing config file"
+assert_contains "$KB_TMP/log" "nonexistent.conf: No such file" "missing config file message"
+echo "ok: $n bad configs"

@@ -1,0 +1,166 @@
+# tests/lib.sh: helpers sourced by the integration tests and the demo.
+# Servers run in a temporary directory on 127.0.0.1 or Unix sockets, and are
+# stopped by the EXIT trap.  As root (CI), PostgreSQL runs as user postgres:
+# initdb refuses root.
+set -euo pipefail
+
+KB_TOP=${KBACKUP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+RUNNER=${KBACKUP_RUNNER:-$KB_TOP/bin/kbackup-runner}
+KB_TMP=$(mktemp -d /tmp/kbtest.XXXXXX)
+chmod 755 "$KB_TMP"
+KB_CLEANUPS=()
+
+kb_cleanup() {
+	local i
+	for ((i = ${#KB_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${KB_CLEANUPS[$i]}" >/dev/null 2>&1 || true
+	done
+	[ -n "${KB_KEEP_TMP:-}" ] || rm -rf "$KB_TMP"
+}
+trap kb_cleanup EXIT
+at_exit() { KB_CLEANUPS+=("$1"); }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+say() { echo "== $*"; }
+
+assert_eq() {	# actual expected what
+	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+assert_contains() {	# file-or-text needle what
+	if [ -f "$1" ]; then grep -qF -- "$2" "$1" || fail "$3: '$2' not in $1: $(tail -5 "$1")"
+	else case "$1" in *"$2"*) ;; *) fail "$3: '$2' not in: $1" ;; esac; fi
+}
+assert_not_contains() {
+	if [ -f "$1" ]; then ! grep -qF -- "$2" "$1" || fail "$3: '$2' found in $1"
+	else case "$1" in *"$2"*) fail "$3: '$2' found" ;; esac; fi
+}
+
+# Runs the runner, records its exit status in $rc and its stderr in $KB_TMP/log.
+run_runner() {
+	set +e
+	env -u PGPASSWORD "$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
+	rc=$?
+	set -e
+	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+}
+expect_rc() {	# expected what
+	[ "$rc" = "$1" ] || fail "$2: exit status $rc, expected $1; log: $(tail -5 "$KB_TMP/log")"
+}
+
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
+	done
+	fail "no free port"
+}
+
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_bindir() {
+	local v
+	v=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$v" ] || skip "PostgreSQL server not installed"
+	echo "/usr/lib/postgresql/$v/bin"
+}
+
+# pg_start: a fresh cluster; sets PGPORT, PGHOST (socket dir), PG_PASSWORD, PG_BIN.
+pg_start() {
+	PG_BIN=$(pg_bindir)
+	PG_DIR=$KB_TMP/pg
+	PGPORT=$(free_port)
+	PG_PASSWORD="pw-${RANDOM}${RANDOM}-not-in-argv"
+	mkdir -p "$PG_DIR"
+	printf '%s\n' "$PG_PASSWORD" >"$KB_TMP/pgpw"
+	if [ "$(id -u)" = 0 ]; then chown -R postgres "$PG_DIR" "$KB_TMP/pgpw"; fi
+	as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=scram-sha-256 \
+		--pwfile="$KB_TMP/pgpw" -E UTF8 --locale=C.UTF-8 >"$KB_TMP/initdb.log" 2>&1 ||
+		fail "initdb: $(tail -3 "$KB_TMP/initdb.log")"
+	as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+		-o "-k $PG_DIR -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off" start \
+		>/dev/null || fail "postgres did not start: $(tail -5 "$PG_DIR/server.log")"
+	at_exit "as_pg $PG_BIN/pg_ctl -D $PG_DIR/data -m immediate stop"
+	export PGPORT PGHOST=127.0.0.1 PGUSER=postgres
+	export PGPASSWORD=$PG_PASSWORD	# the test's own psql; the runner gets it from a file
+}
+
+pg_stop() {
+	as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null
+}
+
+psql_q() {	# database sql
+	psql -X -q -tA -v ON_ERROR_STOP=1 -d "$1" -c "$2"
+}
+
+# A database with tables of varied types.
+pg_load_sample() {	# database [rows]
+	local db=$1 rows=${2:-1000}
+	psql_q postgres "CREATE DATABASE $db"
+	psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE customers (
+	id serial PRIMARY KEY, name text NOT NULL, email varchar(200) UNIQUE,
+	born date, balance numeric(12,2), active boolean DEFAULT true,
+	mood mood, tags text[], profile jsonb, avatar bytea, seen timestamptz,
+	uid uuid, score double precision
+);
+INSERT INTO customers (name, email, born, balance, active, mood, tags, profile, avatar,
+	seen, uid, score)
+SELECT 'name ' || i || ' ü€ "quoted"', 'c' || i || '@example.com',
+	date '1970-01-01' + i, i * 1.25, i % 2 = 0, (ARRAY['sad','ok','happy'])[1 + i % 3]::mood,
+	ARRAY['t' || i, 'x'], jsonb_build_object('i', i, 'nested', jsonb_build_array(i, 'v')),
+	decode(md5(i::text), 'hex'), timestamptz '2026-01-01 00:00:00+00' + i * interval '1 min',
+	md5(i::text)::uuid, i / 3.0
+FROM generate_series(1, $rows) AS i;
+CREATE TABLE orders (id bigserial PRIMARY KEY, customer int REFERENCES customers(id),
+	total numeric, note text, created timestamp DEFAULT '2026-11-24 03:00');
+INSERT INTO orders (customer, total, note)
+SELECT 1 + i % $rows, i * 3.5, CASE WHEN i % 7 = 0 THEN NULL ELSE repeat('n', i % 50) END
+FROM generate_series(1, $rows * 2) AS i;
+CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 100;
+CREATE FUNCTION order_count(c int) RETURNS bigint LANGUAGE sql AS
+	'SELECT count(*) FROM orders WHERE customer = c';
+CREATE INDEX orders_customer ON orders(customer);
+SQL
+}
+
+# Schema (pg_dump -s, minus the random \restrict lines of pg_dump >= 15.14) and
+# every row of every table, in a stable order.
+pg_fingerprint() {	# database
+	local db=$1 t
+	pg_dump -X -s -d "$db" 2>/dev/null | grep -v -e '^\\restrict' -e '^\\unrestrict' \
+		-e '^-- Dumped' || pg_dump -s -d "$db" | grep -v -e '^\\restrict' -e '^\\unrestrict'
+	for t in $(psql_q "$db" "SELECT schemaname || '.' || tablename FROM pg_tables
+		WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"); do
+		echo "-- $t"
+		psql_q "$db" "SELECT t::text FROM $t t ORDER BY t::text"
+	done
+}
+
+# A runner config for PostgreSQL into a directory; extra lines from stdin if any.
+write_pg_config() {	# file database [storage-dir]
+	local file=$1 db=$2 dir=${3:-$KB_TMP/backups}
+	cat >"$file" <<EOF2
+[backup]
+name = orders
+namespace = test
+engine = postgres
+workdir = $KB_TMP/work
+
+[postgres]
+host = 127.0.0.1
+port = $PGPORT
+user = postgres
+password_file = $KB_TMP/pgpw
+database = $db
+
+[storage]
+type = file
+path = $dir
+EOF2
+	chmod 600 "$file"
+}

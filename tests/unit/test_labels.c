@@ -1,0 +1,409 @@
+/*
+ * test_labels: retention labels over a simulated year, DST, custom rules,
+ * the newest-backup guarantee, and the JSON index.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "common/config.h"
+#include "common/util.h"
+#include "runner/labels.h"
+
+#define HOUR	3600
+#define DAY	86400
+
+static time_t
+utc(const char *s)
+{
+	struct tm	tm;
+
+	memset(&tm, 0, sizeof(tm));
+	assert_non_null(strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm));
+	return timegm(&tm);
+}
+
+/* One backup at t (id from t), then prune at t as the runner does. */
+static void
+backup_and_prune(struct labels_index *idx, const struct label_rules *rules, const char *tz,
+    time_t t)
+{
+	struct labels_prune_plan	plan;
+	char				id[17], err[KB_ERRLEN];
+	size_t				i;
+
+	time_to_id(t, id);
+	if (labels_assign(idx, rules, tz, id, t, err, sizeof(err)) == -1)
+		fail_msg("labels_assign %s: %s", id, err);
+	labels_plan_prune(idx, t, &plan);
+	for (i = 0; i < plan.n; i++)
+		assert_int_equal(labels_index_remove(idx, plan.v[i].id), 0);
+	labels_plan_free(&plan);
+}
+
+static const struct label *
+find_label(const struct labels_backup *b, const char *prefix)
+{
+	size_t	i;
+
+	for (i = 0; i < b->nlabels; i++)
+		if (startswith(b->labels[i].name, prefix))
+			return &b->labels[i];
+	return NULL;
+}
+
+static void
+test_year_hourly(void **state)
+{
+	struct label_rules	rules;
+	struct labels_index	idx;
+	time_t			start = utc("2026-01-01T00:00:00Z"), now, t;
+	long long		day, week, lastday = -1, lastweek = -1;
+	int			lastmonth = -1, nexp = 0, i, keep;
+	struct tm		tm;
+	char			id[17];
+	static char		expect[400][17];
+
+	labels_rules_defaults(&rules);
+	labels_index_init(&idx);
+	for (i = 0; i < 365 * 24; i++)
+		backup_and_prune(&idx, &rules, NULL, start + (time_t)i * HOUR);
+	now = start + (365 * 24 - 1) * (time_t)HOUR;
+
+	/*
+	 * Expected, from calendar arithmetic alone: the newest (all, 1h), the
+	 * last 24 hours, the first backup of each day for 7 days, of each ISO
+	 * week (weeks start on Monday; 1970-01-05 was one) for 31 days, of each
+	 * month for 365 days.  A label expires when now >= t + keep.
+	 */
+	for (t = start; t <= now; t += HOUR) {
+		gmtime_r(&t, &tm);
+		day = t / DAY;
+		week = (day - 4) / 7;
+		keep = t + HOUR > now || t + 24 * HOUR > now;
+		if (day != lastday && t + 7 * DAY > now)
+			keep = 1;
+		if (week != lastweek && t + 31 * DAY > now)
+			keep = 1;
+		if (tm.tm_mon != lastmonth && t + 365 * DAY > now)
+			keep = 1;
+		lastday = day;
+		lastweek = week;
+		lastmonth = tm.tm_mon;
+		if (keep) {
+			assert_true(nexp < 400);
+			time_to_id(t, expect[nexp++]);
+		}
+	}
+	/* 24 hours, Dec 25-30 midnights, Mondays Dec 7-28, Jan-Dec firsts. */
+	assert_int_equal(nexp, 24 + 6 + 4 + 12 - 1);	/* Dec 28 is a Monday and a daily */
+	assert_int_equal(idx.n, (size_t)nexp);
+	for (i = 0; i < nexp; i++) {
+		if (strcmp(idx.v[i].id, expect[i]) != 0)
+			fail_msg("kept[%d] = %s, want %s", i, idx.v[i].id, expect[i]);
+	}
+	/* The newest holds all: hourly: daily: is the first of Dec 31. */
+	time_to_id(now, id);
+	assert_string_equal(idx.v[idx.n - 1].id, id);
+	assert_non_null(find_label(&idx.v[idx.n - 1], "all:20261231T230000Z"));
+	assert_non_null(find_label(&idx.v[idx.n - 1], "hourly:2026-12-31T23"));
+	assert_null(find_label(&idx.v[idx.n - 1], "daily:"));
+	labels_index_free(&idx);
+	labels_rules_free(&rules);
+}
+
+static void
+test_dst_berlin(void **state)
+{
+	struct label_rules	 rules;
+	struct labels_index	 idx;
+	const struct labels_backup *b;
+	time_t			 t;
+	char			 id[17], err[KB_ERRLEN];
+	int			 hourly = 0, daily = 0;
+	size_t			 i;
+
+	labels_rules_defaults(&rules);
+	labels_index_init(&idx);
+	/* Fall back: 2026-10-25 03:00 CEST -> 02:00 CET at 01:00Z.  No pruning. */
+	for (t = utc("2026-10-24T18:00:00Z"); t <= utc("2026-10-26T02:00:00Z"); t += HOUR) {
+		time_to_id(t, id);
+		assert_int_equal(labels_assign(&idx, &rules, "Europe/Berlin", id, t, err,
+		    sizeof(err)), 0);
+	}
+	assert_int_equal(idx.n, 33);
+	b = labels_index_find(&idx, "20261025T000000Z");	/* 02:00 CEST */
+	assert_non_null(b);
+	assert_non_null(find_label(b, "hourly:2026-10-25T02"));
+	b = labels_index_find(&idx, "20261025T010000Z");	/* 02:00 CET again */
+	assert_non_null(b);
+	assert_null(find_label(b, "hourly:"));
+	assert_non_null(find_label(b, "all:20261025T010000Z"));
+	/* Daily labels at local midnight: 22:00Z (CEST) and 23:00Z (CET). */
+	b = labels_index_find(&idx, "20261024T220000Z");
+	assert_non_null(find_label(b, "daily:2026-10-25"));
+	assert_int_equal(find_label(b, "daily:")->expires, utc("2026-10-31T22:00:00Z"));
+	b = labels_index_find(&idx, "20261025T230000Z");
+	assert_non_null(find_label(b, "daily:2026-10-26"));
+	for (i = 0; i < idx.n; i++) {
+		hourly += find_label(&idx.v[i], "hourly:") != NULL;
+		daily += find_label(&idx.v[i], "daily:") != NULL;
+	}
+	assert_int_equal(hourly, 32);
+	assert_int_equal(daily, 3);	/* the first (18:00Z, the 24th), 25th, 26th */
+	labels_index_free(&idx);
+
+	/* Spring forward: 2026-03-29 02:00 CET -> 03:00 CEST at 01:00Z. */
+	labels_index_init(&idx);
+	for (t = utc("2026-03-28T23:00:00Z"); t <= utc("2026-03-29T02:00:00Z"); t += HOUR)
+		backup_and_prune(&idx, &rules, "Europe/Berlin", t);
+	time_to_id(utc("2026-03-29T01:00:00Z"), id);
+	assert_non_null(find_label(labels_index_find(&idx, id), "hourly:2026-03-29T03"));
+	time_to_id(utc("2026-03-29T00:00:00Z"), id);
+	assert_non_null(find_label(labels_index_find(&idx, id), "hourly:2026-03-29T01"));
+	labels_index_free(&idx);
+	labels_rules_free(&rules);
+}
+
+static void
+test_custom_rule(void **state)
+{
+	struct label_rules		rules;
+	struct labels_index		idx;
+	struct config			*cfg;
+	char				err[KB_ERRLEN];
+	time_t				start = utc("2026-01-01T12:00:00Z");
+	int				i;
+
+	/* From explicit arrays: one backup a day, kept by a quarterly-ish rule. */
+	labels_rules_init(&rules);
+	assert_int_equal(labels_rules_set(&rules, "all", NULL, HOUR, err, sizeof(err)), 0);
+	assert_int_equal(labels_rules_set(&rules, "quarterly-ish", "%Y-%m", 90 * DAY, err,
+	    sizeof(err)), 0);
+	labels_index_init(&idx);
+	for (i = 0; i < 200; i++)
+		backup_and_prune(&idx, &rules, NULL, start + (time_t)i * DAY);
+	/*
+	 * Now 2026-07-19 12:00: kept are the firsts of months less than 90 days
+	 * old (April 1 expired on June 30), plus the newest.
+	 */
+	assert_int_equal(idx.n, 4);
+	assert_string_equal(idx.v[0].id, "20260501T120000Z");
+	assert_string_equal(idx.v[1].id, "20260601T120000Z");
+	assert_string_equal(idx.v[2].id, "20260701T120000Z");
+	assert_string_equal(idx.v[3].id, "20260719T120000Z");
+	assert_non_null(find_label(&idx.v[0], "quarterly-ish:2026-05"));
+	assert_int_equal(find_label(&idx.v[0], "quarterly-ish:")->expires,
+	    utc("2026-07-30T12:00:00Z"));
+	labels_index_free(&idx);
+	labels_rules_free(&rules);
+
+	/* From a [retention] section. */
+	cfg = config_new(NULL);
+	config_set(cfg, "retention", "daily", "off");
+	config_set(cfg, "retention", "yearly", "3650d");
+	config_set(cfg, "retention", "rule.quarter", "%Y-%m 90d");
+	assert_int_equal(labels_rules_from_config(config_section(cfg, "retention"), &rules,
+	    err, sizeof(err)), 0);
+	assert_int_equal(rules.n, 7);
+	assert_int_equal(rules.v[2].keep, -1);		/* daily */
+	assert_int_equal(rules.v[5].keep, 3650LL * DAY);	/* yearly */
+	assert_int_equal(rules.v[1].keep, 24 * HOUR);	/* hourly: default */
+	assert_string_equal(rules.v[6].name, "quarter");
+	assert_string_equal(rules.v[6].format, "%Y-%m");
+	labels_rules_free(&rules);
+	config_set(cfg, "retention", "rule.daily", "%Y 1d");
+	assert_int_equal(labels_rules_from_config(config_section(cfg, "retention"), &rules,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "daily is a preset"));
+	config_free(cfg);
+
+	assert_int_equal(labels_rule_check("%Y-%m 90d", err, sizeof(err)), 0);
+	assert_int_equal(labels_rule_check("%G-W%V  off", err, sizeof(err)), 0);
+	assert_int_equal(labels_rule_check("%Y %m 1w", err, sizeof(err)), 0);
+	assert_int_equal(labels_rule_check("%Y-%m", err, sizeof(err)), -1);
+	assert_int_equal(labels_rule_check("%Y-%m 90x", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a duration"));
+	assert_int_equal(labels_rule_check("static 1d", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no % conversion"));
+	assert_int_equal(labels_rule_check("%Y-%n 1d", err, sizeof(err)), -1);
+	assert_int_equal(labels_rule_check("%Y-%Z 1d", err, sizeof(err)), -1);
+	assert_int_equal(labels_rules_set(&rules, "Bad_Name", "%Y", DAY, err, sizeof(err)),
+	    -1);
+	labels_rules_free(&rules);
+}
+
+static void
+test_newest_kept(void **state)
+{
+	struct label_rules		rules;
+	struct labels_index		idx;
+	struct labels_prune_plan	plan;
+	char				err[KB_ERRLEN];
+	time_t				t = utc("2026-11-24T03:00:00Z");
+
+	labels_rules_defaults(&rules);
+	labels_index_init(&idx);
+	assert_int_equal(labels_assign(&idx, &rules, NULL, "20261124T030000Z", t, err,
+	    sizeof(err)), 0);
+	labels_plan_prune(&idx, t + 3650 * DAY, &plan);
+	assert_int_equal(plan.n, 0);
+	assert_string_equal(plan.kept_newest, "20261124T030000Z");
+	labels_plan_free(&plan);
+
+	/* A newer failed backup does not take the newest good one's place. */
+	assert_non_null(labels_index_add(&idx, "20261125T030000Z", t + DAY, LABELS_FAILED,
+	    err, sizeof(err)));
+	assert_int_equal(labels_assign(&idx, &rules, NULL, "20261123T030000Z", t - DAY, err,
+	    sizeof(err)), 0);
+	labels_plan_prune(&idx, t + 3650 * DAY, &plan);
+	assert_int_equal(plan.n, 2);
+	assert_string_equal(plan.v[0].id, "20261123T030000Z");
+	assert_non_null(strstr(plan.v[0].reason,
+	    "daily:2026-11-23 (expired 2026-11-30T03:00:00Z)"));
+	assert_string_equal(plan.v[1].id, "20261125T030000Z");
+	assert_string_equal(plan.v[1].reason, "failed, no labels");
+	assert_string_equal(plan.kept_newest, "20261124T030000Z");
+	labels_plan_free(&plan);
+	/* Before anything expired: nothing to do. */
+	labels_plan_prune(&idx, t, &plan);
+	assert_int_equal(plan.n, 1);	/* only the failed one */
+	assert_null(plan.kept_newest);
+	labels_plan_free(&plan);
+
+	assert_null(labels_index_add(&idx, "20261125T030000Z", t, LABELS_OK, err,
+	    sizeof(err)));
+	assert_null(labels_index_add(&idx, "../etc", t, LABELS_OK, err, sizeof(err)));
+	labels_index_free(&idx);
+	labels_rules_free(&rules);
+}
+
+static void
+test_json(void **state)
+{
+	struct label_rules	 rules;
+	struct labels_index	 idx, back, rebuilt;
+	char			*s, *s2, err[KB_ERRLEN];
+	time_t			 t = utc("2026-11-20T00:00:00Z");
+	int			 i;
+
+	labels_rules_defaults(&rules);
+	labels_index_init(&idx);
+	for (i = 0; i < 50; i++)
+		backup_and_prune(&idx, &rules, "Europe/Berlin", t + (time_t)i * 7 * HOUR);
+	s = labels_index_to_json(&idx);
+	if (labels_index_from_json(s, strlen(s), &back, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	s2 = labels_index_to_json(&back);
+	assert_string_equal(s, s2);
+	free(s2);
+	assert_int_equal(labels_index_rebuild(&rebuilt, back.v, back.n, err, sizeof(err)), 0);
+	s2 = labels_index_to_json(&rebuilt);
+	assert_string_equal(s, s2);
+	free(s2);
+	labels_index_free(&rebuilt);
+	free(s);
+	labels_index_free(&back);
+	labels_index_free(&idx);
+	labels_rules_free(&rules);
+}
+
+static void
+test_json_rejects(void **state)
+{
+#define B(x) "{\"version\":1,\"backups\":[" x "]}"
+#define OK1 "{\"id\":\"20261124T030000Z\",\"finished\":\"2026-11-24T03:04:12Z\"," \
+	"\"status\":\"ok\",\"labels\":[{\"name\":\"daily:2026-11-24\"," \
+	"\"expires\":\"2026-12-01T03:04:12Z\"}]}"
+	static const struct {
+		const char	*json;
+		const char	*msg;
+	} bad[] = {
+		{ "", "line" },
+		{ "[]", "not a JSON object" },
+		{ "{\"version\":1,\"backups\":[]", "line" },
+		{ "{\"version\":2,\"backups\":[]}", "version" },
+		{ "{\"version\":\"1\",\"backups\":[]}", "version" },
+		{ "{\"backups\":[]}", "version" },
+		{ "{\"version\":1}", "backups missing" },
+		{ "{\"version\":1,\"backups\":{}}", "backups missing" },
+		{ "{\"version\":1,\"backups\":[],\"x\":1}", "unknown key \"x\"" },
+		{ "{\"version\":1,\"version\":1,\"backups\":[]}", "duplicate" },
+		{ B("1"), "not an object" },
+		{ B(OK1 "," OK1), "listed twice" },
+		{ B("{\"id\":\"../x\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"ok\","
+		    "\"labels\":[]}"), "id missing or not a backup id" },
+		{ B("{\"id\":\"a/b\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"ok\","
+		    "\"labels\":[]}"), "id missing" },
+		{ B("{\"id\":\"a\\u0000b\",\"finished\":\"2026-11-24T03:04:12Z\","
+		    "\"status\":\"ok\",\"labels\":[]}"), "JSON_ALLOW_NUL" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-02-30T03:04:12Z\",\"status\":\"ok\","
+		    "\"labels\":[]}"), "finished" },
+		{ B("{\"id\":\"x\",\"finished\":1764000000,\"status\":\"ok\","
+		    "\"labels\":[]}"), "finished" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-11-24T03:04:12+01:00\","
+		    "\"status\":\"ok\",\"labels\":[]}"), "finished" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"meh\","
+		    "\"labels\":[]}"), "status" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"ok\"}"),
+		    "labels missing" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"ok\","
+		    "\"labels\":[],\"size\":1}"), "unknown key \"size\"" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"ok\","
+		    "\"labels\":[{\"name\":\"nocolon\",\"expires\":\"2026-11-24T03:04:12Z\"}]}"),
+		    "not RULE:VALUE" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"ok\","
+		    "\"labels\":[{\"name\":\"Daily:x\",\"expires\":\"2026-11-24T03:04:12Z\"}]}"),
+		    "not RULE:VALUE" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"ok\","
+		    "\"labels\":[{\"name\":\"d:\\n\",\"expires\":\"2026-11-24T03:04:12Z\"}]}"),
+		    "not RULE:VALUE" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"ok\","
+		    "\"labels\":[{\"name\":\"d:1\"}]}"), "expires missing" },
+		{ B("{\"id\":\"x\",\"finished\":\"2026-11-24T03:04:12Z\",\"status\":\"ok\","
+		    "\"labels\":[{\"name\":\"d:1\",\"expires\":\"2026-11-24T03:04:12Z\"},"
+		    "{\"name\":\"d:1\",\"expires\":\"2026-11-24T03:04:12Z\"}]}"), "twice" },
+	};
+	struct labels_index	idx;
+	char			err[KB_ERRLEN];
+	size_t			i;
+
+	assert_int_equal(labels_index_from_json(B(OK1), strlen(B(OK1)), &idx, err,
+	    sizeof(err)), 0);
+	assert_int_equal(idx.n, 1);
+	assert_int_equal(idx.v[0].labels[0].expires, utc("2026-12-01T03:04:12Z"));
+	labels_index_free(&idx);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (labels_index_from_json(bad[i].json, strlen(bad[i].json), &idx, err,
+		    sizeof(err)) != -1)
+			fail_msg("accepted: %s", bad[i].json);
+		if (strstr(err, bad[i].msg) == NULL)
+			fail_msg("%s: error \"%s\" lacks \"%s\"", bad[i].json, err,
+			    bad[i].msg);
+		assert_int_equal(idx.n, 0);
+	}
+#undef B
+#undef OK1
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_year_hourly),
+		cmocka_unit_test(test_dst_berlin),
+		cmocka_unit_test(test_custom_rule),
+		cmocka_unit_test(test_newest_kept),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_rejects),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
