@@ -11,6 +11,8 @@
 #include "engines/engine.h"
 #include "operator/names.h"
 #include "operator/render.h"
+#include "runner/schema.h"
+#include "storage/storage.h"
 
 struct ctx {
 	const struct definition	*d;
@@ -380,6 +382,18 @@ render_definition(const struct definition *d, const struct location *l,
 		*reason = c.reason;
 		config_free(c.cfg);
 		return -1;
+	}
+	/*
+	 * The runner's own checks, where this build knows the engine: a config
+	 * the runner would refuse is the definition's fault, said in its status,
+	 * not a runner in a crash loop.  (An engine or backend this build lacks
+	 * is left to the runner image, which has it.)
+	 */
+	if (engine_find(d->engine) != NULL && storage_find(l->type) != NULL &&
+	    (config_validate(c.cfg, runner_schema(), err, errlen) == -1 ||
+	    runner_config_check(c.cfg, err, errlen) == -1)) {
+		config_free(c.cfg);
+		return errprefix(err, errlen, "kbackup.conf");
 	}
 	if ((r->config = config_write_string(c.cfg)) == NULL) {
 		config_free(c.cfg);

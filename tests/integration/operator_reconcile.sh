@@ -169,7 +169,7 @@ once || fail "second 1000-definition pass"
 ok "1000 definitions; second pass: $(k counts), no write"
 
 # 10. Watch mode: events, 410 Gone → list again, delete, SIGTERM.
-for i in $(seq 0 999); do k delete "$OPS/many/backupdefinitions/def-$i" >/dev/null; done
+k bulk-delete 1000 many
 once || fail "cleanup pass"
 [ "$(k count statefulsets)" = 1 ] || fail "bulk cleanup left $(k count statefulsets)"
 "$op" --server "$srv" --namespace kbackup --resync 1h --backoff 20 >>"$tmp/op.log" 2>&1 & oppid=$!; pids+=($oppid)

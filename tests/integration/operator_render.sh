@@ -70,6 +70,18 @@ echo '[{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "q", "namespa
 # a JSON array is YAML too, but not a List: put it in one
 echo "{\"kind\": \"List\", \"apiVersion\": \"v1\", \"items\": $(cat "$tmp/quotes.json")}" >"$tmp/quotes-list.json"
 expect_fail InvalidSpec -f "$tmp/quotes-list.json"
+# The runner's own checks on what is rendered (where this build has the engine
+# and the backend): a key the runner would refuse.
+printf '%s\n' '---' 'apiVersion: kbackup.io/v1alpha1' 'kind: BackupStorageLocation' \
+	'metadata: {name: local}' 'spec: {type: file, path: /var/backups/kbackup}' '---' \
+	'apiVersion: kbackup.io/v1alpha1' 'kind: BackupDefinition' 'metadata: {name: pg, namespace: db}' \
+	'spec: {engine: postgres, settings: {host: db, port: 5432}, storageLocation: local, schedule: "@daily"}' \
+	>"$tmp/runner-check.yaml"
+expect_fail 'InvalidSpec: kbackup.conf: \[postgres\] database' -f "$tmp/runner-check.yaml"
+sed -i 's/port: 5432}/port: 5432, database: app}/' "$tmp/runner-check.yaml"
+"$op" render -f "$tmp/runner-check.yaml" -o json >"$tmp/runner-check.json" || fail "valid file-location render"
+grep -q '"image": "kbackup/runner-postgres:' "$tmp/runner-check.json" || fail "image not from the postgres engine"
+echo "ok: runner checks"
 "$op" render -f /nonexistent >/dev/null 2>&1; [ $? = 2 ] || fail "a missing file should exit 2"
 printf 'a: [\n' >"$tmp/broken.yaml"
 "$op" render -f "$tmp/broken.yaml" >/dev/null 2>"$tmp/err"; [ $? = 2 ] || fail "broken YAML should exit 2"
@@ -82,6 +94,6 @@ if [ ! -d "$top/tests/operator/node_modules/kubernetes-models" ]; then
 	(cd "$top/tests/operator" && npm ci --no-audit --no-fund --loglevel=error) ||
 		{ echo "skip: npm ci failed (golden checks passed)"; exit 77; }
 fi
-node "$top/tests/operator/validate.js" "$golden"/*.json "$top"/k8s/samples/*.yaml \
+node "$top/tests/operator/validate.js" "$golden"/*.json "$tmp/runner-check.json" "$top"/k8s/samples/*.yaml \
 	"$top"/k8s/crds/*.yaml "$top"/k8s/operator/*.yaml || fail "schema validation"
 exit 0

@@ -6,6 +6,7 @@
 //   kctl.js SERVER delete PATH              DELETE; prints the status code
 //   kctl.js SERVER count PLURAL             number of stored objects of a plural
 //   kctl.js SERVER bulk N NS                create N BackupDefinitions def-0..N-1 in NS
+//   kctl.js SERVER bulk-delete N NS         delete them again
 //   kctl.js SERVER writes                   POST+PUT+PATCH+DELETE since the last reset
 //   kctl.js SERVER counts                   request counts by method since the last reset
 //   kctl.js SERVER test WHAT [QUERY]        POST /_test/WHAT?QUERY
@@ -102,6 +103,11 @@ async function main() {
 					passwordSecretRef: { name: 'db-password', key: 'password' },
 					storageLocation: 's3-main', schedule: '@daily' } });
 		}
+		return;
+	}
+	case 'bulk-delete': {
+		for (let i = 0; i < Number(args[0]); i++)
+			await request('DELETE', '/apis/kbackup.io/v1alpha1/namespaces/' + args[1] + '/backupdefinitions/def-' + i);
 		return;
 	}
 	case 'counts':
