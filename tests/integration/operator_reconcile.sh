@@ -84,6 +84,18 @@ k get "$SECRETS/runner-shop-orders" 'Buffer.from(o.data["kbackup.conf"],"base64"
 [ "$(k get "$OPS/shop/backupdefinitions/orders" o.status.configHash)" = "$h2" ] || fail "status configHash"
 ok "secret change: config hash $h1 → $h2"
 
+# 3b. 409: a stale update is refused; the operator reads again and retries.
+stale=$(k get "$STS/runner-shop-orders" 'JSON.stringify(Object.assign(o, {metadata: Object.assign(o.metadata, {resourceVersion: "1"})}))')
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+	--data-binary "$stale" "$srv$STS/runner-shop-orders")
+[ "$code" = 409 ] || fail "stale update answered $code, not 409"
+k edit /api/v1/namespaces/shop/secrets/db-password 'o.data.password = Buffer.from("after-conflict").toString("base64")'
+k test fail "count=2&status=409&method=PUT"
+once || fail "pass with conflicts"
+k get "$SECRETS/runner-shop-orders" 'Buffer.from(o.data["kbackup.conf"],"base64").toString()' |
+	grep -q '^password = after-conflict$' || fail "not updated after 409s"
+ok "409 on a stale update; conflicts re-read and retried"
+
 # 4. API errors: injected 500s are retried with backoff.
 k edit /api/v1/namespaces/shop/secrets/db-password 'o.data.password = Buffer.from("third").toString("base64")'
 k test reset
@@ -181,6 +193,14 @@ wait_for() {	# path expected-expression-value
 sed -e 's/"orders"/"watched"/' "$tmp/base.json" |
 	node -e 'const a=JSON.parse(require("fs").readFileSync(0));console.log(JSON.stringify([a[3]]))' | k create -
 wait_for "$STS/runner-shop-watched" o.metadata.name runner-shop-watched || fail "watch: not created"
+k edit "$OPS/shop/backupdefinitions/watched" 'o.spec.schedule = "@hourly"'
+wait_for "$OPS/shop/backupdefinitions/watched" o.status.observedGeneration 2 || fail "watch: spec change not seen"
+k get "$SECRETS/runner-shop-watched" 'Buffer.from(o.data["kbackup.conf"],"base64").toString()' |
+	grep -q '^schedule = @hourly$' || fail "watch: config not updated"
+k edit "$OPS/kbackup/backupstoragelocations/s3-main" 'o.spec.bucket = "other-bucket"'
+wait_for "$SECRETS/runner-shop-watched" \
+	'/bucket = other-bucket/.test(Buffer.from(o.data["kbackup.conf"],"base64").toString())' true ||
+	fail "watch: location change not seen"
 k test compact
 k test close-watches
 sed -e 's/"orders"/"after410"/' "$tmp/base.json" |

@@ -213,7 +213,8 @@ async function handle(req, res) {
 	const f = failures.find((x) => x.count > 0 && (!x.method || x.method === req.method));
 	if (f) {
 		f.count--;
-		return status(res, f.status, 'InternalError', 'injected failure');
+		const reasons = { 409: 'Conflict', 429: 'TooManyRequests', 503: 'ServiceUnavailable' };
+		return status(res, f.status, reasons[f.status] || 'InternalError', 'injected failure');
 	}
 	const pr = parsePath(u.pathname);
 	if (!pr || pr.extra) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
