@@ -161,13 +161,19 @@ read_stdin(char **buf, size_t *len, char *err, size_t errlen)
 }
 
 static int
-cmd_render(int argc, char **argv, const char *opns, json_t *pull, const char *tag)
+cmd_render(int argc, char **argv)
 {
+	enum { O_NS = 256, O_PULL, O_TAG };
 	static const struct option opts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "namespace", required_argument, NULL, O_NS },
+		{ "image-pull-secrets", required_argument, NULL, O_PULL },
+		{ "image-tag", required_argument, NULL, O_TAG },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char		*opns = "kbackup", *tag = KBACKUP_VERSION;
+	json_t			*pull = NULL;
 	struct input		 in;
 	struct render_opts	 ro;
 	struct definition	 d;
@@ -191,6 +197,16 @@ cmd_render(int argc, char **argv, const char *opns, json_t *pull, const char *ta
 			break;
 		case 'o':
 			output = optarg;
+			break;
+		case O_NS:
+			opns = optarg;
+			break;
+		case O_PULL:
+			json_decref(pull);
+			pull = pull_secrets(optarg);
+			break;
+		case O_TAG:
+			tag = optarg;
 			break;
 		default:
 			usage();
@@ -276,11 +292,16 @@ next:
 			rc = 1;
 		}
 	}
+	json_array_foreach(out, i, doc)
+		render_wipe_secret(doc);
+	json_array_foreach(docs, i, doc)
+		render_wipe_secret(doc);
 	json_decref(out);
 	json_decref(docs);
 	json_decref(in.locations);
 	json_decref(in.definitions);
 	json_decref(in.secrets);
+	json_decref(pull);
 	return rc;
 }
 
@@ -342,16 +363,14 @@ main(int argc, char **argv)
 	json_t			*pull = NULL;
 	int64_t			 resync = 300;
 	long			 retries = -1, backoff = -1;
-	int			 c, once = 0, render = 0, rc, i;
+	int			 c, once = 0, render = 0, rc;
 
-	/* `render` may come first or after the global options */
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "render") == 0) {
-			render = 1;
-			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
-			argc--;
-			break;
-		}
+	/* `render` comes first; everything after it is render's */
+	if (argc > 1 && strcmp(argv[1], "render") == 0) {
+		render = 1;
+		argc--;
+		argv++;
+	}
 	while (!render && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_SERVER: server = optarg; break;
@@ -395,30 +414,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (render) {
-		/* render's own options; the shared ones are picked out first */
-		int	 n = 1;
-		char	**av = xcalloc((size_t)argc + 1, sizeof(*av));
-
-		av[0] = argv[0];
-		for (i = 1; i < argc; i++) {
-			if ((strcmp(argv[i], "--namespace") == 0 ||
-			    strcmp(argv[i], "--image-pull-secrets") == 0 ||
-			    strcmp(argv[i], "--image-tag") == 0) && i + 1 < argc) {
-				if (argv[i][2] == 'n') {
-					free(ns);
-					ns = xstrdup(argv[i + 1]);
-				} else if (argv[i][8] == 'p') {
-					json_decref(pull);
-					pull = pull_secrets(argv[i + 1]);
-				} else
-					tag = argv[i + 1];
-				i++;
-				continue;
-			}
-			av[n++] = argv[i];
-		}
-		rc = cmd_render(n, av, ns != NULL ? ns : "kbackup", pull, tag);
-		free(av);
+		rc = cmd_render(argc, argv);
 		free(ns);
 		json_decref(pull);
 		return rc;

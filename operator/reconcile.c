@@ -238,6 +238,7 @@ apply(struct reconciler *r, const struct kind *k, json_t *desired, char *err,
 			if (write_req(r, "POST", coll, desired, &status, &out, err,
 			    errlen) == -1)
 				goto out;
+			render_wipe_secret(out);
 			json_decref(out);
 			if (status == 409)
 				continue;	/* created meanwhile: compare again */
@@ -254,9 +255,15 @@ apply(struct reconciler *r, const struct kind *k, json_t *desired, char *err,
 			goto out;
 		}
 		body = update_body(k, desired, actual);
+		if (strcmp(k->name, "Secret") == 0)
+			render_wipe_secret(actual);
 		json_decref(actual);
 		actual = NULL;
 		rc = write_req(r, "PUT", path, body, &status, &out, err, errlen);
+		if (strcmp(k->name, "Secret") == 0) {
+			render_wipe_secret(body);
+			render_wipe_secret(out);
+		}
 		json_decref(body);
 		json_decref(out);
 		if (rc == -1)
@@ -273,6 +280,8 @@ apply(struct reconciler *r, const struct kind *k, json_t *desired, char *err,
 	errf(err, errlen, "%s %s: still conflicting after %d attempts", k->name, name,
 	    CONFLICT_RETRIES);
 out:
+	if (actual != NULL && strcmp(k->name, "Secret") == 0)
+		render_wipe_secret(actual);
 	json_decref(actual);
 	free(coll);
 	free(path);

@@ -415,11 +415,28 @@ render_definition(const struct definition *d, const struct location *l,
 }
 
 void
+render_wipe_secret(json_t *secret)
+{
+	static const char *const members[] = { "data", "stringData", NULL };
+	const char	*key;
+	json_t		*v;
+	size_t		 i;
+
+	for (i = 0; members[i] != NULL; i++)
+		json_object_foreach(json_object_get(secret, members[i]), key, v)
+			if (json_is_string(v))
+				explicit_bzero((char *)json_string_value(v), json_string_length(v));
+}
+
+void
 rendered_free(struct rendered *r)
 {
 	free(r->name);
 	if (r->config != NULL)
 		freezero(r->config, strlen(r->config));
+	/* only the last holder wipes: `render` still prints what it shares */
+	if (r->secret != NULL && r->secret->refcount == 1)
+		render_wipe_secret(r->secret);
 	json_decref(r->secret);
 	json_decref(r->statefulset);
 	json_decref(r->service);

@@ -60,6 +60,8 @@ int	 render_definition(const struct definition *d, const struct location *l,
 	    char *err, size_t errlen);
 void	 rendered_free(struct rendered *);
 
+/* Wipes the values of a Secret object's data and stringData (before freeing it). */
+void	 render_wipe_secret(json_t *secret);
 /* The labels every object of d carries (a new object). */
 json_t	*render_labels(const char *ns, const char *name);
 /* Sets kbackup.io/spec-hash from the rest of the object. */
