@@ -196,8 +196,8 @@ parse_every(const char *arg, struct cron *c, char *err, size_t errlen)
 	if (config_parse_duration(arg, &d) == -1)
 		return errf(err, errlen, "@every: bad duration \"%.32s\" (expected e.g. "
 		    "30m, 1h, 1h30m, 2d)", arg);
-	if (d < 60)
-		return errf(err, errlen, "@every: duration must be at least 1m");
+	if (d < 1)
+		return errf(err, errlen, "@every: duration must be at least 1s");
 	c->every = d;
 	return 0;
 }

@@ -17,7 +17,7 @@
  *     with "*".
  *   - @yearly (@annually) = 0 0 1 1 *, @monthly = 0 0 1 * *,
  *     @weekly = 0 0 * * 0, @daily (@midnight) = 0 0 * * *, @hourly = 0 * * * *.
- *   - @every DURATION (30m, 1h, 1h30m, 2d; units s m h d w; at least 1m):
+ *   - @every DURATION (30m, 1h, 1h30m, 2d; units s m h d w; at least 1s):
  *     runs at the multiples of DURATION counted from the Unix epoch, so
  *     "@every 30m" runs at :00 and :30 UTC whatever the start time.  The
  *     timezone does not apply to it.

@@ -70,6 +70,7 @@ backup_stream(struct backup_job *b, char *err, size_t errlen)
 	struct runner		*r = b->r;
 	struct engine_job	 job;
 	char			 perr[KB_ERRLEN];
+	struct progress		 prog;
 	int			 fd, zstd, level, prc, drc;
 
 	compression_parse(config_get(r->backup, "compression"), &zstd, &level);
@@ -79,10 +80,12 @@ backup_stream(struct backup_job *b, char *err, size_t errlen)
 	if (r->engine->backup_begin(&job, &fd, err, errlen) == -1)
 		return -1;
 	perr[0] = '\0';
+	progress_start(&prog, PROGRESS_BACKUP, 0);
 	prc = pipeline_backup(fd, zstd, level, (int)config_get_uint(r->backup,
-	    "compression_threads"), b->sinks, r->nlocations, &b->res->raw_bytes, perr,
+	    "compression_threads"), b->sinks, r->nlocations, &prog, &b->res->raw_bytes, perr,
 	    sizeof(perr));
 	drc = r->engine->backup_end(&job, prc == -1, err, errlen);
+	progress_finish(&prog, prc == 0 && drc == 0);
 	if (drc == -1 && prc == 0)
 		pipeline_abort(b->sinks, r->nlocations);
 	if (prc == -1)
@@ -204,6 +207,7 @@ job_backup(struct runner *r, struct job_result *res)
 	    backup_stream(&b, err, sizeof(err)) == -1 ||
 	    backup_commit(&b, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "backup failed", "id", res->id, "error", err, NULL);
+		strlcpy(res->error, err, sizeof(res->error));
 		goto out;
 	}
 	res->stored_bytes = b.sinks[0].stored;

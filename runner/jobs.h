@@ -18,6 +18,7 @@ struct job_result {
 	uint64_t	stored_bytes;
 	time_t		started;
 	time_t		finished;
+	char		error[256];	/* why it failed, for notifications and hooks */
 };
 
 struct restore_request {

@@ -8,11 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "engines/child.h"
+#include "runner/control.h"
+#include "runner/daemon.h"
+#include "runner/jobrun.h"
 #include "runner/jobs.h"
 #include "runner/lock.h"
 #include "runner/schema.h"
@@ -28,6 +33,9 @@ struct cli {
 	int			 offline;
 	int			 verbose;
 	int			 quiet;
+	int			 count;		/* schedule --count */
+	int			 targc;		/* trigger's request words */
+	char			**targv;
 };
 
 static void
@@ -42,9 +50,35 @@ usage(FILE *f)
 	    "  unpack [ID | latest] -o FILE|-  the plain dump, verified\n"
 	    "  verify [ID | latest | --all]    check every frame, no database needed\n"
 	    "  check [--offline]               config, database and storage reachable\n"
+	    "  run                             daemon: schedule, /metrics, control socket\n"
+	    "  schedule [--count N]            the next runs and the OnCalendar= line\n"
+	    "  trigger backup|restore ARGS|status   ask the running daemon\n"
 	    "\n"
 	    "Exit status: 0 success, 1 the job failed, 2 usage or config error.\n"
 	    "See kbackup-runner(8) and kbackup.conf(5).\n");
+}
+
+/*
+ * Index of a "trigger" command word, or -1: the first word that is neither
+ * an option nor the value of -c/--config.
+ */
+static int
+find_trigger(int argc, char **argv)
+{
+	int	i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return i + 1 < argc && strcmp(argv[i + 1], "trigger") == 0 ? i + 1 : -1;
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] == '-')
+			continue;
+		return strcmp(argv[i], "trigger") == 0 ? i : -1;
+	}
+	return -1;
 }
 
 static int
@@ -65,12 +99,21 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "count", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int	ch;
+	const char	*errstr;
+	int		 ch, t;
 
 	memset(cli, 0, sizeof(*cli));
 	cli->config = DEFAULT_CONFIG;
+	cli->count = 5;
+	/* trigger passes its words on untouched: parse only what comes before it. */
+	if ((t = find_trigger(argc, argv)) != -1) {
+		cli->targc = argc - t - 1;
+		cli->targv = argv + t + 1;
+		argc = t + 1;
+	}
 	while ((ch = getopt_long(argc, argv, "c:o:vqh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cli->config = optarg; break;
@@ -87,6 +130,14 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case 'q': cli->quiet = 1; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case 'V': printf("kbackup-runner %s\n", KBACKUP_VERSION); exit(EXIT_OK);
+		case 'C':
+			cli->count = (int)strtonum(optarg, 1, 1000, &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr, "kbackup-runner: --count %s is %s (1-1000)\n",
+				    optarg, errstr);
+				return -1;
+			}
+			break;
 		default: return -1;
 		}
 	}
@@ -96,6 +147,14 @@ parse_cli(int argc, char **argv, struct cli *cli)
 			return -1;
 		}
 		cli->command = argv[optind++];
+	}
+	if (strcmp(cli->command, "trigger") == 0) {
+		if (cli->targc < 1) {
+			fprintf(stderr, "kbackup-runner: trigger needs backup, restore ARGS... "
+			    "or status\n");
+			return -1;
+		}
+		return 0;
 	}
 	if (optind < argc)
 		cli->req.which = argv[optind++];
@@ -134,19 +193,59 @@ setup_logging(const struct cli *cli, const struct config *cfg)
 static int
 command_takes_lock(const char *command)
 {
-	return strcmp(command, "backup") == 0 || strcmp(command, "restore") == 0;
+	return strcmp(command, "backup") == 0 || strcmp(command, "restore") == 0 ||
+	    strcmp(command, "run") == 0;
+}
+
+static void
+on_cancel_signal(int sig)
+{
+	(void)sig;
+	cancel_request();
+}
+
+/* A job given on the command line is aborted cleanly by SIGTERM or SIGINT (exit 1). */
+static void
+cancel_signals(void)
+{
+	struct sigaction	sa;
+
+	cancel_init();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_cancel_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* backup and restore from the command line, with hooks, notify and metrics. */
+static int
+wrapped_job(struct runner *r, const struct cli *cli)
+{
+	struct jobrun	jr;
+	int		rc;
+
+	jobrun_init(&jr, r, time(NULL));
+	if (strcmp(cli->command, "backup") == 0)
+		rc = jobrun_backup(&jr, NULL);
+	else
+		rc = jobrun_restore(&jr, &cli->req);
+	jobrun_free(&jr);
+	return rc;
 }
 
 static int
 dispatch(struct runner *r, const struct cli *cli)
 {
-	struct job_result	res;
 	const char		*c = cli->command;
 
-	if (strcmp(c, "backup") == 0)
-		return job_backup(r, &res);
+	if (strcmp(c, "backup") == 0 || (strcmp(c, "restore") == 0 && !cli->req.dry_run))
+		return wrapped_job(r, cli);
 	if (strcmp(c, "restore") == 0)
 		return job_restore(r, &cli->req);
+	if (strcmp(c, "run") == 0)
+		return daemon_run(r, cli->config);
 	if (strcmp(c, "unpack") == 0) {
 		if (cli->req.output == NULL) {
 			fprintf(stderr, "kbackup-runner: unpack needs -o FILE or -o -\n");
@@ -169,7 +268,7 @@ static int
 known_command(const char *c)
 {
 	static const char *commands[] = { "backup", "restore", "unpack", "verify", "list",
-	    "check", NULL };
+	    "check", "run", "schedule", "trigger", NULL };
 	size_t		   i;
 
 	for (i = 0; commands[i] != NULL; i++)
@@ -209,6 +308,22 @@ main(int argc, char **argv)
 		runner_free(&r);
 		return rc;
 	}
+	if (strcmp(cli.command, "schedule") == 0) {
+		rc = daemon_schedule_print(&r, cli.count, stdout);
+		runner_free(&r);
+		return rc;
+	}
+	if (strcmp(cli.command, "trigger") == 0) {
+		rc = control_client(r.workdir, cli.targc, cli.targv, stdout, err, sizeof(err));
+		if (rc == -1) {
+			fprintf(stderr, "kbackup-runner: %s\n", err);
+			rc = EXIT_JOB;
+		}
+		runner_free(&r);
+		return rc;
+	}
+	if (strcmp(cli.command, "run") != 0)
+		cancel_signals();
 	if (command_takes_lock(cli.command) && !cli.req.dry_run &&
 	    (lock = lock_acquire(r.workdir, r.namespace_, r.name, err, sizeof(err))) == -1) {
 		log_kv(LOGL_ERROR, "not started", "error", err, NULL);

@@ -2,16 +2,19 @@
  * pipeline: dump → zstd → container → SHA-256 → storage, and back.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "runner/compress.h"
 #include "runner/pipeline.h"
 
 #define READ_SIZE	(1024 * 1024)
+#define TICK_MS		1000	/* progress and cancellation while the dump is quiet */
 
 struct backup_state {
 	struct pipeline_sink	*sinks;
@@ -26,6 +29,8 @@ sink_store(const void *buf, size_t len, void *arg, char *err, size_t errlen)
 
 	EVP_DigestUpdate(s->sha, buf, len);
 	s->stored += len;
+	if (s->progress != NULL)
+		progress_add_stored(s->progress, len);
 	return s->st->ops->put_write(s->up, buf, len, err, errlen);
 }
 
@@ -101,9 +106,37 @@ pipeline_abort(struct pipeline_sink *sinks, size_t n)
 	}
 }
 
+/*
+ * Waits until in_fd is readable, ticking progress; -1 with "cancelled" once
+ * a cancellation was requested.
+ */
+static int
+wait_readable(int in_fd, struct progress *progress, char *err, size_t errlen)
+{
+	struct pollfd	pfd[2];
+	int		n;
+
+	pfd[0].fd = in_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = cancel_fd();
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (cancel_requested())
+			return errf(err, errlen, "cancelled");
+		pfd[0].revents = pfd[1].revents = 0;
+		n = poll(pfd, pfd[1].fd == -1 ? 1 : 2, TICK_MS);
+		if (n == -1 && errno != EINTR)
+			return errf(err, errlen, "poll: %s", strerror(errno));
+		if (progress != NULL)
+			progress_tick(progress);
+		if (n > 0 && pfd[0].revents != 0 && !cancel_requested())
+			return 0;
+	}
+}
+
 int
 pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sink *sinks,
-    size_t nsinks, uint64_t *raw, char *err, size_t errlen)
+    size_t nsinks, struct progress *progress, uint64_t *raw, char *err, size_t errlen)
 {
 	struct backup_state	 b = { sinks, nsinks };
 	struct compressor	*c = NULL;
@@ -112,6 +145,8 @@ pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sin
 	int			 rc = -1;
 
 	*raw = 0;
+	if (nsinks > 0)
+		sinks[0].progress = progress;
 	if (sinks_begin(sinks, nsinks, zstd, err, errlen) == -1 ||
 	    compressor_new(&c, zstd ? CONTAINER_COMP_ZSTD : CONTAINER_COMP_NONE, level,
 	    threads, fan_out, &b, err, errlen) == -1) {
@@ -120,6 +155,8 @@ pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sin
 	}
 	buf = xmalloc(READ_SIZE);
 	for (;;) {
+		if (wait_readable(in_fd, progress, err, errlen) == -1)
+			goto out;
 		if ((n = read(in_fd, buf, READ_SIZE)) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -129,6 +166,10 @@ pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sin
 		if (n == 0)
 			break;
 		*raw += (uint64_t)n;
+		if (progress != NULL) {
+			progress_add_read(progress, (uint64_t)n);
+			progress_tick(progress);
+		}
 		if (compressor_write(c, buf, (size_t)n, err, errlen) == -1)
 			goto out;
 	}
@@ -171,6 +212,7 @@ struct restore_state {
 	EVP_MD_CTX		*sha;
 	int			 out_fd;
 	uint64_t		 raw;
+	struct progress		*progress;
 };
 
 static int
@@ -179,6 +221,8 @@ restore_write(const void *buf, size_t len, void *arg, char *err, size_t errlen)
 	struct restore_state	*rs = arg;
 
 	rs->raw += len;
+	if (rs->progress != NULL)
+		progress_add_stored(rs->progress, len);
 	if (rs->out_fd == -1)
 		return 0;
 	if (write_all(rs->out_fd, buf, len) == -1) {
@@ -211,6 +255,12 @@ restore_stored(const void *buf, size_t len, void *arg, char *err, size_t errlen)
 {
 	struct restore_state	*rs = arg;
 
+	if (cancel_requested())
+		return errf(err, errlen, "cancelled");
+	if (rs->progress != NULL) {
+		progress_add_read(rs->progress, len);
+		progress_tick(rs->progress);
+	}
 	EVP_DigestUpdate(rs->sha, buf, len);
 	return container_reader_feed(rs->cr, buf, len, err, errlen);
 }
@@ -240,14 +290,15 @@ restore_finish(struct restore_state *rs, const char *id, const char *sha256, cha
 
 int
 pipeline_restore(struct storage *st, const char *key, const struct keyring *kr,
-    const char *id, const char *sha256, int out_fd, uint64_t *raw, char *err,
-    size_t errlen)
+    const char *id, const char *sha256, int out_fd, struct progress *progress,
+    uint64_t *raw, char *err, size_t errlen)
 {
 	struct restore_state	rs;
 	int			missing = 0, rc = -1;
 
 	memset(&rs, 0, sizeof(rs));
 	rs.out_fd = out_fd;
+	rs.progress = progress;
 	rs.sha = EVP_MD_CTX_new();
 	if (rs.sha == NULL || EVP_DigestInit_ex(rs.sha, EVP_sha256(), NULL) != 1) {
 		errf(err, errlen, "SHA-256 unavailable");

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "runner/container.h"
+#include "runner/progress.h"
 #include "runner/keys.h"
 #include "storage/storage.h"
 
@@ -32,16 +33,19 @@ struct pipeline_sink {
 	uint64_t			 stored;
 	char				 sha256[65];
 	struct container_info		 info;
+	struct progress			*progress;	/* set by pipeline_backup */
 };
 
 /*
  * Streams in_fd to every sink until EOF.  On success every upload is open
  * and complete, waiting for pipeline_commit(); on failure all are aborted.
- * raw: bytes read from in_fd.
+ * raw: bytes read from in_fd.  progress (may be NULL) counts bytes read and
+ * stored (first location).  A cancel_request() (common/cancel.h) makes it
+ * fail at once with "cancelled".
  */
 int	 pipeline_backup(int in_fd, int zstd, int level, int threads,
-	    struct pipeline_sink *sinks, size_t nsinks, uint64_t *raw, char *err,
-	    size_t errlen);
+	    struct pipeline_sink *sinks, size_t nsinks, struct progress *progress,
+	    uint64_t *raw, char *err, size_t errlen);
 /* Commits every upload; on a failure aborts the rest and says which failed. */
 int	 pipeline_commit(struct pipeline_sink *, size_t, char *err, size_t errlen);
 void	 pipeline_abort(struct pipeline_sink *, size_t);
@@ -49,10 +53,11 @@ void	 pipeline_abort(struct pipeline_sink *, size_t);
 /*
  * Streams the object at key into out_fd (-1: check and discard).  id names
  * the backup in errors; sha256 (may be NULL) is the manifest's, compared at
- * the end.  raw: bytes written to out_fd.
+ * the end.  raw: bytes written to out_fd.  progress (may be NULL) counts bytes
+ * fetched and written.  Cancellation as for pipeline_backup().
  */
 int	 pipeline_restore(struct storage *, const char *key, const struct keyring *,
-	    const char *id, const char *sha256, int out_fd, uint64_t *raw, char *err,
-	    size_t errlen);
+	    const char *id, const char *sha256, int out_fd, struct progress *progress,
+	    uint64_t *raw, char *err, size_t errlen);
 
 #endif

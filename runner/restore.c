@@ -105,6 +105,7 @@ job_restore(struct runner *r, const struct restore_request *req)
 	struct engine_job	 job;
 	char			 err[KB_ERRLEN], eerr[KB_ERRLEN], size[16];
 	const char		*target;
+	struct progress		 prog;
 	uint64_t		 raw = 0;
 	int			 fd, prc, erc;
 
@@ -115,6 +116,10 @@ job_restore(struct runner *r, const struct restore_request *req)
 	if (req->dry_run) {
 		printf("would restore backup %s from %s into %s\n", o.m->id, o.loc->desc,
 		    target != NULL ? target : r->engine->name);
+		fflush(stdout);
+		/* Logged too: a triggered dry run shows it to the trigger client. */
+		log_kv(LOGL_INFO, "restore dry run: nothing restored", "id", o.m->id, "from",
+		    o.loc->desc, "into", target != NULL ? target : r->engine->name, NULL);
 		close_backup(&o);
 		return EXIT_OK;
 	}
@@ -126,9 +131,11 @@ job_restore(struct runner *r, const struct restore_request *req)
 		close_backup(&o);
 		return EXIT_JOB;
 	}
+	progress_start(&prog, PROGRESS_RESTORE, o.m->stored_bytes);
 	prc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256, fd,
-	    &raw, err, sizeof(err));
+	    &prog, &raw, err, sizeof(err));
 	erc = r->engine->restore_end(&job, prc == -1, eerr, sizeof(eerr));
+	progress_finish(&prog, prc == 0 && erc == 0);
 	if (prc == -1 || erc == -1) {
 		log_kv(LOGL_ERROR, "restore failed; the target was left as it was where the "
 		    "engine allows", "id", o.m->id, "error", prc == -1 ? err : eerr, NULL);
@@ -164,6 +171,7 @@ int
 job_unpack(struct runner *r, const struct restore_request *req)
 {
 	struct opened	 o;
+	struct progress	 prog;
 	char		 err[KB_ERRLEN], *tmp;
 	uint64_t	 raw;
 	int		 fd, rc;
@@ -174,8 +182,10 @@ job_unpack(struct runner *r, const struct restore_request *req)
 		close_backup(&o);
 		return EXIT_JOB;
 	}
+	progress_start(&prog, PROGRESS_UNPACK, o.m->stored_bytes);
 	rc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256, fd,
-	    &raw, err, sizeof(err));
+	    &prog, &raw, err, sizeof(err));
+	progress_finish(&prog, rc == 0);
 	if (tmp != NULL) {
 		if (rc == 0 && (fsync(fd) == -1 || rename(tmp, req->output) == -1))
 			rc = errf(err, sizeof(err), "%s: %s", req->output, strerror(errno));
@@ -199,7 +209,7 @@ verify_one(struct location *loc, const struct keyring *kr, const struct manifest
 	char		err[KB_ERRLEN], size[16];
 	uint64_t	raw;
 
-	if (pipeline_restore(loc->st, m->data_key, kr, m->id, m->sha256, -1, &raw, err,
+	if (pipeline_restore(loc->st, m->data_key, kr, m->id, m->sha256, -1, NULL, &raw, err,
 	    sizeof(err)) == -1) {
 		printf("%s FAILED %s\n", m->id, err);
 		return -1;

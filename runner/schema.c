@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cron.h"
+#include "common/tz.h"
 #include "common/util.h"
 #include "engines/engine.h"
 #include "runner/schema.h"
@@ -135,6 +137,10 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 	const struct config_section	*backup = config_section(cfg, "backup");
 	const char			*engine = config_get(backup, "engine");
 	const char			*compression = config_get(backup, "compression");
+	const char			*schedule = config_get(backup, "schedule");
+	const char			*timezone = config_get(backup, "timezone");
+	struct cron			 cron;
+	char				 cerr[256];
 	size_t				 i;
 	int				 zstd, level;
 
@@ -153,6 +159,11 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 	if (compression_parse(compression, &zstd, &level) == -1)
 		return errf(err, errlen, "[backup] compression: '%s' is not zstd, zstd:LEVEL "
 		    "(1-19) or none", compression);
+	if (cron_parse(schedule, &cron, cerr, sizeof(cerr)) == -1)
+		return errf(err, errlen, "[backup] schedule: '%s': %s", schedule, cerr);
+	if (!tz_valid(timezone))
+		return errf(err, errlen, "[backup] timezone: '%s' is not an IANA time zone such "
+		    "as Europe/Berlin (none in %s)", timezone, TZ_DIR);
 	if (config_section_nth(cfg, "storage", 0) == NULL)
 		return errf(err, errlen, "[storage]: missing section (where backups go: a "
 		    "[storage] or [storage.NAME] section)");

@@ -8,9 +8,11 @@
 #include "storage/storage.h"
 
 extern const struct storage_ops storage_file;
+extern const struct storage_ops storage_s3;
 
 const struct storage_ops *const storage_registry[] = {
 	&storage_file,
+	&storage_s3,
 	NULL
 };
 

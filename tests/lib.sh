@@ -80,9 +80,15 @@ pg_start() {
 	as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=scram-sha-256 \
 		--pwfile="$KB_TMP/pgpw" -E UTF8 --locale=C.UTF-8 >"$KB_TMP/initdb.log" 2>&1 ||
 		fail "initdb: $(tail -3 "$KB_TMP/initdb.log")"
-	as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-		-o "-k $PG_DIR -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off" start \
-		>/dev/null || fail "postgres did not start: $(tail -5 "$PG_DIR/server.log")"
+	# Another test may take the port between free_port and the server's bind: retry.
+	local try
+	for try in 1 2 3 4 5; do
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+			-o "-k $PG_DIR -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off" \
+			start >/dev/null && break
+		[ "$try" = 5 ] && fail "postgres did not start: $(tail -5 "$PG_DIR/server.log")"
+		PGPORT=$(free_port)
+	done
 	at_exit "as_pg $PG_BIN/pg_ctl -D $PG_DIR/data -m immediate stop"
 	export PGPORT PGHOST=127.0.0.1 PGUSER=postgres
 	export PGPASSWORD=$PG_PASSWORD	# the test's own psql; the runner gets it from a file

@@ -66,6 +66,10 @@ base | sed 's/^password = inline-secret-value/password = inline-secret-value\npa
 base | sed 's/^database = shop/database = shop\ndatabase = other/' | bad "key twice" "[postgres] database: given twice (lines 7 and 8)"
 printf 'this is not ini\n[backup\n' | bad "not INI" "bad$((n + 1)).conf"
 (base; printf '[mysql]\ndatabases = x\n') | bad "other engine's section" "[mysql]: "
+base | sed 's/^engine = postgres/engine = postgres\nschedule = 61 * * * */' | bad "bad schedule" "[backup] schedule: '61 * * * *': minute field: 61 is out of range 0-59"
+base | sed 's/^engine = postgres/engine = postgres\nschedule = @every 10x/' | bad "bad @every" "[backup] schedule: '@every 10x': @every: bad duration"
+base | sed 's/^engine = postgres/engine = postgres\ntimezone = Mars\/Olympus/' | bad "bad timezone" "[backup] timezone: 'Mars/Olympus' is not an IANA time zone"
+base | sed 's/^engine = postgres/engine = postgres\ntimezone = ..\/..\/etc\/passwd/' | bad "timezone outside zoneinfo" "[backup] timezone: '../../etc/passwd'"
 
 say "secrets from a file relative to \$CREDENTIALS_DIRECTORY and from the environment"
 mkdir -p "$KB_TMP/creds"

@@ -1,0 +1,44 @@
+/*
+ * fuzz_s3_xml: arbitrary bytes as every S3 response body kbackup parses.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/util.h"
+#include "storage/s3_xml.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static int
+on_object(const char *key, uint64_t size, time_t mtime, void *arg)
+{
+	return 0;
+}
+
+static int
+on_upload(const char *key, const char *id, time_t initiated, void *arg)
+{
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char	*body = (const char *)data;
+	struct s3_error	 e;
+	char		 err[KB_ERRLEN], *a, *b;
+
+	s3_xml_error(body, size, &e);
+	if (s3_xml_list_objects(body, size, on_object, NULL, &a, err, sizeof(err)) == 0)
+		free(a);
+	if (s3_xml_list_uploads(body, size, on_upload, NULL, &a, &b, err, sizeof(err)) == 0) {
+		free(a);
+		free(b);
+	}
+	if (s3_xml_upload_id(body, size, &a, err, sizeof(err)) == 0)
+		free(a);
+	s3_xml_delete_result(body, size, err, sizeof(err));
+	return 0;
+}

@@ -1,0 +1,77 @@
+# S3 test harness: s3rver behind proxy.js (Signature V4 and body checks).
+# Source this file, then:
+#   s3_start DIR   starts both on 127.0.0.1 (state and logs in DIR) and exports
+#                  S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_BUCKET S3_REGION
+#                  (and S3_UPSTREAM, s3rver's own unchecked endpoint, and
+#                  S3_VHOST_ENDPOINT=http://s3.localhost:PORT for virtual-host
+#                  style: BUCKET.s3.localhost, which curl resolves to loopback)
+#   s3_stop        stops them
+# Needs node and the packages of package-lock.json (npm ci, done here if missing).
+
+S3_HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+s3_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+s3_deps() {
+	[ -x "$S3_HARNESS_DIR/node_modules/.bin/s3rver" ] && return 0
+	(cd "$S3_HARNESS_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1)
+}
+
+s3_wait_port() {	# port seconds
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+s3_start() {
+	local dir=$1 port
+	command -v node >/dev/null || { echo "s3_start: node not found" >&2; return 1; }
+	s3_deps || { echo "s3_start: npm ci failed in $S3_HARNESS_DIR" >&2; return 1; }
+	mkdir -p "$dir/s3rver"
+	export S3_ACCESS_KEY=${S3_ACCESS_KEY:-AKIAKBACKUPTEST0001}
+	export S3_SECRET_KEY=${S3_SECRET_KEY:-kbackup-test-secret/0123456789abcdefABCDEF}
+	export S3_BUCKET=${S3_BUCKET:-kbackup-test}
+	export S3_REGION=${S3_REGION:-us-east-1}
+	port=$(s3_free_port)
+	NODE_OPTIONS=--openssl-legacy-provider \
+	    "$S3_HARNESS_DIR/node_modules/.bin/s3rver" -d "$dir/s3rver" -a 127.0.0.1 \
+	    -p "$port" --service-endpoint localhost --configure-bucket "$S3_BUCKET" >"$dir/s3rver.log" 2>&1 &
+	S3_SERVER_PID=$!
+	if ! s3_wait_port "$port" 20; then
+		echo "s3_start: s3rver did not start (log: $dir/s3rver.log)" >&2
+		s3_stop
+		return 1
+	fi
+	export S3_UPSTREAM=http://127.0.0.1:$port
+	rm -f "$dir/proxy.port"
+	node "$S3_HARNESS_DIR/proxy.js" --listen 0 --upstream "$port" --data "$dir/s3rver" \
+	    --port-file "$dir/proxy.port" >"$dir/proxy.log" 2>&1 &
+	S3_PROXY_PID=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$dir/proxy.port" ] && break
+		sleep 0.1
+	done
+	if [ ! -s "$dir/proxy.port" ]; then
+		echo "s3_start: proxy did not start (log: $dir/proxy.log)" >&2
+		s3_stop
+		return 1
+	fi
+	export S3_ENDPOINT=http://127.0.0.1:$(cat "$dir/proxy.port")
+	export S3_VHOST_ENDPOINT=http://s3.localhost:$(cat "$dir/proxy.port")
+	echo "S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$S3_BUCKET S3_UPSTREAM=$S3_UPSTREAM"
+}
+
+s3_stop() {
+	local p
+	for p in ${S3_PROXY_PID:-} ${S3_SERVER_PID:-}; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	S3_PROXY_PID= S3_SERVER_PID=
+	return 0
+}

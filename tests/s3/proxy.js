@@ -1,0 +1,407 @@
+#!/usr/bin/env node
+/*
+ * A checking proxy in front of s3rver, which checks no signature at all.
+ *
+ * Every request body is spooled to a temporary file while its SHA-256 is
+ * computed; the AWS Signature V4 is recomputed with the AWS SDK's own signer
+ * (@smithy/signature-v4) from the path and query as S3 canonicalises them.
+ * Refused, as S3 refuses them:
+ *   no Authorization                 403 AccessDenied
+ *   unknown access key               403 InvalidAccessKeyId
+ *   signature differs                403 SignatureDoesNotMatch
+ *   no x-amz-content-sha256          400 InvalidRequest
+ *   body hash differs from header    400 XAmzContentSHA256Mismatch
+ *   aws-chunked (STREAMING-*) body   501 NotImplemented
+ * Only a complete, verified body is forwarded, so that a broken upload never
+ * leaves a truncated object behind (s3rver writes objects in place).
+ *
+ * Usage: proxy.js --listen PORT --upstream PORT [--port-file FILE]
+ * Credentials: S3_ACCESS_KEY and S3_SECRET_KEY in the environment.
+ * Counters for tests: GET /__proxy/stats answers JSON.
+ * Faults for tests (after the signature check passed):
+ *   POST /__proxy/fault?kind=K&count=N[&method=M][&match=REGEXP]
+ * makes the next N matching requests fail: kind 503 (SlowDown), cut (the
+ * response body stops halfway and the connection is closed), error200 (200
+ * with an InternalError body, as CompleteMultipartUpload may answer) or
+ * denied200 (200 with an AccessDenied body).
+ *
+ * s3rver 3.7.1 implements neither ListMultipartUploads nor
+ * AbortMultipartUpload; with --data DIR (s3rver's directory) the proxy
+ * answers both itself from s3rver's upload directories (path-style only).
+ */
+'use strict';
+
+const crypto = require('crypto');
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+const { SignatureV4 } = require('@smithy/signature-v4');
+const { HttpRequest } = require('@smithy/protocol-http');
+const { Sha256 } = require('@aws-crypto/sha256-js');
+
+function arg(name, def) {
+	const i = process.argv.indexOf(name);
+	return i >= 0 ? process.argv[i + 1] : def;
+}
+
+const listenPort = Number(arg('--listen', '0'));
+const upstreamPort = Number(arg('--upstream', '4568'));
+const portFile = arg('--port-file', null);
+const dataDir = arg('--data', null);
+const accessKey = process.env.S3_ACCESS_KEY;
+const secretKey = process.env.S3_SECRET_KEY;
+const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 's3proxy-'));
+const stats = { requests: 0, refused: 0, forwarded: 0, byCode: {} };
+
+if (!accessKey || !secretKey) {
+	console.error('proxy.js: S3_ACCESS_KEY and S3_SECRET_KEY must be set');
+	process.exit(2);
+}
+
+function xmlEscape(s) {
+	return String(s).replace(/[<>&"']/g, (c) => ({
+		'<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;'
+	}[c]));
+}
+
+function refuse(res, status, code, message) {
+	const id = crypto.randomBytes(8).toString('hex').toUpperCase();
+	stats.refused++;
+	stats.byCode[code] = (stats.byCode[code] || 0) + 1;
+	const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>' + code +
+	    '</Code><Message>' + xmlEscape(message) + '</Message><RequestId>' + id +
+	    '</RequestId></Error>';
+	res.writeHead(status, { 'Content-Type': 'application/xml',
+	    'Content-Length': Buffer.byteLength(body), 'x-amz-request-id': id });
+	res.end(body);
+}
+
+/* RFC 3986 encoding as S3 applies it to canonical paths and queries. */
+function escapeUri(s) {
+	return encodeURIComponent(s).replace(/[!'()*]/g,
+	    (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+function canonicalPath(raw) {
+	return raw.split('/').map((seg) => escapeUri(decodeURIComponent(seg))).join('/');
+}
+
+function parseQuery(raw) {
+	const query = {};
+	if (!raw)
+		return query;
+	for (const part of raw.split('&')) {
+		if (part === '')
+			continue;
+		const eq = part.indexOf('=');
+		const k = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
+		const v = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1));
+		if (k in query)
+			query[k] = [].concat(query[k], v);
+		else
+			query[k] = v;
+	}
+	return query;
+}
+
+function parseAuth(h) {
+	const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(h);
+	if (!m)
+		return null;
+	return { key: m[1], date: m[2], region: m[3], service: m[4],
+	    signed: m[5].split(';'), signature: m[6] };
+}
+
+function amzDate(s) {
+	const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s || '');
+	if (!m)
+		return null;
+	return new Date(Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+}
+
+/* Checks the signature; resolves to null when good, else [status, code, message]. */
+async function verify(req, bodyHash) {
+	const auth = req.headers.authorization;
+	if (!auth)
+		return [403, 'AccessDenied', 'Access Denied'];
+	const a = parseAuth(auth);
+	if (!a)
+		return [400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed'];
+	if (a.key !== accessKey)
+		return [403, 'InvalidAccessKeyId',
+		    'The AWS Access Key Id you provided does not exist in our records.'];
+	const claimed = req.headers['x-amz-content-sha256'];
+	if (!claimed)
+		return [400, 'InvalidRequest',
+		    'Missing required header for this request: x-amz-content-sha256'];
+	if (claimed.startsWith('STREAMING-'))
+		return [501, 'NotImplemented', 'aws-chunked bodies are not supported here'];
+	const date = amzDate(req.headers['x-amz-date']);
+	if (!date)
+		return [403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header'];
+	for (const h of ['host', 'x-amz-date', 'x-amz-content-sha256'])
+		if (!a.signed.includes(h))
+			return [403, 'SignatureDoesNotMatch', 'header ' + h + ' must be signed'];
+	const headers = {};
+	for (const h of a.signed) {
+		if (req.headers[h] === undefined)
+			return [403, 'SignatureDoesNotMatch',
+			    'signed header ' + h + ' was not sent'];
+		headers[h] = String(req.headers[h]).trim().replace(/\s+/g, ' ');
+	}
+	const q = req.url.indexOf('?');
+	const rawPath = q < 0 ? req.url : req.url.slice(0, q);
+	let cpath, query;
+	try {
+		cpath = canonicalPath(rawPath);
+		query = parseQuery(q < 0 ? '' : req.url.slice(q + 1));
+	} catch (e) {
+		return [400, 'InvalidURI', 'Could not parse the specified URI.'];
+	}
+	const signer = new SignatureV4({
+		credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+		region: a.region, service: a.service, sha256: Sha256,
+		uriEscapePath: false, applyChecksum: false
+	});
+	const request = new HttpRequest({ method: req.method, protocol: 'http:',
+	    hostname: '127.0.0.1', path: cpath, query, headers });
+	const signed = await signer.sign(request, { signingDate: date,
+	    signableHeaders: new Set(a.signed) });
+	const ours = /Signature=([0-9a-f]{64})/.exec(signed.headers.authorization)[1];
+	const want = /SignedHeaders=([^,]+)/.exec(signed.headers.authorization)[1];
+	if (ours !== a.signature || want !== a.signed.join(';'))
+		return [403, 'SignatureDoesNotMatch',
+		    'The request signature we calculated does not match the signature you provided. Check your key and signing method.'];
+	if (claimed !== 'UNSIGNED-PAYLOAD' && claimed !== bodyHash)
+		return [400, 'XAmzContentSHA256Mismatch',
+		    "The provided 'x-amz-content-sha256' header does not match what was computed."];
+	return null;
+}
+
+const faults = [];
+
+function takeFault(req) {
+	for (const f of faults) {
+		if (f.count > 0 && (!f.method || f.method === req.method) && f.match.test(req.url)) {
+			f.count--;
+			stats.byCode['fault-' + f.kind] = (stats.byCode['fault-' + f.kind] || 0) + 1;
+			return f.kind;
+		}
+	}
+	return null;
+}
+
+function addFault(req, res) {
+	const q = parseQuery(req.url.slice(req.url.indexOf('?') + 1));
+	faults.push({ kind: q.kind, count: Number(q.count || 1), method: q.method || null,
+	    match: new RegExp(q.match || '') });
+	res.writeHead(204);
+	res.end();
+}
+
+function answer200Error(res, code) {
+	const body = '<?xml version="1.0" encoding="UTF-8"?>\n\n<Error><Code>' + code +
+	    '</Code><Message>injected</Message><RequestId>FAULT</RequestId></Error>';
+	res.writeHead(200, { 'Content-Type': 'application/xml',
+	    'Content-Length': Buffer.byteLength(body) });
+	res.end(body);
+}
+
+function forward(req, res, file, size, cut) {
+	const headers = Object.assign({}, req.headers);
+	delete headers['transfer-encoding'];
+	delete headers['expect'];
+	/* Verified here; s3rver would check the key against its own S3RVER pair. */
+	delete headers['authorization'];
+	headers['content-length'] = String(size);
+	const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method,
+	    path: req.url, headers }, (ures) => {
+		stats.forwarded++;
+		res.writeHead(ures.statusCode, ures.headers);
+		const total = Number(ures.headers['content-length'] || 0);
+		if (!cut || total < 2) {
+			ures.pipe(res);
+			return;
+		}
+		let sent = 0;
+		ures.on('data', (chunk) => {
+			if (sent >= total / 2)
+				return;
+			const part = chunk.subarray(0, Math.max(1, Math.floor(total / 2) - sent));
+			sent += part.length;
+			res.write(part);
+			if (sent >= total / 2) {
+				ures.destroy();
+				setTimeout(() => res.socket && res.socket.destroy(), 50);
+			}
+		});
+	});
+	up.on('error', (e) => {
+		fs.rm(file, () => {});
+		refuse(res, 503, 'ServiceUnavailable', 'upstream: ' + e.message);
+	});
+	up.on('close', () => fs.rm(file, () => {}));
+	if (size > 0)
+		fs.createReadStream(file).pipe(up);
+	else
+		up.end();
+}
+
+function uploadsDir(bucket) {
+	return path.join(dataDir, bucket, '._S3rver_uploads');
+}
+
+function listUploads(res, bucket, query) {
+	const prefix = typeof query.prefix === 'string' ? query.prefix : '';
+	let names = [];
+	try {
+		names = fs.readdirSync(uploadsDir(bucket));
+	} catch (e) {
+		/* none yet */
+	}
+	let xml = '<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult ' +
+	    'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>' + xmlEscape(bucket) +
+	    '</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>' +
+	    '<Prefix>' + xmlEscape(prefix) + '</Prefix><MaxUploads>1000</MaxUploads>' +
+	    '<IsTruncated>false</IsTruncated>';
+	for (const id of names.sort()) {
+		let key, st;
+		try {
+			key = fs.readFileSync(path.join(uploadsDir(bucket), id, 'key'), 'utf8');
+			st = fs.statSync(path.join(uploadsDir(bucket), id, 'key'));
+		} catch (e) {
+			continue;
+		}
+		if (!key.startsWith(prefix))
+			continue;
+		xml += '<Upload><Key>' + xmlEscape(key) + '</Key><UploadId>' + xmlEscape(id) +
+		    '</UploadId><StorageClass>STANDARD</StorageClass><Initiated>' +
+		    st.mtime.toISOString() + '</Initiated></Upload>';
+	}
+	xml += '</ListMultipartUploadsResult>';
+	res.writeHead(200, { 'Content-Type': 'application/xml',
+	    'Content-Length': Buffer.byteLength(xml) });
+	res.end(xml);
+}
+
+function abortUpload(res, bucket, id) {
+	const dir = path.join(uploadsDir(bucket), path.basename(id));
+	if (!fs.existsSync(dir)) {
+		refuse(res, 404, 'NoSuchUpload', 'The specified upload does not exist.');
+		return;
+	}
+	fs.rmSync(dir, { recursive: true, force: true });
+	res.writeHead(204);
+	res.end();
+}
+
+/* True when the proxy answered the request itself. */
+function emulate(req, res) {
+	if (dataDir === null)
+		return false;
+	const q = req.url.indexOf('?');
+	if (q < 0)
+		return false;
+	const segs = req.url.slice(0, q).split('/').filter((x) => x !== '');
+	const query = parseQuery(req.url.slice(q + 1));
+	if (segs.length === 0)
+		return false;
+	const bucket = decodeURIComponent(segs[0]);
+	if (req.method === 'GET' && segs.length === 1 && 'uploads' in query) {
+		listUploads(res, bucket, query);
+		return true;
+	}
+	if (req.method === 'DELETE' && segs.length > 1 && typeof query.uploadId === 'string') {
+		abortUpload(res, bucket, query.uploadId);
+		return true;
+	}
+	return false;
+}
+
+let seq = 0;
+
+const server = http.createServer((req, res) => {
+	if (req.url.startsWith('/__proxy/fault?')) {
+		addFault(req, res);
+		return;
+	}
+	if (req.url === '/__proxy/stats') {
+		res.writeHead(200, { 'Content-Type': 'application/json' });
+		res.end(JSON.stringify(stats));
+		return;
+	}
+	stats.requests++;
+	const file = path.join(spoolDir, 'body-' + process.pid + '-' + (++seq));
+	const out = fs.createWriteStream(file);
+	const hash = crypto.createHash('sha256');
+	let size = 0, broken = false;
+	req.on('data', (chunk) => {
+		hash.update(chunk);
+		size += chunk.length;
+		if (!out.write(chunk)) {
+			req.pause();
+			out.once('drain', () => req.resume());
+		}
+	});
+	req.on('aborted', () => { broken = true; });
+	req.on('error', () => { broken = true; });
+	req.on('end', () => {
+		out.end(async () => {
+			if (broken || (req.headers['content-length'] !== undefined &&
+			    Number(req.headers['content-length']) !== size)) {
+				fs.rm(file, () => {});
+				if (!res.writableEnded)
+					refuse(res, 400, 'IncompleteBody',
+					    'You did not provide the number of bytes specified by the Content-Length HTTP header');
+				return;
+			}
+			let bad;
+			try {
+				bad = await verify(req, hash.digest('hex'));
+			} catch (e) {
+				bad = [500, 'InternalError', 'proxy: ' + e.message];
+			}
+			if (bad) {
+				fs.rm(file, () => {});
+				refuse(res, bad[0], bad[1], bad[2]);
+				return;
+			}
+			if (emulate(req, res)) {
+				stats.forwarded++;
+				fs.rm(file, () => {});
+				return;
+			}
+			const fault = takeFault(req);
+			if (fault === '503' || fault === 'error200' || fault === 'denied200') {
+				fs.rm(file, () => {});
+				if (fault === '503')
+					refuse(res, 503, 'SlowDown', 'Please reduce your request rate.');
+				else
+					answer200Error(res, fault === 'error200' ? 'InternalError' :
+					    'AccessDenied');
+				return;
+			}
+			forward(req, res, file, size, fault === 'cut');
+		});
+	});
+	req.on('close', () => {
+		if (!req.complete)
+			fs.rm(file, () => {});
+	});
+});
+
+server.listen(listenPort, '127.0.0.1', () => {
+	const port = server.address().port;
+	if (portFile)
+		fs.writeFileSync(portFile, String(port));
+	console.error('proxy.js: listening on 127.0.0.1:' + port + ', upstream 127.0.0.1:' +
+	    upstreamPort);
+});
+
+function bye() {
+	fs.rmSync(spoolDir, { recursive: true, force: true });
+	process.exit(0);
+}
+process.on('SIGTERM', bye);
+process.on('SIGINT', bye);

@@ -1,0 +1,491 @@
+/*
+ * test_s3_backend: the S3 backend against a real server.
+ *
+ * Needs S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY and S3_BUCKET (path-style
+ * endpoint, e.g. s3rver behind tests/s3/proxy.js: tests/integration/
+ * s3_backend.sh sets them up); exits 77 (skipped) without S3_ENDPOINT.
+ * With S3_TEST_COPY=FILE the multipart object's bytes are also written to
+ * FILE, so that the script can compare what another client downloads.
+ * With S3_TEST_STALE=PREFIX, an unfinished upload under PREFIX (created by
+ * the script) is swept.  With S3_TEST_FAULTS set, test_faults injects
+ * failures through the proxy's fault endpoint to check retries and resume.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+
+#include "common/config.h"
+#include "common/util.h"
+#include "storage/storage.h"
+
+#define MIB	(1024 * 1024)
+
+extern const struct storage_ops storage_s3;
+
+struct opts {
+	const char	*prefix;
+	const char	*bucket;
+	const char	*secret;
+	const char	*endpoint;
+	const char	*max_tries;
+	int		 vhost;
+};
+
+static struct config	*cfg;
+
+/* Position-addressable test data, so that ranged reads can be checked. */
+static unsigned char
+gen(uint64_t i)
+{
+	uint64_t	x = (i >> 3) * 0x9E3779B97F4A7C15ULL;
+
+	x ^= x >> 29;
+	return (unsigned char)(x >> ((i & 7) * 8));
+}
+
+static struct storage *
+open_store(const struct opts *o)
+{
+	struct storage			*st;
+	const struct config_section	*sec;
+	char				 err[KB_ERRLEN];
+	const char			*name = "storage.t";
+
+	config_free(cfg);
+	cfg = config_new(NULL);
+	config_set(cfg, name, "type", "s3");
+	config_set(cfg, name, "endpoint", o->endpoint ? o->endpoint : getenv("S3_ENDPOINT"));
+	config_set(cfg, name, "bucket", o->bucket ? o->bucket : getenv("S3_BUCKET"));
+	config_set(cfg, name, "path_style", o->vhost ? "false" : "true");
+	config_set(cfg, name, "region", getenv("S3_REGION") ? getenv("S3_REGION") :
+	    "us-east-1");
+	config_set(cfg, name, "prefix", o->prefix ? o->prefix : "kb-test");
+	config_set(cfg, name, "part_size", "5MiB");
+	config_set(cfg, name, "parts_in_flight", "2");
+	config_set(cfg, name, "max_tries", o->max_tries ? o->max_tries : "3");
+	config_set_secret(cfg, name, "access_key", getenv("S3_ACCESS_KEY"));
+	config_set_secret(cfg, name, "secret_key", o->secret ? o->secret :
+	    getenv("S3_SECRET_KEY"));
+	sec = config_section(cfg, name);
+	assert_non_null(sec);
+	if (storage_open(sec, &st, err, sizeof(err)) == -1)
+		fail_msg("storage_open: %s", err);
+	return st;
+}
+
+static void
+put(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chunk,
+    FILE *copy)
+{
+	struct storage_upload	*up;
+	unsigned char		*buf = malloc(chunk);
+	char			 err[KB_ERRLEN];
+	uint64_t		 i, n;
+
+	if (st->ops->put_begin(st, key, 0, &up, err, sizeof(err)) == -1)
+		fail_msg("put_begin: %s", err);
+	for (; len > 0; off += n, len -= n) {
+		n = len < chunk ? len : chunk;
+		for (i = 0; i < n; i++)
+			buf[i] = gen(off + i);
+		if (copy != NULL)
+			fwrite(buf, 1, n, copy);
+		if (st->ops->put_write(up, buf, n, err, sizeof(err)) == -1) {
+			st->ops->put_abort(up);
+			fail_msg("put_write: %s", err);
+		}
+	}
+	free(buf);
+	if (st->ops->put_commit(up, err, sizeof(err)) == -1)
+		fail_msg("put_commit %s: %s", key, err);
+}
+
+struct check {
+	uint64_t	pos;
+	uint64_t	bad;
+};
+
+static int
+check_cb(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct check		*c = arg;
+	const unsigned char	*p = buf;
+	size_t			 i;
+
+	for (i = 0; i < len; i++, c->pos++)
+		if (p[i] != gen(c->pos))
+			c->bad++;
+	return 0;
+}
+
+static uint64_t
+get_check(struct storage *st, const char *key, uint64_t off)
+{
+	struct check	c = { off, 0 };
+	char		err[KB_ERRLEN];
+	int		missing;
+
+	if (st->ops->get(st, key, off, check_cb, &c, &missing, err, sizeof(err)) == -1)
+		fail_msg("get %s: %s", key, err);
+	assert_int_equal(c.bad, 0);
+	return c.pos - off;
+}
+
+struct count {
+	size_t		 n;
+	uint64_t	 bytes;
+	const char	*want;
+	int		 found;
+};
+
+static int
+count_cb(const struct storage_object *o, void *arg)
+{
+	struct count	*c = arg;
+
+	c->n++;
+	c->bytes += o->size;
+	if (c->want != NULL && strcmp(o->key, c->want) == 0)
+		c->found = 1;
+	return 0;
+}
+
+static struct count
+list(struct storage *st, const char *prefix, const char *want)
+{
+	struct count	c = { 0, 0, want, 0 };
+	char		err[KB_ERRLEN];
+
+	if (st->ops->list(st, prefix, count_cb, &c, err, sizeof(err)) == -1)
+		fail_msg("list %s: %s", prefix, err);
+	return c;
+}
+
+static void
+test_multipart(void **state)
+{
+	struct opts	 o = { .prefix = "kb-test/keep" };
+	struct storage	*st = open_store(&o);
+	const char	*copy = getenv("S3_TEST_COPY");
+	FILE		*f = NULL;
+	uint64_t	 len = 17 * MIB + 12345;
+	struct count	 c;
+
+	if (copy != NULL)
+		assert_non_null(f = fopen(copy, "w"));
+	/* 4 parts of 5 MiB, 2 in flight, odd write sizes */
+	put(st, "ns/name/backups/20261124T030000Z/data", 0, len, MIB - 7, f);
+	if (f != NULL)
+		fclose(f);
+	assert_int_equal(get_check(st, "ns/name/backups/20261124T030000Z/data", 0), len);
+	/* a read from an offset, as a resumed download asks */
+	assert_int_equal(get_check(st, "ns/name/backups/20261124T030000Z/data",
+	    5 * MIB + 3), len - 5 * MIB - 3);
+	c = list(st, "ns/name/", "ns/name/backups/20261124T030000Z/data");
+	assert_true(c.found);
+	assert_int_equal(c.bytes, len);
+	storage_close(st);
+}
+
+static void
+test_single(void **state)
+{
+	struct opts	 o = { .prefix = "kb-test/keep" };
+	struct storage	*st = open_store(&o);
+	char		 err[KB_ERRLEN], *buf;
+	size_t		 len;
+	int		 missing;
+
+	/* exactly one part: still a single PUT */
+	put(st, "ns/name/exact", 0, 5 * MIB, 65536, NULL);
+	assert_int_equal(get_check(st, "ns/name/exact", 0), 5 * MIB);
+	put(st, "ns/name/small", 0, 1000, 333, NULL);
+	assert_int_equal(get_check(st, "ns/name/small", 0), 1000);
+	if (storage_put_buffer(st, "ns/name/empty", "", 0, err, sizeof(err)) == -1)
+		fail_msg("put empty: %s", err);
+	if (storage_get_buffer(st, "ns/name/empty", 100, &buf, &len, &missing, err,
+	    sizeof(err)) == -1)
+		fail_msg("get empty: %s", err);
+	assert_int_equal(len, 0);
+	free(buf);
+	storage_close(st);
+}
+
+static void
+test_odd_names(void **state)
+{
+	struct opts	 o = { .prefix = "kb test/pr\xc3\xa9 fix+=!*'()" };
+	struct storage	*st = open_store(&o);
+	const char	*key = "dir a/\xc3\xbc \xc3\x9f+=&~.bin";
+	struct count	 c;
+
+	put(st, key, 0, 4096, 4096, NULL);
+	assert_int_equal(get_check(st, key, 0), 4096);
+	c = list(st, "dir a/", key);
+	assert_int_equal(c.n, 1);
+	assert_true(c.found);
+	storage_close(st);
+}
+
+static void
+test_missing(void **state)
+{
+	struct opts	 o = { 0 };
+	struct storage	*st = open_store(&o);
+	struct check	 c = { 0, 0 };
+	char		 err[KB_ERRLEN];
+	int		 missing = 0;
+
+	assert_int_equal(st->ops->get(st, "no/such/key", 0, check_cb, &c, &missing, err,
+	    sizeof(err)), -1);
+	assert_int_equal(missing, 1);
+	storage_close(st);
+}
+
+static void
+test_many(void **state)
+{
+	struct opts	  o = { .prefix = "kb-test/many" };
+	struct storage	 *st = open_store(&o);
+	enum { N = 1005 };
+	char		**keys = calloc(N, sizeof(*keys)), err[KB_ERRLEN];
+	size_t		  i;
+	struct count	  c;
+
+	for (i = 0; i < N; i++) {
+		keys[i] = xasprintf("obj/%04zu", i);
+		if (storage_put_buffer(st, keys[i], keys[i], strlen(keys[i]), err,
+		    sizeof(err)) == -1)
+			fail_msg("put %s: %s", keys[i], err);
+	}
+	c = list(st, "obj/", "obj/1004");
+	assert_int_equal(c.n, N);
+	assert_true(c.found);
+	if (st->ops->remove(st, (const char *const *)keys, N, err, sizeof(err)) == -1)
+		fail_msg("remove: %s", err);
+	c = list(st, "obj/", NULL);
+	assert_int_equal(c.n, 0);
+	/* deleting what is gone is not an error */
+	if (st->ops->remove(st, (const char *const *)keys, 3, err, sizeof(err)) == -1)
+		fail_msg("remove again: %s", err);
+	for (i = 0; i < N; i++)
+		free(keys[i]);
+	free(keys);
+	storage_close(st);
+}
+
+static void
+test_abort(void **state)
+{
+	struct opts		 o = { .prefix = "kb-test/abort" };
+	struct storage		*st = open_store(&o);
+	struct storage_upload	*up;
+	unsigned char		*buf = xcalloc(1, 6 * MIB);
+	char			 err[KB_ERRLEN];
+	struct count		 c;
+
+	/* more than a part: a multipart upload exists, then is aborted */
+	assert_int_equal(st->ops->put_begin(st, "x", 0, &up, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_write(up, buf, 6 * MIB, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_write(up, buf, 6 * MIB, err, sizeof(err)), 0);
+	st->ops->put_abort(up);
+	c = list(st, "", NULL);
+	assert_int_equal(c.n, 0);
+	free(buf);
+	storage_close(st);
+}
+
+static void
+test_sweep(void **state)
+{
+	const char	*stale = getenv("S3_TEST_STALE");
+	struct opts	 o = { .prefix = "" };
+	struct storage	*st;
+	char		 err[KB_ERRLEN];
+
+	if (stale == NULL)
+		skip();
+	st = open_store(&o);
+	/* started after 1970: nothing to abort yet */
+	if (st->ops->sweep_uploads(st, stale, 1, err, sizeof(err)) == -1)
+		fail_msg("sweep: %s", err);
+	if (st->ops->sweep_uploads(st, stale, time(NULL) + 3600, err, sizeof(err)) == -1)
+		fail_msg("sweep: %s", err);
+	storage_close(st);
+}
+
+static void
+expect_list_error(const struct opts *o, const char *want)
+{
+	struct storage	*st = open_store(o);
+	struct count	 c = { 0, 0, NULL, 0 };
+	char		 err[KB_ERRLEN];
+
+	assert_int_equal(st->ops->list(st, "", count_cb, &c, err, sizeof(err)), -1);
+	print_message("error: %s\n", err);
+	if (strstr(err, want) == NULL)
+		fail_msg("'%s' does not mention %s", err, want);
+	assert_null(strstr(err, getenv("S3_SECRET_KEY")));
+	storage_close(st);
+}
+
+static void
+test_wrong_secret(void **state)
+{
+	struct opts	o = { .secret = "not-the-secret" };
+
+	expect_list_error(&o, "SignatureDoesNotMatch");
+	expect_list_error(&o, "request id ");
+}
+
+static void
+test_no_bucket(void **state)
+{
+	struct opts		 o = { .bucket = "kb-no-such-bucket" };
+	struct storage		*st;
+	char			 err[KB_ERRLEN];
+
+	expect_list_error(&o, "NoSuchBucket");
+	st = open_store(&o);
+	assert_int_equal(storage_put_buffer(st, "k", "x", 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "NoSuchBucket"));
+	storage_close(st);
+}
+
+static void
+test_server_down(void **state)
+{
+	struct opts	o = { .endpoint = "http://127.0.0.1:9", .max_tries = "2" };
+
+	expect_list_error(&o, "connection to 127.0.0.1:9 failed");
+	expect_list_error(&o, "gave up after 2 tries");
+}
+
+static void
+test_vhost(void **state)
+{
+	struct opts	 o = { .prefix = "kb-test/vhost", .vhost = 1 };
+	struct storage	*st;
+	const char	*key = "v a/\xc3\xbc";
+	char		 err[KB_ERRLEN];
+	struct count	 c;
+
+	if ((o.endpoint = getenv("S3_VHOST_ENDPOINT")) == NULL)
+		skip();
+	st = open_store(&o);
+	put(st, key, 0, 11 * MIB, MIB, NULL);
+	assert_int_equal(get_check(st, key, 0), 11 * MIB);
+	c = list(st, "v a/", key);
+	assert_true(c.found);
+	if (st->ops->remove(st, &key, 1, err, sizeof(err)) == -1)
+		fail_msg("remove: %s", err);
+	c = list(st, "", NULL);
+	assert_int_equal(c.n, 0);
+	storage_close(st);
+}
+
+/* Asks the proxy to fail the next count requests matching (see proxy.js). */
+static void
+fault(const char *kind, int count, const char *method, const char *match)
+{
+	CURL	*c = curl_easy_init();
+	char	*m = curl_easy_escape(c, match, 0);
+	char	*url = xasprintf("%s/__proxy/fault?kind=%s&count=%d&method=%s&match=%s",
+	    getenv("S3_ENDPOINT"), kind, count, method, m);
+	long	 code = 0;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 204);
+	curl_free(m);
+	free(url);
+	curl_easy_cleanup(c);
+}
+
+static void
+test_faults(void **state)
+{
+	struct opts		 o = { .prefix = "kb-test/faults", .max_tries = "4" };
+	struct storage		*st;
+	struct storage_upload	*up;
+	unsigned char		*buf;
+	char			 err[KB_ERRLEN];
+	struct count		 c;
+
+	if (getenv("S3_TEST_FAULTS") == NULL)
+		skip();
+	st = open_store(&o);
+	/* 5xx on a part and on the create: retried */
+	fault("503", 1, "POST", "uploads=");
+	fault("503", 2, "PUT", "partNumber=2&");
+	/* CompleteMultipartUpload answering 200 with InternalError: retried */
+	fault("error200", 1, "POST", "uploadId=");
+	put(st, "retried", 0, 12 * MIB + 1, MIB, NULL);
+	/* a download cut twice resumes with Range where it broke */
+	fault("cut", 2, "GET", "/retried$");
+	assert_int_equal(get_check(st, "retried", 0), 12 * MIB + 1);
+
+	/* an error that is no reason to retry fails the commit, which aborts */
+	fault("denied200", 1, "POST", "uploadId=");
+	buf = xcalloc(1, 6 * MIB);
+	assert_int_equal(st->ops->put_begin(st, "denied", 0, &up, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_write(up, buf, 6 * MIB, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_write(up, buf, 1, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_commit(up, err, sizeof(err)), -1);
+	print_message("error: %s\n", err);
+	assert_non_null(strstr(err, "AccessDenied"));
+	c = list(st, "denied", NULL);
+	assert_int_equal(c.n, 0);
+
+	/* too many failures: a clear error naming the tries */
+	fault("503", 10, "PUT", "/single$");
+	assert_int_equal(storage_put_buffer(st, "single", "x", 1, err, sizeof(err)), -1);
+	print_message("error: %s\n", err);
+	assert_non_null(strstr(err, "gave up after 4 tries"));
+	assert_non_null(strstr(err, "SlowDown"));
+	free(buf);
+	storage_close(st);
+}
+
+static int
+teardown(void **state)
+{
+	config_free(cfg);
+	cfg = NULL;
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_multipart),
+		cmocka_unit_test(test_single),
+		cmocka_unit_test(test_odd_names),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_abort),
+		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_wrong_secret),
+		cmocka_unit_test(test_no_bucket),
+		cmocka_unit_test(test_server_down),
+		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_vhost),
+	};
+
+	if (getenv("S3_ENDPOINT") == NULL) {
+		printf("S3_ENDPOINT not set: skipped (tests/integration/s3_backend.sh runs it)\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}

@@ -1,0 +1,260 @@
+/*
+ * test_s3_xml: parsing of S3 error, listing and multipart responses.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "common/util.h"
+#include "storage/s3_xml.h"
+
+#define S(x)	x, strlen(x)
+
+static void
+test_error(void **state)
+{
+	struct s3_error	e;
+	const char	*body =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<Error><Code>NoSuchBucket</Code>"
+	    "<Message>The specified bucket does not exist</Message>"
+	    "<BucketName>nope</BucketName><RequestId>4442587FB7D0A2F9</RequestId>"
+	    "<HostId>x</HostId></Error>";
+
+	assert_int_equal(s3_xml_error(S(body), &e), 1);
+	assert_string_equal(e.code, "NoSuchBucket");
+	assert_string_equal(e.message, "The specified bucket does not exist");
+	assert_string_equal(e.request_id, "4442587FB7D0A2F9");
+}
+
+static void
+test_not_error(void **state)
+{
+	struct s3_error	e;
+
+	assert_int_equal(s3_xml_error(S("<ListBucketResult/>"), &e), 0);
+	assert_int_equal(s3_xml_error(S("not xml at all <"), &e), 0);
+	assert_int_equal(s3_xml_error(NULL, 0, &e), 0);
+	assert_int_equal(s3_xml_error(S(""), &e), 0);
+}
+
+static void
+test_complete_200_with_error(void **state)
+{
+	struct s3_error	e;
+	/* CompleteMultipartUpload may answer 200 and fail in the body */
+	const char	*body =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n\n"
+	    "<Error><Code>InternalError</Code><Message>We encountered an internal "
+	    "error. Please try again.</Message><RequestId>656c76696e6727732072657175657374"
+	    "</RequestId><HostId>Uuag1LuByRx9e6j5Onimru9pO4ZVKnJ2Qz7/C1NPcfTWAtRPfTaOFg=="
+	    "</HostId></Error>";
+	const char	*ok =
+	    "<CompleteMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+	    "<Location>http://b.s3.amazonaws.com/k</Location><Bucket>b</Bucket><Key>k</Key>"
+	    "<ETag>\"3858f62230ac3c915f300c664312c11f-9\"</ETag>"
+	    "</CompleteMultipartUploadResult>";
+
+	assert_int_equal(s3_xml_error(S(body), &e), 1);
+	assert_string_equal(e.code, "InternalError");
+	assert_int_equal(s3_xml_error(S(ok), &e), 0);
+}
+
+static void
+test_time(void **state)
+{
+	time_t	t;
+
+	assert_int_equal(s3_xml_time("2026-11-24T03:00:00.000Z", &t), 0);
+	assert_int_equal((long long)t, 1795489200LL);
+	assert_int_equal(s3_xml_time("2026-11-24T03:00:00Z", &t), 0);
+	assert_int_equal((long long)t, 1795489200LL);
+	assert_int_equal(s3_xml_time("2026-11-24 03:00", &t), -1);
+	assert_int_equal(s3_xml_time("2026-11-24T03:00:00.000+02:00", &t), -1);
+}
+
+struct seen {
+	int		n;
+	uint64_t	total;
+	char		last[64];
+	time_t		mtime;
+	int		stop_at;
+};
+
+static int
+on_object(const char *key, uint64_t size, time_t mtime, void *arg)
+{
+	struct seen	*s = arg;
+
+	s->n++;
+	s->total += size;
+	s->mtime = mtime;
+	strlcpy(s->last, key, sizeof(s->last));
+	return s->stop_at != 0 && s->n == s->stop_at ? -1 : 0;
+}
+
+static const char list_body[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+    "<Name>b</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount><MaxKeys>2</MaxKeys>"
+    "<IsTruncated>true</IsTruncated>"
+    "<Contents><Key>p/a &amp; b</Key><LastModified>2026-11-24T03:00:00.000Z</LastModified>"
+    "<ETag>&quot;x&quot;</ETag><Size>10</Size><StorageClass>STANDARD</StorageClass></Contents>"
+    "<Contents><Key>p/\xc3\xbc</Key><LastModified>2026-11-24T03:00:00.000Z</LastModified>"
+    "<Size>5</Size></Contents>"
+    "<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>"
+    "</ListBucketResult>";
+
+static void
+test_list(void **state)
+{
+	struct seen	 s;
+	char		 err[KB_ERRLEN], *next;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(s3_xml_list_objects(S(list_body), on_object, &s, &next, err,
+	    sizeof(err)), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.total, 15);
+	assert_string_equal(s.last, "p/\xc3\xbc");
+	assert_int_equal((long long)s.mtime, 1795489200LL);
+	assert_non_null(next);
+	assert_string_equal(next, "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
+	free(next);
+
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	assert_int_equal(s3_xml_list_objects(S(list_body), on_object, &s, &next, err,
+	    sizeof(err)), -1);
+	assert_null(next);
+	assert_string_equal(s.last, "p/a & b");
+}
+
+static void
+test_list_last_page(void **state)
+{
+	struct seen	 s;
+	char		 err[KB_ERRLEN], *next;
+	const char	*body = "<ListBucketResult><IsTruncated>false</IsTruncated>"
+	    "</ListBucketResult>";
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(s3_xml_list_objects(S(body), on_object, &s, &next, err,
+	    sizeof(err)), 0);
+	assert_int_equal(s.n, 0);
+	assert_null(next);
+	/* truncated without a token would loop forever */
+	assert_int_equal(s3_xml_list_objects(S("<ListBucketResult><IsTruncated>true"
+	    "</IsTruncated></ListBucketResult>"), on_object, &s, &next, err,
+	    sizeof(err)), -1);
+	assert_int_equal(s3_xml_list_objects(S("<Error><Code>X</Code></Error>"),
+	    on_object, &s, &next, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "ListBucketResult"));
+}
+
+static int
+on_upload(const char *key, const char *id, time_t t, void *arg)
+{
+	struct seen	*s = arg;
+
+	s->n++;
+	s->mtime = t;
+	strlcpy(s->last, id, sizeof(s->last));
+	return 0;
+}
+
+static void
+test_uploads(void **state)
+{
+	struct seen	 s;
+	char		 err[KB_ERRLEN], *nk, *ni;
+	const char	*body =
+	    "<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+	    "<Bucket>b</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>"
+	    "<NextKeyMarker>p/k</NextKeyMarker><NextUploadIdMarker>id2</NextUploadIdMarker>"
+	    "<IsTruncated>true</IsTruncated>"
+	    "<Upload><Key>p/k</Key><UploadId>id1</UploadId>"
+	    "<Initiated>2026-11-24T03:00:00.000Z</Initiated></Upload>"
+	    "<Upload><Key>p/k</Key><UploadId>id2</UploadId>"
+	    "<Initiated>2026-11-24T03:00:01.000Z</Initiated></Upload>"
+	    "</ListMultipartUploadsResult>";
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(s3_xml_list_uploads(S(body), on_upload, &s, &nk, &ni, err,
+	    sizeof(err)), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.last, "id2");
+	assert_int_equal((long long)s.mtime, 1795489201LL);
+	assert_string_equal(nk, "p/k");
+	assert_string_equal(ni, "id2");
+	free(nk);
+	free(ni);
+}
+
+static void
+test_upload_id(void **state)
+{
+	char		 err[KB_ERRLEN], *id;
+	const char	*body =
+	    "<InitiateMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+	    "<Bucket>b</Bucket><Key>k</Key><UploadId>VXBsb2FkIElE</UploadId>"
+	    "</InitiateMultipartUploadResult>";
+
+	assert_int_equal(s3_xml_upload_id(S(body), &id, err, sizeof(err)), 0);
+	assert_string_equal(id, "VXBsb2FkIElE");
+	free(id);
+	assert_int_equal(s3_xml_upload_id(S("<InitiateMultipartUploadResult/>"), &id, err,
+	    sizeof(err)), -1);
+	assert_null(id);
+}
+
+static void
+test_delete_result(void **state)
+{
+	char		 err[KB_ERRLEN];
+	const char	*bad = "<DeleteResult><Deleted><Key>a</Key></Deleted>"
+	    "<Error><Key>b</Key><Code>AccessDenied</Code><Message>Access Denied</Message>"
+	    "</Error></DeleteResult>";
+
+	assert_int_equal(s3_xml_delete_result(S("<DeleteResult/>"), err, sizeof(err)), 0);
+	assert_int_equal(s3_xml_delete_result(S(bad), err, sizeof(err)), -1);
+	assert_string_equal(err, "delete b: AccessDenied: Access Denied");
+}
+
+static void
+test_escape(void **state)
+{
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0;
+
+	s3_xml_append(&buf, &len, &cap, "<Key>");
+	s3_xml_escape(&buf, &len, &cap, "a<b>&\"c'");
+	s3_xml_append(&buf, &len, &cap, "</Key>");
+	assert_string_equal(buf, "<Key>a&lt;b&gt;&amp;&quot;c&apos;</Key>");
+	assert_int_equal(len, strlen(buf));
+	free(buf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error),
+		cmocka_unit_test(test_not_error),
+		cmocka_unit_test(test_complete_200_with_error),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_list_last_page),
+		cmocka_unit_test(test_uploads),
+		cmocka_unit_test(test_upload_id),
+		cmocka_unit_test(test_delete_result),
+		cmocka_unit_test(test_escape),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
