@@ -1,0 +1,1010 @@
+/*
+ * reconcile: list/watch, compare desired with actual, write the difference.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "operator/kube.h"
+#include "operator/names.h"
+#include "operator/reconcile.h"
+#include "operator/render.h"
+#include "operator/resources.h"
+
+#define CONFLICT_RETRIES	5
+#define LIST_LIMIT		500
+#define DEF_PLURAL		"backupdefinitions"
+#define LOC_PLURAL		"backupstoragelocations"
+#define CRD_PREFIX		"/apis/" KB_GROUP "/" KB_VERSION
+
+static const struct kind {
+	const char	*name;
+	const char	*prefix;	/* before /namespaces/NS */
+	const char	*plural;
+} kinds[] = {
+	{ "Secret", "/api/v1", "secrets" },
+	{ "StatefulSet", "/apis/apps/v1", "statefulsets" },
+	{ "Service", "/api/v1", "services" },
+};
+#define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+
+static volatile sig_atomic_t	stopping;
+
+/* Secrets the definitions reference, read through a cache of one pass. */
+
+static char *
+base64_decode(const char *in, size_t *outlen)
+{
+	size_t	 len = strlen(in), pad = 0;
+	char	*out;
+	int	 n;
+
+	if (len % 4 != 0)
+		return NULL;
+	out = xmalloc(len / 4 * 3 + 1);
+	if ((n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)in,
+	    (int)len)) < 0) {
+		free(out);
+		return NULL;
+	}
+	while (len > 0 && in[len - 1] == '=') {
+		pad++;
+		len--;
+	}
+	*outlen = (size_t)n - pad;
+	out[*outlen] = '\0';
+	return out;
+}
+
+static int
+secret_lookup(void *arg, const char *ns, const char *name, const char *key,
+    char **value, char *err, size_t errlen)
+{
+	struct reconciler	*r = arg;
+	char			*id = xasprintf("%s/%s", ns, name), *path;
+	json_t			*data, *obj;
+	const char		*b64;
+	long			 status;
+	size_t			 len;
+
+	if ((data = json_object_get(r->secrets, id)) == NULL) {
+		path = xasprintf("/api/v1/namespaces/%s/secrets/%s", ns, name);
+		if (kube_request(r->kube, "GET", path, NULL, &status, &obj, err,
+		    errlen) == -1) {
+			free(path);
+			free(id);
+			return -1;
+		}
+		free(path);
+		if (status == 404 || status == 403)
+			data = json_null();	/* 403: no RoleBinding in ns; said in the status */
+		else if (status == 200)
+			data = json_incref(json_object_get(obj, "data"));
+		else {
+			json_decref(obj);
+			free(id);
+			return -1;
+		}
+		if (data == NULL)
+			data = json_object();
+		json_object_set_new(r->secrets, id, data);
+		json_decref(obj);	/* data is still held by the cache */
+	}
+	free(id);
+	if ((b64 = json_string_value(json_object_get(data, key))) == NULL)
+		return 1;
+	if ((*value = base64_decode(b64, &len)) == NULL || strlen(*value) != len) {
+		if (*value != NULL)
+			freezero(*value, len);
+		*value = NULL;
+		return errf(err, errlen, "Secret %s/%s key %s: not text", ns, name, key);
+	}
+	return 0;
+}
+
+void
+reconciler_init(struct reconciler *r, struct kube *k, const char *namespace,
+    json_t *image_pull_secrets, const char *version, long resync_s)
+{
+	memset(r, 0, sizeof(*r));
+	r->kube = k;
+	r->opts.namespace = namespace;
+	r->opts.image_pull_secrets = image_pull_secrets;
+	r->opts.version = version;
+	r->opts.secret = secret_lookup;
+	r->opts.secret_arg = r;
+	r->resync_s = resync_s;
+	r->secrets = json_object();
+}
+
+static void
+secrets_forget(struct reconciler *r)
+{
+	const char	*key;
+	json_t		*data, *v;
+	const char	*k2;
+
+	/* wipe the cached values before they are freed */
+	json_object_foreach(r->secrets, key, data)
+		json_object_foreach(data, k2, v)
+			if (json_is_string(v))
+				explicit_bzero((char *)json_string_value(v),
+				    json_string_length(v));
+	json_object_clear(r->secrets);
+}
+
+void
+reconciler_free(struct reconciler *r)
+{
+	secrets_forget(r);
+	json_decref(r->secrets);
+}
+
+/* Requests that count as writes. */
+static int
+write_req(struct reconciler *r, const char *method, const char *path, json_t *body,
+    long *status, json_t **out, char *err, size_t errlen)
+{
+	r->writes++;
+	return kube_request(r->kube, method, path, body, status, out, err, errlen);
+}
+
+/* 1 if every member of want is in have with the same value (arrays: same length). */
+static int
+subset(json_t *want, json_t *have)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 i;
+
+	if (have == NULL)
+		return 0;
+	if (json_is_object(want)) {
+		if (!json_is_object(have))
+			return 0;
+		json_object_foreach(want, key, v)
+			if (!subset(v, json_object_get(have, key)))
+				return 0;
+		return 1;
+	}
+	if (json_is_array(want)) {
+		if (!json_is_array(have) || json_array_size(want) != json_array_size(have))
+			return 0;
+		json_array_foreach(want, i, v)
+			if (!subset(v, json_array_get(have, i)))
+				return 0;
+		return 1;
+	}
+	return json_equal(want, have);
+}
+
+/* The PUT body: desired, with what others may own or the server assigned kept. */
+static json_t *
+update_body(const struct kind *k, json_t *desired, json_t *actual)
+{
+	json_t	*body = json_deep_copy(desired), *md = json_object_get(body, "metadata");
+	json_t	*amd = json_object_get(actual, "metadata"), *merged, *spec, *aspec;
+	static const char *const keep[] = { "clusterIP", "clusterIPs", "ipFamilies",
+	    "ipFamilyPolicy", NULL };
+	size_t	 i;
+
+	json_object_set(md, "resourceVersion", json_object_get(amd, "resourceVersion"));
+	merged = json_deep_copy(json_object_get(amd, "labels"));
+	if (merged == NULL)
+		merged = json_object();
+	json_object_update(merged, json_object_get(md, "labels"));
+	json_object_set_new(md, "labels", merged);
+	merged = json_deep_copy(json_object_get(amd, "annotations"));
+	if (merged == NULL)
+		merged = json_object();
+	json_object_update(merged, json_object_get(md, "annotations"));
+	json_object_set_new(md, "annotations", merged);
+	if (strcmp(k->name, "Service") == 0) {
+		spec = json_object_get(body, "spec");
+		aspec = json_object_get(actual, "spec");
+		for (i = 0; keep[i] != NULL; i++)
+			if (json_object_get(aspec, keep[i]) != NULL)
+				json_object_set(spec, keep[i], json_object_get(aspec, keep[i]));
+	}
+	return body;
+}
+
+/* Makes the object named in desired match it; writes nothing when it does. */
+static int
+apply(struct reconciler *r, const struct kind *k, json_t *desired, char *err,
+    size_t errlen)
+{
+	const char	*name = json_string_value(json_object_get(json_object_get(desired,
+			    "metadata"), "name"));
+	char		*coll, *path;
+	json_t		*actual = NULL, *body, *out;
+	long		 status;
+	int		 attempt, rc = -1;
+
+	coll = xasprintf("%s/namespaces/%s/%s", k->prefix, r->opts.namespace, k->plural);
+	path = xasprintf("%s/%s", coll, name);
+	for (attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+		if (kube_request(r->kube, "GET", path, NULL, &status, &actual, err,
+		    errlen) == -1)
+			goto out;
+		if (status == 404) {
+			if (write_req(r, "POST", coll, desired, &status, &out, err,
+			    errlen) == -1)
+				goto out;
+			render_wipe_secret(out);
+			json_decref(out);
+			if (status == 409)
+				continue;	/* created meanwhile: compare again */
+			if (status != 201 && status != 200)
+				goto out;
+			log_kv(LOGL_INFO, "created", "kind", k->name, "name", name, NULL);
+			rc = 0;
+			goto out;
+		}
+		if (status != 200)
+			goto out;
+		if (subset(desired, actual)) {
+			rc = 0;
+			goto out;
+		}
+		body = update_body(k, desired, actual);
+		if (strcmp(k->name, "Secret") == 0)
+			render_wipe_secret(actual);
+		json_decref(actual);
+		actual = NULL;
+		rc = write_req(r, "PUT", path, body, &status, &out, err, errlen);
+		if (strcmp(k->name, "Secret") == 0) {
+			render_wipe_secret(body);
+			render_wipe_secret(out);
+		}
+		json_decref(body);
+		json_decref(out);
+		if (rc == -1)
+			goto out;
+		rc = -1;
+		if (status == 409)
+			continue;	/* changed under us: read again */
+		if (status != 200)
+			goto out;
+		log_kv(LOGL_INFO, "updated", "kind", k->name, "name", name, NULL);
+		rc = 0;
+		goto out;
+	}
+	errf(err, errlen, "%s %s: still conflicting after %d attempts", k->name, name,
+	    CONFLICT_RETRIES);
+out:
+	if (actual != NULL && strcmp(k->name, "Secret") == 0)
+		render_wipe_secret(actual);
+	json_decref(actual);
+	free(coll);
+	free(path);
+	return rc;
+}
+
+static int
+delete_object(struct reconciler *r, const struct kind *k, const char *name, char *err,
+    size_t errlen)
+{
+	char	*path;
+	json_t	*out;
+	long	 status;
+	int	 rc;
+
+	path = xasprintf("%s/namespaces/%s/%s/%s", k->prefix, r->opts.namespace,
+	    k->plural, name);
+	rc = write_req(r, "DELETE", path, NULL, &status, &out, err, errlen);
+	free(path);
+	json_decref(out);
+	if (rc == -1)
+		return -1;
+	if (status == 404)
+		return 0;
+	if (status != 200 && status != 202)
+		return -1;
+	log_kv(LOGL_INFO, "deleted", "kind", k->name, "name", name, NULL);
+	return 0;
+}
+
+static char *
+def_path(const char *ns, const char *name, const char *sub)
+{
+	return xasprintf(CRD_PREFIX "/namespaces/%s/" DEF_PLURAL "/%s%s", ns, name,
+	    sub != NULL ? sub : "");
+}
+
+/* Re-reads a definition after a conflict; NULL when gone or on error. */
+static json_t *
+def_get(struct reconciler *r, const char *ns, const char *name, char *err,
+    size_t errlen)
+{
+	char	*path = def_path(ns, name, NULL);
+	json_t	*obj;
+	long	 status;
+
+	if (kube_request(r->kube, "GET", path, NULL, &status, &obj, err, errlen) == 0 &&
+	    status != 200) {
+		json_decref(obj);
+		obj = NULL;
+	}
+	free(path);
+	return obj;
+}
+
+/*
+ * Adds (add = 1) or removes our finalizer; *obj is replaced by the server's
+ * answer.  Returns 0, or -1 (also when the definition is gone).
+ */
+static int
+set_finalizer(struct reconciler *r, json_t **obj, int add, char *err, size_t errlen)
+{
+	const char	*ns, *name;
+	json_t		*md, *fin, *nfin, *v, *out;
+	char		*path;
+	size_t		 i;
+	long		 status;
+	int		 attempt, has;
+
+	for (attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+		md = json_object_get(*obj, "metadata");
+		ns = json_string_value(json_object_get(md, "namespace"));
+		name = json_string_value(json_object_get(md, "name"));
+		fin = json_object_get(md, "finalizers");
+		nfin = json_array();
+		has = 0;
+		json_array_foreach(fin, i, v) {
+			if (json_is_string(v) && strcmp(json_string_value(v), KB_FINALIZER) == 0)
+				has = 1;
+			else
+				json_array_append(nfin, v);
+		}
+		if (has == add) {
+			json_decref(nfin);
+			return 0;
+		}
+		if (add)
+			json_array_append_new(nfin, json_string(KB_FINALIZER));
+		json_object_set_new(md, "finalizers", nfin);
+		path = def_path(ns, name, NULL);
+		if (write_req(r, "PUT", path, *obj, &status, &out, err, errlen) == -1) {
+			free(path);
+			return -1;
+		}
+		free(path);
+		if (status == 200) {
+			json_decref(*obj);
+			*obj = out;
+			return 0;
+		}
+		json_decref(out);
+		if (status == 404 && !add)
+			return 0;
+		if (status != 409)
+			return -1;
+		if ((out = def_get(r, ns, name, err, errlen)) == NULL)
+			return add ? -1 : 0;
+		json_decref(*obj);
+		*obj = out;
+	}
+	return errf(err, errlen, "finalizer: still conflicting");
+}
+
+/* Sets the Ready condition and observedGeneration unless they already say so. */
+static int
+set_status(struct reconciler *r, json_t **obj, const char *cond, const char *reason,
+    const char *message, const char *runner, const char *hash, char *err, size_t errlen)
+{
+	json_t		*md, *status, *conds, *old, *c, *out;
+	const char	*ns, *name, *since = NULL;
+	char		 now[21], *path;
+	size_t		 i;
+	json_int_t	 gen;
+	long		 code;
+	int		 attempt;
+
+	time_to_rfc3339(time(NULL), now);
+	for (attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+		md = json_object_get(*obj, "metadata");
+		ns = json_string_value(json_object_get(md, "namespace"));
+		name = json_string_value(json_object_get(md, "name"));
+		gen = json_integer_value(json_object_get(md, "generation"));
+		old = json_object_get(*obj, "status");
+		c = NULL;
+		json_array_foreach(json_object_get(old, "conditions"), i, c)
+			if (json_is_string(json_object_get(c, "type")) &&
+			    strcmp(json_string_value(json_object_get(c, "type")), "Ready") == 0)
+				break;
+		if (c != NULL && json_array_size(json_object_get(old, "conditions")) == i)
+			c = NULL;
+		if (c != NULL && json_is_string(json_object_get(c, "status")) &&
+		    strcmp(json_string_value(json_object_get(c, "status")), cond) == 0)
+			since = json_string_value(json_object_get(c, "lastTransitionTime"));
+		conds = json_pack("[{s:s, s:s, s:s, s:s, s:I, s:s}]", "type", "Ready",
+		    "status", cond, "reason", reason, "message", message,
+		    "observedGeneration", gen, "lastTransitionTime",
+		    since != NULL ? since : now);
+		status = json_pack("{s:I, s:o}", "observedGeneration", gen,
+		    "conditions", conds);
+		if (runner != NULL)
+			json_object_set_new(status, "runner", json_string(runner));
+		if (hash != NULL)
+			json_object_set_new(status, "configHash", json_string(hash));
+		if (old != NULL && json_equal(old, status)) {
+			json_decref(status);
+			return 0;
+		}
+		json_object_set_new(*obj, "status", status);
+		path = def_path(ns, name, "/status");
+		if (write_req(r, "PUT", path, *obj, &code, &out, err, errlen) == -1) {
+			free(path);
+			return -1;
+		}
+		free(path);
+		if (code == 200) {
+			json_decref(*obj);
+			*obj = out;
+			return 0;
+		}
+		json_decref(out);
+		if (code == 404)
+			return 0;
+		if (code != 409)
+			return -1;
+		if ((out = def_get(r, ns, name, err, errlen)) == NULL)
+			return 0;
+		json_decref(*obj);
+		*obj = out;
+	}
+	return errf(err, errlen, "status: still conflicting");
+}
+
+static int
+delete_runner(struct reconciler *r, const char *name, char *err, size_t errlen)
+{
+	/* StatefulSet first: the runner stops before its config goes */
+	if (delete_object(r, &kinds[1], name, err, errlen) == -1 ||
+	    delete_object(r, &kinds[2], name, err, errlen) == -1 ||
+	    delete_object(r, &kinds[0], name, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* The location named by d: from the pass's index, or read now. */
+static json_t *
+location_of(struct reconciler *r, const struct definition *d, json_t *index,
+    char *err, size_t errlen, int *failed)
+{
+	char	*path;
+	json_t	*obj;
+	long	 status;
+
+	*failed = 0;
+	if (index != NULL)
+		return json_incref(json_object_get(index, d->storage_location));
+	path = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL "/%s", r->opts.namespace,
+	    d->storage_location);
+	if (kube_request(r->kube, "GET", path, NULL, &status, &obj, err, errlen) == -1)
+		*failed = 1;
+	else if (status != 200) {
+		*failed = status != 404;
+		json_decref(obj);
+		obj = NULL;
+	}
+	free(path);
+	return obj;
+}
+
+/*
+ * Reconciles one definition object (a reference is taken).  keep, when not
+ * NULL, collects the runner names that must survive the sweep.  Returns -1
+ * on an API error worth retrying.
+ */
+static int
+reconcile_one(struct reconciler *r, json_t *objin, json_t *index, json_t *keep)
+{
+	struct definition	d;
+	struct location		l;
+	struct rendered		out;
+	const char		*reason = NULL;
+	json_t			*obj = json_incref(objin), *lobj = NULL;
+	char			 err[KB_ERRLEN], *name = NULL, *msg;
+	int			 rc = -1, parsed, lfailed, lok = 0;
+	size_t			 i;
+
+	memset(&out, 0, sizeof(out));
+	parsed = definition_parse(obj, &d, &reason, err, sizeof(err));
+	if (d.name == NULL || d.namespace == NULL) {
+		log_kv(LOGL_WARN, "definition skipped", "error", err, NULL);
+		rc = 0;
+		goto out;
+	}
+	name = names_runner(d.namespace, d.name, NAMES_MAX);
+	if (d.deleting) {
+		if (d.has_finalizer) {
+			if (delete_runner(r, name, err, sizeof(err)) == -1 ||
+			    set_finalizer(r, &obj, 0, err, sizeof(err)) == -1)
+				goto fail;
+			log_kv(LOGL_INFO, "definition removed", "namespace", d.namespace,
+			    "name", d.name, NULL);
+		}
+		rc = 0;
+		goto out;
+	}
+	if (keep != NULL)
+		json_object_set_new(keep, name, json_true());
+	if (!d.has_finalizer && set_finalizer(r, &obj, 1, err, sizeof(err)) == -1)
+		goto fail;
+	if (parsed == -1) {
+		/* the runner keeps its last good config; the status says why */
+		rc = set_status(r, &obj, "False", reason, err, NULL, NULL, err, sizeof(err));
+		goto out;
+	}
+	lobj = location_of(r, &d, index, err, sizeof(err), &lfailed);
+	if (lfailed)
+		goto fail;
+	if (lobj != NULL) {
+		if (location_parse(lobj, &l, err, sizeof(err)) == -1) {
+			msg = xasprintf("BackupStorageLocation %s: %s", d.storage_location, err);
+			rc = set_status(r, &obj, "False", "InvalidSpec", msg, NULL, NULL, err,
+			    sizeof(err));
+			free(msg);
+			location_free(&l);
+			goto out;
+		}
+		lok = 1;
+	}
+	if (render_definition(&d, lok ? &l : NULL, &r->opts, &out, &reason, err,
+	    sizeof(err)) == -1) {
+		if (reason == NULL)
+			goto fail;
+		msg = xstrdup(err);
+		rc = set_status(r, &obj, "False", reason, msg, NULL, NULL, err, sizeof(err));
+		free(msg);
+		goto out;
+	}
+	{
+		json_t *objs[NKINDS] = { out.secret, out.statefulset, out.service };
+
+		for (i = 0; i < NKINDS; i++)
+			if (apply(r, &kinds[i], objs[i], err, sizeof(err)) == -1)
+				goto fail;
+	}
+	msg = xasprintf("Secret, StatefulSet and Service %s in namespace %s are up to date",
+	    out.name, r->opts.namespace);
+	rc = set_status(r, &obj, "True", "Reconciled", msg, out.name, out.config_hash, err,
+	    sizeof(err));
+	free(msg);
+	if (rc == -1)
+		goto fail;
+	goto out;
+fail:
+	log_kv(LOGL_ERROR, "reconcile failed", "namespace", d.namespace, "name", d.name,
+	    "error", err, NULL);
+	rc = -1;
+out:
+	if (lok)
+		location_free(&l);
+	rendered_free(&out);
+	json_decref(lobj);
+	json_decref(obj);
+	free(name);
+	definition_free(&d);
+	return rc;
+}
+
+/* Lists a collection (all pages) into a new array; *rv gets the list's version. */
+static int
+list_all(struct reconciler *r, const char *path, const char *selector, json_t **items,
+    char **rv, char *err, size_t errlen)
+{
+	char	*url, *cont = NULL, *sel = NULL;
+	json_t	*out, *md;
+	long	 status;
+
+	*items = json_array();
+	if (rv != NULL)
+		*rv = NULL;
+	if (selector != NULL)
+		sel = kube_escape(selector);
+	for (;;) {
+		url = xasprintf("%s?limit=%d%s%s%s%s", path, LIST_LIMIT,
+		    sel != NULL ? "&labelSelector=" : "", sel != NULL ? sel : "",
+		    cont != NULL ? "&continue=" : "", cont != NULL ? cont : "");
+		free(cont);
+		cont = NULL;
+		if (kube_request(r->kube, "GET", url, NULL, &status, &out, err,
+		    errlen) == -1 || status != 200) {
+			free(url);
+			free(sel);
+			json_decref(out);
+			json_decref(*items);
+			*items = NULL;
+			return -1;
+		}
+		free(url);
+		json_array_extend(*items, json_object_get(out, "items"));
+		md = json_object_get(out, "metadata");
+		if (rv != NULL && json_is_string(json_object_get(md, "resourceVersion"))) {
+			free(*rv);
+			*rv = xstrdup(json_string_value(json_object_get(md,
+			    "resourceVersion")));
+		}
+		if (json_is_string(json_object_get(md, "continue")) &&
+		    json_string_length(json_object_get(md, "continue")) > 0)
+			cont = kube_escape(json_string_value(json_object_get(md, "continue")));
+		json_decref(out);
+		if (cont == NULL)
+			break;
+	}
+	free(sel);
+	return 0;
+}
+
+/* Deletes managed objects whose name is not in keep. */
+static int
+sweep(struct reconciler *r, json_t *keep)
+{
+	char		 err[KB_ERRLEN], *path;
+	json_t		*items, *item;
+	const char	*name;
+	size_t		 i, j;
+	int		 failed = 0;
+
+	for (i = 0; i < NKINDS; i++) {
+		path = xasprintf("%s/namespaces/%s/%s", kinds[i].prefix, r->opts.namespace,
+		    kinds[i].plural);
+		if (list_all(r, path, LABEL_MANAGED_BY "=" RENDER_MANAGED_BY, &items, NULL,
+		    err, sizeof(err)) == -1) {
+			free(path);
+			log_kv(LOGL_ERROR, "sweep", "error", err, NULL);
+			failed++;
+			continue;
+		}
+		free(path);
+		json_array_foreach(items, j, item) {
+			name = json_string_value(json_object_get(json_object_get(item,
+			    "metadata"), "name"));
+			if (name == NULL || json_object_get(keep, name) != NULL)
+				continue;
+			if (delete_object(r, &kinds[i], name, err, sizeof(err)) == -1) {
+				log_kv(LOGL_ERROR, "sweep", "error", err, NULL);
+				failed++;
+			}
+		}
+		json_decref(items);
+	}
+	return failed;
+}
+
+int
+reconcile_all(struct reconciler *r)
+{
+	char		 err[KB_ERRLEN], *path;
+	json_t		*locs, *defs, *index, *keep, *item;
+	const char	*name;
+	size_t		 i;
+	int		 failed = 0;
+
+	secrets_forget(r);
+	path = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
+	if (list_all(r, path, NULL, &locs, NULL, err, sizeof(err)) == -1) {
+		free(path);
+		log_kv(LOGL_ERROR, "list", "error", err, NULL);
+		return -1;
+	}
+	free(path);
+	if (list_all(r, CRD_PREFIX "/" DEF_PLURAL, NULL, &defs, NULL, err,
+	    sizeof(err)) == -1) {
+		json_decref(locs);
+		log_kv(LOGL_ERROR, "list", "error", err, NULL);
+		return -1;
+	}
+	index = json_object();
+	json_array_foreach(locs, i, item)
+		if ((name = json_string_value(json_object_get(json_object_get(item,
+		    "metadata"), "name"))) != NULL)
+			json_object_set(index, name, item);
+	keep = json_object();
+	json_array_foreach(defs, i, item) {
+		if (stopping)
+			break;
+		if (reconcile_one(r, item, index, keep) == -1)
+			failed++;
+	}
+	/* only a complete pass knows which objects are orphans */
+	if (!stopping)
+		failed += sweep(r, keep);
+	{
+		char n[32], f[32];
+
+		snprintf(n, sizeof(n), "%zu", json_array_size(defs));
+		snprintf(f, sizeof(f), "%d", failed);
+		log_kv(LOGL_INFO, "pass done", "definitions", n, "failed", f, NULL);
+	}
+	secrets_forget(r);
+	json_decref(keep);
+	json_decref(index);
+	json_decref(defs);
+	json_decref(locs);
+	return failed;
+}
+
+/*
+ * Watching.  One thread per watched collection streams events into a queue;
+ * the main thread reconciles from it.  A watch that expires (410 Gone) or
+ * starts lists again, and asks the main thread for a full pass.
+ */
+
+struct event {
+	struct event	*next;
+	int		 resync;	/* full pass wanted */
+	char		*type;
+	json_t		*obj;		/* a definition */
+};
+
+struct queue {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	struct event	*head, *tail;
+};
+
+struct watcher {
+	struct reconciler *r;
+	struct kube	 kube;		/* its own: kube counters are not shared */
+	struct queue	*q;
+	const char	*path;		/* collection */
+	int		 definitions;	/* events carry definitions */
+	char		*rv;
+	int		 gone;
+	volatile int	*stop;
+	pthread_t	 thread;
+};
+
+static void
+queue_push(struct queue *q, int resync, const char *type, json_t *obj)
+{
+	struct event	*e = xcalloc(1, sizeof(*e));
+
+	e->resync = resync;
+	e->type = type != NULL ? xstrdup(type) : NULL;
+	e->obj = obj != NULL ? json_deep_copy(obj) : NULL;
+	pthread_mutex_lock(&q->lock);
+	if (q->tail != NULL)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void
+event_free(struct event *e)
+{
+	free(e->type);
+	json_decref(e->obj);
+	free(e);
+}
+
+static int
+on_event(void *arg, const char *type, json_t *obj)
+{
+	struct watcher	*w = arg;
+	const char	*rv;
+
+	if (strcmp(type, "ERROR") == 0) {
+		if (json_integer_value(json_object_get(obj, "code")) == 410)
+			w->gone = 1;
+		return 1;
+	}
+	rv = json_string_value(json_object_get(json_object_get(obj, "metadata"),
+	    "resourceVersion"));
+	if (rv != NULL) {
+		free(w->rv);
+		w->rv = xstrdup(rv);
+	}
+	if (strcmp(type, "BOOKMARK") == 0)
+		return 0;
+	if (w->definitions)
+		queue_push(w->q, 0, type, obj);
+	else
+		queue_push(w->q, 1, NULL, NULL);	/* a location: every definition */
+	return 0;
+}
+
+static void
+pause_s(volatile int *stop, int s)
+{
+	while (s-- > 0 && !*stop)
+		sleep(1);
+}
+
+static void *
+watch_thread(void *arg)
+{
+	struct watcher	*w = arg;
+	char		 err[KB_ERRLEN], *url;
+	json_t		*out, *md;
+	long		 status;
+	int		 failures = 0;
+
+	while (!*w->stop) {
+		if (w->rv == NULL) {
+			/* a consistent point to watch from; the main thread lists it all */
+			url = xasprintf("%s?limit=1", w->path);
+			if (kube_request(&w->kube, "GET", url, NULL, &status, &out, err,
+			    sizeof(err)) == -1 || status != 200) {
+				free(url);
+				json_decref(out);
+				log_kv(LOGL_ERROR, "watch list", "error", err, NULL);
+				pause_s(w->stop, failures < 5 ? 1 << failures++ : 30);
+				continue;
+			}
+			free(url);
+			md = json_object_get(out, "metadata");
+			w->rv = xstrdup(json_string_value(json_object_get(md,
+			    "resourceVersion")) != NULL ? json_string_value(
+			    json_object_get(md, "resourceVersion")) : "0");
+			json_decref(out);
+			queue_push(w->q, 1, NULL, NULL);
+		}
+		url = xasprintf("%s?watch=1&resourceVersion=%s&allowWatchBookmarks=true"
+		    "&timeoutSeconds=%ld", w->path, w->rv, 240 + (long)arc4random_uniform(120));
+		w->gone = 0;
+		if (kube_watch(&w->kube, url, on_event, w, w->stop, &status, err,
+		    sizeof(err)) == -1 && status != 410) {
+			log_kv(LOGL_WARN, "watch", "error", err, NULL);
+			pause_s(w->stop, failures < 5 ? 1 << failures++ : 30);
+		} else
+			failures = 0;
+		free(url);
+		if (w->gone || status == 410) {
+			log_kv(LOGL_INFO, "watch expired, listing again", "path", w->path, NULL);
+			free(w->rv);
+			w->rv = NULL;
+		}
+	}
+	return NULL;
+}
+
+static void
+on_signal(int sig)
+{
+	stopping = 1;
+}
+
+static int
+watcher_start(struct watcher *w, struct reconciler *r, struct queue *q,
+    const char *path, int definitions, volatile int *stop)
+{
+	memset(w, 0, sizeof(*w));
+	w->r = r;
+	w->kube = *r->kube;
+	/* a private copy of the credentials: the token is re-read per thread */
+	w->kube.server = xstrdup(r->kube->server);
+	w->kube.token_file = r->kube->token_file != NULL ? xstrdup(r->kube->token_file) : NULL;
+	w->kube.ca_file = r->kube->ca_file != NULL ? xstrdup(r->kube->ca_file) : NULL;
+	w->kube.token = NULL;
+	w->q = q;
+	w->path = path;
+	w->definitions = definitions;
+	w->stop = stop;
+	return pthread_create(&w->thread, NULL, watch_thread, w) == 0 ? 0 : -1;
+}
+
+static void
+watcher_stop(struct watcher *w)
+{
+	pthread_join(w->thread, NULL);
+	free(w->rv);
+	kube_free(&w->kube);
+}
+
+/* One definition event: reconcile it, or clean up after it. */
+static void
+handle_event(struct reconciler *r, struct event *e, int *failed)
+{
+	char	 err[KB_ERRLEN], *name;
+	json_t	*md = json_object_get(e->obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *n = json_string_value(json_object_get(md, "name"));
+
+	if (ns == NULL || n == NULL)
+		return;
+	if (strcmp(e->type, "DELETED") == 0) {
+		/* without our finalizer (never reconciled): clean up here */
+		name = names_runner(ns, n, NAMES_MAX);
+		if (delete_runner(r, name, err, sizeof(err)) == -1)
+			*failed = 1;
+		free(name);
+		return;
+	}
+	secrets_forget(r);
+	if (reconcile_one(r, e->obj, NULL, NULL) == -1)
+		*failed = 1;
+}
+
+int
+reconcile_run(struct reconciler *r)
+{
+	struct queue		 q;
+	struct watcher		 wdef, wloc;
+	struct event		*e, *batch;
+	struct sigaction	 sa;
+	struct timespec		 deadline;
+	volatile int		 stop = 0;
+	char			*locpath;
+	time_t			 next_pass = 0;
+	long			 retry_s = 1;
+	int			 full, failed;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	memset(&q, 0, sizeof(q));
+	pthread_mutex_init(&q.lock, NULL);
+	pthread_cond_init(&q.cond, NULL);
+	locpath = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
+	if (watcher_start(&wdef, r, &q, CRD_PREFIX "/" DEF_PLURAL, 1, &stop) == -1 ||
+	    watcher_start(&wloc, r, &q, locpath, 0, &stop) == -1) {
+		log_error("cannot start watch threads");
+		return 1;
+	}
+	next_pass = time(NULL) + r->resync_s;
+	while (!stopping) {
+		pthread_mutex_lock(&q.lock);
+		while (q.head == NULL && !stopping && time(NULL) < next_pass) {
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += 1;	/* wake up to notice signals */
+			pthread_cond_timedwait(&q.cond, &q.lock, &deadline);
+		}
+		batch = q.head;
+		q.head = q.tail = NULL;
+		pthread_mutex_unlock(&q.lock);
+		if (stopping)
+			break;
+		full = time(NULL) >= next_pass;
+		for (e = batch; e != NULL; e = e->next)
+			if (e->resync)
+				full = 1;
+		failed = 0;
+		if (full)
+			failed = reconcile_all(r) != 0;
+		else
+			for (e = batch; e != NULL; e = e->next)
+				handle_event(r, e, &failed);
+		while (batch != NULL) {
+			e = batch->next;
+			event_free(batch);
+			batch = e;
+		}
+		/* failures come back sooner than the resync, with backoff */
+		if (failed) {
+			next_pass = time(NULL) + retry_s;
+			retry_s = retry_s * 2 > r->resync_s ? r->resync_s : retry_s * 2;
+		} else if (full) {
+			next_pass = time(NULL) + r->resync_s;
+			retry_s = 1;
+		}
+	}
+	log_info("stopping");
+	stop = 1;
+	watcher_stop(&wdef);
+	watcher_stop(&wloc);
+	while (q.head != NULL) {
+		e = q.head->next;
+		event_free(q.head);
+		q.head = e;
+	}
+	free(locpath);
+	pthread_mutex_destroy(&q.lock);
+	pthread_cond_destroy(&q.cond);
+	return 0;
+}

@@ -1,0 +1,521 @@
+/*
+ * resources: CRD objects (jansson) into struct definition / struct location.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "operator/names.h"
+#include "operator/resources.h"
+
+static const char *const engines[] = {
+	"postgres", "mysql", "cockroach", "sqlite", "redis", "etcd", NULL
+};
+
+static int
+one_of(const char *s, const char *const *words)
+{
+	for (; *words != NULL; words++)
+		if (strcmp(s, *words) == 0)
+			return 1;
+	return 0;
+}
+
+/* Optional string member; -1 if present but not a string. */
+static int
+get_str(json_t *obj, const char *key, char **out, char *err, size_t errlen)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return errf(err, errlen, "%s: expected a string", key);
+	*out = xstrdup(json_string_value(v));
+	return 0;
+}
+
+static int
+get_bool(json_t *obj, const char *key, int *out, char *err, size_t errlen)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	*out = -1;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return errf(err, errlen, "%s: expected true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int
+get_ref(json_t *obj, const char *key, struct secret_ref *ref, char *err, size_t errlen)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	memset(ref, 0, sizeof(*ref));
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_object(v) ||
+	    !json_is_string(json_object_get(v, "name")) ||
+	    !json_is_string(json_object_get(v, "key")))
+		return errf(err, errlen, "%s: expected {name, key}", key);
+	ref->name = xstrdup(json_string_value(json_object_get(v, "name")));
+	ref->key = xstrdup(json_string_value(json_object_get(v, "key")));
+	if (!names_is_dns1123_subdomain(ref->name) || ref->key[0] == '\0') {
+		errf(err, errlen, "%s: invalid Secret name or key", key);
+		free(ref->name);
+		free(ref->key);
+		memset(ref, 0, sizeof(*ref));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ref_free(struct secret_ref *ref)
+{
+	free(ref->name);
+	free(ref->key);
+}
+
+/* DNS-1123 label: namespaces. */
+static int
+is_label(const char *s)
+{
+	size_t	i, len = strlen(s);
+
+	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    s[i] != '-')
+			return 0;
+	return 1;
+}
+
+static int
+metadata(json_t *obj, char **ns, char **name, char **rv, int64_t *gen, char *err,
+    size_t errlen)
+{
+	json_t	*md = json_object_get(obj, "metadata");
+
+	*ns = *name = *rv = NULL;
+	if (!json_is_object(md))
+		return errf(err, errlen, "metadata: missing");
+	if (get_str(md, "name", name, err, errlen) == -1 ||
+	    get_str(md, "namespace", ns, err, errlen) == -1 ||
+	    get_str(md, "resourceVersion", rv, err, errlen) == -1)
+		return -1;
+	if (*name == NULL || !names_is_dns1123_subdomain(*name))
+		return errf(err, errlen, "metadata.name: missing or invalid");
+	if (*ns == NULL)
+		*ns = xstrdup("default");
+	if (!is_label(*ns))
+		return errf(err, errlen, "metadata.namespace: invalid");
+	*gen = json_integer_value(json_object_get(md, "generation"));
+	return 0;
+}
+
+static int
+is_duration(const char *s, int off_ok)
+{
+	const char *p = s;
+
+	if (off_ok && strcmp(s, "off") == 0)
+		return 1;
+	if (*p == '\0')
+		return 0;
+	while (*p != '\0') {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (*p == '\0' || strchr("smhdw", *p) == NULL)
+			return 0;
+		p++;
+	}
+	return 1;
+}
+
+int
+schedule_valid(const char *s)
+{
+	static const char *const macros[] = {
+		"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly",
+		"@annually", NULL
+	};
+	const char	*p;
+	int		 fields = 0, in = 0;
+
+	if (one_of(s, macros))
+		return 1;
+	if (startswith(s, "@every "))
+		return is_duration(s + 7, 0);
+	for (p = s; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '\t') {
+			in = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && strchr("*,/-?", *p) == NULL)
+			return 0;
+		if (!in)
+			fields++;
+		in = 1;
+	}
+	return fields == 5;
+}
+
+static int
+is_key(const char *s)
+{
+	const char *p;
+
+	if (!islower((unsigned char)s[0]))
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_')
+			return 0;
+	return p - s <= 64;
+}
+
+static void
+add_setting(struct setting **v, size_t *n, const char *key, const char *value,
+    const struct secret_ref *ref)
+{
+	struct setting	*s;
+
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	s = &(*v)[(*n)++];
+	memset(s, 0, sizeof(*s));
+	s->key = xstrdup(key);
+	if (value != NULL)
+		s->value = xstrdup(value);
+	if (ref != NULL)
+		s->ref = *ref;
+}
+
+static char *
+scalar_text(json_t *v)
+{
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (json_is_integer(v))
+		return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_boolean(v))
+		return xstrdup(json_is_true(v) ? "true" : "false");
+	return NULL;
+}
+
+static int
+parse_settings(json_t *spec, struct definition *d, char *err, size_t errlen)
+{
+	json_t		*settings = json_object_get(spec, "settings");
+	json_t		*refs = json_object_get(spec, "secretRefs"), *v;
+	const char	*key;
+	char		*text;
+	struct secret_ref ref;
+
+	if (settings != NULL && !json_is_object(settings))
+		return errf(err, errlen, "spec.settings: expected an object");
+	json_object_foreach(settings, key, v) {
+		if (!is_key(key))
+			return errf(err, errlen, "spec.settings.%s: invalid key", key);
+		if (strcmp(key, "password") == 0)
+			return errf(err, errlen,
+			    "spec.settings.password: use passwordSecretRef");
+		if ((text = scalar_text(v)) == NULL)
+			return errf(err, errlen,
+			    "spec.settings.%s: expected a string, integer or boolean", key);
+		if (strchr(text, '\n') != NULL) {
+			free(text);
+			return errf(err, errlen, "spec.settings.%s: newline in value", key);
+		}
+		add_setting(&d->settings, &d->nsettings, key, text, NULL);
+		free(text);
+	}
+	if (get_ref(spec, "passwordSecretRef", &ref, err, errlen) == -1)
+		return errprefix(err, errlen, "spec");
+	if (ref.name != NULL)
+		add_setting(&d->settings, &d->nsettings, "password", NULL, &ref);
+	if (refs != NULL && !json_is_object(refs))
+		return errf(err, errlen, "spec.secretRefs: expected an object");
+	json_object_foreach(refs, key, v) {
+		if (!is_key(key) || json_object_get(settings, key) != NULL ||
+		    strcmp(key, "password") == 0)
+			return errf(err, errlen, "spec.secretRefs.%s: invalid or repeated key",
+			    key);
+		if (get_ref(refs, key, &ref, err, errlen) == -1)
+			return errprefix(err, errlen, "spec.secretRefs");
+		add_setting(&d->settings, &d->nsettings, key, NULL, &ref);
+	}
+	return 0;
+}
+
+static int
+parse_retention(json_t *spec, struct definition *d, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"all", "hourly", "daily", "weekly", "monthly", "yearly", NULL
+	};
+	json_t		*r = json_object_get(spec, "retention"), *rules, *rule, *v;
+	const char	*key, *name, *format, *keep;
+	char		*text;
+	size_t		 i;
+
+	if (r == NULL)
+		return 0;
+	if (!json_is_object(r))
+		return errf(err, errlen, "spec.retention: expected an object");
+	json_object_foreach(r, key, v) {
+		if (strcmp(key, "rules") == 0)
+			continue;
+		if (!one_of(key, keys))
+			return errf(err, errlen, "spec.retention.%s: unknown key", key);
+		if (!json_is_string(v) || !is_duration(json_string_value(v), 1))
+			return errf(err, errlen,
+			    "spec.retention.%s: expected a duration (7d, 12h) or off", key);
+	}
+	/* the runner's order, whatever the object's */
+	for (i = 0; keys[i] != NULL; i++)
+		if ((v = json_object_get(r, keys[i])) != NULL)
+			add_setting(&d->retention, &d->nretention, keys[i],
+			    json_string_value(v), NULL);
+	rules = json_object_get(r, "rules");
+	if (rules != NULL && !json_is_array(rules))
+		return errf(err, errlen, "spec.retention.rules: expected a list");
+	json_array_foreach(rules, i, rule) {
+		name = json_string_value(json_object_get(rule, "name"));
+		format = json_string_value(json_object_get(rule, "format"));
+		keep = json_string_value(json_object_get(rule, "keep"));
+		if (name == NULL || !names_is_dns1123_subdomain(name) ||
+		    strchr(name, '.') != NULL || format == NULL || *format == '\0' ||
+		    strchr(format, '\n') != NULL || keep == NULL || !is_duration(keep, 0))
+			return errf(err, errlen,
+			    "spec.retention.rules[%zu]: expected {name, format, keep}", i);
+		text = xasprintf("rule.%s", name);
+		{
+			char *val = xasprintf("%s %s", format, keep);
+
+			add_setting(&d->retention, &d->nretention, text, val, NULL);
+			free(val);
+		}
+		free(text);
+	}
+	return 0;
+}
+
+static int
+parse_affinity(json_t *spec, struct definition *d, char *err, size_t errlen)
+{
+	json_t		*a = json_object_get(spec, "podAffinity"), *labels, *w, *v;
+	const char	*key;
+
+	d->affinity_weight = 100;
+	if (a == NULL)
+		return 0;
+	labels = json_object_get(a, "matchLabels");
+	if (!json_is_object(labels) || json_object_size(labels) == 0)
+		return errf(err, errlen, "spec.podAffinity.matchLabels: expected labels");
+	json_object_foreach(labels, key, v)
+		if (!json_is_string(v))
+			return errf(err, errlen,
+			    "spec.podAffinity.matchLabels.%s: expected a string", key);
+	if ((w = json_object_get(a, "weight")) != NULL) {
+		if (!json_is_integer(w) || json_integer_value(w) < 1 ||
+		    json_integer_value(w) > 100)
+			return errf(err, errlen, "spec.podAffinity.weight: expected 1..100");
+		d->affinity_weight = (int)json_integer_value(w);
+	}
+	d->affinity_labels = json_incref(labels);
+	return 0;
+}
+
+static int
+parse_enum(json_t *spec, const char *key, char **out, const char *def,
+    const char *const *words, char *err, size_t errlen)
+{
+	if (get_str(spec, key, out, err, errlen) == -1)
+		return errprefix(err, errlen, "spec");
+	if (*out == NULL && def != NULL)
+		*out = xstrdup(def);
+	if (*out != NULL && words != NULL && !one_of(*out, words)) {
+		char	list[128] = "";
+		size_t	i;
+
+		for (i = 0; words[i] != NULL; i++) {
+			if (i > 0)
+				strlcat(list, "|", sizeof(list));
+			strlcat(list, words[i], sizeof(list));
+		}
+		return errf(err, errlen, "spec.%s: expected %s", key, list);
+	}
+	return 0;
+}
+
+static int
+compression_valid(const char *s)
+{
+	const char	*errstr;
+
+	if (strcmp(s, "zstd") == 0 || strcmp(s, "none") == 0)
+		return 1;
+	if (!startswith(s, "zstd:"))
+		return 0;
+	strtonum(s + 5, 1, 22, &errstr);
+	return errstr == NULL;
+}
+
+int
+definition_parse(json_t *obj, struct definition *d, const char **reason, char *err,
+    size_t errlen)
+{
+	static const char *const modes[] = { "retained", "single", NULL };
+	json_t		*md, *spec, *fin, *v;
+	size_t		 i;
+	int		 suspend;
+
+	memset(d, 0, sizeof(*d));
+	*reason = "InvalidSpec";
+	d->obj = json_incref(obj);
+	if (metadata(obj, &d->namespace, &d->name, &d->resource_version,
+	    &d->generation, err, errlen) == -1)
+		return -1;
+	md = json_object_get(obj, "metadata");
+	d->deleting = json_object_get(md, "deletionTimestamp") != NULL &&
+	    !json_is_null(json_object_get(md, "deletionTimestamp"));
+	fin = json_object_get(md, "finalizers");
+	json_array_foreach(fin, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), KB_FINALIZER) == 0)
+			d->has_finalizer = 1;
+	if (get_str(md, "uid", &d->uid, err, errlen) == -1)
+		return -1;
+	spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return errf(err, errlen, "spec: missing");
+	if (parse_enum(spec, "engine", &d->engine, NULL, engines, err, errlen) == -1 ||
+	    parse_enum(spec, "mode", &d->mode, "retained", modes, err, errlen) == -1 ||
+	    parse_enum(spec, "timezone", &d->timezone, "UTC", NULL, err, errlen) == -1 ||
+	    parse_enum(spec, "compression", &d->compression, "zstd", NULL, err,
+	    errlen) == -1 ||
+	    parse_enum(spec, "storageLocation", &d->storage_location, NULL, NULL, err,
+	    errlen) == -1 ||
+	    parse_enum(spec, "schedule", &d->schedule, NULL, NULL, err, errlen) == -1)
+		return -1;
+	if (d->engine == NULL)
+		return errf(err, errlen, "spec.engine: missing");
+	if (d->storage_location == NULL || !names_is_dns1123_subdomain(d->storage_location))
+		return errf(err, errlen, "spec.storageLocation: missing or invalid");
+	if (!compression_valid(d->compression))
+		return errf(err, errlen, "spec.compression: expected zstd, zstd:1..22 or none");
+	if (strchr(d->timezone, '\n') != NULL || strstr(d->timezone, "..") != NULL)
+		return errf(err, errlen, "spec.timezone: invalid");
+	if (get_bool(spec, "suspend", &suspend, err, errlen) == -1)
+		return errprefix(err, errlen, "spec");
+	d->suspend = suspend == 1;
+	if (parse_settings(spec, d, err, errlen) == -1 ||
+	    parse_retention(spec, d, err, errlen) == -1 ||
+	    parse_affinity(spec, d, err, errlen) == -1)
+		return -1;
+	if (d->schedule == NULL || !schedule_valid(d->schedule)) {
+		*reason = "InvalidSchedule";
+		return errf(err, errlen, "spec.schedule: expected 5-field cron, "
+		    "@hourly/@daily/@weekly/@monthly or @every DURATION");
+	}
+	*reason = NULL;
+	return 0;
+}
+
+static void
+settings_free(struct setting *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+		ref_free(&v[i].ref);
+	}
+	free(v);
+}
+
+void
+definition_free(struct definition *d)
+{
+	free(d->namespace);
+	free(d->name);
+	free(d->uid);
+	free(d->resource_version);
+	free(d->engine);
+	settings_free(d->settings, d->nsettings);
+	free(d->storage_location);
+	free(d->schedule);
+	free(d->timezone);
+	free(d->mode);
+	free(d->compression);
+	settings_free(d->retention, d->nretention);
+	json_decref(d->affinity_labels);
+	json_decref(d->obj);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+location_parse(json_t *obj, struct location *l, char *err, size_t errlen)
+{
+	static const char *const types[] = { "s3", "file", NULL };
+	json_t	*spec;
+
+	memset(l, 0, sizeof(*l));
+	l->path_style = l->tls_verify = -1;
+	if (metadata(obj, &l->namespace, &l->name, &l->resource_version,
+	    &l->generation, err, errlen) == -1)
+		return -1;
+	spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return errf(err, errlen, "spec: missing");
+	if (parse_enum(spec, "type", &l->type, NULL, types, err, errlen) == -1 ||
+	    get_str(spec, "endpoint", &l->endpoint, err, errlen) == -1 ||
+	    get_str(spec, "region", &l->region, err, errlen) == -1 ||
+	    get_str(spec, "bucket", &l->bucket, err, errlen) == -1 ||
+	    get_str(spec, "prefix", &l->prefix, err, errlen) == -1 ||
+	    get_str(spec, "path", &l->path, err, errlen) == -1 ||
+	    get_str(spec, "caFile", &l->ca_file, err, errlen) == -1 ||
+	    get_bool(spec, "pathStyle", &l->path_style, err, errlen) == -1 ||
+	    get_bool(spec, "tlsVerify", &l->tls_verify, err, errlen) == -1 ||
+	    get_ref(spec, "accessKeySecretRef", &l->access_key, err, errlen) == -1 ||
+	    get_ref(spec, "secretKeySecretRef", &l->secret_key, err, errlen) == -1 ||
+	    get_ref(spec, "encryptionKeySecretRef", &l->encryption_key, err, errlen) == -1)
+		return errprefix(err, errlen, "spec");
+	if (l->type == NULL)
+		return errf(err, errlen, "spec.type: missing");
+	if (strcmp(l->type, "s3") == 0 && l->bucket == NULL)
+		return errf(err, errlen, "spec.bucket: required for type s3");
+	if (strcmp(l->type, "file") == 0 && l->path == NULL)
+		return errf(err, errlen, "spec.path: required for type file");
+	if (l->endpoint != NULL && !startswith(l->endpoint, "http://") &&
+	    !startswith(l->endpoint, "https://"))
+		return errf(err, errlen, "spec.endpoint: expected an http(s) URL");
+	return 0;
+}
+
+void
+location_free(struct location *l)
+{
+	free(l->namespace);
+	free(l->name);
+	free(l->resource_version);
+	free(l->type);
+	free(l->endpoint);
+	free(l->region);
+	free(l->bucket);
+	free(l->prefix);
+	free(l->path);
+	free(l->ca_file);
+	ref_free(&l->access_key);
+	ref_free(&l->secret_key);
+	ref_free(&l->encryption_key);
+	memset(l, 0, sizeof(*l));
+}
