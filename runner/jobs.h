@@ -35,6 +35,12 @@ int	 job_unpack(struct runner *, const struct restore_request *);
 int	 job_verify(struct runner *, const struct restore_request *, int all);
 int	 job_list(struct runner *, const char *storage, int json);
 int	 job_check(struct runner *, int offline);
+/*
+ * Deletes what no retention label holds any more (retained mode; nothing in
+ * single mode).  Call it only after a successful backup, or on request.
+ * dry_run: prints what it would delete and why, deletes nothing.
+ */
+int	 job_prune(struct runner *, int dry_run);
 
 /* The location a request names (NULL: the first), or NULL after logging why. */
 struct location *job_location(struct runner *, const char *name);

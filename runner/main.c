@@ -41,6 +41,7 @@ usage(FILE *f)
 	    "  restore [ID | latest | --at TIME] [--database NAME] [--dry-run]\n"
 	    "  unpack [ID | latest] -o FILE|-  the plain dump, verified\n"
 	    "  verify [ID | latest | --all]    check every frame, no database needed\n"
+	    "  prune [--dry-run]               delete what no retention label holds\n"
 	    "  check [--offline]               config, database and storage reachable\n"
 	    "\n"
 	    "Exit status: 0 success, 1 the job failed, 2 usage or config error.\n"
@@ -134,7 +135,8 @@ setup_logging(const struct cli *cli, const struct config *cfg)
 static int
 command_takes_lock(const char *command)
 {
-	return strcmp(command, "backup") == 0 || strcmp(command, "restore") == 0;
+	return strcmp(command, "backup") == 0 || strcmp(command, "restore") == 0 ||
+	    strcmp(command, "prune") == 0;
 }
 
 static int
@@ -143,8 +145,14 @@ dispatch(struct runner *r, const struct cli *cli)
 	struct job_result	res;
 	const char		*c = cli->command;
 
-	if (strcmp(c, "backup") == 0)
-		return job_backup(r, &res);
+	if (strcmp(c, "backup") == 0) {
+		/* Prune only after a successful backup. */
+		if (job_backup(r, &res) != EXIT_OK)
+			return EXIT_JOB;
+		return job_prune(r, 0);
+	}
+	if (strcmp(c, "prune") == 0)
+		return job_prune(r, cli->req.dry_run);
 	if (strcmp(c, "restore") == 0)
 		return job_restore(r, &cli->req);
 	if (strcmp(c, "unpack") == 0) {
@@ -169,7 +177,7 @@ static int
 known_command(const char *c)
 {
 	static const char *commands[] = { "backup", "restore", "unpack", "verify", "list",
-	    "check", NULL };
+	    "check", "prune", NULL };
 	size_t		   i;
 
 	for (i = 0; commands[i] != NULL; i++)

@@ -6,6 +6,7 @@
 
 #include "common/util.h"
 #include "engines/engine.h"
+#include "runner/labels.h"
 #include "runner/schema.h"
 #include "storage/storage.h"
 
@@ -135,6 +136,7 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 	const struct config_section	*backup = config_section(cfg, "backup");
 	const char			*engine = config_get(backup, "engine");
 	const char			*compression = config_get(backup, "compression");
+	struct label_rules		 rules;
 	size_t				 i;
 	int				 zstd, level;
 
@@ -153,6 +155,11 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 	if (compression_parse(compression, &zstd, &level) == -1)
 		return errf(err, errlen, "[backup] compression: '%s' is not zstd, zstd:LEVEL "
 		    "(1-19) or none", compression);
+	/* Stricter than the key's own check: formats, names, presets given as rule.NAME. */
+	if (labels_rules_from_config(config_section(cfg, "retention"), &rules, err,
+	    errlen) == -1)
+		return -1;
+	labels_rules_free(&rules);
 	if (config_section_nth(cfg, "storage", 0) == NULL)
 		return errf(err, errlen, "[storage]: missing section (where backups go: a "
 		    "[storage] or [storage.NAME] section)");
