@@ -130,6 +130,31 @@ manifest_fill(struct backup_job *b, size_t i, struct manifest *m)
 	m->host = xstrdup(host);
 }
 
+/*
+ * Deletes the previous single backup's data.  Its key comes from a manifest
+ * read back from storage: only a key of this definition's single/ is taken.
+ */
+static void
+single_remove_old(struct backup_job *b, struct location *loc, const char *key)
+{
+	char	 err[KB_ERRLEN], *dir;
+	int	 ours;
+
+	dir = xasprintf("%s/single/", b->r->base);
+	ours = startswith(key, dir) && strstr(key, "..") == NULL;
+	free(dir);
+	if (!ours) {
+		log_kv(LOGL_WARN, "previous single backup not removed: its key is outside "
+		    "single/", "key", key, NULL);
+		return;
+	}
+	if (loc->st->ops->remove(loc->st, &key, 1, err, sizeof(err)) == -1)
+		log_kv(LOGL_WARN, "previous single backup not removed", "key", key, "error",
+		    err, NULL);
+	else
+		log_kv(LOGL_INFO, "previous single backup removed", "key", key, NULL);
+}
+
 /* Single mode: switch single/manifest.json to the new data, then drop the old data. */
 static int
 single_switch(struct backup_job *b, size_t i, const char *json, char *err, size_t errlen)
@@ -147,12 +172,8 @@ single_switch(struct backup_job *b, size_t i, const char *json, char *err, size_
 	free(buf);
 	rc = storage_put_buffer(loc->st, key, json, strlen(json), err, errlen);
 	free(key);
-	if (rc == 0 && have_old && strcmp(old.data_key, b->keys[i]) != 0) {
-		const char *k = old.data_key;
-		if (loc->st->ops->remove(loc->st, &k, 1, err, errlen) == -1)
-			log_kv(LOGL_WARN, "previous single backup not removed", "key", k,
-			    "error", err, NULL);
-	}
+	if (rc == 0 && have_old && strcmp(old.data_key, b->keys[i]) != 0)
+		single_remove_old(b, loc, old.data_key);
 	if (have_old)
 		manifest_free(&old);
 	return rc;
