@@ -124,7 +124,7 @@ catalog_load(struct runner *r, struct location *loc, struct catalog *c, char *er
 	key = layout_single_manifest_key(r);
 	rc = catalog_add(c, loc->st, key, err, errlen);
 	free(key);
-	if (rc == 0)
+	if (rc == 0 && c->n > 1)
 		qsort(c->backups, c->n, sizeof(*c->backups), by_id);
 out:
 	strings_free(sc.manifests, sc.nmanifests);
