@@ -3,7 +3,9 @@
  *
  * The dump tool's exit status decides: a failed dump aborts every upload
  * and nothing is committed.  Data first, manifest last: a backup exists
- * once its manifest does.
+ * once its manifest does.  In retained mode the backup is labelled (the
+ * location's label index, then its manifest records the labels) before the
+ * manifest is written, and labels.json is updated after it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "runner/keys.h"
 #include "runner/manifest.h"
 #include "runner/pipeline.h"
+#include "runner/retention.h"
 #include "runner/schema.h"
 
 struct backup_job {
@@ -24,6 +27,7 @@ struct backup_job {
 	struct keyring		*keyrings;
 	struct pipeline_sink	*sinks;
 	char			**keys;
+	struct label_rules	 rules;
 	int			 single;
 	char			 tool_version[256];
 };
@@ -40,6 +44,7 @@ backup_job_free(struct backup_job *b)
 	free(b->keyrings);
 	free(b->sinks);
 	free(b->keys);
+	labels_rules_free(&b->rules);
 }
 
 static int
@@ -51,6 +56,8 @@ backup_prepare(struct backup_job *b, char *err, size_t errlen)
 	b->keyrings = xcalloc(r->nlocations, sizeof(*b->keyrings));
 	b->sinks = xcalloc(r->nlocations, sizeof(*b->sinks));
 	b->keys = xcalloc(r->nlocations, sizeof(*b->keys));
+	if (!b->single && retention_rules(r, &b->rules, err, errlen) == -1)
+		return -1;
 	for (i = 0; i < r->nlocations; i++) {
 		if (keyring_load(r->locations[i].section, &b->keyrings[i], err, errlen) == -1)
 			return -1;
@@ -126,6 +133,31 @@ manifest_fill(struct backup_job *b, size_t i, struct manifest *m)
 	m->host = xstrdup(host);
 }
 
+/*
+ * Deletes the previous single backup's data.  Its key comes from a manifest
+ * read back from storage: only a key of this definition's single/ is taken.
+ */
+static void
+single_remove_old(struct backup_job *b, struct location *loc, const char *key)
+{
+	char	 err[KB_ERRLEN], *dir;
+	int	 ours;
+
+	dir = xasprintf("%s/single/", b->r->base);
+	ours = startswith(key, dir) && strstr(key, "..") == NULL;
+	free(dir);
+	if (!ours) {
+		log_kv(LOGL_WARN, "previous single backup not removed: its key is outside "
+		    "single/", "key", key, NULL);
+		return;
+	}
+	if (loc->st->ops->remove(loc->st, &key, 1, err, sizeof(err)) == -1)
+		log_kv(LOGL_WARN, "previous single backup not removed", "key", key, "error",
+		    err, NULL);
+	else
+		log_kv(LOGL_INFO, "previous single backup removed", "key", key, NULL);
+}
+
 /* Single mode: switch single/manifest.json to the new data, then drop the old data. */
 static int
 single_switch(struct backup_job *b, size_t i, const char *json, char *err, size_t errlen)
@@ -143,14 +175,97 @@ single_switch(struct backup_job *b, size_t i, const char *json, char *err, size_
 	free(buf);
 	rc = storage_put_buffer(loc->st, key, json, strlen(json), err, errlen);
 	free(key);
-	if (rc == 0 && have_old && strcmp(old.data_key, b->keys[i]) != 0) {
-		const char *k = old.data_key;
-		if (loc->st->ops->remove(loc->st, &k, 1, err, errlen) == -1)
-			log_kv(LOGL_WARN, "previous single backup not removed", "key", k,
-			    "error", err, NULL);
-	}
+	if (rc == 0 && have_old && strcmp(old.data_key, b->keys[i]) != 0)
+		single_remove_old(b, loc, old.data_key);
 	if (have_old)
 		manifest_free(&old);
+	return rc;
+}
+
+/* Labels the new backup in location i's index and records the labels in m. */
+static int
+backup_label(struct backup_job *b, size_t i, struct manifest *m, struct labels_index *idx,
+    char *err, size_t errlen)
+{
+	struct runner		*r = b->r;
+	const struct labels_backup *lb;
+	char			*names = NULL, *next;
+	size_t			 j;
+	int			 changed;
+
+	if (retention_index_load(r, &r->locations[i], NULL, idx, &changed, err,
+	    errlen) == -1)
+		return -1;
+	if (labels_assign(idx, &b->rules, config_get(r->backup, "timezone"), b->res->id,
+	    b->res->finished, err, errlen) == -1)
+		return errprefix(err, errlen, "labelling");
+	lb = labels_index_find(idx, b->res->id);
+	for (j = 0; j < lb->nlabels; j++) {
+		manifest_add_label(m, lb->labels[j].name, lb->labels[j].expires);
+		next = xasprintf("%s%s%s", names != NULL ? names : "", j > 0 ? " " : "",
+		    lb->labels[j].name);
+		free(names);
+		names = next;
+	}
+	log_kv(LOGL_INFO, "labelled", "id", b->res->id, "location", r->locations[i].desc,
+	    "labels", names != NULL ? names : "", NULL);
+	free(names);
+	return 0;
+}
+
+/*
+ * After the manifest: labels.json.  A failure leaves the backup committed;
+ * labels.json is then removed so that the next run rebuilds it.
+ */
+static void
+backup_save_index(struct backup_job *b, size_t i, const struct labels_index *idx)
+{
+	struct location	*loc = &b->r->locations[i];
+	char		 err[KB_ERRLEN], *key;
+	const char	*k;
+
+	if (retention_index_save(b->r, loc, idx, err, sizeof(err)) == 0)
+		return;
+	log_kv(LOGL_WARN, "label index not updated; the next run rebuilds it", "error", err,
+	    NULL);
+	key = layout_labels_key(b->r);
+	k = key;
+	if (loc->st->ops->remove(loc->st, &k, 1, err, sizeof(err)) == -1)
+		log_kv(LOGL_WARN, "stale label index not removed", "key", key, "error", err,
+		    NULL);
+	free(key);
+}
+
+static int
+backup_commit_one(struct backup_job *b, size_t i, char *err, size_t errlen)
+{
+	struct runner		*r = b->r;
+	struct labels_index	 idx;
+	struct manifest		 m;
+	char			*json = NULL, *key;
+	int			 rc;
+
+	labels_index_init(&idx);
+	manifest_fill(b, i, &m);
+	if (!b->single && (rc = backup_label(b, i, &m, &idx, err, errlen)) == -1)
+		goto out;
+	json = manifest_to_json(&m);
+	if (b->single)
+		rc = single_switch(b, i, json, err, errlen);
+	else {
+		key = layout_manifest_key(r, b->res->id);
+		rc = storage_put_buffer(r->locations[i].st, key, json, strlen(json), err,
+		    errlen);
+		free(key);
+		if (rc == 0)
+			backup_save_index(b, i, &idx);
+	}
+out:
+	if (rc == -1)
+		errprefix(err, errlen, "writing the manifest to %s", r->locations[i].desc);
+	free(json);
+	manifest_free(&m);
+	labels_index_free(&idx);
 	return rc;
 }
 
@@ -158,32 +273,15 @@ static int
 backup_commit(struct backup_job *b, char *err, size_t errlen)
 {
 	struct runner	*r = b->r;
-	struct manifest	 m;
-	char		*json, *key;
 	size_t		 i;
-	int		 rc = 0;
 
 	if (pipeline_commit(b->sinks, r->nlocations, err, errlen) == -1)
 		return -1;
 	b->res->finished = time(NULL);
-	for (i = 0; i < r->nlocations && rc == 0; i++) {
-		manifest_fill(b, i, &m);
-		json = manifest_to_json(&m);
-		if (b->single)
-			rc = single_switch(b, i, json, err, errlen);
-		else {
-			key = layout_manifest_key(r, b->res->id);
-			rc = storage_put_buffer(r->locations[i].st, key, json, strlen(json), err,
-			    errlen);
-			free(key);
-		}
-		if (rc == -1)
-			errprefix(err, errlen, "writing the manifest to %s",
-			    r->locations[i].desc);
-		free(json);
-		manifest_free(&m);
-	}
-	return rc;
+	for (i = 0; i < r->nlocations; i++)
+		if (backup_commit_one(b, i, err, errlen) == -1)
+			return -1;
+	return 0;
 }
 
 int

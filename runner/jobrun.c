@@ -112,16 +112,19 @@ run_hook(struct jobrun *jr, const char *which, const struct hook_job *hj)
 }
 
 /*
- * After a successful backup: prune.  THE call site of prune in every mode
- * (--once, schedule, trigger); job_prune is another engineer's, still to come:
- *	if (job_prune(jr->r, 0) != EXIT_OK) log and go on: the backup stands.
+ * After a successful backup, and only then: prune.  The one call site of
+ * prune for --once, the schedule and trigger.  A failed prune leaves the
+ * backup standing but makes the job's exit status 1, so that a timer's
+ * failure shows that storage is no longer being cleaned.
  */
-static void
-after_backup(struct jobrun *jr, struct job_result *res)
+static int
+after_backup(struct jobrun *jr)
 {
-	(void)jr;
-	(void)res;
-	/* PRUNE: rc = job_prune(jr->r, 0); (a failed prune is logged, not fatal) */
+	if (job_prune(jr->r, 0) != EXIT_OK) {
+		log_kv(LOGL_ERROR, "prune failed; the backup stands", NULL);
+		return EXIT_JOB;
+	}
+	return EXIT_OK;
 }
 
 /* Stored backups, after the backup and its prune. */
@@ -237,7 +240,7 @@ run_backup(struct jobrun *jr, struct jobrun_job *j)
 
 	rc = job_backup(jr->r, &j->res);
 	if (rc == EXIT_OK)
-		after_backup(jr, &j->res);
+		rc = after_backup(jr);
 	return rc;
 }
 

@@ -46,6 +46,12 @@ int	 job_verify_restore(struct runner *, const struct restore_request *,
 	    const char *target);
 int	 job_list(struct runner *, const char *storage, int json);
 int	 job_check(struct runner *, int offline);
+/*
+ * Deletes what no retention label holds any more (retained mode; nothing in
+ * single mode).  Call it only after a successful backup, or on request.
+ * dry_run: prints what it would delete and why, deletes nothing.
+ */
+int	 job_prune(struct runner *, int dry_run);
 
 /* A request's backup, its location and that location's keys. */
 struct opened {

@@ -53,6 +53,7 @@ usage(FILE *f)
 	    "  verify [ID | latest | --all]    check every frame, no database needed\n"
 	    "  verify --restore [ID | latest] [--target NAME]\n"
 	    "                                  test restore into a scratch database\n"
+	    "  prune [--dry-run]               delete what no retention label holds\n"
 	    "  check [--offline]               config, database and storage reachable\n"
 	    "  run                             daemon: schedule, /metrics, control socket\n"
 	    "  schedule [--count N]            the next runs and the OnCalendar= line\n"
@@ -202,7 +203,8 @@ static int
 command_takes_lock(const char *command)
 {
 	return strcmp(command, "backup") == 0 || strcmp(command, "restore") == 0 ||
-	    strcmp(command, "run") == 0;
+	    strcmp(command, "run") == 0 ||
+	    strcmp(command, "prune") == 0;
 }
 
 static void
@@ -250,6 +252,8 @@ dispatch(struct runner *r, const struct cli *cli)
 
 	if (strcmp(c, "backup") == 0 || (strcmp(c, "restore") == 0 && !cli->req.dry_run))
 		return wrapped_job(r, cli);
+	if (strcmp(c, "prune") == 0)
+		return job_prune(r, cli->req.dry_run);
 	if (strcmp(c, "restore") == 0)
 		return job_restore(r, &cli->req);
 	if (strcmp(c, "run") == 0)
@@ -292,7 +296,8 @@ static int
 known_command(const char *c)
 {
 	static const char *commands[] = { "backup", "restore", "unpack", "verify", "list",
-	    "check", "run", "schedule", "trigger", NULL };
+	    "check", "run", "schedule", "trigger",
+	    "prune", NULL };
 	size_t		   i;
 
 	for (i = 0; commands[i] != NULL; i++)

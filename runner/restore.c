@@ -30,32 +30,50 @@ job_location(struct runner *r, const char *name)
 	return loc;
 }
 
-/* The backup a request names: an ID, latest, or the newest before --at. */
+static const struct manifest *
+catalog_first(const struct catalog *c)
+{
+	const struct manifest	*first = NULL;
+	size_t			 i;
+
+	for (i = 0; i < c->n; i++)
+		if (first == NULL || c->backups[i].finished < first->finished)
+			first = &c->backups[i];
+	return first;
+}
+
+/*
+ * The backup a request names: an ID, latest, or with --at the newest that
+ * finished at or before TIME (a backup that finished exactly at TIME counts).
+ */
 static const struct manifest *
 select_backup(struct runner *r, const struct catalog *c, const struct restore_request *req,
     char *err, size_t errlen)
 {
 	const struct manifest	*m;
 	const char		*tz = config_get(r->backup, "timezone");
-	char			 when[21];
+	char			 when[21], fin[21];
 	time_t			 t;
 
 	if (req->at == NULL)
 		return catalog_select(c, req->which, err, errlen);
 	if (time_parse(req->at, tz, &t, err, errlen) == -1)
 		return NULL;
+	time_to_rfc3339(t, when);
 	if ((m = catalog_at(c, t)) == NULL) {
-		time_to_rfc3339(t, when);
 		if (c->n == 0)
 			errf(err, errlen, "there is no backup yet");
-		else
-			errf(err, errlen, "no backup finished at or before %s: the first one "
-			    "finished at %s", when, "the time kbackup-runner list shows");
+		else {
+			m = catalog_first(c);
+			time_to_rfc3339(m->finished, fin);
+			errf(err, errlen, "no backup finished at or before %s (--at %s): the "
+			    "first one, %s, finished at %s", when, req->at, m->id, fin);
+		}
 		return NULL;
 	}
-	time_to_rfc3339(m->finished, when);
-	log_kv(LOGL_INFO, "picked the newest backup finished at or before the time",
-	    "at", req->at, "id", m->id, "finished", when, NULL);
+	time_to_rfc3339(m->finished, fin);
+	log_kv(LOGL_INFO, "picked the newest backup that finished at or before the time",
+	    "at", when, "id", m->id, "finished", fin, NULL);
 	return m;
 }
 
@@ -107,8 +125,11 @@ job_restore(struct runner *r, const struct restore_request *req)
 	target = req->database != NULL ? req->database :
 	    config_get(r->engine_section, "database");
 	if (req->dry_run) {
-		printf("would restore backup %s from %s into %s\n", o.m->id, o.loc->desc,
-		    target != NULL ? target : r->engine->name);
+		char fin[21];
+
+		time_to_rfc3339(o.m->finished, fin);
+		printf("would restore backup %s (finished %s) from %s into %s\n", o.m->id,
+		    fin, o.loc->desc, target != NULL ? target : r->engine->name);
 		fflush(stdout);
 		/* Logged too: a triggered dry run shows it to the trigger client. */
 		log_kv(LOGL_INFO, "restore dry run: nothing restored", "id", o.m->id, "from",

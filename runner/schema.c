@@ -8,6 +8,7 @@
 #include "common/tz.h"
 #include "common/util.h"
 #include "engines/engine.h"
+#include "runner/labels.h"
 #include "runner/schema.h"
 #include "storage/storage.h"
 
@@ -141,6 +142,7 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 	const char			*timezone = config_get(backup, "timezone");
 	struct cron			 cron;
 	char				 cerr[256];
+	struct label_rules		 rules;
 	size_t				 i;
 	int				 zstd, level;
 
@@ -164,6 +166,11 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 	if (!tz_valid(timezone))
 		return errf(err, errlen, "[backup] timezone: '%s' is not an IANA time zone such "
 		    "as Europe/Berlin (none in %s)", timezone, TZ_DIR);
+	/* Stricter than the key's own check: formats, names, presets given as rule.NAME. */
+	if (labels_rules_from_config(config_section(cfg, "retention"), &rules, err,
+	    errlen) == -1)
+		return -1;
+	labels_rules_free(&rules);
 	if (config_section_nth(cfg, "storage", 0) == NULL)
 		return errf(err, errlen, "[storage]: missing section (where backups go: a "
 		    "[storage] or [storage.NAME] section)");

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# Retention over ten simulated days: the runner's clock (and pg_dump's) is
+# moved with libfaketime, a backup every 6 hours with small rules in
+# America/New_York (clocks spring forward on 2026-03-08 on the way).  After
+# every backup, what storage holds (backups, their manifests' labels,
+# labels.json) is compared with retention_model.py, which computes it
+# independently of the runner.  On the way: a failed backup deletes nothing;
+# a deleted and a corrupted labels.json are rebuilt with the same result;
+# orphaned data and stale temporaries are swept, a fresh orphan is not;
+# prune --dry-run deletes nothing; list shows the labels; restore --at at
+# the edges.  Then mode = single.
+#
+# Runs on the file backend, and also on S3 when tests/s3/harness.sh exists
+# (s3rver behind the checking proxy; KBACKUP_RETENTION_S3=0 leaves it out).
+# Under ASan the runner needs ASAN_OPTIONS=verify_asan_link_order=0 to start
+# with libfaketime preloaded; this script sets it.
+. "$(dirname "$0")/../lib.sh"
+
+command -v faketime >/dev/null || skip "faketime not installed"
+command -v python3 >/dev/null || skip "python3 not installed"
+[ -x "$RUNNER" ] || skip "$RUNNER not built"
+MODEL=$KB_TOP/tests/integration/retention_model.py
+export TZ=UTC
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+
+# Runs the runner at a fake time: like run_runner.
+run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
+	local t=$1
+	shift
+	set +e
+	env -u PGPASSWORD faketime -f "@$t" "$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
+	rc=$?
+	set -e
+	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+}
+
+pg_start
+pg_load_sample shop 20
+
+# Storage access for the checks, independent of the runner: file or s3.
+BACKEND=file
+ROOT=test/orders
+st_keys() {	# every key under ROOT/, relative to the location's root
+	if [ "$BACKEND" = file ]; then
+		(cd "$STORE" && find "$ROOT" -type f | sort)
+	else
+		aws --endpoint-url "$S3_ENDPOINT" s3 ls --recursive "s3://$S3_BUCKET/$S3_PREFIX/$ROOT/" |
+			awk '{ $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' |
+			sed "s|^$S3_PREFIX/||" | sort
+	fi
+}
+st_get() {	# key → stdout
+	if [ "$BACKEND" = file ]; then cat "$STORE/$1"
+	else aws --endpoint-url "$S3_ENDPOINT" s3 cp "s3://$S3_BUCKET/$S3_PREFIX/$1" - ; fi
+}
+st_put() {	# key file
+	if [ "$BACKEND" = file ]; then mkdir -p "$(dirname "$STORE/$1")"; cp "$2" "$STORE/$1"
+	else aws --endpoint-url "$S3_ENDPOINT" s3 cp --quiet "$2" "s3://$S3_BUCKET/$S3_PREFIX/$1"; fi
+}
+st_rm() {
+	if [ "$BACKEND" = file ]; then rm -f "$STORE/$1"
+	else aws --endpoint-url "$S3_ENDPOINT" s3 rm --quiet "s3://$S3_BUCKET/$S3_PREFIX/$1"; fi
+}
+st_ids() {	# backups with a manifest
+	st_keys | sed -n "s|^$ROOT/backups/\([0-9TZ]*\)/manifest.json$|\1|p"
+}
+st_has() { st_keys | grep -qxF "$1"; }
+
+# A snapshot of storage for the model: ids, manifests, labels.json.
+snapshot() {	# dir
+	local d=$1 id
+	rm -rf "$d"
+	mkdir -p "$d/m"
+	st_ids >"$d/ids"
+	while read -r id; do
+		st_get "$ROOT/backups/$id/manifest.json" >"$d/m/$id.json"
+	done <"$d/ids"
+	st_get "$ROOT/labels.json" >"$d/labels.json" 2>/dev/null || echo '{"backups":[]}' >"$d/labels.json"
+}
+# Storage as bytes: every key with its content's hash.
+fingerprint() {
+	local k
+	st_keys | while read -r k; do echo "$k $(st_get "$k" | sha256sum | cut -c1-64)"; done
+}
+
+check_model() {	# what
+	snapshot "$KB_TMP/snap"
+	python3 "$MODEL" "$KB_TMP/rules" "$KB_TMP/history" "$KB_TMP/snap" >"$KB_TMP/model.out" ||
+		fail "$1: $(cat "$KB_TMP/model.out")"
+}
+
+# Rules: durations are whole hours not multiple of 6, so no label expires
+# within an hour of a backup (a backup every 6 h): the result does not
+# depend on how long a backup takes.
+cat >"$KB_TMP/retention.ini" <<'EOF2'
+[retention]
+all = 1h
+hourly = 13h
+daily = 70h
+weekly = 193h
+monthly = off
+yearly = off
+rule.halfday = %Y-%m-%d%p 31h
+EOF2
+cat >"$KB_TMP/rules" <<'EOF2'
+tz America/New_York
+all - 3600
+hourly %Y-%m-%dT%H 46800
+daily %Y-%m-%d 252000
+weekly %G-W%V 694800
+halfday %Y-%m-%d%p 111600
+EOF2
+
+configure() {	# file backend
+	write_pg_config "$1" shop "$STORE"
+	sed -i "s|^workdir = .*|&\ntimezone = America/New_York|" "$1"
+	if [ "$2" = s3 ]; then
+		sed -i '/^\[storage\]/,$d' "$1"
+		cat >>"$1" <<EOF2
+[storage]
+type = s3
+endpoint = $S3_ENDPOINT
+region = $S3_REGION
+bucket = $S3_BUCKET
+prefix = $S3_PREFIX
+path_style = true
+access_key = $S3_ACCESS_KEY
+secret_key_file = $KB_TMP/s3secret
+EOF2
+	fi
+	cat "$KB_TMP/retention.ini" >>"$1"
+}
+
+# One successful backup at fake time t, recorded in the history, then compared.
+backup_at() {	# "YYYY-MM-DD HH:MM:SS" what
+	local id fin
+	run_at "$1" -c "$CONF" --once
+	expect_rc 0 "$2: backup at $1"
+	id=$(sed -n 's/.*msg="backup committed" id=\([0-9TZ]*\).*/\1/p' "$KB_TMP/log")
+	[ -n "$id" ] || fail "$2: no backup id in the log"
+	fin=$(st_get "$ROOT/backups/$id/manifest.json" | python3 -c \
+		'import json, sys, calendar, time
+print(calendar.timegm(time.strptime(json.load(sys.stdin)["finished"], "%Y-%m-%dT%H:%M:%SZ")))')
+	echo "$id $fin" >>"$KB_TMP/history"
+	check_model "$2: after the backup at $1"
+}
+
+retention_run() {	# backend
+	BACKEND=$1
+	CONF=$KB_TMP/kb-$1.conf
+	STORE=$KB_TMP/store-$1
+	: >"$KB_TMP/history"
+	configure "$CONF" "$1"
+	say "[$1] ten days, a backup every 6 hours"
+	local day hour n=0 t
+	for day in $(seq 1 10); do
+		for hour in 00 06 12 18; do
+			t=$(printf '2026-03-%02d %s:30:00' "$day" "$hour")
+			n=$((n + 1))
+			case $n in
+			10)	say "[$1] a failed backup deletes nothing"
+				run_at "$t" -c "$CONF" prune --dry-run
+				expect_rc 0 "prune --dry-run"
+				assert_contains "$KB_TMP/out" "would delete" \
+					"prune --dry-run at $t has something to delete"
+				assert_contains "$KB_TMP/out" "(expired " "dry run says which labels expired"
+				fingerprint >"$KB_TMP/before"
+				printf 'wrong\n' >"$KB_TMP/wrongpw"
+				sed -i "s|^password_file = .*|password_file = $KB_TMP/wrongpw|" "$CONF"
+				run_at "$t" -c "$CONF" --once
+				expect_rc 1 "backup with a wrong password"
+				assert_not_contains "$KB_TMP/log" 'msg=pruned' "failed backup pruned"
+				fingerprint >"$KB_TMP/after"
+				diff -u "$KB_TMP/before" "$KB_TMP/after" >&2 ||
+					fail "storage changed by a failed backup or a dry run"
+				sed -i "s|^password_file = .*|password_file = $KB_TMP/pgpw|" "$CONF"
+				;;
+			14)	say "[$1] labels.json deleted: rebuilt"
+				st_rm "$ROOT/labels.json" ;;
+			18)	say "[$1] labels.json corrupted: rebuilt"
+				printf '{"version":1,"backups":[{"id":"x"' >"$KB_TMP/bad"
+				st_put "$ROOT/labels.json" "$KB_TMP/bad" ;;
+			23)	say "[$1] orphaned data, old and fresh"
+				printf 'partial' >"$KB_TMP/partial"
+				st_put "$ROOT/backups/20260306T080000Z/data" "$KB_TMP/partial"
+				st_put "$ROOT/backups/20260306T150000Z/data" "$KB_TMP/partial"
+				if [ "$1" = file ]; then
+					st_put "$ROOT/backups/x.kbtmp.1" "$KB_TMP/partial"
+					touch -d "2026-02-01" "$STORE/$ROOT/backups/x.kbtmp.1"
+					st_put "$ROOT/backups/y.kbtmp.2" "$KB_TMP/partial"
+				fi ;;
+			esac
+			backup_at "$t" "[$1] backup $n"
+			case $n in
+			14|18)	assert_contains "$KB_TMP/log" "rebuilt from the manifests" \
+					"labels.json rebuild logged" ;;
+			23)	! st_has "$ROOT/backups/20260306T080000Z/data" ||
+					fail "old orphan not swept"
+				st_has "$ROOT/backups/20260306T150000Z/data" ||
+					fail "fresh orphan (newer than the newest backup) swept"
+				assert_contains "$KB_TMP/log" "data without a manifest" "orphan reason"
+				if [ "$1" = file ]; then
+					[ ! -e "$STORE/$ROOT/backups/x.kbtmp.1" ] || fail "stale temporary kept"
+					[ -e "$STORE/$ROOT/backups/y.kbtmp.2" ] || fail "fresh temporary swept"
+					rm -f "$STORE/$ROOT/backups/y.kbtmp.2"
+				fi ;;
+			24)	! st_has "$ROOT/backups/20260306T150000Z/data" ||
+					fail "orphan older than the newest backup not swept" ;;
+			esac
+		done
+	done
+	cat "$KB_TMP/model.out"
+	assert_contains "$KB_TMP/all.log" 'msg=pruned' "prune logged"
+
+	say "[$1] list shows every backup's labels and their expiry"
+	run_at "$t" -c "$CONF" list
+	expect_rc 0 "list"
+	python3 - "$KB_TMP/snap" "$KB_TMP/out" <<'PY' || fail "list output"
+import json, os, sys
+snap, out = sys.argv[1], open(sys.argv[2]).read().splitlines()
+for bid in open(os.path.join(snap, "ids")).read().split():
+    m = json.load(open(os.path.join(snap, "m", bid + ".json")))
+    line = [l for l in out if l.startswith(bid + " ")]
+    assert len(line) == 1, "no list line for %s" % bid
+    for l in m["labels"]:
+        assert l["name"] in line[0] and "(until %s)" % l["expires"] in line[0], \
+            "%s: %s not in %r" % (bid, l, line[0])
+PY
+
+	say "[$1] prune with nothing to do, and prune --dry-run"
+	run_at "$t" -c "$CONF" prune
+	expect_rc 0 "prune"
+	check_model "prune right after the last backup"
+	run_at "2026-03-20 00:00:00" -c "$CONF" prune --dry-run
+	expect_rc 0 "prune --dry-run later"
+	assert_contains "$KB_TMP/out" "would keep" "dry run: the newest is kept"
+	check_model "prune --dry-run deleted something"
+
+	say "[$1] restore --at at the edges"
+	local ids first second f1 f2
+	mapfile -t ids < <(st_ids | sort)
+	first=${ids[0]} second=${ids[1]}
+	f1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["finished"])' \
+		"$KB_TMP/snap/m/$first.json")
+	f2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["finished"])' \
+		"$KB_TMP/snap/m/$second.json")
+	run_runner -c "$CONF" restore --at "$f2" --dry-run
+	expect_rc 0 "restore --at exactly the second's finish time"
+	assert_contains "$KB_TMP/out" "would restore backup $second" "exactly at a finish time"
+	assert_contains "$KB_TMP/log" "id=$second" "the log says which backup was picked"
+	before2=$(python3 -c 'import sys, datetime as d
+t = d.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ") - d.timedelta(seconds=1)
+print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$f2")
+	run_runner -c "$CONF" restore --at "$before2" --dry-run
+	expect_rc 0 "restore --at one second before"
+	assert_contains "$KB_TMP/out" "would restore backup $first" "one second before"
+	before1=$(python3 -c 'import sys, datetime as d
+t = d.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ") - d.timedelta(seconds=1)
+print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$f1")
+	run_runner -c "$CONF" restore --at "$before1" --dry-run
+	expect_rc 1 "restore --at before the first backup"
+	assert_contains "$KB_TMP/log" "the first one, $first, finished at $f1" \
+		"before the first backup: the message names it"
+	run_runner -c "$CONF" restore --at "$f1" --database "restored_$1"
+	expect_rc 0 "restore --at into a new database"
+	[ "$(psql_q "restored_$1" 'SELECT count(*) FROM customers')" = 20 ] || fail "restored rows"
+}
+
+STORE=$KB_TMP/store-file
+retention_run file
+
+if [ "${KBACKUP_RETENTION_S3:-1}" != 0 ] && [ -f "$KB_TOP/tests/s3/harness.sh" ] &&
+    command -v node >/dev/null && command -v aws >/dev/null; then
+	. "$KB_TOP/tests/s3/harness.sh"
+	s3_start "$KB_TMP/s3" >/dev/null || fail "s3 harness did not start"
+	at_exit "s3_stop"
+	export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+	export AWS_DEFAULT_REGION=$S3_REGION AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
+	printf '%s' "$S3_SECRET_KEY" >"$KB_TMP/s3secret"
+	chmod 600 "$KB_TMP/s3secret"
+	S3_PREFIX=retention
+	retention_run s3
+else
+	say "S3 variant left out (no tests/s3/harness.sh, node or aws, or KBACKUP_RETENTION_S3=0)"
+fi
+echo ok

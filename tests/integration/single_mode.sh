@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# mode = single: no labels, no prune; each backup goes to single/ under its
+# own ID, single/manifest.json is switched to it, then the previous data is
+# deleted.  Two backups leave only the second's data; restore latest
+# restores it; prune and list know the mode.
+. "$(dirname "$0")/../lib.sh"
+
+command -v faketime >/dev/null || skip "faketime not installed"
+export TZ=UTC
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+
+pg_start
+pg_load_sample shop 50
+write_pg_config "$KB_TMP/kb.conf" shop
+sed -i "s|^workdir = .*|&\nmode = single|" "$KB_TMP/kb.conf"
+S=$KB_TMP/backups/test/orders
+
+once_at() {	# time
+	set +e
+	env -u PGPASSWORD faketime -f "@$1" "$RUNNER" -c "$KB_TMP/kb.conf" --once \
+		>"$KB_TMP/out" 2>"$KB_TMP/log"
+	rc=$?
+	set -e
+}
+
+say "first backup"
+once_at "2026-03-01 00:30:00"
+expect_rc 0 "first backup"
+[ -f "$S/single/20260301T003000Z/data" ] || fail "first backup's data: $(find "$S")"
+grep -q '"data": "test/orders/single/20260301T003000Z/data"' "$S/single/manifest.json" ||
+	fail "manifest does not point at the first backup"
+
+say "second backup, after a change"
+psql_q shop "INSERT INTO customers (name) VALUES ('after the first backup')"
+once_at "2026-03-02 00:30:00"
+expect_rc 0 "second backup"
+files=$(cd "$S" && find . -type f | sort | tr '\n' ' ')
+assert_eq "$files" "./single/20260302T003000Z/data ./single/manifest.json " "what single/ holds"
+grep -q '"mode": "single"' "$S/single/manifest.json" || fail "manifest mode"
+grep -q '"labels": \[\]' "$S/single/manifest.json" || fail "single mode has no labels"
+[ ! -e "$S/labels.json" ] || fail "labels.json written in single mode"
+[ ! -e "$S/backups" ] || fail "backups/ written in single mode"
+
+say "list, prune"
+run_runner -c "$KB_TMP/kb.conf" list
+expect_rc 0 "list"
+assert_contains "$KB_TMP/out" "20260302T003000Z" "list shows the backup"
+assert_contains "$KB_TMP/out" "(single)" "list shows the mode"
+run_runner -c "$KB_TMP/kb.conf" prune --dry-run
+expect_rc 0 "prune --dry-run"
+assert_contains "$KB_TMP/out" "nothing to prune" "prune in single mode"
+
+say "restore latest"
+run_runner -c "$KB_TMP/kb.conf" restore latest --database shop_copy
+expect_rc 0 "restore latest"
+pg_fingerprint shop >"$KB_TMP/a"
+pg_fingerprint shop_copy >"$KB_TMP/b"
+diff -u "$KB_TMP/a" "$KB_TMP/b" >/dev/null || fail "restored database differs"
+[ "$(psql_q shop_copy "SELECT count(*) FROM customers WHERE name = 'after the first backup'")" = 1 ] ||
+	fail "restore latest did not take the second backup"
+echo ok
