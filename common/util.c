@@ -382,3 +382,19 @@ words_free(char **words)
 		free(words[i]);
 	free(words);
 }
+
+long
+peak_rss_kib(void)
+{
+	char	 line[128];
+	long	 kib = -1;
+	FILE	*f;
+
+	if ((f = fopen("/proc/self/status", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}

@@ -65,7 +65,8 @@ int	 startswith(const char *s, const char *prefix);
 /* Human-readable byte count ("1.5 GiB"); buf needs 16 bytes. */
 void	 format_bytes(uint64_t n, char buf[16]);
 
-
+/* VmHWM of /proc/self/status in KiB (peak resident memory), or -1 where there is none. */
+long	 peak_rss_kib(void);
 
 /* Splits s on blanks into a NULL-terminated word array (no quoting, no shell). */
 char	**words_split(const char *s, size_t *n);

@@ -288,7 +288,7 @@ int
 job_backup(struct runner *r, struct job_result *res)
 {
 	struct backup_job	b;
-	char			err[KB_ERRLEN], raw[16], stored[16], secs[32];
+	char			err[KB_ERRLEN], raw[16], stored[16], secs[32], rss[24];
 	int			rc = EXIT_JOB;
 
 	memset(res, 0, sizeof(*res));
@@ -312,8 +312,9 @@ job_backup(struct runner *r, struct job_result *res)
 	format_bytes(res->raw_bytes, raw);
 	format_bytes(res->stored_bytes, stored);
 	snprintf(secs, sizeof(secs), "%lld", (long long)(res->finished - res->started));
+	snprintf(rss, sizeof(rss), "%ld", peak_rss_kib());
 	log_kv(LOGL_INFO, "backup committed", "id", res->id, "raw", raw, "stored", stored,
-	    "seconds", secs, NULL);
+	    "seconds", secs, "peak_rss_kib", rss, NULL);
 	rc = EXIT_OK;
 out:
 	backup_job_free(&b);

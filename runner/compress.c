@@ -13,7 +13,7 @@
 #include "common/util.h"
 #include "runner/compress.h"
 
-#define COMPRESS_JOB_SIZE	(1024 * 1024)
+#define COMPRESS_JOB_SIZE	(512 * 1024)
 
 struct compressor {
 	enum container_compression	 comp;

@@ -13,7 +13,7 @@
 #include "runner/compress.h"
 #include "runner/pipeline.h"
 
-#define READ_SIZE	(1024 * 1024)
+#define READ_SIZE	(128 * 1024)	/* a pipe gives 64 KiB at a time anyway */
 #define TICK_MS		1000	/* progress and cancellation while the dump is quiet */
 
 struct backup_state {
