@@ -200,12 +200,36 @@ out:
 	return rc;
 }
 
+/*
+ * Starts the dump or restore tool of a job with args (freed here) and gives
+ * the end of its pipe: stdout for pg_dump, stdin for pg_restore.
+ */
+static int
+pg_start(struct engine_job *job, struct child_args *a, int flags, int *fd, char *err,
+    size_t errlen)
+{
+	struct pg_job		*pg = pg_priv(job);
+	struct child_args	 env = { 0 };
+	int			 rc;
+
+	pg_env(job, &env);
+	rc = child_spawn(&pg->child, child_args_list(a), child_args_list(&env), flags, err,
+	    errlen);
+	child_args_free(a);
+	child_args_free(&env);
+	if (rc == -1) {
+		pg_remove_passfile(job);
+		return -1;
+	}
+	pg->running = 1;
+	*fd = (flags & CHILD_STDIN_PIPE) ? pg->child.in_fd : pg->child.out_fd;
+	return 0;
+}
+
 static int
 pg_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct pg_job		*pg = pg_priv(job);
-	struct child_args	 a = { 0 }, env = { 0 };
-	int			 rc;
+	struct child_args	a = { 0 };
 
 	if (pg_write_passfile(job, err, errlen) == -1)
 		return -1;
@@ -215,18 +239,7 @@ pg_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	pg_conn_args(job, &a);
 	child_args_add_words(&a, config_get(job->section, "dump_options"));
 	child_args_addf(&a, "--dbname=%s", config_get(job->section, "database"));
-	pg_env(job, &env);
-	rc = child_spawn(&pg->child, child_args_list(&a), child_args_list(&env),
-	    CHILD_STDOUT_PIPE, err, errlen);
-	child_args_free(&a);
-	child_args_free(&env);
-	if (rc == -1) {
-		pg_remove_passfile(job);
-		return -1;
-	}
-	pg->running = 1;
-	*fd = pg->child.out_fd;
-	return 0;
+	return pg_start(job, &a, CHILD_STDOUT_PIPE, fd, err, errlen);
 }
 
 static int
@@ -290,10 +303,8 @@ pg_ensure_database(struct engine_job *job, const char *name, char *err, size_t e
 static int
 pg_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct pg_job		*pg = pg_priv(job);
-	struct child_args	 a = { 0 }, env = { 0 };
+	struct child_args	 a = { 0 };
 	const char		*target = pg_target(job);
-	int			 rc;
 
 	if (pg_write_passfile(job, err, errlen) == -1)
 		return -1;
@@ -309,18 +320,7 @@ pg_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	child_args_add(&a, "--exit-on-error");
 	child_args_add_words(&a, config_get(job->section, "restore_options"));
 	child_args_addf(&a, "--dbname=%s", target);
-	pg_env(job, &env);
-	rc = child_spawn(&pg->child, child_args_list(&a), child_args_list(&env),
-	    CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, err, errlen);
-	child_args_free(&a);
-	child_args_free(&env);
-	if (rc == -1) {
-		pg_remove_passfile(job);
-		return -1;
-	}
-	pg->running = 1;
-	*fd = pg->child.in_fd;
-	return 0;
+	return pg_start(job, &a, CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, fd, err, errlen);
 }
 
 static int
