@@ -9,9 +9,11 @@
 #include "engines/engine.h"
 
 extern const struct engine_ops engine_postgres;
+extern const struct engine_ops engine_sqlite;
 
 const struct engine_ops *const engine_registry[] = {
 	&engine_postgres,
+	&engine_sqlite,
 	NULL
 };
 
