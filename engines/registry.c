@@ -10,9 +10,11 @@
 
 extern const struct engine_ops engine_postgres;
 extern const struct engine_ops engine_sqlite;
+extern const struct engine_ops engine_mysql;
 
 const struct engine_ops *const engine_registry[] = {
 	&engine_postgres,
+	&engine_mysql,
 	&engine_sqlite,
 	NULL
 };

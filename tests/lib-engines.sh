@@ -43,9 +43,9 @@ watch_cmdlines() {
 		while :; do
 			for n in "$@"; do
 				for p in $(pgrep -x "$n" 2>/dev/null); do
-					tr '\0' ' ' </proc/$p/cmdline >>"$KB_TMP/cmdlines" 2>/dev/null || true
+					{ tr '\0' ' ' </proc/$p/cmdline >>"$KB_TMP/cmdlines"
 					echo >>"$KB_TMP/cmdlines"
-					tr '\0' '\n' </proc/$p/environ >>"$KB_TMP/environs" 2>/dev/null || true
+					tr '\0' '\n' </proc/$p/environ >>"$KB_TMP/environs"; } 2>/dev/null || true
 				done
 			done
 			sleep 0.01
