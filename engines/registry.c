@@ -10,11 +10,13 @@
 
 extern const struct engine_ops engine_postgres;
 extern const struct engine_ops engine_sqlite;
+extern const struct engine_ops engine_redis;
 extern const struct engine_ops engine_mysql;
 
 const struct engine_ops *const engine_registry[] = {
 	&engine_postgres,
 	&engine_mysql,
+	&engine_redis,
 	&engine_sqlite,
 	NULL
 };

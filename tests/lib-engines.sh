@@ -77,7 +77,7 @@ mariadb_start() {	# name
 		--port="$port" --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
 		--log-error="$dir/error.log" --skip-log-bin --innodb-buffer-pool-size=32M \
 		--innodb-log-file-size=16M >/dev/null 2>&1 &
-	at_exit "kill $! ; sleep 1"
+	at_exit "kill \$(cat $dir/mysqld.pid) ; sleep 1"
 	for _ in $(seq 1 100); do
 		[ -S "$sock" ] && mariadb --no-defaults -S "$sock" -uroot -e 'SELECT 1' >/dev/null 2>&1 && break
 		sleep 0.2
@@ -102,14 +102,15 @@ my_q() {	# [mariadb args...] — the test's own client, as root on the socket
 # redis_start NAME [extra redis-server args]: sets REDIS_PORT_NAME; the first
 # one's port in REDIS_PORT.  Password (requirepass) in REDIS_PASSWORD.
 redis_start() {	# name [args...]
-	local name=$1 dir port
+	local name=$1 dir port try
 	shift
 	command -v redis-server >/dev/null || skip "redis-server not installed"
 	dir=$KB_TMP/$name
-	port=$(free_port)
 	mkdir -p "$dir"
 	REDIS_PASSWORD=${REDIS_PASSWORD:-"rd-${RANDOM}${RANDOM}-not-in-argv"}
-	cat >"$dir/redis.conf" <<EOF2
+	for try in 1 2 3; do	# a free port may be taken by a client's ephemeral port meanwhile
+		port=$(free_port)
+		cat >"$dir/redis.conf" <<EOF2
 port $port
 bind 127.0.0.1
 dir $dir
@@ -119,13 +120,16 @@ appendonly no
 requirepass $REDIS_PASSWORD
 logfile $dir/redis.log
 EOF2
-	redis-server "$dir/redis.conf" "$@" >/dev/null 2>&1 &
-	at_exit "kill $!"
-	for _ in $(seq 1 100); do
-		REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
-		sleep 0.1
+		redis-server "$dir/redis.conf" "$@" >/dev/null 2>&1 &
+		at_exit "kill $!"
+		for _ in $(seq 1 100); do
+			rcli "$port" ping 2>/dev/null | grep -q PONG && break
+			kill -0 $! 2>/dev/null || break
+			sleep 0.1
+		done
+		rcli "$port" ping 2>/dev/null | grep -q PONG && break
 	done
-	REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p "$port" ping 2>/dev/null | grep -q PONG ||
+	rcli "$port" ping 2>/dev/null | grep -q PONG ||
 		fail "redis-server did not start: $(tail -5 "$dir/redis.log")"
 	[ -n "${REDIS_PORT:-}" ] || REDIS_PORT=$port
 	eval "REDIS_PORT_$name=\$port"
