@@ -9,12 +9,14 @@
 #include "engines/engine.h"
 
 extern const struct engine_ops engine_postgres;
+extern const struct engine_ops engine_etcd;
 extern const struct engine_ops engine_sqlite;
 extern const struct engine_ops engine_redis;
 extern const struct engine_ops engine_mysql;
 
 const struct engine_ops *const engine_registry[] = {
 	&engine_postgres,
+	&engine_etcd,
 	&engine_mysql,
 	&engine_redis,
 	&engine_sqlite,
