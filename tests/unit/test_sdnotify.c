@@ -1,0 +1,124 @@
+/*
+ * test_sdnotify: datagrams arrive on a path socket and on an abstract one;
+ * nothing happens without NOTIFY_SOCKET; watchdog interval parsing.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/util.h"
+#include "runner/sdnotify.h"
+
+/* A receiver bound to name ('@' for abstract); returns the fd. */
+static int
+receiver(const char *name)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len;
+	int			fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, name, strlen(name));
+	if (name[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name));
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, len), 0);
+	return fd;
+}
+
+static void
+expect(int fd, const char *want)
+{
+	char	buf[600];
+	ssize_t	n;
+
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, want);
+}
+
+static void
+test_path(void **state)
+{
+	char	dir[] = "/tmp/test_sdnotify.XXXXXX", *path;
+	int	fd;
+
+	assert_non_null(mkdtemp(dir));
+	path = path_join(dir, "notify");
+	fd = receiver(path);
+	setenv("NOTIFY_SOCKET", path, 1);
+	assert_int_equal(sd_notify_ready(), 0);
+	expect(fd, "READY=1");
+	assert_int_equal(sd_notify_status("next backup %s\nat night", "2026-11-25T03:00:00Z"),
+	    0);
+	expect(fd, "STATUS=next backup 2026-11-25T03:00:00Z at night");
+	assert_int_equal(sd_notify_stopping(), 0);
+	expect(fd, "STOPPING=1");
+	assert_int_equal(sd_notify_watchdog(), 0);
+	expect(fd, "WATCHDOG=1");
+	close(fd);
+	unlink(path);
+	/* Nobody listens any more: an error, not a crash. */
+	assert_int_equal(sd_notify_ready(), -1);
+	unsetenv("NOTIFY_SOCKET");
+	free(path);
+	rmdir(dir);
+}
+
+static void
+test_abstract(void **state)
+{
+	char	name[64];
+	int	fd;
+
+	snprintf(name, sizeof(name), "@kbackup-test-%ld", (long)getpid());
+	fd = receiver(name);
+	setenv("NOTIFY_SOCKET", name, 1);
+	assert_int_equal(sd_notify_ready(), 0);
+	expect(fd, "READY=1");
+	unsetenv("NOTIFY_SOCKET");
+	assert_int_equal(sd_notify_ready(), 0);		/* no-op */
+	close(fd);
+}
+
+static void
+test_watchdog(void **state)
+{
+	char	pid[32];
+
+	unsetenv("WATCHDOG_USEC");
+	assert_int_equal(sd_watchdog_usec(), 0);
+	setenv("WATCHDOG_USEC", "30000000", 1);
+	assert_int_equal(sd_watchdog_usec(), 30000000);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid() + 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	assert_int_equal(sd_watchdog_usec(), 0);
+	unsetenv("WATCHDOG_PID");
+	unsetenv("WATCHDOG_USEC");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path),
+		cmocka_unit_test(test_abstract),
+		cmocka_unit_test(test_watchdog),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
