@@ -9,6 +9,7 @@
 #include "engines/engine.h"
 
 extern const struct engine_ops engine_postgres;
+extern const struct engine_ops engine_cockroach;
 extern const struct engine_ops engine_etcd;
 extern const struct engine_ops engine_sqlite;
 extern const struct engine_ops engine_redis;
@@ -16,6 +17,7 @@ extern const struct engine_ops engine_mysql;
 
 const struct engine_ops *const engine_registry[] = {
 	&engine_postgres,
+	&engine_cockroach,
 	&engine_etcd,
 	&engine_mysql,
 	&engine_redis,
