@@ -9,9 +9,19 @@
 #include "engines/engine.h"
 
 extern const struct engine_ops engine_postgres;
+extern const struct engine_ops engine_cockroach;
+extern const struct engine_ops engine_etcd;
+extern const struct engine_ops engine_sqlite;
+extern const struct engine_ops engine_redis;
+extern const struct engine_ops engine_mysql;
 
 const struct engine_ops *const engine_registry[] = {
 	&engine_postgres,
+	&engine_cockroach,
+	&engine_etcd,
+	&engine_mysql,
+	&engine_redis,
+	&engine_sqlite,
 	NULL
 };
 

@@ -1,0 +1,281 @@
+/*
+ * etcd: an etcd v3 cluster through etcdctl snapshot save, restored with
+ * etcdutl (or etcdctl) snapshot restore into a new data directory.
+ *
+ * snapshot save asks one member (the first endpoint) for its snapshot and
+ * writes it to a file: a private file in workdir, opened, unlinked and
+ * streamed.  The user name and password reach etcdctl, and only it, in
+ * ETCDCTL_USER and ETCDCTL_PASSWORD (etcdctl takes every flag from
+ * ETCDCTL_<FLAG>); never --user user:pass in argv.
+ *
+ * Restore writes the stream to a temporary file in workdir and runs
+ * snapshot restore into restore_data_dir (or restore --database PATH),
+ * which must not exist yet: the member is then started on it (see
+ * docs/engines.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "engines/child.h"
+#include "engines/engine.h"
+#include "engines/snapfile.h"
+
+struct etcd_job {
+	struct snapfile	 sf;
+	char		*data_dir;
+};
+
+static const struct config_key etcd_keys[] = {
+	{ "endpoints", CFG_LIST, 0, "127.0.0.1:2379", "HOST:PORT or URLs; the first is "
+	    "asked for the snapshot", 0, 0, NULL },
+	{ "cacert", CFG_PATH, 0, NULL, "the CA certificate file", 0, 0, NULL },
+	{ "cert", CFG_PATH, 0, NULL, "the client certificate file", 0, 0, NULL },
+	{ "key", CFG_PATH, 0, NULL, "the client key file", 0, 0, NULL },
+	{ "user", CFG_STRING, 0, NULL, "a user name", 0, 0, NULL },
+	{ "password", CFG_SECRET, 0, NULL, "the user's password", 0, 0, NULL },
+	{ "restore_data_dir", CFG_PATH, 0, NULL, "the new data directory restore creates",
+	    0, 0, NULL },
+	{ "restore_options", CFG_LIST, 0, NULL, "snapshot restore arguments (--name, "
+	    "--initial-cluster, --initial-advertise-peer-urls, ...)", 0, 0, NULL },
+	{ "etcdctl", CFG_STRING, 0, "etcdctl", "the etcdctl to run", 0, 0, NULL },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
+};
+
+static struct etcd_job *
+et_priv(struct engine_job *job)
+{
+	if (job->priv == NULL) {
+		job->priv = xcalloc(1, sizeof(struct etcd_job));
+		((struct etcd_job *)job->priv)->sf.fd = -1;
+	}
+	return job->priv;
+}
+
+static void
+et_free(struct engine_job *job)
+{
+	struct etcd_job	*et = job->priv;
+
+	if (et == NULL)
+		return;
+	snapfile_discard(&et->sf);
+	free(et->data_dir);
+	free(et);
+	job->priv = NULL;
+}
+
+/* etcdctl, the first endpoint, TLS files; credentials in env. */
+static void
+et_command(struct engine_job *job, struct child_args *a, struct child_args *env)
+{
+	const struct config_section	*s = job->section;
+	const char			*v;
+	char				**w;
+	size_t				 n;
+
+	child_args_add(a, config_get(s, "etcdctl"));
+	w = words_split(config_get(s, "endpoints"), &n);
+	if (n > 0)
+		child_args_addf(a, "--endpoints=%s", w[0]);
+	words_free(w);
+	if ((v = config_get(s, "cacert")) != NULL)
+		child_args_addf(a, "--cacert=%s", v);
+	if ((v = config_get(s, "cert")) != NULL)
+		child_args_addf(a, "--cert=%s", v);
+	if ((v = config_get(s, "key")) != NULL)
+		child_args_addf(a, "--key=%s", v);
+	child_args_add(env, "ETCDCTL_API=3");
+	if ((v = config_get(s, "user")) != NULL)
+		child_args_addf(env, "ETCDCTL_USER=%s", v);
+	if ((v = config_get(s, "password")) != NULL)
+		child_args_addf(env, "ETCDCTL_PASSWORD=%s", v);
+}
+
+static int
+et_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
+{
+	struct etcd_job		*et = et_priv(job);
+	struct child_args	 a = { 0 }, env = { 0 };
+	int			 rc;
+
+	if (snapfile_prepare(&et->sf, job->workdir, "etcd-backup", err, errlen) == -1) {
+		et_free(job);
+		return -1;
+	}
+	et_command(job, &a, &env);
+	child_args_add(&a, "snapshot");
+	child_args_add(&a, "save");
+	child_args_add(&a, et->sf.path);
+	rc = child_run(child_args_list(&a), child_args_list(&env), NULL, 0, err, errlen);
+	child_args_free(&a);
+	child_args_free(&env);
+	if (rc == 0)
+		rc = snapfile_open(&et->sf, err, errlen);
+	if (rc == -1) {
+		et_free(job);
+		return errprefix(err, errlen, "etcdctl snapshot save");
+	}
+	*fd = et->sf.fd;
+	return 0;
+}
+
+static int
+et_backup_end(struct engine_job *job, int aborted, char *err, size_t errlen)
+{
+	et_free(job);
+	return 0;
+}
+
+static int
+et_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
+{
+	struct etcd_job	*et;
+	struct stat	 st;
+	const char	*dir = job->database != NULL ? job->database :
+			    config_get(job->section, "restore_data_dir");
+	char		*tmp;
+	int		 rc;
+
+	if (dir == NULL)
+		return errf(err, errlen, "etcd restores create a data directory: set "
+		    "restore_data_dir or give restore --database PATH");
+	if (stat(dir, &st) == 0)
+		return errf(err, errlen, "%s exists: snapshot restore needs a new data "
+		    "directory", dir);
+	if (mkdir_p(job->workdir, 0700, err, errlen) == -1)
+		return -1;
+	et = et_priv(job);
+	tmp = path_join(job->workdir, "etcd-restore");
+	rc = snapfile_create(&et->sf, tmp, err, errlen);
+	free(tmp);
+	if (rc == -1) {
+		et_free(job);
+		return -1;
+	}
+	et->data_dir = xstrdup(dir);
+	*fd = et->sf.fd;
+	return 0;
+}
+
+static int
+et_have(const char *prog)
+{
+	const char	*path = getenv("PATH");
+	char		*copy, *d, *save = NULL, *p;
+	int		 found = 0;
+
+	copy = xstrdup(path != NULL ? path : "/usr/bin:/bin");
+	for (d = strtok_r(copy, ":", &save); d != NULL && !found;
+	    d = strtok_r(NULL, ":", &save)) {
+		p = path_join(d, prog);
+		found = access(p, X_OK) == 0;
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+static int
+et_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
+{
+	struct etcd_job		*et = job->priv;
+	struct child_args	 a = { 0 }, env = { 0 };
+	int			 rc = -1;
+
+	if (et == NULL)
+		return 0;
+	if (aborted) {
+		errf(err, errlen, "aborted");
+		goto out;
+	}
+	if (snapfile_sync(&et->sf, err, errlen) == -1)
+		goto out;
+	/* etcdutl replaces etcdctl snapshot restore from etcd 3.5 on. */
+	if (et_have("etcdutl"))
+		child_args_add(&a, "etcdutl");
+	else {
+		child_args_add(&a, config_get(job->section, "etcdctl"));
+		child_args_add(&env, "ETCDCTL_API=3");
+	}
+	child_args_add(&a, "snapshot");
+	child_args_add(&a, "restore");
+	child_args_add(&a, et->sf.path);
+	child_args_addf(&a, "--data-dir=%s", et->data_dir);
+	child_args_add_words(&a, config_get(job->section, "restore_options"));
+	rc = child_run(child_args_list(&a), child_args_list(&env), NULL, 0, err, errlen);
+	child_args_free(&a);
+	child_args_free(&env);
+	if (rc == -1) {
+		errprefix(err, errlen, "snapshot restore");
+		goto out;
+	}
+	log_kv(LOGL_INFO, "etcd data directory restored; start the member on it (every "
+	    "member of a cluster from the same snapshot, each with its own --name)",
+	    "data_dir", et->data_dir, NULL);
+out:
+	et_free(job);
+	return rc;
+}
+
+static int
+et_check(struct engine_job *job, char *err, size_t errlen)
+{
+	struct child_args	 a = { 0 }, env = { 0 };
+	int			 rc;
+
+	et_command(job, &a, &env);
+	child_args_add(&a, "endpoint");
+	child_args_add(&a, "health");
+	rc = child_run(child_args_list(&a), child_args_list(&env), NULL, 0, err, errlen);
+	child_args_free(&a);
+	child_args_free(&env);
+	return rc;
+}
+
+static int
+et_tool_version(struct engine_job *job, char *buf, size_t len)
+{
+	struct child_args	 a = { 0 };
+	char			*out = NULL, err[KB_ERRLEN];
+	int			 rc;
+
+	child_args_add(&a, config_get(job->section, "etcdctl"));
+	child_args_add(&a, "version");
+	rc = child_run(child_args_list(&a), NULL, &out, 256, err, sizeof(err));
+	child_args_free(&a);
+	if (rc == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		strlcpy(buf, out, len);
+	}
+	free(out);
+	return rc;
+}
+
+static void
+et_pod(const struct config_section *section, struct engine_pod *pod)
+{
+	static const char *const env[] = { "ETCDCTL_API=3", NULL };
+
+	memset(pod, 0, sizeof(*pod));
+	pod->image = "kbackup/runner-etcd";
+	pod->env = env;
+}
+
+const struct engine_ops engine_etcd = {
+	.name = "etcd",
+	.keys = etcd_keys,
+	.backup_begin = et_backup_begin,
+	.backup_end = et_backup_end,
+	.restore_begin = et_restore_begin,
+	.restore_end = et_restore_end,
+	.check = et_check,
+	.tool_version = et_tool_version,
+	.pod = et_pod,
+};

@@ -1,0 +1,537 @@
+/*
+ * mysql: MySQL and MariaDB through mariadb-dump (or mysqldump) and the
+ * mariadb (or mysql) client.
+ *
+ * The dump is one consistent snapshot of InnoDB tables
+ * (--single-transaction) with routines, events and triggers, binary columns
+ * in hex.  The password reaches the tools through a 0600 option file in
+ * workdir given as --defaults-extra-file (which the tools only accept as
+ * their first argument), removed after the job.
+ *
+ * One database is dumped without --databases, so the dump holds no CREATE
+ * DATABASE or USE: restore runs it in whichever database it is told, which
+ * is how restore --database NAME restores into another (created if
+ * missing).  A list of databases, or "*" (--all-databases), makes a dump
+ * that names its databases itself: it restores only into those names.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "engines/child.h"
+#include "engines/engine.h"
+
+struct my_job {
+	struct child	 child;
+	int		 running;
+	char		*optfile;
+};
+
+static const struct config_key mysql_keys[] = {
+	{ "host", CFG_STRING, 0, NULL, "a host name or address", 0, 0, NULL },
+	{ "port", CFG_UINT, 0, "3306", "a port", 1, 65535, NULL },
+	{ "socket", CFG_PATH, 0, NULL, "the server's Unix socket", 0, 0, NULL },
+	{ "user", CFG_STRING, 0, NULL, "a user name", 0, 0, NULL },
+	{ "password", CFG_SECRET, 0, NULL, "the user's password", 0, 0, NULL },
+	{ "databases", CFG_LIST, 1, NULL, "a database, several, or * for all", 0, 0, NULL },
+	{ "dump_command", CFG_STRING, 0, NULL, "mariadb-dump or mysqldump", 0, 0, NULL },
+	{ "client_command", CFG_STRING, 0, NULL, "mariadb or mysql", 0, 0, NULL },
+	{ "dump_options", CFG_LIST, 0, NULL, "extra dump arguments", 0, 0, NULL },
+	{ "restore_options", CFG_LIST, 0, NULL, "extra client arguments for restores",
+	    0, 0, NULL },
+	{ "bin_dir", CFG_PATH, 0, NULL, "the directory of the dump tool and client", 0, 0, NULL },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
+};
+
+static const char *const dump_tools[] = { "mariadb-dump", "mysqldump", NULL };
+static const char *const client_tools[] = { "mariadb", "mysql", NULL };
+
+static struct my_job *
+my_priv(struct engine_job *job)
+{
+	if (job->priv == NULL)
+		job->priv = xcalloc(1, sizeof(struct my_job));
+	return job->priv;
+}
+
+static int
+executable_in(const char *dir, const char *name)
+{
+	char	*p = path_join(dir, name);
+	int	 ok = access(p, X_OK) == 0;
+
+	free(p);
+	return ok;
+}
+
+/* The configured command, else the first of names found in bin_dir or PATH. */
+static void
+my_tool(struct engine_job *job, struct child_args *a, const char *key,
+    const char *const *names)
+{
+	const char	*cmd = config_get(job->section, key);
+	const char	*dir = config_get(job->section, "bin_dir");
+	const char	*path = getenv("PATH");
+	char		*copy, *d, *save = NULL, *p;
+	size_t		 i;
+
+	if (cmd != NULL && strchr(cmd, '/') == NULL && dir != NULL) {
+		p = path_join(dir, cmd);
+		child_args_add(a, p);
+		free(p);
+		return;
+	}
+	if (cmd != NULL) {
+		child_args_add(a, cmd);
+		return;
+	}
+	for (i = 0; names[i] != NULL; i++) {
+		if (dir != NULL) {
+			if (!executable_in(dir, names[i]))
+				continue;
+			p = path_join(dir, names[i]);
+			child_args_add(a, p);
+			free(p);
+			return;
+		}
+		copy = xstrdup(path != NULL ? path : "/usr/bin:/bin");
+		for (d = strtok_r(copy, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save))
+			if (executable_in(d, names[i]))
+				break;
+		free(copy);
+		if (d != NULL) {
+			child_args_add(a, names[i]);
+			return;
+		}
+	}
+	child_args_add(a, names[0]);	/* fails at spawn, with its name in the message */
+}
+
+/* [client] password="..." with the option-file escapes for \ " and newlines. */
+static int
+my_write_optfile(struct engine_job *job, char *err, size_t errlen)
+{
+	struct my_job	*my = my_priv(job);
+	const char	*password = config_get(job->section, "password");
+	char		*path, *text, *p;
+	const char	*s;
+	size_t		 size;
+	int		 fd, rc;
+
+	if (password == NULL || my->optfile != NULL)
+		return 0;
+	if (mkdir_p(job->workdir, 0700, err, errlen) == -1)
+		return -1;
+	path = path_join(job->workdir, "my.cnf.XXXXXX");
+	if ((fd = mkstemp(path)) == -1) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	size = 32 + 2 * strlen(password);
+	text = xmalloc(size);
+	p = text + strlcpy(text, "[client]\npassword=\"", size);
+	for (s = password; *s != '\0'; s++) {
+		if (*s == '\n') {
+			*p++ = '\\';
+			*p++ = 'n';
+			continue;
+		}
+		if (*s == '\\' || *s == '"')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	*p++ = '\n';
+	rc = fchmod(fd, 0600) == 0 ? write_all(fd, text, (size_t)(p - text)) : -1;
+	freezero(text, size);
+	if (close(fd) == -1 || rc == -1) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	my->optfile = path;
+	return 0;
+}
+
+static void
+my_remove_optfile(struct engine_job *job)
+{
+	struct my_job	*my = job->priv;
+
+	if (my == NULL || my->optfile == NULL)
+		return;
+	if (unlink(my->optfile) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", my->optfile, strerror(errno));
+	free(my->optfile);
+	my->optfile = NULL;
+}
+
+/* The tool, then --defaults-extra-file (it must come first), then the connection. */
+static void
+my_command(struct engine_job *job, struct child_args *a, const char *key,
+    const char *const *names)
+{
+	struct my_job	*my = my_priv(job);
+	const char	*host = config_get(job->section, "host");
+	const char	*sock = config_get(job->section, "socket");
+	const char	*user = config_get(job->section, "user");
+
+	my_tool(job, a, key, names);
+	if (my->optfile != NULL)
+		child_args_addf(a, "--defaults-extra-file=%s", my->optfile);
+	if (sock != NULL)
+		child_args_addf(a, "--socket=%s", sock);
+	if (host != NULL) {
+		child_args_addf(a, "--host=%s", host);
+		child_args_addf(a, "--port=%s", config_get(job->section, "port"));
+	}
+	if (user != NULL)
+		child_args_addf(a, "--user=%s", user);
+}
+
+/* A `quoted` identifier. */
+static char *
+my_ident(const char *s)
+{
+	char	*q, *p;
+
+	q = p = xmalloc(2 * strlen(s) + 3);
+	*p++ = '`';
+	for (; *s != '\0'; s++) {
+		if (*s == '`')
+			*p++ = '`';
+		*p++ = *s;
+	}
+	*p++ = '`';
+	*p = '\0';
+	return q;
+}
+
+/* A 'quoted' string literal (backslash escapes on, as by default). */
+static char *
+my_literal(const char *s)
+{
+	char	*q, *p;
+
+	q = p = xmalloc(2 * strlen(s) + 3);
+	*p++ = '\'';
+	for (; *s != '\0'; s++) {
+		if (*s == '\'' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '\'';
+	*p = '\0';
+	return q;
+}
+
+/* Runs the client with script on stdin; tab-separated rows in *out if out is not NULL. */
+static int
+my_sql(struct engine_job *job, const char *database, const char *script, char **out,
+    char *err, size_t errlen)
+{
+	struct child_args	 a = { 0 };
+	struct child		 c;
+	char			*buf;
+	size_t			 used = 0, max = 1024 * 1024;
+	ssize_t			 n;
+	int			 rc;
+
+	if (my_write_optfile(job, err, errlen) == -1)
+		return -1;
+	my_command(job, &a, "client_command", client_tools);
+	child_args_add(&a, "--batch");
+	child_args_add(&a, "--skip-column-names");
+	if (database != NULL)
+		child_args_addf(&a, "--database=%s", database);
+	rc = child_spawn(&c, child_args_list(&a), NULL, CHILD_STDIN_PIPE | CHILD_STDOUT_PIPE,
+	    err, errlen);
+	child_args_free(&a);
+	if (rc == -1)
+		return -1;
+	if (write_all(c.in_fd, script, strlen(script)) == -1)
+		log_debug("the client closed its input early");
+	close(c.in_fd);
+	c.in_fd = -1;
+	buf = xmalloc(max + 1);
+	while (used < max && (n = read(c.out_fd, buf + used, max - used)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	rc = child_wait(&c, err, errlen);
+	if (rc == 0 && out != NULL)
+		*out = buf;
+	else
+		free(buf);
+	return rc;
+}
+
+static int
+my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
+{
+	struct my_job	*my = job->priv;
+	int		 rc = 0;
+
+	if (my == NULL)
+		return 0;
+	if (my->running) {
+		if (aborted) {
+			child_kill(&my->child);
+			rc = -1;
+			errf(err, errlen, "aborted");
+		} else
+			rc = child_wait(&my->child, err, errlen);
+		my->running = 0;
+	}
+	my_remove_optfile(job);
+	free(my);
+	job->priv = NULL;
+	return rc;
+}
+
+/* One database (and not "*"): dumped without --databases. */
+static int
+my_single(struct engine_job *job, char **name)
+{
+	char	**w;
+	size_t	  n;
+	int	  single;
+
+	w = words_split(config_get(job->section, "databases"), &n);
+	single = n == 1 && strcmp(w[0], "*") != 0;
+	if (single && name != NULL)
+		*name = xstrdup(w[0]);
+	words_free(w);
+	return single;
+}
+
+static int
+my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
+{
+	struct my_job		*my = my_priv(job);
+	struct child_args	 a = { 0 };
+	const char		*dbs = config_get(job->section, "databases");
+	char			**w;
+	size_t			 n, i;
+	int			 rc;
+
+	if (my_write_optfile(job, err, errlen) == -1) {
+		my_end(job, 1, NULL, 0);
+		return -1;
+	}
+	my_command(job, &a, "dump_command", dump_tools);
+	child_args_add(&a, "--single-transaction");
+	child_args_add(&a, "--quick");
+	child_args_add(&a, "--routines");
+	child_args_add(&a, "--events");
+	child_args_add(&a, "--triggers");
+	child_args_add(&a, "--hex-blob");
+	child_args_add_words(&a, config_get(job->section, "dump_options"));
+	w = words_split(dbs, &n);
+	if (n == 1 && strcmp(w[0], "*") == 0)
+		child_args_add(&a, "--all-databases");
+	else {
+		if (n > 1)
+			child_args_add(&a, "--databases");
+		child_args_add(&a, "--");
+		for (i = 0; i < n; i++)
+			child_args_add(&a, w[i]);
+	}
+	words_free(w);
+	rc = child_spawn(&my->child, child_args_list(&a), NULL, CHILD_STDOUT_PIPE, err,
+	    errlen);
+	child_args_free(&a);
+	if (rc == -1) {
+		my_end(job, 1, NULL, 0);
+		return -1;
+	}
+	my->running = 1;
+	*fd = my->child.out_fd;
+	return 0;
+}
+
+static int
+my_ensure_database(struct engine_job *job, const char *name, char *err, size_t errlen)
+{
+	char	*ident, *script;
+	int	 rc;
+
+	ident = my_ident(name);
+	script = xasprintf("CREATE DATABASE IF NOT EXISTS %s;\n", ident);
+	rc = my_sql(job, NULL, script, NULL, err, errlen);
+	free(script);
+	free(ident);
+	if (rc == -1)
+		return errprefix(err, errlen, "creating database %s", name);
+	return 0;
+}
+
+static int
+my_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
+{
+	struct my_job		*my = my_priv(job);
+	struct child_args	 a = { 0 };
+	char			*single = NULL;
+	const char		*target;
+	int			 rc;
+
+	if (!my_single(job, &single) && job->database != NULL) {
+		my_end(job, 1, NULL, 0);
+		return errf(err, errlen, "restore --database needs a backup of one database; "
+		    "this definition backs up '%s', whose dump names its databases itself",
+		    config_get(job->section, "databases"));
+	}
+	target = job->database != NULL ? job->database : single;
+	if (my_write_optfile(job, err, errlen) == -1 ||
+	    (target != NULL && my_ensure_database(job, target, err, errlen) == -1)) {
+		free(single);
+		my_end(job, 1, NULL, 0);
+		return -1;
+	}
+	my_command(job, &a, "client_command", client_tools);
+	child_args_add(&a, "--batch");
+	child_args_add(&a, "--binary-mode");
+	child_args_add_words(&a, config_get(job->section, "restore_options"));
+	if (target != NULL)
+		child_args_addf(&a, "--database=%s", target);
+	free(single);
+	rc = child_spawn(&my->child, child_args_list(&a), NULL,
+	    CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, err, errlen);
+	child_args_free(&a);
+	if (rc == -1) {
+		my_end(job, 1, NULL, 0);
+		return -1;
+	}
+	my->running = 1;
+	*fd = my->child.in_fd;
+	return 0;
+}
+
+static int
+my_check(struct engine_job *job, char *err, size_t errlen)
+{
+	char	*out = NULL;
+	int	 rc;
+
+	rc = my_sql(job, NULL, "SELECT 1;\n", &out, err, errlen);
+	my_end(job, 0, NULL, 0);
+	if (rc == 0 && strncmp(out, "1", 1) != 0)
+		rc = errf(err, errlen, "SELECT 1 did not answer 1");
+	free(out);
+	return rc;
+}
+
+static int
+my_tool_version(struct engine_job *job, char *buf, size_t len)
+{
+	struct child_args	 a = { 0 };
+	char			*out = NULL, err[KB_ERRLEN];
+	int			 rc;
+
+	my_tool(job, &a, "dump_command", dump_tools);
+	child_args_add(&a, "--version");
+	rc = child_run(child_args_list(&a), NULL, &out, 256, err, sizeof(err));
+	child_args_free(&a);
+	if (rc == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		strlcpy(buf, out, len);
+	}
+	free(out);
+	my_end(job, 0, NULL, 0);
+	return rc;
+}
+
+static int
+my_scratch_name(struct engine_job *job, char *buf, size_t len)
+{
+	if (!my_single(job, NULL))
+		return -1;
+	snprintf(buf, len, "kbackup_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
+	return 0;
+}
+
+/* Exact row counts: COUNT(*) statements generated from information_schema. */
+static int
+my_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
+    char *err, size_t errlen)
+{
+	char	*lit, *script, *gen = NULL, *out = NULL, *line, *save = NULL, *tab;
+	int	 rc;
+
+	memset(s, 0, sizeof(*s));
+	lit = my_literal(database);
+	script = xasprintf("SELECT CONCAT('SELECT ', QUOTE(table_name), ', COUNT(*) FROM `',\n"
+	    "    REPLACE(table_schema, '`', '``'), '`.`', REPLACE(table_name, '`', '``'),\n"
+	    "    '`;') FROM information_schema.tables WHERE table_schema = %s\n"
+	    "    AND table_type = 'BASE TABLE' ORDER BY table_name;\n", lit);
+	free(lit);
+	rc = my_sql(job, NULL, script, &gen, err, errlen);
+	free(script);
+	if (rc == 0 && *gen != '\0')
+		rc = my_sql(job, NULL, gen, &out, err, errlen);
+	my_end(job, 0, NULL, 0);
+	free(gen);
+	if (rc == -1)
+		return -1;
+	for (line = out == NULL ? NULL : strtok_r(out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((tab = strchr(line, '\t')) == NULL)
+			continue;
+		*tab = '\0';
+		s->tables = xreallocarray(s->tables, s->ntables + 1, sizeof(*s->tables));
+		s->tables[s->ntables].table = xstrdup(line);
+		s->tables[s->ntables].rows = strtoull(tab + 1, NULL, 10);
+		s->ntables++;
+	}
+	free(out);
+	return 0;
+}
+
+static int
+my_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	char	*ident, *script;
+	int	 rc;
+
+	ident = my_ident(database);
+	script = xasprintf("DROP DATABASE IF EXISTS %s;\n", ident);
+	rc = my_sql(job, NULL, script, NULL, err, errlen);
+	my_end(job, 0, NULL, 0);
+	free(script);
+	free(ident);
+	return rc;
+}
+
+static void
+my_pod(const struct config_section *section, struct engine_pod *pod)
+{
+	memset(pod, 0, sizeof(*pod));
+	pod->image = "kbackup/runner-mysql";
+}
+
+const struct engine_ops engine_mysql = {
+	.name = "mysql",
+	.keys = mysql_keys,
+	.backup_begin = my_backup_begin,
+	.backup_end = my_end,
+	.restore_begin = my_restore_begin,
+	.restore_end = my_end,
+	.check = my_check,
+	.tool_version = my_tool_version,
+	.scratch_name = my_scratch_name,
+	.sanity = my_sanity,
+	.drop = my_drop,
+	.pod = my_pod,
+};

@@ -1,0 +1,145 @@
+/*
+ * snapfile: the file-to-stream and stream-to-file plumbing of the engines
+ * whose tools only write files.  See snapfile.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "engines/snapfile.h"
+
+int
+snapfile_prepare(struct snapfile *sf, const char *workdir, const char *prefix, char *err,
+    size_t errlen)
+{
+	char	*tmpl, *name;
+
+	memset(sf, 0, sizeof(*sf));
+	sf->fd = -1;
+	if (mkdir_p(workdir, 0700, err, errlen) == -1)
+		return -1;
+	name = xasprintf("%s.XXXXXX", prefix);
+	tmpl = path_join(workdir, name);
+	free(name);
+	if (mkdtemp(tmpl) == NULL) {
+		errf(err, errlen, "%s: %s", tmpl, strerror(errno));
+		free(tmpl);
+		return -1;
+	}
+	sf->dir = tmpl;
+	sf->path = path_join(sf->dir, prefix);
+	return 0;
+}
+
+int
+snapfile_open(struct snapfile *sf, char *err, size_t errlen)
+{
+	if ((sf->fd = open(sf->path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errf(err, errlen, "%s: %s", sf->path, strerror(errno));
+	if (unlink(sf->path) == -1)
+		log_warn("cannot remove %s: %s", sf->path, strerror(errno));
+	if (sf->dir != NULL && rmdir(sf->dir) == 0) {
+		free(sf->dir);
+		sf->dir = NULL;
+	}
+	return 0;
+}
+
+int
+snapfile_create(struct snapfile *sf, const char *target, char *err, size_t errlen)
+{
+	char	*copy, *dir, *tmpl;
+
+	memset(sf, 0, sizeof(*sf));
+	sf->fd = -1;
+	copy = xstrdup(target);
+	dir = dirname(copy);
+	tmpl = xasprintf("%s/.%s.kbtmp.XXXXXX", dir, "restore");
+	free(copy);
+	if ((sf->fd = mkstemp(tmpl)) == -1) {
+		errf(err, errlen, "%s: %s", tmpl, strerror(errno));
+		free(tmpl);
+		return -1;
+	}
+	if (fchmod(sf->fd, 0600) == -1)
+		log_warn("chmod %s: %s", tmpl, strerror(errno));
+	sf->path = tmpl;
+	sf->target = xstrdup(target);
+	return 0;
+}
+
+int
+snapfile_sync(struct snapfile *sf, char *err, size_t errlen)
+{
+	int	rc = 0;
+
+	if (sf->fd == -1)
+		return 0;
+	if (fsync(sf->fd) == -1)
+		rc = errf(err, errlen, "%s: %s", sf->path, strerror(errno));
+	if (close(sf->fd) == -1 && rc == 0)
+		rc = errf(err, errlen, "%s: %s", sf->path, strerror(errno));
+	sf->fd = -1;
+	return rc;
+}
+
+int
+snapfile_commit(struct snapfile *sf, char *err, size_t errlen)
+{
+	char	*copy;
+	int	 rc;
+
+	if (rename(sf->path, sf->target) == -1)
+		return errf(err, errlen, "rename to %s: %s", sf->target, strerror(errno));
+	free(sf->path);
+	sf->path = NULL;
+	copy = xstrdup(sf->target);
+	rc = fsync_dir(dirname(copy), err, errlen);
+	free(copy);
+	return rc;
+}
+
+/* The private directory may hold what a failed tool left (etcdctl's FILE.part). */
+static void
+remove_dir(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*p;
+
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			p = path_join(dir, de->d_name);
+			unlink(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	if (rmdir(dir) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", dir, strerror(errno));
+}
+
+void
+snapfile_discard(struct snapfile *sf)
+{
+	if (sf->fd != -1)
+		close(sf->fd);
+	sf->fd = -1;
+	if (sf->path != NULL && unlink(sf->path) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", sf->path, strerror(errno));
+	if (sf->dir != NULL)
+		remove_dir(sf->dir);
+	free(sf->path);
+	free(sf->dir);
+	free(sf->target);
+	sf->path = sf->dir = sf->target = NULL;
+}

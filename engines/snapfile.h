@@ -1,0 +1,39 @@
+/*
+ * snapfile: engines whose tools write a file rather than a stream (SQLite's
+ * .backup, redis-cli --rdb, etcdctl snapshot save) and restores that must
+ * replace a file in one step.
+ *
+ * Backup: the tool writes into a private directory in workdir; the file is
+ * opened and unlinked at once, so the open descriptor is all that is left
+ * and nothing stays on disk whatever happens next.
+ *
+ * Restore: the stream goes to a temporary file in the target's directory,
+ * is fsynced, may be checked, and is renamed over the target.
+ */
+#ifndef KB_SNAPFILE_H
+#define KB_SNAPFILE_H
+
+struct snapfile {
+	char	*dir;		/* the private directory (backup), or NULL */
+	char	*path;		/* the file */
+	char	*target;	/* restore: what path replaces */
+	int	 fd;
+};
+
+/* Backup: a fresh 0700 directory in workdir; sf->path names a file in it (not created). */
+int	 snapfile_prepare(struct snapfile *, const char *workdir, const char *prefix,
+	    char *err, size_t errlen);
+/* Backup: opens sf->path for reading, unlinks it and the directory; sf->fd is the stream. */
+int	 snapfile_open(struct snapfile *, char *err, size_t errlen);
+
+/* Restore: a 0600 temp file next to target (created); sf->fd to write into. */
+int	 snapfile_create(struct snapfile *, const char *target, char *err, size_t errlen);
+/* Restore: fsync and close sf->fd. */
+int	 snapfile_sync(struct snapfile *, char *err, size_t errlen);
+/* Restore: rename sf->path over sf->target, fsync the directory. */
+int	 snapfile_commit(struct snapfile *, char *err, size_t errlen);
+
+/* Closes, removes whatever is left (file, directory), frees.  Safe to repeat. */
+void	 snapfile_discard(struct snapfile *);
+
+#endif

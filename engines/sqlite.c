@@ -1,0 +1,344 @@
+/*
+ * sqlite: an SQLite database file, copied with the sqlite3 shell's .backup
+ * (the online backup API: a consistent copy while the application writes).
+ *
+ * Backup: sqlite3 copies into a private temporary file in workdir, which is
+ * opened, unlinked, and streamed.  Restore: the stream goes to a temporary
+ * file next to the target, is fsynced, must pass PRAGMA integrity_check, and
+ * is renamed over the target.  restore --database PATH restores to another
+ * file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "engines/child.h"
+#include "engines/engine.h"
+#include "engines/snapfile.h"
+
+struct sqlite_job {
+	struct snapfile	 sf;
+};
+
+static const struct config_key sqlite_keys[] = {
+	{ "path", CFG_PATH, 1, NULL, "the database file", 0, 0, NULL },
+	{ "sqlite3", CFG_STRING, 0, "sqlite3", "the sqlite3 shell to run", 0, 0, NULL },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
+};
+
+static struct sqlite_job *
+sq_priv(struct engine_job *job)
+{
+	if (job->priv == NULL) {
+		job->priv = xcalloc(1, sizeof(struct sqlite_job));
+		((struct sqlite_job *)job->priv)->sf.fd = -1;
+	}
+	return job->priv;
+}
+
+/* A file name the shell cannot take for an option. */
+static void
+sq_add_path(struct child_args *a, const char *path)
+{
+	if (path[0] == '-')
+		child_args_addf(a, "./%s", path);
+	else
+		child_args_add(a, path);
+}
+
+/* sqlite3 -bail -readonly PATH SQL: output in *out if out is not NULL. */
+static int
+sq_shell(struct engine_job *job, const char *path, const char *sql, char **out,
+    char *err, size_t errlen)
+{
+	struct child_args	 a = { 0 };
+	struct stat		 st;
+	int			 rc;
+
+	if (stat(path, &st) == -1)
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return errf(err, errlen, "%s: not a regular file", path);
+	child_args_add(&a, config_get(job->section, "sqlite3"));
+	child_args_add(&a, "-bail");
+	child_args_add(&a, "-readonly");
+	child_args_add(&a, "-batch");
+	child_args_add(&a, "-cmd");
+	child_args_add(&a, ".timeout 30000");
+	sq_add_path(&a, path);
+	child_args_add(&a, sql);
+	rc = child_run(child_args_list(&a), NULL, out, 1024 * 1024, err, errlen);
+	child_args_free(&a);
+	return rc;
+}
+
+/* A dot-command argument in double quotes: the shell undoes \\ and \". */
+static char *
+sq_quote(const char *s)
+{
+	char	*q, *p;
+
+	q = p = xmalloc(2 * strlen(s) + 3);
+	*p++ = '"';
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	*p = '\0';
+	return q;
+}
+
+static int	sq_backup_end(struct engine_job *, int, char *, size_t);
+
+static int
+sq_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
+{
+	struct sqlite_job	*sq = sq_priv(job);
+	char			*quoted, *cmd;
+	int			 rc;
+
+	if (snapfile_prepare(&sq->sf, job->workdir, "sqlite-backup", err, errlen) == -1) {
+		sq_backup_end(job, 1, NULL, 0);
+		return -1;
+	}
+	quoted = sq_quote(sq->sf.path);
+	cmd = xasprintf(".backup %s", quoted);
+	rc = sq_shell(job, config_get(job->section, "path"), cmd, NULL, err, errlen);
+	free(cmd);
+	free(quoted);
+	if (rc == 0)
+		rc = snapfile_open(&sq->sf, err, errlen);
+	if (rc == -1) {
+		/* backup_end() is not called when begin fails. */
+		sq_backup_end(job, 1, NULL, 0);
+		return errprefix(err, errlen, "sqlite3 .backup");
+	}
+	*fd = sq->sf.fd;
+	return 0;
+}
+
+static int
+sq_backup_end(struct engine_job *job, int aborted, char *err, size_t errlen)
+{
+	struct sqlite_job	*sq = job->priv;
+
+	if (sq == NULL)
+		return 0;
+	snapfile_discard(&sq->sf);
+	free(sq);
+	job->priv = NULL;
+	return 0;
+}
+
+static const char *
+sq_target(struct engine_job *job)
+{
+	return job->database != NULL ? job->database : config_get(job->section, "path");
+}
+
+/* A journal left next to the target would be applied to the new file. */
+static int
+sq_check_journals(const char *target, char *err, size_t errlen)
+{
+	static const char *const suffixes[] = { "-wal", "-journal", NULL };
+	struct stat	 st;
+	char		*p;
+	size_t		 i;
+	int		 busy;
+
+	for (i = 0; suffixes[i] != NULL; i++) {
+		p = xasprintf("%s%s", target, suffixes[i]);
+		busy = stat(p, &st) == 0 && st.st_size > 0;
+		if (busy) {
+			errf(err, errlen, "%s exists and is not empty: stop the application "
+			    "using the database (or checkpoint it) before restoring", p);
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	return 0;
+}
+
+static int
+sq_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
+{
+	struct sqlite_job	*sq = sq_priv(job);
+	const char		*target = sq_target(job);
+	struct stat		 st;
+
+	if (sq_check_journals(target, err, errlen) == -1) {
+		free(sq);
+		job->priv = NULL;
+		return -1;
+	}
+	if (snapfile_create(&sq->sf, target, err, errlen) == -1) {
+		free(sq);
+		job->priv = NULL;
+		return -1;
+	}
+	if (stat(target, &st) == 0 && fchmod(sq->sf.fd, st.st_mode & 07777) == -1)
+		log_warn("chmod %s: %s", sq->sf.path, strerror(errno));
+	*fd = sq->sf.fd;
+	return 0;
+}
+
+/* A read-only look at a WAL-mode file leaves its -wal and -shm behind. */
+static void
+sq_remove_sidecars(const char *path)
+{
+	static const char *const suffixes[] = { "-wal", "-shm", NULL };
+	char	*p;
+	size_t	 i;
+
+	for (i = 0; suffixes[i] != NULL; i++) {
+		p = xasprintf("%s%s", path, suffixes[i]);
+		if (unlink(p) == -1 && errno != ENOENT)
+			log_warn("cannot remove %s: %s", p, strerror(errno));
+		free(p);
+	}
+}
+
+static int
+sq_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
+{
+	struct sqlite_job	*sq = job->priv;
+	char			*out = NULL;
+	int			 rc = -1;
+
+	if (sq == NULL)
+		return 0;
+	if (aborted) {
+		errf(err, errlen, "aborted");
+		goto out;
+	}
+	if (snapfile_sync(&sq->sf, err, errlen) == -1)
+		goto out;
+	rc = sq_shell(job, sq->sf.path, "PRAGMA integrity_check;", &out, err, errlen);
+	sq_remove_sidecars(sq->sf.path);
+	if (rc == -1) {
+		errprefix(err, errlen, "checking the restored file");
+		goto out;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	rc = -1;
+	if (strcmp(out, "ok") != 0) {
+		errf(err, errlen, "the restored file fails PRAGMA integrity_check: %.200s", out);
+		goto out;
+	}
+	if (sq_check_journals(sq->sf.target, err, errlen) == -1 ||
+	    snapfile_commit(&sq->sf, err, errlen) == -1)
+		goto out;
+	log_kv(LOGL_INFO, "database file replaced", "path", sq->sf.target, NULL);
+	rc = 0;
+out:
+	free(out);
+	snapfile_discard(&sq->sf);
+	free(sq);
+	job->priv = NULL;
+	return rc;
+}
+
+static int
+sq_check(struct engine_job *job, char *err, size_t errlen)
+{
+	return sq_shell(job, config_get(job->section, "path"),
+	    "SELECT count(*) FROM sqlite_master;", NULL, err, errlen);
+}
+
+static int
+sq_tool_version(struct engine_job *job, char *buf, size_t len)
+{
+	struct child_args	 a = { 0 };
+	char			*out = NULL, err[KB_ERRLEN];
+	int			 rc;
+
+	child_args_add(&a, config_get(job->section, "sqlite3"));
+	child_args_add(&a, "-version");
+	rc = child_run(child_args_list(&a), NULL, &out, 256, err, sizeof(err));
+	child_args_free(&a);
+	if (rc == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(buf, len, "sqlite3 %s", out);
+	}
+	free(out);
+	return rc;
+}
+
+/* verify --restore: database is a file path here. */
+static int
+sq_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
+    char *err, size_t errlen)
+{
+	char	*out = NULL, *line, *save = NULL, *sql, *counts = NULL, *tab;
+	int	 rc;
+
+	memset(s, 0, sizeof(*s));
+	rc = sq_shell(job, database, "SELECT 'SELECT ' || quote(name) || ' || char(9) || "
+	    "count(*) FROM ' || '\"' || replace(name, '\"', '\"\"') || '\";' FROM "
+	    "sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1;",
+	    &out, err, errlen);
+	if (rc == -1)
+		return -1;
+	sql = out;
+	if (*sql != '\0' && sq_shell(job, database, sql, &counts, err, errlen) == -1) {
+		free(out);
+		return -1;
+	}
+	for (line = counts == NULL ? NULL : strtok_r(counts, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((tab = strchr(line, '\t')) == NULL)
+			continue;
+		*tab = '\0';
+		s->tables = xreallocarray(s->tables, s->ntables + 1, sizeof(*s->tables));
+		s->tables[s->ntables].table = xstrdup(line);
+		s->tables[s->ntables].rows = strtoull(tab + 1, NULL, 10);
+		s->ntables++;
+	}
+	free(out);
+	free(counts);
+	return 0;
+}
+
+static void
+sq_pod(const struct config_section *section, struct engine_pod *pod)
+{
+	static char		 volume[4096];
+	static const char	*volumes[2];
+	const char		*path = config_get(section, "path");
+	char			*copy, *slash;
+
+	memset(pod, 0, sizeof(*pod));
+	pod->image = "kbackup/runner-sqlite";
+	if (path == NULL)
+		return;
+	copy = xstrdup(path);
+	if ((slash = strrchr(copy, '/')) != NULL && slash != copy)
+		*slash = '\0';
+	snprintf(volume, sizeof(volume), "data:%s", copy);
+	free(copy);
+	volumes[0] = volume;
+	volumes[1] = NULL;
+	pod->volumes = volumes;
+}
+
+const struct engine_ops engine_sqlite = {
+	.name = "sqlite",
+	.keys = sqlite_keys,
+	.backup_begin = sq_backup_begin,
+	.backup_end = sq_backup_end,
+	.restore_begin = sq_restore_begin,
+	.restore_end = sq_restore_end,
+	.check = sq_check,
+	.tool_version = sq_tool_version,
+	.sanity = sq_sanity,
+	.pod = sq_pod,
+};

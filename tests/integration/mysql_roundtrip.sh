@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# MariaDB → kbackup-runner --once → a directory → restore into another
+# database (created) and over the original after damage: schema, routines
+# and every row equal.  Then two databases in one backup, restored by name.
+# The password is in no child's argv and no log; the option file is gone
+# after the job; a wrong password fails with nothing committed.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-engines.sh"
+
+mariadb_start my
+
+my_q <<'SQL'
+CREATE DATABASE shop CHARACTER SET utf8mb4;
+USE shop;
+CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(200) NOT NULL,
+	balance DECIMAL(12,2), active BOOL, born DATE, seen DATETIME(6), avatar BLOB,
+	profile JSON, mood ENUM('sad','ok','happy'), score DOUBLE, UNIQUE KEY (name));
+INSERT INTO customers (name, balance, active, born, seen, avatar, profile, mood, score)
+SELECT CONCAT('name ', seq, ' ü€ "q''uoted"\ttab'), seq * 1.25, seq % 2,
+	DATE('1970-01-01') + INTERVAL seq DAY, TIMESTAMP('2026-01-01') + INTERVAL seq MINUTE,
+	UNHEX(MD5(seq)), JSON_OBJECT('i', seq, 'n', JSON_ARRAY(seq, 'v')),
+	ELT(1 + seq % 3, 'sad', 'ok', 'happy'), seq / 3
+FROM seq_1_to_3000;
+CREATE TABLE orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer INT, total DECIMAL(12,2),
+	note TEXT, FOREIGN KEY (customer) REFERENCES customers(id)) ENGINE=InnoDB;
+INSERT INTO orders (customer, total, note)
+SELECT 1 + seq % 3000, seq * 3.5, IF(seq % 7 = 0, NULL, REPEAT('n', seq % 50)) FROM seq_1_to_6000;
+CREATE TABLE log (id INT PRIMARY KEY, msg TEXT) ENGINE=MyISAM;
+INSERT INTO log VALUES (1, 'myisam row');
+CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 100;
+CREATE FUNCTION order_count(c INT) RETURNS INT READS SQL DATA
+	RETURN (SELECT COUNT(*) FROM orders WHERE customer = c);
+CREATE TRIGGER orders_note BEFORE INSERT ON orders FOR EACH ROW
+	SET NEW.note = IFNULL(NEW.note, 'none');
+CREATE DATABASE other;
+CREATE TABLE other.kv (k VARCHAR(20) PRIMARY KEY, v VARBINARY(100));
+INSERT INTO other.kv VALUES ('a', 0x00ff), ('b', NULL);
+SQL
+
+# Schema (without comments and AUTO_INCREMENT counters) and every row.
+fingerprint() {	# database
+	mariadb-dump --no-defaults -S "$MY_SOCK" -uroot --skip-dump-date --skip-comments \
+		--routines --triggers --no-data "$1" | sed -e 's/ AUTO_INCREMENT=[0-9]*//'
+	for t in $(my_q -N -e "SELECT table_name FROM information_schema.tables
+		WHERE table_schema = '$1' AND table_type = 'BASE TABLE' ORDER BY 1"); do
+		echo "-- $t"
+		my_q -N -e "CHECKSUM TABLE \`$1\`.\`$t\` EXTENDED" | cut -f2
+		my_q -N -e "SELECT COUNT(*) FROM \`$1\`.\`$t\`"
+	done
+}
+
+# The dump through a wrapper that records its argv and environment: a dump too
+# quick for the /proc watcher is still seen.
+cat >"$KB_TMP/dump-wrapper" <<'EOF'
+#!/bin/sh
+printf '%s ' "$0" "$@" >>"${0%/*}/cmdlines"; echo >>"${0%/*}/cmdlines"
+env >>"${0%/*}/environs"
+exec mariadb-dump "$@"
+EOF
+chmod 755 "$KB_TMP/dump-wrapper"
+
+write_engine_config "$KB_TMP/kb.conf" mysql <<EOF
+dump_command = $KB_TMP/dump-wrapper
+host = 127.0.0.1
+port = $MY_PORT
+user = kb
+password_env = KB_TEST_MYSQL_PW
+databases = shop
+EOF
+export KB_TEST_MYSQL_PW=$MY_PASSWORD
+
+say "check"
+run_runner -c "$KB_TMP/kb.conf" check
+expect_rc 0 "check"
+assert_contains "$KB_TMP/out" "database: ok" "check output"
+
+say "backup, watching the dump's command line"
+watch_cmdlines mariadb-dump mysqldump
+run_runner -c "$KB_TMP/kb.conf" --once
+stop_watch
+expect_rc 0 "backup"
+assert_contains "$KB_TMP/log" 'msg="backup committed"' "backup log"
+assert_contains "$KB_TMP/cmdlines" "--single-transaction" "dump seen"
+grep -q '^[^ ]* --defaults-extra-file=' "$KB_TMP/cmdlines" ||
+	fail "--defaults-extra-file is not the first argument: $(head -2 "$KB_TMP/cmdlines")"
+assert_not_contains "$KB_TMP/cmdlines" "$MY_PASSWORD" "password in the dump's argv"
+assert_not_contains "$KB_TMP/environs" "$MY_PASSWORD" "password in the dump's environment"
+assert_not_contains "$KB_TMP/all.log" "$MY_PASSWORD" "password in the log"
+[ -z "$(ls "$KB_TMP/work" | grep my.cnf || true)" ] || fail "option file left in workdir"
+id=$(ls "$KB_TMP/backups/test/db/backups")
+grep -q '"engine": "mysql"' "$KB_TMP/backups/test/db/backups/$id/manifest.json" || fail "manifest"
+! grep -aqr "$MY_PASSWORD" "$KB_TMP/backups" || fail "password in storage"
+
+say "restore into a new database, compare"
+run_runner -c "$KB_TMP/kb.conf" restore latest --database shop_copy
+expect_rc 0 "restore into shop_copy"
+fingerprint shop >"$KB_TMP/a"
+fingerprint shop_copy >"$KB_TMP/b"
+diff -u "$KB_TMP/a" "$KB_TMP/b" >"$KB_TMP/diff" || fail "restored database differs: $(head -20 "$KB_TMP/diff")"
+assert_eq "$(my_q -N -e 'SELECT shop_copy.order_count(5)')" 2 "routine restored"
+
+say "damage the original, restore by ID into the configured database"
+my_q -e "DROP TABLE shop.orders; DELETE FROM shop.customers WHERE id > 10; DROP VIEW shop.big_orders"
+run_runner -c "$KB_TMP/kb.conf" restore "$id"
+expect_rc 0 "restore over shop"
+fingerprint shop >"$KB_TMP/c"
+diff -u "$KB_TMP/a" "$KB_TMP/c" >"$KB_TMP/diff" || fail "restore over shop differs: $(head -20 "$KB_TMP/diff")"
+assert_not_contains "$KB_TMP/all.log" "$MY_PASSWORD" "password in the log"
+
+say "two databases in one backup, over the unix socket"
+write_engine_config "$KB_TMP/two.conf" mysql "$KB_TMP/two-backups" <<EOF
+socket = $MY_SOCK
+user = kb
+password_env = KB_TEST_MYSQL_PW
+databases = shop other
+EOF
+run_runner -c "$KB_TMP/two.conf" --once
+expect_rc 0 "backup of two databases"
+fingerprint other >"$KB_TMP/o1"
+my_q -e "DROP DATABASE other; DROP TABLE shop.log"
+run_runner -c "$KB_TMP/two.conf" restore latest
+expect_rc 0 "restore of two databases"
+fingerprint other >"$KB_TMP/o2"
+fingerprint shop >"$KB_TMP/d"
+diff -u "$KB_TMP/o1" "$KB_TMP/o2" >/dev/null || fail "database other differs"
+diff -u "$KB_TMP/a" "$KB_TMP/d" >/dev/null || fail "database shop differs after the two-database restore"
+run_runner -c "$KB_TMP/two.conf" restore latest --database elsewhere
+expect_rc 1 "restore of two databases into one name"
+assert_contains "$KB_TMP/log" "needs a backup of one database" "message"
+
+say "a wrong password fails, nothing committed"
+write_engine_config "$KB_TMP/bad.conf" mysql "$KB_TMP/bad-backups" <<EOF
+host = 127.0.0.1
+port = $MY_PORT
+user = kb
+password_env = KB_TEST_BAD_PW
+databases = shop
+EOF
+export KB_TEST_BAD_PW="wrong-${RANDOM}-secret"
+run_runner -c "$KB_TMP/bad.conf" --once
+expect_rc 1 "backup with a wrong password"
+assert_contains "$KB_TMP/log" "Access denied" "failure message"
+assert_contains "$KB_TMP/log" "backup failed" "failure message"
+assert_not_contains "$KB_TMP/log" "$KB_TEST_BAD_PW" "password in the log"
+expect_nothing_stored "$KB_TMP/bad-backups" "failed dump"
+[ -z "$(ls "$KB_TMP/work" | grep my.cnf || true)" ] || fail "option file left after failure"
+echo ok

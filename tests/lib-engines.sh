@@ -1,0 +1,170 @@
+# tests/lib-engines.sh: server helpers for the engine tests (MariaDB, Redis,
+# etcd); sourced after tests/lib.sh.  Servers live in $KB_TMP and are stopped
+# by the EXIT trap.  As root, mariadbd runs as user mysql.
+
+# A runner config: [backup] for ENGINE into a directory, the engine's section
+# from stdin.
+write_engine_config() {	# file engine [storage-dir]
+	local file=$1 engine=$2 dir=${3:-$KB_TMP/backups}
+	{
+		cat <<EOF2
+[backup]
+name = db
+namespace = test
+engine = $engine
+workdir = $KB_TMP/work
+
+EOF2
+		echo "[$engine]"
+		cat
+		cat <<EOF2
+
+[storage]
+type = file
+path = $dir
+EOF2
+	} >"$file"
+	chmod 600 "$file"
+}
+
+# Fails unless nothing was committed under the storage dir (no manifest, no data).
+expect_nothing_stored() {	# storage-dir what
+	local n
+	n=$(find "$1" -type f 2>/dev/null | wc -l || true)
+	[ "$n" = 0 ] || fail "$2: files under $1: $(find "$1" -type f | head -5)"
+}
+
+# Records the command lines (and environments) of programs named $@ while
+# they run, into $KB_TMP/cmdlines and $KB_TMP/environs; stop with stop_watch.
+watch_cmdlines() {
+	: >"$KB_TMP/cmdlines"
+	: >"$KB_TMP/environs"
+	(
+		while :; do
+			for n in "$@"; do
+				for p in $(pgrep -x "$n" 2>/dev/null); do
+					{ tr '\0' ' ' </proc/$p/cmdline >>"$KB_TMP/cmdlines"
+					echo >>"$KB_TMP/cmdlines"
+					tr '\0' '\n' </proc/$p/environ >>"$KB_TMP/environs"; } 2>/dev/null || true
+				done
+			done
+			sleep 0.01
+		done
+	) &
+	KB_WATCHER=$!
+	at_exit "kill $KB_WATCHER"
+}
+stop_watch() { kill "$KB_WATCHER" 2>/dev/null || true; wait "$KB_WATCHER" 2>/dev/null || true; }
+
+as_mysql() {
+	if [ "$(id -u)" = 0 ]; then runuser -u mysql -- "$@"; else "$@"; fi
+}
+
+# mariadb_start NAME: a fresh server; sets MY_SOCK_NAME, MY_PORT_NAME (as
+# MY_SOCK / MY_PORT for the first one started), root password in MY_PASSWORD.
+mariadb_start() {	# name
+	local name=${1:-my} dir port sock
+	command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || skip "mariadbd not installed"
+	dir=$KB_TMP/$name
+	port=$(free_port)
+	sock=$dir/mysqld.sock
+	mkdir -p "$dir/data"
+	if [ "$(id -u)" = 0 ]; then chown -R mysql "$dir"; fi
+	mariadb-install-db --no-defaults --datadir="$dir/data" --user=mysql \
+		--auth-root-authentication-method=normal --skip-test-db \
+		>"$dir/install.log" 2>&1 || fail "mariadb-install-db: $(tail -3 "$dir/install.log")"
+	as_mysql /usr/sbin/mariadbd --no-defaults --datadir="$dir/data" --socket="$sock" \
+		--port="$port" --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
+		--log-error="$dir/error.log" --skip-log-bin --innodb-buffer-pool-size=32M \
+		--innodb-log-file-size=16M >/dev/null 2>&1 &
+	at_exit "kill \$(cat $dir/mysqld.pid) ; sleep 1"
+	for _ in $(seq 1 100); do
+		[ -S "$sock" ] && mariadb --no-defaults -S "$sock" -uroot -e 'SELECT 1' >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	mariadb --no-defaults -S "$sock" -uroot -e 'SELECT 1' >/dev/null 2>&1 ||
+		fail "mariadbd did not start: $(tail -5 "$dir/error.log")"
+	MY_PASSWORD=${MY_PASSWORD:-"my-${RANDOM}${RANDOM}-not-in-argv"}
+	mariadb --no-defaults -S "$sock" -uroot <<SQL
+CREATE USER 'kb'@'127.0.0.1' IDENTIFIED BY '$MY_PASSWORD';
+CREATE USER 'kb'@'localhost' IDENTIFIED BY '$MY_PASSWORD';
+GRANT ALL ON *.* TO 'kb'@'127.0.0.1';
+GRANT ALL ON *.* TO 'kb'@'localhost';
+SQL
+	if [ -z "${MY_SOCK:-}" ]; then MY_SOCK=$sock; MY_PORT=$port; fi
+	eval "MY_SOCK_$name=\$sock; MY_PORT_$name=\$port"
+}
+
+my_q() {	# [mariadb args...] — the test's own client, as root on the socket
+	mariadb --no-defaults -S "$MY_SOCK" -uroot "$@"
+}
+
+# redis_start NAME [extra redis-server args]: sets REDIS_PORT_NAME; the first
+# one's port in REDIS_PORT.  Password (requirepass) in REDIS_PASSWORD.
+redis_start() {	# name [args...]
+	local name=$1 dir port try
+	shift
+	command -v redis-server >/dev/null || skip "redis-server not installed"
+	dir=$KB_TMP/$name
+	mkdir -p "$dir"
+	REDIS_PASSWORD=${REDIS_PASSWORD:-"rd-${RANDOM}${RANDOM}-not-in-argv"}
+	for try in 1 2 3; do	# a free port may be taken by a client's ephemeral port meanwhile
+		port=$(free_port)
+		cat >"$dir/redis.conf" <<EOF2
+port $port
+bind 127.0.0.1
+dir $dir
+daemonize no
+save ""
+appendonly no
+requirepass $REDIS_PASSWORD
+logfile $dir/redis.log
+EOF2
+		redis-server "$dir/redis.conf" "$@" >/dev/null 2>&1 &
+		at_exit "kill $!"
+		for _ in $(seq 1 100); do
+			rcli "$port" ping 2>/dev/null | grep -q PONG && break
+			kill -0 $! 2>/dev/null || break
+			sleep 0.1
+		done
+		rcli "$port" ping 2>/dev/null | grep -q PONG && break
+	done
+	rcli "$port" ping 2>/dev/null | grep -q PONG ||
+		fail "redis-server did not start: $(tail -5 "$dir/redis.log")"
+	[ -n "${REDIS_PORT:-}" ] || REDIS_PORT=$port
+	eval "REDIS_PORT_$name=\$port"
+}
+
+rcli() {	# port args...
+	local p=$1
+	shift
+	REDISCLI_AUTH=$REDIS_PASSWORD redis-cli --no-auth-warning -p "$p" "$@"
+}
+
+# etcd_start NAME [DATA_DIR]: an etcd on free ports; sets ETCD_EP_NAME (the
+# first one's in ETCD_EP).  An existing DATA_DIR (a restored one) is used as is.
+etcd_start() {	# name [data-dir]
+	local name=$1 dir=${2:-$KB_TMP/$1/data} cport pport
+	command -v etcd >/dev/null || skip "etcd not installed"
+	mkdir -p "$KB_TMP/$name"
+	cport=$(free_port)
+	pport=$(free_port)
+	etcd --name default --data-dir "$dir" \
+		--listen-client-urls "http://127.0.0.1:$cport" \
+		--advertise-client-urls "http://127.0.0.1:$cport" \
+		--listen-peer-urls "http://127.0.0.1:$pport" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+		--initial-cluster "default=http://127.0.0.1:$pport" \
+		>"$KB_TMP/$name/etcd.log" 2>&1 &
+	at_exit "kill $!"
+	for _ in $(seq 1 100); do
+		ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$cport" endpoint health \
+			>/dev/null 2>&1 && break
+		ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$cport" endpoint health 2>&1 |
+			grep -q "user name is empty\|authentication" && break
+		sleep 0.2
+	done
+	[ -n "${ETCD_EP:-}" ] || ETCD_EP=127.0.0.1:$cport
+	eval "ETCD_EP_$name=127.0.0.1:\$cport"
+	ETCD_PEER_PORT=$pport
+}
