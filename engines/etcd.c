@@ -11,7 +11,7 @@
  * Restore writes the stream to a temporary file in workdir and runs
  * snapshot restore into restore_data_dir (or restore --database PATH),
  * which must not exist yet: the member is then started on it (see
- * docs/engines.md).
+ * RESTORING BY ENGINE in man/kbackup-runner.8).
  */
 #include <errno.h>
 #include <fcntl.h>
