@@ -120,6 +120,10 @@ install: all
 	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 examples/*.conf $(DESTDIR)$(PREFIX)/share/doc/kbackup/examples/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for u in systemd/*.service systemd/*.timer; do \
+		sed 's|/usr/local/bin/|$(PREFIX)/bin/|' $$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); \
+	done
 
 # libFuzzer targets: each tests/fuzz/fuzz_X.c links the sources it needs through the libraries.
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_XOPEN_SOURCE=700 \
