@@ -413,3 +413,25 @@ child_run(const char *const *argv, const char *const *env_add, char **out, size_
 		*out = buf;
 	return 0;
 }
+
+int
+child_run_timeout(const char *const *argv, const char *const *env_add, int64_t seconds,
+    char *err, size_t errlen)
+{
+	struct timespec	 tick = { 0, 50 * 1000 * 1000 }, start, now;
+	struct child	 c;
+
+	if (child_spawn(&c, argv, env_add, CHILD_STDOUT_LOG, err, errlen) == -1)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (seconds > 0 && !child_reap(&c, WNOHANG)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= seconds) {
+			child_kill(&c);
+			return errf(err, errlen, "%s did not finish within %lld s: killed",
+			    argv[0], (long long)seconds);
+		}
+		nanosleep(&tick, NULL);
+	}
+	return child_wait(&c, err, errlen);
+}

@@ -13,6 +13,8 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include <stdint.h>
+
 #define CHILD_STDIN_PIPE	0x1	/* child's stdin is a pipe; see child.in_fd */
 #define CHILD_STDOUT_PIPE	0x2	/* child's stdout is a pipe; see child.out_fd */
 #define CHILD_STDOUT_LOG	0x4	/* child's stdout is logged like its stderr */
@@ -67,5 +69,12 @@ void	 child_kill(struct child *);
  */
 int	 child_run(const char *const *argv, const char *const *env_add, char **out,
 	    size_t outmax, char *err, size_t errlen);
+
+/*
+ * Runs argv to completion with its output logged; after seconds (0: no
+ * limit) it is killed (SIGTERM, then SIGKILL) and the call fails saying so.
+ */
+int	 child_run_timeout(const char *const *argv, const char *const *env_add,
+	    int64_t seconds, char *err, size_t errlen);
 
 #endif

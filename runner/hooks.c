@@ -12,43 +12,6 @@
 
 #define HOOK_NENV	12
 
-char **
-hooks_split(const char *command, int *nwords)
-{
-	char		**words = NULL;
-	const char	 *p = command, *start;
-	int		  n = 0;
-
-	words = xcalloc(1, sizeof(*words));
-	while (p != NULL && *p != '\0') {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		start = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
-			p++;
-		words = xreallocarray(words, (size_t)n + 2, sizeof(*words));
-		words[n++] = xstrndup(start, (size_t)(p - start));
-		words[n] = NULL;
-	}
-	if (nwords != NULL)
-		*nwords = n;
-	return words;
-}
-
-void
-hooks_free_words(char **words)
-{
-	char	**w;
-
-	if (words == NULL)
-		return;
-	for (w = words; *w != NULL; w++)
-		free(*w);
-	free(words);
-}
-
 static const char *
 nz(const char *s)
 {
@@ -80,21 +43,22 @@ hooks_run(const char *which, const char *command, const struct hook_job *j, char
     size_t errlen)
 {
 	char	**words, *env[HOOK_NENV];
-	int	  n, i, rc;
+	size_t	  n;
+	int	  i, rc;
 
-	words = hooks_split(command, &n);
+	words = words_split(command, &n);
 	if (n == 0) {
-		hooks_free_words(words);
+		words_free(words);
 		return 0;
 	}
 	build_env(env, which, j);
 	log_kv(LOGL_INFO, "running hook", "hook", which, "command", words[0], NULL);
-	rc = child_run((const char *const *)words, (const char *const *)env, NULL, 0, err,
-	    errlen);
+	rc = child_run_timeout((const char *const *)words, (const char *const *)env,
+	    j->timeout, err, errlen);
 	if (rc == -1)
 		errprefix(err, errlen, "%s hook", which);
 	for (i = 0; env[i] != NULL; i++)
 		free(env[i]);
-	hooks_free_words(words);
+	words_free(words);
 	return rc;
 }

@@ -7,7 +7,8 @@
  *   on_failure  runs after a failed job (and after "after")
  *
  * A command is split on blanks into words, like dump_options: no shell, no
- * quoting.  It runs with child_run() (secret variables removed from its
+ * quoting (words_split()).  It runs with child_run_timeout(): killed when it
+ * outlives [hooks] timeout, secret variables removed from its
  * environment, stdout and stderr logged) and with the job described in
  * KBACKUP_HOOK, KBACKUP_JOB, KBACKUP_NAME, KBACKUP_NAMESPACE,
  * KBACKUP_ENGINE, KBACKUP_BACKUP_ID, KBACKUP_RESULT (success|failure, empty
@@ -31,6 +32,7 @@ struct hook_job {
 	uint64_t	 raw_bytes;
 	uint64_t	 stored_bytes;
 	double		 duration;
+	int64_t		 timeout;	/* seconds; 0: none ([hooks] timeout) */
 };
 
 /*
@@ -40,9 +42,5 @@ struct hook_job {
  */
 int	 hooks_run(const char *which, const char *command, const struct hook_job *,
 	    char *err, size_t errlen);
-
-/* Splits on blanks; a NULL-terminated array, free with hooks_free_words(). */
-char	**hooks_split(const char *command, int *nwords);
-void	 hooks_free_words(char **);
 
 #endif

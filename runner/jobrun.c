@@ -103,8 +103,12 @@ run_hook(struct jobrun *jr, const char *which, const struct hook_job *hj)
 {
 	const struct config_section	*s = config_section(jr->r->cfg, "hooks");
 	char				 err[KB_ERRLEN];
+	struct hook_job			 job = *hj;
 
-	if (hooks_run(which, config_get(s, which), hj, err, sizeof(err)) == -1) {
+	job.timeout = config_get_duration(s, "timeout");
+	if (job.timeout < 0)
+		job.timeout = 0;
+	if (hooks_run(which, config_get(s, which), &job, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "hook failed", "hook", which, "error", err, NULL);
 		return -1;
 	}

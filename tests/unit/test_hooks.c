@@ -69,20 +69,20 @@ static void
 test_split(void **state)
 {
 	char	**w;
-	int	  n;
+	size_t	  n;
 
-	w = hooks_split("  /bin/echo\ta  'b c'  ", &n);
+	w = words_split("  /bin/echo\ta  'b c'  ", &n);
 	assert_int_equal(n, 4);
 	assert_string_equal(w[0], "/bin/echo");
 	assert_string_equal(w[1], "a");
 	assert_string_equal(w[2], "'b");
 	assert_string_equal(w[3], "c'");
 	assert_null(w[4]);
-	hooks_free_words(w);
-	w = hooks_split("   ", &n);
+	words_free(w);
+	w = words_split("   ", &n);
 	assert_int_equal(n, 0);
 	assert_null(w[0]);
-	hooks_free_words(w);
+	words_free(w);
 }
 
 static void
@@ -135,6 +135,22 @@ test_failure(void **state)
 	assert_non_null(strstr(err, "before hook"));
 }
 
+/* A hook that outlives [hooks] timeout is killed and fails the hook. */
+static void
+test_timeout(void **state)
+{
+	struct hook_job	j;
+	char		err[KB_ERRLEN];
+
+	memset(&j, 0, sizeof(j));
+	j.job = "backup";
+	j.timeout = 1;
+	assert_int_equal(hooks_run("before", "/bin/sleep 30", &j, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "did not finish within 1 s: killed"));
+	j.timeout = 5;
+	assert_int_equal(hooks_run("before", "/bin/true", &j, err, sizeof(err)), 0);
+}
+
 int
 main(void)
 {
@@ -142,6 +158,7 @@ main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_order_and_env),
 		cmocka_unit_test(test_failure),
+		cmocka_unit_test(test_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
