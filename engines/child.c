@@ -2,6 +2,7 @@
  * child: spawning database tools without a shell, logging their stderr,
  * deciding by their exit status.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -434,4 +435,59 @@ child_run_timeout(const char *const *argv, const char *const *env_add, int64_t s
 		nanosleep(&tick, NULL);
 	}
 	return child_wait(&c, err, errlen);
+}
+
+int
+child_in_path(const char *prog)
+{
+	const char	*path = getenv("PATH");
+	char		*copy, *d, *save = NULL, *p;
+	int		 found = 0;
+
+	copy = xstrdup(path != NULL ? path : "/usr/bin:/bin");
+	for (d = strtok_r(copy, ":", &save); d != NULL && !found;
+	    d = strtok_r(NULL, ":", &save)) {
+		p = path_join(d, prog);
+		found = access(p, X_OK) == 0;
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+int
+secret_file_write(const char *dir, const char *template, const void *buf, size_t len,
+    char **pathp, char *err, size_t errlen)
+{
+	char	*path;
+	int	 fd, rc;
+
+	if (mkdir_p(dir, 0700, err, errlen) == -1)
+		return -1;
+	path = path_join(dir, template);
+	if ((fd = mkstemp(path)) == -1) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	rc = fchmod(fd, 0600) == 0 ? write_all(fd, buf, len) : -1;
+	if (close(fd) == -1 || rc == -1) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	*pathp = path;
+	return 0;
+}
+
+void
+secret_file_remove(char **path)
+{
+	if (*path == NULL)
+		return;
+	if (unlink(*path) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", *path, strerror(errno));
+	free(*path);
+	*path = NULL;
 }

@@ -70,6 +70,20 @@ void	 child_kill(struct child *);
 int	 child_run(const char *const *argv, const char *const *env_add, char **out,
 	    size_t outmax, char *err, size_t errlen);
 
+/* 1 if prog is an executable file in one of $PATH's directories. */
+int	 child_in_path(const char *prog);
+
+/*
+ * A file of mode 0600 in dir (created 0700 if missing), named from
+ * template (ending in XXXXXX), holding len bytes of a secret for a child
+ * that reads credentials from a file (PGPASSFILE, --defaults-extra-file).
+ * The caller wipes its own buffer; *path is set on success.
+ */
+int	 secret_file_write(const char *dir, const char *template, const void *buf,
+	    size_t len, char **path, char *err, size_t errlen);
+/* Removes the file (if any), logs a failure, frees and clears *path. */
+void	 secret_file_remove(char **path);
+
 /*
  * Runs argv to completion with its output logged; after seconds (0: no
  * limit) it is killed (SIGTERM, then SIGKILL) and the call fails saying so.

@@ -165,24 +165,6 @@ et_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 }
 
 static int
-et_have(const char *prog)
-{
-	const char	*path = getenv("PATH");
-	char		*copy, *d, *save = NULL, *p;
-	int		 found = 0;
-
-	copy = xstrdup(path != NULL ? path : "/usr/bin:/bin");
-	for (d = strtok_r(copy, ":", &save); d != NULL && !found;
-	    d = strtok_r(NULL, ":", &save)) {
-		p = path_join(d, prog);
-		found = access(p, X_OK) == 0;
-		free(p);
-	}
-	free(copy);
-	return found;
-}
-
-static int
 et_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
 	struct etcd_job		*et = job->priv;
@@ -198,7 +180,7 @@ et_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 	if (snapfile_sync(&et->sf, err, errlen) == -1)
 		goto out;
 	/* etcdutl replaces etcdctl snapshot restore from etcd 3.5 on. */
-	if (et_have("etcdutl"))
+	if (child_in_path("etcdutl"))
 		child_args_add(&a, "etcdutl");
 	else {
 		child_args_add(&a, config_get(job->section, "etcdctl"));

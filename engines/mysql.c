@@ -119,21 +119,13 @@ my_write_optfile(struct engine_job *job, char *err, size_t errlen)
 {
 	struct my_job	*my = my_priv(job);
 	const char	*password = config_get(job->section, "password");
-	char		*path, *text, *p;
+	char		*text, *p;
 	const char	*s;
 	size_t		 size;
-	int		 fd, rc;
+	int		 rc;
 
 	if (password == NULL || my->optfile != NULL)
 		return 0;
-	if (mkdir_p(job->workdir, 0700, err, errlen) == -1)
-		return -1;
-	path = path_join(job->workdir, "my.cnf.XXXXXX");
-	if ((fd = mkstemp(path)) == -1) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
 	size = 32 + 2 * strlen(password);
 	text = xmalloc(size);
 	p = text + strlcpy(text, "[client]\npassword=\"", size);
@@ -149,16 +141,10 @@ my_write_optfile(struct engine_job *job, char *err, size_t errlen)
 	}
 	*p++ = '"';
 	*p++ = '\n';
-	rc = fchmod(fd, 0600) == 0 ? write_all(fd, text, (size_t)(p - text)) : -1;
+	rc = secret_file_write(job->workdir, "my.cnf.XXXXXX", text, (size_t)(p - text),
+	    &my->optfile, err, errlen);
 	freezero(text, size);
-	if (close(fd) == -1 || rc == -1) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(path);
-		free(path);
-		return -1;
-	}
-	my->optfile = path;
-	return 0;
+	return rc;
 }
 
 static void
@@ -166,12 +152,8 @@ my_remove_optfile(struct engine_job *job)
 {
 	struct my_job	*my = job->priv;
 
-	if (my == NULL || my->optfile == NULL)
-		return;
-	if (unlink(my->optfile) == -1 && errno != ENOENT)
-		log_warn("cannot remove %s: %s", my->optfile, strerror(errno));
-	free(my->optfile);
-	my->optfile = NULL;
+	if (my != NULL)
+		secret_file_remove(&my->optfile);
 }
 
 /* The tool, then --defaults-extra-file (it must come first), then the connection. */

@@ -66,38 +66,26 @@ pg_write_passfile(struct engine_job *job, char *err, size_t errlen)
 {
 	struct pg_job	*pg = pg_priv(job);
 	const char	*password = config_get(job->section, "password");
-	char		*path, *line, *p;
+	char		*line, *p;
 	const char	*s;
-	int		 fd, rc;
+	size_t		 size;
+	int		 rc;
 
 	if (password == NULL || pg->passfile != NULL)
 		return 0;
-	if (mkdir_p(job->workdir, 0700, err, errlen) == -1)
-		return -1;
-	path = path_join(job->workdir, "pgpass.XXXXXX");
-	if ((fd = mkstemp(path)) == -1) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	line = xmalloc(8 + 2 * strlen(password) + 2);
-	p = line + strlcpy(line, "*:*:*:*:", 9);
+	size = 8 + 2 * strlen(password) + 2;
+	line = xmalloc(size);
+	p = line + strlcpy(line, "*:*:*:*:", size);
 	for (s = password; *s != '\0'; s++) {
 		if (*s == '\\' || *s == ':')
 			*p++ = '\\';
 		*p++ = *s;
 	}
 	*p++ = '\n';
-	rc = fchmod(fd, 0600) == 0 ? write_all(fd, line, (size_t)(p - line)) : -1;
-	freezero(line, 8 + 2 * strlen(password) + 2);
-	if (close(fd) == -1 || rc == -1) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(path);
-		free(path);
-		return -1;
-	}
-	pg->passfile = path;
-	return 0;
+	rc = secret_file_write(job->workdir, "pgpass.XXXXXX", line, (size_t)(p - line),
+	    &pg->passfile, err, errlen);
+	freezero(line, size);
+	return rc;
 }
 
 static void
@@ -105,12 +93,8 @@ pg_remove_passfile(struct engine_job *job)
 {
 	struct pg_job	*pg = job->priv;
 
-	if (pg == NULL || pg->passfile == NULL)
-		return;
-	if (unlink(pg->passfile) == -1 && errno != ENOENT)
-		log_warn("cannot remove %s: %s", pg->passfile, strerror(errno));
-	free(pg->passfile);
-	pg->passfile = NULL;
+	if (pg != NULL)
+		secret_file_remove(&pg->passfile);
 }
 
 /* Environment for libpq tools: the passfile, never the password itself. */

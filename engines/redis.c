@@ -174,24 +174,6 @@ rd_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 }
 
 static int
-rd_have(const char *prog)
-{
-	const char	*path = getenv("PATH");
-	char		*copy, *d, *save = NULL, *p;
-	int		 found = 0;
-
-	copy = xstrdup(path != NULL ? path : "/usr/bin:/bin");
-	for (d = strtok_r(copy, ":", &save); d != NULL && !found;
-	    d = strtok_r(NULL, ":", &save)) {
-		p = path_join(d, prog);
-		found = access(p, X_OK) == 0;
-		free(p);
-	}
-	free(copy);
-	return found;
-}
-
-static int
 rd_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
 	struct redis_job	*rd = job->priv;
@@ -207,7 +189,7 @@ rd_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 	}
 	if (snapfile_sync(&rd->sf, err, errlen) == -1)
 		goto out;
-	if (rd_have("redis-check-rdb")) {
+	if (child_in_path("redis-check-rdb")) {
 		argv[0] = "redis-check-rdb";
 		argv[1] = rd->sf.path;
 		argv[2] = NULL;
