@@ -491,3 +491,19 @@ secret_file_remove(char **path)
 	free(*path);
 	*path = NULL;
 }
+
+int
+child_version(struct child_args *a, char *buf, size_t len)
+{
+	char	*out = NULL, err[KB_ERRLEN];
+	int	 rc;
+
+	rc = child_run(child_args_list(a), NULL, &out, 256, err, sizeof(err));
+	child_args_free(a);
+	if (rc == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		strlcpy(buf, out, len);
+	}
+	free(out);
+	return rc;
+}

@@ -70,6 +70,9 @@ void	 child_kill(struct child *);
 int	 child_run(const char *const *argv, const char *const *env_add, char **out,
 	    size_t outmax, char *err, size_t errlen);
 
+/* Runs a (then freed) and puts the first line it prints in buf: tool versions. */
+int	 child_version(struct child_args *a, char *buf, size_t len);
+
 /* 1 if prog is an executable file in one of $PATH's directories. */
 int	 child_in_path(const char *prog);
 

@@ -770,19 +770,15 @@ static int
 cr_tool_version(struct engine_job *job, char *buf, size_t len)
 {
 	struct child_args	 a = { 0 };
-	char			*out = NULL, err[KB_ERRLEN];
+	char			 version[256];
 	int			 rc;
 
 	child_args_add(&a, config_get(job->section, "cockroach_bin"));
 	child_args_add(&a, "version");
 	child_args_add(&a, "--build-tag");
-	rc = child_run(child_args_list(&a), NULL, &out, 256, err, sizeof(err));
-	child_args_free(&a);
-	if (rc == 0) {
-		out[strcspn(out, "\n")] = '\0';
-		snprintf(buf, len, "cockroach %s", out);
-	}
-	free(out);
+	rc = child_version(&a, version, sizeof(version));
+	if (rc == 0)
+		snprintf(buf, len, "cockroach %s", version);
 	return rc;
 }
 

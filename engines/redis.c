@@ -238,18 +238,11 @@ static int
 rd_tool_version(struct engine_job *job, char *buf, size_t len)
 {
 	struct child_args	 a = { 0 };
-	char			*out = NULL, err[KB_ERRLEN];
 	int			 rc;
 
 	child_args_add(&a, config_get(job->section, "redis_cli"));
 	child_args_add(&a, "--version");
-	rc = child_run(child_args_list(&a), NULL, &out, 256, err, sizeof(err));
-	child_args_free(&a);
-	if (rc == 0) {
-		out[strcspn(out, "\n")] = '\0';
-		strlcpy(buf, out, len);
-	}
-	free(out);
+	rc = child_version(&a, buf, len);
 	return rc;
 }
 
