@@ -58,6 +58,16 @@ grep -q "kb run/pré/test/orders/backups/[0-9TZ]*/data$" "$KB_TMP/ls" || fail "d
 grep -q "kb run/pré/test/orders/backups/[0-9TZ]*/manifest.json$" "$KB_TMP/ls" ||
 	fail "manifest not in the bucket"
 
+say "the AWS CLI downloads the data; its SHA-256 is the manifest's"
+key=$(sed -n 's/.* \(kb run\/pré\/test\/orders\/backups\/[0-9TZ]*\/data\)$/\1/p' "$KB_TMP/ls" | head -n 1)
+aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "s3://$S3_BUCKET/$key" "$KB_TMP/data" ||
+	fail "aws cp of $key"
+aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors \
+	"s3://$S3_BUCKET/${key%/data}/manifest.json" "$KB_TMP/manifest.json" || fail "aws cp manifest"
+want=$(sed -n 's/.*"sha256": "\([0-9a-f]*\)".*/\1/p' "$KB_TMP/manifest.json")
+got=$(sha256sum "$KB_TMP/data" | cut -d' ' -f1)
+assert_eq "$got" "$want" "SHA-256 of the data the AWS CLI downloaded"
+
 say "list and restore from S3"
 run_runner -c "$KB_TMP/kb.conf" list
 expect_rc 0 "list"
