@@ -85,6 +85,33 @@ expect_rc 1 "backup with a wrong secret"
 assert_contains "$KB_TMP/log" "SignatureDoesNotMatch" "wrong secret message"
 printf '%s' "$S3_SECRET_KEY" >"$KB_TMP/s3secret"
 
+say "encrypted round trip through S3"
+write_s3_config "$KB_TMP/enc.conf" shop 5MiB
+sed -i 's/^name = orders/name = enc/; s/^compression = .*//' "$KB_TMP/enc.conf"
+sed -i 's/^engine = postgres/engine = postgres\ncompression = none/' "$KB_TMP/enc.conf"
+printf 'correct horse battery staple s3\n' >"$KB_TMP/enckey"
+echo "encryption_key_file = $KB_TMP/enckey" >>"$KB_TMP/enc.conf"
+run_runner -c "$KB_TMP/enc.conf" --once
+expect_rc 0 "encrypted backup to S3"
+ekey=$(aws --endpoint-url "$S3_ENDPOINT" s3 ls --recursive "s3://$S3_BUCKET/kb run/pré/test/enc/" |
+	sed -n 's/.* \(kb run\/.*\/data\)$/\1/p' | head -n 1)
+aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "s3://$S3_BUCKET/$ekey" "$KB_TMP/edata" ||
+	fail "aws cp of the encrypted data"
+# compression = none: plain table contents would show; encrypted, they must not.
+! grep -aq "c1999@example.com" "$KB_TMP/edata" || fail "plain data in the encrypted object"
+assert_contains "$(aws --endpoint-url "$S3_ENDPOINT" s3 cp "s3://$S3_BUCKET/${ekey%/data}/manifest.json" -)" \
+	'"cipher": "aes-256-gcm"' "manifest records the cipher"
+run_runner -c "$KB_TMP/enc.conf" restore latest --database shop_enc
+expect_rc 0 "encrypted restore from S3"
+pg_fingerprint shop_enc >"$KB_TMP/e"
+diff -u "$KB_TMP/a" "$KB_TMP/e" >/dev/null || fail "encrypted S3 restore differs"
+assert_not_contains "$KB_TMP/all.log" "correct horse battery" "passphrase in the log"
+printf 'the wrong passphrase\n' >"$KB_TMP/enckey"
+run_runner -c "$KB_TMP/enc.conf" verify
+expect_rc 1 "verify with the wrong key"
+assert_contains "$KB_TMP/out" "failed authentication at frame 0: it is corrupt or the key is wrong" \
+	"wrong key message"
+
 [ "${KBACKUP_S3_BIG:-1}" = 0 ] && { echo ok; exit 0; }
 
 say "1 GiB database: peak RSS of the runner"
