@@ -398,3 +398,20 @@ peak_rss_kib(void)
 	fclose(f);
 	return kib;
 }
+
+char *
+str_quote(const char *s, char quote)
+{
+	char	*q, *p;
+
+	q = p = xmalloc(2 * strlen(s) + 3);
+	*p++ = quote;
+	for (; *s != '\0'; s++) {
+		if (*s == quote || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = quote;
+	*p = '\0';
+	return q;
+}

@@ -201,18 +201,7 @@ my_ident(const char *s)
 static char *
 my_literal(const char *s)
 {
-	char	*q, *p;
-
-	q = p = xmalloc(2 * strlen(s) + 3);
-	*p++ = '\'';
-	for (; *s != '\0'; s++) {
-		if (*s == '\'' || *s == '\\')
-			*p++ = '\\';
-		*p++ = *s;
-	}
-	*p++ = '\'';
-	*p = '\0';
-	return q;
+	return str_quote(s, '\'');
 }
 
 /* Runs the client with script on stdin; tab-separated rows in *out if out is not NULL. */

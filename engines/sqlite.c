@@ -82,18 +82,7 @@ sq_shell(struct engine_job *job, const char *path, const char *sql, char **out,
 static char *
 sq_quote(const char *s)
 {
-	char	*q, *p;
-
-	q = p = xmalloc(2 * strlen(s) + 3);
-	*p++ = '"';
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			*p++ = '\\';
-		*p++ = *s;
-	}
-	*p++ = '"';
-	*p = '\0';
-	return q;
+	return str_quote(s, '"');
 }
 
 static int	sq_backup_end(struct engine_job *, int, char *, size_t);
