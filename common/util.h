@@ -65,7 +65,7 @@ int	 startswith(const char *s, const char *prefix);
 /* Human-readable byte count ("1.5 GiB"); buf needs 16 bytes. */
 void	 format_bytes(uint64_t n, char buf[16]);
 
-/* s between two quote characters, with quote and '\\' escaped by '\\'; a new string. */
+/* s between two quote characters, with quote and backslash escaped by a backslash. */
 char	*str_quote(const char *s, char quote);
 
 /* VmHWM of /proc/self/status in KiB (peak resident memory), or -1 where there is none. */
