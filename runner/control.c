@@ -19,6 +19,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include <openssl/crypto.h>
+
 #include "runner/control.h"
 
 #define CONTROL_SOCK		"control.sock"
@@ -156,6 +158,12 @@ worker(void *arg)
 	send_exit(w->fd, &w->alive, status);
 	close(w->fd);
 	free(w);
+	/*
+	 * The job used OpenSSL in this thread.  Free its thread state now: the
+	 * thread is detached, and once workers reaches 0 the daemon may exit
+	 * before thread-exit destructors would have run.
+	 */
+	OPENSSL_thread_stop();
 	pthread_mutex_lock(&ctl->lock);
 	ctl->workers--;
 	pthread_cond_broadcast(&ctl->cond);
