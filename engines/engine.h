@@ -81,6 +81,8 @@ const struct engine_ops *engine_find(const char *name);
 /* "postgres|mysql|..." for messages and the [backup] engine enum. */
 const char *engine_names(void);
 
+/* Adds the "TABLE<TAB>ROWS" lines of text (modified in place) to s. */
+void	 engine_sanity_parse(struct engine_sanity *, char *text);
 void	 engine_sanity_free(struct engine_sanity *);
 
 #endif

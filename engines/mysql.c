@@ -431,7 +431,7 @@ static int
 my_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
     char *err, size_t errlen)
 {
-	char	*lit, *script, *gen = NULL, *out = NULL, *line, *save = NULL, *tab;
+	char	*lit, *script, *gen = NULL, *out = NULL;
 	int	 rc;
 
 	memset(s, 0, sizeof(*s));
@@ -449,16 +449,7 @@ my_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 	free(gen);
 	if (rc == -1)
 		return -1;
-	for (line = out == NULL ? NULL : strtok_r(out, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if ((tab = strchr(line, '\t')) == NULL)
-			continue;
-		*tab = '\0';
-		s->tables = xreallocarray(s->tables, s->ntables + 1, sizeof(*s->tables));
-		s->tables[s->ntables].table = xstrdup(line);
-		s->tables[s->ntables].rows = strtoull(tab + 1, NULL, 10);
-		s->ntables++;
-	}
+	engine_sanity_parse(s, out);
 	free(out);
 	return 0;
 }

@@ -350,7 +350,7 @@ pg_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 	    "    'information_schema') AND n.nspname NOT LIKE 'pg_toast%'\n"
 	    "ORDER BY 1\n"
 	    "\\gexec\n";
-	char	*out = NULL, *line, *save = NULL, *tab;
+	char	*out = NULL;
 	int	 rc;
 
 	memset(s, 0, sizeof(*s));
@@ -358,16 +358,7 @@ pg_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 	pg_end(job, 0, NULL, 0);
 	if (rc == -1)
 		return -1;
-	for (line = strtok_r(out, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if ((tab = strchr(line, '\t')) == NULL)
-			continue;
-		*tab = '\0';
-		s->tables = xreallocarray(s->tables, s->ntables + 1, sizeof(*s->tables));
-		s->tables[s->ntables].table = xstrdup(line);
-		s->tables[s->ntables].rows = strtoull(tab + 1, NULL, 10);
-		s->ntables++;
-	}
+	engine_sanity_parse(s, out);
 	free(out);
 	return 0;
 }

@@ -53,6 +53,23 @@ engine_names(void)
 }
 
 void
+engine_sanity_parse(struct engine_sanity *s, char *text)
+{
+	char	*line, *save = NULL, *tab;
+
+	for (line = text == NULL ? NULL : strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((tab = strchr(line, '\t')) == NULL)
+			continue;
+		*tab = '\0';
+		s->tables = xreallocarray(s->tables, s->ntables + 1, sizeof(*s->tables));
+		s->tables[s->ntables].table = xstrdup(line);
+		s->tables[s->ntables].rows = strtoull(tab + 1, NULL, 10);
+		s->ntables++;
+	}
+}
+
+void
 engine_sanity_free(struct engine_sanity *s)
 {
 	size_t	i;

@@ -263,7 +263,7 @@ static int
 sq_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
     char *err, size_t errlen)
 {
-	char	*out = NULL, *line, *save = NULL, *sql, *counts = NULL, *tab;
+	char	*out = NULL, *sql, *counts = NULL;
 	int	 rc;
 
 	memset(s, 0, sizeof(*s));
@@ -278,16 +278,7 @@ sq_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 		free(out);
 		return -1;
 	}
-	for (line = counts == NULL ? NULL : strtok_r(counts, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if ((tab = strchr(line, '\t')) == NULL)
-			continue;
-		*tab = '\0';
-		s->tables = xreallocarray(s->tables, s->ntables + 1, sizeof(*s->tables));
-		s->tables[s->ntables].table = xstrdup(line);
-		s->tables[s->ntables].rows = strtoull(tab + 1, NULL, 10);
-		s->ntables++;
-	}
+	engine_sanity_parse(s, counts);
 	free(out);
 	free(counts);
 	return 0;
