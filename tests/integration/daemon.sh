@@ -27,6 +27,9 @@ assert_contains "$KB_TMP/log" "no daemon listening" "trigger without daemon"
 
 say "the daemon makes backups on its schedule"
 for try in 1 2 3 4 5; do	# free_port races with other tests: pick again if taken
+	# the background job opens its redirections after the fork: create the
+	# log here so the loop below never reads a file that is not there yet
+	: >"$KB_TMP/daemon.log"
 	env -u PGPASSWORD "$RUNNER" -c "$KB_TMP/kb.conf" run >"$KB_TMP/daemon.out" 2>"$KB_TMP/daemon.log" &
 	DPID=$!
 	at_exit "kill -9 $DPID"
