@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "runner/catalog.h"
 #include "runner/jobs.h"
 #include "runner/keys.h"
 #include "runner/manifest.h"
@@ -143,7 +144,7 @@ single_remove_old(struct backup_job *b, struct location *loc, const char *key)
 	char	 err[KB_ERRLEN], *dir;
 	int	 ours;
 
-	dir = xasprintf("%s/single/", b->r->base);
+	dir = layout_single_prefix(b->r);
 	ours = startswith(key, dir) && strstr(key, "..") == NULL;
 	free(dir);
 	if (!ours) {
@@ -164,15 +165,11 @@ single_switch(struct backup_job *b, size_t i, const char *json, char *err, size_
 {
 	struct location	*loc = &b->r->locations[i];
 	struct manifest	 old;
-	char		*key, *buf = NULL;
-	size_t		 len;
-	int		 missing = 0, have_old = 0, rc;
+	char		*key;
+	int		 missing = 0, have_old, rc;
 
+	have_old = catalog_single_manifest(b->r, loc, &old, &missing, err, errlen) == 0;
 	key = layout_single_manifest_key(b->r);
-	if (storage_get_buffer(loc->st, key, MANIFEST_MAX, &buf, &len, &missing, err,
-	    errlen) == 0)
-		have_old = manifest_from_json(buf, len, &old, err, errlen) == 0;
-	free(buf);
 	rc = storage_put_buffer(loc->st, key, json, strlen(json), err, errlen);
 	free(key);
 	if (rc == 0 && have_old && strcmp(old.data_key, b->keys[i]) != 0)

@@ -135,6 +135,59 @@ out:
 	return rc;
 }
 
+int
+catalog_single_manifest(struct runner *r, struct location *loc, struct manifest *m,
+    int *missing, char *err, size_t errlen)
+{
+	char	*key, *buf;
+	size_t	 len;
+	int	 rc;
+
+	key = layout_single_manifest_key(r);
+	rc = storage_get_buffer(loc->st, key, MANIFEST_MAX, &buf, &len, missing, err,
+	    errlen);
+	if (rc == 0) {
+		rc = manifest_from_json(buf, len, m, err, errlen);
+		free(buf);
+	}
+	if (rc == -1)
+		errprefix(err, errlen, "%s", key);
+	free(key);
+	return rc;
+}
+
+int
+catalog_single_data(struct runner *r, struct location *loc, char ***ids, size_t *n,
+    char *err, size_t errlen)
+{
+	struct scan	 sc;
+	char		*prefix;
+	int		 rc;
+
+	memset(&sc, 0, sizeof(sc));
+	prefix = layout_single_prefix(r);
+	sc.prefixlen = strlen(prefix);
+	rc = loc->st->ops->list(loc->st, prefix, scan_object, &sc, err, errlen);
+	if (rc == -1)
+		errprefix(err, errlen, "listing %s", loc->desc);
+	free(prefix);
+	strings_free(sc.manifests, sc.nmanifests);	/* single/ has one, not per ID */
+	if (rc == -1) {
+		strings_free(sc.datas, sc.ndatas);
+		sc.datas = NULL;
+		sc.ndatas = 0;
+	}
+	*ids = sc.datas;
+	*n = sc.ndatas;
+	return rc;
+}
+
+void
+catalog_ids_free(char **ids, size_t n)
+{
+	strings_free(ids, n);
+}
+
 void
 catalog_free(struct catalog *c)
 {

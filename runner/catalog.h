@@ -22,6 +22,16 @@ struct catalog {
 int	 catalog_load(struct runner *, struct location *, struct catalog *, char *err,
 	    size_t errlen);
 void	 catalog_free(struct catalog *);
+/* single/manifest.json; -1 with *missing set when there is none. */
+int	 catalog_single_manifest(struct runner *, struct location *, struct manifest *,
+	    int *missing, char *err, size_t errlen);
+/*
+ * The IDs with data under single/ (mode = single), the current one among them;
+ * free with catalog_ids_free().
+ */
+int	 catalog_single_data(struct runner *, struct location *, char ***ids, size_t *n,
+	    char *err, size_t errlen);
+void	 catalog_ids_free(char **ids, size_t n);
 const struct manifest *catalog_find(const struct catalog *, const char *id);
 const struct manifest *catalog_latest(const struct catalog *);
 /* The newest backup that finished at or before t, or NULL. */

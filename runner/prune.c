@@ -8,9 +8,8 @@
  * is deleted before its data, so that an interruption leaves data without a
  * manifest, never a manifest without data; then labels.json; then data left
  * without a manifest by interrupted runs, and stale multipart uploads.
- * Orphaned data is swept only when it is older than the newest backup or
- * older than ORPHAN_AGE, so that a backup being written right now (by a
- * runner that somehow does not share our lock) is never taken.
+ * mode = single has no labels: prune only sweeps what interrupted runs left
+ * under single/ and stale multipart uploads.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@ struct prune_run {
 	int		 dry_run;
 	time_t		 now;
 	size_t		 deleted;
+	size_t		 planned;	/* --dry-run */
 	size_t		 failed;
 };
 
@@ -78,6 +78,7 @@ prune_backups(struct prune_run *p, const struct catalog *c, struct labels_index 
 			continue;	/* reconciled: cannot happen */
 		if (p->dry_run) {
 			printf("would delete %s: %s\n", m->id, plan.v[i].reason);
+			p->planned++;
 			continue;
 		}
 		if (delete_backup(p, m, err, sizeof(err)) == -1) {
@@ -102,38 +103,96 @@ prune_backups(struct prune_run *p, const struct catalog *c, struct labels_index 
 	labels_plan_free(&plan);
 }
 
+/*
+ * Data without a manifest is an interrupted run's only when it is older than
+ * the newest backup or than ORPHAN_AGE: a backup being written right now (by
+ * a runner that somehow does not share our lock) is never taken.
+ */
+static int
+orphan_due(const struct prune_run *p, const char *id, const char *newest)
+{
+	time_t	started;
+
+	if (id_to_time(id, &started) == -1)
+		return 0;
+	return started < p->now - ORPHAN_AGE || (newest != NULL && strcmp(id, newest) < 0);
+}
+
+static void
+delete_orphan(struct prune_run *p, const char *id, const char *key)
+{
+	char	err[KB_ERRLEN];
+
+	if (p->dry_run) {
+		printf("would delete %s: data without a manifest (an interrupted run)\n", id);
+		p->planned++;
+	} else if (remove_key(p->loc, key, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "prune: orphaned data not deleted", "key", key, "error",
+		    err, NULL);
+		p->failed++;
+	} else {
+		log_kv(LOGL_INFO, "pruned", "id", id, "location", p->loc->desc, "reason",
+		    "data without a manifest (an interrupted run)", NULL);
+		p->deleted++;
+	}
+}
+
 static void
 sweep_orphans(struct prune_run *p, const struct catalog *c)
 {
 	const struct manifest	*newest = catalog_latest(c);
-	char			 err[KB_ERRLEN], *key;
-	time_t			 started;
+	char			*key;
 	size_t			 i;
 
 	for (i = 0; i < c->norphans; i++) {
-		if (id_to_time(c->orphans[i], &started) == -1)
+		if (!orphan_due(p, c->orphans[i], newest != NULL ? newest->id : NULL))
 			continue;
-		if (started >= p->now - ORPHAN_AGE &&
-		    (newest == NULL || strcmp(c->orphans[i], newest->id) >= 0))
-			continue;	/* perhaps a backup being written right now */
-		if (p->dry_run) {
-			printf("would delete %s: data without a manifest (an interrupted "
-			    "run)\n", c->orphans[i]);
-			continue;
-		}
 		key = layout_data_key(p->r, c->orphans[i]);
-		if (remove_key(p->loc, key, err, sizeof(err)) == -1) {
-			log_kv(LOGL_ERROR, "prune: orphaned data not deleted", "key", key,
-			    "error", err, NULL);
-			p->failed++;
-		} else {
-			log_kv(LOGL_INFO, "pruned", "id", c->orphans[i], "location",
-			    p->loc->desc, "reason", "data without a manifest (an interrupted "
-			    "run)", NULL);
-			p->deleted++;
-		}
+		delete_orphan(p, c->orphans[i], key);
 		free(key);
 	}
+}
+
+/*
+ * single/ holds the data single/manifest.json names, and what interrupted
+ * runs (data written, manifest not switched) or a failed removal of the
+ * previous data left.  An unreadable manifest stops the sweep: without it
+ * the current data cannot be told from the rest.
+ */
+static void
+sweep_single(struct prune_run *p)
+{
+	struct manifest	  m;
+	char		  err[KB_ERRLEN], **ids, *key;
+	const char	 *current = NULL;
+	size_t		  n, i;
+	int		  missing = 0, have;
+
+	have = catalog_single_manifest(p->r, p->loc, &m, &missing, err, sizeof(err)) == 0;
+	if (!have && !missing) {
+		log_kv(LOGL_WARN, "prune: single/ not swept", "location", p->loc->desc,
+		    "error", err, NULL);
+		p->failed++;
+		return;
+	}
+	if (have)
+		current = m.id;
+	if (catalog_single_data(p->r, p->loc, &ids, &n, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "prune: cannot list single/", "error", err, NULL);
+		p->failed++;
+	}
+	for (i = 0; i < n; i++) {
+		if (current != NULL && strcmp(ids[i], current) == 0)
+			continue;
+		if (!orphan_due(p, ids[i], current))
+			continue;
+		key = layout_single_data_key(p->r, ids[i]);
+		delete_orphan(p, ids[i], key);
+		free(key);
+	}
+	catalog_ids_free(ids, n);
+	if (have)
+		manifest_free(&m);
 }
 
 static void
@@ -192,24 +251,26 @@ job_prune(struct runner *r, int dry_run)
 	struct prune_run	p;
 	char			n[32];
 	size_t			i;
+	int			single;
 
-	if (strcmp(config_get(r->backup, "mode"), "single") == 0) {
-		log_kv(LOGL_DEBUG, "single mode: nothing to prune", NULL);
-		if (dry_run)
-			printf("mode = single: nothing to prune\n");
-		return EXIT_OK;
-	}
+	single = strcmp(config_get(r->backup, "mode"), "single") == 0;
 	memset(&p, 0, sizeof(p));
 	p.r = r;
 	p.dry_run = dry_run;
 	p.now = time(NULL);
 	for (i = 0; i < r->nlocations; i++) {
 		p.loc = &r->locations[i];
-		prune_location(&p);
+		if (single) {	/* no labels: only what interrupted runs left */
+			sweep_single(&p);
+			sweep_uploads(&p);
+		} else
+			prune_location(&p);
 	}
-	if (dry_run)
+	if (dry_run) {
+		if (single && p.planned == 0)
+			printf("mode = single: nothing to prune\n");
 		fflush(stdout);
-	else {
+	} else {
 		snprintf(n, sizeof(n), "%zu", p.deleted);
 		log_kv(p.failed > 0 ? LOGL_ERROR : LOGL_INFO, p.failed > 0 ?
 		    "prune finished with errors" : "prune finished", "deleted", n, NULL);

@@ -103,6 +103,12 @@ layout_single_data_key(const struct runner *r, const char *id)
 }
 
 char *
+layout_single_prefix(const struct runner *r)
+{
+	return xasprintf("%s/single/", r->base);
+}
+
+char *
 layout_single_manifest_key(const struct runner *r)
 {
 	return xasprintf("%s/single/manifest.json", r->base);

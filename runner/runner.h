@@ -52,6 +52,7 @@ char	*layout_backups_prefix(const struct runner *);		/* BASE/backups/ */
 char	*layout_data_key(const struct runner *, const char *id);
 char	*layout_manifest_key(const struct runner *, const char *id);
 char	*layout_single_data_key(const struct runner *, const char *id);
+char	*layout_single_prefix(const struct runner *);		/* BASE/single/ */
 char	*layout_single_manifest_key(const struct runner *);
 char	*layout_labels_key(const struct runner *);
 

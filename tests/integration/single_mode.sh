@@ -2,7 +2,8 @@
 # mode = single: no labels, no prune; each backup goes to single/ under its
 # own ID, single/manifest.json is switched to it, then the previous data is
 # deleted.  Two backups leave only the second's data; restore latest
-# restores it; prune and list know the mode.
+# restores it; prune and list know the mode; prune sweeps data interrupted
+# runs left under single/.
 . "$(dirname "$0")/../lib.sh"
 
 command -v faketime >/dev/null || skip "faketime not installed"
@@ -49,6 +50,35 @@ assert_contains "$KB_TMP/out" "(single)" "list shows the mode"
 run_runner -c "$KB_TMP/kb.conf" prune --dry-run
 expect_rc 0 "prune --dry-run"
 assert_contains "$KB_TMP/out" "nothing to prune" "prune in single mode"
+
+say "prune sweeps what interrupted runs left under single/, not the current data"
+# Old data the switch failed to remove, and an interrupted run's data from a
+# day ago: both go.  A run still writing (a minute old, newer than the
+# current backup) stays until it is a day old.
+mkdir -p "$S/single/20260301T120000Z" "$S/single/20260302T120000Z" "$S/single/20260303T003000Z"
+echo old >"$S/single/20260301T120000Z/data"
+echo interrupted >"$S/single/20260302T120000Z/data"
+echo writing >"$S/single/20260303T003000Z/data"
+set +e
+env -u PGPASSWORD faketime -f "@2026-03-03 00:31:00" "$RUNNER" -c "$KB_TMP/kb.conf" \
+	prune --dry-run >"$KB_TMP/out" 2>"$KB_TMP/log"
+rc=$?
+set -e
+expect_rc 0 "prune --dry-run with leftovers"
+assert_contains "$KB_TMP/out" "would delete 20260301T120000Z: data without a manifest" "dry run: old data"
+assert_not_contains "$KB_TMP/out" "20260302T003000Z" "dry run: the current backup"
+assert_not_contains "$KB_TMP/out" "20260303T003000Z" "dry run: a run still writing"
+[ -f "$S/single/20260301T120000Z/data" ] || fail "--dry-run deleted something"
+set +e
+env -u PGPASSWORD faketime -f "@2026-03-03 18:00:00" "$RUNNER" -c "$KB_TMP/kb.conf" \
+	prune >"$KB_TMP/out" 2>"$KB_TMP/log"
+rc=$?
+set -e
+expect_rc 0 "prune with leftovers"
+files=$(cd "$S" && find . -type f | sort | tr '\n' ' ')
+assert_eq "$files" "./single/20260302T003000Z/data ./single/20260303T003000Z/data ./single/manifest.json " "single/ after prune"
+assert_contains "$KB_TMP/log" 'reason="data without a manifest (an interrupted run)"' "prune logs why"
+rm -r "$S/single/20260303T003000Z"
 
 say "restore latest"
 run_runner -c "$KB_TMP/kb.conf" restore latest --database shop_copy
