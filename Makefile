@@ -126,14 +126,23 @@ install: all
 	done
 
 # libFuzzer targets: each tests/fuzz/fuzz_X.c links the sources it needs through the libraries.
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_XOPEN_SOURCE=700 \
-	      -D_DEFAULT_SOURCE -I. $(PKG_CFLAGS)
-fuzz:
-	@mkdir -p $(O)/fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  echo "clang $$n"; \
-	  clang $(FUZZ_CFLAGS) -o $(O)/fuzz/$$n $$f $(filter-out %/main.c,$(COMMON_SRC) $(RUNNER_SRC) $(OPERATOR_SRC)) \
-	    $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm || exit 1; done
+# The sources are compiled once (instrumented, without libFuzzer's main) for every target.
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	      -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -I. $(PKG_CFLAGS)
+FUZZ_OBJ	:= $(patsubst $(O)/%,$(O)/fuzz/obj/%,$(COMMON_OBJ) $(RUNNER_OBJ) $(OPERATOR_OBJ))
+FUZZ_BIN	:= $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+
+fuzz: $(FUZZ_BIN)
+
+$(O)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CLANG   $<"
+	@clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_BIN): $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@echo "  CLANG   $@"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
+		$(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
 
 bench: all
 	@KBACKUP_RUNNER=$(abspath $(RUNNER)) bench/run
@@ -144,4 +153,5 @@ lint:
 clean:
 	rm -rf build build-san bin
 
--include $(COMMON_OBJ:.o=.d) $(RUNNER_OBJ:.o=.d) $(OPERATOR_OBJ:.o=.d) $(O)/runner/main.d $(O)/operator/main.d
+-include $(COMMON_OBJ:.o=.d) $(RUNNER_OBJ:.o=.d) $(OPERATOR_OBJ:.o=.d) $(O)/runner/main.d $(O)/operator/main.d \
+	 $(FUZZ_OBJ:.o=.d)

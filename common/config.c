@@ -606,7 +606,7 @@ load_section(struct config *cfg, dictionary *d, const char *secname,
 {
 	struct config_section	 *s;
 	const char		**keys;
-	const char		 *name, *source;
+	const char		 *name, *source, *value;
 	const struct config_key	 *k;
 	int			  nkeys, i;
 	size_t			  j;
@@ -618,7 +618,13 @@ load_section(struct config *cfg, dictionary *d, const char *secname,
 	iniparser_getseckeys(d, secname, keys);
 	for (i = 0; i < nkeys; i++) {
 		name = strchr(keys[i], ':') + 1;
-		entry_set(s, name, iniparser_getstring(d, keys[i], ""), 0);
+		/* No value: the header of a section [SECNAME:...] (see prescan). */
+		if ((value = iniparser_getstring(d, keys[i], NULL)) == NULL) {
+			errf(err, errlen, "[%s]: ':' in a section name", keys[i]);
+			free(keys);
+			return -1;
+		}
+		entry_set(s, name, value, 0);
 	}
 	free(keys);
 
@@ -661,7 +667,10 @@ list_section_names(const struct config_section_schema *schema, char *buf, size_t
 
 /*
  * iniparser merges a section given twice and lets a later key win silently:
- * a pre-scan of the text catches both, with line numbers.
+ * a pre-scan of the text catches both, with line numbers.  It also joins
+ * section and key with ':', so that [a:b] is no section of its own but a key
+ * "b" of [a] without a value: ':' in a section name is refused here too
+ * (and by load_section, for a name that a continuation line put together).
  */
 struct seen {
 	char	*name;
@@ -733,6 +742,11 @@ prescan(const char *text, char *err, size_t errlen)
 		if (*p == '[' && (close = memchr(p, ']', len)) != NULL) {
 			free(section);
 			section = trimmed_lower(p + 1, (size_t)(close - p - 1));
+			if (strchr(section, ':') != NULL) {
+				rc = errf(err, errlen, "[%s]: ':' in a section name (line %d)",
+				    section, line);
+				continue;
+			}
 			name = xstrdup(section);
 			if ((prev = seen_add(&secs, &nsecs, name, line)) != 0) {
 				rc = errf(err, errlen, "[%s]: section given twice (lines %d and %d)",

@@ -1,7 +1,9 @@
 /*
  * fuzz_config: kbackup.conf text through the reader and every check the
- * runner applies (iniparser reads files, so the input goes through one).
+ * runner applies (iniparser reads files, so the input goes through one,
+ * in $TMPDIR, removed at exit).
  */
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,16 +17,28 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+static char	path[PATH_MAX];
+
+static void
+remove_path(void)
+{
+	unlink(path);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char	 path[64];
 	struct config	*cfg;
 	char		 err[KB_ERRLEN], *text;
+	const char	*tmp;
 	int		 fd;
 
-	if (path[0] == '\0')
-		snprintf(path, sizeof(path), "/tmp/fuzz-config-%ld.conf", (long)getpid());
+	if (path[0] == '\0') {
+		if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+			tmp = "/tmp";
+		snprintf(path, sizeof(path), "%s/fuzz-config-%ld.conf", tmp, (long)getpid());
+		atexit(remove_path);
+	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
 		return 0;
 	if (write_all(fd, data, size) == -1) {

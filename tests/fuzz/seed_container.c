@@ -1,12 +1,14 @@
 /*
  * seed_container: writes a seed corpus for fuzz_container into a directory:
  * small valid containers, unencrypted and under the fuzzer's raw key, each
- * with fuzz_container's two leading selector bytes.
+ * with fuzz_container's two leading selector bytes.  tests/fuzz/corpus/container
+ * holds its output (the encrypted ones differ on every run: random salt).
  *
- *	cc -I. $(pkg-config --cflags libbsd-overlay) -o seed tests/fuzz/seed_container.c \
+ *	cc -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -I. \
+ *	    $(pkg-config --cflags libbsd-overlay) -o seed tests/fuzz/seed_container.c \
  *	    runner/container.c common/util.c common/log.c \
  *	    $(pkg-config --libs libbsd-overlay openssl libzstd)
- *	./seed corpus/
+ *	./seed tests/fuzz/corpus/container
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -62,6 +62,8 @@ base | sed 's/^password = inline-secret-value/password = inline-secret-value\npa
 (base; printf '[storage.off_site]\ntype = file\npath = /tmp/x\n') | bad "bad location name" "[storage.off_site]: 'off_site' is not a name"
 (base; printf '[storage.two]\ntype = file\npath = /tmp/x\nbucket = b\n') | bad "key of another type" "[storage.two] bucket: "
 (base; printf '[metrics]\nlisten = localhost\n') | bad "bad listen" "[metrics] listen: 'localhost' is not HOST:PORT"
+(base; printf '[postgres:x]\nhost = y\n') | bad "colon in section" "[postgres:x]: ':' in a section name (line 13)"
+(base; printf '[postgres\\\n:x]\nhost = y\n') | bad "colon after a continuation" "[postgres:x]: ':' in a section name"
 (base; printf '[backup]\nname = x\n') | bad "section twice" "[backup]: section given twice (lines 1 and 13)"
 base | sed 's/^database = shop/database = shop\ndatabase = other/' | bad "key twice" "[postgres] database: given twice (lines 7 and 8)"
 printf 'this is not ini\n[backup\n' | bad "not INI" "bad$((n + 1)).conf"
