@@ -82,8 +82,9 @@ open_store(const struct opts *o)
 	return st;
 }
 
-static void
-put(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chunk,
+/* Begins an upload of len bytes of gen() from off, written chunk at a time. */
+static struct storage_upload *
+put_data(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chunk,
     FILE *copy)
 {
 	struct storage_upload	*up;
@@ -105,6 +106,16 @@ put(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chun
 		}
 	}
 	free(buf);
+	return up;
+}
+
+static void
+put(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chunk,
+    FILE *copy)
+{
+	struct storage_upload	*up = put_data(st, key, off, len, chunk, copy);
+	char			 err[KB_ERRLEN];
+
 	if (st->ops->put_commit(up, err, sizeof(err)) == -1)
 		fail_msg("put_commit %s: %s", key, err);
 }
@@ -485,24 +496,14 @@ faults_applied(const char *kind)
 	return count;
 }
 
-/* A multipart upload of len bytes of gen() from off whose commit fails. */
+/* An upload like put()'s whose commit fails with an error that says want. */
 static void
 put_fails(struct storage *st, const char *key, uint64_t off, uint64_t len,
     const char *want)
 {
-	struct storage_upload	*up;
-	unsigned char		*buf = malloc(MIB);
+	struct storage_upload	*up = put_data(st, key, off, len, MIB, NULL);
 	char			 err[KB_ERRLEN];
-	uint64_t		 i, n;
 
-	assert_int_equal(st->ops->put_begin(st, key, 0, &up, err, sizeof(err)), 0);
-	for (; len > 0; off += n, len -= n) {
-		n = len < MIB ? len : MIB;
-		for (i = 0; i < n; i++)
-			buf[i] = gen(off + i);
-		assert_int_equal(st->ops->put_write(up, buf, n, err, sizeof(err)), 0);
-	}
-	free(buf);
 	assert_int_equal(st->ops->put_commit(up, err, sizeof(err)), -1);
 	print_message("error: %s\n", err);
 	if (strstr(err, want) == NULL)
