@@ -328,6 +328,33 @@ hex_encode(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+hex_decode(const char *in, size_t len, unsigned char *out)
+{
+	size_t	i;
+	int	hi, lo;
+
+	for (i = 0; i < len; i++) {
+		if ((hi = hex_value((unsigned char)in[2 * i])) == -1 ||
+		    (lo = hex_value((unsigned char)in[2 * i + 1])) == -1)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 int
 startswith(const char *s, const char *prefix)
 {

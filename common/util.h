@@ -58,6 +58,8 @@ void	 time_to_rfc3339(time_t t, char buf[21]);
 
 /* Lowercase hex of len bytes; out needs 2*len+1 bytes. */
 void	 hex_encode(const unsigned char *in, size_t len, char *out);
+/* The 2*len hex digits at in (either case) as len bytes; -1 at anything else. */
+int	 hex_decode(const char *in, size_t len, unsigned char *out);
 
 /* 1 if s starts with prefix. */
 int	 startswith(const char *s, const char *prefix);

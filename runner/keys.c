@@ -8,39 +8,21 @@
 #include "runner/keys.h"
 
 static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 add_secret(struct keyring *kr, const char *name, const char *value, int raw, char *err,
     size_t errlen)
 {
 	struct container_secret	*s;
 	unsigned char		*data;
-	size_t			 len = strlen(value), i;
-	int			 hi, lo;
+	size_t			 len = strlen(value);
 
 	if (raw) {
 		if (len != 64)
 			return errf(err, errlen, "%s: a raw key is 64 hex digits (32 bytes), "
 			    "e.g. from openssl rand -hex 32", name);
 		data = xmalloc(32);
-		for (i = 0; i < 32; i++) {
-			hi = hex_value((unsigned char)value[2 * i]);
-			lo = hex_value((unsigned char)value[2 * i + 1]);
-			if (hi == -1 || lo == -1) {
-				freezero(data, 32);
-				return errf(err, errlen, "%s: a raw key is 64 hex digits", name);
-			}
-			data[i] = (unsigned char)(hi << 4 | lo);
+		if (hex_decode(value, 32, data) == -1) {
+			freezero(data, 32);
+			return errf(err, errlen, "%s: a raw key is 64 hex digits", name);
 		}
 		len = 32;
 	} else {

@@ -15,6 +15,8 @@
  *
  * Every request is retried with exponential backoff and jitter on 5xx, 429,
  * SlowDown, RequestTimeout, connection errors and stalls, up to max_tries.
+ * A CompleteMultipartUpload whose answer was lost after S3 had finished is
+ * recognised by its retry's NoSuchUpload and a HEAD (upload_verify()).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -32,6 +34,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "storage/s3_etag.h"
 #include "storage/s3_uri.h"
 #include "storage/s3_xml.h"
 #include "storage/storage.h"
@@ -73,7 +76,7 @@ struct s3_buf {
 /* One HTTP request and its response, tried as often as needed. */
 struct s3_xfer {
 	struct s3	*s3;
-	const char	*method;	/* GET PUT POST DELETE */
+	const char	*method;	/* GET HEAD PUT POST DELETE */
 	const char	*what;		/* for messages: the key or "bucket" */
 	char		*path;		/* encoded, starts with '/' */
 	char		*query;		/* canonical, "" when none */
@@ -102,6 +105,7 @@ struct s3_xfer {
 	char		 curlerr[CURL_ERROR_SIZE];
 	unsigned	 tries;
 	int		 missing;	/* 404 NoSuchKey */
+	char		 code[64];	/* S3's error code, "" when none */
 };
 
 struct s3_part {
@@ -317,6 +321,7 @@ xfer_reset(struct s3_xfer *x)
 	x->curlerr[0] = '\0';
 	x->bodypos = 0;
 	x->missing = 0;
+	x->code[0] = '\0';
 }
 
 static void
@@ -485,6 +490,8 @@ xfer_setup(struct s3_xfer *x)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, x->body != NULL ? x->body : "");
 	} else if (strcmp(x->method, "DELETE") == 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+	else if (strcmp(x->method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 }
 
 static int
@@ -539,6 +546,7 @@ xfer_check(struct s3_xfer *x, CURLcode rc, char *err, size_t errlen)
 		errf(err, errlen, "%s %s: %s: %s (request id %s)", x->method, x->what,
 		    e.code, e.message, e.request_id[0] ? e.request_id :
 		    x->request_id[0] ? x->request_id : "none");
+		strlcpy(x->code, e.code, sizeof(x->code));
 		if (x->status == 404 && strcmp(e.code, "NoSuchKey") == 0)
 			x->missing = 1;
 	} else {
@@ -1041,12 +1049,51 @@ upload_single(struct storage_upload *u, char *err, size_t errlen)
 	return r;
 }
 
+/*
+ * A retried Complete that finds no upload (NoSuchUpload) may follow a try
+ * that S3 finished but whose answer was lost.  The object is taken for ours
+ * only if HEAD shows exactly what was uploaded: the multipart ETag computed
+ * from the parts' ETags, and the byte count.  An object with an ETag of
+ * another form (s3rver's whole-object MD5) cannot be told from another one
+ * of the same size, so it fails the upload as before.  cerr: the Complete's
+ * error, kept in err when the object is not ours.
+ */
+static int
+upload_verify(struct storage_upload *u, const char *cerr, char *err, size_t errlen)
+{
+	struct s3_xfer	 x;
+	char		 want[S3_ETAG_LEN], herr[KB_ERRLEN];
+	curl_off_t	 len = -1;
+	int		 r;
+
+	if (s3_etag_multipart((const char *const *)u->etags, u->nparts, want,
+	    sizeof(want)) == -1)
+		return errf(err, errlen, "%s; the object cannot be checked: a part's "
+		    "ETag is not an MD5", cerr);
+	xfer_init(&x, u->s3, "HEAD", u->key, xstrdup(u->path), NULL);
+	if ((r = xfer_run(&x, herr, sizeof(herr))) == -1)
+		errf(err, errlen, "%s; looking for the object: %s", cerr, herr);
+	else {
+		curl_easy_getinfo(x.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+		if (!s3_etag_same(x.etag, want) || len != (curl_off_t)u->total)
+			r = errf(err, errlen, "%s; the object there is not the one uploaded: "
+			    "ETag %s and %lld bytes, not %s and %llu bytes", cerr,
+			    x.etag[0] ? x.etag : "none", (long long)len, want,
+			    (unsigned long long)u->total);
+	}
+	if (r == 0)
+		log_kv(LOGL_WARN, "s3: the answer to CompleteMultipartUpload was lost; "
+		    "the object was verified by HEAD", "key", u->key, "etag", x.etag, NULL);
+	xfer_free(&x);
+	return r;
+}
+
 static int
 upload_complete(struct storage_upload *u, char *err, size_t errlen)
 {
 	struct s3_xfer	 x;
 	struct s3_query	 q;
-	char		*body = NULL, num[16];
+	char		*body = NULL, num[16], cerr[KB_ERRLEN];
 	size_t		 len = 0, cap = 0;
 	unsigned	 i;
 	int		 r;
@@ -1068,6 +1115,11 @@ upload_complete(struct storage_upload *u, char *err, size_t errlen)
 	xfer_set_body(&x, body, len);
 	x.body_error = 1;
 	r = xfer_run(&x, err, errlen);
+	if (r == -1 && x.tries > 0 && x.status == 404 &&
+	    strcmp(x.code, "NoSuchUpload") == 0) {
+		strlcpy(cerr, err, sizeof(cerr));
+		r = upload_verify(u, cerr, err, errlen);
+	}
 	xfer_free(&x);
 	free(body);
 	if (r == -1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The S3 backend against s3rver behind the checking proxy (tests/s3/): runs
 # test_s3_backend (multipart, single PUT, odd names, 1005 objects, abort,
-# sweep, wrong secret, missing bucket, server down), checks the proxy itself
+# sweep, wrong secret, missing bucket, server down, faults, a lost answer to
+# CompleteMultipartUpload), checks the proxy itself
 # with the AWS CLI and curl, and that the AWS CLI reads what kbackup wrote.
 set -u
 top=${KBACKUP_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}

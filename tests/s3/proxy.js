@@ -22,12 +22,26 @@
  *   POST /__proxy/fault?kind=K&count=N[&method=M][&match=REGEXP]
  * makes the next N matching requests fail: kind 503 (SlowDown), cut (the
  * response body stops halfway and the connection is closed), error200 (200
- * with an InternalError body, as CompleteMultipartUpload may answer) or
- * denied200 (200 with an AccessDenied body).
+ * with an InternalError body, as CompleteMultipartUpload may answer),
+ * denied200 (200 with an AccessDenied body), lost (forwarded, and s3rver
+ * finishes it, but the connection is closed before any of its answer is
+ * sent: a CompleteMultipartUpload that took effect while the client saw
+ * only a broken connection) or nosuchupload (404 NoSuchUpload, not
+ * forwarded: as if the upload had been aborted by someone else).
  *
- * s3rver 3.7.1 implements neither ListMultipartUploads nor
- * AbortMultipartUpload; with --data DIR (s3rver's directory) the proxy
- * answers both itself from s3rver's upload directories (path-style only).
+ * With --data DIR (s3rver's directory) the proxy makes up for what s3rver
+ * 3.7.1 does otherwise than S3, from s3rver's upload directories:
+ *   ListMultipartUploads and AbortMultipartUpload, which s3rver lacks, are
+ *   answered here;
+ *   a CompleteMultipartUpload of an upload that no longer exists (completed
+ *   or aborted) gets 404 NoSuchUpload, where s3rver answers 500
+ *   InternalError (it fails to read the upload's directory);
+ *   an object made by CompleteMultipartUpload has S3's multipart ETag in
+ *   HEAD and GET answers (the MD5 of the parts' binary MD5s, "-", the number
+ *   of parts), where s3rver gives the MD5 of the whole object; computed from
+ *   the MD5s s3rver keeps of the parts, and shown while s3rver's ETag of the
+ *   object is still the one its Complete answered and no PUT replaced it.
+ * Buckets are found in the path, or in the host name BUCKET.s3.localhost.
  */
 'use strict';
 
@@ -208,7 +222,15 @@ function answer200Error(res, code) {
 	res.end(body);
 }
 
-function forward(req, res, file, size, cut) {
+/* Calls fn(status, body) once the upstream answer is complete. */
+function tapBody(ures, fn) {
+	const chunks = [];
+	ures.on('data', (c) => chunks.push(c));
+	ures.on('end', () => fn(ures.statusCode, Buffer.concat(chunks).toString()));
+}
+
+/* fault: 'cut', 'lost' or null; tap: see tapBody, or null. */
+function forward(req, res, file, size, fault, tap) {
 	const headers = Object.assign({}, req.headers);
 	delete headers['transfer-encoding'];
 	delete headers['expect'];
@@ -218,9 +240,16 @@ function forward(req, res, file, size, cut) {
 	const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method,
 	    path: req.url, headers }, (ures) => {
 		stats.forwarded++;
-		res.writeHead(ures.statusCode, ures.headers);
+		if (tap)
+			tapBody(ures, tap);
+		if (fault === 'lost') {
+			ures.resume();
+			ures.on('end', () => res.socket && res.socket.destroy());
+			return;
+		}
+		res.writeHead(ures.statusCode, withMultipartEtag(req, ures.headers));
 		const total = Number(ures.headers['content-length'] || 0);
-		if (!cut || total < 2) {
+		if (fault !== 'cut' || total < 2) {
 			ures.pipe(res);
 			return;
 		}
@@ -250,6 +279,73 @@ function forward(req, res, file, size, cut) {
 
 function uploadsDir(bucket) {
 	return path.join(dataDir, bucket, '._S3rver_uploads');
+}
+
+function uploadDir(bucket, id) {
+	return path.join(uploadsDir(bucket), path.basename(id));
+}
+
+/* Bucket and key (decoded; key "" for the bucket itself) as s3rver finds them. */
+function target(req) {
+	const q = req.url.indexOf('?');
+	let p = decodeURIComponent(q < 0 ? req.url : req.url.slice(0, q));
+	p = p.replace(/^\/+/, '');
+	const vhost = /^(.+)\.s3\.localhost(:\d+)?$/.exec(String(req.headers.host || ''));
+	if (vhost)
+		p = vhost[1] + '/' + p;
+	const slash = p.indexOf('/');
+	return slash < 0 ? { bucket: p, key: '' } :
+	    { bucket: p.slice(0, slash), key: p.slice(slash + 1) };
+}
+
+const multipartEtags = new Map();	/* bucket/key -> { whole, multipart } */
+
+function targetId(req) {
+	const t = target(req);
+	return t.bucket + '/' + t.key;
+}
+
+function withMultipartEtag(req, headers) {
+	if (req.method !== 'GET' && req.method !== 'HEAD')
+		return headers;
+	const m = multipartEtags.get(targetId(req));
+	if (!m || headers.etag !== m.whole)
+		return headers;
+	return Object.assign({}, headers, { etag: m.multipart });
+}
+
+/*
+ * Before a CompleteMultipartUpload is forwarded (s3rver then removes the
+ * upload): S3's ETag of the object it makes, or null.
+ */
+async function multipartEtag(req, file) {
+	const t = target(req);
+	const id = parseQuery(req.url.slice(req.url.indexOf('?') + 1)).uploadId;
+	const h = crypto.createHash('md5');
+	let nums;
+	try {
+		const body = await fs.promises.readFile(file, 'utf8');
+		nums = [...body.matchAll(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/g)]
+		    .map((m) => Number(m[1])).sort((a, b) => a - b);
+		for (const n of nums) {
+			const md5 = path.join(uploadDir(t.bucket, id), n + '.md5');
+			h.update(Buffer.from((await fs.promises.readFile(md5, 'utf8')).trim(), 'hex'));
+		}
+	} catch (e) {
+		return null;	/* s3rver will answer with an error */
+	}
+	return nums.length > 0 ? '"' + h.digest('hex') + '-' + nums.length + '"' : null;
+}
+
+/* A tap for the Complete's answer: remembers the object's two ETags. */
+function rememberEtag(req, multipart) {
+	const id = targetId(req);
+	return (status, body) => {
+		const m = /<ETag>([^<]*)<\/ETag>/.exec(body);
+		if (status !== 200 || !m || /<Error>/.test(body))
+			return;
+		multipartEtags.set(id, { whole: m[1].replace(/&quot;/g, '"'), multipart });
+	};
 }
 
 function listUploads(res, bucket, query) {
@@ -285,10 +381,15 @@ function listUploads(res, bucket, query) {
 	res.end(xml);
 }
 
+function noSuchUpload(res) {
+	refuse(res, 404, 'NoSuchUpload', 'The specified upload does not exist. The upload ' +
+	    'ID may be invalid, or the upload may have been aborted or completed.');
+}
+
 function abortUpload(res, bucket, id) {
-	const dir = path.join(uploadsDir(bucket), path.basename(id));
+	const dir = uploadDir(bucket, id);
 	if (!fs.existsSync(dir)) {
-		refuse(res, 404, 'NoSuchUpload', 'The specified upload does not exist.');
+		noSuchUpload(res);
 		return;
 	}
 	fs.rmSync(dir, { recursive: true, force: true });
@@ -303,20 +404,29 @@ function emulate(req, res) {
 	const q = req.url.indexOf('?');
 	if (q < 0)
 		return false;
-	const segs = req.url.slice(0, q).split('/').filter((x) => x !== '');
+	const t = target(req);
 	const query = parseQuery(req.url.slice(q + 1));
-	if (segs.length === 0)
+	if (t.bucket === '')
 		return false;
-	const bucket = decodeURIComponent(segs[0]);
-	if (req.method === 'GET' && segs.length === 1 && 'uploads' in query) {
-		listUploads(res, bucket, query);
+	if (req.method === 'GET' && t.key === '' && 'uploads' in query) {
+		listUploads(res, t.bucket, query);
 		return true;
 	}
-	if (req.method === 'DELETE' && segs.length > 1 && typeof query.uploadId === 'string') {
-		abortUpload(res, bucket, query.uploadId);
+	if (t.key === '' || typeof query.uploadId !== 'string')
+		return false;
+	if (req.method === 'DELETE') {
+		abortUpload(res, t.bucket, query.uploadId);
+		return true;
+	}
+	if (req.method === 'POST' && !fs.existsSync(uploadDir(t.bucket, query.uploadId))) {
+		noSuchUpload(res);
 		return true;
 	}
 	return false;
+}
+
+function isComplete(req) {
+	return dataDir !== null && req.method === 'POST' && /[?&]uploadId=/.test(req.url);
 }
 
 let seq = 0;
@@ -373,16 +483,26 @@ const server = http.createServer((req, res) => {
 				return;
 			}
 			const fault = takeFault(req);
-			if (fault === '503' || fault === 'error200' || fault === 'denied200') {
+			if (fault === '503' || fault === 'error200' || fault === 'denied200' ||
+			    fault === 'nosuchupload') {
 				fs.rm(file, () => {});
 				if (fault === '503')
 					refuse(res, 503, 'SlowDown', 'Please reduce your request rate.');
+				else if (fault === 'nosuchupload')
+					noSuchUpload(res);
 				else
 					answer200Error(res, fault === 'error200' ? 'InternalError' :
 					    'AccessDenied');
 				return;
 			}
-			forward(req, res, file, size, fault === 'cut');
+			let tap = null;
+			if (isComplete(req)) {
+				const etag = await multipartEtag(req, file);
+				tap = etag && rememberEtag(req, etag);
+			} else if (req.method === 'PUT' && !/[?&]uploadId=/.test(req.url))
+				multipartEtags.delete(targetId(req));
+			const cutOff = fault === 'cut' || fault === 'lost' ? fault : null;
+			forward(req, res, file, size, cutOff, tap);
 		});
 	});
 	req.on('close', () => {

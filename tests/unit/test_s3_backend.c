@@ -8,7 +8,8 @@
  * FILE, so that the script can compare what another client downloads.
  * With S3_TEST_STALE=PREFIX, an unfinished upload under PREFIX (created by
  * the script) is swept.  With S3_TEST_FAULTS set, test_faults injects
- * failures through the proxy's fault endpoint to check retries and resume.
+ * failures through the proxy's fault endpoint to check retries and resume,
+ * and test_lost_complete a CompleteMultipartUpload whose answer is lost.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,8 +82,9 @@ open_store(const struct opts *o)
 	return st;
 }
 
-static void
-put(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chunk,
+/* Begins an upload of len bytes of gen() from off, written chunk at a time. */
+static struct storage_upload *
+put_data(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chunk,
     FILE *copy)
 {
 	struct storage_upload	*up;
@@ -104,6 +106,16 @@ put(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chun
 		}
 	}
 	free(buf);
+	return up;
+}
+
+static void
+put(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chunk,
+    FILE *copy)
+{
+	struct storage_upload	*up = put_data(st, key, off, len, chunk, copy);
+	char			 err[KB_ERRLEN];
+
 	if (st->ops->put_commit(up, err, sizeof(err)) == -1)
 		fail_msg("put_commit %s: %s", key, err);
 }
@@ -457,6 +469,88 @@ test_faults(void **state)
 	storage_close(st);
 }
 
+/* How often the proxy has applied faults of kind so far. */
+static long
+faults_applied(const char *kind)
+{
+	CURL		*c = curl_easy_init();
+	FILE		*f = tmpfile();
+	char		*url = xasprintf("%s/__proxy/stats", getenv("S3_ENDPOINT"));
+	char		*want = xasprintf("\"fault-%s\":", kind), buf[4096], *p;
+	size_t		 n;
+	long		 count = 0;
+
+	assert_non_null(f);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	if ((p = strstr(buf, want)) != NULL)
+		count = strtol(p + strlen(want), NULL, 10);
+	fclose(f);
+	free(want);
+	free(url);
+	curl_easy_cleanup(c);
+	return count;
+}
+
+/* An upload like put()'s whose commit fails with an error that says want. */
+static void
+put_fails(struct storage *st, const char *key, uint64_t off, uint64_t len,
+    const char *want)
+{
+	struct storage_upload	*up = put_data(st, key, off, len, MIB, NULL);
+	char			 err[KB_ERRLEN];
+
+	assert_int_equal(st->ops->put_commit(up, err, sizeof(err)), -1);
+	print_message("error: %s\n", err);
+	if (strstr(err, want) == NULL)
+		fail_msg("'%s' does not mention %s", err, want);
+}
+
+/*
+ * A CompleteMultipartUpload that took effect but whose answer was lost: the
+ * retry finds no upload, and the object is accepted only if it is the one
+ * uploaded (the proxy gives it S3's multipart ETag; see proxy.js).
+ */
+static void
+test_lost_complete(void **state)
+{
+	struct opts	 o = { .prefix = "kb-test/lost", .max_tries = "4" };
+	struct storage	*st;
+	long		 lost;
+	uint64_t	 len = 11 * MIB + 3;
+
+	if (getenv("S3_TEST_FAULTS") == NULL)
+		skip();
+	st = open_store(&o);
+	lost = faults_applied("lost");
+	fault("lost", 1, "POST", "/lost/ok\\?uploadId=");
+	put(st, "ok", 0, len, MIB - 1, NULL);
+	assert_int_equal(faults_applied("lost"), lost + 1);
+	assert_int_equal(get_check(st, "ok", 0), len);
+
+	/* NoSuchUpload at the first try: no retry lost an answer, so a failure */
+	fault("nosuchupload", 1, "POST", "/lost/ok\\?uploadId=");
+	put_fails(st, "ok", 0, len, "NoSuchUpload");
+	assert_int_equal(get_check(st, "ok", 0), len);
+
+	/* another object of the same size at the key: not taken for ours */
+	fault("503", 1, "POST", "/lost/ok\\?uploadId=");
+	fault("nosuchupload", 1, "POST", "/lost/ok\\?uploadId=");
+	put_fails(st, "ok", 1, len, "not the one uploaded");
+	assert_int_equal(get_check(st, "ok", 0), len);
+
+	/* no object at all */
+	fault("503", 1, "POST", "/lost/none\\?uploadId=");
+	fault("nosuchupload", 1, "POST", "/lost/none\\?uploadId=");
+	put_fails(st, "none", 0, len, "looking for the object: HEAD none: HTTP status 404");
+	assert_int_equal(list(st, "", NULL).n, 1);
+	storage_close(st);
+}
+
 static int
 teardown(void **state)
 {
@@ -480,6 +574,7 @@ main(void)
 		cmocka_unit_test(test_no_bucket),
 		cmocka_unit_test(test_server_down),
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_lost_complete),
 		cmocka_unit_test(test_vhost),
 	};
 
