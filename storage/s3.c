@@ -157,8 +157,8 @@ static const struct config_key s3_keys[] = {
 	{ "ca_file", CFG_PATH, 0, NULL, "a PEM file of CA certificates", 0, 0, NULL },
 	{ "part_size", CFG_SIZE, 0, "16MiB", "a size of 5MiB to 5GiB", 0, 0,
 	    check_part_size },
-	{ "parts_in_flight", CFG_UINT, 0, "4", "1 to 64", 1, 64, NULL },
-	{ "max_tries", CFG_UINT, 0, "5", "1 to 100", 1, 100, NULL },
+	{ "parts_in_flight", CFG_UINT, 0, "4", "a number of parts", 1, 64, NULL },
+	{ "max_tries", CFG_UINT, 0, "5", "a number of tries", 1, 100, NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -602,7 +602,7 @@ cfg_bool(const struct config_section *sec, const char *key, int def, int *out,
 
 	*out = def;
 	if (v != NULL && config_parse_bool(v, out) == -1)
-		return errf(err, errlen, "[%s] %s: expected true or false", sec->name, key);
+		return errf(err, errlen, "%s: expected true or false", key);
 	return 0;
 }
 
@@ -616,8 +616,7 @@ cfg_uint(const struct config_section *sec, const char *key, unsigned def, unsign
 	if (v != NULL)
 		*out = (unsigned)strtonum(v, min, max, &e);
 	if (e != NULL)
-		return errf(err, errlen, "[%s] %s: expected %u to %u", sec->name, key, min,
-		    max);
+		return errf(err, errlen, "%s: expected %u to %u", key, min, max);
 	return 0;
 }
 
@@ -669,12 +668,12 @@ s3_validate(const struct config_section_schema *schema, const struct config_sect
 	unsigned	 u;
 
 	if (cfg(sec, "bucket", NULL) == NULL)
-		return errf(err, errlen, "[%s] bucket: required for type = s3", sec->name);
+		return errf(err, errlen, "bucket: required for type = s3");
 	if (cfg(sec, "access_key", NULL) == NULL || cfg(sec, "secret_key", NULL) == NULL)
-		return errf(err, errlen, "[%s] access_key and secret_key: both required "
-		    "for type = s3", sec->name);
+		return errf(err, errlen, "access_key and secret_key: both required for "
+		    "type = s3");
 	if ((v = cfg(sec, "part_size", NULL)) != NULL && check_part_size(v, err, errlen) == -1)
-		return errprefix(err, errlen, "[%s] part_size", sec->name);
+		return errprefix(err, errlen, "part_size");
 	if (cfg_bool(sec, "path_style", 0, &b, err, errlen) == -1 ||
 	    cfg_bool(sec, "tls_verify", 1, &b, err, errlen) == -1 ||
 	    cfg_uint(sec, "parts_in_flight", 4, 1, 64, &u, err, errlen) == -1 ||
@@ -691,8 +690,8 @@ s3_open(struct storage *st, const struct config_section *sec, char *err, size_t 
 	char		*def = NULL;
 	size_t		 n;
 
-	if (s3_validate(NULL, sec, err, errlen) == -1)
-		return -1;
+	if (s3_validate(NULL, sec, err, errlen) == -1)	/* the config reader did it too */
+		return errprefix(err, errlen, "[%s]", sec->name);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	s3 = xcalloc(1, sizeof(*s3));
 	s3->region = xstrdup(cfg(sec, "region", "us-east-1"));

@@ -73,6 +73,8 @@ base | sed 's/^engine = postgres/engine = postgres\nschedule = @every 10x/' | ba
 base | sed 's/^engine = postgres/engine = postgres\ntimezone = Mars\/Olympus/' | bad "bad timezone" "[backup] timezone: 'Mars/Olympus' is not an IANA time zone"
 base | sed 's/^engine = postgres/engine = postgres\ntimezone = ..\/..\/etc\/passwd/' | bad "timezone outside zoneinfo" "[backup] timezone: '../../etc/passwd'"
 
+base | sed '/^path = /d; s/^type = file/type = s3\nbucket = b\naccess_key = AKIDEXAMPLE/' | bad "s3 without a secret key" "[storage] access_key and secret_key: both required for type = s3"
+base | sed '/^path = /d; s/^type = file/type = s3\nbucket = b\naccess_key = a\nsecret_key = s\nmax_tries = 0/' | bad "s3 max_tries 0" "[storage] max_tries: '0' is too small: expected a number of tries from 1 to 100"
 say "secrets from a file relative to \$CREDENTIALS_DIRECTORY and from the environment"
 mkdir -p "$KB_TMP/creds"
 printf 'from-credentials\n' >"$KB_TMP/creds/pg"
