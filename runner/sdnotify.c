@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -66,16 +67,17 @@ sd_notify_stopping(void)
 	return send_quiet("STOPPING=1");
 }
 
+/* sd_notify(3): RELOADING=1 comes with the CLOCK_MONOTONIC time it began. */
 int
 sd_notify_reloading(void)
 {
-	return send_quiet("RELOADING=1");
-}
+	struct timespec	ts;
+	char		msg[64];
 
-int
-sd_notify_watchdog(void)
-{
-	return send_quiet("WATCHDOG=1");
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	return send_quiet(msg);
 }
 
 int
@@ -94,23 +96,4 @@ sd_notify_status(const char *fmt, ...)
 		if (msg[i] == '\n')
 			msg[i] = ' ';
 	return send_quiet(msg);
-}
-
-uint64_t
-sd_watchdog_usec(void)
-{
-	const char	*s, *errstr;
-	long long	 pid, usec;
-
-	if ((s = getenv("WATCHDOG_USEC")) == NULL)
-		return 0;
-	usec = strtonum(s, 1, INT64_MAX, &errstr);
-	if (errstr != NULL)
-		return 0;
-	if ((s = getenv("WATCHDOG_PID")) != NULL) {
-		pid = strtonum(s, 1, INT64_MAX, &errstr);
-		if (errstr != NULL || pid != (long long)getpid())
-			return 0;
-	}
-	return (uint64_t)usec;
 }

@@ -1,10 +1,11 @@
 /*
  * sdnotify: the systemd notification protocol without libsystemd.
  *
- * A datagram "READY=1", "STATUS=...", "STOPPING=1", "WATCHDOG=1" or
- * "RELOADING=1" to the Unix socket named by $NOTIFY_SOCKET (a path, or an
- * abstract name written with a leading '@').  Without $NOTIFY_SOCKET
- * (not started by systemd with Type=notify) every call does nothing.
+ * A datagram "READY=1", "STATUS=...", "STOPPING=1" or "RELOADING=1" to the
+ * Unix socket named by $NOTIFY_SOCKET (a path, or an abstract name written
+ * with a leading '@').  Without $NOTIFY_SOCKET (not started by systemd with
+ * Type=notify) every call does nothing.  No watchdog: a backup runs for hours
+ * in the daemon's main loop, which could not ping meanwhile.
  */
 #ifndef KB_SDNOTIFY_H
 #define KB_SDNOTIFY_H
@@ -18,8 +19,5 @@ int	 sd_notify_ready(void);
 int	 sd_notify_stopping(void);
 int	 sd_notify_reloading(void);
 int	 sd_notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int	 sd_notify_watchdog(void);
-/* Microseconds between watchdog pings systemd expects ($WATCHDOG_USEC for our pid), 0: none. */
-uint64_t sd_watchdog_usec(void);
 
 #endif
