@@ -204,6 +204,24 @@ my_literal(const char *s)
 	return str_quote(s, '\'');
 }
 
+/* A string literal that reads the same whatever the sql_mode: _utf8mb4 X'...'. */
+static char *
+my_hex_literal(const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			*q, *p;
+
+	q = p = xmalloc(2 * strlen(s) + sizeof("_utf8mb4 X''"));
+	p += strlcpy(p, "_utf8mb4 X'", sizeof("_utf8mb4 X'"));
+	for (; *s != '\0'; s++) {
+		*p++ = hex[(unsigned char)*s >> 4];
+		*p++ = hex[(unsigned char)*s & 0xf];
+	}
+	*p++ = '\'';
+	*p = '\0';
+	return q;
+}
+
 /* Runs the client with script on stdin; tab-separated rows in *out if out is not NULL. */
 static int
 my_sql(struct engine_job *job, const char *database, const char *script, char **out,
@@ -418,12 +436,34 @@ my_tool_version(struct engine_job *job, char *buf, size_t len)
 }
 
 static int
-my_scratch_name(struct engine_job *job, char *buf, size_t len)
+my_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
 {
 	if (!my_single(job, NULL))
-		return -1;
+		return errf(err, errlen, "verify --restore needs a backup of one database; this "
+		    "definition backs up '%s', whose dump names its databases itself",
+		    config_get(job->section, "databases"));
 	snprintf(buf, len, "kbackup_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
 	return 0;
+}
+
+/* Compared as the server compares names: one that differs only in case may count. */
+static int
+my_exists(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	char	*lit, *script, *out = NULL;
+	int	 rc;
+
+	lit = my_hex_literal(database);
+	script = xasprintf("SELECT COUNT(*) FROM information_schema.schemata "
+	    "WHERE schema_name = %s;\n", lit);
+	rc = my_sql(job, NULL, script, &out, err, errlen);
+	my_end(job, 0, NULL, 0);
+	free(script);
+	free(lit);
+	if (rc == 0)
+		rc = out[0] == '0' ? 0 : 1;
+	free(out);
+	return rc;
 }
 
 /* Exact row counts: COUNT(*) statements generated from information_schema. */
@@ -486,6 +526,7 @@ const struct engine_ops engine_mysql = {
 	.check = my_check,
 	.tool_version = my_tool_version,
 	.scratch_name = my_scratch_name,
+	.exists = my_exists,
 	.sanity = my_sanity,
 	.drop = my_drop,
 	.pod = my_pod,
