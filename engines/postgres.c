@@ -337,21 +337,32 @@ pg_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t
 	return 0;
 }
 
+/* Runs script in the postgres database with the psql variable db set to database. */
 static int
-pg_exists(struct engine_job *job, const char *database, char *err, size_t errlen)
+pg_psql_about(struct engine_job *job, const char *script, const char *database, char **out,
+    char *err, size_t errlen)
 {
-	static const char script[] =
-	    "SELECT count(*) FROM pg_database WHERE datname = :'db';\n";
-	char		*var, *out = NULL;
+	char		*var;
 	const char	*vars[2];
 	int		 rc;
 
 	var = xasprintf("db=%s", database);
 	vars[0] = var;
 	vars[1] = NULL;
-	rc = pg_psql(job, "postgres", script, vars, &out, err, errlen);
+	rc = pg_psql(job, "postgres", script, vars, out, err, errlen);
 	pg_end(job, 0, NULL, 0);
 	free(var);
+	return rc;
+}
+
+static int
+pg_exists(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	char	*out = NULL;
+	int	 rc;
+
+	rc = pg_psql_about(job, "SELECT count(*) FROM pg_database WHERE datname = :'db';\n",
+	    database, &out, err, errlen);
 	if (rc == 0)
 		rc = out[0] == '0' ? 0 : 1;
 	free(out);
@@ -387,18 +398,8 @@ pg_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 static int
 pg_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
 {
-	static const char script[] = "DROP DATABASE IF EXISTS :\"db\" WITH (FORCE);\n";
-	char		*var;
-	const char	*vars[2];
-	int		 rc;
-
-	var = xasprintf("db=%s", database);
-	vars[0] = var;
-	vars[1] = NULL;
-	rc = pg_psql(job, "postgres", script, vars, NULL, err, errlen);
-	pg_end(job, 0, NULL, 0);
-	free(var);
-	return rc;
+	return pg_psql_about(job, "DROP DATABASE IF EXISTS :\"db\" WITH (FORCE);\n", database,
+	    NULL, err, errlen);
 }
 
 static void
