@@ -48,6 +48,17 @@ expect_rc() {	# expected what
 	[ "$rc" = "$1" ] || fail "$2: exit status $rc, expected $1; log: $(tail -5 "$KB_TMP/log")"
 }
 
+# Flips the lowest bit of the byte at offset in file (a corrupt backup object).
+flip_bit() {	# file offset
+	python3 - "$1" "$2" <<'PY'
+import sys
+path, at = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(path, "rb").read())
+b[at] ^= 1
+open(path, "wb").write(bytes(b))
+PY
+}
+
 free_port() {
 	local p
 	for _ in $(seq 1 50); do

@@ -192,22 +192,8 @@ assert_eq "$(databases)" "$dbs_before" "databases after refused --target"
 assert_eq "$(my_q -N -e 'SELECT COUNT(*) FROM odd.estimated')" 20000 "odd left alone"
 
 say "verify --restore of a corrupt backup fails and drops its scratch database"
-data=$KB_TMP/backups/test/db/backups/$id/data
-cp "$data" "$KB_TMP/data.orig"
-size=$(stat -c %s "$data")
-python3 - "$data" "$((size / 2))" <<'EOF'
-import sys
-p, at = sys.argv[1], int(sys.argv[2])
-b = bytearray(open(p, "rb").read())
-b[at] ^= 1
-open(p, "wb").write(bytes(b))
-EOF
-run_runner -c "$KB_TMP/kb.conf" verify --restore "$id"
-expect_rc 1 "verify --restore corrupt"
-assert_contains "$KB_TMP/out" "$id FAILED backup $id failed" "failure line"
-assert_contains "$KB_TMP/log" 'msg="dropped the scratch database"' "drop logged"
+verify_restore_corrupt "$KB_TMP/kb.conf" "$KB_TMP/backups/test/db/backups" "$id"
 assert_eq "$(databases)" "$dbs_before" "databases after a corrupt backup"
-cp "$KB_TMP/data.orig" "$data"
 
 say "verify --restore of a dump the server refuses fails and drops its scratch database"
 cat >"$KB_TMP/bad-dump" <<'EOF'

@@ -135,22 +135,8 @@ assert_eq "$(cat "$KB_TMP/data/notes.txt")" "not a database, but somebody's file
 nothing_left "refused --target"
 
 say "verify --restore of a corrupt backup fails and leaves no file"
-data=$KB_TMP/backups/test/db/backups/$vid/data
-cp "$data" "$KB_TMP/data.orig"
-size=$(stat -c %s "$data")
-python3 - "$data" "$((size / 2))" <<'EOF'
-import sys
-p, at = sys.argv[1], int(sys.argv[2])
-b = bytearray(open(p, "rb").read())
-b[at] ^= 1
-open(p, "wb").write(bytes(b))
-EOF
-run_runner -c "$KB_TMP/kb.conf" verify --restore "$vid"
-expect_rc 1 "verify --restore corrupt"
-assert_contains "$KB_TMP/out" "$vid FAILED backup $vid failed" "failure line"
-assert_contains "$KB_TMP/log" 'msg="dropped the scratch database"' "drop logged"
+verify_restore_corrupt "$KB_TMP/kb.conf" "$KB_TMP/backups/test/db/backups" "$vid"
 nothing_left "verify --restore of a corrupt backup"
-cp "$KB_TMP/data.orig" "$data"
 
 say "verify --restore whose count fails after the restore leaves no file"
 # sqlite3 through a wrapper that fails the generated count(*) statements.

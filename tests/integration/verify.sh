@@ -76,13 +76,7 @@ expect_rc 2 "--restore --all"
 say "a corrupt backup in a mixed set: verify --all names it"
 data=$backups/${ids[1]}/data
 cp "$data" "$KB_TMP/data.orig"
-python3 - "$data" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-b[96 + 5 + 1048576 + 16 + 5 + 1000] ^= 1	# inside frame 1's payload
-open(p, "wb").write(bytes(b))
-PY
+flip_bit "$data" $((96 + 5 + 1048576 + 16 + 5 + 1000))	# inside frame 1's payload
 run_runner -c "$KB_TMP/kb.conf" verify --all
 expect_rc 1 "verify --all, mixed"
 assert_contains "$KB_TMP/out" "${ids[0]} ok" "good one"
