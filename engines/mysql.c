@@ -156,7 +156,12 @@ my_remove_optfile(struct engine_job *job)
 		secret_file_remove(&my->optfile);
 }
 
-/* The tool, then --defaults-extra-file (it must come first), then the connection. */
+/*
+ * The tool, then --defaults-extra-file (it must come first), then the
+ * connection, in UTF-8: the clients otherwise take the locale's character
+ * set (latin1 under LANG=C), and a database name such as --database=é would
+ * name another database than CREATE DATABASE `é` made.
+ */
 static void
 my_command(struct engine_job *job, struct child_args *a, const char *key,
     const char *const *names)
@@ -177,6 +182,7 @@ my_command(struct engine_job *job, struct child_args *a, const char *key,
 	}
 	if (user != NULL)
 		child_args_addf(a, "--user=%s", user);
+	child_args_add(a, "--default-character-set=utf8mb4");
 }
 
 /* A `quoted` identifier. */
@@ -216,9 +222,8 @@ my_hex_literal(const char *s)
 }
 
 /*
- * Runs the client with script on stdin, in UTF-8 whatever the locale;
- * tab-separated rows in *out if out is not NULL, escaped as batch mode does
- * (\\, \t, \n) unless raw.
+ * Runs the client with script on stdin; tab-separated rows in *out if out
+ * is not NULL, escaped as batch mode does (\\, \t, \n) unless raw.
  */
 static int
 my_sql(struct engine_job *job, const char *database, const char *script, int raw,
@@ -236,7 +241,6 @@ my_sql(struct engine_job *job, const char *database, const char *script, int raw
 	my_command(job, &a, "client_command", client_tools);
 	child_args_add(&a, "--batch");
 	child_args_add(&a, "--skip-column-names");
-	child_args_add(&a, "--default-character-set=utf8mb4");
 	if (raw)
 		child_args_add(&a, "--raw");
 	if (database != NULL)
@@ -439,14 +443,17 @@ static int
 my_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
 {
 	if (!my_single(job, NULL))
-		return errf(err, errlen, "verify --restore needs a backup of one database; this "
-		    "definition backs up '%s', whose dump names its databases itself",
+		return errf(err, errlen, "verify --restore needs a backup of one database; "
+		    "this definition backs up '%s', whose dump names its databases itself",
 		    config_get(job->section, "databases"));
 	snprintf(buf, len, "kbackup_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
 	return 0;
 }
 
-/* Compared as the server compares names: one that differs only in case may count. */
+/*
+ * The server compares the name as it compares database names: in case too,
+ * unless lower_case_table_names is set.
+ */
 static int
 my_exists(struct engine_job *job, const char *database, char *err, size_t errlen)
 {

@@ -168,12 +168,12 @@ scratch_unused(struct runner *r, const char *name, int named)
 		return EXIT_OK;
 	case 1:
 		if (named)
-			log_kv(LOGL_ERROR, "the --target database exists; verify --restore drops "
-			    "its target afterwards: name one that does not exist", "target", name,
-			    NULL);
+			log_kv(LOGL_ERROR, "the --target database exists; verify --restore "
+			    "drops its target afterwards: name one that does not exist",
+			    "target", name, NULL);
 		else
-			log_kv(LOGL_ERROR, "the scratch database exists already: drop it, or name "
-			    "another with --target", "database", name, NULL);
+			log_kv(LOGL_ERROR, "the scratch database exists already: drop it, "
+			    "or name another with --target", "database", name, NULL);
 		return EXIT_USAGE;
 	default:
 		log_kv(LOGL_ERROR, "cannot tell whether the scratch database exists",

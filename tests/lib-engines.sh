@@ -109,8 +109,8 @@ SQL
 	eval "MY_SOCK_$name=\$sock; MY_PORT_$name=\$port"
 }
 
-my_q() {	# [mariadb args...] — the test's own client, as root on the socket
-	mariadb --no-defaults -S "$MY_SOCK" -uroot "$@"
+my_q() {	# [mariadb args...] — the test's own client, as root on the socket, in UTF-8
+	mariadb --no-defaults -S "$MY_SOCK" -uroot --default-character-set=utf8mb4 "$@"
 }
 
 # redis_start NAME [extra redis-server args]: sets REDIS_PORT_NAME; the first

@@ -109,8 +109,9 @@ assert_not_contains "$KB_TMP/all.log" "$MY_PASSWORD" "password in the log"
 
 # verify --restore: every base table with its COUNT(*), as the test's client
 # counts it (information_schema's row estimates would not match), names as
-# batch mode prints them (a backslash doubled); no scratch database is left
-# by a success or a failure.
+# batch mode prints them (a backslash doubled), in UTF-8 as the runner
+# prints them whatever the locale; no scratch database is left by a success
+# or a failure.
 my_counts() {	# database
 	local t n
 	my_q -N -r -e "SELECT table_name FROM information_schema.tables
