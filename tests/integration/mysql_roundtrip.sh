@@ -4,6 +4,8 @@
 # and every row equal.  Then two databases in one backup, restored by name.
 # The password is in no child's argv and no log; the option file is gone
 # after the job; a wrong password fails with nothing committed.
+# verify --restore: exact counts, odd names, --target and its refusals; no
+# scratch database is left after a success, a failure or SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -219,6 +221,41 @@ assert_contains "$KB_TMP/log" "no_such_table" "the server's error"
 assert_contains "$KB_TMP/log" 'msg="dropped the scratch database"' "drop logged"
 assert_eq "$(databases)" "$dbs_before" "databases after a refused dump"
 [ -z "$(ls "$KB_TMP/work" | grep my.cnf || true)" ] || fail "option file left by a failed verify"
+
+say "SIGTERM half-way: the client is stopped, the scratch database dropped, exit 1"
+# The restore client starts reading late, so the pipe is full when SIGTERM comes.
+cat >"$KB_TMP/slow-client" <<'EOF'
+#!/bin/sh
+case " $* " in *" --binary-mode "*) sleep 5 ;; esac
+exec mariadb "$@"
+EOF
+chmod 755 "$KB_TMP/slow-client"
+write_engine_config "$KB_TMP/slow.conf" mysql "$KB_TMP/odd-backups" <<EOF
+client_command = $KB_TMP/slow-client
+socket = $MY_SOCK
+user = kb
+password_env = KB_TEST_MYSQL_PW
+databases = odd
+EOF
+set +e
+"$RUNNER" -c "$KB_TMP/slow.conf" verify --restore latest >"$KB_TMP/out" 2>"$KB_TMP/log" &
+pid=$!
+set -e
+seen=
+for _ in $(seq 1 200); do
+	if databases | grep -q kbackup_verify_; then seen=1; break; fi
+	sleep 0.02
+done
+[ -n "$seen" ] || fail "the scratch database never appeared"
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+expect_rc 1 "verify --restore after SIGTERM"
+assert_contains "$KB_TMP/log" "interrupted by signal 15" "interruption logged"
+assert_eq "$(databases)" "$dbs_before" "databases after SIGTERM"
 
 say "two databases in one backup, over the unix socket"
 write_engine_config "$KB_TMP/two.conf" mysql "$KB_TMP/two-backups" <<EOF
