@@ -2,7 +2,9 @@
 # SQLite → kbackup-runner --once → a directory → restore to another path and
 # over the original: every table equal, integrity_check ok, no temporary file
 # left in workdir or next to the target.  A dump of a missing file fails
-# with nothing committed.
+# with nothing committed.  verify --restore into a scratch file: exact
+# counts, --target and its refusals; nothing left after a success or a
+# failure.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
