@@ -125,6 +125,12 @@ my_counts() {	# database
 	done
 }
 databases() { my_q -N -e "SHOW DATABASES" | tr '\n' ' '; }
+scratch_dbs() { my_q -N -e "SHOW DATABASES LIKE 'kbackup\\_verify\\_%'"; }
+# A config for user kb over the socket; more keys on stdin.
+my_socket_config() {	# file storage-dir databases
+	{ printf 'socket = %s\nuser = kb\npassword_env = KB_TEST_MYSQL_PW\ndatabases = %s\n' \
+		"$MY_SOCK" "$3"; cat; } | write_engine_config "$1" mysql "$2"
+}
 verify_counts() {	# database what: verify's table lines against my_counts
 	my_counts "$1" >"$KB_TMP/expected"
 	grep -P '\t' "$KB_TMP/out" >"$KB_TMP/got" || true
@@ -163,12 +169,7 @@ INSERT INTO estimated SELECT seq, 'x' FROM seq_1_to_20000;
 CREATE SEQUENCE counter;
 CREATE VIEW every_tick AS SELECT * FROM `back``tick`;
 SQL
-write_engine_config "$KB_TMP/odd.conf" mysql "$KB_TMP/odd-backups" <<EOF
-socket = $MY_SOCK
-user = kb
-password_env = KB_TEST_MYSQL_PW
-databases = odd
-EOF
+my_socket_config "$KB_TMP/odd.conf" "$KB_TMP/odd-backups" odd </dev/null
 run_runner -c "$KB_TMP/odd.conf" --once
 expect_rc 0 "backup of odd"
 dbs_before=$(databases)
@@ -205,13 +206,8 @@ mariadb-dump "$@" || exit
 echo 'INSERT INTO no_such_table VALUES (1);'
 EOF
 chmod 755 "$KB_TMP/bad-dump"
-write_engine_config "$KB_TMP/refused.conf" mysql "$KB_TMP/refused-backups" <<EOF
-dump_command = $KB_TMP/bad-dump
-socket = $MY_SOCK
-user = kb
-password_env = KB_TEST_MYSQL_PW
-databases = shop
-EOF
+echo "dump_command = $KB_TMP/bad-dump" |
+	my_socket_config "$KB_TMP/refused.conf" "$KB_TMP/refused-backups" shop
 run_runner -c "$KB_TMP/refused.conf" --once
 expect_rc 0 "backup through bad-dump"
 run_runner -c "$KB_TMP/refused.conf" verify --restore latest
@@ -230,29 +226,9 @@ case " $* " in *" --binary-mode "*) sleep 5 ;; esac
 exec mariadb "$@"
 EOF
 chmod 755 "$KB_TMP/slow-client"
-write_engine_config "$KB_TMP/slow.conf" mysql "$KB_TMP/odd-backups" <<EOF
-client_command = $KB_TMP/slow-client
-socket = $MY_SOCK
-user = kb
-password_env = KB_TEST_MYSQL_PW
-databases = odd
-EOF
-set +e
-"$RUNNER" -c "$KB_TMP/slow.conf" verify --restore latest >"$KB_TMP/out" 2>"$KB_TMP/log" &
-pid=$!
-set -e
-seen=
-for _ in $(seq 1 200); do
-	if databases | grep -q kbackup_verify_; then seen=1; break; fi
-	sleep 0.02
-done
-[ -n "$seen" ] || fail "the scratch database never appeared"
-kill -TERM "$pid"
-set +e
-wait "$pid"
-rc=$?
-set -e
-cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+echo "client_command = $KB_TMP/slow-client" |
+	my_socket_config "$KB_TMP/slow.conf" "$KB_TMP/odd-backups" odd
+run_runner_term_when scratch_dbs -c "$KB_TMP/slow.conf" verify --restore latest
 expect_rc 1 "verify --restore after SIGTERM"
 assert_contains "$KB_TMP/log" "interrupted by signal 15" "interruption logged"
 assert_eq "$(databases)" "$dbs_before" "databases after SIGTERM"
