@@ -66,8 +66,16 @@ struct engine_ops {
 	/* Dump tool's version, for the manifest ("pg_dump (PostgreSQL) 15.14"). */
 	int	(*tool_version)(struct engine_job *, char *buf, size_t len);
 
-	/* verify --restore; may be NULL when the engine has no scratch database. */
-	int	(*scratch_name)(struct engine_job *, char *buf, size_t len);
+	/*
+	 * verify --restore; all NULL when the engine has no scratch database.
+	 * scratch_name() fails, saying why, when this definition's backups
+	 * cannot be restored under another name.  exists() answers 1 or 0, or
+	 * -1 when it cannot tell.  sanity() fails when database does not exist;
+	 * drop() succeeds when it does not.
+	 */
+	int	(*scratch_name)(struct engine_job *, char *buf, size_t len, char *err,
+		    size_t errlen);
+	int	(*exists)(struct engine_job *, const char *database, char *err, size_t errlen);
 	int	(*sanity)(struct engine_job *, const char *database, struct engine_sanity *,
 		    char *err, size_t errlen);
 	int	(*drop)(struct engine_job *, const char *database, char *err, size_t errlen);

@@ -156,7 +156,12 @@ my_remove_optfile(struct engine_job *job)
 		secret_file_remove(&my->optfile);
 }
 
-/* The tool, then --defaults-extra-file (it must come first), then the connection. */
+/*
+ * The tool, then --defaults-extra-file (it must come first), then the
+ * connection, in UTF-8: the clients otherwise take the locale's character
+ * set (latin1 under LANG=C), and a database name such as --database=é would
+ * name another database than CREATE DATABASE `é` made.
+ */
 static void
 my_command(struct engine_job *job, struct child_args *a, const char *key,
     const char *const *names)
@@ -177,6 +182,7 @@ my_command(struct engine_job *job, struct child_args *a, const char *key,
 	}
 	if (user != NULL)
 		child_args_addf(a, "--user=%s", user);
+	child_args_add(a, "--default-character-set=utf8mb4");
 }
 
 /* A `quoted` identifier. */
@@ -197,17 +203,31 @@ my_ident(const char *s)
 	return q;
 }
 
-/* A 'quoted' string literal (backslash escapes on, as by default). */
+/* A string literal that reads the same whatever the sql_mode: _utf8mb4 X'...'. */
 static char *
-my_literal(const char *s)
+my_hex_literal(const char *s)
 {
-	return str_quote(s, '\'');
+	static const char	 hex[] = "0123456789abcdef";
+	char			*q, *p;
+
+	q = p = xmalloc(2 * strlen(s) + sizeof("_utf8mb4 X''"));
+	p += strlcpy(p, "_utf8mb4 X'", sizeof("_utf8mb4 X'"));
+	for (; *s != '\0'; s++) {
+		*p++ = hex[(unsigned char)*s >> 4];
+		*p++ = hex[(unsigned char)*s & 0xf];
+	}
+	*p++ = '\'';
+	*p = '\0';
+	return q;
 }
 
-/* Runs the client with script on stdin; tab-separated rows in *out if out is not NULL. */
+/*
+ * Runs the client with script on stdin; tab-separated rows in *out if out
+ * is not NULL, escaped as batch mode does (\\, \t, \n) unless raw.
+ */
 static int
-my_sql(struct engine_job *job, const char *database, const char *script, char **out,
-    char *err, size_t errlen)
+my_sql(struct engine_job *job, const char *database, const char *script, int raw,
+    char **out, char *err, size_t errlen)
 {
 	struct child_args	 a = { 0 };
 	struct child		 c;
@@ -221,6 +241,8 @@ my_sql(struct engine_job *job, const char *database, const char *script, char **
 	my_command(job, &a, "client_command", client_tools);
 	child_args_add(&a, "--batch");
 	child_args_add(&a, "--skip-column-names");
+	if (raw)
+		child_args_add(&a, "--raw");
 	if (database != NULL)
 		child_args_addf(&a, "--database=%s", database);
 	rc = child_spawn(&c, child_args_list(&a), NULL, CHILD_STDIN_PIPE | CHILD_STDOUT_PIPE,
@@ -341,7 +363,7 @@ my_ensure_database(struct engine_job *job, const char *name, char *err, size_t e
 
 	ident = my_ident(name);
 	script = xasprintf("CREATE DATABASE IF NOT EXISTS %s;\n", ident);
-	rc = my_sql(job, NULL, script, NULL, err, errlen);
+	rc = my_sql(job, NULL, script, 0, NULL, err, errlen);
 	free(script);
 	free(ident);
 	if (rc == -1)
@@ -396,7 +418,7 @@ my_check(struct engine_job *job, char *err, size_t errlen)
 	char	*out = NULL;
 	int	 rc;
 
-	rc = my_sql(job, NULL, "SELECT 1;\n", &out, err, errlen);
+	rc = my_sql(job, NULL, "SELECT 1;\n", 0, &out, err, errlen);
 	my_end(job, 0, NULL, 0);
 	if (rc == 0 && strncmp(out, "1", 1) != 0)
 		rc = errf(err, errlen, "SELECT 1 did not answer 1");
@@ -418,33 +440,63 @@ my_tool_version(struct engine_job *job, char *buf, size_t len)
 }
 
 static int
-my_scratch_name(struct engine_job *job, char *buf, size_t len)
+my_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
 {
 	if (!my_single(job, NULL))
-		return -1;
+		return errf(err, errlen, "verify --restore needs a backup of one database; "
+		    "this definition backs up '%s', whose dump names its databases itself",
+		    config_get(job->section, "databases"));
 	snprintf(buf, len, "kbackup_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
 	return 0;
 }
 
-/* Exact row counts: COUNT(*) statements generated from information_schema. */
+/*
+ * The server compares the name as it compares database names: in case too,
+ * unless lower_case_table_names is set.
+ */
+static int
+my_exists(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	char	*lit, *script, *out = NULL;
+	int	 rc;
+
+	lit = my_hex_literal(database);
+	script = xasprintf("SELECT COUNT(*) FROM information_schema.schemata "
+	    "WHERE schema_name = %s;\n", lit);
+	rc = my_sql(job, NULL, script, 0, &out, err, errlen);
+	my_end(job, 0, NULL, 0);
+	free(script);
+	free(lit);
+	if (rc == 0)
+		rc = out[0] == '0' ? 0 : 1;
+	free(out);
+	return rc;
+}
+
+/*
+ * Exact row counts: a COUNT(*) per base table (and per system-versioned
+ * one: its current rows), generated from information_schema, whose
+ * TABLE_ROWS is only an estimate for InnoDB.  The generated SQL is read raw;
+ * the counts come back escaped as batch mode escapes them, one line per
+ * table.  Names go into that SQL as hex literals and `quoted` identifiers,
+ * which no sql_mode reads differently.
+ */
 static int
 my_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
     char *err, size_t errlen)
 {
-	char	*lit, *script, *gen = NULL, *out = NULL;
+	static const char script[] =
+	    "SELECT CONCAT('SELECT _utf8mb4 X''', HEX(table_name), ''', COUNT(*) FROM `',\n"
+	    "    REPLACE(table_schema, '`', '``'), '`.`', REPLACE(table_name, '`', '``'),\n"
+	    "    '`;') FROM information_schema.tables WHERE table_schema = DATABASE()\n"
+	    "    AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY table_name;\n";
+	char	*gen = NULL, *out = NULL;
 	int	 rc;
 
 	memset(s, 0, sizeof(*s));
-	lit = my_literal(database);
-	script = xasprintf("SELECT CONCAT('SELECT ', QUOTE(table_name), ', COUNT(*) FROM `',\n"
-	    "    REPLACE(table_schema, '`', '``'), '`.`', REPLACE(table_name, '`', '``'),\n"
-	    "    '`;') FROM information_schema.tables WHERE table_schema = %s\n"
-	    "    AND table_type = 'BASE TABLE' ORDER BY table_name;\n", lit);
-	free(lit);
-	rc = my_sql(job, NULL, script, &gen, err, errlen);
-	free(script);
+	rc = my_sql(job, database, script, 1, &gen, err, errlen);
 	if (rc == 0 && *gen != '\0')
-		rc = my_sql(job, NULL, gen, &out, err, errlen);
+		rc = my_sql(job, database, gen, 0, &out, err, errlen);
 	my_end(job, 0, NULL, 0);
 	free(gen);
 	if (rc == -1)
@@ -462,7 +514,7 @@ my_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
 
 	ident = my_ident(database);
 	script = xasprintf("DROP DATABASE IF EXISTS %s;\n", ident);
-	rc = my_sql(job, NULL, script, NULL, err, errlen);
+	rc = my_sql(job, NULL, script, 0, NULL, err, errlen);
 	my_end(job, 0, NULL, 0);
 	free(script);
 	free(ident);
@@ -486,6 +538,7 @@ const struct engine_ops engine_mysql = {
 	.check = my_check,
 	.tool_version = my_tool_version,
 	.scratch_name = my_scratch_name,
+	.exists = my_exists,
 	.sanity = my_sanity,
 	.drop = my_drop,
 	.pod = my_pod,

@@ -331,10 +331,42 @@ pg_tool_version(struct engine_job *job, char *buf, size_t len)
 }
 
 static int
-pg_scratch_name(struct engine_job *job, char *buf, size_t len)
+pg_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
 {
 	snprintf(buf, len, "kbackup_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
 	return 0;
+}
+
+/* Runs script in the postgres database with the psql variable db set to database. */
+static int
+pg_psql_about(struct engine_job *job, const char *script, const char *database, char **out,
+    char *err, size_t errlen)
+{
+	char		*var;
+	const char	*vars[2];
+	int		 rc;
+
+	var = xasprintf("db=%s", database);
+	vars[0] = var;
+	vars[1] = NULL;
+	rc = pg_psql(job, "postgres", script, vars, out, err, errlen);
+	pg_end(job, 0, NULL, 0);
+	free(var);
+	return rc;
+}
+
+static int
+pg_exists(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	char	*out = NULL;
+	int	 rc;
+
+	rc = pg_psql_about(job, "SELECT count(*) FROM pg_database WHERE datname = :'db';\n",
+	    database, &out, err, errlen);
+	if (rc == 0)
+		rc = out[0] == '0' ? 0 : 1;
+	free(out);
+	return rc;
 }
 
 /* Exact row counts: one count(*) per user table, generated and run with \gexec. */
@@ -366,18 +398,8 @@ pg_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 static int
 pg_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
 {
-	static const char script[] = "DROP DATABASE IF EXISTS :\"db\" WITH (FORCE);\n";
-	char		*var;
-	const char	*vars[2];
-	int		 rc;
-
-	var = xasprintf("db=%s", database);
-	vars[0] = var;
-	vars[1] = NULL;
-	rc = pg_psql(job, "postgres", script, vars, NULL, err, errlen);
-	pg_end(job, 0, NULL, 0);
-	free(var);
-	return rc;
+	return pg_psql_about(job, "DROP DATABASE IF EXISTS :\"db\" WITH (FORCE);\n", database,
+	    NULL, err, errlen);
 }
 
 static void
@@ -397,6 +419,7 @@ const struct engine_ops engine_postgres = {
 	.check = pg_check,
 	.tool_version = pg_tool_version,
 	.scratch_name = pg_scratch_name,
+	.exists = pg_exists,
 	.sanity = pg_sanity,
 	.drop = pg_drop,
 	.pod = pg_pod,

@@ -6,7 +6,8 @@
  * opened, unlinked, and streamed.  Restore: the stream goes to a temporary
  * file next to the target, is fsynced, must pass PRAGMA integrity_check, and
  * is renamed over the target.  restore --database PATH restores to another
- * file.
+ * file.  verify --restore restores into a scratch file in workdir (or a
+ * --target path that does not exist yet) and removes it afterwards.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -258,29 +260,80 @@ sq_tool_version(struct engine_job *job, char *buf, size_t len)
 	return rc;
 }
 
-/* verify --restore: database is a file path here. */
+/*
+ * verify --restore: the scratch database is a file in workdir (created if
+ * missing), the directory the backup's copy goes through too.
+ */
+static int
+sq_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
+{
+	int	n;
+
+	if (mkdir_p(job->workdir, 0700, err, errlen) == -1)
+		return -1;
+	n = snprintf(buf, len, "%s/kbackup_verify_%ld_%ld.db", job->workdir, (long)getpid(),
+	    (long)time(NULL));
+	if (n < 0 || (size_t)n >= len)
+		return errf(err, errlen, "%s: the work directory's name is too long",
+		    job->workdir);
+	return 0;
+}
+
+/* Any file (or link, or directory) at the path counts: it is not ours to remove. */
+static int
+sq_exists(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	struct stat	st;
+
+	if (lstat(database, &st) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return errf(err, errlen, "%s: %s", database, strerror(errno));
+}
+
+/*
+ * Exact row counts: a count(*) per table, generated from sqlite_master
+ * (without SQLite's own sqlite_% tables: the _ is escaped, not a wildcard).
+ */
 static int
 sq_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
     char *err, size_t errlen)
 {
-	char	*out = NULL, *sql, *counts = NULL;
+	static const char generate[] =
+	    "SELECT 'SELECT ' || quote(name) || ' || char(9) || count(*) FROM \"' || "
+	    "replace(name, '\"', '\"\"') || '\";' FROM sqlite_master WHERE type = 'table' "
+	    "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name;";
+	char	*sql = NULL, *counts = NULL;
 	int	 rc;
 
 	memset(s, 0, sizeof(*s));
-	rc = sq_shell(job, database, "SELECT 'SELECT ' || quote(name) || ' || char(9) || "
-	    "count(*) FROM ' || '\"' || replace(name, '\"', '\"\"') || '\";' FROM "
-	    "sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1;",
-	    &out, err, errlen);
-	if (rc == -1)
-		return -1;
-	sql = out;
-	if (*sql != '\0' && sq_shell(job, database, sql, &counts, err, errlen) == -1) {
-		free(out);
+	rc = sq_shell(job, database, generate, &sql, err, errlen);
+	if (rc == 0 && *sql != '\0')
+		rc = sq_shell(job, database, sql, &counts, err, errlen);
+	free(sql);
+	if (rc == -1) {
+		free(counts);
 		return -1;
 	}
 	engine_sanity_parse(s, counts);
-	free(out);
 	free(counts);
+	return 0;
+}
+
+/* The file and what SQLite may have left next to it (sanity's -wal and -shm). */
+static int
+sq_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	char	*p;
+
+	sq_remove_sidecars(database);
+	p = xasprintf("%s-journal", database);
+	if (unlink(p) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", p, strerror(errno));
+	free(p);
+	if (unlink(database) == -1 && errno != ENOENT)
+		return errf(err, errlen, "remove %s: %s", database, strerror(errno));
 	return 0;
 }
 
@@ -315,6 +368,9 @@ const struct engine_ops engine_sqlite = {
 	.restore_end = sq_restore_end,
 	.check = sq_check,
 	.tool_version = sq_tool_version,
+	.scratch_name = sq_scratch_name,
+	.exists = sq_exists,
 	.sanity = sq_sanity,
+	.drop = sq_drop,
 	.pod = sq_pod,
 };

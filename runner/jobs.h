@@ -38,9 +38,10 @@ int	 job_unpack(struct runner *, const struct restore_request *);
 int	 job_verify(struct runner *, const struct restore_request *, int all);
 /*
  * verify --restore: restores the backup into a scratch database (target, or
- * the engine's scratch_name() when NULL), prints its tables and row counts,
- * and drops it whatever happened.  EXIT_USAGE for engines without scratch
- * databases.
+ * the engine's scratch_name() when NULL) that must not exist yet, prints its
+ * tables and row counts, and drops it whatever happened.  EXIT_USAGE for
+ * engines without scratch databases, definitions whose backups cannot be
+ * restored under another name, and a scratch database that exists.
  */
 int	 job_verify_restore(struct runner *, const struct restore_request *,
 	    const char *target);

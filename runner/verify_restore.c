@@ -1,9 +1,9 @@
 /*
  * verify_restore: verify --restore, a test restore.  The backup is restored
  * into a scratch database on the configured server (or one named with
- * --target), the engine counts every table's rows there, and the scratch
- * database is dropped whatever happened: a failed restore, a failed count,
- * SIGINT or SIGTERM.
+ * --target), which must not exist yet, the engine counts every table's rows
+ * there, and the scratch database is dropped whatever happened: a failed
+ * restore, a failed count, SIGINT or SIGTERM.
  *
  * A signal during the restore swaps the restore tool's input for a pipe
  * nobody reads (dup2 is async-signal-safe): the pipeline's next write fails,
@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,7 @@ scratch_restore(struct runner *r, struct opened *o, const char *scratch, uint64_
 		return -1;
 	if (erc == -1) {
 		strlcpy(err, eerr, errlen);
-		return -1;
+		return errprefix(err, errlen, "restoring into %s", scratch);
 	}
 	return 0;
 }
@@ -145,32 +146,66 @@ scratch_drop(struct runner *r, const char *scratch)
 }
 
 /*
- * A named target must not exist: it is dropped afterwards.  The engine's
- * row count doubles as the existence test; a failure there (no such
- * database, or no server) leaves the restore to say what is wrong.
+ * The database verify --restore drops afterwards must not exist before: a
+ * --target (not the configured database either), or the generated name.
  */
 static int
-target_usable(struct runner *r, const char *target)
+scratch_unused(struct runner *r, const char *name, int named)
 {
 	struct engine_job	job;
-	struct engine_sanity	s;
 	const char		*db = config_get(r->engine_section, "database");
 	char			err[KB_ERRLEN];
 
-	if (db != NULL && strcmp(db, target) == 0) {
+	if (named && db != NULL && strcmp(db, name) == 0) {
 		log_kv(LOGL_ERROR, "--target names the configured database; verify --restore "
-		    "drops its target afterwards: name a scratch database", "target", target,
+		    "drops its target afterwards: name a scratch database", "target", name,
 		    NULL);
-		return 0;
+		return EXIT_USAGE;
 	}
-	runner_engine_job(r, &job, target);
-	if (r->engine->sanity(&job, target, &s, err, sizeof(err)) == 0) {
-		engine_sanity_free(&s);
-		log_kv(LOGL_ERROR, "the --target database exists; verify --restore drops its "
-		    "target afterwards: name one that does not exist", "target", target, NULL);
-		return 0;
+	runner_engine_job(r, &job, name);
+	switch (r->engine->exists(&job, name, err, sizeof(err))) {
+	case 0:
+		return EXIT_OK;
+	case 1:
+		if (named)
+			log_kv(LOGL_ERROR, "the --target database exists; verify --restore "
+			    "drops its target afterwards: name one that does not exist",
+			    "target", name, NULL);
+		else
+			log_kv(LOGL_ERROR, "the scratch database exists already: drop it, "
+			    "or name another with --target", "database", name, NULL);
+		return EXIT_USAGE;
+	default:
+		log_kv(LOGL_ERROR, "cannot tell whether the scratch database exists",
+		    "database", name, "error", err, NULL);
+		return EXIT_JOB;
 	}
-	return 1;
+}
+
+/* The scratch database's name in buf: target, or the engine's own. */
+static int
+scratch_choose(struct runner *r, const char *target, char *buf, size_t len)
+{
+	struct engine_job	job;
+	char			err[KB_ERRLEN];
+
+	if (r->engine->scratch_name == NULL || r->engine->exists == NULL ||
+	    r->engine->sanity == NULL || r->engine->drop == NULL) {
+		log_kv(LOGL_ERROR, "verify --restore is not supported for this engine: it has "
+		    "no scratch database to restore into; verify checks every frame without "
+		    "one", "engine", r->engine->name, NULL);
+		return EXIT_USAGE;
+	}
+	runner_engine_job(r, &job, NULL);
+	if (r->engine->scratch_name(&job, buf, len, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "verify --restore refused", "error", err, NULL);
+		return EXIT_USAGE;
+	}
+	if (target != NULL && strlcpy(buf, target, len) >= len) {
+		log_kv(LOGL_ERROR, "--target is too long", "target", target, NULL);
+		return EXIT_USAGE;
+	}
+	return scratch_unused(r, buf, target != NULL);
 }
 
 int
@@ -178,35 +213,16 @@ job_verify_restore(struct runner *r, const struct restore_request *req, const ch
 {
 	struct opened		o;
 	struct saved_signals	old;
-	char			scratch[128], err[KB_ERRLEN], size[16];
+	char			scratch[PATH_MAX], err[KB_ERRLEN], size[16];
 	char			counts[24], rows[24];
 	uint64_t		raw, nrows = 0;
 	size_t			ntables = 0;
 	int			rc;
 
-	if (r->engine->scratch_name == NULL || r->engine->sanity == NULL ||
-	    r->engine->drop == NULL) {
-		log_kv(LOGL_ERROR, "verify --restore needs a scratch database, which this "
-		    "engine does not have; verify checks every frame without one",
-		    "engine", r->engine->name, NULL);
-		return EXIT_USAGE;
-	}
-	if (target != NULL && !target_usable(r, target))
-		return EXIT_USAGE;
+	if ((rc = scratch_choose(r, target, scratch, sizeof(scratch))) != EXIT_OK)
+		return rc;
 	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
-	if (target != NULL)
-		strlcpy(scratch, target, sizeof(scratch));
-	else {
-		struct engine_job job;
-
-		runner_engine_job(r, &job, NULL);
-		if (r->engine->scratch_name(&job, scratch, sizeof(scratch)) == -1) {
-			log_kv(LOGL_ERROR, "no scratch database name", NULL);
-			job_close_backup(&o);
-			return EXIT_JOB;
-		}
-	}
 	log_kv(LOGL_INFO, "test restore started", "id", o.m->id, "from", o.loc->desc,
 	    "into", scratch, NULL);
 	signals_catch(&old);

@@ -34,6 +34,20 @@ expect_nothing_stored() {	# storage-dir what
 	[ "$n" = 0 ] || fail "$2: files under $1: $(find "$1" -type f | head -5)"
 }
 
+# verify --restore of backup ID with one bit of its data flipped half-way:
+# exit 1, a FAILED line, the scratch database's drop logged.  The data is
+# put back.
+verify_restore_corrupt() {	# conf backups-dir id
+	local data=$2/$3/data
+	cp "$data" "$KB_TMP/data.orig"
+	flip_bit "$data" "$(($(stat -c %s "$data") / 2))"
+	run_runner -c "$1" verify --restore "$3"
+	cp "$KB_TMP/data.orig" "$data"
+	expect_rc 1 "verify --restore of a corrupt backup"
+	assert_contains "$KB_TMP/out" "$3 FAILED backup $3 failed" "failure line"
+	assert_contains "$KB_TMP/log" 'msg="dropped the scratch database"' "drop logged"
+}
+
 # Records the command lines (and environments) of programs named $@ while
 # they run, into $KB_TMP/cmdlines and $KB_TMP/environs; stop with stop_watch.
 watch_cmdlines() {
@@ -95,8 +109,8 @@ SQL
 	eval "MY_SOCK_$name=\$sock; MY_PORT_$name=\$port"
 }
 
-my_q() {	# [mariadb args...] — the test's own client, as root on the socket
-	mariadb --no-defaults -S "$MY_SOCK" -uroot "$@"
+my_q() {	# [mariadb args...] — the test's own client, as root on the socket, in UTF-8
+	mariadb --no-defaults -S "$MY_SOCK" -uroot --default-character-set=utf8mb4 "$@"
 }
 
 # redis_start NAME [extra redis-server args]: sets REDIS_PORT_NAME; the first

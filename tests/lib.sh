@@ -44,8 +44,40 @@ run_runner() {
 	set -e
 	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
 }
+# Runs the runner in the background like run_runner, waits until probe (a
+# command) prints something, then sends SIGTERM and waits for the runner.
+run_runner_term_when() {	# probe args...
+	local probe=$1 pid seen=
+	shift
+	set +e
+	env -u PGPASSWORD "$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log" &
+	pid=$!
+	set -e
+	for _ in $(seq 1 400); do
+		if [ -n "$($probe)" ]; then seen=1; break; fi
+		sleep 0.02
+	done
+	[ -n "$seen" ] || { kill "$pid"; fail "$probe printed nothing while the runner ran"; }
+	kill -TERM "$pid"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+}
 expect_rc() {	# expected what
 	[ "$rc" = "$1" ] || fail "$2: exit status $rc, expected $1; log: $(tail -5 "$KB_TMP/log")"
+}
+
+# Flips the lowest bit of the byte at offset in file (a corrupt backup object).
+flip_bit() {	# file offset
+	python3 - "$1" "$2" <<'PY'
+import sys
+path, at = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(path, "rb").read())
+b[at] ^= 1
+open(path, "wb").write(bytes(b))
+PY
 }
 
 free_port() {

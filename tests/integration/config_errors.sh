@@ -93,4 +93,27 @@ expect_rc 2 "ID and --at"
 run_runner -c "$KB_TMP/nonexistent.conf" list
 expect_rc 2 "missing config file"
 assert_contains "$KB_TMP/log" "nonexistent.conf: No such file" "missing config file message"
+
+say "verify --restore on engines without a scratch database: exit 2, nothing touched"
+for e in redis etcd cockroach; do
+	cat >"$KB_TMP/$e.conf" <<EOF2
+[backup]
+name = db
+engine = $e
+workdir = $KB_TMP/work
+
+[$e]
+$(if [ "$e" = cockroach ]; then echo 'database = shop'; fi)
+
+[storage]
+type = file
+path = $KB_TMP/backups
+EOF2
+	run_runner -c "$KB_TMP/$e.conf" verify --restore latest
+	expect_rc 2 "verify --restore on $e"
+	assert_contains "$KB_TMP/log" "verify --restore is not supported for this engine" "$e"
+	assert_contains "$KB_TMP/log" "engine=$e" "$e named"
+done
+[ ! -e "$KB_TMP/backups" ] && [ ! -e "$KB_TMP/work" ] ||
+	fail "verify --restore on an engine without a scratch database wrote something"
 echo "ok: $n bad configs"

@@ -4,6 +4,8 @@
 # and every row equal.  Then two databases in one backup, restored by name.
 # The password is in no child's argv and no log; the option file is gone
 # after the job; a wrong password fails with nothing committed.
+# verify --restore: exact counts, odd names, --target and its refusals; no
+# scratch database is left after a success, a failure or SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -107,6 +109,130 @@ fingerprint shop >"$KB_TMP/c"
 diff -u "$KB_TMP/a" "$KB_TMP/c" >"$KB_TMP/diff" || fail "restore over shop differs: $(head -20 "$KB_TMP/diff")"
 assert_not_contains "$KB_TMP/all.log" "$MY_PASSWORD" "password in the log"
 
+# verify --restore: every base table with its COUNT(*), as the test's client
+# counts it (information_schema's row estimates would not match), names as
+# batch mode prints them (a backslash doubled), in UTF-8 as the runner
+# prints them whatever the locale; no scratch database is left by a success
+# or a failure.
+my_counts() {	# database
+	local t n
+	my_q -N -r -e "SELECT table_name FROM information_schema.tables
+		WHERE table_schema = '$1' AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED')
+		ORDER BY table_name" |
+	while IFS= read -r t; do
+		n=$(my_q -N -e "SELECT COUNT(*) FROM \`$1\`.\`${t//\`/\`\`}\`")
+		printf '%s\t%s\n' "${t//\\/\\\\}" "$n"
+	done
+}
+databases() { my_q -N -e "SHOW DATABASES" | tr '\n' ' '; }
+scratch_dbs() { my_q -N -e "SHOW DATABASES LIKE 'kbackup\\_verify\\_%'"; }
+# A config for user kb over the socket; more keys on stdin.
+my_socket_config() {	# file storage-dir databases
+	{ printf 'socket = %s\nuser = kb\npassword_env = KB_TEST_MYSQL_PW\ndatabases = %s\n' \
+		"$MY_SOCK" "$3"; cat; } | write_engine_config "$1" mysql "$2"
+}
+verify_counts() {	# database what: verify's table lines against my_counts
+	my_counts "$1" >"$KB_TMP/expected"
+	grep -P '\t' "$KB_TMP/out" >"$KB_TMP/got" || true
+	diff -u "$KB_TMP/expected" "$KB_TMP/got" >"$KB_TMP/diff" ||
+		fail "$2: counts differ from the client's: $(cat "$KB_TMP/diff")"
+}
+dbs_before=$(databases)
+
+say "verify --restore latest"
+run_runner -c "$KB_TMP/kb.conf" verify --restore latest
+expect_rc 0 "verify --restore latest"
+verify_counts shop "verify --restore latest"
+assert_contains "$KB_TMP/out" "$id ok: restored" "summary line"
+assert_contains "$KB_TMP/out" "3 tables, 9001 rows; dropped it" "summary counts"
+assert_contains "$KB_TMP/log" 'msg="dropped the scratch database" database=kbackup_verify_' "drop"
+assert_eq "$(databases)" "$dbs_before" "databases after verify --restore"
+assert_not_contains "$KB_TMP/all.log" "$MY_PASSWORD" "password in the log"
+[ -z "$(ls "$KB_TMP/work" | grep my.cnf || true)" ] || fail "option file left by verify"
+
+say "verify --restore: odd table names, a system-versioned table, a sequence and a view"
+my_q <<'SQL'
+CREATE DATABASE odd;
+USE odd;
+CREATE TABLE `it's "quoted"` (i INT PRIMARY KEY);
+INSERT INTO `it's "quoted"` SELECT seq FROM seq_1_to_7;
+CREATE TABLE `back``tick` (i INT);
+INSERT INTO `back``tick` VALUES (1), (2);
+CREATE TABLE `back\slash` (i INT);
+INSERT INTO `back\slash` SELECT seq FROM seq_1_to_5;
+CREATE TABLE `ünï €` (i INT);
+CREATE TABLE versioned (i INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING;
+INSERT INTO versioned SELECT seq, 0 FROM seq_1_to_40;
+UPDATE versioned SET v = 1 WHERE i <= 20;
+CREATE TABLE estimated (i INT PRIMARY KEY, pad CHAR(200)) ENGINE=InnoDB;
+INSERT INTO estimated SELECT seq, 'x' FROM seq_1_to_20000;
+CREATE SEQUENCE counter;
+CREATE VIEW every_tick AS SELECT * FROM `back``tick`;
+SQL
+my_socket_config "$KB_TMP/odd.conf" "$KB_TMP/odd-backups" odd </dev/null
+run_runner -c "$KB_TMP/odd.conf" --once
+expect_rc 0 "backup of odd"
+dbs_before=$(databases)
+run_runner -c "$KB_TMP/odd.conf" verify --restore latest
+expect_rc 0 "verify --restore odd"
+cat "$KB_TMP/out"
+verify_counts odd "verify --restore odd"
+assert_contains "$KB_TMP/out" "6 tables, 20054 rows; dropped it" "odd summary"
+assert_eq "$(databases)" "$dbs_before" "databases after verify --restore odd"
+
+say "verify --restore --target: a new name is used and dropped, an existing one refused"
+target="kb chéck's \`copy\`"
+run_runner -c "$KB_TMP/odd.conf" verify --restore latest --target "$target"
+expect_rc 0 "verify --restore --target"
+verify_counts odd "verify --restore --target"
+assert_contains "$KB_TMP/out" "into $target, 6 tables" "summary names the target"
+assert_eq "$(databases)" "$dbs_before" "databases after verify --restore --target"
+run_runner -c "$KB_TMP/odd.conf" verify --restore latest --target shop
+expect_rc 2 "--target an existing database"
+assert_contains "$KB_TMP/log" "the --target database exists" "message"
+run_runner -c "$KB_TMP/odd.conf" verify --restore latest --target odd
+expect_rc 2 "--target the configured database"
+assert_eq "$(databases)" "$dbs_before" "databases after refused --target"
+assert_eq "$(my_q -N -e 'SELECT COUNT(*) FROM odd.estimated')" 20000 "odd left alone"
+
+say "verify --restore of a corrupt backup fails and drops its scratch database"
+verify_restore_corrupt "$KB_TMP/kb.conf" "$KB_TMP/backups/test/db/backups" "$id"
+assert_eq "$(databases)" "$dbs_before" "databases after a corrupt backup"
+
+say "verify --restore of a dump the server refuses fails and drops its scratch database"
+cat >"$KB_TMP/bad-dump" <<'EOF'
+#!/bin/sh
+mariadb-dump "$@" || exit
+echo 'INSERT INTO no_such_table VALUES (1);'
+EOF
+chmod 755 "$KB_TMP/bad-dump"
+echo "dump_command = $KB_TMP/bad-dump" |
+	my_socket_config "$KB_TMP/refused.conf" "$KB_TMP/refused-backups" shop
+run_runner -c "$KB_TMP/refused.conf" --once
+expect_rc 0 "backup through bad-dump"
+run_runner -c "$KB_TMP/refused.conf" verify --restore latest
+expect_rc 1 "verify --restore of a refused dump"
+assert_contains "$KB_TMP/out" " FAILED " "failure line"
+assert_contains "$KB_TMP/log" "no_such_table" "the server's error"
+assert_contains "$KB_TMP/log" 'msg="dropped the scratch database"' "drop logged"
+assert_eq "$(databases)" "$dbs_before" "databases after a refused dump"
+[ -z "$(ls "$KB_TMP/work" | grep my.cnf || true)" ] || fail "option file left by a failed verify"
+
+say "SIGTERM half-way: the client is stopped, the scratch database dropped, exit 1"
+# The restore client starts reading late, so the pipe is full when SIGTERM comes.
+cat >"$KB_TMP/slow-client" <<'EOF'
+#!/bin/sh
+case " $* " in *" --binary-mode "*) sleep 5 ;; esac
+exec mariadb "$@"
+EOF
+chmod 755 "$KB_TMP/slow-client"
+echo "client_command = $KB_TMP/slow-client" |
+	my_socket_config "$KB_TMP/slow.conf" "$KB_TMP/odd-backups" odd
+run_runner_term_when scratch_dbs -c "$KB_TMP/slow.conf" verify --restore latest
+expect_rc 1 "verify --restore after SIGTERM"
+assert_contains "$KB_TMP/log" "interrupted by signal 15" "interruption logged"
+assert_eq "$(databases)" "$dbs_before" "databases after SIGTERM"
+
 say "two databases in one backup, over the unix socket"
 write_engine_config "$KB_TMP/two.conf" mysql "$KB_TMP/two-backups" <<EOF
 socket = $MY_SOCK
@@ -127,6 +253,14 @@ diff -u "$KB_TMP/a" "$KB_TMP/d" >/dev/null || fail "database shop differs after 
 run_runner -c "$KB_TMP/two.conf" restore latest --database elsewhere
 expect_rc 1 "restore of two databases into one name"
 assert_contains "$KB_TMP/log" "needs a backup of one database" "message"
+dbs_before=$(databases)
+run_runner -c "$KB_TMP/two.conf" verify --restore latest
+expect_rc 2 "verify --restore of two databases"
+assert_contains "$KB_TMP/log" "verify --restore needs a backup of one database" "message"
+run_runner -c "$KB_TMP/two.conf" verify --restore latest --target elsewhere
+expect_rc 2 "verify --restore --target of two databases"
+assert_contains "$KB_TMP/log" "verify --restore needs a backup of one database" "message"
+assert_eq "$(databases)" "$dbs_before" "databases after verify of two databases"
 
 say "a wrong password fails, nothing committed"
 write_engine_config "$KB_TMP/bad.conf" mysql "$KB_TMP/bad-backups" <<EOF

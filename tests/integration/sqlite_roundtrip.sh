@@ -2,7 +2,9 @@
 # SQLite → kbackup-runner --once → a directory → restore to another path and
 # over the original: every table equal, integrity_check ok, no temporary file
 # left in workdir or next to the target.  A dump of a missing file fails
-# with nothing committed.
+# with nothing committed.  verify --restore into a scratch file: exact
+# counts, --target and its refusals; nothing left after a success or a
+# failure.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -71,6 +73,93 @@ printf 'x' >"$KB_TMP/data/busy.db-wal"
 run_runner -c "$KB_TMP/kb.conf" restore latest --database "$KB_TMP/data/busy.db"
 expect_rc 1 "restore onto a busy database"
 assert_contains "$KB_TMP/log" "busy.db-wal exists" "wal message"
+
+# verify --restore: the scratch database is a file in workdir.  Every table
+# with its count(*) as sqlite3 counts it; nothing left in workdir (but the
+# lock) or next to the database afterwards, whatever happened.
+sq_counts() {	# file
+	local t
+	sqlite3 "$1" "SELECT name FROM sqlite_master WHERE type = 'table'
+		AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY 1" |
+	while IFS= read -r t; do
+		printf '%s\t%s\n' "$t" "$(sqlite3 "$1" "SELECT count(*) FROM \"${t//\"/\"\"}\"")"
+	done
+}
+verify_counts() {	# file what
+	sq_counts "$1" >"$KB_TMP/expected"
+	grep -P '\t' "$KB_TMP/out" >"$KB_TMP/got" || true
+	diff -u "$KB_TMP/expected" "$KB_TMP/got" >"$KB_TMP/diff" ||
+		fail "$2: counts differ from sqlite3's: $(cat "$KB_TMP/diff")"
+}
+nothing_left() {	# what
+	[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
+		fail "$1: left in workdir: $(ls -A "$KB_TMP/work")"
+	assert_eq "$(data_files)" "$data_before" "$1: files next to the database"
+}
+# app.db's -wal and -shm come and go with the test's own sqlite3.
+data_files() { ls -A "$KB_TMP/data" | grep -Ev '^app\.db-(wal|shm)$' | tr '\n' ' '; }
+
+say "verify --restore latest"
+sqlite3 "$DB" "CREATE TABLE sqlite1 (x); INSERT INTO sqlite1 VALUES (1), (2);
+	CREATE TABLE empty (x); CREATE TABLE \"it's\" (x); INSERT INTO \"it's\" VALUES (1);
+	PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+sleep 1	# IDs are per second
+run_runner -c "$KB_TMP/kb.conf" --once
+expect_rc 0 "backup for verify"
+vid=$(ls "$KB_TMP/backups/test/db/backups" | sort | tail -n 1)
+data_before=$(data_files)
+run_runner -c "$KB_TMP/kb.conf" verify --restore latest
+expect_rc 0 "verify --restore latest"
+cat "$KB_TMP/out"
+verify_counts "$DB" "verify --restore latest"
+assert_contains "$KB_TMP/out" "$vid ok: restored" "summary line"
+assert_contains "$KB_TMP/out" "into $KB_TMP/work/kbackup_verify_" "scratch file in workdir"
+assert_contains "$KB_TMP/out" "5 tables, 3006 rows; dropped it" "summary counts"
+nothing_left "verify --restore"
+
+say "verify --restore --target: a new path is used and removed, an existing file refused"
+run_runner -c "$KB_TMP/kb.conf" verify --restore "$vid" --target "$KB_TMP/scratch dir/it's.db"
+expect_rc 1 "--target in a missing directory"
+mkdir "$KB_TMP/scratch dir"
+run_runner -c "$KB_TMP/kb.conf" verify --restore "$vid" --target "$KB_TMP/scratch dir/it's.db"
+expect_rc 0 "verify --restore --target"
+verify_counts "$DB" "verify --restore --target"
+assert_eq "$(ls -A "$KB_TMP/scratch dir")" "" "--target left behind"
+run_runner -c "$KB_TMP/kb.conf" verify --restore latest --target "$DB"
+expect_rc 2 "--target the configured database"
+assert_contains "$KB_TMP/log" "the --target database exists" "message"
+echo "not a database, but somebody's file" >"$KB_TMP/data/notes.txt"
+data_before=$(data_files)
+run_runner -c "$KB_TMP/kb.conf" verify --restore latest --target "$KB_TMP/data/notes.txt"
+expect_rc 2 "--target an existing file that is not a database"
+assert_contains "$KB_TMP/log" "the --target database exists" "message"
+assert_eq "$(cat "$KB_TMP/data/notes.txt")" "not a database, but somebody's file" "file kept"
+nothing_left "refused --target"
+
+say "verify --restore of a corrupt backup fails and leaves no file"
+verify_restore_corrupt "$KB_TMP/kb.conf" "$KB_TMP/backups/test/db/backups" "$vid"
+nothing_left "verify --restore of a corrupt backup"
+
+say "verify --restore whose count fails after the restore leaves no file"
+# sqlite3 through a wrapper that fails the generated count(*) statements.
+cat >"$KB_TMP/sqlite3-nocount" <<'EOF'
+#!/bin/sh
+for a in "$@"; do
+	case $a in *'count(*) FROM "'*) echo "refusing to count" >&2; exit 1 ;; esac
+done
+exec sqlite3 "$@"
+EOF
+chmod 755 "$KB_TMP/sqlite3-nocount"
+write_engine_config "$KB_TMP/nocount.conf" sqlite <<EOF
+path = $DB
+sqlite3 = $KB_TMP/sqlite3-nocount
+EOF
+run_runner -c "$KB_TMP/nocount.conf" verify --restore "$vid"
+expect_rc 1 "verify --restore, count fails"
+assert_contains "$KB_TMP/out" "$vid FAILED counting rows in" "failure line"
+assert_contains "$KB_TMP/log" "refusing to count" "the tool's message"
+assert_contains "$KB_TMP/log" 'msg="dropped the scratch database"' "drop logged"
+nothing_left "verify --restore whose count failed"
 
 say "a failed dump commits nothing"
 write_engine_config "$KB_TMP/bad.conf" sqlite "$KB_TMP/bad-backups" <<EOF

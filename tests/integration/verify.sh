@@ -76,13 +76,7 @@ expect_rc 2 "--restore --all"
 say "a corrupt backup in a mixed set: verify --all names it"
 data=$backups/${ids[1]}/data
 cp "$data" "$KB_TMP/data.orig"
-python3 - "$data" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-b[96 + 5 + 1048576 + 16 + 5 + 1000] ^= 1	# inside frame 1's payload
-open(p, "wb").write(bytes(b))
-PY
+flip_bit "$data" $((96 + 5 + 1048576 + 16 + 5 + 1000))	# inside frame 1's payload
 run_runner -c "$KB_TMP/kb.conf" verify --all
 expect_rc 1 "verify --all, mixed"
 assert_contains "$KB_TMP/out" "${ids[0]} ok" "good one"
@@ -99,23 +93,7 @@ assert_eq "$(scratch_dbs)" "" "scratch database left after a failed restore"
 cp "$KB_TMP/data.orig" "$data"
 
 say "SIGTERM half-way: the scratch database is dropped, exit 1"
-set +e
-env -u PGPASSWORD "$RUNNER" -c "$KB_TMP/kb.conf" verify --restore latest \
-	>"$KB_TMP/out" 2>"$KB_TMP/log" &
-pid=$!
-set -e
-seen=
-for _ in $(seq 1 400); do
-	if [ -n "$(scratch_dbs)" ]; then seen=1; break; fi
-	sleep 0.02
-done
-[ -n "$seen" ] || fail "the scratch database never appeared"
-kill -TERM "$pid"
-set +e
-wait "$pid"
-rc=$?
-set -e
-cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+run_runner_term_when scratch_dbs -c "$KB_TMP/kb.conf" verify --restore latest
 expect_rc 1 "verify --restore after SIGTERM"
 assert_contains "$KB_TMP/log" "interrupted by signal 15" "interruption logged"
 assert_eq "$(scratch_dbs)" "" "scratch database left after SIGTERM"
