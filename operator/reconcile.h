@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "operator/events.h"
 #include "operator/kube.h"
 #include "operator/render.h"
 
@@ -23,7 +24,8 @@ struct reconciler {
 	struct render_opts	 opts;		/* .secret is set by reconciler_init */
 	long			 resync_s;
 	json_t			*secrets;	/* cache of one pass: "ns/name" -> data */
-	unsigned long		 writes;	/* POST, PUT, DELETE sent */
+	unsigned long		 writes;	/* POST, PUT, DELETE sent (not Events) */
+	struct events		 events;
 };
 
 void	 reconciler_init(struct reconciler *, struct kube *, const char *namespace,
