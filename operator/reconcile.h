@@ -3,7 +3,8 @@
  * Secret, StatefulSet and Service in the operator's namespace match what
  * render.c says, writing only what differs; remove them when the definition
  * goes (finalizer kbackup.io/cleanup, and a sweep of labelled objects whose
- * definition is gone); report on the definition's status subresource.
+ * definition is gone); report on the definition's status subresource and,
+ * when something happened, in Events (events.h).
  *
  * Referenced Secrets are not watched: they are read again at every
  * reconcile of a definition (once per Secret per full pass), and a full
