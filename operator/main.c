@@ -441,10 +441,11 @@ main(int argc, char **argv)
 		rc = reconcile_all(&r);
 		rc = rc == 0 ? 0 : 1;
 		{
-			char w[32];
+			char w[32], e[32];
 
 			snprintf(w, sizeof(w), "%lu", r.writes);
-			log_kv(LOGL_INFO, "once done", "writes", w, NULL);
+			snprintf(e, sizeof(e), "%lu", r.events.posted);
+			log_kv(LOGL_INFO, "once done", "writes", w, "events", e, NULL);
 		}
 	} else
 		rc = reconcile_run(&r);

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "operator/events.h"
 #include "operator/kube.h"
 #include "operator/names.h"
 #include "operator/reconcile.h"
@@ -34,6 +35,8 @@ static const struct kind {
 	{ "Service", "/api/v1", "services" },
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
+
+enum { APPLIED_NOTHING, APPLIED_CREATED, APPLIED_UPDATED };
 
 static volatile sig_atomic_t	stopping;
 
@@ -122,6 +125,7 @@ reconciler_init(struct reconciler *r, struct kube *k, const char *namespace,
 	r->opts.secret_arg = r;
 	r->resync_s = resync_s;
 	r->secrets = json_object();
+	events_init(&r->events, k);
 }
 
 static void
@@ -145,6 +149,7 @@ reconciler_free(struct reconciler *r)
 {
 	secrets_forget(r);
 	json_decref(r->secrets);
+	events_free(&r->events);
 }
 
 /* Requests that count as writes. */
@@ -216,10 +221,50 @@ update_body(const struct kind *k, json_t *desired, json_t *actual)
 	return body;
 }
 
-/* Makes the object named in desired match it; writes nothing when it does. */
+/*
+ * 1 if actual is ours to overwrite: made by the operator for the same
+ * definition.  Runner names can collide (runner-a-b-c is both a-b/c and
+ * a/b-c), and a name may be taken by an object someone else made.
+ */
 static int
-apply(struct reconciler *r, const struct kind *k, json_t *desired, char *err,
-    size_t errlen)
+owned(const struct kind *k, json_t *desired, json_t *actual, char *err, size_t errlen)
+{
+	static const char *const keys[] = { LABEL_MANAGED_BY, LABEL_DEF_NAMESPACE,
+	    LABEL_DEF_NAME, NULL };
+	json_t		*want = json_object_get(json_object_get(desired, "metadata"),
+			    "labels");
+	json_t		*have = json_object_get(json_object_get(actual, "metadata"),
+			    "labels");
+	const char	*name = json_string_value(json_object_get(json_object_get(desired,
+			    "metadata"), "name"));
+	const char	*mb = json_string_value(json_object_get(have, LABEL_MANAGED_BY));
+	size_t		 i;
+
+	for (i = 0; keys[i] != NULL; i++)
+		if (!json_equal(json_object_get(want, keys[i]),
+		    json_object_get(have, keys[i])))
+			break;
+	if (keys[i] == NULL)
+		return 1;
+	if (mb == NULL || strcmp(mb, RENDER_MANAGED_BY) != 0)
+		errf(err, errlen, "%s %s already exists and is not managed by "
+		    RENDER_MANAGED_BY, k->name, name);
+	else
+		errf(err, errlen, "%s %s already exists for BackupDefinition %s/%s",
+		    k->name, name, json_string_value(json_object_get(have,
+		    LABEL_DEF_NAMESPACE)), json_string_value(json_object_get(have,
+		    LABEL_DEF_NAME)));
+	return 0;
+}
+
+/*
+ * Makes the object named in desired match it; writes nothing when it does.
+ * *did: what was written (APPLIED_*).  Returns 0, 1 when the name is taken
+ * by an object that is not ours (err says whose), -1 on an API error.
+ */
+static int
+apply(struct reconciler *r, const struct kind *k, json_t *desired, int *did,
+    char *err, size_t errlen)
 {
 	const char	*name = json_string_value(json_object_get(json_object_get(desired,
 			    "metadata"), "name"));
@@ -228,6 +273,7 @@ apply(struct reconciler *r, const struct kind *k, json_t *desired, char *err,
 	long		 status;
 	int		 attempt, rc = -1;
 
+	*did = APPLIED_NOTHING;
 	coll = xasprintf("%s/namespaces/%s/%s", k->prefix, r->opts.namespace, k->plural);
 	path = xasprintf("%s/%s", coll, name);
 	for (attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
@@ -245,11 +291,16 @@ apply(struct reconciler *r, const struct kind *k, json_t *desired, char *err,
 			if (status != 201 && status != 200)
 				goto out;
 			log_kv(LOGL_INFO, "created", "kind", k->name, "name", name, NULL);
+			*did = APPLIED_CREATED;
 			rc = 0;
 			goto out;
 		}
 		if (status != 200)
 			goto out;
+		if (!owned(k, desired, actual, err, errlen)) {
+			rc = 1;
+			goto out;
+		}
 		if (subset(desired, actual)) {
 			rc = 0;
 			goto out;
@@ -274,6 +325,7 @@ apply(struct reconciler *r, const struct kind *k, json_t *desired, char *err,
 		if (status != 200)
 			goto out;
 		log_kv(LOGL_INFO, "updated", "kind", k->name, "name", name, NULL);
+		*did = APPLIED_UPDATED;
 		rc = 0;
 		goto out;
 	}
@@ -395,6 +447,29 @@ set_finalizer(struct reconciler *r, json_t **obj, int add, char *err, size_t err
 	return errf(err, errlen, "finalizer: still conflicting");
 }
 
+/* 1 if obj has the string member key with value s. */
+static int
+member_is(json_t *obj, const char *key, const char *s)
+{
+	const char	*v = json_string_value(json_object_get(obj, key));
+
+	return v != NULL && strcmp(v, s) == 0;
+}
+
+/* The definition's Ready condition, or NULL. */
+static json_t *
+ready_condition(json_t *obj)
+{
+	json_t	*c;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"),
+	    i, c)
+		if (member_is(c, "type", "Ready"))
+			return c;
+	return NULL;
+}
+
 /* Sets the Ready condition and observedGeneration unless they already say so. */
 static int
 set_status(struct reconciler *r, json_t **obj, const char *cond, const char *reason,
@@ -403,7 +478,6 @@ set_status(struct reconciler *r, json_t **obj, const char *cond, const char *rea
 	json_t		*md, *status, *conds, *old, *c, *out;
 	const char	*ns, *name, *since = NULL;
 	char		 now[21], *path;
-	size_t		 i;
 	json_int_t	 gen;
 	long		 code;
 	int		 attempt;
@@ -415,15 +489,8 @@ set_status(struct reconciler *r, json_t **obj, const char *cond, const char *rea
 		name = json_string_value(json_object_get(md, "name"));
 		gen = json_integer_value(json_object_get(md, "generation"));
 		old = json_object_get(*obj, "status");
-		c = NULL;
-		json_array_foreach(json_object_get(old, "conditions"), i, c)
-			if (json_is_string(json_object_get(c, "type")) &&
-			    strcmp(json_string_value(json_object_get(c, "type")), "Ready") == 0)
-				break;
-		if (c != NULL && json_array_size(json_object_get(old, "conditions")) == i)
-			c = NULL;
-		if (c != NULL && json_is_string(json_object_get(c, "status")) &&
-		    strcmp(json_string_value(json_object_get(c, "status")), cond) == 0)
+		c = ready_condition(*obj);
+		if (c != NULL && member_is(c, "status", cond))
 			since = json_string_value(json_object_get(c, "lastTransitionTime"));
 		conds = json_pack("[{s:s, s:s, s:s, s:s, s:I, s:s}]", "type", "Ready",
 		    "status", cond, "reason", reason, "message", message,
@@ -464,15 +531,108 @@ set_status(struct reconciler *r, json_t **obj, const char *cond, const char *rea
 	return errf(err, errlen, "status: still conflicting");
 }
 
+/* 1 unless the Ready condition already says exactly this. */
 static int
-delete_runner(struct reconciler *r, const char *name, char *err, size_t errlen)
+ready_differs(json_t *obj, const char *cond, const char *reason, const char *message)
 {
-	/* StatefulSet first: the runner stops before its config goes */
-	if (delete_object(r, &kinds[1], name, err, errlen) == -1 ||
-	    delete_object(r, &kinds[2], name, err, errlen) == -1 ||
-	    delete_object(r, &kinds[0], name, err, errlen) == -1)
+	json_t	*c = ready_condition(obj);
+
+	return c == NULL || !member_is(c, "status", cond) ||
+	    !member_is(c, "reason", reason) || !member_is(c, "message", message);
+}
+
+/*
+ * Ready False for a definition that cannot be reconciled as it is (not
+ * retried sooner than the next pass), and a Warning Event when that is
+ * news: the status is the memory, so a pass that finds the same problem
+ * again, even in a new process, posts nothing.
+ */
+static int
+refuse(struct reconciler *r, json_t **obj, const char *reason, const char *message,
+    char *err, size_t errlen)
+{
+	char	*msg = xstrdup(message);	/* message may be err */
+	int	 news = ready_differs(*obj, "False", reason, msg), rc;
+
+	rc = set_status(r, obj, "False", reason, msg, NULL, NULL, err, errlen);
+	if (rc == 0 && news)
+		events_post(&r->events, *obj, "Warning", reason, msg);
+	free(msg);
+	return rc;
+}
+
+/* Normal Events for what apply() wrote: one per verb, the kinds listed. */
+static void
+announce(struct reconciler *r, json_t *obj, const int *did, const char *name)
+{
+	static const char *const verbs[] = { NULL, "Created", "Updated" };
+	char	 kindlist[64], *msg;
+	size_t	 i;
+	int	 v;
+
+	for (v = APPLIED_CREATED; v <= APPLIED_UPDATED; v++) {
+		kindlist[0] = '\0';
+		for (i = 0; i < NKINDS; i++) {
+			if (did[i] != v)
+				continue;
+			if (kindlist[0] != '\0')
+				strlcat(kindlist, ", ", sizeof(kindlist));
+			strlcat(kindlist, kinds[i].name, sizeof(kindlist));
+		}
+		if (kindlist[0] == '\0')
+			continue;
+		msg = xasprintf("%s %s %s in namespace %s", verbs[v], kindlist, name,
+		    r->opts.namespace);
+		events_post(&r->events, obj, "Normal", verbs[v], msg);
+		free(msg);
+	}
+}
+
+/* Deletes the object named in mine unless it belongs to someone else. */
+static int
+delete_owned(struct reconciler *r, const struct kind *k, json_t *mine, char *err,
+    size_t errlen)
+{
+	const char	*name = json_string_value(json_object_get(json_object_get(mine,
+			    "metadata"), "name"));
+	char		*path, why[KB_ERRLEN];
+	json_t		*actual;
+	long		 status;
+	int		 rc;
+
+	path = xasprintf("%s/namespaces/%s/%s/%s", k->prefix, r->opts.namespace,
+	    k->plural, name);
+	rc = kube_request(r->kube, "GET", path, NULL, &status, &actual, err, errlen);
+	free(path);
+	if (strcmp(k->name, "Secret") == 0)
+		render_wipe_secret(actual);
+	if (rc == 0 && status == 200 && !owned(k, mine, actual, why, sizeof(why))) {
+		log_kv(LOGL_WARN, "not deleted", "reason", why, NULL);
+		json_decref(actual);
+		return 0;
+	}
+	json_decref(actual);
+	if (rc == -1 || (status != 200 && status != 404))
 		return -1;
-	return 0;
+	return status == 404 ? 0 : delete_object(r, k, name, err, errlen);
+}
+
+/* The runner of definition ns/defname, named name. */
+static int
+delete_runner(struct reconciler *r, const char *ns, const char *defname,
+    const char *name, char *err, size_t errlen)
+{
+	json_t	*mine = json_pack("{s:{s:s, s:o}}", "metadata", "name", name, "labels",
+		    render_labels(ns, defname));
+	int	 rc = -1;
+
+	/* StatefulSet first: the runner stops before its config goes */
+	if (delete_owned(r, &kinds[1], mine, err, errlen) == 0 &&
+	    delete_owned(r, &kinds[2], mine, err, errlen) == 0 &&
+	    delete_owned(r, &kinds[0], mine, err, errlen) == 0)
+		rc = 0;
+	json_decref(mine);
+	return rc;
 }
 
 /* The location named by d: from the pass's index, or read now. */
@@ -527,7 +687,8 @@ reconcile_one(struct reconciler *r, json_t *objin, json_t *index, json_t *keep)
 	name = names_runner(d.namespace, d.name, NAMES_MAX);
 	if (d.deleting) {
 		if (d.has_finalizer) {
-			if (delete_runner(r, name, err, sizeof(err)) == -1 ||
+			if (delete_runner(r, d.namespace, d.name, name, err,
+			    sizeof(err)) == -1 ||
 			    set_finalizer(r, &obj, 0, err, sizeof(err)) == -1)
 				goto fail;
 			log_kv(LOGL_INFO, "definition removed", "namespace", d.namespace,
@@ -542,7 +703,9 @@ reconcile_one(struct reconciler *r, json_t *objin, json_t *index, json_t *keep)
 		goto fail;
 	if (parsed == -1) {
 		/* the runner keeps its last good config; the status says why */
-		rc = set_status(r, &obj, "False", reason, err, NULL, NULL, err, sizeof(err));
+		if (refuse(r, &obj, reason, err, err, sizeof(err)) == -1)
+			goto fail;
+		rc = 0;
 		goto out;
 	}
 	lobj = location_of(r, &d, index, err, sizeof(err), &lfailed);
@@ -551,29 +714,37 @@ reconcile_one(struct reconciler *r, json_t *objin, json_t *index, json_t *keep)
 	if (lobj != NULL) {
 		if (location_parse(lobj, &l, err, sizeof(err)) == -1) {
 			msg = xasprintf("BackupStorageLocation %s: %s", d.storage_location, err);
-			rc = set_status(r, &obj, "False", "InvalidSpec", msg, NULL, NULL, err,
-			    sizeof(err));
+			rc = refuse(r, &obj, "InvalidSpec", msg, err, sizeof(err));
 			free(msg);
 			location_free(&l);
+			if (rc == -1)
+				goto fail;
 			goto out;
 		}
 		lok = 1;
 	}
 	if (render_definition(&d, lok ? &l : NULL, &r->opts, &out, &reason, err,
 	    sizeof(err)) == -1) {
-		if (reason == NULL)
+		if (reason == NULL || refuse(r, &obj, reason, err, err, sizeof(err)) == -1)
 			goto fail;
-		msg = xstrdup(err);
-		rc = set_status(r, &obj, "False", reason, msg, NULL, NULL, err, sizeof(err));
-		free(msg);
+		rc = 0;
 		goto out;
 	}
 	{
-		json_t *objs[NKINDS] = { out.secret, out.statefulset, out.service };
+		json_t	*objs[NKINDS] = { out.secret, out.statefulset, out.service };
+		int	 did[NKINDS] = { APPLIED_NOTHING };
 
-		for (i = 0; i < NKINDS; i++)
-			if (apply(r, &kinds[i], objs[i], err, sizeof(err)) == -1)
+		for (i = 0, rc = 0; i < NKINDS && rc == 0; i++)
+			rc = apply(r, &kinds[i], objs[i], &did[i], err, sizeof(err));
+		announce(r, obj, did, out.name);
+		if (rc == -1)
+			goto fail;
+		if (rc == 1) {
+			if (refuse(r, &obj, "NameConflict", err, err, sizeof(err)) == -1)
 				goto fail;
+			rc = 0;
+			goto out;
+		}
 	}
 	msg = xasprintf("Secret, StatefulSet and Service %s in namespace %s are up to date",
 	    out.name, r->opts.namespace);
@@ -586,8 +757,11 @@ reconcile_one(struct reconciler *r, json_t *objin, json_t *index, json_t *keep)
 fail:
 	log_kv(LOGL_ERROR, "reconcile failed", "namespace", d.namespace, "name", d.name,
 	    "error", err, NULL);
+	events_failed(&r->events, obj, err);
 	rc = -1;
 out:
+	if (rc == 0 && d.namespace != NULL && d.name != NULL)
+		events_forget(&r->events, d.namespace, d.name);
 	if (lok)
 		location_free(&l);
 	rendered_free(&out);
@@ -920,9 +1094,10 @@ handle_event(struct reconciler *r, struct event *e, int *failed)
 	if (strcmp(e->type, "DELETED") == 0) {
 		/* without our finalizer (never reconciled): clean up here */
 		name = names_runner(ns, n, NAMES_MAX);
-		if (delete_runner(r, name, err, sizeof(err)) == -1)
+		if (delete_runner(r, ns, n, name, err, sizeof(err)) == -1)
 			*failed = 1;
 		free(name);
+		events_forget(&r->events, ns, n);
 		return;
 	}
 	secrets_forget(r);

@@ -3,7 +3,8 @@
  * Secret, StatefulSet and Service in the operator's namespace match what
  * render.c says, writing only what differs; remove them when the definition
  * goes (finalizer kbackup.io/cleanup, and a sweep of labelled objects whose
- * definition is gone); report on the definition's status subresource.
+ * definition is gone); report on the definition's status subresource and,
+ * when something happened, in Events (events.h).
  *
  * Referenced Secrets are not watched: they are read again at every
  * reconcile of a definition (once per Secret per full pass), and a full
@@ -15,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "operator/events.h"
 #include "operator/kube.h"
 #include "operator/render.h"
 
@@ -23,7 +25,8 @@ struct reconciler {
 	struct render_opts	 opts;		/* .secret is set by reconciler_init */
 	long			 resync_s;
 	json_t			*secrets;	/* cache of one pass: "ns/name" -> data */
-	unsigned long		 writes;	/* POST, PUT, DELETE sent */
+	unsigned long		 writes;	/* POST, PUT, DELETE sent (not Events) */
+	struct events		 events;
 };
 
 void	 reconciler_init(struct reconciler *, struct kube *, const char *namespace,

@@ -4,7 +4,9 @@
 # a changed Secret rolls the pod template; delete → objects gone (finalizer);
 # injected 500s retried with backoff; a long name shortened validly; orphans
 # swept; 1,000 definitions, then a second pass with no write at all; watch
-# mode with a 410 Gone; status reasons.
+# mode with a 410 Gone; status reasons; a name taken by an object the operator
+# does not own; Events (Normal on create/update, Warning on each new problem,
+# none on a pass that changes nothing, one for a failure retried many times).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 op=${KBACKUP_OPERATOR:-$top/bin/kbackup-operator}
@@ -67,11 +69,23 @@ grep -q '^password = old-password$' <<<"$conf" || fail "config lacks the passwor
 grep -q '^secret_key = secret-s3$' <<<"$conf" || fail "config lacks the S3 secret key"
 ok "create: three objects, finalizer, status"
 
+ev=$(k events shop orders)
+[ "$ev" = "Normal Created Created Secret, StatefulSet, Service runner-shop-orders in namespace kbackup" ] ||
+	fail "events after create: $ev"
+uid=$(k get "$OPS/shop/backupdefinitions/orders" o.metadata.uid)
+got=$(k get /api/v1/namespaces/shop/events 'const e = o.items[0], i = e.involvedObject;
+	[i.apiVersion, i.kind, i.namespace, i.name, i.uid, i.resourceVersion > 0, e.source.component,
+	 e.reportingComponent, e.reportingInstance !== "", e.count, e.firstTimestamp === e.lastTimestamp].join(" ")')
+[ "$got" = "kbackup.io/v1alpha1 BackupDefinition shop orders $uid true kbackup-operator kbackup-operator true 1 true" ] ||
+	fail "event fields: $got"
+ok "create: one Normal Created event"
+
 # 2. Nothing changed: a second pass writes nothing.
 k test reset
 once || fail "second pass"
 [ "$(k writes)" = 0 ] || fail "second pass wrote: $(k counts)"
-ok "second pass: $(k counts), no write"
+[ "$(k events shop orders | wc -l)" = 1 ] || fail "second pass posted events: $(k events shop orders)"
+ok "second pass: $(k counts), no write, no event"
 
 # 3. A changed referenced Secret → new config hash, new pod template.
 h1=$(k get "$STS/runner-shop-orders" 'o.spec.template.metadata.annotations["kbackup.io/config-hash"]')
@@ -82,7 +96,9 @@ h2=$(k get "$STS/runner-shop-orders" 'o.spec.template.metadata.annotations["kbac
 k get "$SECRETS/runner-shop-orders" 'Buffer.from(o.data["kbackup.conf"],"base64").toString()' |
 	grep -q '^password = new-password$' || fail "Secret not updated"
 [ "$(k get "$OPS/shop/backupdefinitions/orders" o.status.configHash)" = "$h2" ] || fail "status configHash"
-ok "secret change: config hash $h1 → $h2"
+[ "$(k events shop orders | tail -n 1)" = "Normal Updated Updated Secret, StatefulSet runner-shop-orders in namespace kbackup" ] ||
+	fail "no Updated event: $(k events shop orders)"
+ok "secret change: config hash $h1 → $h2, Updated event"
 
 # 3b. 409: a stale update is refused; the operator reads again and retries.
 stale=$(k get "$STS/runner-shop-orders" 'JSON.stringify(Object.assign(o, {metadata: Object.assign(o.metadata, {resourceVersion: "1"})}))')
@@ -126,10 +142,38 @@ once || fail "pass with invalid definitions"
 [ "$(k get "$OPS/shop/backupdefinitions/nolocation" 'o.status.conditions[0].reason')" = LocationNotFound ] || fail LocationNotFound
 [ "$(k get "$OPS/shop/backupdefinitions/nosecret" 'o.status.conditions[0].reason')" = SecretNotFound ] || fail SecretNotFound
 [ "$(k get "$OPS/shop/backupdefinitions/nosecret" 'o.status.conditions[0].status')" = False ] || fail "Ready should be False"
+[ "$(k events shop nosecret)" = "Warning SecretNotFound Secret shop/absent: no key k, or no such Secret the operator may read" ] ||
+	fail "SecretNotFound event: $(k events shop nosecret)"
+k events shop badcron | grep -q '^Warning InvalidSchedule ' || fail "InvalidSchedule event: $(k events shop badcron)"
+k events shop nolocation | grep -q '^Warning LocationNotFound .*nowhere not found$' ||
+	fail "LocationNotFound event: $(k events shop nolocation)"
+k test reset
+once || fail "second pass with invalid definitions"
+[ "$(k writes)" = 0 ] || fail "second pass over invalid definitions wrote: $(k counts)"
+[ "$(k events shop nosecret | wc -l)" = 1 ] || fail "warning repeated: $(k events shop nosecret)"
 for n in badcron nolocation nosecret; do k delete "$OPS/shop/backupdefinitions/$n" >/dev/null; done
 once || fail "pass after deleting invalid definitions"
 [ "$(k count backupdefinitions)" = 1 ] || fail "invalid definitions not released"
-ok "status reasons InvalidSchedule, LocationNotFound, SecretNotFound"
+ok "status reasons InvalidSchedule, LocationNotFound, SecretNotFound; one Warning each"
+
+# 5b. A runner name taken by an object the operator does not own: not
+# overwritten, not deleted; NameConflict in the status and an Event.
+echo '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"runner-shop-taken","namespace":"kbackup"},
+ "data":{"mine":"eWVz"}}' | k create - || fail "create the taken Secret"
+sed -e 's/"orders"/"taken"/' "$tmp/base.json" |
+	node -e 'const a=JSON.parse(require("fs").readFileSync(0));console.log(JSON.stringify([a[3]]))' | k create -
+once || fail "pass with a name conflict"
+[ "$(k get "$OPS/shop/backupdefinitions/taken" 'o.status.conditions[0].reason')" = NameConflict ] || fail NameConflict
+[ "$(k events shop taken)" = "Warning NameConflict Secret runner-shop-taken already exists and is not managed by kbackup-operator" ] ||
+	fail "NameConflict event: $(k events shop taken)"
+[ "$(k get "$SECRETS/runner-shop-taken" 'Object.keys(o.data).join()')" = mine ] || fail "taken Secret overwritten"
+[ "$(k get "$STS/runner-shop-taken" o.metadata.name)" = NOTFOUND ] || fail "StatefulSet made despite the conflict"
+k delete "$OPS/shop/backupdefinitions/taken" >/dev/null
+once || fail "pass after deleting the conflicting definition"
+[ "$(k get "$SECRETS/runner-shop-taken" 'Object.keys(o.data).join()')" = mine ] || fail "taken Secret deleted"
+[ "$(k get "$OPS/shop/backupdefinitions/taken" o.metadata.name)" = NOTFOUND ] || fail "definition not released"
+k delete "$SECRETS/runner-shop-taken" >/dev/null
+ok "name conflict: left alone, NameConflict status and event"
 
 # 6. A name too long: valid, stable, shortened names.
 ns=n$(printf 'a%.0s' $(seq 62))
@@ -177,8 +221,10 @@ once || fail "1000-definition pass"
 [ "$(k count statefulsets)" = 1001 ] || fail "expected 1001 StatefulSets, got $(k count statefulsets)"
 k test reset
 once || fail "second 1000-definition pass"
-[ "$(k writes)" = 0 ] || fail "second pass over 1000 definitions wrote: $(k counts)"
-ok "1000 definitions; second pass: $(k counts), no write"
+[ "$(k writes)" = 0 ] || fail "second pass over 1000 definitions wrote (events included): $(k counts)"
+[ "$(k events many def-999)" = "Normal Created Created Secret, StatefulSet, Service runner-many-def-999 in namespace kbackup" ] ||
+	fail "def-999 events: $(k events many def-999)"
+ok "1000 definitions; second pass: $(k counts), no write, no event"
 
 # 10. Watch mode: events, 410 Gone → list again, delete, SIGTERM.
 k bulk-delete 1000 many
@@ -201,6 +247,18 @@ k edit "$OPS/kbackup/backupstoragelocations/s3-main" 'o.spec.bucket = "other-buc
 wait_for "$SECRETS/runner-shop-watched" \
 	'/bucket = other-bucket/.test(Buffer.from(o.data["kbackup.conf"],"base64").toString())' true ||
 	fail "watch: location change not seen"
+# A failure retried with backoff (1 s, 2 s, ...): one Warning, not one per retry.
+k test fail "count=100000&status=500&method=PUT&path=/statefulsets/runner-shop-watched"
+k edit "$OPS/shop/backupdefinitions/watched" 'o.spec.schedule = "@weekly"'
+failures() { grep -c 'reconcile failed.*watched' "$tmp/op.log"; }
+for _ in $(seq 150); do [ "$(failures)" -ge 3 ] && break; sleep 0.2; done
+[ "$(failures)" -ge 3 ] || fail "watch: failure not retried"
+[ "$(k events shop watched | grep -c '^Warning ReconcileFailed PUT .*statefulsets/runner-shop-watched: 500')" = 1 ] ||
+	fail "watch: ReconcileFailed events: $(k events shop watched)"
+k test fail clear=1
+wait_for "$OPS/shop/backupdefinitions/watched" o.status.observedGeneration 3 ||
+	fail "watch: not reconciled after the failures"
+ok "watch: a failure retried $(failures) times, one ReconcileFailed event"
 k test compact
 k test close-watches
 sed -e 's/"orders"/"after410"/' "$tmp/base.json" |

@@ -3,11 +3,11 @@
 //
 // It is not a kube-apiserver: it keeps objects in memory and implements what
 // the operator relies on, the way the real server does it:
-//   - namespaced collections: /api/v1/namespaces/NS/{secrets,services,pods},
+//   - namespaced collections: /api/v1/namespaces/NS/{secrets,services,pods,events},
 //     /apis/apps/v1/namespaces/NS/statefulsets,
 //     /apis/kbackup.io/v1alpha1/namespaces/NS/{backupdefinitions,backupstoragelocations};
 //     cluster-wide lists of every plural (/apis/kbackup.io/v1alpha1/backupdefinitions)
-//   - GET (labelSelector with k=v[,k=v], limit/continue), POST (409 AlreadyExists),
+//   - GET (labelSelector and fieldSelector with k=v[,k=v], limit/continue), POST (409 AlreadyExists),
 //     PUT (409 Conflict on a stale metadata.resourceVersion), PATCH (merge patch),
 //     DELETE (with finalizers: sets deletionTimestamp; the object goes once the
 //     finalizers are emptied), 404 NotFound as Status objects
@@ -17,12 +17,14 @@
 //   - watch=1&resourceVersion=RV: events after RV as JSON lines, BOOKMARKs when
 //     allowWatchBookmarks=true, an ERROR event with a 410 Status when RV is older
 //     than the compacted history; timeoutSeconds ends the stream
+//   - Events: core/v1 as the API validates them (involvedObject.namespace must be the
+//     Event's namespace); no generation, like every built-in kind without a spec
 //   - Services get a clusterIP, StatefulSets and Services default fields, as a
 //     real server would add them (so that a naive comparison would differ)
 // Test endpoints (not Kubernetes):
 //   GET  /_test/requests          {"counts": {"GET": n, ...}, "log": [...]} since reset
 //   POST /_test/reset             zero the counters and the log
-//   POST /_test/fail?count=N&status=S[&method=M]   the next N matching requests fail
+//   POST /_test/fail?count=N&status=S[&method=M][&path=SUBSTRING]   the next N matching requests fail
 //   POST /_test/fail?clear=1      no more injected failures
 //   POST /_test/compact           forget the event history (watches from before get 410)
 //   POST /_test/close-watches     end every open watch stream
@@ -50,6 +52,7 @@ const kinds = {
 	secrets: { group: '', version: 'v1', kind: 'Secret' },
 	services: { group: '', version: 'v1', kind: 'Service' },
 	pods: { group: '', version: 'v1', kind: 'Pod' },
+	events: { group: '', version: 'v1', kind: 'Event', noGeneration: true },
 	statefulsets: { group: 'apps', version: 'v1', kind: 'StatefulSet' },
 	backupdefinitions: { group: 'kbackup.io', version: 'v1alpha1', kind: 'BackupDefinition', status: true },
 	backupstoragelocations: { group: 'kbackup.io', version: 'v1alpha1', kind: 'BackupStorageLocation', status: true },
@@ -95,6 +98,25 @@ function matches(obj, selector) {
 		const [k, v] = term.split('=');
 		return labels[k] === v;
 	});
+}
+
+// fieldSelector: k=v or k==v terms on dotted paths (metadata.name, involvedObject.uid, ...)
+function fieldsMatch(obj, selector) {
+	if (!selector) return true;
+	return selector.split(',').every((term) => {
+		const [k, v] = term.split(/==?/);
+		const have = k.split('.').reduce((o, p) => (o == null ? undefined : o[p]), obj);
+		return String(have ?? '') === v;
+	});
+}
+
+// What the real API refuses on create, for the kinds where the operator could get it wrong.
+function invalid(plural, ns, obj) {
+	if (plural !== 'events') return null;
+	const io = obj.involvedObject || {};
+	if (io.namespace && io.namespace !== ns) return 'involvedObject.namespace: Invalid value: "' + io.namespace + '": does not match event.namespace';
+	if (!io.kind || !io.name) return 'involvedObject: Required value';
+	return null;
 }
 
 function record(type, plural, obj) {
@@ -157,7 +179,7 @@ function list(res, pr, q) {
 	for (const [k, obj] of store) {
 		const [plural, ns] = k.split('/');
 		if (plural !== pr.plural || (pr.ns && ns !== pr.ns)) continue;
-		if (!matches(obj, q.labelSelector)) continue;
+		if (!matches(obj, q.labelSelector) || !fieldsMatch(obj, q.fieldSelector)) continue;
 		items.push(obj);
 	}
 	items.sort((a, b) => (a.metadata.namespace + '/' + a.metadata.name).localeCompare(b.metadata.namespace + '/' + b.metadata.name));
@@ -210,7 +232,8 @@ async function handle(req, res) {
 	log.push(req.method + ' ' + req.url);
 	if (token && req.headers.authorization !== 'Bearer ' + token)
 		return status(res, 401, 'Unauthorized', 'Unauthorized');
-	const f = failures.find((x) => x.count > 0 && (!x.method || x.method === req.method));
+	const f = failures.find((x) => x.count > 0 && (!x.method || x.method === req.method) &&
+		(!x.path || req.url.includes(x.path)));
 	if (f) {
 		f.count--;
 		const reasons = { 409: 'Conflict', 429: 'TooManyRequests', 503: 'ServiceUnavailable' };
@@ -230,6 +253,8 @@ async function handle(req, res) {
 		if (!obj || !obj.metadata || !obj.metadata.name) return status(res, 422, 'Invalid', 'metadata.name: Required value');
 		if (obj.metadata.namespace && obj.metadata.namespace !== pr.ns)
 			return status(res, 400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+		const bad = invalid(pr.plural, pr.ns, obj);
+		if (bad) return status(res, 422, 'Invalid', k.kind + ' "' + obj.metadata.name + '" is invalid: ' + bad);
 		const kk = key(pr.plural, pr.ns, obj.metadata.name);
 		if (store.has(kk)) return status(res, 409, 'AlreadyExists', pr.plural + ' "' + obj.metadata.name + '" already exists');
 		obj.kind = k.kind;
@@ -238,7 +263,7 @@ async function handle(req, res) {
 		obj.metadata.uid = crypto.randomUUID();
 		obj.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 		obj.metadata.resourceVersion = String(++rv);
-		obj.metadata.generation = 1;
+		if (!k.noGeneration) obj.metadata.generation = 1;
 		if (k.status) delete obj.status;
 		defaults(pr.plural, obj);
 		store.set(kk, obj);
@@ -294,7 +319,7 @@ async function handle(req, res) {
 				next.status = cur.status;
 			}
 		}
-		next.metadata.generation = cur.metadata.generation + (sameSpec(cur, next) ? 0 : 1);
+		if (!k.noGeneration) next.metadata.generation = cur.metadata.generation + (sameSpec(cur, next) ? 0 : 1);
 		if (pr.plural === 'services' && cur.spec.clusterIP && next.spec && next.spec.clusterIP && next.spec.clusterIP !== cur.spec.clusterIP)
 			return status(res, 422, 'Invalid', 'spec.clusterIP: Invalid value: field is immutable');
 		defaults(pr.plural, next);
@@ -326,7 +351,8 @@ async function testEndpoint(req, res, what, q) {
 			failures = [];
 			return send(res, 200, {});
 		}
-		failures.push({ count: Number(q.count || 1), status: Number(q.status || 500), method: q.method || null });
+		failures.push({ count: Number(q.count || 1), status: Number(q.status || 500), method: q.method || null,
+			path: q.path || null });
 		return send(res, 200, {});
 	case 'compact':
 		oldest = rv + 1;

@@ -5,6 +5,8 @@
 //   kctl.js SERVER edit PATH 'JS on o'      GET, run the statement, PUT back
 //   kctl.js SERVER delete PATH              DELETE; prints the status code
 //   kctl.js SERVER count PLURAL             number of stored objects of a plural
+//   kctl.js SERVER events NS NAME           "TYPE REASON MESSAGE" per Event about that object,
+//                                           oldest first (what `kubectl describe` lists)
 //   kctl.js SERVER bulk N NS                create N BackupDefinitions def-0..N-1 in NS
 //   kctl.js SERVER bulk-delete N NS         delete them again
 //   kctl.js SERVER writes                   POST+PUT+PATCH+DELETE since the last reset
@@ -92,6 +94,14 @@ async function main() {
 	case 'count': {
 		const r = await request('GET', '/_test/objects?plural=' + args[0]);
 		console.log(r.body.items.length);
+		return;
+	}
+	case 'events': {
+		const sel = encodeURIComponent('involvedObject.namespace=' + args[0] + ',involvedObject.name=' + args[1]);
+		const r = await request('GET', '/api/v1/namespaces/' + args[0] + '/events?fieldSelector=' + sel);
+		if (r.status !== 200) throw new Error('events: ' + r.status + ' ' + JSON.stringify(r.body));
+		const items = r.body.items.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
+		for (const e of items) console.log(e.type + ' ' + e.reason + ' ' + e.message);
 		return;
 	}
 	case 'bulk': {
