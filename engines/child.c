@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <spawn.h>
@@ -377,35 +379,85 @@ child_kill(struct child *c)
 	child_wait(c, err, sizeof(err));
 }
 
+/*
+ * Feeds input to the child and reads its output at once: a child that
+ * answers while it reads (psql, mysql) would otherwise stop with a full
+ * output pipe while we still write.  Output past outmax is read and dropped.
+ */
+static void
+child_exchange(struct child *c, const char *input, char *buf, size_t outmax, size_t *used)
+{
+	struct pollfd	 pfd[2];
+	size_t		 left = input != NULL ? strlen(input) : 0;
+	char		 drain[4096];
+	ssize_t		 n;
+	int		 nfds, i;
+
+	while (c->in_fd != -1 || c->out_fd != -1) {
+		nfds = 0;
+		if (c->in_fd != -1)
+			pfd[nfds++] = (struct pollfd){ .fd = c->in_fd, .events = POLLOUT };
+		if (c->out_fd != -1)
+			pfd[nfds++] = (struct pollfd){ .fd = c->out_fd, .events = POLLIN };
+		if (poll(pfd, (nfds_t)nfds, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < nfds; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == c->in_fd) {
+				/* At most PIPE_BUF: POLLOUT promises that much room. */
+				n = write(c->in_fd, input, left < PIPE_BUF ? left : PIPE_BUF);
+				if (n == -1 && errno == EINTR)
+					continue;
+				if (n > 0) {
+					input += n;
+					left -= (size_t)n;
+				}
+				if (n == -1 || left == 0) {
+					if (n == -1)
+						log_debug("%s closed its input early", c->name);
+					close(c->in_fd);
+					c->in_fd = -1;
+				}
+				continue;
+			}
+			if (*used < outmax)
+				n = read(c->out_fd, buf + *used, outmax - *used);
+			else
+				n = read(c->out_fd, drain, sizeof(drain));
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(c->out_fd);
+				c->out_fd = -1;
+			} else if (*used < outmax)
+				*used += (size_t)n;
+		}
+	}
+}
+
 int
-child_run(const char *const *argv, const char *const *env_add, char **out, size_t outmax,
-    char *err, size_t errlen)
+child_run_input(const char *const *argv, const char *const *env_add, const char *input,
+    char **out, size_t outmax, char *err, size_t errlen)
 {
 	struct child	 c;
 	char		*buf = NULL;
 	size_t		 used = 0;
-	ssize_t		 n;
-	char		 drain[4096];
+	int		 flags;
 
-	if (child_spawn(&c, argv, env_add, out != NULL ? CHILD_STDOUT_PIPE : CHILD_STDOUT_LOG,
-	    err, errlen) == -1)
+	flags = out != NULL ? CHILD_STDOUT_PIPE : CHILD_STDOUT_LOG;
+	if (input != NULL)
+		flags |= CHILD_STDIN_PIPE;
+	if (child_spawn(&c, argv, env_add, flags, err, errlen) == -1)
 		return -1;
-	if (out != NULL) {
+	if (out != NULL)
 		buf = xmalloc(outmax + 1);
-		for (;;) {
-			if (used < outmax)
-				n = read(c.out_fd, buf + used, outmax - used);
-			else
-				n = read(c.out_fd, drain, sizeof(drain));
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			if (used < outmax)
-				used += (size_t)n;
-		}
+	child_exchange(&c, input, buf, outmax, &used);
+	if (buf != NULL)
 		buf[used] = '\0';
-	}
 	if (child_wait(&c, err, errlen) == -1) {
 		free(buf);
 		return -1;
@@ -413,6 +465,13 @@ child_run(const char *const *argv, const char *const *env_add, char **out, size_
 	if (out != NULL)
 		*out = buf;
 	return 0;
+}
+
+int
+child_run(const char *const *argv, const char *const *env_add, char **out, size_t outmax,
+    char *err, size_t errlen)
+{
+	return child_run_input(argv, env_add, NULL, out, outmax, err, errlen);
 }
 
 int

@@ -69,6 +69,9 @@ void	 child_kill(struct child *);
  */
 int	 child_run(const char *const *argv, const char *const *env_add, char **out,
 	    size_t outmax, char *err, size_t errlen);
+/* child_run() with input (NUL-terminated, may be NULL) written to its stdin. */
+int	 child_run_input(const char *const *argv, const char *const *env_add,
+	    const char *input, char **out, size_t outmax, char *err, size_t errlen);
 
 /* Runs a (then freed) and puts the first line it prints in buf: tool versions. */
 int	 child_version(struct child_args *a, char *buf, size_t len);

@@ -230,10 +230,7 @@ my_sql(struct engine_job *job, const char *database, const char *script, int raw
     char **out, char *err, size_t errlen)
 {
 	struct child_args	 a = { 0 };
-	struct child		 c;
-	char			*buf;
-	size_t			 used = 0, max = 1024 * 1024;
-	ssize_t			 n;
+	char			*drop = NULL;
 	int			 rc;
 
 	if (my_write_optfile(job, err, errlen) == -1)
@@ -245,29 +242,11 @@ my_sql(struct engine_job *job, const char *database, const char *script, int raw
 		child_args_add(&a, "--raw");
 	if (database != NULL)
 		child_args_addf(&a, "--database=%s", database);
-	rc = child_spawn(&c, child_args_list(&a), NULL, CHILD_STDIN_PIPE | CHILD_STDOUT_PIPE,
-	    err, errlen);
+	/* Output nobody asked for is dropped, not logged: it may be table data. */
+	rc = child_run_input(child_args_list(&a), NULL, script, out != NULL ? out : &drop,
+	    1024 * 1024, err, errlen);
+	free(drop);
 	child_args_free(&a);
-	if (rc == -1)
-		return -1;
-	if (write_all(c.in_fd, script, strlen(script)) == -1)
-		log_debug("the client closed its input early");
-	close(c.in_fd);
-	c.in_fd = -1;
-	buf = xmalloc(max + 1);
-	while (used < max && (n = read(c.out_fd, buf + used, max - used)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	rc = child_wait(&c, err, errlen);
-	if (rc == 0 && out != NULL)
-		*out = buf;
-	else
-		free(buf);
 	return rc;
 }
 

@@ -137,11 +137,8 @@ pg_psql(struct engine_job *job, const char *database, const char *script,
     const char *const *vars, char **out, char *err, size_t errlen)
 {
 	struct child_args	 a = { 0 }, env = { 0 };
-	struct child		 c;
-	char			*buf;
-	size_t			 used = 0, max = 1024 * 1024;
-	ssize_t			 n;
-	int			 rc = -1;
+	char			*drop = NULL;
+	int			 rc;
 
 	if (pg_write_passfile(job, err, errlen) == -1)
 		return -1;
@@ -157,28 +154,10 @@ pg_psql(struct engine_job *job, const char *database, const char *script,
 		child_args_addf(&a, "--set=%s", *vars);
 	child_args_addf(&a, "--dbname=%s", database);
 	pg_env(job, &env);
-	if (child_spawn(&c, child_args_list(&a), child_args_list(&env),
-	    CHILD_STDIN_PIPE | CHILD_STDOUT_PIPE, err, errlen) == -1)
-		goto out;
-	if (write_all(c.in_fd, script, strlen(script)) == -1)
-		log_debug("psql closed its input early");
-	close(c.in_fd);
-	c.in_fd = -1;
-	buf = xmalloc(max + 1);
-	while (used < max && (n = read(c.out_fd, buf + used, max - used)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	rc = child_wait(&c, err, errlen);
-	if (rc == 0 && out != NULL)
-		*out = buf;
-	else
-		free(buf);
-out:
+	/* Output nobody asked for is dropped, not logged: it may be table data. */
+	rc = child_run_input(child_args_list(&a), child_args_list(&env), script,
+	    out != NULL ? out : &drop, 1024 * 1024, err, errlen);
+	free(drop);
 	child_args_free(&a);
 	child_args_free(&env);
 	return rc;

@@ -54,7 +54,10 @@ sq_add_path(struct child_args *a, const char *path)
 		child_args_add(a, path);
 }
 
-/* sqlite3 -bail -readonly PATH SQL: output in *out if out is not NULL. */
+/*
+ * sqlite3 -bail -readonly PATH with sql on stdin (not argv: generated SQL
+ * can be longer than an argument may be): output in *out if out is not NULL.
+ */
 static int
 sq_shell(struct engine_job *job, const char *path, const char *sql, char **out,
     char *err, size_t errlen)
@@ -74,8 +77,7 @@ sq_shell(struct engine_job *job, const char *path, const char *sql, char **out,
 	child_args_add(&a, "-cmd");
 	child_args_add(&a, ".timeout 30000");
 	sq_add_path(&a, path);
-	child_args_add(&a, sql);
-	rc = child_run(child_args_list(&a), NULL, out, 1024 * 1024, err, errlen);
+	rc = child_run_input(child_args_list(&a), NULL, sql, out, 1024 * 1024, err, errlen);
 	child_args_free(&a);
 	return rc;
 }

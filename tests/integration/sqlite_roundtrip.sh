@@ -141,13 +141,13 @@ verify_restore_corrupt "$KB_TMP/kb.conf" "$KB_TMP/backups/test/db/backups" "$vid
 nothing_left "verify --restore of a corrupt backup"
 
 say "verify --restore whose count fails after the restore leaves no file"
-# sqlite3 through a wrapper that fails the generated count(*) statements.
+# sqlite3 through a wrapper that fails the generated count(*) statements
+# (the runner gives sqlite3 its SQL on stdin).
 cat >"$KB_TMP/sqlite3-nocount" <<'EOF'
 #!/bin/sh
-for a in "$@"; do
-	case $a in *'count(*) FROM "'*) echo "refusing to count" >&2; exit 1 ;; esac
-done
-exec sqlite3 "$@"
+in=$(cat)
+case $in in *'count(*) FROM "'*) echo "refusing to count" >&2; exit 1 ;; esac
+printf '%s\n' "$in" | sqlite3 "$@"
 EOF
 chmod 755 "$KB_TMP/sqlite3-nocount"
 write_engine_config "$KB_TMP/nocount.conf" sqlite <<EOF
@@ -160,6 +160,22 @@ assert_contains "$KB_TMP/out" "$vid FAILED counting rows in" "failure line"
 assert_contains "$KB_TMP/log" "refusing to count" "the tool's message"
 assert_contains "$KB_TMP/log" 'msg="dropped the scratch database"' "drop logged"
 nothing_left "verify --restore whose count failed"
+
+say "verify --restore of a database with 3000 tables (the count SQL is longer than an argument may be)"
+for i in $(seq 1 3000); do
+	printf 'CREATE TABLE t_with_a_long_name_%04d (a); INSERT INTO t_with_a_long_name_%04d VALUES (%d);\n' "$i" "$i" "$i"
+done | sqlite3 "$KB_TMP/data/many.db"
+write_engine_config "$KB_TMP/many.conf" sqlite "$KB_TMP/many-backups" <<EOF
+path = $KB_TMP/data/many.db
+EOF
+run_runner -c "$KB_TMP/many.conf" --once
+expect_rc 0 "backup of 3000 tables"
+run_runner -c "$KB_TMP/many.conf" verify --restore latest
+expect_rc 0 "verify --restore of 3000 tables"
+assert_contains "$KB_TMP/out" "3000 tables, 3000 rows" "3000 tables counted"
+assert_contains "$KB_TMP/out" "t_with_a_long_name_3000	1" "the last table"
+rm -f "$KB_TMP/data/many.db"
+data_before=$(data_files)
 
 say "a failed dump commits nothing"
 write_engine_config "$KB_TMP/bad.conf" sqlite "$KB_TMP/bad-backups" <<EOF
