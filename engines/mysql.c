@@ -207,17 +207,13 @@ my_ident(const char *s)
 static char *
 my_hex_literal(const char *s)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	char			*q, *p;
+	size_t	 len = strlen(s);
+	char	*hex, *q;
 
-	q = p = xmalloc(2 * strlen(s) + sizeof("_utf8mb4 X''"));
-	p += strlcpy(p, "_utf8mb4 X'", sizeof("_utf8mb4 X'"));
-	for (; *s != '\0'; s++) {
-		*p++ = hex[(unsigned char)*s >> 4];
-		*p++ = hex[(unsigned char)*s & 0xf];
-	}
-	*p++ = '\'';
-	*p = '\0';
+	hex = xmalloc(2 * len + 1);
+	hex_encode((const unsigned char *)s, len, hex);
+	q = xasprintf("_utf8mb4 X'%s'", hex);
+	free(hex);
 	return q;
 }
 
