@@ -139,6 +139,8 @@ events_post(struct events *ev, json_t *def, const char *type, const char *reason
 		ev->quiet = 0;
 		return;
 	}
+	if (rc == 0)	/* answered, but refused: err holds nothing yet */
+		errf(err, sizeof(err), "HTTP status %ld", status);
 	/* e.g. no RBAC for events: say so once, not for every event */
 	log_kv(ev->quiet ? LOGL_DEBUG : LOGL_WARN, "event not posted", "reason", reason,
 	    "error", err, NULL);
