@@ -46,10 +46,12 @@ CFLAGS	+= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
-COMMON_SRC	:= $(sort $(wildcard common/*.c))
-RUNNER_SRC	:= $(sort $(filter-out runner/main.c,$(wildcard runner/*.c)) \
-		   $(wildcard engines/*.c) $(wildcard storage/*.c))
-OPERATOR_SRC	:= $(sort $(filter-out operator/main.c,$(wildcard operator/*.c)))
+# Every .c of a folder and its subfolders (runner/stream/, storage/s3/, ...).
+sources		= $(wildcard $(1)/*.c $(1)/*/*.c)
+COMMON_SRC	:= $(sort $(call sources,common))
+RUNNER_SRC	:= $(sort $(filter-out runner/main.c,$(call sources,runner)) \
+		   $(call sources,engines) $(call sources,storage))
+OPERATOR_SRC	:= $(sort $(filter-out operator/main.c,$(call sources,operator)))
 UNIT_SRC	:= $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC	:= $(sort $(wildcard tests/fuzz/fuzz_*.c))
 

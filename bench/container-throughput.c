@@ -18,7 +18,7 @@
 #include <openssl/rand.h>
 
 #include "common/util.h"
-#include "runner/container.h"
+#include "runner/stream/container.h"
 
 #define SRC_LEN		(8 * 1024 * 1024)
 

@@ -4,7 +4,7 @@
  *
  * CockroachDB writes a backup as many files to an external storage URL; it
  * cannot stream one to a client.  So for each job the runner listens on
- * `listen` (runner/http.c) and serves /transfer/TOKEN/..., TOKEN 32 random
+ * `listen` (common/httpd.c) and serves /transfer/TOKEN/..., TOKEN 32 random
  * hex digits, for PUT, GET (with Range), HEAD and DELETE; the route and the
  * server go away with the job, so the token is refused afterwards.
  *
@@ -38,10 +38,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "engines/child.h"
+#include "common/proc.h"
 #include "engines/engine.h"
 #include "engines/snapfile.h"
-#include "runner/http.h"
+#include "common/httpd.h"
 
 struct cr_job {
 	struct snapfile		 files;		/* files.dir: what BACKUP wrote / RESTORE reads */
@@ -393,7 +393,7 @@ cr_serve(struct engine_job *job, struct cr_job *cr, char *err, size_t errlen)
 	explicit_bzero(rnd, sizeof(rnd));
 	snprintf(cr->prefix, sizeof(cr->prefix), "/transfer/%s/", token);
 	explicit_bzero(token, sizeof(token));
-	if (http_start(config_get(job->section, "listen"), NULL, &cr->srv, err, errlen) == -1)
+	if (http_start(config_get(job->section, "listen"), &cr->srv, err, errlen) == -1)
 		return errprefix(err, errlen, "listening for CockroachDB");
 	if (http_route_add(cr->srv, cr->prefix, &xfer_ops, cr->files.dir, err, errlen) == -1) {
 		http_stop(cr->srv);

@@ -20,7 +20,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "engines/child.h"
+#include "common/proc.h"
 #include "engines/engine.h"
 #include "engines/snapfile.h"
 

@@ -1,7 +1,7 @@
 /*
  * runner: what every command works on — the loaded config, the engine, the
  * opened storage locations — and where things live in a location (the
- * storage layout of DESIGN.md).
+ * storage layout of kbackup-format(5)).
  */
 #ifndef KB_RUNNER_H
 #define KB_RUNNER_H

@@ -8,7 +8,7 @@
 #include "common/tz.h"
 #include "common/util.h"
 #include "engines/engine.h"
-#include "runner/labels.h"
+#include "runner/catalog/labels.h"
 #include "runner/schema.h"
 #include "storage/storage.h"
 

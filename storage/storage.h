@@ -3,7 +3,7 @@
  *
  * A location holds objects under keys relative to its root (the backend adds
  * its own prefix or directory): NAMESPACE/NAME/backups/ID/data and so on, as
- * the storage layout of DESIGN.md says.  Uploads stream: put_begin, any number
+ * kbackup-format(5) describes.  Uploads stream: put_begin, any number
  * of put_write, then put_commit (the object appears whole, or not at all) or
  * put_abort (nothing is left).  Reads push the object's bytes to a callback.
  *

@@ -15,7 +15,7 @@
 #include <openssl/sha.h>
 
 #include "common/util.h"
-#include "runner/container.h"
+#include "runner/stream/container.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "runner/labels.h"
+#include "runner/catalog/labels.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "runner/manifest.h"
+#include "runner/catalog/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "common/util.h"
-#include "storage/s3_xml.h"
+#include "storage/s3/s3_xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "runner/container.h"
+#include "runner/stream/container.h"
 
 static const unsigned char fuzz_key[32] = "0123456789abcdef0123456789abcdef";
 

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "engines/child.h"
+#include "common/proc.h"
 
 #define BIG	(4 * 1024 * 1024)
 

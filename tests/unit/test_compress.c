@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "runner/compress.h"
+#include "runner/stream/compress.h"
 
 struct buf {
 	unsigned char	*p;

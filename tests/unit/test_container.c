@@ -14,7 +14,7 @@
 #include <openssl/sha.h>
 
 #include "common/util.h"
-#include "runner/container.h"
+#include "runner/stream/container.h"
 
 #define FS	CONTAINER_FRAME_SIZE
 #define HDR	96

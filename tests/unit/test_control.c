@@ -19,7 +19,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "runner/control.h"
+#include "runner/service/control.h"
 
 struct fake {
 	pthread_mutex_t	 lock;

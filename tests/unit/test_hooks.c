@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "runner/hooks.h"
+#include "runner/service/hooks.h"
 
 static char	dir[] = "/tmp/test_hooks.XXXXXX";
 static char	*script, *failing, *record;

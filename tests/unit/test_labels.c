@@ -14,7 +14,7 @@
 
 #include "common/config.h"
 #include "common/util.h"
-#include "runner/labels.h"
+#include "runner/catalog/labels.h"
 
 #define HOUR	3600
 #define DAY	86400

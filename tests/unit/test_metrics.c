@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "runner/metrics.h"
+#include "runner/service/metrics.h"
 
 /* Feeds text to "promtool check metrics"; 0 ok, 1 rejected, 77 no promtool. */
 static int

@@ -1,6 +1,6 @@
 /*
  * test_notify: the webhook's JSON, pings, retries, and the log tail, against
- * a receiver built on runner/http's routes.
+ * a receiver built on common/httpd's routes.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -17,8 +17,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "runner/http.h"
-#include "runner/notify.h"
+#include "common/httpd.h"
+#include "runner/service/notify.h"
 
 #define MAXREQ 16
 
@@ -109,7 +109,7 @@ setup(void **state)
 	char	err[KB_ERRLEN];
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (http_start("127.0.0.1:0", NULL, &srv, err, sizeof(err)) == -1 ||
+	if (http_start("127.0.0.1:0", &srv, err, sizeof(err)) == -1 ||
 	    http_route_add(srv, "/r/", &r_ops, NULL, err, sizeof(err)) == -1)
 		return -1;
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u/r/", http_port(srv));

@@ -15,7 +15,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "runner/progress.h"
+#include "runner/stream/progress.h"
 
 static char	captured[8192];
 static int	nlines;

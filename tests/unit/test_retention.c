@@ -21,8 +21,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "runner/jobs.h"
-#include "runner/retention.h"
+#include "runner/cmd/jobs.h"
+#include "runner/catalog/retention.h"
 #include "runner/schema.h"
 
 static char		 dir[] = "/tmp/test_retention.XXXXXX";

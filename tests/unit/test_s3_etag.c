@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "storage/s3_etag.h"
+#include "storage/s3/s3_etag.h"
 
 /* md5 of 5 MiB of 'a' and of 1000 'b' */
 #define PART_A	"\"79b281060d337b9b2b84ccf390adcf74\""

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "storage/s3_uri.h"
+#include "storage/s3/s3_uri.h"
 
 static void
 check_enc(const char *in, int keep_slash, const char *want)

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "storage/s3_xml.h"
+#include "storage/s3/s3_xml.h"
 
 #define S(x)	x, strlen(x)
 

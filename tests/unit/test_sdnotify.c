@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "runner/sdnotify.h"
+#include "runner/service/sdnotify.h"
 
 /* A receiver bound to name ('@' for abstract); returns the fd. */
 static int

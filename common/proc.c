@@ -1,0 +1,568 @@
+/*
+ * proc: spawning database tools without a shell, logging their stderr,
+ * deciding by their exit status.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "common/proc.h"
+
+extern char **environ;
+
+static const char *const *env_denylist;
+
+void
+child_args_add(struct child_args *a, const char *s)
+{
+	a->v = xreallocarray(a->v, a->n + 2, sizeof(*a->v));
+	a->v[a->n++] = xstrdup(s);
+	a->v[a->n] = NULL;
+}
+
+void
+child_args_addf(struct child_args *a, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[4096];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	child_args_add(a, buf);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+void
+child_args_add_words(struct child_args *a, const char *s)
+{
+	char	**words;
+	size_t	  i;
+
+	words = words_split(s, NULL);
+	for (i = 0; words[i] != NULL; i++)
+		child_args_add(a, words[i]);
+	words_free(words);
+}
+
+const char *const *
+child_args_list(struct child_args *a)
+{
+	if (a->v == NULL) {
+		a->v = xcalloc(1, sizeof(*a->v));
+		a->n = 0;
+	}
+	return (const char *const *)a->v;
+}
+
+void
+child_args_free(struct child_args *a)
+{
+	size_t	i;
+
+	for (i = 0; i < a->n; i++)
+		freezero(a->v[i], strlen(a->v[i]));
+	free(a->v);
+	a->v = NULL;
+	a->n = 0;
+}
+
+void
+child_set_env_denylist(const char *const *names)
+{
+	env_denylist = names;
+}
+
+static int
+env_name_matches(const char *entry, const char *name)
+{
+	size_t	len = strlen(name);
+
+	return strncmp(entry, name, len) == 0 && entry[len] == '=';
+}
+
+static int
+env_denied(const char *entry)
+{
+	const char *const	*d;
+
+	for (d = env_denylist; d != NULL && *d != NULL; d++)
+		if (env_name_matches(entry, *d))
+			return 1;
+	return 0;
+}
+
+static int
+env_overridden(const char *entry, const char *const *env_add)
+{
+	const char *const	*a;
+	size_t			 len;
+
+	for (a = env_add; a != NULL && *a != NULL; a++) {
+		len = strcspn(*a, "=");
+		if (strncmp(entry, *a, len) == 0 && entry[len] == '=')
+			return 1;
+	}
+	return 0;
+}
+
+/* environ less the denied variables, plus env_add; the strings are not copied. */
+static char **
+child_env(const char *const *env_add)
+{
+	char		**env;
+	size_t		  n = 0, i;
+
+	for (i = 0; environ[i] != NULL; i++)
+		n++;
+	for (i = 0; env_add != NULL && env_add[i] != NULL; i++)
+		n++;
+	env = xcalloc(n + 1, sizeof(*env));
+	n = 0;
+	for (i = 0; environ[i] != NULL; i++)
+		if (!env_denied(environ[i]) && !env_overridden(environ[i], env_add))
+			env[n++] = environ[i];
+	for (i = 0; env_add != NULL && env_add[i] != NULL; i++)
+		env[n++] = (char *)env_add[i];
+	env[n] = NULL;
+	return env;
+}
+
+struct log_reader {
+	int	 fd;
+	char	*name;
+};
+
+/* Logs each line the child writes; long lines are cut, not lost track of. */
+static void *
+log_reader_main(void *arg)
+{
+	struct log_reader	*lr = arg;
+	char			 buf[4096];
+	size_t			 used = 0;
+	ssize_t			 n;
+	char			*nl;
+
+	for (;;) {
+		n = read(lr->fd, buf + used, sizeof(buf) - 1 - used);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		buf[used] = '\0';
+		while ((nl = memchr(buf, '\n', used)) != NULL) {
+			*nl = '\0';
+			if (nl != buf)
+				log_kv(LOGL_WARN, buf, "child", lr->name, NULL);
+			used -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, used);
+		}
+		if (used == sizeof(buf) - 1) {
+			log_kv(LOGL_WARN, buf, "child", lr->name, NULL);
+			used = 0;
+		}
+	}
+	if (used > 0) {
+		buf[used] = '\0';
+		log_kv(LOGL_WARN, buf, "child", lr->name, NULL);
+	}
+	close(lr->fd);
+	free(lr->name);
+	free(lr);
+	return NULL;
+}
+
+static int
+log_reader_start(pthread_t *thread, int fd, const char *name)
+{
+	struct log_reader	*lr = xmalloc(sizeof(*lr));
+
+	lr->fd = fd;
+	lr->name = xstrdup(name);
+	if (pthread_create(thread, NULL, log_reader_main, lr) != 0) {
+		close(fd);
+		free(lr->name);
+		free(lr);
+		return -1;
+	}
+	return 0;
+}
+
+/* pipe2(O_CLOEXEC) is not POSIX 2008. */
+static int
+pipe_cloexec(int p[2])
+{
+	if (pipe(p) == -1)
+		return -1;
+	if (fcntl(p[0], F_SETFD, FD_CLOEXEC) == -1 || fcntl(p[1], F_SETFD, FD_CLOEXEC) == -1) {
+		close(p[0]);
+		close(p[1]);
+		p[0] = p[1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_pair(int p[2])
+{
+	if (p[0] != -1)
+		close(p[0]);
+	if (p[1] != -1)
+		close(p[1]);
+	p[0] = p[1] = -1;
+}
+
+int
+child_spawn(struct child *c, const char *const *argv, const char *const *env_add, int flags,
+    char *err, size_t errlen)
+{
+	posix_spawn_file_actions_t	 fa;
+	int				 in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	int				 errp[2] = { -1, -1 }, devnull = -1, rc;
+	char				**env;
+	const char			*base;
+
+	memset(c, 0, sizeof(*c));
+	c->in_fd = c->out_fd = c->err_fd = c->out_log_fd = -1;
+	c->pid = -1;
+	base = strrchr(argv[0], '/');
+	c->name = xstrdup(base == NULL ? argv[0] : base + 1);
+
+	if (((flags & CHILD_STDIN_PIPE) && pipe_cloexec(in) == -1) ||
+	    ((flags & (CHILD_STDOUT_PIPE | CHILD_STDOUT_LOG)) && pipe_cloexec(out) == -1) ||
+	    pipe_cloexec(errp) == -1 ||
+	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		errf(err, errlen, "%s: pipe: %s", c->name, strerror(errno));
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0] != -1 ? in[0] : devnull, STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, out[1] != -1 ? out[1] : devnull, STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+	env = child_env(env_add);
+	rc = posix_spawnp(&c->pid, argv[0], &fa, NULL, (char *const *)argv, env);
+	free(env);
+	posix_spawn_file_actions_destroy(&fa);
+	close(devnull);
+	devnull = -1;
+	if (rc != 0) {
+		errf(err, errlen, "cannot run %s: %s", argv[0], strerror(rc));
+		c->pid = -1;
+		goto fail;
+	}
+	if (in[0] != -1)
+		close(in[0]);
+	if (out[1] != -1)
+		close(out[1]);
+	close(errp[1]);
+	c->in_fd = in[1];
+	if (flags & CHILD_STDOUT_LOG) {
+		if (log_reader_start(&c->out_thread, out[0], c->name) == 0)
+			c->out_thread_running = 1;
+	} else
+		c->out_fd = out[0];
+	if (log_reader_start(&c->err_thread, errp[0], c->name) == 0)
+		c->err_thread_running = 1;
+	log_kv(LOGL_DEBUG, "started", "child", c->name, NULL);
+	return 0;
+fail:
+	close_pair(in);
+	close_pair(out);
+	close_pair(errp);
+	if (devnull != -1)
+		close(devnull);
+	free(c->name);
+	c->name = NULL;
+	return -1;
+}
+
+static void
+child_close_pipes(struct child *c)
+{
+	if (c->in_fd != -1) {
+		close(c->in_fd);
+		c->in_fd = -1;
+	}
+	if (c->out_fd != -1) {
+		close(c->out_fd);
+		c->out_fd = -1;
+	}
+}
+
+static int
+child_reap(struct child *c, int options)
+{
+	pid_t	r;
+
+	if (c->reaped || c->pid == -1)
+		return 1;
+	do
+		r = waitpid(c->pid, &c->status, options);
+	while (r == -1 && errno == EINTR);
+	if (r == c->pid || r == -1) {
+		c->reaped = 1;
+		if (r == -1)
+			c->status = 0xff00;
+		return 1;
+	}
+	return 0;
+}
+
+int
+child_wait(struct child *c, char *err, size_t errlen)
+{
+	int	rc = 0;
+
+	if (c->name == NULL)
+		return errf(err, errlen, "no child to wait for");
+	child_close_pipes(c);
+	child_reap(c, 0);
+	if (c->err_thread_running) {
+		pthread_join(c->err_thread, NULL);
+		c->err_thread_running = 0;
+	}
+	if (c->out_thread_running) {
+		pthread_join(c->out_thread, NULL);
+		c->out_thread_running = 0;
+	}
+	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
+		rc = 0;
+	else if (WIFEXITED(c->status))
+		rc = errf(err, errlen, "%s exited with status %d", c->name,
+		    WEXITSTATUS(c->status));
+	else if (WIFSIGNALED(c->status))
+		rc = errf(err, errlen, "%s was killed by signal %d", c->name,
+		    WTERMSIG(c->status));
+	else
+		rc = errf(err, errlen, "%s ended abnormally", c->name);
+	free(c->name);
+	c->name = NULL;
+	return rc;
+}
+
+void
+child_kill(struct child *c)
+{
+	struct timespec	ts = { 0, 50 * 1000 * 1000 };
+	char		err[KB_ERRLEN];
+	int		i;
+
+	if (c->name == NULL)
+		return;
+	child_close_pipes(c);
+	if (!c->reaped && c->pid > 0) {
+		kill(c->pid, SIGTERM);
+		for (i = 0; i < 100 && !child_reap(c, WNOHANG); i++)
+			nanosleep(&ts, NULL);
+		if (!c->reaped) {
+			kill(c->pid, SIGKILL);
+			child_reap(c, 0);
+		}
+	}
+	child_wait(c, err, sizeof(err));
+}
+
+/*
+ * Feeds input to the child and reads its output at once: a child that
+ * answers while it reads (psql, mysql) would otherwise stop with a full
+ * output pipe while we still write.  Output past outmax is read and dropped.
+ */
+static void
+child_exchange(struct child *c, const char *input, char *buf, size_t outmax, size_t *used)
+{
+	struct pollfd	 pfd[2];
+	size_t		 left = input != NULL ? strlen(input) : 0;
+	char		 drain[4096];
+	ssize_t		 n;
+	int		 nfds, i;
+
+	while (c->in_fd != -1 || c->out_fd != -1) {
+		nfds = 0;
+		if (c->in_fd != -1)
+			pfd[nfds++] = (struct pollfd){ .fd = c->in_fd, .events = POLLOUT };
+		if (c->out_fd != -1)
+			pfd[nfds++] = (struct pollfd){ .fd = c->out_fd, .events = POLLIN };
+		if (poll(pfd, (nfds_t)nfds, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < nfds; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == c->in_fd) {
+				/* At most PIPE_BUF: POLLOUT promises that much room. */
+				n = write(c->in_fd, input, left < PIPE_BUF ? left : PIPE_BUF);
+				if (n == -1 && errno == EINTR)
+					continue;
+				if (n > 0) {
+					input += n;
+					left -= (size_t)n;
+				}
+				if (n == -1 || left == 0) {
+					if (n == -1)
+						log_debug("%s closed its input early", c->name);
+					close(c->in_fd);
+					c->in_fd = -1;
+				}
+				continue;
+			}
+			if (*used < outmax)
+				n = read(c->out_fd, buf + *used, outmax - *used);
+			else
+				n = read(c->out_fd, drain, sizeof(drain));
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(c->out_fd);
+				c->out_fd = -1;
+			} else if (*used < outmax)
+				*used += (size_t)n;
+		}
+	}
+}
+
+int
+child_run_input(const char *const *argv, const char *const *env_add, const char *input,
+    char **out, size_t outmax, char *err, size_t errlen)
+{
+	struct child	 c;
+	char		*buf = NULL;
+	size_t		 used = 0;
+	int		 flags;
+
+	flags = out != NULL ? CHILD_STDOUT_PIPE : CHILD_STDOUT_LOG;
+	if (input != NULL)
+		flags |= CHILD_STDIN_PIPE;
+	if (child_spawn(&c, argv, env_add, flags, err, errlen) == -1)
+		return -1;
+	if (out != NULL)
+		buf = xmalloc(outmax + 1);
+	child_exchange(&c, input, buf, outmax, &used);
+	if (buf != NULL)
+		buf[used] = '\0';
+	if (child_wait(&c, err, errlen) == -1) {
+		free(buf);
+		return -1;
+	}
+	if (out != NULL)
+		*out = buf;
+	return 0;
+}
+
+int
+child_run(const char *const *argv, const char *const *env_add, char **out, size_t outmax,
+    char *err, size_t errlen)
+{
+	return child_run_input(argv, env_add, NULL, out, outmax, err, errlen);
+}
+
+int
+child_run_timeout(const char *const *argv, const char *const *env_add, int64_t seconds,
+    char *err, size_t errlen)
+{
+	struct timespec	 tick = { 0, 50 * 1000 * 1000 }, start, now;
+	struct child	 c;
+
+	if (child_spawn(&c, argv, env_add, CHILD_STDOUT_LOG, err, errlen) == -1)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (seconds > 0 && !child_reap(&c, WNOHANG)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= seconds) {
+			child_kill(&c);
+			return errf(err, errlen, "%s did not finish within %lld s: killed",
+			    argv[0], (long long)seconds);
+		}
+		nanosleep(&tick, NULL);
+	}
+	return child_wait(&c, err, errlen);
+}
+
+int
+child_in_path(const char *prog)
+{
+	const char	*path = getenv("PATH");
+	char		*copy, *d, *save = NULL, *p;
+	int		 found = 0;
+
+	copy = xstrdup(path != NULL ? path : "/usr/bin:/bin");
+	for (d = strtok_r(copy, ":", &save); d != NULL && !found;
+	    d = strtok_r(NULL, ":", &save)) {
+		p = path_join(d, prog);
+		found = access(p, X_OK) == 0;
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+int
+secret_file_write(const char *dir, const char *template, const void *buf, size_t len,
+    char **pathp, char *err, size_t errlen)
+{
+	char	*path;
+	int	 fd, rc;
+
+	if (mkdir_p(dir, 0700, err, errlen) == -1)
+		return -1;
+	path = path_join(dir, template);
+	if ((fd = mkstemp(path)) == -1) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	rc = fchmod(fd, 0600) == 0 ? write_all(fd, buf, len) : -1;
+	if (close(fd) == -1 || rc == -1) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	*pathp = path;
+	return 0;
+}
+
+void
+secret_file_remove(char **path)
+{
+	if (*path == NULL)
+		return;
+	if (unlink(*path) == -1 && errno != ENOENT)
+		log_warn("cannot remove %s: %s", *path, strerror(errno));
+	free(*path);
+	*path = NULL;
+}
+
+int
+child_version(struct child_args *a, char *buf, size_t len)
+{
+	char	*out = NULL, err[KB_ERRLEN];
+	int	 rc;
+
+	rc = child_run(child_args_list(a), NULL, &out, 256, err, sizeof(err));
+	child_args_free(a);
+	if (rc == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		strlcpy(buf, out, len);
+	}
+	free(out);
+	return rc;
+}

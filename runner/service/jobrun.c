@@ -1,0 +1,284 @@
+/*
+ * jobrun: hooks, notifications, metrics and prune around a job.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "runner/catalog/catalog.h"
+#include "runner/service/hooks.h"
+#include "runner/service/jobrun.h"
+
+/* What one job needs from the wrapper, whatever the job. */
+struct jobrun_job {
+	const char		*name;		/* "backup", "restore" */
+	enum metrics_job	 kind;
+	struct job_result	 res;
+	int			(*run)(struct jobrun *, struct jobrun_job *);
+	const struct restore_request *req;
+};
+
+void
+jobrun_init(struct jobrun *jr, struct runner *r, time_t start)
+{
+	memset(jr, 0, sizeof(*jr));
+	jr->r = r;
+	metrics_init(&jr->metrics, r->name, r->namespace_, r->engine->name, start);
+	notify_tail_init(&jr->tail);
+	log_set_hook(notify_tail_hook, &jr->tail);
+}
+
+void
+jobrun_free(struct jobrun *jr)
+{
+	log_set_hook(NULL, NULL);
+	notify_tail_free(&jr->tail);
+	metrics_free(&jr->metrics);
+}
+
+/* Forgets the lines of the previous job. */
+static void
+tail_clear(struct notify_tail *t)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < NOTIFY_TAIL_LINES; i++) {
+		free(t->lines[i]);
+		t->lines[i] = NULL;
+	}
+	t->next = 0;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void
+jobrun_seed(struct jobrun *jr)
+{
+	struct catalog		 c;
+	const struct manifest	*m;
+	char			 err[KB_ERRLEN];
+
+	if (jr->r->nlocations == 0)
+		return;
+	memset(&c, 0, sizeof(c));
+	if (catalog_load(jr->r, &jr->r->locations[0], &c, err, sizeof(err)) == -1) {
+		log_kv(LOGL_WARN, "cannot count the stored backups", "location",
+		    jr->r->locations[0].desc, "error", err, NULL);
+		return;
+	}
+	metrics_set_stored_backups(&jr->metrics, c.n);
+	if ((m = catalog_latest(&c)) != NULL)
+		metrics_set_last_success(&jr->metrics, m->finished);
+	catalog_free(&c);
+}
+
+static void
+notify_config_of(const struct runner *r, struct notify_config *nc)
+{
+	const struct config_section	*s = config_section(r->cfg, "notify");
+	const char			*on = config_get(s, "on");
+
+	memset(nc, 0, sizeof(*nc));
+	nc->webhook = config_get(s, "webhook");
+	nc->always = on != NULL && strcmp(on, "always") == 0;
+	nc->ping_start = config_get(s, "ping_start");
+	nc->ping_success = config_get(s, "ping_success");
+	nc->ping_failure = config_get(s, "ping_failure");
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+run_hook(struct jobrun *jr, const char *which, const struct hook_job *hj)
+{
+	const struct config_section	*s = config_section(jr->r->cfg, "hooks");
+	char				 err[KB_ERRLEN];
+	struct hook_job			 job = *hj;
+
+	job.timeout = config_get_duration(s, "timeout");
+	if (job.timeout < 0)
+		job.timeout = 0;
+	if (hooks_run(which, config_get(s, which), &job, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "hook failed", "hook", which, "error", err, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * After a successful backup, and only then: prune.  The one call site of
+ * prune for --once, the schedule and trigger.  A failed prune leaves the
+ * backup standing but makes the job's exit status 1, so that a timer's
+ * failure shows that storage is no longer being cleaned.
+ */
+static int
+after_backup(struct jobrun *jr)
+{
+	if (job_prune(jr->r, 0) != EXIT_OK) {
+		log_kv(LOGL_ERROR, "prune failed; the backup stands", NULL);
+		return EXIT_JOB;
+	}
+	return EXIT_OK;
+}
+
+/* Stored backups, after the backup and its prune. */
+static void
+count_backups(struct jobrun *jr)
+{
+	jobrun_seed(jr);
+}
+
+static void
+textfile(struct jobrun *jr)
+{
+	const char	*path = config_get(config_section(jr->r->cfg, "metrics"), "textfile");
+	char		 err[KB_ERRLEN];
+
+	if (path == NULL || *path == '\0')
+		return;
+	if (metrics_write_textfile(&jr->metrics, path, err, sizeof(err)) == -1)
+		log_kv(LOGL_WARN, "metrics textfile not written", "path", path, "error", err,
+		    NULL);
+}
+
+static void
+report(struct jobrun *jr, struct jobrun_job *j, int ok, double duration,
+    const char *error)
+{
+	struct runner		*r = jr->r;
+	struct notify_config	 nc;
+	struct notify_event	 ev;
+	char			*tail;
+
+	metrics_job_done(&jr->metrics, j->kind, ok, duration, time(NULL), error);
+	if (ok && j->kind == METRICS_JOB_BACKUP) {
+		metrics_set_backup_bytes(&jr->metrics, j->res.raw_bytes, j->res.stored_bytes);
+		count_backups(jr);
+	}
+	notify_config_of(r, &nc);
+	memset(&ev, 0, sizeof(ev));
+	ev.name = r->name;
+	ev.namespace = r->namespace_;
+	ev.engine = r->engine->name;
+	ev.job = j->name;
+	ev.success = ok;
+	ev.backup_id = j->res.id[0] != '\0' ? j->res.id : NULL;
+	ev.raw_bytes = j->res.raw_bytes;
+	ev.stored_bytes = j->res.stored_bytes;
+	ev.duration = duration;
+	ev.started = j->res.started;
+	ev.error = ok ? NULL : error;
+	tail = ok ? NULL : notify_tail_text(&jr->tail);
+	notify_job_end(&nc, &ev, tail);
+	free(tail);
+	textfile(jr);
+}
+
+static int
+jobrun_run(struct jobrun *jr, struct jobrun_job *j)
+{
+	struct runner		*r = jr->r;
+	struct notify_config	 nc;
+	struct hook_job		 hj;
+	char			 error[256];
+	double			 t0 = now_seconds(), duration;
+	int			 rc;
+
+	log_clear_last_error();
+	tail_clear(&jr->tail);
+	memset(&j->res, 0, sizeof(j->res));
+	j->res.started = time(NULL);
+	notify_config_of(r, &nc);
+	notify_job_start(&nc);
+	memset(&hj, 0, sizeof(hj));
+	hj.job = j->name;
+	hj.name = r->name;
+	hj.namespace = r->namespace_;
+	hj.engine = r->engine->name;
+	error[0] = '\0';
+	if (run_hook(jr, "before", &hj) == -1) {
+		strlcpy(error, "hook before failed; the job did not run", sizeof(error));
+		rc = EXIT_JOB;
+	} else {
+		rc = j->run(jr, j);
+		if (rc != EXIT_OK) {
+			if (j->res.error[0] != '\0')
+				strlcpy(error, j->res.error, sizeof(error));
+			else
+				log_last_error(error, sizeof(error));
+		}
+		hj.backup_id = j->res.id[0] != '\0' ? j->res.id : NULL;
+		hj.result = rc == EXIT_OK ? "success" : "failure";
+		hj.error = rc == EXIT_OK ? NULL : error;
+		hj.raw_bytes = j->res.raw_bytes;
+		hj.stored_bytes = j->res.stored_bytes;
+		hj.duration = now_seconds() - t0;
+		/* The undo of before: a failure is logged, the job's result stands. */
+		run_hook(jr, "after", &hj);
+	}
+	duration = now_seconds() - t0;
+	if (rc != EXIT_OK) {
+		hj.result = "failure";
+		hj.error = error;
+		hj.duration = duration;
+		run_hook(jr, "on_failure", &hj);
+	}
+	report(jr, j, rc == EXIT_OK, duration, error);
+	return rc;
+}
+
+static int
+run_backup(struct jobrun *jr, struct jobrun_job *j)
+{
+	int	rc;
+
+	rc = job_backup(jr->r, &j->res);
+	if (rc == EXIT_OK)
+		rc = after_backup(jr);
+	return rc;
+}
+
+static int
+run_restore(struct jobrun *jr, struct jobrun_job *j)
+{
+	return job_restore(jr->r, j->req);
+}
+
+int
+jobrun_backup(struct jobrun *jr, struct job_result *res)
+{
+	struct jobrun_job	j;
+	int			rc;
+
+	memset(&j, 0, sizeof(j));
+	j.name = "backup";
+	j.kind = METRICS_JOB_BACKUP;
+	j.run = run_backup;
+	rc = jobrun_run(jr, &j);
+	if (res != NULL)
+		*res = j.res;
+	return rc;
+}
+
+int
+jobrun_restore(struct jobrun *jr, const struct restore_request *req)
+{
+	struct jobrun_job	j;
+
+	memset(&j, 0, sizeof(j));
+	j.name = "restore";
+	j.kind = METRICS_JOB_RESTORE;
+	j.run = run_restore;
+	j.req = req;
+	return jobrun_run(jr, &j);
+}

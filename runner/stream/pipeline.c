@@ -1,0 +1,398 @@
+/*
+ * pipeline: dump → zstd → container → SHA-256 → storage, and back.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cancel.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "runner/stream/compress.h"
+#include "runner/stream/pipeline.h"
+
+#define READ_SIZE	(128 * 1024)	/* a pipe gives 64 KiB at a time anyway */
+#define TICK_MS		1000	/* progress and cancellation while the dump is quiet */
+
+struct backup_state {
+	struct pipeline_sink	*sinks;
+	size_t			 nsinks;
+};
+
+/* Container output of one sink: hash it, count it, upload it. */
+static int
+sink_store(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct pipeline_sink	*s = arg;
+
+	EVP_DigestUpdate(s->sha, buf, len);
+	s->stored += len;
+	if (s->progress != NULL)
+		progress_add_stored(s->progress, len);
+	return s->st->ops->put_write(s->up, buf, len, err, errlen);
+}
+
+/* Compressed bytes go to every location's container. */
+static int
+fan_out(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct backup_state	*b = arg;
+	size_t			 i;
+
+	for (i = 0; i < b->nsinks; i++)
+		if (container_writer_write(b->sinks[i].cw, buf, len, err, errlen) == -1)
+			return errprefix(err, errlen, "storage %s", b->sinks[i].st->name);
+	return 0;
+}
+
+static int
+sinks_begin(struct pipeline_sink *sinks, size_t n, int zstd, char *err, size_t errlen)
+{
+	struct pipeline_sink	*s;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		s = &sinks[i];
+		s->sha = EVP_MD_CTX_new();
+		if (s->sha == NULL || EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
+			return errf(err, errlen, "SHA-256 unavailable");
+		if (s->st->ops->put_begin(s->st, s->key, 0, &s->up, err, errlen) == -1)
+			return errprefix(err, errlen, "storage %s", s->st->name);
+		if (container_writer_new(&s->cw, zstd ? CONTAINER_COMP_ZSTD : CONTAINER_COMP_NONE,
+		    s->secret, sink_store, s, err, errlen) == -1)
+			return errprefix(err, errlen, "storage %s", s->st->name);
+	}
+	return 0;
+}
+
+static int
+sinks_finish(struct pipeline_sink *sinks, size_t n, char *err, size_t errlen)
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		if (container_writer_finish(sinks[i].cw, err, errlen) == -1)
+			return errprefix(err, errlen, "storage %s", sinks[i].st->name);
+		container_writer_info(sinks[i].cw, &sinks[i].info);
+		EVP_DigestFinal_ex(sinks[i].sha, md, &mdlen);
+		hex_encode(md, mdlen, sinks[i].sha256);
+	}
+	return 0;
+}
+
+static void
+sink_release(struct pipeline_sink *s)
+{
+	container_writer_free(s->cw);
+	s->cw = NULL;
+	EVP_MD_CTX_free(s->sha);
+	s->sha = NULL;
+}
+
+void
+pipeline_abort(struct pipeline_sink *sinks, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (sinks[i].up != NULL)
+			sinks[i].st->ops->put_abort(sinks[i].up);
+		sinks[i].up = NULL;
+		sink_release(&sinks[i]);
+	}
+}
+
+/*
+ * Waits until in_fd is readable, ticking progress; -1 with "cancelled" once
+ * a cancellation was requested.
+ */
+static int
+wait_readable(int in_fd, struct progress *progress, char *err, size_t errlen)
+{
+	struct pollfd	pfd[2];
+	int		n;
+
+	pfd[0].fd = in_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = cancel_fd();
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (cancel_requested())
+			return errf(err, errlen, "cancelled");
+		pfd[0].revents = pfd[1].revents = 0;
+		n = poll(pfd, pfd[1].fd == -1 ? 1 : 2, TICK_MS);
+		if (n == -1 && errno != EINTR)
+			return errf(err, errlen, "poll: %s", strerror(errno));
+		if (progress != NULL)
+			progress_tick(progress);
+		if (n > 0 && pfd[0].revents != 0 && !cancel_requested())
+			return 0;
+	}
+}
+
+int
+pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sink *sinks,
+    size_t nsinks, struct progress *progress, uint64_t *raw, char *err, size_t errlen)
+{
+	struct backup_state	 b = { sinks, nsinks };
+	struct compressor	*c = NULL;
+	char			*buf;
+	ssize_t			 n;
+	int			 rc = -1;
+
+	*raw = 0;
+	if (nsinks > 0)
+		sinks[0].progress = progress;
+	if (sinks_begin(sinks, nsinks, zstd, err, errlen) == -1 ||
+	    compressor_new(&c, zstd ? CONTAINER_COMP_ZSTD : CONTAINER_COMP_NONE, level,
+	    threads, fan_out, &b, err, errlen) == -1) {
+		pipeline_abort(sinks, nsinks);
+		return -1;
+	}
+	buf = xmalloc(READ_SIZE);
+	for (;;) {
+		if (wait_readable(in_fd, progress, err, errlen) == -1)
+			goto out;
+		if ((n = read(in_fd, buf, READ_SIZE)) == -1) {
+			if (errno == EINTR)
+				continue;
+			errf(err, errlen, "reading the dump: %s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		*raw += (uint64_t)n;
+		if (progress != NULL) {
+			progress_add_read(progress, (uint64_t)n);
+			progress_tick(progress);
+		}
+		if (compressor_write(c, buf, (size_t)n, err, errlen) == -1)
+			goto out;
+	}
+	if (compressor_finish(c, err, errlen) == -1 ||
+	    sinks_finish(sinks, nsinks, err, errlen) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(buf);
+	compressor_free(c);
+	if (rc == -1)
+		pipeline_abort(sinks, nsinks);
+	return rc;
+}
+
+int
+pipeline_commit(struct pipeline_sink *sinks, size_t n, char *err, size_t errlen)
+{
+	size_t	i;
+	int	rc = 0;
+
+	for (i = 0; i < n; i++) {
+		sink_release(&sinks[i]);
+		if (sinks[i].up == NULL)
+			continue;
+		if (rc == -1) {
+			sinks[i].st->ops->put_abort(sinks[i].up);
+		} else if (sinks[i].st->ops->put_commit(sinks[i].up, err, errlen) == -1) {
+			errprefix(err, errlen, "storage %s", sinks[i].st->name);
+			rc = -1;
+		}
+		sinks[i].up = NULL;
+	}
+	return rc;
+}
+
+/*
+ * The last HOLD_BACK bytes of the restored stream are kept back until the
+ * whole object has been checked (trailer, nothing after it, SHA-256): a
+ * restore tool that has seen everything but the end cannot commit a backup
+ * whose trailer is damaged or that was cut after its last data frame.
+ */
+#define HOLD_BACK	(64 * 1024)
+
+struct restore_state {
+	struct container_reader	*cr;
+	struct decompressor	*dc;
+	EVP_MD_CTX		*sha;
+	const struct keyring	*kr;
+	const char		*id;
+	const char		*cipher;	/* the manifest's, or NULL */
+	int			 out_fd;
+	uint64_t		 raw;
+	struct progress		*progress;
+	unsigned char		*held;
+	size_t			 nheld;
+};
+
+static int
+restore_out(struct restore_state *rs, const void *buf, size_t len, char *err,
+    size_t errlen)
+{
+	if (rs->progress != NULL)
+		progress_add_stored(rs->progress, len);
+	if (rs->out_fd == -1 || len == 0)
+		return 0;
+	if (write_all(rs->out_fd, buf, len) == -1) {
+		if (errno == EPIPE)
+			return errf(err, errlen, "the restore tool stopped reading (see its "
+			    "messages above)");
+		return errf(err, errlen, "write: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* Plain stream: everything but the last HOLD_BACK bytes goes out now. */
+static int
+restore_write(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct restore_state	*rs = arg;
+	const unsigned char	*p = buf;
+	size_t			 out;
+
+	rs->raw += len;
+	if (rs->out_fd == -1)
+		return 0;
+	if (rs->nheld + len <= HOLD_BACK) {
+		memcpy(rs->held + rs->nheld, p, len);
+		rs->nheld += len;
+		return 0;
+	}
+	out = rs->nheld + len - HOLD_BACK;
+	if (out <= rs->nheld) {
+		if (restore_out(rs, rs->held, out, err, errlen) == -1)
+			return -1;
+		memmove(rs->held, rs->held + out, rs->nheld - out);
+		rs->nheld -= out;
+		memcpy(rs->held + rs->nheld, p, len);
+		rs->nheld += len;
+		return 0;
+	}
+	if (restore_out(rs, rs->held, rs->nheld, err, errlen) == -1 ||
+	    restore_out(rs, p, out - rs->nheld, err, errlen) == -1)
+		return -1;
+	p += out - rs->nheld;
+	memcpy(rs->held, p, HOLD_BACK);
+	rs->nheld = HOLD_BACK;
+	return 0;
+}
+
+/*
+ * The header is known: refuse a backup that is not encrypted where keys are
+ * configured (someone able to write the bucket could otherwise replace a
+ * backup with a plain one of their own), and one whose cipher is not the
+ * one its manifest recorded.
+ */
+static int
+restore_check_header(struct restore_state *rs, const struct container_info *info,
+    char *err, size_t errlen)
+{
+	if (rs->kr->n > 0 && strcmp(info->cipher, "none") == 0)
+		return errf(err, errlen, "backup %s is not encrypted, but this location has "
+		    "encryption keys: refusing it (it may have been replaced); restore it "
+		    "with a config without encryption_key if it is genuinely an old "
+		    "unencrypted backup", rs->id);
+	if (rs->cipher != NULL && strcmp(info->cipher, rs->cipher) != 0)
+		return errf(err, errlen, "backup %s: its data is encrypted with %s but its "
+		    "manifest says %s: refusing it (one of them was replaced)", rs->id,
+		    info->cipher, rs->cipher);
+	return 0;
+}
+
+/* Checked payload of a frame: the header is known by now, so is the compression. */
+static int
+restore_payload(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct restore_state	*rs = arg;
+	struct container_info	 info;
+
+	if (rs->dc == NULL) {
+		container_reader_info(rs->cr, &info);
+		if (restore_check_header(rs, &info, err, errlen) == -1)
+			return -1;
+		if (decompressor_new(&rs->dc, info.compression, restore_write, rs, err,
+		    errlen) == -1)
+			return -1;
+	}
+	return decompressor_write(rs->dc, buf, len, err, errlen);
+}
+
+static int
+restore_stored(const void *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct restore_state	*rs = arg;
+
+	if (cancel_requested())
+		return errf(err, errlen, "cancelled");
+	if (rs->progress != NULL) {
+		progress_add_read(rs->progress, len);
+		progress_tick(rs->progress);
+	}
+	EVP_DigestUpdate(rs->sha, buf, len);
+	return container_reader_feed(rs->cr, buf, len, err, errlen);
+}
+
+static int
+restore_finish(struct restore_state *rs, const char *id, const char *sha256, char *err,
+    size_t errlen)
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen;
+	char		hex[65];
+
+	if (container_reader_finish(rs->cr, err, errlen) == -1)
+		return -1;
+	if (rs->dc == NULL &&
+	    restore_payload("", 0, rs, err, errlen) == -1)
+		return -1;
+	if (decompressor_finish(rs->dc, err, errlen) == -1)
+		return errprefix(err, errlen, "backup %s", id);
+	EVP_DigestFinal_ex(rs->sha, md, &mdlen);
+	hex_encode(md, mdlen, hex);
+	if (sha256 != NULL && strcmp(hex, sha256) != 0)
+		return errf(err, errlen, "backup %s: the stored object's SHA-256 %s does not "
+		    "match its manifest's %s", id, hex, sha256);
+	return restore_out(rs, rs->held, rs->nheld, err, errlen);
+}
+
+int
+pipeline_restore(struct storage *st, const char *key, const struct keyring *kr,
+    const char *id, const char *sha256, const char *cipher, int out_fd,
+    struct progress *progress, uint64_t *raw, char *err, size_t errlen)
+{
+	struct restore_state	rs;
+	int			missing = 0, rc = -1;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.out_fd = out_fd;
+	rs.progress = progress;
+	rs.kr = kr;
+	rs.id = id;
+	rs.cipher = cipher;
+	if (out_fd != -1)
+		rs.held = xmalloc(HOLD_BACK);
+	rs.sha = EVP_MD_CTX_new();
+	if (rs.sha == NULL || EVP_DigestInit_ex(rs.sha, EVP_sha256(), NULL) != 1) {
+		errf(err, errlen, "SHA-256 unavailable");
+		goto out;
+	}
+	if (container_reader_new(&rs.cr, kr->secrets, kr->n, id, restore_payload, &rs, err,
+	    errlen) == -1)
+		goto out;
+	if (st->ops->get(st, key, 0, restore_stored, &rs, &missing, err, errlen) == -1) {
+		if (missing)
+			errf(err, errlen, "backup %s: its data (%s) is missing", id, key);
+		goto out;
+	}
+	rc = restore_finish(&rs, id, sha256, err, errlen);
+out:
+	*raw = rs.raw;
+	free(rs.held);
+	container_reader_free(rs.cr);
+	decompressor_free(rs.dc);
+	EVP_MD_CTX_free(rs.sha);
+	return rc;
+}

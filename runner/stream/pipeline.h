@@ -1,0 +1,67 @@
+/*
+ * pipeline: the streaming stages between an engine and storage.
+ *
+ * Backup:  dump fd → zstd (once) → per location: container (its own key) →
+ *          SHA-256 → that location's upload.
+ * Restore: one location's object → SHA-256 → container (each frame checked
+ *          before its payload goes on) → zstd → the restore tool's fd.
+ *
+ * Memory is bounded by the stages' buffers (a frame, zstd's windows, the
+ * backend's parts), whatever the size of the database.  Nothing is
+ * committed here: the caller commits the uploads once the dump tool has
+ * said it succeeded.
+ */
+#ifndef KB_PIPELINE_H
+#define KB_PIPELINE_H
+
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "runner/stream/container.h"
+#include "runner/stream/progress.h"
+#include "runner/stream/keys.h"
+#include "storage/storage.h"
+
+struct pipeline_sink {
+	struct storage			*st;
+	const struct container_secret	*secret;	/* NULL: not encrypted */
+	const char			*key;		/* where the data goes */
+	struct storage_upload		*up;
+	struct container_writer		*cw;
+	EVP_MD_CTX			*sha;
+	uint64_t			 stored;
+	char				 sha256[65];
+	struct container_info		 info;
+	struct progress			*progress;	/* set by pipeline_backup */
+};
+
+/*
+ * Streams in_fd to every sink until EOF.  On success every upload is open
+ * and complete, waiting for pipeline_commit(); on failure all are aborted.
+ * raw: bytes read from in_fd.  progress (may be NULL) counts bytes read and
+ * stored (first location).  A cancel_request() (common/cancel.h) makes it
+ * fail at once with "cancelled".
+ */
+int	 pipeline_backup(int in_fd, int zstd, int level, int threads,
+	    struct pipeline_sink *sinks, size_t nsinks, struct progress *progress,
+	    uint64_t *raw, char *err, size_t errlen);
+/* Commits every upload; on a failure aborts the rest and says which failed. */
+int	 pipeline_commit(struct pipeline_sink *, size_t, char *err, size_t errlen);
+void	 pipeline_abort(struct pipeline_sink *, size_t);
+
+/*
+ * Streams the object at key into out_fd (-1: check and discard).  id names
+ * the backup in errors; sha256 and cipher (either may be NULL) are the
+ * manifest's, checked against the object.  A backup that is not encrypted
+ * is refused when kr holds keys.  Nothing of a frame goes out before it has
+ * been checked, and the last 64 KiB of the stream only once the whole
+ * object has.  raw: bytes of the plain stream.  progress (may be NULL)
+ * counts bytes fetched and written.  Cancellation as for pipeline_backup().
+ */
+int	 pipeline_restore(struct storage *, const char *key, const struct keyring *,
+	    const char *id, const char *sha256, const char *cipher, int out_fd,
+	    struct progress *progress,
+	    uint64_t *raw, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,349 @@
+/*
+ * s3_xml: parsing of S3 responses (errors, listings, multipart results).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "common/util.h"
+#include "storage/s3/s3_xml.h"
+
+static xmlDocPtr
+parse(const char *body, size_t len)
+{
+	if (body == NULL || len == 0 || len > INT32_MAX)
+		return NULL;
+	return xmlReadMemory(body, (int)len, "s3.xml", NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static int
+is(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNodePtr
+child(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr	n;
+
+	for (n = parent->children; n != NULL; n = n->next)
+		if (is(n, name))
+			return n;
+	return NULL;
+}
+
+/* Text of the child element name, as a new string, or NULL. */
+static char *
+child_text(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr	 n;
+	xmlChar		*c;
+	char		*s;
+
+	if ((n = child(parent, name)) == NULL)
+		return NULL;
+	if ((c = xmlNodeGetContent(n)) == NULL)
+		return xstrdup("");
+	s = xstrdup((const char *)c);
+	xmlFree(c);
+	return s;
+}
+
+static void
+child_copy(xmlNodePtr parent, const char *name, char *buf, size_t len)
+{
+	char	*s;
+
+	buf[0] = '\0';
+	if ((s = child_text(parent, name)) != NULL) {
+		strlcpy(buf, s, len);
+		free(s);
+	}
+}
+
+static int
+child_true(xmlNodePtr parent, const char *name)
+{
+	char	*s;
+	int	 r;
+
+	if ((s = child_text(parent, name)) == NULL)
+		return 0;
+	r = strcmp(s, "true") == 0;
+	free(s);
+	return r;
+}
+
+int
+s3_xml_error(const char *body, size_t len, struct s3_error *e)
+{
+	xmlDocPtr	doc;
+	xmlNodePtr	root;
+	int		found = 0;
+
+	memset(e, 0, sizeof(*e));
+	if ((doc = parse(body, len)) == NULL)
+		return 0;
+	if ((root = xmlDocGetRootElement(doc)) != NULL && is(root, "Error")) {
+		child_copy(root, "Code", e->code, sizeof(e->code));
+		child_copy(root, "Message", e->message, sizeof(e->message));
+		child_copy(root, "RequestId", e->request_id, sizeof(e->request_id));
+		found = 1;
+	}
+	xmlFreeDoc(doc);
+	return found;
+}
+
+int
+s3_xml_time(const char *s, time_t *t)
+{
+	struct tm	 tm;
+	const char	*p;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+		return -1;
+	*t = timegm(&tm);
+	return 0;
+}
+
+static xmlNodePtr
+root_named(xmlDocPtr doc, const char *name, char *err, size_t errlen)
+{
+	xmlNodePtr	root;
+
+	if (doc == NULL) {
+		errf(err, errlen, "unreadable XML in response");
+		return NULL;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (root == NULL || !is(root, name)) {
+		errf(err, errlen, "unexpected XML in response: expected <%s>", name);
+		return NULL;
+	}
+	return root;
+}
+
+static int
+one_object(xmlNodePtr n, s3_xml_object_fn fn, void *arg, char *err, size_t errlen)
+{
+	char		*key, *size, *mod;
+	uint64_t	 sz = 0;
+	time_t		 mtime = 0;
+	int		 r = -1;
+
+	key = child_text(n, "Key");
+	size = child_text(n, "Size");
+	mod = child_text(n, "LastModified");
+	if (key == NULL) {
+		errf(err, errlen, "listing: <Contents> without <Key>");
+		goto out;
+	}
+	if (size != NULL)
+		sz = strtoull(size, NULL, 10);
+	if (mod != NULL && s3_xml_time(mod, &mtime) == -1)
+		mtime = 0;
+	if (fn(key, sz, mtime, arg) == -1) {
+		errf(err, errlen, "listing stopped at %s", key);
+		goto out;
+	}
+	r = 0;
+out:
+	free(key);
+	free(size);
+	free(mod);
+	return r;
+}
+
+int
+s3_xml_list_objects(const char *body, size_t len, s3_xml_object_fn fn, void *arg,
+    char **next, char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root, n;
+	int		r = -1;
+
+	*next = NULL;
+	if ((root = root_named(doc, "ListBucketResult", err, errlen)) == NULL)
+		goto out;
+	for (n = root->children; n != NULL; n = n->next) {
+		if (is(n, "Contents") && one_object(n, fn, arg, err, errlen) == -1)
+			goto out;
+	}
+	if (child_true(root, "IsTruncated")) {
+		*next = child_text(root, "NextContinuationToken");
+		if (*next == NULL || **next == '\0') {
+			free(*next);
+			*next = NULL;
+			errf(err, errlen, "truncated listing without NextContinuationToken");
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+static int
+one_upload(xmlNodePtr n, s3_xml_upload_fn fn, void *arg, char *err, size_t errlen)
+{
+	char	*key, *id, *init;
+	time_t	 t = 0;
+	int	 r = -1;
+
+	key = child_text(n, "Key");
+	id = child_text(n, "UploadId");
+	init = child_text(n, "Initiated");
+	if (key == NULL || id == NULL || init == NULL || s3_xml_time(init, &t) == -1) {
+		errf(err, errlen, "uploads listing: incomplete <Upload>");
+		goto out;
+	}
+	if (fn(key, id, t, arg) == -1) {
+		errf(err, errlen, "uploads listing stopped at %s", key);
+		goto out;
+	}
+	r = 0;
+out:
+	free(key);
+	free(id);
+	free(init);
+	return r;
+}
+
+int
+s3_xml_list_uploads(const char *body, size_t len, s3_xml_upload_fn fn, void *arg,
+    char **next_key, char **next_id, char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root, n;
+	int		r = -1;
+
+	*next_key = *next_id = NULL;
+	if ((root = root_named(doc, "ListMultipartUploadsResult", err, errlen)) == NULL)
+		goto out;
+	for (n = root->children; n != NULL; n = n->next) {
+		if (is(n, "Upload") && one_upload(n, fn, arg, err, errlen) == -1)
+			goto out;
+	}
+	if (child_true(root, "IsTruncated")) {
+		*next_key = child_text(root, "NextKeyMarker");
+		*next_id = child_text(root, "NextUploadIdMarker");
+		if (*next_key == NULL) {
+			free(*next_id);
+			*next_id = NULL;
+			errf(err, errlen, "truncated uploads listing without NextKeyMarker");
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+int
+s3_xml_upload_id(const char *body, size_t len, char **id, char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root;
+	int		r = -1;
+
+	*id = NULL;
+	if ((root = root_named(doc, "InitiateMultipartUploadResult", err, errlen)) == NULL)
+		goto out;
+	if ((*id = child_text(root, "UploadId")) == NULL || **id == '\0') {
+		free(*id);
+		*id = NULL;
+		errf(err, errlen, "CreateMultipartUpload: no UploadId in response");
+		goto out;
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+int
+s3_xml_delete_result(const char *body, size_t len, char *err, size_t errlen)
+{
+	xmlDocPtr	 doc = parse(body, len);
+	xmlNodePtr	 root, n;
+	char		 key[1024], code[64], msg[256];
+	int		 r = -1;
+
+	if ((root = root_named(doc, "DeleteResult", err, errlen)) == NULL)
+		goto out;
+	if ((n = child(root, "Error")) != NULL) {
+		child_copy(n, "Key", key, sizeof(key));
+		child_copy(n, "Code", code, sizeof(code));
+		child_copy(n, "Message", msg, sizeof(msg));
+		errf(err, errlen, "delete %s: %s: %s", key, code, msg);
+		goto out;
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+static void
+append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	while (*len + n + 1 > *cap) {
+		*cap = *cap == 0 ? 4096 : *cap * 2;
+		*buf = xreallocarray(*buf, *cap, 1);
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+void
+s3_xml_append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	append(buf, len, cap, s, strlen(s));
+}
+
+void
+s3_xml_escape(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	const char	*p;
+
+	for (p = s; *p != '\0'; p++) {
+		switch (*p) {
+		case '&':
+			append(buf, len, cap, "&amp;", 5);
+			break;
+		case '<':
+			append(buf, len, cap, "&lt;", 4);
+			break;
+		case '>':
+			append(buf, len, cap, "&gt;", 4);
+			break;
+		case '"':
+			append(buf, len, cap, "&quot;", 6);
+			break;
+		case '\'':
+			append(buf, len, cap, "&apos;", 6);
+			break;
+		default:
+			append(buf, len, cap, p, 1);
+		}
+	}
+}
