@@ -646,7 +646,7 @@ out:
 static int
 cr_files_dir(struct engine_job *job, struct cr_job *cr, char *err, size_t errlen)
 {
-	if (snapfile_prepare(&cr->files, job->workdir, "cockroach", err, errlen) == -1)
+	if (snapfile_prepare(&cr->files, job->tmpdir, "cockroach", err, errlen) == -1)
 		return -1;
 	free(cr->files.path);
 	cr->files.path = NULL;
@@ -676,7 +676,7 @@ cr_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 		errprefix(err, errlen, "BACKUP");
 		goto fail;
 	}
-	if (snapfile_prepare(&cr->tar, job->workdir, "cockroach-tar", err, errlen) == -1 ||
+	if (snapfile_prepare(&cr->tar, job->tmpdir, "cockroach-tar", err, errlen) == -1 ||
 	    tar_write(cr->files.dir, cr->tar.path, err, errlen) == -1 ||
 	    snapfile_open(&cr->tar, err, errlen) == -1)
 		goto fail;

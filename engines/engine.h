@@ -24,7 +24,14 @@ struct engine_job {
 	const struct engine_ops		*ops;
 	const struct config		*config;
 	const struct config_section	*section;	/* the engine's section */
-	const char			*workdir;
+	/*
+	 * A directory of this definition's own for spool and scratch files
+	 * (mode 0700); the runner empties it at each start under its lock, so
+	 * that nothing a killed job left stays there.
+	 */
+	const char			*tmpdir;
+	/* This runner's id (12 hex digits, kept in its state directory): names scratch databases. */
+	const char			*runner_id;
 	const char			*database;	/* restore: target override, or NULL */
 	void				*priv;		/* the engine's own state */
 };

@@ -105,7 +105,7 @@ et_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	struct child_args	 a = { 0 }, env = { 0 };
 	int			 rc;
 
-	if (snapfile_prepare(&et->sf, job->workdir, "etcd-backup", err, errlen) == -1) {
+	if (snapfile_prepare(&et->sf, job->tmpdir, "etcd-backup", err, errlen) == -1) {
 		et_free(job);
 		return -1;
 	}
@@ -149,10 +149,10 @@ et_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	if (stat(dir, &st) == 0)
 		return errf(err, errlen, "%s exists: snapshot restore needs a new data "
 		    "directory", dir);
-	if (mkdir_p(job->workdir, 0700, err, errlen) == -1)
+	if (mkdir_p(job->tmpdir, 0700, err, errlen) == -1)
 		return -1;
 	et = et_priv(job);
-	tmp = path_join(job->workdir, "etcd-restore");
+	tmp = path_join(job->tmpdir, "etcd-restore");
 	rc = snapfile_create(&et->sf, tmp, err, errlen);
 	free(tmp);
 	if (rc == -1) {

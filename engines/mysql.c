@@ -141,7 +141,7 @@ my_write_optfile(struct engine_job *job, char *err, size_t errlen)
 	}
 	*p++ = '"';
 	*p++ = '\n';
-	rc = secret_file_write(job->workdir, "my.cnf.XXXXXX", text, (size_t)(p - text),
+	rc = secret_file_write(job->tmpdir, "my.cnf.XXXXXX", text, (size_t)(p - text),
 	    &my->optfile, err, errlen);
 	freezero(text, size);
 	return rc;

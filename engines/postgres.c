@@ -82,7 +82,7 @@ pg_write_passfile(struct engine_job *job, char *err, size_t errlen)
 		*p++ = *s;
 	}
 	*p++ = '\n';
-	rc = secret_file_write(job->workdir, "pgpass.XXXXXX", line, (size_t)(p - line),
+	rc = secret_file_write(job->tmpdir, "pgpass.XXXXXX", line, (size_t)(p - line),
 	    &pg->passfile, err, errlen);
 	freezero(line, size);
 	return rc;

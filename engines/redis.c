@@ -125,7 +125,7 @@ rd_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	struct child_args	 a = { 0 }, env = { 0 };
 	int			 rc;
 
-	if (snapfile_prepare(&rd->sf, job->workdir, "redis-backup", err, errlen) == -1) {
+	if (snapfile_prepare(&rd->sf, job->tmpdir, "redis-backup", err, errlen) == -1) {
 		rd_free(job);
 		return -1;
 	}

@@ -98,7 +98,7 @@ sq_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	char			*quoted, *cmd;
 	int			 rc;
 
-	if (snapfile_prepare(&sq->sf, job->workdir, "sqlite-backup", err, errlen) == -1) {
+	if (snapfile_prepare(&sq->sf, job->tmpdir, "sqlite-backup", err, errlen) == -1) {
 		sq_backup_end(job, 1, NULL, 0);
 		return -1;
 	}
@@ -271,13 +271,13 @@ sq_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t
 {
 	int	n;
 
-	if (mkdir_p(job->workdir, 0700, err, errlen) == -1)
+	if (mkdir_p(job->tmpdir, 0700, err, errlen) == -1)
 		return -1;
-	n = snprintf(buf, len, "%s/kbackup_verify_%ld_%ld.db", job->workdir, (long)getpid(),
+	n = snprintf(buf, len, "%s/kbackup_verify_%ld_%ld.db", job->tmpdir, (long)getpid(),
 	    (long)time(NULL));
 	if (n < 0 || (size_t)n >= len)
 		return errf(err, errlen, "%s: the work directory's name is too long",
-		    job->workdir);
+		    job->tmpdir);
 	return 0;
 }
 

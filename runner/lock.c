@@ -12,17 +12,16 @@
 #include "runner/lock.h"
 
 int
-lock_acquire(const char *workdir, const char *namespace_, const char *name, char *err,
-    size_t errlen)
+lock_acquire(const char *state_dir, const char *definition, char *err, size_t errlen)
 {
 	struct flock	 fl;
 	char		*path, buf[32];
 	ssize_t		 n;
 	int		 fd;
 
-	if (mkdir_p(workdir, 0700, err, errlen) == -1)
+	if (mkdir_p(state_dir, 0700, err, errlen) == -1)
 		return -1;
-	path = xasprintf("%s/%s-%s.lock", workdir, namespace_, name);
+	path = path_join(state_dir, "lock");
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
 		errf(err, errlen, "%s: %s", path, strerror(errno));
 		free(path);
@@ -36,8 +35,8 @@ lock_acquire(const char *workdir, const char *namespace_, const char *name, char
 			n = pread(fd, buf, sizeof(buf) - 1, 0);
 			buf[n > 0 ? n : 0] = '\0';
 			buf[strcspn(buf, "\n")] = '\0';
-			errf(err, errlen, "another kbackup-runner for %s/%s is running (pid %s, "
-			    "lock %s)", namespace_, name, buf[0] != '\0' ? buf : "unknown", path);
+			errf(err, errlen, "another kbackup-runner for %s is running (pid %s, "
+			    "lock %s)", definition, buf[0] != '\0' ? buf : "unknown", path);
 		} else
 			errf(err, errlen, "lock %s: %s", path, strerror(errno));
 		close(fd);

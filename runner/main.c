@@ -343,7 +343,8 @@ main(int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(cli.command, "trigger") == 0) {
-		rc = control_client(r.workdir, cli.targc, cli.targv, stdout, err, sizeof(err));
+		rc = control_client(r.control_path, r.base, cli.targc, cli.targv, stdout, err,
+		    sizeof(err));
 		if (rc == -1) {
 			fprintf(stderr, "kbackup-runner: %s\n", err);
 			rc = EXIT_JOB;
@@ -353,8 +354,17 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cli.command, "run") != 0)
 		cancel_signals();
-	if (command_takes_lock(cli.command) && !cli.req.dry_run &&
-	    (lock = lock_acquire(r.workdir, r.namespace_, r.name, err, sizeof(err))) == -1) {
+	if (command_takes_lock(cli.command) && !cli.req.dry_run) {
+		if ((lock = lock_acquire(r.state_dir, r.base, err, sizeof(err))) == -1 ||
+		    runner_state_open(&r, err, sizeof(err)) == -1) {
+			log_kv(LOGL_ERROR, "not started", "error", err, NULL);
+			lock_release(lock);
+			runner_free(&r);
+			return EXIT_JOB;
+		}
+		runner_state_sweep(&r);
+	} else if (strcmp(cli.command, "verify") == 0 && cli.restore &&
+	    runner_state_open(&r, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "not started", "error", err, NULL);
 		runner_free(&r);
 		return EXIT_JOB;

@@ -33,6 +33,19 @@ struct runner {
 	const char			*name;
 	const char			*namespace_;
 	const char			*workdir;
+	/*
+	 * WORKDIR/NAMESPACE.NAME ('.' is in no name, so no two definitions
+	 * share one): the lock, the runner id, the control socket, and tmp/
+	 * for the engines' spool files.
+	 */
+	char				*state_dir;
+	char				*tmpdir;	/* state_dir/tmp */
+	/*
+	 * state_dir/control.sock, or WORKDIR/kb-HASH.sock where that is longer
+	 * than a socket path may be (HASH: of NAMESPACE/NAME).
+	 */
+	char				*control_path;
+	char				 runner_id[13];	/* "" until runner_state_open() */
 	char				*base;		/* NAMESPACE/NAME */
 	struct location			*locations;
 	size_t				 nlocations;
@@ -40,6 +53,16 @@ struct runner {
 
 /* Takes ownership of cfg.  Opens nothing yet. */
 void	 runner_init(struct runner *, struct config *);
+/*
+ * Creates the state directory and its tmp/ (0700) and reads the runner id
+ * (made once, at random, and kept there).  Commands that write need it.
+ */
+int	 runner_state_open(struct runner *, char *err, size_t errlen);
+/*
+ * Empties tmp/: what a killed job left (spool files, passwords of old
+ * versions).  Only under the lock: then no other job of ours is running.
+ */
+void	 runner_state_sweep(struct runner *);
 /* Opens every storage location. */
 int	 runner_open_storage(struct runner *, char *err, size_t errlen);
 void	 runner_free(struct runner *);

@@ -2,9 +2,15 @@
  * file: a storage location in a local directory (or a mounted file system).
  *
  * An object is written under a temporary name beside its final one, fsynced,
- * renamed into place and its directory fsynced: it appears whole or not at
- * all, as an S3 PUT does.  Temporary names carry ".kbtmp." and are skipped by
- * list; sweep_uploads removes those left by interrupted runs.
+ * renamed into place (or, to create it only if absent, hard-linked: link(2)
+ * fails on an existing name, atomically) and its directory fsynced: it
+ * appears whole or not at all, as an S3 PUT does.  Temporary names carry
+ * ".kbtmp." and are skipped by list; list_pending reports them, so that
+ * those of interrupted runs can be removed.
+ *
+ * The store's clock is the file system's: now() stats a file it has just
+ * created, so that ages are measured on the clock that set the mtimes (the
+ * kernel's, or an NFS server's), not on a runner's.
  */
 #include <sys/stat.h>
 
@@ -32,6 +38,7 @@ struct storage_upload {
 	char		*path;
 	char		*tmp;
 	int		 fd;
+	int		 if_absent;
 };
 
 static const struct config_key file_keys[] = {
@@ -118,23 +125,38 @@ upload_free(struct storage_upload *up)
 	free(up);
 }
 
+/* A temporary name no other upload, of this process or another, can have. */
+static char *
+tmp_name(const char *path)
+{
+	unsigned char	r[6];
+	char		hex[13];
+
+	arc4random_buf(r, sizeof(r));
+	hex_encode(r, sizeof(r), hex);
+	return xasprintf("%s" TMP_MARK "%ld.%s", path, (long)getpid(), hex);
+}
+
 static int
-file_put_begin(struct storage *st, const char *key, uint64_t size_hint,
+file_put_begin(struct storage *st, const char *key, const struct storage_put *put,
     struct storage_upload **upp, char *err, size_t errlen)
 {
 	struct storage_upload	*up;
 
 	if (!key_ok(key))
 		return errf(err, errlen, "invalid key '%s'", key);
+	if (put->retain_until != 0)
+		return errf(err, errlen, "%s: object lock is not supported by type file", key);
 	up = xcalloc(1, sizeof(*up));
 	up->st = st;
+	up->if_absent = put->if_absent;
 	up->path = file_path(st, key);
-	up->tmp = xasprintf("%s" TMP_MARK "%ld", up->path, (long)getpid());
+	up->tmp = tmp_name(up->path);
 	if (parent_mkdir(up->path, err, errlen) == -1) {
 		upload_free(up);
 		return -1;
 	}
-	if ((up->fd = open(up->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1) {
+	if ((up->fd = open(up->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
 		errf(err, errlen, "%s: %s", up->tmp, strerror(errno));
 		upload_free(up);
 		return -1;
@@ -161,12 +183,41 @@ file_put_abort(struct storage_upload *up)
 	upload_free(up);
 }
 
+/*
+ * Puts tmp in place as path without ever replacing an existing path:
+ * link(2) fails on an existing name, atomically; then the temporary name
+ * goes.  Where the file system has no hard links, a check just before the
+ * rename has to do.
+ */
 static int
-file_put_commit(struct storage_upload *up, char *err, size_t errlen)
+place_if_absent(struct storage_upload *up, int *exists, char *err, size_t errlen)
+{
+	struct stat	sb;
+
+	if (link(up->tmp, up->path) == 0) {
+		unlink(up->tmp);
+		return 0;
+	}
+	if ((errno == EPERM || errno == EOPNOTSUPP || errno == EMLINK) &&
+	    lstat(up->path, &sb) == -1 && errno == ENOENT) {
+		if (rename(up->tmp, up->path) == 0)
+			return 0;
+	} else if (errno == EPERM || errno == EOPNOTSUPP || errno == EMLINK)
+		errno = EEXIST;
+	if (errno == EEXIST && exists != NULL)
+		*exists = 1;
+	return errf(err, errlen, "create %s: %s", up->path, errno == EEXIST ?
+	    "it exists already (never replaced)" : strerror(errno));
+}
+
+static int
+file_put_commit(struct storage_upload *up, int *exists, char *err, size_t errlen)
 {
 	char	*dir;
 	int	 rc;
 
+	if (exists != NULL)
+		*exists = 0;
 	if (fsync(up->fd) == -1 || close(up->fd) == -1) {
 		errf(err, errlen, "write %s: %s", up->tmp, strerror(errno));
 		up->fd = -1;
@@ -174,7 +225,12 @@ file_put_commit(struct storage_upload *up, char *err, size_t errlen)
 		return -1;
 	}
 	up->fd = -1;
-	if (rename(up->tmp, up->path) == -1) {
+	if (up->if_absent) {
+		if (place_if_absent(up, exists, err, errlen) == -1) {
+			file_put_abort(up);
+			return -1;
+		}
+	} else if (rename(up->tmp, up->path) == -1) {
 		errf(err, errlen, "rename %s: %s", up->path, strerror(errno));
 		file_put_abort(up);
 		return -1;
@@ -230,41 +286,96 @@ file_get(struct storage *st, const char *key, uint64_t offset, storage_read_fn f
 	return rc;
 }
 
+static void
+file_stamp(const struct stat *sb, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu-%lld.%09ld-%llu", (unsigned long long)sb->st_size,
+	    (long long)sb->st_mtim.tv_sec, sb->st_mtim.tv_nsec,
+	    (unsigned long long)sb->st_ino);
+}
+
+static int
+file_head(struct storage *st, const char *key, struct storage_stat *out, int *missing,
+    char *err, size_t errlen)
+{
+	struct stat	 sb;
+	char		*path;
+
+	*missing = 0;
+	if (!key_ok(key))
+		return errf(err, errlen, "invalid key '%s'", key);
+	path = file_path(st, key);
+	if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		*missing = errno == ENOENT || (errno == 0 && !S_ISREG(sb.st_mode));
+		errf(err, errlen, "%s: %s", path, *missing ? "no such object" :
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	memset(out, 0, sizeof(*out));
+	out->size = (uint64_t)sb.st_size;
+	out->mtime = sb.st_mtime;
+	file_stamp(&sb, out->stamp, sizeof(out->stamp));
+	return 0;
+}
+
 struct walk {
 	struct storage	*st;
 	size_t		 rootlen;
 	const char	*prefix;
+	const char	*start_after;
 	storage_list_fn	 fn;
+	storage_pending_fn pending_fn;	/* list_pending: visit temporaries instead */
 	void		*arg;
-	int		 tmp_only;	/* sweep: visit temporaries instead */
-	time_t		 older_than;
 	char		*err;
 	size_t		 errlen;
 };
 
 static int walk_dir(struct walk *, const char *);
 
+/* A temporary: the key it is for, and its upload id (what follows the mark). */
+static int
+walk_pending(struct walk *w, const char *key, const struct stat *sb)
+{
+	struct storage_pending	 p;
+	const char		*mark = strstr(key, TMP_MARK);
+	char			*final;
+	int			 rc;
+
+	final = xstrndup(key, (size_t)(mark - key));
+	p.key = final;
+	p.upload_id = mark + strlen(TMP_MARK);
+	p.initiated = sb->st_mtime;
+	rc = startswith(final, w->prefix) ? w->pending_fn(&p, w->arg) : 0;
+	free(final);
+	if (rc == -1)
+		return errf(w->err, w->errlen, "listing stopped");
+	return 0;
+}
+
 static int
 walk_entry(struct walk *w, const char *path, const struct stat *sb)
 {
 	struct storage_object	 obj;
 	const char		*key = path + w->rootlen + 1;
+	char			 stamp[STORAGE_STAMP_MAX];
 	int			 is_tmp = strstr(key, TMP_MARK) != NULL;
 
 	if (S_ISDIR(sb->st_mode))
 		return walk_dir(w, path);
-	if (!S_ISREG(sb->st_mode) || is_tmp != w->tmp_only)
+	if (!S_ISREG(sb->st_mode) || is_tmp != (w->pending_fn != NULL))
 		return 0;
-	if (w->tmp_only) {
-		if (sb->st_mtime < w->older_than && unlink(path) == 0)
-			log_kv(LOGL_INFO, "removed an interrupted upload", "path", path, NULL);
+	if (is_tmp)
+		return walk_pending(w, key, sb);
+	if (!startswith(key, w->prefix) ||
+	    (w->start_after != NULL && strcmp(key, w->start_after) <= 0))
 		return 0;
-	}
-	if (!startswith(key, w->prefix))
-		return 0;
+	file_stamp(sb, stamp, sizeof(stamp));
 	obj.key = key;
 	obj.size = (uint64_t)sb->st_size;
 	obj.mtime = sb->st_mtime;
+	obj.stamp = stamp;
 	if (w->fn(&obj, w->arg) == -1)
 		return errf(w->err, w->errlen, "listing stopped");
 	return 0;
@@ -296,34 +407,42 @@ walk_dir(struct walk *w, const char *dir)
 	return rc;
 }
 
+/* Walks from the deepest directory the prefix names, not from the root. */
 static int
-file_list(struct storage *st, const char *prefix, storage_list_fn fn, void *arg,
-    char *err, size_t errlen)
+walk_prefix(struct storage *st, struct walk *w)
 {
 	struct file_storage	*fs = st->priv;
-	struct walk		 w;
 	char			*start, *slash;
 	int			 rc;
 
+	w->st = st;
+	w->rootlen = strlen(fs->root);
+	while (w->rootlen > 1 && fs->root[w->rootlen - 1] == '/')
+		w->rootlen--;
+	start = path_join(fs->root, w->prefix);
+	if ((slash = strrchr(start + w->rootlen, '/')) != NULL)
+		*slash = '\0';
+	else
+		start[w->rootlen] = '\0';
+	rc = walk_dir(w, start);
+	free(start);
+	return rc;
+}
+
+static int
+file_list(struct storage *st, const char *prefix, const char *start_after,
+    storage_list_fn fn, void *arg, char *err, size_t errlen)
+{
+	struct walk	w;
+
 	memset(&w, 0, sizeof(w));
-	w.st = st;
-	w.rootlen = strlen(fs->root);
-	while (w.rootlen > 1 && fs->root[w.rootlen - 1] == '/')
-		w.rootlen--;
 	w.prefix = prefix;
+	w.start_after = start_after;
 	w.fn = fn;
 	w.arg = arg;
 	w.err = err;
 	w.errlen = errlen;
-	/* Start at the deepest directory the prefix names, not at the root. */
-	start = path_join(fs->root, prefix);
-	if ((slash = strrchr(start + w.rootlen, '/')) != NULL)
-		*slash = '\0';
-	else
-		start[w.rootlen] = '\0';
-	rc = walk_dir(&w, start);
-	free(start);
-	return rc;
+	return walk_prefix(st, &w);
 }
 
 /* Removes now-empty directories between path's directory and the root. */
@@ -340,6 +459,68 @@ prune_dirs(struct storage *st, const char *path)
 			break;
 	}
 	free(dir);
+}
+
+static int
+file_list_pending(struct storage *st, const char *prefix, storage_pending_fn fn,
+    void *arg, int *unsupported, char *err, size_t errlen)
+{
+	struct walk	w;
+
+	*unsupported = 0;
+	memset(&w, 0, sizeof(w));
+	w.prefix = prefix;
+	w.pending_fn = fn;
+	w.arg = arg;
+	w.err = err;
+	w.errlen = errlen;
+	return walk_prefix(st, &w);
+}
+
+static int
+file_abort_pending(struct storage *st, const char *key, const char *upload_id,
+    char *err, size_t errlen)
+{
+	char	*path, *tmp;
+	int	 rc = 0;
+
+	if (!key_ok(key) || strchr(upload_id, '/') != NULL || strstr(upload_id, "..") != NULL)
+		return errf(err, errlen, "invalid pending upload '%s' of '%s'", upload_id, key);
+	path = file_path(st, key);
+	tmp = xasprintf("%s" TMP_MARK "%s", path, upload_id);
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		rc = errf(err, errlen, "remove %s: %s", tmp, strerror(errno));
+	else
+		prune_dirs(st, tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+/* The mtime of a file created just now in the root: the clock mtimes are on. */
+static int
+file_now(struct storage *st, time_t *t, char *err, size_t errlen)
+{
+	struct file_storage	*fs = st->priv;
+	struct stat		 sb;
+	char			*probe, *base;
+	int			 fd, rc = 0;
+
+	if (mkdir_p(fs->root, 0700, err, errlen) == -1)
+		return -1;
+	base = path_join(fs->root, ".kbclock");
+	probe = tmp_name(base);
+	free(base);
+	if ((fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1)
+		return errf(err, errlen, "%s: %s", probe, strerror(errno));
+	if (fstat(fd, &sb) == -1)
+		rc = errf(err, errlen, "%s: %s", probe, strerror(errno));
+	else
+		*t = sb.st_mtime;
+	close(fd);
+	unlink(probe);
+	free(probe);
+	return rc;
 }
 
 static int
@@ -364,29 +545,6 @@ file_remove(struct storage *st, const char *const *keys, size_t n, char *err,
 	return 0;
 }
 
-static int
-file_sweep_uploads(struct storage *st, const char *prefix, time_t older_than, char *err,
-    size_t errlen)
-{
-	struct file_storage	*fs = st->priv;
-	struct walk		 w;
-	char			*start;
-	int			 rc;
-
-	memset(&w, 0, sizeof(w));
-	w.st = st;
-	w.rootlen = strlen(fs->root);
-	w.prefix = prefix;
-	w.tmp_only = 1;
-	w.older_than = older_than;
-	w.err = err;
-	w.errlen = errlen;
-	start = path_join(fs->root, prefix);
-	rc = walk_dir(&w, start);
-	free(start);
-	return rc;
-}
-
 const struct storage_ops storage_file = {
 	.type = "file",
 	.keys = file_keys,
@@ -399,7 +557,10 @@ const struct storage_ops storage_file = {
 	.put_commit = file_put_commit,
 	.put_abort = file_put_abort,
 	.get = file_get,
+	.head = file_head,
 	.list = file_list,
 	.remove = file_remove,
-	.sweep_uploads = file_sweep_uploads,
+	.now = file_now,
+	.list_pending = file_list_pending,
+	.abort_pending = file_abort_pending,
 };

@@ -46,17 +46,30 @@ storage_close(struct storage *st)
 
 int
 storage_put_buffer(struct storage *st, const char *key, const void *buf, size_t len,
-    char *err, size_t errlen)
+    const struct storage_put *put, int *exists, char *err, size_t errlen)
 {
 	struct storage_upload	*up;
+	struct storage_put	 p;
 
-	if (st->ops->put_begin(st, key, len, &up, err, errlen) == -1)
+	memset(&p, 0, sizeof(p));
+	if (put != NULL)
+		p = *put;
+	p.size_hint = len;
+	if (exists != NULL)
+		*exists = 0;
+	if (st->ops->put_begin(st, key, &p, &up, err, errlen) == -1)
 		return -1;
 	if (st->ops->put_write(up, buf, len, err, errlen) == -1) {
 		st->ops->put_abort(up);
 		return -1;
 	}
-	return st->ops->put_commit(up, err, errlen);
+	return st->ops->put_commit(up, exists, err, errlen);
+}
+
+int
+storage_remove_one(struct storage *st, const char *key, char *err, size_t errlen)
+{
+	return st->ops->remove(st, &key, 1, err, errlen);
 }
 
 struct buffer_sink {

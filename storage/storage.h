@@ -3,12 +3,24 @@
  *
  * A location holds objects under keys relative to its root (the backend adds
  * its own prefix or directory): NAMESPACE/NAME/backups/ID/data and so on, as
- * kbackup-format(5) describes.  Uploads stream: put_begin, any number
- * of put_write, then put_commit (the object appears whole, or not at all) or
+ * kbackup-format(5) describes.  Uploads stream: put_begin, any number of
+ * put_write, then put_commit (the object appears whole, or not at all) or
  * put_abort (nothing is left).  Reads push the object's bytes to a callback.
  *
- * Adding a backend: one file in storage/ defining a struct storage_ops, and
- * one line in storage/registry.c.
+ * What the catalog relies on, and every backend must give:
+ *   - a committed object is read back whole (read-after-write);
+ *   - a put with if_absent never replaces an existing object: it fails with
+ *     *exists set (a conditional create where the store has one, a check
+ *     just before the commit otherwise);
+ *   - list shows every committed object with a stamp that changes whenever
+ *     the object is written again, and times on the store's own clock, the
+ *     clock now() reads: ages are measured there, never against the
+ *     runner's clock, which may be wrong;
+ *   - an upload that never committed is invisible to list and get, and is
+ *     found again by list_uploads until abort_upload (or put_abort) ends it.
+ *
+ * Adding a backend: one file in storage/ (or a folder, as storage/s3/)
+ * defining a struct storage_ops, and one line in storage/registry.c.
  */
 #ifndef KB_STORAGE_H
 #define KB_STORAGE_H
@@ -22,6 +34,8 @@
 struct storage_ops;
 struct storage_upload;
 
+#define STORAGE_STAMP_MAX	96
+
 struct storage {
 	const struct storage_ops	*ops;
 	char				*name;	/* section label: "default" for [storage] */
@@ -31,11 +45,34 @@ struct storage {
 struct storage_object {
 	const char	*key;
 	uint64_t	 size;
+	time_t		 mtime;		/* when it was written, on the store's clock */
+	const char	*stamp;		/* changes when the object is rewritten; "" if unknown */
+};
+
+/* What head() tells of one object. */
+struct storage_stat {
+	uint64_t	 size;
 	time_t		 mtime;
+	char		 stamp[STORAGE_STAMP_MAX];
+	time_t		 retain_until;	/* Object Lock retain-until date; 0: none */
+};
+
+struct storage_put {
+	uint64_t	 size_hint;	/* expected size, 0 if unknown (S3 sizes its parts with it) */
+	int		 if_absent;	/* never replace an existing object */
+	time_t		 retain_until;	/* Object Lock: keep it undeletable until then; 0: no */
+};
+
+/* An upload that was begun and never committed nor aborted. */
+struct storage_pending {
+	const char	*key;
+	const char	*upload_id;	/* the backend's handle, for abort_upload */
+	time_t		 initiated;	/* on the store's clock */
 };
 
 /* Return 0 to go on, -1 to stop (and make the call fail). */
 typedef int (*storage_list_fn)(const struct storage_object *, void *arg);
+typedef int (*storage_pending_fn)(const struct storage_pending *, void *arg);
 typedef int (*storage_read_fn)(const void *buf, size_t len, void *arg, char *err,
     size_t errlen);
 
@@ -51,28 +88,49 @@ struct storage_ops {
 	/* "s3://bucket/prefix" or "file:///var/backups", for logs. */
 	void	(*describe)(struct storage *, char *buf, size_t len);
 
-	/* size_hint: expected object size, 0 if unknown (S3 sizes its parts with it). */
-	int	(*put_begin)(struct storage *, const char *key, uint64_t size_hint,
+	int	(*put_begin)(struct storage *, const char *key, const struct storage_put *,
 		    struct storage_upload **, char *err, size_t errlen);
 	int	(*put_write)(struct storage_upload *, const void *, size_t, char *err,
 		    size_t errlen);
-	/* Commits and frees the upload, whatever the result. */
-	int	(*put_commit)(struct storage_upload *, char *err, size_t errlen);
+	/*
+	 * Commits and frees the upload, whatever the result.  With if_absent,
+	 * an existing object fails the commit with *exists = 1 (exists may be
+	 * NULL) and is left as it was.
+	 */
+	int	(*put_commit)(struct storage_upload *, int *exists, char *err, size_t errlen);
 	/* Aborts and frees: nothing of the object remains. */
 	void	(*put_abort)(struct storage_upload *);
 
-	/* Pushes the object's bytes from offset on; a missing key fails with ENOENT set in *missing. */
+	/* Pushes the object's bytes from offset on; a missing key fails with *missing = 1. */
 	int	(*get)(struct storage *, const char *key, uint64_t offset, storage_read_fn,
 		    void *arg, int *missing, char *err, size_t errlen);
-	/* Every object whose key starts with prefix, in no particular order. */
-	int	(*list)(struct storage *, const char *prefix, storage_list_fn, void *arg,
-		    char *err, size_t errlen);
+	/* Size, time and stamp of one object; a missing key fails with *missing = 1. */
+	int	(*head)(struct storage *, const char *key, struct storage_stat *,
+		    int *missing, char *err, size_t errlen);
+	/*
+	 * Every object whose key starts with prefix and, when start_after is
+	 * not NULL, sorts after it (strcmp); in no particular order.
+	 */
+	int	(*list)(struct storage *, const char *prefix, const char *start_after,
+		    storage_list_fn, void *arg, char *err, size_t errlen);
 	/* Deletes keys; a key already gone is not an error. */
 	int	(*remove)(struct storage *, const char *const *keys, size_t n, char *err,
 		    size_t errlen);
-	/* Aborts unfinished uploads under prefix started before older_than; may be NULL. */
-	int	(*sweep_uploads)(struct storage *, const char *prefix, time_t older_than,
+	/* The store's clock now (what list's and head's times are measured on). */
+	int	(*now)(struct storage *, time_t *, char *err, size_t errlen);
+
+	/*
+	 * Uploads under prefix that were begun and never ended (may be NULL).
+	 * A store that cannot list them fails with *unsupported = 1.
+	 */
+	int	(*list_pending)(struct storage *, const char *prefix, storage_pending_fn,
+		    void *arg, int *unsupported, char *err, size_t errlen);
+	int	(*abort_pending)(struct storage *, const char *key, const char *upload_id,
 		    char *err, size_t errlen);
+
+	/* Object Lock (may be NULL): extends key's retain-until date, never shortens it. */
+	int	(*retain)(struct storage *, const char *key, time_t until, char *err,
+		    size_t errlen);
 };
 
 /* storage/registry.c */
@@ -84,10 +142,12 @@ const char *storage_types(void);
 int	 storage_open(const struct config_section *, struct storage **, char *err,
 	    size_t errlen);
 void	 storage_close(struct storage *);
+/* put_begin, one put_write, put_commit; put may be NULL (replace, no hint). */
 int	 storage_put_buffer(struct storage *, const char *key, const void *buf, size_t len,
-	    char *err, size_t errlen);
+	    const struct storage_put *put, int *exists, char *err, size_t errlen);
 /* *missing is set to 1 (and -1 returned) when the key does not exist. */
 int	 storage_get_buffer(struct storage *, const char *key, size_t max, char **buf,
 	    size_t *len, int *missing, char *err, size_t errlen);
+int	 storage_remove_one(struct storage *, const char *key, char *err, size_t errlen);
 
 #endif

@@ -65,6 +65,15 @@ run_runner_term_when() {	# probe args...
 	set -e
 	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
 }
+# Files a job left in a workdir: anything but a state directory's lock and runner id.
+workdir_leftovers() {	# workdir
+	find "$1" -type f ! -name lock ! -name runner-id 2>/dev/null || true
+}
+assert_workdir_clean() {	# workdir what
+	local left
+	left=$(workdir_leftovers "$1")
+	[ -z "$left" ] || fail "$2: left in workdir: $left"
+}
 expect_rc() {	# expected what
 	[ "$rc" = "$1" ] || fail "$2: exit status $rc, expected $1; log: $(tail -5 "$KB_TMP/log")"
 }

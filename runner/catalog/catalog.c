@@ -107,7 +107,7 @@ catalog_load(struct runner *r, struct location *loc, struct catalog *c, char *er
 	memset(&sc, 0, sizeof(sc));
 	prefix = layout_backups_prefix(r);
 	sc.prefixlen = strlen(prefix);
-	if (loc->st->ops->list(loc->st, prefix, scan_object, &sc, err, errlen) == -1) {
+	if (loc->st->ops->list(loc->st, prefix, NULL, scan_object, &sc, err, errlen) == -1) {
 		errprefix(err, errlen, "listing %s", loc->desc);
 		goto out;
 	}
@@ -167,7 +167,7 @@ catalog_single_data(struct runner *r, struct location *loc, char ***ids, size_t 
 	memset(&sc, 0, sizeof(sc));
 	prefix = layout_single_prefix(r);
 	sc.prefixlen = strlen(prefix);
-	rc = loc->st->ops->list(loc->st, prefix, scan_object, &sc, err, errlen);
+	rc = loc->st->ops->list(loc->st, prefix, NULL, scan_object, &sc, err, errlen);
 	if (rc == -1)
 		errprefix(err, errlen, "listing %s", loc->desc);
 	free(prefix);

@@ -158,7 +158,7 @@ retention_index_save(struct runner *r, struct location *loc,
 
 	key = layout_labels_key(r);
 	json = labels_index_to_json(idx);
-	rc = storage_put_buffer(loc->st, key, json, strlen(json), err, errlen);
+	rc = storage_put_buffer(loc->st, key, json, strlen(json), NULL, NULL, err, errlen);
 	if (rc == -1)
 		errprefix(err, errlen, "writing %s to %s", key, loc->desc);
 	free(json);

@@ -170,7 +170,7 @@ single_switch(struct backup_job *b, size_t i, const char *json, char *err, size_
 
 	have_old = catalog_single_manifest(b->r, loc, &old, &missing, err, errlen) == 0;
 	key = layout_single_manifest_key(b->r);
-	rc = storage_put_buffer(loc->st, key, json, strlen(json), err, errlen);
+	rc = storage_put_buffer(loc->st, key, json, strlen(json), NULL, NULL, err, errlen);
 	free(key);
 	if (rc == 0 && have_old && strcmp(old.data_key, b->keys[i]) != 0)
 		single_remove_old(b, loc, old.data_key);
@@ -251,7 +251,7 @@ backup_commit_one(struct backup_job *b, size_t i, char *err, size_t errlen)
 		rc = single_switch(b, i, json, err, errlen);
 	else {
 		key = layout_manifest_key(r, b->res->id);
-		rc = storage_put_buffer(r->locations[i].st, key, json, strlen(json), err,
+		rc = storage_put_buffer(r->locations[i].st, key, json, strlen(json), NULL, NULL, err,
 		    errlen);
 		free(key);
 		if (rc == 0)

@@ -109,7 +109,7 @@ check_location(struct runner *r, struct location *loc, char *err, size_t errlen)
 	const char *k;
 
 	key = xasprintf("%s/.kbackup-check", r->base);
-	rc = storage_put_buffer(loc->st, key, "ok\n", 3, err, errlen);
+	rc = storage_put_buffer(loc->st, key, "ok\n", 3, NULL, NULL, err, errlen);
 	if (rc == 0)
 		rc = storage_get_buffer(loc->st, key, 16, &buf, &len, &missing, err, errlen);
 	if (rc == 0) {
@@ -117,7 +117,7 @@ check_location(struct runner *r, struct location *loc, char *err, size_t errlen)
 		rc = loc->st->ops->remove(loc->st, &k, 1, err, errlen);
 	}
 	if (rc == 0)
-		rc = loc->st->ops->list(loc->st, r->base, stop_listing, NULL, err, errlen);
+		rc = loc->st->ops->list(loc->st, r->base, NULL, stop_listing, NULL, err, errlen);
 	free(buf);
 	free(key);
 	return rc;

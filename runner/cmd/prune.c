@@ -195,20 +195,58 @@ sweep_single(struct prune_run *p)
 		manifest_free(&m);
 }
 
+struct stale_uploads {
+	struct storage	*st;
+	time_t		 older_than;
+	size_t		 failed;
+};
+
+static int
+abort_stale(const struct storage_pending *pu, void *arg)
+{
+	struct stale_uploads	*su = arg;
+	char			 err[KB_ERRLEN];
+
+	if (pu->initiated >= su->older_than)
+		return 0;
+	if (su->st->ops->abort_pending(su->st, pu->key, pu->upload_id, err,
+	    sizeof(err)) == -1) {
+		log_kv(LOGL_WARN, "prune: stale upload not aborted", "key", pu->key, "error",
+		    err, NULL);
+		su->failed++;
+	} else
+		log_kv(LOGL_INFO, "aborted a stale upload", "key", pu->key, NULL);
+	return 0;
+}
+
 static void
 sweep_uploads(struct prune_run *p)
 {
-	struct storage	*st = p->loc->st;
-	char		 err[KB_ERRLEN], *prefix;
+	struct storage		*st = p->loc->st;
+	struct stale_uploads	 su;
+	char			 err[KB_ERRLEN], *prefix;
+	time_t			 now;
+	int			 unsupported;
 
-	if (p->dry_run || st->ops->sweep_uploads == NULL)
+	if (p->dry_run || st->ops->list_pending == NULL)
 		return;
+	if (st->ops->now(st, &now, err, sizeof(err)) == -1) {
+		log_kv(LOGL_WARN, "prune: stale uploads not swept", "location", p->loc->desc,
+		    "error", err, NULL);
+		p->failed++;
+		return;
+	}
+	su.st = st;
+	su.older_than = now - UPLOAD_AGE;
+	su.failed = 0;
 	prefix = xasprintf("%s/", p->r->base);
-	if (st->ops->sweep_uploads(st, prefix, p->now - UPLOAD_AGE, err, sizeof(err)) == -1) {
+	if (st->ops->list_pending(st, prefix, abort_stale, &su, &unsupported, err,
+	    sizeof(err)) == -1) {
 		log_kv(LOGL_WARN, "prune: stale uploads not swept", "location", p->loc->desc,
 		    "error", err, NULL);
 		p->failed++;
 	}
+	p->failed += su.failed;
 	free(prefix);
 }
 

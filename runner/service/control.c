@@ -23,7 +23,6 @@
 
 #include "runner/service/control.h"
 
-#define CONTROL_SOCK		"control.sock"
 #define CONTROL_LINE_MAX	4096
 #define CONTROL_MAX_ARGS	32
 #define CONTROL_READ_TIMEOUT	5	/* seconds for the request line */
@@ -31,6 +30,7 @@
 
 struct control {
 	struct control_config	 cfg;
+	char			*definition;	/* cfg's, copied: a reload frees the runner's */
 	char			*path;
 	int			 fd;
 	int			 wake[2];	/* self-pipe: stop the accept thread */
@@ -54,12 +54,12 @@ struct control_work {
 };
 
 static int
-sock_path(const char *workdir, struct sockaddr_un *sun, char **pathp, char *err,
+sock_path(const char *socket_path, struct sockaddr_un *sun, char **pathp, char *err,
     size_t errlen)
 {
 	char	*path;
 
-	path = path_join(workdir, CONTROL_SOCK);
+	path = xstrdup(socket_path);
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
 	if (strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >= sizeof(sun->sun_path)) {
@@ -305,22 +305,31 @@ serve(struct control *ctl, int fd)
 	w->fd = fd;
 	w->alive = 1;
 	if (read_request(fd, w->line, sizeof(w->line)) == -1 ||
-	    (w->argc = split_words(w->line, w->argv, CONTROL_MAX_ARGS)) <= 0) {
-		send_line(fd, &w->alive, "error: expected backup, restore ARGS... or status");
+	    (w->argc = split_words(w->line, w->argv, CONTROL_MAX_ARGS)) <= 1) {
+		send_line(fd, &w->alive, "error: expected DEFINITION and backup, restore "
+		    "ARGS... or status");
 		send_exit(fd, &w->alive, 2);
-	} else if (strcmp(w->argv[0], "status") == 0 && w->argc == 1) {
+	} else if (strcmp(w->argv[0], ctl->definition) != 0) {
+		snprintf(msg, sizeof(msg), "error: this daemon serves %s, not %s",
+		    ctl->definition, w->argv[0]);
+		send_line(fd, &w->alive, msg);
+		send_exit(fd, &w->alive, 2);
+	} else if (strcmp(w->argv[1], "status") == 0 && w->argc == 2) {
 		serve_status(ctl, fd);
-	} else if (strcmp(w->argv[0], "backup") == 0 ||
-	    strcmp(w->argv[0], "restore") == 0) {
-		if (w->argc > 1 && strcmp(w->argv[0], "backup") == 0) {
+	} else if (strcmp(w->argv[1], "backup") == 0 ||
+	    strcmp(w->argv[1], "restore") == 0) {
+		if (w->argc > 2 && strcmp(w->argv[1], "backup") == 0) {
 			send_line(fd, &w->alive, "error: backup takes no arguments");
 			send_exit(fd, &w->alive, 2);
 		} else {
+			/* The job gets its words without the definition. */
+			memmove(w->argv, w->argv + 1, (size_t)w->argc * sizeof(*w->argv));
+			w->argc--;
 			start_job(ctl, w);
 			return;
 		}
 	} else {
-		snprintf(msg, sizeof(msg), "error: unknown request: %s", w->argv[0]);
+		snprintf(msg, sizeof(msg), "error: unknown request: %s", w->argv[1]);
 		send_line(fd, &w->alive, msg);
 		send_exit(fd, &w->alive, 2);
 	}
@@ -408,8 +417,10 @@ control_start(struct control **ctlp, const struct control_config *cfg, char *err
 
 	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->cfg = *cfg;
+	ctl->definition = xstrdup(cfg->definition);
 	ctl->fd = -1;
-	if (sock_path(cfg->workdir, &sun, &ctl->path, err, errlen) == -1) {
+	if (sock_path(cfg->socket_path, &sun, &ctl->path, err, errlen) == -1) {
+		free(ctl->definition);
 		free(ctl);
 		return -1;
 	}
@@ -438,6 +449,7 @@ control_start(struct control **ctlp, const struct control_config *cfg, char *err
 	*ctlp = ctl;
 	return 0;
 fail:
+	free(ctl->definition);
 	free(ctl->path);
 	free(ctl);
 	return -1;
@@ -460,25 +472,26 @@ control_stop(struct control *ctl)
 	close(ctl->wake[1]);
 	pthread_mutex_destroy(&ctl->lock);
 	pthread_cond_destroy(&ctl->cond);
+	free(ctl->definition);
 	free(ctl->path);
 	free(ctl);
 }
 
 /* Joins argv with single blanks; refuses words a one-line protocol cannot carry. */
 static int
-build_request(int argc, char **argv, char *line, size_t size, char *err, size_t errlen)
+build_request(const char *definition, int argc, char **argv, char *line, size_t size,
+    char *err, size_t errlen)
 {
 	int	i;
 
 	if (argc < 1)
 		return errf(err, errlen, "trigger: expected backup, restore ARGS... or status");
-	line[0] = '\0';
+	strlcpy(line, definition, size);
 	for (i = 0; i < argc; i++) {
 		if (argv[i][0] == '\0' || strpbrk(argv[i], " \t\r\n") != NULL)
 			return errf(err, errlen, "trigger: argument \"%s\" is empty or "
 			    "contains blanks", argv[i]);
-		if (i > 0)
-			strlcat(line, " ", size);
+		strlcat(line, " ", size);
 		if (strlcat(line, argv[i], size) >= size)
 			return errf(err, errlen, "trigger: request too long");
 	}
@@ -488,8 +501,8 @@ build_request(int argc, char **argv, char *line, size_t size, char *err, size_t 
 }
 
 int
-control_client(const char *workdir, int argc, char **argv, FILE *out, char *err,
-    size_t errlen)
+control_client(const char *socket_path, const char *definition, int argc, char **argv,
+    FILE *out, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	char			 req[CONTROL_LINE_MAX], *path, *line = NULL;
@@ -499,9 +512,9 @@ control_client(const char *workdir, int argc, char **argv, FILE *out, char *err,
 	int			 fd, status = -1;
 	const char		*errstr;
 
-	if (build_request(argc, argv, req, sizeof(req), err, errlen) == -1)
+	if (build_request(definition, argc, argv, req, sizeof(req), err, errlen) == -1)
 		return -1;
-	if (sock_path(workdir, &sun, &path, err, errlen) == -1)
+	if (sock_path(socket_path, &sun, &path, err, errlen) == -1)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		errf(err, errlen, "socket: %s", strerror(errno));

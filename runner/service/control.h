@@ -1,9 +1,12 @@
 /*
- * control: the daemon's control socket, WORKDIR/control.sock (Unix stream,
- * mode 0600), and its client, "kbackup-runner trigger".
+ * control: the daemon's control socket (Unix stream, mode 0600; where it is:
+ * runner_control_path()), and its client, "kbackup-runner trigger".
  *
- * Protocol: the client sends one line, "backup", "restore ARGS..." or
- * "status"; the server answers with lines and ends with "exit N".  While a
+ * Protocol: the client sends one line, "NAMESPACE/NAME backup",
+ * "NAMESPACE/NAME restore ARGS..." or "NAMESPACE/NAME status"; the server
+ * answers with lines and ends with "exit N".  A daemon of another
+ * definition answers "error: this daemon serves ..." and exit 2: trigger
+ * never runs a job of a definition it was not given.  While a
  * triggered job runs, every log line is streamed to the client (log hook).
  * When a job is already running, the answer is
  *   busy: backup 20261124T030000Z started at 2026-11-24T03:00:00Z
@@ -30,7 +33,8 @@ typedef void	(*control_status_fn)(void *arg, void (*emit)(void *ctx, const char 
 		    void *ctx);
 
 struct control_config {
-	const char		*workdir;
+	const char		*socket_path;
+	const char		*definition;	/* NAMESPACE/NAME */
 	control_job_fn		 job;
 	control_status_fn	 status;
 	void			*arg;
@@ -39,7 +43,7 @@ struct control_config {
 	void			*chain_arg;
 };
 
-/* Binds WORKDIR/control.sock and starts the accept thread. */
+/* Binds the socket and starts the accept thread. */
 int	 control_start(struct control **, const struct control_config *, char *err,
 	    size_t errlen);
 /* Stops accepting, waits for a triggered job to end, removes the socket. */
@@ -57,7 +61,7 @@ void	 control_job_end(struct control *);
  * returns the N of "exit N".  No daemon listening, or a broken answer: -1 with
  * the reason in err (the caller exits 1).
  */
-int	 control_client(const char *workdir, int argc, char **argv, FILE *out, char *err,
-	    size_t errlen);
+int	 control_client(const char *socket_path, const char *definition, int argc,
+	    char **argv, FILE *out, char *err, size_t errlen);
 
 #endif

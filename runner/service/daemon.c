@@ -299,15 +299,20 @@ reload(struct daemon *d)
 		goto out;
 	}
 	runner_init(&nr, cfg);
+	/* The lock, the socket and the runner id belong to the definition's state directory. */
+	if (strcmp(nr.state_dir, d->r->state_dir) != 0) {
+		log_kv(LOGL_ERROR, "configuration not reloaded: name, namespace or workdir "
+		    "changed (restart the daemon for that)", "state_dir", nr.state_dir, NULL);
+		runner_free(&nr);
+		goto out;
+	}
+	strlcpy(nr.runner_id, d->r->runner_id, sizeof(nr.runner_id));
 	if (runner_open_storage(&nr, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "configuration not reloaded: keeping the old one", "error",
 		    err, NULL);
 		runner_free(&nr);
 		goto out;
 	}
-	if (strcmp(nr.name, d->r->name) != 0 || strcmp(nr.namespace_, d->r->namespace_) != 0)
-		log_kv(LOGL_WARN, "name or namespace changed: the lock and metrics keep the "
-		    "old ones until a restart", NULL);
 	ol = config_get(config_section(d->r->cfg, "metrics"), "listen");
 	nl = config_get(config_section(nr.cfg, "metrics"), "listen");
 	if ((ol == NULL) != (nl == NULL) || (ol != NULL && strcmp(ol, nl) != 0))
@@ -402,14 +407,15 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 
 	if (cron_parse(config_get(d->r->backup, "schedule"), &d->cron, err, errlen) == -1)
 		return errprefix(err, errlen, "[backup] schedule");
-	if (mkdir_p(d->r->workdir, 0700, err, errlen) == -1)
+	if (mkdir_p(d->r->state_dir, 0700, err, errlen) == -1)
 		return -1;
 	if (listen != NULL && *listen != '\0' &&
 	    (http_start(listen, &d->http, err, errlen) == -1 ||
 	    metrics_serve(&d->jr.metrics, d->http, err, errlen) == -1))
 		return errprefix(err, errlen, "[metrics] listen %s", listen);
 	memset(&cc, 0, sizeof(cc));
-	cc.workdir = d->r->workdir;
+	cc.socket_path = d->r->control_path;
+	cc.definition = d->r->base;
 	cc.job = triggered_job;
 	cc.status = status_lines;
 	cc.arg = d;

@@ -58,7 +58,7 @@ sinks_begin(struct pipeline_sink *sinks, size_t n, int zstd, char *err, size_t e
 		s->sha = EVP_MD_CTX_new();
 		if (s->sha == NULL || EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
 			return errf(err, errlen, "SHA-256 unavailable");
-		if (s->st->ops->put_begin(s->st, s->key, 0, &s->up, err, errlen) == -1)
+		if (s->st->ops->put_begin(s->st, s->key, &s->put, &s->up, err, errlen) == -1)
 			return errprefix(err, errlen, "storage %s", s->st->name);
 		if (container_writer_new(&s->cw, zstd ? CONTAINER_COMP_ZSTD : CONTAINER_COMP_NONE,
 		    s->secret, sink_store, s, err, errlen) == -1)
@@ -197,7 +197,7 @@ pipeline_commit(struct pipeline_sink *sinks, size_t n, char *err, size_t errlen)
 			continue;
 		if (rc == -1) {
 			sinks[i].st->ops->put_abort(sinks[i].up);
-		} else if (sinks[i].st->ops->put_commit(sinks[i].up, err, errlen) == -1) {
+		} else if (sinks[i].st->ops->put_commit(sinks[i].up, NULL, err, errlen) == -1) {
 			errprefix(err, errlen, "storage %s", sinks[i].st->name);
 			rc = -1;
 		}

@@ -27,6 +27,7 @@ struct pipeline_sink {
 	struct storage			*st;
 	const struct container_secret	*secret;	/* NULL: not encrypted */
 	const char			*key;		/* where the data goes */
+	struct storage_put		 put;		/* how: if_absent, retain_until */
 	struct storage_upload		*up;
 	struct container_writer		*cw;
 	EVP_MD_CTX			*sha;

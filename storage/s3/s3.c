@@ -65,6 +65,9 @@ struct s3 {
 	uint64_t	 part_size;
 	unsigned	 parts_in_flight;
 	unsigned	 max_tries;
+	/* The store's clock: the Date of the latest answer, and when (now_ms) it came. */
+	time_t		 date;
+	uint64_t	 date_at;
 };
 
 struct s3_buf {
@@ -102,6 +105,8 @@ struct s3_xfer {
 	struct s3_buf	 resp;
 	char		 etag[128];
 	char		 request_id[128];	/* x-amz-request-id */
+	char		 date[64];		/* Date */
+	char		 last_modified[64];
 	char		 curlerr[CURL_ERROR_SIZE];
 	unsigned	 tries;
 	int		 missing;	/* 404 NoSuchKey */
@@ -135,6 +140,7 @@ struct storage_upload {
 	unsigned	 nslots;
 	CURLM		*multi;
 	uint64_t	 last_step;	/* when curl was last driven (ms) */
+	int		 if_absent;
 	int		 failed;
 	char		 err[KB_ERRLEN];
 };
@@ -409,10 +415,14 @@ xfer_header_cb(char *line, size_t size, size_t nmemb, void *arg)
 	size_t		 n = size * nmemb;
 
 	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-		x->etag[0] = x->request_id[0] = '\0';
+		x->etag[0] = x->request_id[0] = x->date[0] = x->last_modified[0] = '\0';
 		x->status = 0;
 	} else if (n > 5 && strncasecmp(line, "etag:", 5) == 0)
 		header_value(line, n, 5, x->etag, sizeof(x->etag));
+	else if (n > 5 && strncasecmp(line, "date:", 5) == 0)
+		header_value(line, n, 5, x->date, sizeof(x->date));
+	else if (n > 14 && strncasecmp(line, "last-modified:", 14) == 0)
+		header_value(line, n, 14, x->last_modified, sizeof(x->last_modified));
 	else if (n > 17 && strncasecmp(line, "x-amz-request-id:", 17) == 0)
 		header_value(line, n, 17, x->request_id, sizeof(x->request_id));
 	return n;
@@ -523,6 +533,18 @@ retryable_curl(CURLcode rc)
  * Judges one finished try: 0 done, 1 failed but worth another try, -1 failed.
  * err says what went wrong, with S3's code, message and request id.
  */
+/* Keeps the store's clock: the Date header of the latest answer. */
+static void
+note_date(struct s3 *s3, const char *date)
+{
+	time_t	t;
+
+	if (*date == '\0' || (t = curl_getdate(date, NULL)) == -1)
+		return;
+	s3->date = t;
+	s3->date_at = now_ms();
+}
+
 static int
 xfer_check(struct s3_xfer *x, CURLcode rc, char *err, size_t errlen)
 {
@@ -539,6 +561,7 @@ xfer_check(struct s3_xfer *x, CURLcode rc, char *err, size_t errlen)
 		return retryable_curl(rc) ? 1 : -1;
 	}
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	note_date(s3, x->date);
 	has_error = s3_xml_error(x->resp.data, x->resp.len, &e);
 	if (x->status >= 200 && x->status < 300 && !(x->body_error && has_error))
 		return 0;
@@ -757,18 +780,21 @@ pick_part_size(struct s3 *s3, uint64_t hint)
 }
 
 static int
-s3_put_begin(struct storage *st, const char *key, uint64_t size_hint,
+s3_put_begin(struct storage *st, const char *key, const struct storage_put *put,
     struct storage_upload **up, char *err, size_t errlen)
 {
 	struct s3		*s3 = st->priv;
 	struct storage_upload	*u;
 
+	if (put->retain_until != 0)
+		return errf(err, errlen, "%s: object lock is not supported yet", key);
 	u = xcalloc(1, sizeof(*u));
 	u->s3 = s3;
 	u->key = xstrdup(key);
 	u->path = object_path(s3, key);
-	u->size_hint = size_hint;
-	u->part_size = pick_part_size(s3, size_hint);
+	u->size_hint = put->size_hint;
+	u->if_absent = put->if_absent;
+	u->part_size = pick_part_size(s3, put->size_hint);
 	u->nslots = s3->parts_in_flight;
 	*up = u;
 	return 0;
@@ -1126,14 +1152,46 @@ upload_complete(struct storage_upload *u, char *err, size_t errlen)
 	return r;
 }
 
+/*
+ * if_absent: S3 without conditional writes would replace the object, so a
+ * HEAD just before the final request checks that the key is free.
+ */
 static int
-s3_put_commit(struct storage_upload *u, char *err, size_t errlen)
+upload_check_absent(struct storage_upload *u, int *exists, char *err, size_t errlen)
+{
+	struct s3_xfer	x;
+	int		r;
+
+	if (!u->if_absent)
+		return 0;
+	xfer_init(&x, u->s3, "HEAD", u->key, xstrdup(u->path), NULL);
+	r = xfer_run(&x, err, errlen);
+	if (r == -1 && x.missing)
+		r = 1;
+	xfer_free(&x);
+	if (r == -1)
+		return errprefix(err, errlen, "checking that %s is free", u->key);
+	if (r == 0) {
+		if (exists != NULL)
+			*exists = 1;
+		return errf(err, errlen, "create %s: it exists already (never replaced)",
+		    u->key);
+	}
+	return 0;
+}
+
+static int
+s3_put_commit(struct storage_upload *u, int *exists, char *err, size_t errlen)
 {
 	char	aerr[KB_ERRLEN];
 	int	r;
 
+	if (exists != NULL)
+		*exists = 0;
 	if (u->failed)
 		r = errf(err, errlen, "%s", u->err);
+	else if (upload_check_absent(u, exists, err, errlen) == -1)
+		r = -1;
 	else if (u->upload_id == NULL)
 		r = upload_single(u, err, errlen);
 	else if ((u->len > 0 && upload_submit(u, err, errlen) == -1) ||
@@ -1187,6 +1245,55 @@ s3_get(struct storage *st, const char *key, uint64_t offset, storage_read_fn fn,
 	return r;
 }
 
+static int
+s3_head(struct storage *st, const char *key, struct storage_stat *out, int *missing,
+    char *err, size_t errlen)
+{
+	struct s3	*s3 = st->priv;
+	struct s3_xfer	 x;
+	curl_off_t	 len = -1;
+	time_t		 t;
+	int		 r;
+
+	*missing = 0;
+	memset(out, 0, sizeof(*out));
+	xfer_init(&x, s3, "HEAD", key, object_path(s3, key), NULL);
+	if ((r = xfer_run(&x, err, errlen)) == 0) {
+		curl_easy_getinfo(x.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+		out->size = len > 0 ? (uint64_t)len : 0;
+		if (x.last_modified[0] != '\0' &&
+		    (t = curl_getdate(x.last_modified, NULL)) != -1)
+			out->mtime = t;
+		strlcpy(out->stamp, x.etag, sizeof(out->stamp));
+	} else if (x.missing) {
+		*missing = 1;
+		errf(err, errlen, "%s: no such object in s3://%s", key, s3->bucket);
+	}
+	xfer_free(&x);
+	return r;
+}
+
+/* The Date of an answer from the last minute, moved on; else one of a HEAD of the bucket. */
+static int
+s3_now(struct storage *st, time_t *t, char *err, size_t errlen)
+{
+	struct s3	*s3 = st->priv;
+	struct s3_xfer	 x;
+	int		 r = 0;
+
+	if (s3->date_at == 0 || now_ms() - s3->date_at > 60000) {
+		xfer_init(&x, s3, "HEAD", "bucket", bucket_path(s3), NULL);
+		r = xfer_run(&x, err, errlen);
+		xfer_free(&x);
+		if (r == -1)
+			return errprefix(err, errlen, "reading the store's clock");
+		if (s3->date_at == 0)
+			return errf(err, errlen, "s3://%s: no Date in the answer", s3->bucket);
+	}
+	*t = s3->date + (time_t)((now_ms() - s3->date_at) / 1000);
+	return 0;
+}
+
 struct list_ctx {
 	struct s3	*s3;
 	size_t		 strip;
@@ -1195,7 +1302,7 @@ struct list_ctx {
 };
 
 static int
-list_one(const char *key, uint64_t size, time_t mtime, void *arg)
+list_one(const char *key, uint64_t size, time_t mtime, const char *etag, void *arg)
 {
 	struct list_ctx		*c = arg;
 	struct storage_object	 o;
@@ -1205,21 +1312,24 @@ list_one(const char *key, uint64_t size, time_t mtime, void *arg)
 	o.key = key + c->strip;
 	o.size = size;
 	o.mtime = mtime;
+	o.stamp = etag;
 	return c->fn(&o, c->arg);
 }
 
 static int
-s3_list(struct storage *st, const char *prefix, storage_list_fn fn, void *arg,
-    char *err, size_t errlen)
+s3_list(struct storage *st, const char *prefix, const char *start_after,
+    storage_list_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct s3	*s3 = st->priv;
 	struct s3_xfer	 x;
 	struct s3_query	 q;
 	struct list_ctx	 c;
-	char		*full, *token = NULL;
+	char		*full, *after = NULL, *token = NULL;
 	int		 r;
 
 	full = full_key(s3, prefix);
+	if (start_after != NULL)
+		after = full_key(s3, start_after);
 	c.s3 = s3;
 	c.strip = *s3->prefix ? strlen(s3->prefix) + 1 : 0;
 	c.fn = fn;
@@ -1228,6 +1338,8 @@ s3_list(struct storage *st, const char *prefix, storage_list_fn fn, void *arg,
 		s3_query_init(&q);
 		s3_query_add(&q, "list-type", "2");
 		s3_query_add(&q, "prefix", full);
+		if (after != NULL)
+			s3_query_add(&q, "start-after", after);
 		if (token != NULL)
 			s3_query_add(&q, "continuation-token", token);
 		free(token);
@@ -1241,6 +1353,7 @@ s3_list(struct storage *st, const char *prefix, storage_list_fn fn, void *arg,
 	} while (r == 0 && token != NULL);
 	free(token);
 	free(full);
+	free(after);
 	if (r == -1)
 		return errprefix(err, errlen, "list s3://%s/%s", s3->bucket, prefix);
 	return 0;
@@ -1291,68 +1404,41 @@ s3_remove(struct storage *st, const char *const *keys, size_t n, char *err, size
 	return 0;
 }
 
-struct sweep_ctx {
-	struct s3	*s3;
-	time_t		 older_than;
-	char		**keys;
-	char		**ids;
-	size_t		 n;
+struct pending_ctx {
+	size_t			 strip;
+	storage_pending_fn	 fn;
+	void			*arg;
 };
 
 static int
-sweep_one(const char *key, const char *id, time_t initiated, void *arg)
+pending_one(const char *key, const char *id, time_t initiated, void *arg)
 {
-	struct sweep_ctx	*c = arg;
+	struct pending_ctx	*c = arg;
+	struct storage_pending	 p;
 
-	if (initiated >= c->older_than)
+	if (strlen(key) < c->strip)
 		return 0;
-	c->keys = xreallocarray(c->keys, c->n + 1, sizeof(*c->keys));
-	c->ids = xreallocarray(c->ids, c->n + 1, sizeof(*c->ids));
-	c->keys[c->n] = xstrdup(key);
-	c->ids[c->n] = xstrdup(id);
-	c->n++;
-	return 0;
+	p.key = key + c->strip;
+	p.upload_id = id;
+	p.initiated = initiated;
+	return c->fn(&p, c->arg);
 }
 
 static int
-sweep_abort(struct s3 *s3, const char *fullkey, const char *id, char *err, size_t errlen)
-{
-	struct s3_xfer	 x;
-	struct s3_query	 q;
-	char		*enc, *path;
-	int		 r;
-
-	enc = s3_uri_encode(fullkey, 1);
-	path = s3->path_style ? xasprintf("/%s/%s", s3->bucket, enc) : xasprintf("/%s", enc);
-	free(enc);
-	s3_query_init(&q);
-	s3_query_add(&q, "uploadId", id);
-	xfer_init(&x, s3, "DELETE", fullkey, path, s3_query_string(&q));
-	s3_query_free(&q);
-	r = xfer_run(&x, err, errlen);
-	if (r == -1 && x.status == 404)
-		r = 0;
-	xfer_free(&x);
-	if (r == 0)
-		log_kv(LOGL_INFO, "aborted stale multipart upload", "key", fullkey, NULL);
-	return r;
-}
-
-static int
-s3_sweep_uploads(struct storage *st, const char *prefix, time_t older_than, char *err,
-    size_t errlen)
+s3_list_pending(struct storage *st, const char *prefix, storage_pending_fn fn, void *arg,
+    int *unsupported, char *err, size_t errlen)
 {
 	struct s3		*s3 = st->priv;
 	struct s3_xfer		 x;
 	struct s3_query		 q;
-	struct sweep_ctx	 c;
+	struct pending_ctx	 c;
 	char			*full, *nkey = NULL, *nid = NULL;
-	size_t			 i;
 	int			 r;
 
-	memset(&c, 0, sizeof(c));
-	c.s3 = s3;
-	c.older_than = older_than;
+	*unsupported = 0;
+	c.strip = *s3->prefix ? strlen(s3->prefix) + 1 : 0;
+	c.fn = fn;
+	c.arg = arg;
 	full = full_key(s3, prefix);
 	do {
 		s3_query_init(&q);
@@ -1368,23 +1454,39 @@ s3_sweep_uploads(struct storage *st, const char *prefix, time_t older_than, char
 		xfer_init(&x, s3, "GET", "bucket", bucket_path(s3), s3_query_string(&q));
 		s3_query_free(&q);
 		if ((r = xfer_run(&x, err, errlen)) == 0)
-			r = s3_xml_list_uploads(x.resp.data, x.resp.len, sweep_one, &c, &nkey,
+			r = s3_xml_list_uploads(x.resp.data, x.resp.len, pending_one, &c, &nkey,
 			    &nid, err, errlen);
+		else if (x.status == 501 || strcmp(x.code, "NotImplemented") == 0)
+			*unsupported = 1;
 		xfer_free(&x);
 	} while (r == 0 && nkey != NULL);
 	free(nkey);
 	free(nid);
 	free(full);
-	for (i = 0; i < c.n; i++) {
-		if (r == 0 && sweep_abort(s3, c.keys[i], c.ids[i], err, errlen) == -1)
-			r = -1;
-		free(c.keys[i]);
-		free(c.ids[i]);
-	}
-	free(c.keys);
-	free(c.ids);
 	if (r == -1)
-		return errprefix(err, errlen, "sweep uploads s3://%s", s3->bucket);
+		return errprefix(err, errlen, "ListMultipartUploads s3://%s", s3->bucket);
+	return 0;
+}
+
+static int
+s3_abort_pending(struct storage *st, const char *key, const char *id, char *err,
+    size_t errlen)
+{
+	struct s3	*s3 = st->priv;
+	struct s3_xfer	 x;
+	struct s3_query	 q;
+	int		 r;
+
+	s3_query_init(&q);
+	s3_query_add(&q, "uploadId", id);
+	xfer_init(&x, s3, "DELETE", key, object_path(s3, key), s3_query_string(&q));
+	s3_query_free(&q);
+	r = xfer_run(&x, err, errlen);
+	if (r == -1 && x.status == 404)
+		r = 0;
+	xfer_free(&x);
+	if (r == -1)
+		return errprefix(err, errlen, "AbortMultipartUpload");
 	return 0;
 }
 
@@ -1400,7 +1502,10 @@ const struct storage_ops storage_s3 = {
 	.put_commit = s3_put_commit,
 	.put_abort = s3_put_abort,
 	.get = s3_get,
+	.head = s3_head,
 	.list = s3_list,
 	.remove = s3_remove,
-	.sweep_uploads = s3_sweep_uploads,
+	.now = s3_now,
+	.list_pending = s3_list_pending,
+	.abort_pending = s3_abort_pending,
 };

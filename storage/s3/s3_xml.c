@@ -138,7 +138,7 @@ root_named(xmlDocPtr doc, const char *name, char *err, size_t errlen)
 static int
 one_object(xmlNodePtr n, s3_xml_object_fn fn, void *arg, char *err, size_t errlen)
 {
-	char		*key, *size, *mod;
+	char		*key, *size, *mod, *etag;
 	uint64_t	 sz = 0;
 	time_t		 mtime = 0;
 	int		 r = -1;
@@ -146,6 +146,7 @@ one_object(xmlNodePtr n, s3_xml_object_fn fn, void *arg, char *err, size_t errle
 	key = child_text(n, "Key");
 	size = child_text(n, "Size");
 	mod = child_text(n, "LastModified");
+	etag = child_text(n, "ETag");
 	if (key == NULL) {
 		errf(err, errlen, "listing: <Contents> without <Key>");
 		goto out;
@@ -154,7 +155,7 @@ one_object(xmlNodePtr n, s3_xml_object_fn fn, void *arg, char *err, size_t errle
 		sz = strtoull(size, NULL, 10);
 	if (mod != NULL && s3_xml_time(mod, &mtime) == -1)
 		mtime = 0;
-	if (fn(key, sz, mtime, arg) == -1) {
+	if (fn(key, sz, mtime, etag != NULL ? etag : "", arg) == -1) {
 		errf(err, errlen, "listing stopped at %s", key);
 		goto out;
 	}
@@ -163,6 +164,7 @@ out:
 	free(key);
 	free(size);
 	free(mod);
+	free(etag);
 	return r;
 }
 

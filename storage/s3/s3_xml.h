@@ -24,7 +24,9 @@ int	 s3_xml_error(const char *body, size_t len, struct s3_error *e);
 int	 s3_xml_time(const char *s, time_t *t);
 
 /* ListObjectsV2 result: one call per <Contents>; key is the full key. */
-typedef int (*s3_xml_object_fn)(const char *key, uint64_t size, time_t mtime, void *arg);
+/* etag: the <ETag> as given (quotes included), "" when there is none. */
+typedef int (*s3_xml_object_fn)(const char *key, uint64_t size, time_t mtime,
+	    const char *etag, void *arg);
 /*
  * Calls fn for each object; *next is set to a new NextContinuationToken when
  * the result is truncated, NULL otherwise.  -1 on a bad body or when fn fails.

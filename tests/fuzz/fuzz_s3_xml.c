@@ -12,7 +12,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static int
-on_object(const char *key, uint64_t size, time_t mtime, void *arg)
+on_object(const char *key, uint64_t size, time_t mtime, const char *etag, void *arg)
 {
 	return 0;
 }

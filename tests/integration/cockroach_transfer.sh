@@ -38,8 +38,7 @@ assert_contains "$KB_TMP/log" 'msg="backup committed"' "backup log"
 grep -q "^BACKUP DATABASE \"bank\" INTO 'http://127.0.0.1:$PORT/transfer/[0-9a-f]\{32\}/' AS OF SYSTEM TIME '-10s';$" \
 	"$FAKE_CR_DIR/sql" || fail "BACKUP statement: $(cat "$FAKE_CR_DIR/sql")"
 token=$(sed -n 's|.*/transfer/\([0-9a-f]*\)/.*|\1|p' "$FAKE_CR_DIR/sql" | head -n 1)
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir"
 
 say "the token is refused after the job"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/transfer/$token/LATEST" || true)
@@ -65,8 +64,7 @@ for f in data/1.sst data/2.sst BACKUP_MANIFEST LATEST; do
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/transfer/$token2/LATEST" || true)
 case "$code" in 200|206) fail "restore token still served ($code)" ;; esac
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir after restore: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir after restore"
 
 say "the password: in no argv, no log"
 assert_not_contains "$FAKE_CR_DIR/argv" "$FAKE_CR_PASSWORD" "password in cockroach's argv"
@@ -91,6 +89,5 @@ assert_contains "$KB_TMP/log" "password authentication failed" "failure message"
 assert_contains "$KB_TMP/log" "backup failed" "failure message"
 assert_not_contains "$KB_TMP/log" "$KB_TEST_BAD_PW" "password in the log"
 expect_nothing_stored "$KB_TMP/bad-backups" "failed dump"
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir after failure: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir after failure"
 echo ok

@@ -145,6 +145,6 @@ for _ in $(seq 1 40); do kill -0 $DPID 2>/dev/null || break; sleep 0.25; done
 ! kill -0 $DPID 2>/dev/null || fail "daemon still running after SIGTERM"
 set +e; wait $DPID; drc=$?; set -e
 assert_eq "$drc" 0 "daemon exit status"
-[ ! -e "$KB_TMP/work/control.sock" ] || fail "control socket left"
+[ ! -e "$KB_TMP/work/test.orders/control.sock" ] || fail "control socket left"
 assert_not_contains "$KB_TMP/daemon.log" "$PG_PASSWORD" "password in the log"
 echo "ok"

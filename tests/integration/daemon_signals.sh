@@ -35,7 +35,7 @@ say "SIGTERM to the daemon during a triggered backup"
 env -u PGPASSWORD "$RUNNER" -c "$KB_TMP/kb.conf" run >"$KB_TMP/daemon.out" 2>"$KB_TMP/daemon.log" &
 DPID=$!
 at_exit "kill -9 $DPID"
-for _ in $(seq 1 40); do [ -S "$KB_TMP/work/control.sock" ] && break; sleep 0.1; done
+for _ in $(seq 1 40); do [ -S "$KB_TMP/work/test.orders/control.sock" ] && break; sleep 0.1; done
 env -u PGPASSWORD "$RUNNER" -c "$KB_TMP/kb.conf" trigger backup >"$KB_TMP/t.out" 2>&1 &
 TPID=$!
 wait_for_dump

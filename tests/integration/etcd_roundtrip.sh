@@ -56,16 +56,14 @@ else
 	echo "note: etcdctl ran too briefly to be seen"
 fi
 assert_not_contains "$KB_TMP/all.log" "$ETCD_PASSWORD" "password in the log"
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir"
 ! grep -aqr "$ETCD_PASSWORD" "$KB_TMP/backups" || fail "password in storage"
 
 say "restore into a new data directory; a second etcd serves it"
 run_runner -c "$KB_TMP/kb.conf" restore latest
 expect_rc 0 "restore"
 [ -d "$KB_TMP/restored/member" ] || fail "no member directory restored"
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir after restore: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir after restore"
 etcd_start e2 "$KB_TMP/restored"
 fingerprint "$EP" >"$KB_TMP/a"
 fingerprint "$ETCD_EP_e2" >"$KB_TMP/b"
@@ -89,6 +87,5 @@ expect_rc 1 "backup with a wrong password"
 assert_contains "$KB_TMP/log" "backup failed" "failure message"
 assert_not_contains "$KB_TMP/log" "$KB_TEST_BAD_PW" "password in the log"
 expect_nothing_stored "$KB_TMP/bad-backups" "failed dump"
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir after failure: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir after failure"
 echo ok

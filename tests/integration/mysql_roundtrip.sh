@@ -88,7 +88,7 @@ grep -q '^[^ ]* --defaults-extra-file=' "$KB_TMP/cmdlines" ||
 assert_not_contains "$KB_TMP/cmdlines" "$MY_PASSWORD" "password in the dump's argv"
 assert_not_contains "$KB_TMP/environs" "$MY_PASSWORD" "password in the dump's environment"
 assert_not_contains "$KB_TMP/all.log" "$MY_PASSWORD" "password in the log"
-[ -z "$(ls "$KB_TMP/work" | grep my.cnf || true)" ] || fail "option file left in workdir"
+[ -z "$(find "$KB_TMP/work" -name 'my.cnf*')" ] || fail "option file left in workdir"
 id=$(ls "$KB_TMP/backups/test/db/backups")
 grep -q '"engine": "mysql"' "$KB_TMP/backups/test/db/backups/$id/manifest.json" || fail "manifest"
 ! grep -aqr "$MY_PASSWORD" "$KB_TMP/backups" || fail "password in storage"
@@ -148,7 +148,7 @@ assert_contains "$KB_TMP/out" "3 tables, 9001 rows; dropped it" "summary counts"
 assert_contains "$KB_TMP/log" 'msg="dropped the scratch database" database=kbackup_verify_' "drop"
 assert_eq "$(databases)" "$dbs_before" "databases after verify --restore"
 assert_not_contains "$KB_TMP/all.log" "$MY_PASSWORD" "password in the log"
-[ -z "$(ls "$KB_TMP/work" | grep my.cnf || true)" ] || fail "option file left by verify"
+[ -z "$(find "$KB_TMP/work" -name 'my.cnf*')" ] || fail "option file left by verify"
 
 say "verify --restore: odd table names, a system-versioned table, a sequence and a view"
 my_q <<'SQL'
@@ -216,7 +216,7 @@ assert_contains "$KB_TMP/out" " FAILED " "failure line"
 assert_contains "$KB_TMP/log" "no_such_table" "the server's error"
 assert_contains "$KB_TMP/log" 'msg="dropped the scratch database"' "drop logged"
 assert_eq "$(databases)" "$dbs_before" "databases after a refused dump"
-[ -z "$(ls "$KB_TMP/work" | grep my.cnf || true)" ] || fail "option file left by a failed verify"
+[ -z "$(find "$KB_TMP/work" -name 'my.cnf*')" ] || fail "option file left by a failed verify"
 
 say "SIGTERM half-way: the client is stopped, the scratch database dropped, exit 1"
 # The restore client starts reading late, so the pipe is full when SIGTERM comes.
@@ -277,5 +277,5 @@ assert_contains "$KB_TMP/log" "Access denied" "failure message"
 assert_contains "$KB_TMP/log" "backup failed" "failure message"
 assert_not_contains "$KB_TMP/log" "$KB_TEST_BAD_PW" "password in the log"
 expect_nothing_stored "$KB_TMP/bad-backups" "failed dump"
-[ -z "$(ls "$KB_TMP/work" | grep my.cnf || true)" ] || fail "option file left after failure"
+[ -z "$(find "$KB_TMP/work" -name 'my.cnf*')" ] || fail "option file left after failure"
 echo ok

@@ -46,5 +46,5 @@ nothing_stored "server down"
 run_runner -c "$KB_TMP/kb.conf" check
 expect_rc 1 "check with the server down"
 assert_contains "$KB_TMP/out" "database: FAILED" "check says which part failed"
-[ -z "$(ls "$KB_TMP/work" | grep pgpass || true)" ] || fail "PGPASSFILE left in workdir"
+[ -z "$(find "$KB_TMP/work" -name 'pgpass*')" ] || fail "PGPASSFILE left in workdir"
 echo ok

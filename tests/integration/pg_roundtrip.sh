@@ -37,7 +37,7 @@ if [ -s "$KB_TMP/cmdlines" ]; then
 	assert_not_contains "$KB_TMP/environs" "$PG_PASSWORD" "password in pg_dump's environment"
 fi
 assert_not_contains "$KB_TMP/all.log" "$PG_PASSWORD" "password in the log"
-[ -z "$(ls "$KB_TMP/work" | grep pgpass || true)" ] || fail "PGPASSFILE left in workdir"
+[ -z "$(find "$KB_TMP/work" -name 'pgpass*')" ] || fail "PGPASSFILE left in workdir"
 
 id=$(ls "$KB_TMP/backups/test/orders/backups")
 [ -f "$KB_TMP/backups/test/orders/backups/$id/manifest.json" ] || fail "no manifest"
@@ -78,8 +78,9 @@ expect_rc 0 "unpack"
 pg_restore -l "$KB_TMP/dump.pgc" | grep -q "TABLE DATA public orders" || fail "unpacked dump"
 
 say "a second runner is refused while the first holds the lock"
-exec 9>"$KB_TMP/work/test-orders.lock"
-python3 - "$KB_TMP/work/test-orders.lock" <<'PY' &
+mkdir -p "$KB_TMP/work/test.orders"
+exec 9>"$KB_TMP/work/test.orders/lock"
+python3 - "$KB_TMP/work/test.orders/lock" <<'PY' &
 import fcntl, sys, time, os
 f = open(sys.argv[1], "r+")
 fcntl.lockf(f, fcntl.LOCK_EX)

@@ -62,8 +62,7 @@ else
 	echo "note: redis-cli ran too briefly to be seen"
 fi
 assert_not_contains "$KB_TMP/all.log" "$REDIS_PASSWORD" "password in the log"
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir"
 ! grep -aqr "$REDIS_PASSWORD" "$KB_TMP/backups" || fail "password in storage"
 
 say "restore writes the RDB; a second server loads it"
@@ -100,6 +99,5 @@ expect_rc 1 "backup with a wrong password"
 assert_contains "$KB_TMP/log" "backup failed" "failure message"
 assert_not_contains "$KB_TMP/log" "$KB_TEST_BAD_PW" "password in the log"
 expect_nothing_stored "$KB_TMP/bad-backups" "failed dump"
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir after failure: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir after failure"
 echo ok

@@ -43,8 +43,7 @@ wait
 run_runner -c "$KB_TMP/kb.conf" --once
 expect_rc 0 "backup"
 assert_contains "$KB_TMP/log" 'msg="backup committed"' "backup log"
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir"
 id=$(ls "$KB_TMP/backups/test/db/backups")
 grep -q '"engine": "sqlite"' "$KB_TMP/backups/test/db/backups/$id/manifest.json" || fail "manifest"
 
@@ -92,8 +91,7 @@ verify_counts() {	# file what
 		fail "$2: counts differ from sqlite3's: $(cat "$KB_TMP/diff")"
 }
 nothing_left() {	# what
-	[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-		fail "$1: left in workdir: $(ls -A "$KB_TMP/work")"
+	assert_workdir_clean "$KB_TMP/work" "$1"
 	assert_eq "$(data_files)" "$data_before" "$1: files next to the database"
 }
 # app.db's -wal and -shm come and go with the test's own sqlite3.
@@ -113,7 +111,7 @@ expect_rc 0 "verify --restore latest"
 cat "$KB_TMP/out"
 verify_counts "$DB" "verify --restore latest"
 assert_contains "$KB_TMP/out" "$vid ok: restored" "summary line"
-assert_contains "$KB_TMP/out" "into $KB_TMP/work/kbackup_verify_" "scratch file in workdir"
+assert_contains "$KB_TMP/out" "into $KB_TMP/work/test.db/tmp/kbackup_verify_" "scratch file in workdir"
 assert_contains "$KB_TMP/out" "5 tables, 3006 rows; dropped it" "summary counts"
 nothing_left "verify --restore"
 
@@ -194,6 +192,5 @@ run_runner -c "$KB_TMP/bad.conf" --once
 expect_rc 1 "dump of a file that is not a database"
 assert_contains "$KB_TMP/log" "backup failed" "failure message"
 expect_nothing_stored "$KB_TMP/bad-backups" "failed dump"
-[ -z "$(ls -A "$KB_TMP/work" | grep -v '\.lock$' || true)" ] ||
-	fail "left in workdir after failure: $(ls -A "$KB_TMP/work")"
+assert_workdir_clean "$KB_TMP/work" "workdir after failure"
 echo ok

@@ -61,7 +61,8 @@ fake_status(void *arg, void (*emit)(void *, const char *), void *ctx)
 }
 
 struct client {
-	const char	*workdir;
+	const char	*path;
+	const char	*definition;
 	int		 argc;
 	char		**argv;
 	char		*out;
@@ -76,23 +77,31 @@ client_thread(void *arg)
 	struct client	*c = arg;
 	FILE		*f = open_memstream(&c->out, &c->outlen);
 
-	c->rc = control_client(c->workdir, c->argc, c->argv, f, c->err, sizeof(c->err));
+	c->rc = control_client(c->path, c->definition, c->argc, c->argv, f, c->err,
+	    sizeof(c->err));
 	fclose(f);
 	return NULL;
 }
 
 static int
-run_client(const char *workdir, int argc, char **argv, char **out)
+run_client_as(const char *sock, const char *definition, int argc, char **argv, char **out)
 {
 	struct client	c;
 
 	memset(&c, 0, sizeof(c));
-	c.workdir = workdir;
+	c.path = sock;
+	c.definition = definition;
 	c.argc = argc;
 	c.argv = argv;
 	client_thread(&c);
 	*out = c.out;
 	return c.rc;
+}
+
+static int
+run_client(const char *sock, int argc, char **argv, char **out)
+{
+	return run_client_as(sock, "test/orders", argc, argv, out);
 }
 
 static void
@@ -131,11 +140,12 @@ test_trigger(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.workdir = dir;
+	path = path_join(dir, "control.sock");
+	cfg.socket_path = path;
+	cfg.definition = "test/orders";
 	cfg.job = fake_job;
 	cfg.status = fake_status;
 	assert_int_equal(control_start(&ctl, &cfg, err, sizeof(err)), 0);
-	path = path_join(dir, "control.sock");
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -143,7 +153,8 @@ test_trigger(void **state)
 	/* A backup that runs until released. */
 	reset_fake(0);
 	memset(&a, 0, sizeof(a));
-	a.workdir = dir;
+	a.path = path;
+	a.definition = "test/orders";
 	a.argc = 1;
 	a.argv = backup;
 	assert_int_equal(pthread_create(&t, NULL, client_thread, &a), 0);
@@ -153,11 +164,11 @@ test_trigger(void **state)
 	pthread_mutex_unlock(&fake.lock);
 
 	/* A second trigger is refused, naming the running job. */
-	assert_int_equal(run_client(dir, 1, backup, &out), 1);
+	assert_int_equal(run_client(path, 1, backup, &out), 1);
 	assert_true(startswith(out, "busy: backup 2"));
 	assert_non_null(strstr(out, " started at "));
 	free(out);
-	assert_int_equal(run_client(dir, 1, status, &out), 0);
+	assert_int_equal(run_client(path, 1, status, &out), 0);
 	assert_true(startswith(out, "running: backup 2"));
 	assert_non_null(strstr(out, "\nnext backup: 2026-11-25T03:00:00Z\n"));
 	free(out);
@@ -173,7 +184,8 @@ test_trigger(void **state)
 	/* Restore with arguments, failing. */
 	reset_fake(1);
 	memset(&a, 0, sizeof(a));
-	a.workdir = dir;
+	a.path = path;
+	a.definition = "test/orders";
 	a.argc = 3;
 	a.argv = restore;
 	assert_int_equal(pthread_create(&t, NULL, client_thread, &a), 0);
@@ -186,25 +198,30 @@ test_trigger(void **state)
 	/* The slot is free again; the run loop can take it. */
 	assert_int_equal(control_job_begin(ctl, "backup 20261124T030000Z", err, sizeof(err)),
 	    0);
-	assert_int_equal(run_client(dir, 1, backup, &out), 1);
+	assert_int_equal(run_client(path, 1, backup, &out), 1);
 	assert_true(startswith(out, "busy: backup 20261124T030000Z started at "));
 	free(out);
 	control_job_end(ctl);
-	assert_int_equal(run_client(dir, 1, status, &out), 0);
+	assert_int_equal(run_client(path, 1, status, &out), 0);
 	assert_true(startswith(out, "idle\n"));
 	free(out);
 
-	assert_int_equal(run_client(dir, 1, unknown, &out), 2);
+	assert_int_equal(run_client(path, 1, unknown, &out), 2);
 	assert_non_null(strstr(out, "unknown request: dance"));
 	free(out);
-	assert_int_equal(run_client(dir, 2, bad, &out), -1);
+	/* A trigger for another definition reaching this daemon runs nothing. */
+	assert_int_equal(run_client_as(path, "test/users", 1, backup, &out), 2);
+	assert_non_null(strstr(out, "this daemon serves test/orders, not test/users"));
+	free(out);
+	assert_int_equal(run_client(path, 2, bad, &out), -1);
 	free(out);
 
 	control_stop(ctl);
 	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(run_client(dir, 1, status, &out), -1);
+	assert_int_equal(run_client(path, 1, status, &out), -1);
 	free(out);
-	assert_int_equal(control_client(dir, 1, status, stdout, err, sizeof(err)), -1);
+	assert_int_equal(control_client(path, "test/orders", 1, status, stdout, err,
+	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "no daemon listening"));
 	free(path);
 	rmdir(dir);
@@ -223,7 +240,8 @@ test_stale_socket(void **state)
 	f = fopen(path, "w");		/* left over: not listening */
 	fclose(f);
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.workdir = dir;
+	cfg.socket_path = path;
+	cfg.definition = "test/orders";
 	cfg.job = fake_job;
 	assert_int_equal(control_start(&ctl, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(control_start(&ctl2, &cfg, err, sizeof(err)), -1);

@@ -135,11 +135,11 @@ put_backup(const char *id, time_t finished, const char *label, time_t expires)
 	m.host = xstrdup("test");
 	if (label != NULL)
 		manifest_add_label(&m, label, expires);
-	assert_int_equal(storage_put_buffer(r.locations[0].st, m.data_key, "x", 1, err,
+	assert_int_equal(storage_put_buffer(r.locations[0].st, m.data_key, "x", 1, NULL, NULL, err,
 	    sizeof(err)), 0);
 	key = layout_manifest_key(&r, id);
 	json = manifest_to_json(&m);
-	assert_int_equal(storage_put_buffer(r.locations[0].st, key, json, strlen(json), err,
+	assert_int_equal(storage_put_buffer(r.locations[0].st, key, json, strlen(json), NULL, NULL, err,
 	    sizeof(err)), 0);
 	free(json);
 	free(key);

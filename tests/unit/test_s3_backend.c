@@ -40,6 +40,8 @@ struct opts {
 	int		 vhost;
 };
 
+
+static const struct storage_put no_opts;	/* replace, size unknown */
 static struct config	*cfg;
 
 /* Position-addressable test data, so that ranged reads can be checked. */
@@ -92,7 +94,7 @@ put_data(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t
 	char			 err[KB_ERRLEN];
 	uint64_t		 i, n;
 
-	if (st->ops->put_begin(st, key, 0, &up, err, sizeof(err)) == -1)
+	if (st->ops->put_begin(st, key, &no_opts, &up, err, sizeof(err)) == -1)
 		fail_msg("put_begin: %s", err);
 	for (; len > 0; off += n, len -= n) {
 		n = len < chunk ? len : chunk;
@@ -116,7 +118,7 @@ put(struct storage *st, const char *key, uint64_t off, uint64_t len, size_t chun
 	struct storage_upload	*up = put_data(st, key, off, len, chunk, copy);
 	char			 err[KB_ERRLEN];
 
-	if (st->ops->put_commit(up, err, sizeof(err)) == -1)
+	if (st->ops->put_commit(up, NULL, err, sizeof(err)) == -1)
 		fail_msg("put_commit %s: %s", key, err);
 }
 
@@ -176,7 +178,7 @@ list(struct storage *st, const char *prefix, const char *want)
 	struct count	c = { 0, 0, want, 0 };
 	char		err[KB_ERRLEN];
 
-	if (st->ops->list(st, prefix, count_cb, &c, err, sizeof(err)) == -1)
+	if (st->ops->list(st, prefix, NULL, count_cb, &c, err, sizeof(err)) == -1)
 		fail_msg("list %s: %s", prefix, err);
 	return c;
 }
@@ -221,7 +223,7 @@ test_single(void **state)
 	assert_int_equal(get_check(st, "ns/name/exact", 0), 5 * MIB);
 	put(st, "ns/name/small", 0, 1000, 333, NULL);
 	assert_int_equal(get_check(st, "ns/name/small", 0), 1000);
-	if (storage_put_buffer(st, "ns/name/empty", "", 0, err, sizeof(err)) == -1)
+	if (storage_put_buffer(st, "ns/name/empty", "", 0, NULL, NULL, err, sizeof(err)) == -1)
 		fail_msg("put empty: %s", err);
 	if (storage_get_buffer(st, "ns/name/empty", 100, &buf, &len, &missing, err,
 	    sizeof(err)) == -1)
@@ -274,7 +276,7 @@ test_many(void **state)
 
 	for (i = 0; i < N; i++) {
 		keys[i] = xasprintf("obj/%04zu", i);
-		if (storage_put_buffer(st, keys[i], keys[i], strlen(keys[i]), err,
+		if (storage_put_buffer(st, keys[i], keys[i], strlen(keys[i]), NULL, NULL, err,
 		    sizeof(err)) == -1)
 			fail_msg("put %s: %s", keys[i], err);
 	}
@@ -305,7 +307,7 @@ test_abort(void **state)
 	struct count		 c;
 
 	/* more than a part: a multipart upload exists, then is aborted */
-	assert_int_equal(st->ops->put_begin(st, "x", 0, &up, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_begin(st, "x", &no_opts, &up, err, sizeof(err)), 0);
 	assert_int_equal(st->ops->put_write(up, buf, 6 * MIB, err, sizeof(err)), 0);
 	assert_int_equal(st->ops->put_write(up, buf, 6 * MIB, err, sizeof(err)), 0);
 	st->ops->put_abort(up);
@@ -315,6 +317,20 @@ test_abort(void **state)
 	storage_close(st);
 }
 
+static int pending_n;
+
+static int
+pending_abort(const struct storage_pending *p, void *arg)
+{
+	struct storage	*st = arg;
+	char		 err[KB_ERRLEN];
+
+	pending_n++;
+	if (st->ops->abort_pending(st, p->key, p->upload_id, err, sizeof(err)) == -1)
+		fail_msg("abort_pending %s: %s", p->key, err);
+	return 0;
+}
+
 static void
 test_sweep(void **state)
 {
@@ -322,15 +338,22 @@ test_sweep(void **state)
 	struct opts	 o = { .prefix = "" };
 	struct storage	*st;
 	char		 err[KB_ERRLEN];
+	int		 unsupported;
 
 	if (stale == NULL)
 		skip();
 	st = open_store(&o);
-	/* started after 1970: nothing to abort yet */
-	if (st->ops->sweep_uploads(st, stale, 1, err, sizeof(err)) == -1)
-		fail_msg("sweep: %s", err);
-	if (st->ops->sweep_uploads(st, stale, time(NULL) + 3600, err, sizeof(err)) == -1)
-		fail_msg("sweep: %s", err);
+	/* the harness left one upload under stale: found, aborted, gone */
+	pending_n = 0;
+	if (st->ops->list_pending(st, stale, pending_abort, st, &unsupported, err,
+	    sizeof(err)) == -1)
+		fail_msg("list_pending: %s", err);
+	assert_true(pending_n >= 1);
+	pending_n = 0;
+	if (st->ops->list_pending(st, stale, pending_abort, st, &unsupported, err,
+	    sizeof(err)) == -1)
+		fail_msg("list_pending: %s", err);
+	assert_int_equal(pending_n, 0);
 	storage_close(st);
 }
 
@@ -341,7 +364,7 @@ expect_list_error(const struct opts *o, const char *want)
 	struct count	 c = { 0, 0, NULL, 0 };
 	char		 err[KB_ERRLEN];
 
-	assert_int_equal(st->ops->list(st, "", count_cb, &c, err, sizeof(err)), -1);
+	assert_int_equal(st->ops->list(st, "", NULL, count_cb, &c, err, sizeof(err)), -1);
 	print_message("error: %s\n", err);
 	if (strstr(err, want) == NULL)
 		fail_msg("'%s' does not mention %s", err, want);
@@ -367,7 +390,7 @@ test_no_bucket(void **state)
 
 	expect_list_error(&o, "NoSuchBucket");
 	st = open_store(&o);
-	assert_int_equal(storage_put_buffer(st, "k", "x", 1, err, sizeof(err)), -1);
+	assert_int_equal(storage_put_buffer(st, "k", "x", 1, NULL, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "NoSuchBucket"));
 	storage_close(st);
 }
@@ -450,10 +473,10 @@ test_faults(void **state)
 	/* an error that is no reason to retry fails the commit, which aborts */
 	fault("denied200", 1, "POST", "uploadId=");
 	buf = xcalloc(1, 6 * MIB);
-	assert_int_equal(st->ops->put_begin(st, "denied", 0, &up, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->put_begin(st, "denied", &no_opts, &up, err, sizeof(err)), 0);
 	assert_int_equal(st->ops->put_write(up, buf, 6 * MIB, err, sizeof(err)), 0);
 	assert_int_equal(st->ops->put_write(up, buf, 1, err, sizeof(err)), 0);
-	assert_int_equal(st->ops->put_commit(up, err, sizeof(err)), -1);
+	assert_int_equal(st->ops->put_commit(up, NULL, err, sizeof(err)), -1);
 	print_message("error: %s\n", err);
 	assert_non_null(strstr(err, "AccessDenied"));
 	c = list(st, "denied", NULL);
@@ -461,7 +484,7 @@ test_faults(void **state)
 
 	/* too many failures: a clear error naming the tries */
 	fault("503", 10, "PUT", "/single$");
-	assert_int_equal(storage_put_buffer(st, "single", "x", 1, err, sizeof(err)), -1);
+	assert_int_equal(storage_put_buffer(st, "single", "x", 1, NULL, NULL, err, sizeof(err)), -1);
 	print_message("error: %s\n", err);
 	assert_non_null(strstr(err, "gave up after 4 tries"));
 	assert_non_null(strstr(err, "SlowDown"));
@@ -504,7 +527,7 @@ put_fails(struct storage *st, const char *key, uint64_t off, uint64_t len,
 	struct storage_upload	*up = put_data(st, key, off, len, MIB, NULL);
 	char			 err[KB_ERRLEN];
 
-	assert_int_equal(st->ops->put_commit(up, err, sizeof(err)), -1);
+	assert_int_equal(st->ops->put_commit(up, NULL, err, sizeof(err)), -1);
 	print_message("error: %s\n", err);
 	if (strstr(err, want) == NULL)
 		fail_msg("'%s' does not mention %s", err, want);

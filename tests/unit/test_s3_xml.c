@@ -87,7 +87,7 @@ struct seen {
 };
 
 static int
-on_object(const char *key, uint64_t size, time_t mtime, void *arg)
+on_object(const char *key, uint64_t size, time_t mtime, const char *etag, void *arg)
 {
 	struct seen	*s = arg;
 
