@@ -363,11 +363,6 @@ main(int argc, char **argv)
 			return EXIT_JOB;
 		}
 		runner_state_sweep(&r);
-	} else if (strcmp(cli.command, "verify") == 0 && cli.restore &&
-	    runner_state_open(&r, err, sizeof(err)) == -1) {
-		log_kv(LOGL_ERROR, "not started", "error", err, NULL);
-		runner_free(&r);
-		return EXIT_JOB;
 	}
 	if (runner_open_storage(&r, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "cannot open storage", "error", err, NULL);

@@ -196,6 +196,10 @@ scratch_choose(struct runner *r, const char *target, char *buf, size_t len)
 		    "one", "engine", r->engine->name, NULL);
 		return EXIT_USAGE;
 	}
+	if (runner_state_open(r, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "verify --restore not started", "error", err, NULL);
+		return EXIT_JOB;
+	}
 	runner_engine_job(r, &job, NULL);
 	if (r->engine->scratch_name(&job, buf, len, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "verify --restore refused", "error", err, NULL);
