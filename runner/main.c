@@ -33,6 +33,7 @@ struct cli {
 	int			 restore;	/* verify --restore */
 	const char		*target;	/* verify --restore --target NAME */
 	int			 offline;
+	int			 damaged;	/* prune --damaged */
 	int			 verbose;
 	int			 quiet;
 	int			 count;		/* schedule --count */
@@ -49,11 +50,12 @@ usage(FILE *f)
 	    "  --once | backup                 one backup now (then prune)\n"
 	    "  list [--json] [--storage NAME]  the backups and their labels\n"
 	    "  restore [ID | latest | --at TIME] [--database NAME] [--dry-run]\n"
+	    "          [--skip-damaged]        pass over damaged backups for latest/--at\n"
 	    "  unpack [ID | latest] -o FILE|-  the plain dump, verified\n"
 	    "  verify [ID | latest | --all]    check every frame, no database needed\n"
 	    "  verify --restore [ID | latest] [--target NAME]\n"
 	    "                                  test restore into a scratch database\n"
-	    "  prune [--dry-run]               delete what no retention label holds\n"
+	    "  prune [--dry-run] [--damaged]   delete what no retention label holds\n"
 	    "  check [--offline]               config, database and storage reachable\n"
 	    "  run                             daemon: schedule, /metrics, control socket\n"
 	    "  schedule [--count N]            the next runs and the OnCalendar= line\n"
@@ -107,6 +109,8 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "count", required_argument, NULL, 'C' },
+		{ "skip-damaged", no_argument, NULL, 'S' },
+		{ "damaged", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*errstr;
@@ -135,6 +139,8 @@ parse_cli(int argc, char **argv, struct cli *cli)
 		case 'n': cli->req.dry_run = 1; break;
 		case 'f': cli->offline = 1; break;
 		case 'o': cli->req.output = optarg; break;
+		case 'S': cli->req.skip_damaged = 1; break;
+		case 'D': cli->damaged = 1; break;
 		case 'v': cli->verbose = 1; break;
 		case 'q': cli->quiet = 1; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
@@ -252,8 +258,11 @@ dispatch(struct runner *r, const struct cli *cli)
 
 	if (strcmp(c, "backup") == 0 || (strcmp(c, "restore") == 0 && !cli->req.dry_run))
 		return wrapped_job(r, cli);
-	if (strcmp(c, "prune") == 0)
-		return job_prune(r, cli->req.dry_run);
+	if (strcmp(c, "prune") == 0) {
+		struct prune_request	pr = { cli->req.dry_run, cli->damaged };
+
+		return job_prune(r, NULL, &pr);
+	}
 	if (strcmp(c, "restore") == 0)
 		return job_restore(r, &cli->req);
 	if (strcmp(c, "run") == 0)

@@ -90,8 +90,7 @@ scratch_restore(struct runner *r, struct opened *o, const char *scratch, uint64_
 	restore_fd = fd;
 	if (interrupted)
 		on_signal(interrupted);
-	prc = pipeline_restore(o->loc->st, o->m->data_key, &o->keys, o->m->id,
-	    o->m->sha256, o->m->container.cipher, fd, NULL, raw, err, errlen);
+	prc = job_read_backup(o->loc, &o->keys, o->m, fd, NULL, raw, err, errlen);
 	restore_fd = -1;
 	erc = r->engine->restore_end(&job, prc == -1 || interrupted, eerr, sizeof(eerr));
 	if (interrupted)

@@ -19,6 +19,7 @@ struct jobrun_job {
 	struct job_result	 res;
 	int			(*run)(struct jobrun *, struct jobrun_job *);
 	const struct restore_request *req;
+	struct catalog		*cats;		/* a backup's, kept for its prune and metrics */
 };
 
 void
@@ -54,25 +55,33 @@ tail_clear(struct notify_tail *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* The metrics of what the first location holds, from its catalog. */
+static void
+count_catalog(struct jobrun *jr, const struct catalog *c)
+{
+	const struct catalog_entry	*e;
+
+	metrics_set_backup_counts(&jr->metrics, catalog_count(c, CATALOG_OK),
+	    catalog_count(c, CATALOG_DAMAGED), catalog_count_future(c));
+	if ((e = catalog_latest(c)) != NULL)
+		metrics_set_last_success(&jr->metrics, e->rec.finished);
+}
+
 void
 jobrun_seed(struct jobrun *jr)
 {
-	struct catalog		 c;
-	const struct manifest	*m;
-	char			 err[KB_ERRLEN];
+	struct catalog	c;
+	char		err[KB_ERRLEN];
 
 	if (jr->r->nlocations == 0)
 		return;
-	memset(&c, 0, sizeof(c));
-	if (catalog_load(jr->r, &jr->r->locations[0], &c, err, sizeof(err)) == -1) {
+	if (catalog_open(jr->r, &jr->r->locations[0], 0, &c, err, sizeof(err)) == -1) {
 		log_kv(LOGL_WARN, "cannot count the stored backups", "location",
 		    jr->r->locations[0].desc, "error", err, NULL);
 		return;
 	}
-	metrics_set_stored_backups(&jr->metrics, c.n);
-	if ((m = catalog_latest(&c)) != NULL)
-		metrics_set_last_success(&jr->metrics, m->finished);
-	catalog_free(&c);
+	count_catalog(jr, &c);
+	catalog_close(&c);
 }
 
 static void
@@ -122,21 +131,17 @@ run_hook(struct jobrun *jr, const char *which, const struct hook_job *hj)
  * failure shows that storage is no longer being cleaned.
  */
 static int
-after_backup(struct jobrun *jr)
+after_backup(struct jobrun *jr, struct catalog *cats)
 {
-	if (job_prune(jr->r, 0) != EXIT_OK) {
+	static const struct prune_request	pr = { 0, 0 };
+
+	if (job_prune(jr->r, cats, &pr) != EXIT_OK) {
 		log_kv(LOGL_ERROR, "prune failed; the backup stands", NULL);
 		return EXIT_JOB;
 	}
 	return EXIT_OK;
 }
 
-/* Stored backups, after the backup and its prune. */
-static void
-count_backups(struct jobrun *jr)
-{
-	jobrun_seed(jr);
-}
 
 static void
 textfile(struct jobrun *jr)
@@ -163,7 +168,9 @@ report(struct jobrun *jr, struct jobrun_job *j, int ok, double duration,
 	metrics_job_done(&jr->metrics, j->kind, ok, duration, time(NULL), error);
 	if (ok && j->kind == METRICS_JOB_BACKUP) {
 		metrics_set_backup_bytes(&jr->metrics, j->res.raw_bytes, j->res.stored_bytes);
-		count_backups(jr);
+		/* After the backup and its prune, from the same catalog. */
+		if (j->cats != NULL && j->cats[0].r != NULL)
+			count_catalog(jr, &j->cats[0]);
 	}
 	notify_config_of(r, &nc);
 	memset(&ev, 0, sizeof(ev));
@@ -242,9 +249,10 @@ run_backup(struct jobrun *jr, struct jobrun_job *j)
 {
 	int	rc;
 
-	rc = job_backup(jr->r, &j->res);
+	j->cats = catalogs_new(jr->r);
+	rc = job_backup(jr->r, j->cats, &j->res);
 	if (rc == EXIT_OK)
-		rc = after_backup(jr);
+		rc = after_backup(jr, j->cats);
 	return rc;
 }
 
@@ -265,6 +273,7 @@ jobrun_backup(struct jobrun *jr, struct job_result *res)
 	j.kind = METRICS_JOB_BACKUP;
 	j.run = run_backup;
 	rc = jobrun_run(jr, &j);
+	catalogs_close(jr->r, j.cats);
 	if (res != NULL)
 		*res = j.res;
 	return rc;
