@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/sha.h>
 
 #include "common/config.h"
 #include "common/util.h"
@@ -49,13 +50,51 @@ part_json(const struct record_part *p)
 	return o;
 }
 
+/*
+ * The checksum of a record: SHA-256 of its compact JSON without the
+ * checksum itself, as record_fields() makes it from the parsed record, so
+ * that how a file is laid out does not matter and a flipped bit does.
+ */
+static json_t *record_fields(const struct backup_record *);
+
+static void
+record_checksum(const struct backup_record *r, char out[72])
+{
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	json_t		*o = record_fields(r);
+	char		*s, hex[65];
+
+	if ((s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+		fprintf(stderr, "kbackup: out of memory\n");
+		exit(1);
+	}
+	SHA256((const unsigned char *)s, strlen(s), md);
+	hex_encode(md, sizeof(md), hex);
+	snprintf(out, 72, "sha256:%s", hex);
+	free(s);
+	json_decref(o);
+}
+
 json_t *
 record_to_json(const struct backup_record *r)
+{
+	json_t	*o = record_fields(r);
+	char	 sum[72];
+
+	if (r->format >= 2) {
+		record_checksum(r, sum);
+		json_object_set_new(o, "checksum", json_string(sum));
+	}
+	return o;
+}
+
+static json_t *
+record_fields(const struct backup_record *r)
 {
 	json_t	*o, *parts, *labels;
 	size_t	 i;
 
-	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "format", RECORD_FORMAT,
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "format", r->format,
 	    "id", r->id, "name", r->name, "namespace", r->namespace_, "engine", r->engine,
 	    "tool_version", r->tool_version != NULL ? r->tool_version : "", "mode", r->mode);
 	json_object_set_new(o, "started", time_json(r->started));
@@ -437,8 +476,9 @@ get_format2(const json_t *o, struct backup_record *r, char *err, size_t errlen)
 	static const char *const keys[] = { "format", "id", "name", "namespace", "engine",
 	    "tool_version", "mode", "started", "finished", "raw_bytes", "stored_bytes",
 	    "compression", "parts", "labels", "runner_version", "host", "runner_id",
-	    "details", NULL };
-	const json_t	*details;
+	    "details", "checksum", NULL };
+	const json_t	*details, *sum;
+	char		 want[72];
 
 	if (only_keys(o, keys, err, errlen) == -1 || get_common(o, r, err, errlen) == -1 ||
 	    get_string(o, "runner_id", 0, 32, &r->runner_id, err, errlen) == -1 ||
@@ -449,6 +489,13 @@ get_format2(const json_t *o, struct backup_record *r, char *err, size_t errlen)
 			return errf(err, errlen, "details: not an object");
 		r->details = json_deep_copy(details);
 	}
+	sum = json_object_get(o, "checksum");
+	if (!json_is_string(sum))
+		return errf(err, errlen, "checksum: missing or not a string");
+	record_checksum(r, want);
+	if (strcmp(json_string_value(sum), want) != 0)
+		return errf(err, errlen, "checksum: the manifest is not what was written "
+		    "(%.24s..., its fields give %.24s...)", json_string_value(sum), want);
 	return 0;
 }
 

@@ -124,6 +124,13 @@ crash_trials() {	# conf label trials
 	run_runner -c "$conf" prune
 	expect_rc 0 "[$label] prune after the trials"
 	check_all "$conf" "[$label] after the trials"
+	# Under the lock, the killed runs' leftovers are gone: markers, temporaries, uploads.
+	if [ "$label" = file ]; then
+		[ -z "$(find "$KB_TMP/store" -name '*.kbtmp.*')" ] ||
+			fail "[$label] temporaries left: $(find "$KB_TMP/store" -name '*.kbtmp.*')"
+		[ -z "$(ls -A "$KB_TMP/store/test/orders/running" 2>/dev/null)" ] ||
+			fail "[$label] markers left: $(ls "$KB_TMP/store/test/orders/running")"
+	fi
 }
 
 # Two runners (two workdirs: two hosts) on one prefix, at once.

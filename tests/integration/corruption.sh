@@ -113,6 +113,7 @@ m = json.load(open(sys.argv[1]))
 m["stored_bytes"] = m["parts"][0]["stored_bytes"] = int(sys.argv[2])
 open(sys.argv[1], "w").write(json.dumps(m, indent=2))
 PY
+	manifest_resum "$manifest"
 	check "$what" "$msg"
 	cp "$KB_TMP/manifest.orig" "$manifest"
 }

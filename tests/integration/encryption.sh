@@ -169,6 +169,7 @@ m["parts"][0]["encryption"] = {"cipher": "aes-256-gcm", "kdf": "scrypt",
     "scrypt_n": 32768, "scrypt_r": 8, "scrypt_p": 1, "salt": "00" * 32}
 json.dump(m, open(p, "w"), indent=2)
 PY
+manifest_resum "$(manifest_of "$KB_TMP/st-plain" "$plain_id")"
 run_runner -c "$KB_TMP/plain.conf" verify "$plain_id"
 expect_rc 1 "cipher mismatch"
 assert_contains "$KB_TMP/out" "backup $plain_id: its data is encrypted with none but its manifest says aes-256-gcm" "cipher mismatch message"

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <openssl/sha.h>
 
 #include "common/util.h"
 #include "runner/catalog/backup_id.h"
@@ -34,13 +36,38 @@
 	",\"runner_version\":\"0.2\",\"host\":\"h\",\"runner_id\":\"0123456789ab\"," \
 	"\"details\":{\"lsn\":\"0/3000028\"}")
 
+/*
+ * json (in the writer's order of keys) with the checksum a writer adds:
+ * SHA-256 of its compact form.
+ */
+static char *
+with_checksum(const char *json)
+{
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	json_error_t	 jerr;
+	json_t		*o;
+	char		*s, hex[65], sum[72];
+
+	o = json_loads(json, 0, &jerr);
+	assert_non_null(o);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	SHA256((const unsigned char *)s, strlen(s), md);
+	hex_encode(md, sizeof(md), hex);
+	snprintf(sum, sizeof(sum), "sha256:%s", hex);
+	free(s);
+	json_object_set_new(o, "checksum", json_string(sum));
+	s = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
 static void
 test_roundtrip(void **state)
 {
 	struct backup_record	 m, m2, copy;
-	char			 err[KB_ERRLEN], *a, *b;
+	char			 err[KB_ERRLEN], *a, *b, *ok = with_checksum(OK), *p;
 
-	if (record_parse(OK, strlen(OK), &m, err, sizeof(err)) == -1)
+	if (record_parse(ok, strlen(ok), &m, err, sizeof(err)) == -1)
 		fail_msg("%s", err);
 	assert_int_equal(m.nparts, 1);
 	assert_string_equal(m.parts[0].key, "test/orders/backups/20261124T030000Z/data");
@@ -60,6 +87,18 @@ test_roundtrip(void **state)
 	record_free(&m);
 	record_free(&m2);
 	record_free(&copy);
+
+	/* A flipped bit anywhere a parser would still take: the checksum says so. */
+	p = strstr(ok, "\"orders\"");
+	p[1] = 'O';
+	assert_int_equal(record_parse(ok, strlen(ok), &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "checksum: the manifest is not what was written"));
+	p[1] = 'o';
+	p = strstr(ok, "\"raw_bytes\": 10");
+	p[14] = '1';
+	assert_int_equal(record_parse(ok, strlen(ok), &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "checksum"));
+	free(ok);
 }
 
 /* A manifest of kbackup 0.1 (format 1) reads as one part called data. */
@@ -151,8 +190,7 @@ test_rejects(void **state)
 static void
 test_index(void **state)
 {
-	static const char good[] = "{\"version\":2,\"definition\":\"test/orders\","
-	    "\"backups\":[{\"stamp\":\"s1\",\"manifest\":" OK "}]}";
+	char		*ok = with_checksum(OK), *good;
 	static const struct {
 		const char	*json;
 		const char	*msg;
@@ -164,17 +202,26 @@ test_index(void **state)
 		{ "{\"version\":2,\"definition\":\"test/orders\",\"backups\":[1]}",
 		    "backups[0]" },
 		{ "{\"version\":2,\"definition\":\"test/orders\",\"backups\":["
-		    "{\"stamp\":\"s1\",\"manifest\":" OK "},{\"stamp\":\"s2\",\"manifest\":"
-		    OK "}]}", "listed twice" },
+		    "{\"stamp\":\"s1\",\"manifest\":" OK "}]}", "checksum" },
 		{ "{\"version\":2,\"definition\":\"test/orders\",\"backups\":["
 		    "{\"stamp\":1,\"manifest\":" OK "}]}", "stamp" },
 	};
-	struct index	 idx;
+	struct index	 idx, s_idx;
 	char		 err[KB_ERRLEN], *s;
 	size_t		 i;
 
+	good = xasprintf("{\"version\":2,\"definition\":\"test/orders\","
+	    "\"backups\":[{\"stamp\":\"s1\",\"manifest\":%s}]}", ok);
 	if (index_parse(good, strlen(good), "test/orders", &idx, err, sizeof(err)) == -1)
 		fail_msg("%s", err);
+	free(good);
+	good = xasprintf("{\"version\":2,\"definition\":\"test/orders\",\"backups\":["
+	    "{\"stamp\":\"s1\",\"manifest\":%s},{\"stamp\":\"s2\",\"manifest\":%s}]}", ok, ok);
+	assert_int_equal(index_parse(good, strlen(good), "test/orders", &s_idx, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "listed twice"));
+	free(good);
+	free(ok);
 	assert_int_equal(idx.n, 1);
 	assert_non_null(index_find(&idx, "20261124T030000Z"));
 	assert_null(index_find(&idx, "20261124T030000Z-000000"));
