@@ -177,6 +177,18 @@ runner_free(struct runner *r)
 	memset(r, 0, sizeof(*r));
 }
 
+const struct config_section *
+runner_location_section(const struct runner *r, const char *name)
+{
+	const struct config_section	*s;
+	size_t				 i;
+
+	for (i = 0; (s = config_section_nth(r->cfg, "storage", i)) != NULL; i++)
+		if (strcmp(s->label != NULL ? s->label : "default", name) == 0)
+			return s;
+	return NULL;
+}
+
 struct location *
 runner_location(struct runner *r, const char *name)
 {

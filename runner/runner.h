@@ -68,6 +68,9 @@ int	 runner_open_storage(struct runner *, char *err, size_t errlen);
 void	 runner_free(struct runner *);
 /* The location called name ("default" for [storage]), or NULL. */
 struct location *runner_location(struct runner *, const char *name);
+/* Its config section, before the locations are opened, or NULL. */
+const struct config_section *runner_location_section(const struct runner *,
+	    const char *name);
 void	 runner_engine_job(struct runner *, struct engine_job *, const char *database);
 
 #endif
