@@ -40,12 +40,14 @@ static const struct config_key backup_keys[] = {
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
+static int check_secret_url(const char *, char *, size_t);
+
 static const struct config_key notify_keys[] = {
-	{ "webhook", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
+	{ "webhook", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
 	{ "on", CFG_ENUM, 0, "failure", "failure|always", 0, 0, NULL },
-	{ "ping_start", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
-	{ "ping_success", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
-	{ "ping_failure", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
+	{ "ping_start", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
+	{ "ping_success", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
+	{ "ping_failure", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -178,6 +180,16 @@ config_is_name(const char *s)
 		return 0;
 	}
 	return 1;
+}
+
+/* A URL that is a secret (it may hold a token): refused without being quoted. */
+static int
+check_secret_url(const char *v, char *err, size_t errlen)
+{
+	if (!startswith(v, "http://") && !startswith(v, "https://"))
+		return errf(err, errlen, "not an http:// or https:// URL (the value is a "
+		    "secret: not shown)");
+	return 0;
 }
 
 static int
