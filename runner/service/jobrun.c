@@ -26,6 +26,7 @@ jobrun_init(struct jobrun *jr, struct runner *r, time_t start)
 {
 	memset(jr, 0, sizeof(*jr));
 	jr->r = r;
+	pthread_mutex_init(&jr->lock, NULL);
 	metrics_init(&jr->metrics, r->name, r->namespace_, r->engine->name, start);
 	notify_tail_init(&jr->tail);
 	log_set_hook(notify_tail_hook, &jr->tail);
@@ -37,6 +38,8 @@ jobrun_free(struct jobrun *jr)
 	log_set_hook(NULL, NULL);
 	notify_tail_free(&jr->tail);
 	metrics_free(&jr->metrics);
+	free(jr->stored);
+	pthread_mutex_destroy(&jr->lock);
 }
 
 /* Forgets the lines of the previous job. */
@@ -54,25 +57,81 @@ tail_clear(struct notify_tail *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void
-jobrun_seed(struct jobrun *jr)
+/* What loc holds; the catalog stays loaded for the caller when *c is returned 0. */
+static int
+stored_read(struct jobrun *jr, struct location *loc, struct jobrun_stored *st,
+    struct catalog *c)
 {
-	struct catalog		 c;
 	const struct manifest	*m;
 	char			 err[KB_ERRLEN];
 
-	if (jr->r->nlocations == 0)
-		return;
-	memset(&c, 0, sizeof(c));
-	if (catalog_load(jr->r, &jr->r->locations[0], &c, err, sizeof(err)) == -1) {
-		log_kv(LOGL_WARN, "cannot count the stored backups", "location",
-		    jr->r->locations[0].desc, "error", err, NULL);
-		return;
+	memset(st, 0, sizeof(*st));
+	strlcpy(st->name, loc->section->label != NULL ? loc->section->label : "default",
+	    sizeof(st->name));
+	memset(c, 0, sizeof(*c));
+	if (catalog_load(jr->r, loc, c, err, sizeof(err)) == -1) {
+		log_kv(LOGL_WARN, "cannot count the stored backups", "location", loc->desc,
+		    "error", err, NULL);
+		return -1;
 	}
-	metrics_set_stored_backups(&jr->metrics, c.n);
-	if ((m = catalog_latest(&c)) != NULL)
-		metrics_set_last_success(&jr->metrics, m->finished);
-	catalog_free(&c);
+	st->known = 1;
+	st->count = c->n;
+	if ((m = catalog_latest(c)) != NULL) {
+		strlcpy(st->newest.id, m->id, sizeof(st->newest.id));
+		st->newest.started = m->started;
+		st->newest.finished = m->finished;
+		st->newest.raw_bytes = m->raw_bytes;
+		st->newest.stored_bytes = m->stored_bytes;
+	}
+	return 0;
+}
+
+void
+jobrun_seed(struct jobrun *jr)
+{
+	struct jobrun_stored	*st;
+	struct catalog		 c;
+	size_t			 i, n = jr->r->nlocations;
+
+	st = xcalloc(n > 0 ? n : 1, sizeof(*st));
+	for (i = 0; i < n; i++) {
+		if (stored_read(jr, &jr->r->locations[i], &st[i], &c) == -1)
+			continue;
+		if (i == 0) {
+			metrics_set_stored_backups(&jr->metrics, c.n);
+			if (st[0].newest.id[0] != '\0')
+				metrics_set_last_success(&jr->metrics, st[0].newest.finished);
+		}
+		catalog_free(&c);
+	}
+	pthread_mutex_lock(&jr->lock);
+	free(jr->stored);
+	jr->stored = st;
+	jr->nstored = n;
+	pthread_mutex_unlock(&jr->lock);
+}
+
+size_t
+jobrun_stored(struct jobrun *jr, struct jobrun_stored **out)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&jr->lock);
+	n = jr->nstored;
+	*out = xcalloc(n > 0 ? n : 1, sizeof(**out));
+	if (n > 0)
+		memcpy(*out, jr->stored, n * sizeof(**out));
+	pthread_mutex_unlock(&jr->lock);
+	return n;
+}
+
+void
+jobrun_set_done(struct jobrun *jr, jobrun_done_fn fn, void *arg)
+{
+	pthread_mutex_lock(&jr->lock);
+	jr->done = fn;
+	jr->done_arg = arg;
+	pthread_mutex_unlock(&jr->lock);
 }
 
 static void
@@ -152,6 +211,26 @@ textfile(struct jobrun *jr)
 }
 
 static void
+tell_done(struct jobrun *jr, struct jobrun_job *j, int ok, const char *error)
+{
+	struct jobrun_done	 done;
+	jobrun_done_fn		 fn;
+	void			*arg;
+
+	pthread_mutex_lock(&jr->lock);
+	fn = jr->done;
+	arg = jr->done_arg;
+	pthread_mutex_unlock(&jr->lock);
+	if (fn == NULL)
+		return;
+	done.job = j->name;
+	done.ok = ok;
+	done.res = &j->res;
+	done.error = ok ? NULL : error;
+	fn(arg, &done);
+}
+
+static void
 report(struct jobrun *jr, struct jobrun_job *j, int ok, double duration,
     const char *error)
 {
@@ -182,6 +261,7 @@ report(struct jobrun *jr, struct jobrun_job *j, int ok, double duration,
 	notify_job_end(&nc, &ev, tail);
 	free(tail);
 	textfile(jr);
+	tell_done(jr, j, ok, error);
 }
 
 static int
