@@ -35,6 +35,13 @@ struct kube {
 	long		 timeout_s;	/* per request (not watches) */
 	unsigned long	 nrequests;	/* sent, including retries */
 	unsigned long	 nretries;
+	/*
+	 * When set and 0, every request but GET is refused without being
+	 * sent: the leader election's gate (lease.h), closed when the lease
+	 * is lost, so that a deposed leader writes nothing more.
+	 */
+	volatile int	*write_gate;
+	char		*user_agent;	/* NULL: "kbackup-operator" */
 };
 
 /*

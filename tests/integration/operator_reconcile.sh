@@ -43,7 +43,7 @@ cat >"$tmp/base.json" <<'EOF'
  {"apiVersion":"v1","kind":"Secret","metadata":{"name":"s3-credentials","namespace":"kbackup"},
   "data":{"access-key":"QUtJQUVYQU1QTEU=","secret-key":"c2VjcmV0LXMz"}},
  {"apiVersion":"kbackup.io/v1alpha1","kind":"BackupStorageLocation","metadata":{"name":"s3-main","namespace":"kbackup"},
-  "spec":{"type":"s3","endpoint":"https://s3.example","region":"eu-1","bucket":"b","prefix":"p",
+  "spec":{"type":"s3","endpoint":"https://s3.example","region":"eu-1","bucket":"backups","prefix":"p",
    "accessKeySecretRef":{"name":"s3-credentials","key":"access-key"},
    "secretKeySecretRef":{"name":"s3-credentials","key":"secret-key"}}},
  {"apiVersion":"v1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},
@@ -136,7 +136,10 @@ cat >"$tmp/bad.json" <<'EOF'
   "spec":{"engine":"mysql","storageLocation":"s3-main","schedule":"@daily","passwordSecretRef":{"name":"absent","key":"k"}}}
 ]
 EOF
+# (a real API server refuses badcron with this CRD: as if an older one had let it in)
+k test schemas check=0
 k create "$tmp/bad.json" || fail "create bad definitions"
+k test schemas check=1
 once || fail "pass with invalid definitions"
 [ "$(k get "$OPS/shop/backupdefinitions/badcron" 'o.status.conditions[0].reason')" = InvalidSchedule ] || fail InvalidSchedule
 [ "$(k get "$OPS/shop/backupdefinitions/nolocation" 'o.status.conditions[0].reason')" = LocationNotFound ] || fail LocationNotFound
