@@ -11,7 +11,8 @@
 //   kctl.js SERVER bulk-delete N NS         delete them again
 //   kctl.js SERVER writes                   POST+PUT+PATCH+DELETE since the last reset
 //   kctl.js SERVER counts                   request counts by method since the last reset
-//   kctl.js SERVER writers                  writes by User-Agent since the last reset (JSON)
+//   kctl.js SERVER writers                  writes by User-Agent since the last reset (JSON),
+//                                           but kctl's own (User-Agent: kctl)
 //   kctl.js SERVER wait PATH EXPR VALUE [S] until EXPR on the object prints VALUE (S seconds,
 //                                           default 60); exit 1 with the last value if not
 //   kctl.js SERVER test WHAT [QUERY]        POST /_test/WHAT?QUERY
@@ -26,7 +27,8 @@ function request(method, path, body) {
 		const u = new URL(server + path);
 		const data = body === undefined ? null : JSON.stringify(body);
 		const req = http.request({ method, hostname: u.hostname, port: u.port, path: u.pathname + u.search,
-			headers: data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} },
+			headers: Object.assign({ 'User-Agent': 'kctl' },
+				data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}) },
 		(res) => {
 			const chunks = [];
 			res.on('data', (c) => chunks.push(c));
@@ -136,6 +138,7 @@ async function main() {
 	}
 	case 'writers': {
 		const r = await request('GET', '/_test/requests');
+		delete r.body.writers.kctl;
 		console.log(JSON.stringify(r.body.writers));
 		return;
 	}
