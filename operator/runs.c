@@ -105,16 +105,19 @@ set_status(struct step *s, const char *phase, const char *reason, const char *me
     json_t *fields)
 {
 	json_t		*old = json_object_get(s->obj, "status"), *status, *c, *out;
-	const char	*since = NULL, *oldphase, *oldreason;
-	char		 now[21], err[KB_ERRLEN], *path;
+	const char	*since = NULL;
+	char		 now[21], err[KB_ERRLEN], *path, *oldphase, *oldreason;
 	long		 code;
 	int		 rc;
 
 	time_to_rfc3339(time(NULL), now);
 	status = old != NULL ? json_deep_copy(old) : json_object();
-	oldphase = str_at(s->obj, "status", "phase");
 	c = json_array_get(json_object_get(old, "conditions"), 0);
-	oldreason = json_string_value(json_object_get(c, "reason"));
+	/* copies: the old status goes once the new one is in */
+	oldphase = xstrdup(str_at(s->obj, "status", "phase") != NULL ?
+	    str_at(s->obj, "status", "phase") : "");
+	oldreason = xstrdup(str_at(c, "reason", NULL) != NULL ? str_at(c, "reason", NULL) :
+	    "");
 	if (str_at(c, "status", NULL) != NULL &&
 	    strcmp(str_at(c, "status", NULL), condition_of(phase)) == 0)
 		since = json_string_value(json_object_get(c, "lastTransitionTime"));
@@ -138,6 +141,8 @@ set_status(struct step *s, const char *phase, const char *reason, const char *me
 	    "lastTransitionTime", since != NULL ? since : now));
 	if (old != NULL && json_equal(old, status)) {
 		json_decref(status);
+		free(oldphase);
+		free(oldreason);
 		return 0;
 	}
 	json_object_set_new(s->obj, "status", status);
@@ -150,14 +155,17 @@ set_status(struct step *s, const char *phase, const char *reason, const char *me
 		log_kv(LOGL_ERROR, "status not written", "namespace", s->run.namespace,
 		    "name", s->run.name, "error", err, NULL);
 		json_decref(out);
+		free(oldphase);
+		free(oldreason);
 		return -1;
 	}
 	json_decref(s->obj);
 	s->obj = out;
-	if (oldphase == NULL || strcmp(oldphase, phase) != 0 || oldreason == NULL ||
-	    strcmp(oldreason, reason) != 0)
+	if (strcmp(oldphase, phase) != 0 || strcmp(oldreason, reason) != 0)
 		events_post(&s->r->events, s->obj, strcmp(phase, "Failed") == 0 ?
 		    "Warning" : "Normal", reason, message);
+	free(oldphase);
+	free(oldreason);
 	return 0;
 }
 

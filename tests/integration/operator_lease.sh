@@ -112,6 +112,7 @@ k wait "$LEASE" "String((o.spec.holderIdentity || '').startsWith('op-c_'))" true
 echo "ok: $(holder) holds the released lease"
 kill -TERM "${PIDS[op-c]}"
 wait "${PIDS[op-c]}" || fail "op-c exit status $?"
+! grep -l 'ERROR: AddressSanitizer\|runtime error:' "$KB_TMP"/*.log || fail "sanitizer reports"
 for f in "$KB_TMP"/op-*.log; do
 	grep -q 'level=error' "$f" && ! grep -q 'lost the lease' "$f" && fail "errors in $f: $(grep level=error "$f" | head -3)"
 done

@@ -141,6 +141,10 @@ id1=$(k get "$RUNS/run-1" o.status.backupId)
 assert_eq "$(backups)" "$id1" "list after run-1"
 [ "$(k get "$RUNS/run-1" 'o.status.storedBytes > 0 && o.status.rawBytes > 0')" = true ] || fail "sizes: $(k get "$RUNS/run-1" o.status)"
 assert_eq "$(k get "$RUNS/run-1" 'o.status.conditions[0].type + " " + o.status.conditions[0].status')" "Succeeded True" "condition"
+for _ in $(seq 50); do	# posted after the status is written
+	k events shop run-1 | grep -q "^Normal Succeeded backup $id1" && break
+	sleep 0.1
+done
 k events shop run-1 | grep -q "^Normal Succeeded backup $id1" || fail "events: $(k events shop run-1)"
 sleep 2	# a few polls more: nothing happens to a final run
 assert_eq "$(started_for "$(k get "$RUNS/run-1" o.metadata.uid)")" 1 "jobs for run-1"
@@ -259,4 +263,5 @@ tr '\0' ' ' </proc/$RUNNER_PID/cmdline | grep -qF "$TOKEN" && fail "token in the
 tr '\0' ' ' </proc/$OPPID/cmdline | grep -qF "$TOKEN" && fail "token in the operator's argv"
 stop_runner
 kill -TERM "$OPPID"; wait "$OPPID" || fail "operator exit status $? on SIGTERM"
+! grep -l 'ERROR: AddressSanitizer\|runtime error:' "$KB_TMP"/*.log || fail "sanitizer reports"
 echo "ok: $(nbackups) backups in all"
