@@ -112,6 +112,19 @@ kube_free(struct kube *k)
 	memset(k, 0, sizeof(*k));
 }
 
+void
+kube_copy(struct kube *dst, const struct kube *src)
+{
+	*dst = *src;
+	dst->server = xstrdup(src->server);
+	dst->token_file = src->token_file != NULL ? xstrdup(src->token_file) : NULL;
+	dst->ca_file = src->ca_file != NULL ? xstrdup(src->ca_file) : NULL;
+	dst->user_agent = src->user_agent != NULL ? xstrdup(src->user_agent) : NULL;
+	dst->token = NULL;
+	dst->write_gate = NULL;
+	dst->nrequests = dst->nretries = 0;
+}
+
 static int
 token_load(struct kube *k, char *err, size_t errlen)
 {

@@ -51,6 +51,11 @@ struct kube {
 int	 kube_init(struct kube *, const char *server, const char *token_file,
 	    const char *ca_file, char *err, size_t errlen);
 void	 kube_free(struct kube *);
+/*
+ * dst: a client of its own with src's server, credentials and settings, for
+ * another thread (the token is read again; write_gate is not copied).
+ */
+void	 kube_copy(struct kube *dst, const struct kube *src);
 /* The namespace of the service account (in cluster), or NULL. */
 char	*kube_sa_namespace(void);
 

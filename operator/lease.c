@@ -48,13 +48,7 @@ lease_init(struct lease *l, const struct kube *from, const char *namespace,
 	memset(l, 0, sizeof(*l));
 	if (duration_ms < 1000)
 		return errf(err, errlen, "lease duration: at least 1s");
-	l->kube = *from;
-	l->kube.server = xstrdup(from->server);
-	l->kube.token_file = from->token_file != NULL ? xstrdup(from->token_file) : NULL;
-	l->kube.ca_file = from->ca_file != NULL ? xstrdup(from->ca_file) : NULL;
-	l->kube.token = NULL;
-	l->kube.user_agent = from->user_agent != NULL ? xstrdup(from->user_agent) : NULL;
-	l->kube.write_gate = NULL;
+	kube_copy(&l->kube, from);
 	l->kube.retries = 0;
 	l->namespace = xstrdup(namespace);
 	l->identity = xstrdup(identity);

@@ -1264,14 +1264,7 @@ watcher_start(struct watcher *w, struct reconciler *r, struct queue *q,
 {
 	memset(w, 0, sizeof(*w));
 	w->r = r;
-	w->kube = *r->kube;
-	/* a private copy of the credentials: the token is re-read per thread */
-	w->kube.server = xstrdup(r->kube->server);
-	w->kube.token_file = r->kube->token_file != NULL ? xstrdup(r->kube->token_file) : NULL;
-	w->kube.ca_file = r->kube->ca_file != NULL ? xstrdup(r->kube->ca_file) : NULL;
-	w->kube.token = NULL;
-	w->kube.user_agent = r->kube->user_agent != NULL ? xstrdup(r->kube->user_agent) :
-	    NULL;
+	kube_copy(&w->kube, r->kube);	/* watches only read: no gate needed */
 	w->q = q;
 	w->path = path;
 	w->what = what;

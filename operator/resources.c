@@ -462,6 +462,29 @@ parse_tolerations(json_t *v, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * spec.runner of a definition or a location: NULL when not given, else an
+ * object of the members listed only (hint: what to say about the others).
+ */
+static int
+runner_object(json_t *spec, const char *const *members, const char *hint, json_t **out,
+    char *err, size_t errlen)
+{
+	json_t		*p = json_object_get(spec, "runner"), *v;
+	const char	*key;
+
+	*out = NULL;
+	if (p == NULL || json_is_null(p))
+		return 0;
+	if (!json_is_object(p))
+		return errf(err, errlen, "spec.runner: expected an object");
+	json_object_foreach(p, key, v)
+		if (!one_of(key, members))
+			return errf(err, errlen, "spec.runner.%s: unknown setting%s", key, hint);
+	*out = p;
+	return 0;
+}
+
 /* spec.runner: the runner pod's settings. */
 static int
 parse_runner(json_t *spec, struct definition *d, char *err, size_t errlen)
@@ -471,17 +494,13 @@ parse_runner(json_t *spec, struct definition *d, char *err, size_t errlen)
 	/* selector, sweep and definition labels; the config hash */
 	static const char *const labels[] = { "kbackup.io/", "app.kubernetes.io/", NULL };
 	static const char *const annotations[] = { "kbackup.io/", NULL };
-	json_t		*p = json_object_get(spec, "runner"), *v;
-	const char	*key;
+	json_t		*p, *v;
 
-	if (p == NULL || json_is_null(p))
+	if (runner_object(spec, members, " (the ServiceAccount is the "
+	    "BackupStorageLocation's)", &p, err, errlen) == -1)
+		return -1;
+	if (p == NULL)
 		return 0;
-	if (!json_is_object(p))
-		return errf(err, errlen, "spec.runner: expected an object");
-	json_object_foreach(p, key, v)
-		if (!one_of(key, members))
-			return errf(err, errlen, "spec.runner.%s: unknown setting (the "
-			    "ServiceAccount is the BackupStorageLocation's)", key);
 	if ((v = json_object_get(p, "resources")) != NULL &&
 	    parse_resources(v, err, errlen) == -1)
 		return -1;
@@ -654,16 +673,13 @@ definition_free(struct definition *d)
 static int
 location_runner(json_t *spec, struct location *l, char *err, size_t errlen)
 {
-	json_t		*p = json_object_get(spec, "runner"), *v;
-	const char	*key;
+	static const char *const members[] = { "serviceAccountName", NULL };
+	json_t		*p;
 
-	if (p == NULL || json_is_null(p))
+	if (runner_object(spec, members, "", &p, err, errlen) == -1)
+		return -1;
+	if (p == NULL)
 		return 0;
-	if (!json_is_object(p))
-		return errf(err, errlen, "spec.runner: expected an object");
-	json_object_foreach(p, key, v)
-		if (strcmp(key, "serviceAccountName") != 0)
-			return errf(err, errlen, "spec.runner.%s: unknown setting", key);
 	if (get_str(p, "serviceAccountName", &l->service_account, err, errlen) == -1)
 		return errprefix(err, errlen, "spec.runner");
 	if (l->service_account != NULL && !names_is_dns1123_subdomain(l->service_account))

@@ -11,17 +11,9 @@
 #     it at its first try
 . "$(dirname "$0")/../lib.sh"
 
-OP=${KBACKUP_OPERATOR:-$KB_TOP/bin/kbackup-operator}
-[ -x "$OP" ] || skip "$OP not built (make operator)"
-command -v node >/dev/null || skip "node not installed"
-command -v curl >/dev/null || skip "curl not installed"
+. "$KB_TOP/tests/operator/standin.sh"
 
-node "$KB_TOP/tests/operator/apiserver.js" "$KB_TMP/port" >"$KB_TMP/apiserver.log" 2>&1 &
-at_exit "kill $!"
-for _ in $(seq 100); do [ -s "$KB_TMP/port" ] && break; sleep 0.1; done
-[ -s "$KB_TMP/port" ] || fail "stand-in did not start"
-SRV=http://127.0.0.1:$(cat "$KB_TMP/port")
-k() { node "$KB_TOP/tests/operator/kctl.js" "$SRV" "$@"; }
+standin_start
 LEASE=/apis/coordination.k8s.io/v1/namespaces/kbackup/leases/kbackup-operator
 DEF=/apis/kbackup.io/v1alpha1/namespaces/shop/backupdefinitions/orders
 STS=/apis/apps/v1/namespaces/kbackup/statefulsets/runner-shop-orders

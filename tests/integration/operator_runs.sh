@@ -23,10 +23,7 @@
 # setting the runner StatefulSet's status.replicas when it starts the runner.
 . "$(dirname "$0")/../lib.sh"
 
-OP=${KBACKUP_OPERATOR:-$KB_TOP/bin/kbackup-operator}
-[ -x "$OP" ] || skip "$OP not built (make operator)"
-command -v node >/dev/null || skip "node not installed"
-command -v curl >/dev/null || skip "curl not installed"
+. "$KB_TOP/tests/operator/standin.sh"
 [ -d "$KB_TOP/tests/operator/node_modules/ajv" ] ||
 	(cd "$KB_TOP/tests/operator" && npm ci --no-audit --no-fund --loglevel=error) >/dev/null 2>&1 ||
 	skip "npm ci failed (the stand-in checks custom resources with ajv)"
@@ -41,12 +38,7 @@ INSERT INTO notes (body) SELECT repeat('n', i) FROM generate_series(1, 50) i;
 SQL
 before=$(pg_fingerprint shop)
 
-node "$KB_TOP/tests/operator/apiserver.js" "$KB_TMP/port" >"$KB_TMP/apiserver.log" 2>&1 &
-at_exit "kill $!"
-for _ in $(seq 100); do [ -s "$KB_TMP/port" ] && break; sleep 0.1; done
-[ -s "$KB_TMP/port" ] || fail "stand-in did not start"
-SRV=http://127.0.0.1:$(cat "$KB_TMP/port")
-k() { node "$KB_TOP/tests/operator/kctl.js" "$SRV" "$@"; }
+standin_start
 DEF=/apis/kbackup.io/v1alpha1/namespaces/shop/backupdefinitions/orders
 RUNS=/apis/kbackup.io/v1alpha1/namespaces/shop/backupruns
 RESTORES=/apis/kbackup.io/v1alpha1/namespaces/shop/backuprestores
