@@ -949,13 +949,16 @@ poll_runners(struct reconciler *r, json_t *defs, json_t *statefulsets)
 	return out;
 }
 
-/* The API key, read (or made) once; rendered configs carry tokens from then on. */
+/*
+ * The runners' API key: read (or made) at every full pass, so that a new
+ * one (its Secret deleted) reaches every runner; between passes, as read.
+ */
 static int
-api_key(struct reconciler *r)
+api_key(struct reconciler *r, int again)
 {
 	char	err[KB_ERRLEN];
 
-	if (r->runners.keylen > 0)
+	if (r->runners.keylen > 0 && !again)
 		return 0;
 	if (runnerapi_key_load(&r->runners, r->kube, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "runner API key", "error", err, NULL);
@@ -1053,7 +1056,7 @@ reconcile_all(struct reconciler *r)
 	int		 failed = 0;
 
 	secrets_forget(r);
-	if (api_key(r) == -1)
+	if (api_key(r, 1) == -1)
 		return -1;
 	path = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
 	if (list_all(r, path, NULL, &locs, NULL, err, sizeof(err)) == -1) {
@@ -1319,7 +1322,7 @@ handle_event(struct reconciler *r, struct event *e, json_t *busy, int *failed)
 		return;
 	}
 	secrets_forget(r);
-	if (api_key(r) == -1 || reconcile_one(r, e->obj, NULL, NULL, NULL) == -1)
+	if (api_key(r, 0) == -1 || reconcile_one(r, e->obj, NULL, NULL, NULL) == -1)
 		*failed = 1;
 }
 

@@ -62,6 +62,7 @@ key_of(struct runnerapi *ra, json_t *secret)
 		freezero(raw, len);
 		return -1;
 	}
+	explicit_bzero(ra->key, sizeof(ra->key));
 	memcpy(ra->key, raw, len);
 	ra->keylen = len;
 	freezero(raw, len);

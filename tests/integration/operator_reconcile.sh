@@ -6,7 +6,8 @@
 # swept; 1,000 definitions, then a second pass with no write at all; watch
 # mode with a 410 Gone; status reasons; a name taken by an object the operator
 # does not own; Events (Normal on create/update, Warning on each new problem,
-# none on a pass that changes nothing, one for a failure retried many times).
+# none on a pass that changes nothing, one for a failure retried many times);
+# the runners' API tokens.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 op=${KBACKUP_OPERATOR:-$top/bin/kbackup-operator}
@@ -99,6 +100,21 @@ k get "$SECRETS/runner-shop-orders" 'Buffer.from(o.data["kbackup.conf"],"base64"
 [ "$(k events shop orders | tail -n 1)" = "Normal Updated Updated Secret, StatefulSet runner-shop-orders in namespace kbackup" ] ||
 	fail "no Updated event: $(k events shop orders)"
 ok "secret change: config hash $h1 → $h2, Updated event"
+
+# 3a. The runners' control API token: in the config, the same at every pass; a new
+# key (its Secret deleted) gives the runner a new one; the key is never swept.
+tok() { k get "$SECRETS/runner-shop-orders" \
+	'(Buffer.from(o.data["kbackup.conf"],"base64").toString().match(/^api_token = ([0-9a-f]{64})$/m) || [])[1]'; }
+t1=$(tok)
+[ ${#t1} = 64 ] || fail "no api_token in the config"
+[ "$(k get "$SECRETS/kbackup-operator-api-key" o.metadata.name)" = kbackup-operator-api-key ] || fail "no key Secret"
+[ "$(k delete "$SECRETS/kbackup-operator-api-key")" = 200 ] || fail "delete the key"
+once || fail "pass after the key went"
+t2=$(tok)
+[ ${#t2} = 64 ] && [ "$t2" != "$t1" ] || fail "token after a new key: $t2"
+once || fail "pass with the new key"
+[ "$(tok)" = "$t2" ] || fail "token changed without a new key"
+ok "api token: stable, new with a new key"
 
 # 3b. 409: a stale update is refused; the operator reads again and retries.
 stale=$(k get "$STS/runner-shop-orders" 'JSON.stringify(Object.assign(o, {metadata: Object.assign(o.metadata, {resourceVersion: "1"})}))')
