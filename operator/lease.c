@@ -13,7 +13,8 @@
 #include "common/util.h"
 #include "operator/lease.h"
 
-enum { TRY_ERROR = -1, TRY_OTHER = 0, TRY_HELD = 1 };
+/* TRY_CONFLICT: a write got 409, the record changed meanwhile: look again */
+enum { TRY_ERROR = -1, TRY_OTHER = 0, TRY_HELD = 1, TRY_CONFLICT = 2 };
 
 static long
 elapsed_ms(const struct timespec *since)
@@ -108,19 +109,17 @@ spec_ours(struct lease *l, json_t *old)
 	return spec;
 }
 
-/* Creates the Lease, or takes or renews it when that is allowed. */
+/* Creates the Lease, or takes or renews it when that is allowed; err on TRY_ERROR. */
 static int
-lease_try(struct lease *l)
+lease_try(struct lease *l, char *err, size_t errlen)
 {
 	json_t		*obj, *out = NULL, *spec;
 	const char	*holder;
-	char		 err[KB_ERRLEN];
 	long		 status, dur_ms;
 	int		 rc = TRY_ERROR;
 
 	if (kube_request(&l->kube, "GET", l->path, NULL, &status, &obj, err,
-	    sizeof(err)) == -1 || (status != 200 && status != 404)) {
-		log_kv(LOGL_DEBUG, "lease", "error", err, NULL);
+	    errlen) == -1 || (status != 200 && status != 404)) {
 		json_decref(obj);
 		return TRY_ERROR;
 	}
@@ -131,8 +130,8 @@ lease_try(struct lease *l)
 		    "metadata", "name", LEASE_NAME, "namespace", l->namespace,
 		    "spec", spec_ours(l, NULL));
 		if (kube_request(&l->kube, "POST", l->coll, obj, &status, &out, err,
-		    sizeof(err)) == 0)
-			rc = status == 201 ? TRY_HELD : status == 409 ? TRY_OTHER : TRY_ERROR;
+		    errlen) == 0)
+			rc = status == 201 ? TRY_HELD : status == 409 ? TRY_CONFLICT : TRY_ERROR;
 		goto done;
 	}
 	seen(l, obj);
@@ -146,13 +145,11 @@ lease_try(struct lease *l)
 	}
 	json_object_set_new(obj, "spec", spec_ours(l, spec));
 	if (kube_request(&l->kube, "PUT", l->path, obj, &status, &out, err,
-	    sizeof(err)) == 0)
-		rc = status == 200 ? TRY_HELD : status == 409 ? TRY_OTHER : TRY_ERROR;
+	    errlen) == 0)
+		rc = status == 200 ? TRY_HELD : status == 409 ? TRY_CONFLICT : TRY_ERROR;
 done:
 	if (rc == TRY_HELD)
 		seen(l, out);
-	else if (rc == TRY_ERROR)
-		log_kv(LOGL_DEBUG, "lease", "error", err, NULL);
 	json_decref(out);
 	json_decref(obj);
 	return rc;
@@ -168,16 +165,21 @@ pause_ms(struct lease *l, long ms, volatile sig_atomic_t *stop)
 int
 lease_acquire(struct lease *l, volatile sig_atomic_t *stop)
 {
-	int	said = 0;
+	char	err[KB_ERRLEN];
+	int	said = 0, failing = 0, rc;
 
 	while (!*stop) {
-		if (lease_try(l) == TRY_HELD) {
+		if ((rc = lease_try(l, err, sizeof(err))) == TRY_HELD) {
 			clock_gettime(CLOCK_MONOTONIC, &l->renewed);
 			l->held = 1;
 			log_kv(LOGL_INFO, "leading: holding the lease", "lease", l->path,
 			    "identity", l->identity, NULL);
 			return 0;
 		}
+		/* an API that refuses (403: no RBAC for leases) is said once per streak */
+		if (rc == TRY_ERROR && !failing)
+			log_kv(LOGL_WARN, "lease not readable or writable", "error", err, NULL);
+		failing = rc == TRY_ERROR;
 		if (!said)
 			log_kv(LOGL_INFO, "waiting for the lease", "lease", l->path, "identity",
 			    l->identity, NULL);
@@ -191,16 +193,19 @@ static void *
 keep_thread(void *arg)
 {
 	struct lease	*l = arg;
+	char		 err[KB_ERRLEN];
 	int		 rc;
 
 	while (!l->stop) {
 		pause_ms(l, l->retry_ms, NULL);
 		if (l->stop)
 			break;
-		if ((rc = lease_try(l)) == TRY_HELD) {
+		if ((rc = lease_try(l, err, sizeof(err))) == TRY_HELD) {
 			clock_gettime(CLOCK_MONOTONIC, &l->renewed);
 			continue;
 		}
+		if (rc == TRY_ERROR)
+			log_kv(LOGL_WARN, "lease not renewed", "error", err, NULL);
 		if (rc == TRY_OTHER || elapsed_ms(&l->renewed) >= l->renew_ms) {
 			l->held = 0;
 			log_kv(LOGL_ERROR, rc == TRY_OTHER ? "lost the lease: another holder" :
