@@ -23,7 +23,6 @@
 #define LIST_LIMIT		500
 #define DEF_PLURAL		"backupdefinitions"
 #define LOC_PLURAL		"backupstoragelocations"
-#define CRD_PREFIX		"/apis/" KB_GROUP "/" KB_VERSION
 
 static const struct kind {
 	const char	*name;
@@ -347,7 +346,7 @@ delete_object(struct reconciler *r, const struct kind *k, const char *name, char
 static char *
 def_path(const char *ns, const char *name, const char *sub)
 {
-	return xasprintf(CRD_PREFIX "/namespaces/%s/" DEF_PLURAL "/%s%s", ns, name,
+	return xasprintf(KB_CRD_PATH "/namespaces/%s/" DEF_PLURAL "/%s%s", ns, name,
 	    sub != NULL ? sub : "");
 }
 
@@ -656,7 +655,7 @@ location_of(struct reconciler *r, const struct definition *d, json_t *index,
 	*failed = 0;
 	if (index != NULL)
 		return json_incref(json_object_get(index, d->storage_location));
-	path = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL "/%s", r->opts.namespace,
+	path = xasprintf(KB_CRD_PATH "/namespaces/%s/" LOC_PLURAL "/%s", r->opts.namespace,
 	    d->storage_location);
 	if (kube_request(r->kube, "GET", path, NULL, &status, &obj, err, errlen) == -1)
 		*failed = 1;
@@ -1019,7 +1018,7 @@ runs_pass(struct reconciler *r)
 
 	json_object_clear(r->active);
 	for (k = 0; k < 2 && !stopping; k++) {
-		path = xasprintf(CRD_PREFIX "/%s", runs_plural(kinds_[k]));
+		path = xasprintf(KB_CRD_PATH "/%s", runs_plural(kinds_[k]));
 		rc = list_all(r, path, NULL, &items, NULL, err, sizeof(err));
 		free(path);
 		if (rc == -1) {
@@ -1058,14 +1057,14 @@ reconcile_all(struct reconciler *r)
 	secrets_forget(r);
 	if (api_key(r, 1) == -1)
 		return -1;
-	path = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
+	path = xasprintf(KB_CRD_PATH "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
 	if (list_all(r, path, NULL, &locs, NULL, err, sizeof(err)) == -1) {
 		free(path);
 		log_kv(LOGL_ERROR, "list", "error", err, NULL);
 		return -1;
 	}
 	free(path);
-	if (list_all(r, CRD_PREFIX "/" DEF_PLURAL, NULL, &defs, NULL, err,
+	if (list_all(r, KB_CRD_PATH "/" DEF_PLURAL, NULL, &defs, NULL, err,
 	    sizeof(err)) == -1) {
 		json_decref(locs);
 		log_kv(LOGL_ERROR, "list", "error", err, NULL);
@@ -1404,9 +1403,9 @@ reconcile_run(struct reconciler *r)
 	memset(&q, 0, sizeof(q));
 	pthread_mutex_init(&q.lock, NULL);
 	pthread_cond_init(&q.cond, NULL);
-	paths[0] = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
+	paths[0] = xasprintf(KB_CRD_PATH "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
 	for (i = 0; i < 3; i++)
-		paths[i + 1] = xasprintf(CRD_PREFIX "/%s", watches[i].plural);
+		paths[i + 1] = xasprintf(KB_CRD_PATH "/%s", watches[i].plural);
 	for (i = 0; i < 4; i++, nw++)
 		if (watcher_start(&w[i], r, &q, paths[i], i == 0 ? W_LOCATIONS :
 		    watches[i - 1].what, &stop) == -1) {

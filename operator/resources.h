@@ -17,6 +17,7 @@
 #define KB_GROUP	"kbackup.io"
 #define KB_VERSION	"v1alpha1"
 #define KB_API_VERSION	"kbackup.io/v1alpha1"
+#define KB_CRD_PATH	"/apis/" KB_GROUP "/" KB_VERSION	/* before /namespaces/NS/... */
 #define KB_FINALIZER	"kbackup.io/cleanup"
 
 /* A key of a Secret in a known namespace. */

@@ -14,8 +14,6 @@
 #include "operator/runnerapi.h"
 #include "operator/runs.h"
 
-#define CRD_PREFIX	"/apis/" KB_GROUP "/" KB_VERSION
-
 /* One step's context. */
 struct step {
 	struct reconciler	*r;
@@ -60,7 +58,7 @@ runs_final(json_t *obj)
 static char *
 obj_path(const char *plural, json_t *obj, const char *sub)
 {
-	return xasprintf(CRD_PREFIX "/namespaces/%s/%s/%s%s",
+	return xasprintf(KB_CRD_PATH "/namespaces/%s/%s/%s%s",
 	    str_at(obj, "metadata", "namespace"), plural, str_at(obj, "metadata", "name"),
 	    sub != NULL ? sub : "");
 }
@@ -390,7 +388,7 @@ step_runner(struct step *s, json_t *busy)
 	char			*path, *defid, msg[KB_ERRLEN];
 	int			 rc = 0;
 
-	path = xasprintf(CRD_PREFIX "/namespaces/%s/backupdefinitions/%s", s->run.namespace,
+	path = xasprintf(KB_CRD_PATH "/namespaces/%s/backupdefinitions/%s", s->run.namespace,
 	    s->run.definition);
 	rc = get_object(s->r, path, &def);
 	free(path);
