@@ -35,21 +35,8 @@ static const struct config_key backup_keys[] = {
 	{ "workdir", CFG_PATH, 0, "/var/lib/kbackup", "a directory", 0, 0, NULL },
 	{ "log_format", CFG_ENUM, 0, "logfmt", "logfmt|json", 0, 0, NULL },
 	{ "log_level", CFG_ENUM, 0, "info", "error|warn|info|debug", 0, 0, NULL },
-	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
-};
-
-static int check_rule(const char *, char *, size_t);
-
-static const struct config_key retention_keys[] = {
-	{ "all", CFG_DURATION_OFF, 0, "1h", "a duration such as 1h or off", 0, 0, NULL },
-	{ "hourly", CFG_DURATION_OFF, 0, "24h", "a duration such as 24h or off", 0, 0, NULL },
-	{ "daily", CFG_DURATION_OFF, 0, "7d", "a duration such as 7d or off", 0, 0, NULL },
-	{ "weekly", CFG_DURATION_OFF, 0, "31d", "a duration such as 31d or off", 0, 0, NULL },
-	{ "monthly", CFG_DURATION_OFF, 0, "365d", "a duration such as 365d or off", 0, 0,
-	    NULL },
-	{ "yearly", CFG_DURATION_OFF, 0, "off", "a duration such as 3650d or off", 0, 0,
-	    NULL },
-	{ "rule.*", CFG_STRING, 0, NULL, "STRFTIME-FORMAT DURATION", 0, 0, check_rule },
+	{ "orphan_grace", CFG_DURATION, 0, "1d", "a duration such as 1d", 0, 0, NULL },
+	{ "clock_skew", CFG_DURATION, 0, "5m", "a duration such as 5m", 0, 0, NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -82,7 +69,6 @@ static const struct config_key metrics_keys[] = {
 
 const struct config_section_schema config_core_sections[] = {
 	{ "backup", backup_keys, CFG_SEC_REQUIRED, NULL },
-	{ "retention", retention_keys, 0, NULL },
 	{ "notify", notify_keys, 0, NULL },
 	{ "hooks", hooks_keys, 0, NULL },
 	{ "metrics", metrics_keys, 0, NULL },
@@ -207,22 +193,6 @@ check_api_token(const char *v, char *err, size_t errlen)
 {
 	if (strlen(v) < 16)
 		return errf(err, errlen, "too short: at least 16 characters");
-	return 0;
-}
-
-static int
-check_rule(const char *value, char *err, size_t errlen)
-{
-	const char	*sp;
-	int64_t		 d;
-
-	if ((sp = strrchr(value, ' ')) == NULL || sp == value || sp[1] == '\0')
-		return errf(err, errlen, "expected STRFTIME-FORMAT DURATION, e.g. %%Y-%%m 90d");
-	if (strcmp(sp + 1, "off") != 0 && config_parse_duration(sp + 1, &d) == -1)
-		return errf(err, errlen, "'%s' is not a duration (such as 90d) or off", sp + 1);
-	if (memchr(value, '%', (size_t)(sp - value)) == NULL)
-		return errf(err, errlen, "the format has no %% conversion, so every backup "
-		    "would get the same label");
 	return 0;
 }
 

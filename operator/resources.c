@@ -7,6 +7,7 @@
 
 #include "common/config.h"
 #include "common/util.h"
+#include "runner/catalog/backup_id.h"
 #include "operator/names.h"
 #include "operator/resources.h"
 
@@ -746,18 +747,13 @@ location_free(struct location *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* A backup ID: 20261124T030000Z. */
+/* A backup ID (runner/catalog/backup_id.h): 20261124T030000Z-3fa94c, or without -HEX. */
 static int
 is_backup_id(const char *s)
 {
-	size_t	i;
+	time_t	t;
 
-	if (strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z')
-		return 0;
-	for (i = 0; i < 15; i++)
-		if (i != 8 && !isdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
+	return backup_id_parse(s, &t) == 0;
 }
 
 static int
@@ -775,7 +771,7 @@ restore_spec(json_t *spec, struct run *run, char *err, size_t errlen)
 	if (run->backup != NULL && strcmp(run->backup, "latest") != 0 &&
 	    !is_backup_id(run->backup))
 		return errf(err, errlen, "spec.backup: expected latest or a backup ID "
-		    "(20261124T030000Z)");
+		    "(20261124T030000Z-3fa94c)");
 	if (run->at != NULL && (*run->at == '\0' || strlen(run->at) > 63 ||
 	    strpbrk(run->at, "\r\n") != NULL))
 		return errf(err, errlen, "spec.at: expected a time (2026-11-24T03:00:00Z)");

@@ -177,6 +177,18 @@ runner_free(struct runner *r)
 	memset(r, 0, sizeof(*r));
 }
 
+const struct config_section *
+runner_location_section(const struct runner *r, const char *name)
+{
+	const struct config_section	*s;
+	size_t				 i;
+
+	for (i = 0; (s = config_section_nth(r->cfg, "storage", i)) != NULL; i++)
+		if (strcmp(s->label != NULL ? s->label : "default", name) == 0)
+			return s;
+	return NULL;
+}
+
 struct location *
 runner_location(struct runner *r, const char *name)
 {
@@ -198,46 +210,4 @@ runner_engine_job(struct runner *r, struct engine_job *job, const char *database
 	job->tmpdir = r->tmpdir;
 	job->runner_id = r->runner_id;
 	job->database = database;
-}
-
-char *
-layout_backups_prefix(const struct runner *r)
-{
-	return xasprintf("%s/backups/", r->base);
-}
-
-char *
-layout_data_key(const struct runner *r, const char *id)
-{
-	return xasprintf("%s/backups/%s/data", r->base, id);
-}
-
-char *
-layout_manifest_key(const struct runner *r, const char *id)
-{
-	return xasprintf("%s/backups/%s/manifest.json", r->base, id);
-}
-
-char *
-layout_single_data_key(const struct runner *r, const char *id)
-{
-	return xasprintf("%s/single/%s/data", r->base, id);
-}
-
-char *
-layout_single_prefix(const struct runner *r)
-{
-	return xasprintf("%s/single/", r->base);
-}
-
-char *
-layout_single_manifest_key(const struct runner *r)
-{
-	return xasprintf("%s/single/manifest.json", r->base);
-}
-
-char *
-layout_labels_key(const struct runner *r)
-{
-	return xasprintf("%s/labels.json", r->base);
 }

@@ -68,15 +68,9 @@ int	 runner_open_storage(struct runner *, char *err, size_t errlen);
 void	 runner_free(struct runner *);
 /* The location called name ("default" for [storage]), or NULL. */
 struct location *runner_location(struct runner *, const char *name);
+/* Its config section, before the locations are opened, or NULL. */
+const struct config_section *runner_location_section(const struct runner *,
+	    const char *name);
 void	 runner_engine_job(struct runner *, struct engine_job *, const char *database);
-
-/* Keys in a location, relative to its root; new strings. */
-char	*layout_backups_prefix(const struct runner *);		/* BASE/backups/ */
-char	*layout_data_key(const struct runner *, const char *id);
-char	*layout_manifest_key(const struct runner *, const char *id);
-char	*layout_single_data_key(const struct runner *, const char *id);
-char	*layout_single_prefix(const struct runner *);		/* BASE/single/ */
-char	*layout_single_manifest_key(const struct runner *);
-char	*layout_labels_key(const struct runner *);
 
 #endif

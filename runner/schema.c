@@ -8,7 +8,7 @@
 #include "common/tz.h"
 #include "common/util.h"
 #include "engines/engine.h"
-#include "runner/catalog/labels.h"
+#include "runner/catalog/rules.h"
 #include "runner/schema.h"
 #include "storage/storage.h"
 
@@ -100,8 +100,11 @@ schema_build(void)
 		ncore++;
 	while (engine_registry[neng] != NULL)
 		neng++;
-	schema = xcalloc(ncore + neng + 2, sizeof(*schema));
+	schema = xcalloc(ncore + neng + 3, sizeof(*schema));
 	memcpy(schema, config_core_sections, ncore * sizeof(*schema));
+	schema[ncore].name = "retention";
+	schema[ncore].keys = rules_schema_keys();
+	ncore++;
 	for (i = 0; i < neng; i++) {
 		schema[ncore + i].name = engine_registry[i]->name;
 		schema[ncore + i].keys = engine_registry[i]->keys;
@@ -167,10 +170,9 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 		return errf(err, errlen, "[backup] timezone: '%s' is not an IANA time zone such "
 		    "as Europe/Berlin (none in %s)", timezone, TZ_DIR);
 	/* Stricter than the key's own check: formats, names, presets given as rule.NAME. */
-	if (labels_rules_from_config(config_section(cfg, "retention"), &rules, err,
-	    errlen) == -1)
+	if (rules_from_config(config_section(cfg, "retention"), &rules, err, errlen) == -1)
 		return -1;
-	labels_rules_free(&rules);
+	rules_free(&rules);
 	if (config_section_nth(cfg, "storage", 0) == NULL)
 		return errf(err, errlen, "[storage]: missing section (where backups go: a "
 		    "[storage] or [storage.NAME] section)");

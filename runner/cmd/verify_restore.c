@@ -90,8 +90,7 @@ scratch_restore(struct runner *r, struct opened *o, const char *scratch, uint64_
 	restore_fd = fd;
 	if (interrupted)
 		on_signal(interrupted);
-	prc = pipeline_restore(o->loc->st, o->m->data_key, &o->keys, o->m->id,
-	    o->m->sha256, o->m->container.cipher, fd, NULL, raw, err, errlen);
+	prc = job_read_backup(o->loc, &o->keys, o->m, fd, NULL, raw, err, errlen);
 	restore_fd = -1;
 	erc = r->engine->restore_end(&job, prc == -1 || interrupted, eerr, sizeof(eerr));
 	if (interrupted)
@@ -195,6 +194,10 @@ scratch_choose(struct runner *r, const char *target, char *buf, size_t len)
 		    "no scratch database to restore into; verify checks every frame without "
 		    "one", "engine", r->engine->name, NULL);
 		return EXIT_USAGE;
+	}
+	if (runner_state_open(r, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "verify --restore not started", "error", err, NULL);
+		return EXIT_JOB;
 	}
 	runner_engine_job(r, &job, NULL);
 	if (r->engine->scratch_name(&job, buf, len, err, sizeof(err)) == -1) {

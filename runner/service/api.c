@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/timeparse.h"
 #include "common/util.h"
+#include "runner/catalog/backup_id.h"
 #include "runner/cmd/jobs.h"
 #include "runner/service/api.h"
 #include "runner/service/control.h"
@@ -38,14 +39,14 @@ struct api_job {
 	char		 source[8];		/* api, or daemon (schedule, trigger) */
 	char		 request_id[API_REQUEST_ID_MAX + 1];
 	enum job_state	 state;
-	char		 backup_id[17];
+	char		 backup_id[BACKUP_ID_MAX];
 	time_t		 started;
 	time_t		 finished;		/* 0 while running */
 	uint64_t	 raw_bytes;
 	uint64_t	 stored_bytes;
 	char		 error[256];
 	/* a restore: what was asked for ("" when not given) */
-	char		 want_backup[17];
+	char		 want_backup[BACKUP_ID_MAX];
 	char		 want_at[64];
 	char		 want_database[256];
 };
@@ -456,9 +457,9 @@ restore_options(json_t *body, struct api_job *want, char *err, size_t errlen)
 
 	if (get_str(body, "backup", want->want_backup, sizeof(want->want_backup)) == -1 ||
 	    (want->want_backup[0] != '\0' && strcmp(want->want_backup, "latest") != 0 &&
-	    id_to_time(want->want_backup, &dummy) == -1))
+	    backup_id_parse(want->want_backup, &dummy) == -1))
 		return errf(err, errlen, "backup: expected \"latest\" or a backup ID "
-		    "(20261124T030000Z)");
+		    "(20261124T030000Z-3fa94c)");
 	if (get_str(body, "at", want->want_at, sizeof(want->want_at)) == -1 ||
 	    (json_object_get(body, "at") != NULL && want->want_at[0] == '\0'))
 		return errf(err, errlen, "at: expected a time");

@@ -19,6 +19,7 @@ struct jobrun_job {
 	struct job_result	 res;
 	int			(*run)(struct jobrun *, struct jobrun_job *);
 	const struct restore_request *req;
+	struct catalog		*cats;		/* a backup's, kept for its prune and metrics */
 };
 
 void
@@ -57,33 +58,48 @@ tail_clear(struct notify_tail *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* What loc holds; the catalog stays loaded for the caller when *c is returned 0. */
-static int
-stored_read(struct jobrun *jr, struct location *loc, struct jobrun_stored *st,
-    struct catalog *c)
+/* The metrics of what the first location holds, from its catalog. */
+static void
+count_catalog(struct jobrun *jr, const struct catalog *c)
 {
-	const struct manifest	*m;
-	char			 err[KB_ERRLEN];
+	const struct catalog_entry	*e;
+
+	metrics_set_backup_counts(&jr->metrics, catalog_count(c, CATALOG_OK),
+	    catalog_count(c, CATALOG_DAMAGED), catalog_count_future(c));
+	if ((e = catalog_latest(c)) != NULL)
+		metrics_set_last_success(&jr->metrics, e->rec.finished);
+}
+
+/* What a location holds, from its catalog (NULL: it could not be read). */
+static void
+stored_of(const struct location *loc, const struct catalog *c, struct jobrun_stored *st)
+{
+	const struct catalog_entry	*e;
 
 	memset(st, 0, sizeof(*st));
 	strlcpy(st->name, loc->section->label != NULL ? loc->section->label : "default",
 	    sizeof(st->name));
-	memset(c, 0, sizeof(*c));
-	if (catalog_load(jr->r, loc, c, err, sizeof(err)) == -1) {
-		log_kv(LOGL_WARN, "cannot count the stored backups", "location", loc->desc,
-		    "error", err, NULL);
-		return -1;
-	}
+	if (c == NULL)
+		return;
 	st->known = 1;
-	st->count = c->n;
-	if ((m = catalog_latest(c)) != NULL) {
-		strlcpy(st->newest.id, m->id, sizeof(st->newest.id));
-		st->newest.started = m->started;
-		st->newest.finished = m->finished;
-		st->newest.raw_bytes = m->raw_bytes;
-		st->newest.stored_bytes = m->stored_bytes;
+	st->count = catalog_count(c, CATALOG_OK);
+	if ((e = catalog_latest(c)) != NULL) {
+		strlcpy(st->newest.id, e->id, sizeof(st->newest.id));
+		st->newest.started = e->rec.started;
+		st->newest.finished = e->rec.finished;
+		st->newest.raw_bytes = e->rec.raw_bytes;
+		st->newest.stored_bytes = e->rec.stored_bytes;
 	}
-	return 0;
+}
+
+static void
+stored_set(struct jobrun *jr, struct jobrun_stored *st, size_t n)
+{
+	pthread_mutex_lock(&jr->lock);
+	free(jr->stored);
+	jr->stored = st;
+	jr->nstored = n;
+	pthread_mutex_unlock(&jr->lock);
 }
 
 void
@@ -91,24 +107,24 @@ jobrun_seed(struct jobrun *jr)
 {
 	struct jobrun_stored	*st;
 	struct catalog		 c;
+	char			 err[KB_ERRLEN];
 	size_t			 i, n = jr->r->nlocations;
 
 	st = xcalloc(n > 0 ? n : 1, sizeof(*st));
 	for (i = 0; i < n; i++) {
-		if (stored_read(jr, &jr->r->locations[i], &st[i], &c) == -1)
+		if (catalog_open(jr->r, &jr->r->locations[i], 0, &c, err,
+		    sizeof(err)) == -1) {
+			log_kv(LOGL_WARN, "cannot count the stored backups", "location",
+			    jr->r->locations[i].desc, "error", err, NULL);
+			stored_of(&jr->r->locations[i], NULL, &st[i]);
 			continue;
-		if (i == 0) {
-			metrics_set_stored_backups(&jr->metrics, c.n);
-			if (st[0].newest.id[0] != '\0')
-				metrics_set_last_success(&jr->metrics, st[0].newest.finished);
 		}
-		catalog_free(&c);
+		if (i == 0)
+			count_catalog(jr, &c);
+		stored_of(&jr->r->locations[i], &c, &st[i]);
+		catalog_close(&c);
 	}
-	pthread_mutex_lock(&jr->lock);
-	free(jr->stored);
-	jr->stored = st;
-	jr->nstored = n;
-	pthread_mutex_unlock(&jr->lock);
+	stored_set(jr, st, n);
 }
 
 size_t
@@ -181,21 +197,17 @@ run_hook(struct jobrun *jr, const char *which, const struct hook_job *hj)
  * failure shows that storage is no longer being cleaned.
  */
 static int
-after_backup(struct jobrun *jr)
+after_backup(struct jobrun *jr, struct catalog *cats)
 {
-	if (job_prune(jr->r, 0) != EXIT_OK) {
+	static const struct prune_request	pr = { 0, 0 };
+
+	if (job_prune(jr->r, cats, &pr) != EXIT_OK) {
 		log_kv(LOGL_ERROR, "prune failed; the backup stands", NULL);
 		return EXIT_JOB;
 	}
 	return EXIT_OK;
 }
 
-/* Stored backups, after the backup and its prune. */
-static void
-count_backups(struct jobrun *jr)
-{
-	jobrun_seed(jr);
-}
 
 static void
 textfile(struct jobrun *jr)
@@ -208,6 +220,20 @@ textfile(struct jobrun *jr)
 	if (metrics_write_textfile(&jr->metrics, path, err, sizeof(err)) == -1)
 		log_kv(LOGL_WARN, "metrics textfile not written", "path", path, "error", err,
 		    NULL);
+}
+
+/* After a backup and its prune: what every location holds, from the job's catalogs. */
+static void
+stored_after(struct jobrun *jr, struct catalog *cats)
+{
+	struct jobrun_stored	*st;
+	size_t			 i, n = jr->r->nlocations;
+
+	st = xcalloc(n > 0 ? n : 1, sizeof(*st));
+	for (i = 0; i < n; i++)
+		stored_of(&jr->r->locations[i], cats[i].r != NULL ? &cats[i] : NULL,
+		    &st[i]);
+	stored_set(jr, st, n);
 }
 
 static void
@@ -242,7 +268,11 @@ report(struct jobrun *jr, struct jobrun_job *j, int ok, double duration,
 	metrics_job_done(&jr->metrics, j->kind, ok, duration, time(NULL), error);
 	if (ok && j->kind == METRICS_JOB_BACKUP) {
 		metrics_set_backup_bytes(&jr->metrics, j->res.raw_bytes, j->res.stored_bytes);
-		count_backups(jr);
+		/* After the backup and its prune, from the same catalogs. */
+		if (j->cats != NULL && j->cats[0].r != NULL)
+			count_catalog(jr, &j->cats[0]);
+		if (j->cats != NULL)
+			stored_after(jr, j->cats);
 	}
 	notify_config_of(r, &nc);
 	memset(&ev, 0, sizeof(ev));
@@ -322,9 +352,10 @@ run_backup(struct jobrun *jr, struct jobrun_job *j)
 {
 	int	rc;
 
-	rc = job_backup(jr->r, &j->res);
+	j->cats = catalogs_new(jr->r);
+	rc = job_backup(jr->r, j->cats, &j->res);
 	if (rc == EXIT_OK)
-		rc = after_backup(jr);
+		rc = after_backup(jr, j->cats);
 	return rc;
 }
 
@@ -345,6 +376,7 @@ jobrun_backup(struct jobrun *jr, struct job_result *res)
 	j.kind = METRICS_JOB_BACKUP;
 	j.run = run_backup;
 	rc = jobrun_run(jr, &j);
+	catalogs_close(jr->r, j.cats);
 	if (res != NULL)
 		*res = j.res;
 	return rc;

@@ -21,13 +21,13 @@
 #include "runner/service/metrics.h"
 #include "runner/service/notify.h"
 
-/* What one location holds, as jobrun_seed() last read it. */
+/* What one location holds (its ok backups), as last read: at start, after each backup. */
 struct jobrun_stored {
 	char		 name[64];	/* "default" ([storage]) or NAME ([storage.NAME]) */
 	int		 known;		/* 0: could not be read */
 	size_t		 count;
 	struct {			/* the newest backup; id "" when there is none */
-		char	 id[17];
+		char	 id[BACKUP_ID_MAX];
 		time_t	 started;
 		time_t	 finished;
 		uint64_t raw_bytes;
@@ -59,11 +59,11 @@ struct jobrun {
 void	 jobrun_init(struct jobrun *, struct runner *, time_t start);
 void	 jobrun_free(struct jobrun *);
 /*
- * Reads every location's manifests: what each holds (jobrun_stored()), and
+ * Opens every location's catalog: what each holds (jobrun_stored()), and
  * the last success and stored backups of the first for the metrics.
  */
 void	 jobrun_seed(struct jobrun *);
-/* A copy of what the locations held at the last seed; free() it. */
+/* A copy of what the locations held when last read; free() it. */
 size_t	 jobrun_stored(struct jobrun *, struct jobrun_stored **);
 /* fn is called at the end of every job run through jobrun, in the job's thread. */
 void	 jobrun_set_done(struct jobrun *, jobrun_done_fn, void *arg);

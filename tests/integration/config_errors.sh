@@ -51,7 +51,7 @@ base | sed 's|^path = .*|path = relative/dir|' | bad "relative path" "[storage] 
 base | sed '/^\[storage\]/,$d' | bad "no storage" "[storage]: missing section"
 (base; printf '[retention]\ndaily = 7 days\n') | bad "bad duration" "[retention] daily: '7 days' is not a duration"
 (base; printf '[retention]\nrule.q = %%Y-%%m\n') | bad "bad custom rule" "[retention] rule.q: expected STRFTIME-FORMAT DURATION"
-(base; printf '[retention]\nrule.q = quarterly 90d\n') | bad "rule without conversion" "[retention] rule.q: the format has no % conversion"
+(base; printf '[retention]\nrule.q = quarterly 90d\n') | bad "rule without conversion" '[retention] rule.q: format \"quarterly\" has no % conversion'
 base | sed 's/^engine = postgres/engine = postgres\nmode = mirror/' | bad "bad mode" "[backup] mode: 'mirror' is not one of retained|single"
 base | sed 's/^engine = postgres/engine = postgres\ncompression = lz4/' | bad "bad compression" "[backup] compression: 'lz4' is not zstd"
 base | sed 's/^engine = postgres/engine = postgres\ncompression = zstd:99/' | bad "bad zstd level" "[backup] compression: 'zstd:99'"

@@ -240,7 +240,7 @@ case "$all" in *" $last "*) ;; *) fail "lastSuccessfulBackup $last is not stored
 case "$api_ids $newest " in *" $last "*) fail "lastSuccessfulBackup $last is not a scheduled backup" ;; esac
 node -e '
 	const s = JSON.parse(process.argv[1]), n = Number(process.argv[2]);
-	const ok = s.lastBackup && s.lastBackup.result === "Succeeded" && /^\d{8}T\d{6}Z$/.test(s.lastBackup.id) &&
+	const ok = s.lastBackup && s.lastBackup.result === "Succeeded" && /^\d{8}T\d{6}Z(-[0-9a-f]{6})?$/.test(s.lastBackup.id) &&
 		s.lastSuccessfulBackup.size > 0 && /Z$/.test(s.lastSuccessfulBackup.time) &&
 		s.backupsKept >= 6 && s.backupsKept <= n && /^\d{4}-\d\d-\d\dT/.test(s.nextBackup);
 	process.exit(ok ? 0 : 1);' "$status" "$(nbackups)" || fail "definition status: $status"

@@ -54,12 +54,12 @@ assert_contains "$KB_TMP/log" 'msg="backup committed"' "backup log"
 aws --endpoint-url "$S3_ENDPOINT" s3 ls --recursive "s3://$S3_BUCKET/kb run/" >"$KB_TMP/ls" ||
 	fail "aws ls"
 cat "$KB_TMP/ls"
-grep -q "kb run/pré/test/orders/backups/[0-9TZ]*/data$" "$KB_TMP/ls" || fail "data not in the bucket"
-grep -q "kb run/pré/test/orders/backups/[0-9TZ]*/manifest.json$" "$KB_TMP/ls" ||
+grep -q "kb run/pré/test/orders/backups/[0-9TZa-f-]*/data$" "$KB_TMP/ls" || fail "data not in the bucket"
+grep -q "kb run/pré/test/orders/backups/[0-9TZa-f-]*/manifest.json$" "$KB_TMP/ls" ||
 	fail "manifest not in the bucket"
 
 say "the AWS CLI downloads the data; its SHA-256 is the manifest's"
-key=$(sed -n 's/.* \(kb run\/pré\/test\/orders\/backups\/[0-9TZ]*\/data\)$/\1/p' "$KB_TMP/ls" | head -n 1)
+key=$(sed -n 's/.* \(kb run\/pré\/test\/orders\/backups\/[0-9TZa-f-]*\/data\)$/\1/p' "$KB_TMP/ls" | head -n 1)
 aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "s3://$S3_BUCKET/$key" "$KB_TMP/data" ||
 	fail "aws cp of $key"
 aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors \

@@ -190,6 +190,10 @@ test_runs(void **state)
 		    "\"at\": \"2026-11-24T03:00:00Z\"}", "" },
 		{ RUN_RESTORE, "{\"definition\": \"orders\", \"backup\": \"20261124T030000Z\", "
 		    "\"database\": \"copy\"}", "" },
+		{ RUN_RESTORE, "{\"definition\": \"orders\", \"backup\": "
+		    "\"20261124T030000Z-3fa94c\", \"database\": \"copy\"}", "" },
+		{ RUN_RESTORE, "{\"definition\": \"orders\", \"backup\": "
+		    "\"20261124T030000Z-3FA94C\", \"database\": \"copy\"}", "spec.backup" },
 		{ RUN_RESTORE, "{\"definition\": \"orders\"}", "no target database" },
 		{ RUN_RESTORE, "{\"definition\": \"orders\", \"intoSourceDatabase\": false}",
 		    "no target database" },
