@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// A Kubernetes API stand-in for the operator's reconcile tests (Node stdlib only).
+// A Kubernetes API stand-in for the operator's tests (Node; the CRDs' schemas are
+// checked with ajv and js-yaml from tests/operator/node_modules when they are there).
 //
 // It is not a kube-apiserver: it keeps objects in memory and implements what
 // the operator relies on, the way the real server does it:
