@@ -40,12 +40,14 @@ static const struct config_key backup_keys[] = {
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
+static int check_secret_url(const char *, char *, size_t);
+
 static const struct config_key notify_keys[] = {
-	{ "webhook", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
+	{ "webhook", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
 	{ "on", CFG_ENUM, 0, "failure", "failure|always", 0, 0, NULL },
-	{ "ping_start", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
-	{ "ping_success", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
-	{ "ping_failure", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
+	{ "ping_start", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
+	{ "ping_success", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
+	{ "ping_failure", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -186,13 +188,24 @@ config_is_name(const char *s)
 
 /*
  * The control API's token (runner/service/api.h): long enough not to be
- * guessed.  A secret: the message is the key's expect, never this one's.
+ * guessed.  A secret: the message never quotes it.
  */
 static int
 check_api_token(const char *v, char *err, size_t errlen)
 {
 	if (strlen(v) < 16)
-		return errf(err, errlen, "too short: at least 16 characters");
+		return errf(err, errlen, "too short: at least 16 characters (the value is "
+		    "a secret: not shown)");
+	return 0;
+}
+
+/* A URL that is a secret (it may hold a token): refused without being quoted. */
+static int
+check_secret_url(const char *v, char *err, size_t errlen)
+{
+	if (!startswith(v, "http://") && !startswith(v, "https://"))
+		return errf(err, errlen, "not an http:// or https:// URL (the value is a "
+		    "secret: not shown)");
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "engines/engine.h"
 #include "runner/catalog/rules.h"
+#include "runner/stream/keys.h"
 #include "runner/schema.h"
 #include "storage/storage.h"
 
@@ -69,6 +70,7 @@ storage_validate(const struct config_section_schema *ss, const struct config_sec
 {
 	const struct storage_ops	*ops;
 	const char			*type = config_get(s, "type");
+	struct keyring			 kr;
 	size_t				 i;
 
 	if ((ops = storage_find(type)) == NULL)
@@ -78,6 +80,10 @@ storage_validate(const struct config_section_schema *ss, const struct config_sec
 		if (!key_in(storage_common_keys, k) && !key_in(ops->keys, k))
 			return errf(err, errlen, "%s: not a key of type %s", k, type);
 	}
+	/* The keys in the form the keyring takes them: a bad raw key is a config error. */
+	if (keyring_load(s, &kr, err, errlen) == -1)
+		return -1;
+	keyring_free(&kr);
 	return ops->validate != NULL ? ops->validate(ss, s, err, errlen) : 0;
 }
 

@@ -73,6 +73,9 @@ base | sed 's/^engine = postgres/engine = postgres\nschedule = @every 10x/' | ba
 base | sed 's/^engine = postgres/engine = postgres\ntimezone = Mars\/Olympus/' | bad "bad timezone" "[backup] timezone: 'Mars/Olympus' is not an IANA time zone"
 base | sed 's/^engine = postgres/engine = postgres\ntimezone = ..\/..\/etc\/passwd/' | bad "timezone outside zoneinfo" "[backup] timezone: '../../etc/passwd'"
 
+(base; printf 'encryption_key_format = raw\nencryption_key = 0123\n') | bad "malformed raw key" "[storage] encryption_key: a raw key is 64 hex digits"
+(base; printf 'encryption_key_format = raw\nencryption_key = %064d\nencryption_key_old = zz\n' 0) | bad "malformed old raw key" "[storage] encryption_key_old: a raw key is 64 hex digits"
+(base; printf '[notify]\nwebhook = ftp://hooks.example/inline-secret-value\n') | bad "webhook not http" "[notify] webhook: invalid value (expected an http(s) URL)"
 base | sed '/^path = /d; s/^type = file/type = s3\nbucket = b\naccess_key = AKIDEXAMPLE/' | bad "s3 without a secret key" "[storage] access_key and secret_key: both required for type = s3"
 base | sed '/^path = /d; s/^type = file/type = s3\nbucket = b\naccess_key = a\nsecret_key = s\nmax_tries = 0/' | bad "s3 max_tries 0" "[storage] max_tries: '0' is too small: expected a number of tries from 1 to 100"
 say "secrets from a file relative to \$CREDENTIALS_DIRECTORY and from the environment"
