@@ -59,9 +59,13 @@ static const struct config_key hooks_keys[] = {
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
+static int check_api_token(const char *, char *, size_t);
+
 static const struct config_key metrics_keys[] = {
 	{ "listen", CFG_HOSTPORT, 0, NULL, "HOST:PORT", 0, 0, NULL },
 	{ "textfile", CFG_PATH, 0, NULL, "a file path", 0, 0, NULL },
+	{ "api_token", CFG_SECRET, 0, NULL, "a bearer token of at least 16 characters", 0,
+	    0, check_api_token },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -180,6 +184,19 @@ config_is_name(const char *s)
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * The control API's token (runner/service/api.h): long enough not to be
+ * guessed.  A secret: the message never quotes it.
+ */
+static int
+check_api_token(const char *v, char *err, size_t errlen)
+{
+	if (strlen(v) < 16)
+		return errf(err, errlen, "too short: at least 16 characters (the value is "
+		    "a secret: not shown)");
+	return 0;
 }
 
 /* A URL that is a secret (it may hold a token): refused without being quoted. */

@@ -28,6 +28,7 @@
 #include "common/tz.h"
 #include "common/util.h"
 #include "common/proc.h"
+#include "runner/service/api.h"
 #include "runner/service/control.h"
 #include "runner/service/daemon.h"
 #include "common/httpd.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct jobrun		 jr;
 	struct control		*ctl;
 	struct http_server	*http;
+	struct api		*api;		/* the control API, or NULL */
 	struct cron		 cron;
 	pthread_mutex_t		 lock;		/* next, last */
 	time_t			 next;
@@ -339,7 +341,7 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	cc.chain_arg = &d->jr.tail;
 	if (control_start(&d->ctl, &cc, err, errlen) == -1)
 		return -1;
-	return 0;
+	return api_start(&d->api, d->http, d->ctl, &d->jr, err, errlen);
 }
 
 int
@@ -371,6 +373,7 @@ daemon_run(struct runner *r, const char *config_path, daemon_trigger_fn trigger)
 	log_kv(LOGL_INFO, "stopping", NULL);
 	sd_notify_stopping();
 out:
+	api_stop(d.api);	/* its jobs hold the control's slot */
 	control_stop(d.ctl);
 	if (d.http != NULL)
 		http_stop(d.http);

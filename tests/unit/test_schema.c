@@ -34,7 +34,7 @@ static const char *const free_text[] = {
 	"bucket", "prefix", "access_key", "secret_key", "ca_file", "encryption_key_old",
 	"encryption_key_old.*", "endpoints", "databases", "session_token", "role_arn",
 	"role_session_name", "web_identity_token_file", "sse_kms_key_id", "storage_class",
-	"container_credentials_uri", "container_token_file", "api_token", "kms_key_id",
+	"container_credentials_uri", "container_token_file", "kms_key_id",
 	NULL
 };
 
@@ -54,6 +54,7 @@ static const struct {
 	{ "notify", "ping_start", "ftp://hc.example" },
 	{ "notify", "ping_success", "ftp://hc.example" },
 	{ "notify", "ping_failure", "ftp://hc.example" },
+	{ "metrics", "api_token", "short-token" },	/* fewer than 16 characters */
 	{ "retention", "rule.*", "quarterly 90d" },
 	{ "storage", "part_size", "1KiB" },
 };
