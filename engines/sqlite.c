@@ -77,7 +77,8 @@ sq_shell(struct engine_job *job, const char *path, const char *sql, char **out,
 	child_args_add(&a, "-cmd");
 	child_args_add(&a, ".timeout 30000");
 	sq_add_path(&a, path);
-	rc = child_run_input(child_args_list(&a), NULL, sql, out, 1024 * 1024, err, errlen);
+	rc = child_run_input(child_args_list(&a), NULL, NULL, sql, out, 1024 * 1024, err,
+	    errlen);
 	child_args_free(&a);
 	return rc;
 }
