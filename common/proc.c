@@ -517,6 +517,68 @@ child_in_path(const char *prog)
 	return found;
 }
 
+/* A /proc file into buf (NUL-terminated): its size says 0, so read(2) until the end. */
+static int
+proc_read(const char *path, char *buf, size_t size)
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read_full(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The 22nd field of /proc/PID/stat, counted after the ')' that ends the 2nd, comm. */
+int
+proc_start_ticks(pid_t pid, unsigned long long *ticks)
+{
+	char	path[64], buf[1024], *p;
+	int	field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (proc_read(path, buf, sizeof(buf)) == -1 || (p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		return -1;
+	*ticks = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+static int
+proc_comm(const char *pid, char *buf, size_t size)
+{
+	char	path[64];
+
+	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+	if (proc_read(path, buf, size) == -1)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int
+proc_running_as_us(pid_t pid, unsigned long long start)
+{
+	unsigned long long	ticks;
+	char			num[24], ours[64], theirs[64];
+
+	if (proc_comm("self", ours, sizeof(ours)) == -1)
+		return -1;
+	snprintf(num, sizeof(num), "%ld", (long)pid);
+	if (proc_start_ticks(pid, &ticks) == -1 || ticks != start ||
+	    proc_comm(num, theirs, sizeof(theirs)) == -1)
+		return 0;
+	return strcmp(ours, theirs) == 0;
+}
+
 int
 child_version(struct child_args *a, char *buf, size_t len)
 {

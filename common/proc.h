@@ -90,6 +90,17 @@ int	 child_version(struct child_args *a, char *buf, size_t len);
 int	 child_in_path(const char *prog);
 
 /*
+ * When a process started, in clock ticks after boot (/proc/PID/stat): with
+ * its pid, a name for one process for good, where a pid alone is reused.
+ */
+int	 proc_start_ticks(pid_t pid, unsigned long long *ticks);
+/*
+ * 1 if pid is a process that started at start and runs the same program
+ * as we do (/proc/PID/comm), 0 if not, -1 if there is no telling (no /proc).
+ */
+int	 proc_running_as_us(pid_t pid, unsigned long long start);
+
+/*
  * Runs argv to completion with its output logged; after seconds (0: no
  * limit) it is killed (SIGTERM, then SIGKILL) and the call fails saying so.
  */

@@ -12,15 +12,15 @@
  * One database is dumped without --databases, so the dump holds no CREATE
  * DATABASE or USE: restore runs it in whichever database it is told, which
  * is how restore --database NAME restores into another (created if
- * missing, and dropped again if the restore fails).  A list of databases, or "*" (--all-databases), makes a dump
- * that names its databases itself: it restores only into those names.
+ * missing, and dropped again if the restore fails).  A list of databases,
+ * or "*" (--all-databases), makes a dump that names its databases itself:
+ * it restores only into those names.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -442,13 +442,15 @@ my_tool_version(struct engine_job *job, char *buf, size_t len)
 }
 
 static int
-my_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
+my_scratch_name(struct engine_job *job, const char *base, char *buf, size_t len, char *err,
+    size_t errlen)
 {
 	if (!my_single(job, NULL))
 		return errf(err, errlen, "verify --restore needs a backup of one database; "
 		    "this definition backs up '%s', whose dump names its databases itself",
 		    config_get(job->section, "databases"));
-	snprintf(buf, len, "kbackup_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
+	if (strlcpy(buf, base, len) >= len)
+		return errf(err, errlen, "%s: too long a name", base);
 	return 0;
 }
 
@@ -523,6 +525,28 @@ my_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
 	return rc;
 }
 
+/* A prefix compared as bytes (LIKE would take _ for a wildcard). */
+static int
+my_scratch_list(struct engine_job *job, const char *prefix, char ***names, char *err,
+    size_t errlen)
+{
+	char	*lit, *script, *out = NULL;
+	int	 rc;
+
+	*names = NULL;
+	lit = my_hex_literal(prefix);
+	script = xasprintf("SELECT schema_name FROM information_schema.schemata WHERE "
+	    "BINARY LEFT(schema_name, CHAR_LENGTH(%s)) = %s ORDER BY 1;\n", lit, lit);
+	rc = my_sql(job, NULL, script, 0, &out, err, errlen);
+	my_end(job, 0, NULL, 0);
+	if (rc == 0)
+		*names = engine_lines(out);
+	free(out);
+	free(script);
+	free(lit);
+	return rc;
+}
+
 static void
 my_pod(const struct config_section *section, struct engine_pod *pod)
 {
@@ -540,6 +564,7 @@ const struct engine_ops engine_mysql = {
 	.check = my_check,
 	.tool_version = my_tool_version,
 	.scratch_name = my_scratch_name,
+	.scratch_list = my_scratch_list,
 	.exists = my_exists,
 	.sanity = my_sanity,
 	.drop = my_drop,

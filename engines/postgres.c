@@ -439,13 +439,15 @@ pg_tool_version(struct engine_job *job, char *buf, size_t len)
 }
 
 static int
-pg_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
+pg_scratch_name(struct engine_job *job, const char *base, char *buf, size_t len, char *err,
+    size_t errlen)
 {
-	snprintf(buf, len, "kbackup_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
+	if (strlcpy(buf, base, len) >= len)
+		return errf(err, errlen, "%s: too long a name", base);
 	return 0;
 }
 
-/* Runs script in the postgres database with the psql variable db set to database. */
+/* Runs script in the postgres database with the psql variable db set to database (or prefix). */
 static int
 pg_psql_about(struct engine_job *job, const char *script, const char *database, char **out,
     char *err, size_t errlen)
@@ -511,6 +513,22 @@ pg_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
 	    NULL, err, errlen);
 }
 
+/* A prefix compared as text (not LIKE, where _ is a wildcard). */
+static int
+pg_scratch_list(struct engine_job *job, const char *prefix, char ***names, char *err,
+    size_t errlen)
+{
+	char	*out = NULL;
+
+	*names = NULL;
+	if (pg_psql_about(job, "SELECT datname FROM pg_database WHERE left(datname, "
+	    "length(:'db')) = :'db' ORDER BY 1;\n", prefix, &out, err, errlen) == -1)
+		return -1;
+	*names = engine_lines(out);
+	free(out);
+	return 0;
+}
+
 static void
 pg_pod(const struct config_section *section, struct engine_pod *pod)
 {
@@ -528,6 +546,7 @@ const struct engine_ops engine_postgres = {
 	.check = pg_check,
 	.tool_version = pg_tool_version,
 	.scratch_name = pg_scratch_name,
+	.scratch_list = pg_scratch_list,
 	.exists = pg_exists,
 	.sanity = pg_sanity,
 	.drop = pg_drop,

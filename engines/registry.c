@@ -52,6 +52,25 @@ engine_names(void)
 	return names;
 }
 
+char **
+engine_lines(const char *text)
+{
+	char	**lines = xcalloc(1, sizeof(*lines));
+	size_t	  n = 0, len;
+
+	while (text != NULL && *text != '\0') {
+		len = strcspn(text, "\n");
+		if (len > 0) {
+			lines = xreallocarray(lines, n + 2, sizeof(*lines));
+			lines[n++] = xstrndup(text, len);
+			lines[n] = NULL;
+		}
+		text += len;
+		text += *text == '\n';
+	}
+	return lines;
+}
+
 void
 engine_sanity_parse(struct engine_sanity *s, char *text)
 {

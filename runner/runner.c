@@ -33,6 +33,7 @@ runner_init(struct runner *r, struct config *cfg)
 	r->base = xasprintf("%s/%s", r->namespace_, r->name);
 	r->state_dir = xasprintf("%s/%s.%s", r->workdir, r->namespace_, r->name);
 	r->tmpdir = path_join(r->state_dir, "tmp");
+	r->scratchdir = path_join(r->state_dir, "scratch");
 	r->control_path = control_path(r);
 }
 
@@ -93,6 +94,23 @@ read_runner_id(const char *path, char id[13])
 	id[12] = '\0';
 	free(buf);
 	return 0;
+}
+
+int
+runner_state_read(struct runner *r)
+{
+	char	*path;
+	int	 rc = 0;
+
+	if (r->runner_id[0] != '\0')
+		return 0;
+	path = path_join(r->state_dir, "runner-id");
+	if (read_runner_id(path, r->runner_id) == -1) {
+		r->runner_id[0] = '\0';
+		rc = -1;
+	}
+	free(path);
+	return rc;
 }
 
 int
@@ -172,6 +190,7 @@ runner_free(struct runner *r)
 	free(r->base);
 	free(r->state_dir);
 	free(r->tmpdir);
+	free(r->scratchdir);
 	free(r->control_path);
 	config_free(r->cfg);
 	memset(r, 0, sizeof(*r));
@@ -208,6 +227,7 @@ runner_engine_job(struct runner *r, struct engine_job *job, const char *database
 	job->config = r->cfg;
 	job->section = r->engine_section;
 	job->tmpdir = r->tmpdir;
+	job->scratchdir = r->scratchdir;
 	job->runner_id = r->runner_id;
 	job->database = database;
 }
