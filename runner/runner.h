@@ -33,6 +33,7 @@ struct runner {
 	const char			*name;
 	const char			*namespace_;
 	const char			*workdir;
+	char				*workdir_own;	/* workdir when derived */
 	/*
 	 * WORKDIR/NAMESPACE.NAME ('.' is in no name, so no two definitions
 	 * share one): the lock, the runner id, the control socket, and tmp/
