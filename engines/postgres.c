@@ -217,7 +217,10 @@ pg_start(struct engine_job *job, struct child_args *a, int flags, int *fd, char 
  * The client for the server, chosen once per job (pg_client.h): none to
  * choose when bin_dir is set or no client is installed under the root (then
  * PATH's); else the server's major, or a newer one, asked of the server in
- * database.  A failure is kept: tool_version() and backup_begin() both ask.
+ * database.  A server that does not answer gets the newest client, whose
+ * own failure then says why (database missing, password refused, server
+ * down) better than the question could.  A refusal is kept: tool_version()
+ * and backup_begin() both ask.
  */
 static int
 pg_resolve(struct engine_job *job, const char *database, char *err, size_t errlen)
@@ -238,9 +241,12 @@ pg_resolve(struct engine_job *job, const char *database, char *err, size_t errle
 		return 0;
 	if (pg_psql(job, database, script, NULL, &out, pg->resolve_err,
 	    sizeof(pg->resolve_err)) == -1) {
-		errprefix(pg->resolve_err, sizeof(pg->resolve_err),
-		    "asking the server for its version");
-		goto fail;
+		log_kv(LOGL_WARN, "cannot ask the server for its version: taking the newest "
+		    "client", "error", pg->resolve_err, NULL);
+		pg->resolve_err[0] = '\0';
+		pg->bindir = xasprintf("%s/%d/bin", root, majors[n - 1]);
+		free(majors);
+		return 0;
 	}
 	if (pg_client_server_version(out, &major, version, sizeof(version)) == -1) {
 		errf(pg->resolve_err, sizeof(pg->resolve_err),

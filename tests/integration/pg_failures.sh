@@ -120,8 +120,7 @@ write_pg_config "$KB_TMP/kb.conf" shop
 pg_stop
 run_runner -c "$KB_TMP/kb.conf" --once
 expect_rc 1 "server down"
-assert_contains "$KB_TMP/log" "asking the server for its version: psql exited with status 2" \
-	"server down: the first connection fails"
+assert_contains "$KB_TMP/log" "pg_dump exited with status 1" "server down: exit status"
 assert_contains "$KB_TMP/log" "Connection refused" "server down: why"
 nothing_stored "server down"
 run_runner -c "$KB_TMP/kb.conf" check
