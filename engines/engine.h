@@ -114,6 +114,8 @@ const struct engine_ops *engine_find(const char *name);
 /* "postgres|mysql|..." for messages and the [backup] engine enum. */
 const char *engine_names(void);
 
+/* Logs how dropping the database a failed restore had created went (rc 0 or -1). */
+void	 engine_log_created_drop(const char *database, int rc, const char *err);
 /* The non-empty lines of text, NULL-terminated, for words_free(). */
 char	**engine_lines(const char *text);
 /* Adds the "TABLE<TAB>ROWS" lines of text (modified in place) to s. */

@@ -248,12 +248,8 @@ my_drop_created(struct engine_job *job)
 
 	ident = my_ident(my->created);
 	script = xasprintf("DROP DATABASE IF EXISTS %s;\n", ident);
-	if (my_sql(job, NULL, script, 0, NULL, err, sizeof(err)) == -1)
-		log_kv(LOGL_ERROR, "cannot drop the database the failed restore created: drop "
-		    "it by hand", "database", my->created, "error", err, NULL);
-	else
-		log_kv(LOGL_INFO, "dropped the database the failed restore had created",
-		    "database", my->created, NULL);
+	engine_log_created_drop(my->created,
+	    my_sql(job, NULL, script, 0, NULL, err, sizeof(err)), err);
 	free(script);
 	free(ident);
 }

@@ -311,13 +311,9 @@ pg_drop_created(struct engine_job *job)
 	var = xasprintf("db=%s", pg->created);
 	vars[0] = var;
 	vars[1] = NULL;
-	if (pg_psql(job, "postgres", "DROP DATABASE IF EXISTS :\"db\" WITH (FORCE);\n", vars,
-	    NULL, err, sizeof(err)) == -1)
-		log_kv(LOGL_ERROR, "cannot drop the database the failed restore created: drop "
-		    "it by hand", "database", pg->created, "error", err, NULL);
-	else
-		log_kv(LOGL_INFO, "dropped the database the failed restore had created",
-		    "database", pg->created, NULL);
+	engine_log_created_drop(pg->created, pg_psql(job, "postgres",
+	    "DROP DATABASE IF EXISTS :\"db\" WITH (FORCE);\n", vars, NULL, err, sizeof(err)),
+	    err);
 	free(var);
 }
 

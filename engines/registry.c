@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "engines/engine.h"
 
@@ -50,6 +51,17 @@ engine_names(void)
 		strlcat(names, engine_registry[i]->name, sizeof(names));
 	}
 	return names;
+}
+
+void
+engine_log_created_drop(const char *database, int rc, const char *err)
+{
+	if (rc == -1)
+		log_kv(LOGL_ERROR, "cannot drop the database the failed restore created: drop "
+		    "it by hand", "database", database, "error", err, NULL);
+	else
+		log_kv(LOGL_INFO, "dropped the database the failed restore had created",
+		    "database", database, NULL);
 }
 
 char **
