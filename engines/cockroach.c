@@ -477,7 +477,7 @@ cr_sql(struct engine_job *job, const char *sql, char *err, size_t errlen)
 		child_args_addf(&a, "--url=%s", url);
 	}
 	freezero(url, strlen(url));
-	rc = child_spawn(&c, child_args_list(&a), child_args_list(&env),
+	rc = child_spawn(&c, child_args_list(&a), child_args_list(&env), NULL,
 	    CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, err, errlen);
 	child_args_free(&a);
 	child_args_free(&env);

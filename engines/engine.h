@@ -30,6 +30,12 @@ struct engine_job {
 	 * that nothing a killed job left stays there.
 	 */
 	const char			*tmpdir;
+	/*
+	 * verify --restore's scratch files (SQLite), mode 0700: apart from
+	 * tmpdir, since verify --restore runs without the lock and a runner
+	 * taking it empties tmpdir.  Created by scratch_name() when needed.
+	 */
+	const char			*scratchdir;
 	/* This runner's id (12 hex digits, kept in its state directory): names scratch databases. */
 	const char			*runner_id;
 	const char			*database;	/* restore: target override, or NULL */
@@ -75,13 +81,25 @@ struct engine_ops {
 
 	/*
 	 * verify --restore; all NULL when the engine has no scratch database.
-	 * scratch_name() fails, saying why, when this definition's backups
-	 * cannot be restored under another name.  exists() answers 1 or 0, or
-	 * -1 when it cannot tell.  sanity() fails when database does not exist;
-	 * drop() succeeds when it does not.
+	 * scratch_name() turns the runner's name for a scratch database, base
+	 * ("kbackup_verify_RUNNERID_PID_START", at most 63 bytes, [0-9a-z_]),
+	 * into the engine's: base itself for a server, a file whose name
+	 * starts with base in scratchdir; it fails, saying why, when this
+	 * definition's backups cannot be restored under another name.
+	 * exists() answers 1 or 0, or -1 when it cannot tell.  sanity() fails
+	 * when database does not exist; drop() succeeds when it does not.
 	 */
-	int	(*scratch_name)(struct engine_job *, char *buf, size_t len, char *err,
-		    size_t errlen);
+	int	(*scratch_name)(struct engine_job *, const char *base, char *buf, size_t len,
+		    char *err, size_t errlen);
+	/*
+	 * The scratch databases there are whose base starts with prefix, for
+	 * the runner to drop what killed runs left: in the engine's names (what
+	 * drop() takes), each ending in a path component that is base or base
+	 * followed by '.' and more.  *names: NULL-terminated, for words_free().
+	 * May be NULL: the engine leaves nothing a later run could find.
+	 */
+	int	(*scratch_list)(struct engine_job *, const char *prefix, char ***names,
+		    char *err, size_t errlen);
 	int	(*exists)(struct engine_job *, const char *database, char *err, size_t errlen);
 	int	(*sanity)(struct engine_job *, const char *database, struct engine_sanity *,
 		    char *err, size_t errlen);
@@ -96,6 +114,10 @@ const struct engine_ops *engine_find(const char *name);
 /* "postgres|mysql|..." for messages and the [backup] engine enum. */
 const char *engine_names(void);
 
+/* Logs how dropping the database a failed restore had created went (rc 0 or -1). */
+void	 engine_log_created_drop(const char *database, int rc, const char *err);
+/* The non-empty lines of text, NULL-terminated, for words_free(). */
+char	**engine_lines(const char *text);
 /* Adds the "TABLE<TAB>ROWS" lines of text (modified in place) to s. */
 void	 engine_sanity_parse(struct engine_sanity *, char *text);
 void	 engine_sanity_free(struct engine_sanity *);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "engines/engine.h"
 
@@ -50,6 +51,36 @@ engine_names(void)
 		strlcat(names, engine_registry[i]->name, sizeof(names));
 	}
 	return names;
+}
+
+void
+engine_log_created_drop(const char *database, int rc, const char *err)
+{
+	if (rc == -1)
+		log_kv(LOGL_ERROR, "cannot drop the database the failed restore created: drop "
+		    "it by hand", "database", database, "error", err, NULL);
+	else
+		log_kv(LOGL_INFO, "dropped the database the failed restore had created",
+		    "database", database, NULL);
+}
+
+char **
+engine_lines(const char *text)
+{
+	char	**lines = xcalloc(1, sizeof(*lines));
+	size_t	  n = 0, len;
+
+	while (text != NULL && *text != '\0') {
+		len = strcspn(text, "\n");
+		if (len > 0) {
+			lines = xreallocarray(lines, n + 2, sizeof(*lines));
+			lines[n++] = xstrndup(text, len);
+			lines[n] = NULL;
+		}
+		text += len;
+		text += *text == '\n';
+	}
+	return lines;
 }
 
 void
