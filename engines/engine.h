@@ -7,8 +7,9 @@
  * restore stream into the fd restore_begin() returns; *_end() waits for the
  * tools and says whether they succeeded: their exit status decides.
  *
- * Adding an engine: one file in engines/ defining a struct engine_ops, and
- * one line in engines/registry.c.
+ * Adding an engine: one file in engines/ defining a struct engine_desc and
+ * a struct engine_ops, and its line in each of the two tables of
+ * engines/registry.c.
  */
 #ifndef KB_ENGINE_H
 #define KB_ENGINE_H
@@ -61,12 +62,21 @@ struct engine_pod {
 	int		 ports[4];		/* extra container ports, 0-terminated */
 };
 
-struct engine_ops {
+/*
+ * What the config schema and the operator need of an engine, apart from
+ * what it runs: the operator links these and none of the tools' code.
+ */
+struct engine_desc {
 	const char		*name;		/* also the config section's name */
 	const struct config_key	*keys;		/* the section's keys, NULL name ends */
 	/* Checks across keys; may be NULL. */
 	int	(*validate)(const struct config_section_schema *,
 		    const struct config_section *, char *err, size_t errlen);
+	void	(*pod)(const struct config_section *, struct engine_pod *);
+};
+
+struct engine_ops {
+	const struct engine_desc *desc;
 
 	int	(*backup_begin)(struct engine_job *, int *fd, char *err, size_t errlen);
 	/* aborted: the pipeline failed; kill the tools.  Returns 0 iff the dump succeeded. */
@@ -105,11 +115,12 @@ struct engine_ops {
 		    char *err, size_t errlen);
 	int	(*drop)(struct engine_job *, const char *database, char *err, size_t errlen);
 
-	void	(*pod)(const struct config_section *, struct engine_pod *);
 };
 
 /* engines/registry.c */
+extern const struct engine_desc *const engine_descs[];
 extern const struct engine_ops *const engine_registry[];
+const struct engine_desc *engine_desc_find(const char *name);
 const struct engine_ops *engine_find(const char *name);
 /* "postgres|mysql|..." for messages and the [backup] engine enum. */
 const char *engine_names(void);

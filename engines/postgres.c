@@ -538,9 +538,15 @@ pg_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->image = "kbackup/runner-postgres";
 }
 
-const struct engine_ops engine_postgres = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_postgres_desc = {
 	.name = "postgres",
 	.keys = postgres_keys,
+	.pod = pg_pod,
+};
+
+const struct engine_ops engine_postgres = {
+	.desc = &engine_postgres_desc,
 	.backup_begin = pg_backup_begin,
 	.backup_end = pg_end,
 	.restore_begin = pg_restore_begin,
@@ -552,5 +558,4 @@ const struct engine_ops engine_postgres = {
 	.exists = pg_exists,
 	.sanity = pg_sanity,
 	.drop = pg_drop,
-	.pod = pg_pod,
 };
