@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/proc.h"
@@ -307,13 +308,16 @@ pg_drop_created(struct engine_job *job)
 	struct pg_job	*pg = job->priv;
 	char		 err[KB_ERRLEN], *var;
 	const char	*vars[2];
+	int		 was;
 
 	var = xasprintf("db=%s", pg->created);
 	vars[0] = var;
 	vars[1] = NULL;
+	was = cancel_cleanup_begin();	/* a cancelled restore still drops it */
 	engine_log_created_drop(pg->created, pg_psql(job, "postgres",
 	    "DROP DATABASE IF EXISTS :\"db\" WITH (FORCE);\n", vars, NULL, err, sizeof(err)),
 	    err);
+	cancel_cleanup_end(was);
 	free(var);
 }
 
