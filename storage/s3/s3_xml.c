@@ -2,6 +2,7 @@
  * s3_xml: parsing of S3 responses (errors, listings, multipart results).
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <libxml/parser.h>
@@ -88,10 +89,15 @@ s3_xml_error(const char *body, size_t len, struct s3_error *e)
 	memset(e, 0, sizeof(*e));
 	if ((doc = parse(body, len)) == NULL)
 		return 0;
-	if ((root = xmlDocGetRootElement(doc)) != NULL && is(root, "Error")) {
+	if ((root = xmlDocGetRootElement(doc)) != NULL && is(root, "ErrorResponse")) {
+		child_copy(root, "RequestId", e->request_id, sizeof(e->request_id));
+		root = child(root, "Error");
+	}
+	if (root != NULL && is(root, "Error")) {
 		child_copy(root, "Code", e->code, sizeof(e->code));
 		child_copy(root, "Message", e->message, sizeof(e->message));
-		child_copy(root, "RequestId", e->request_id, sizeof(e->request_id));
+		if (e->request_id[0] == '\0')
+			child_copy(root, "RequestId", e->request_id, sizeof(e->request_id));
 		found = 1;
 	}
 	xmlFreeDoc(doc);
@@ -299,6 +305,190 @@ s3_xml_delete_result(const char *body, size_t len, char *err, size_t errlen)
 	}
 	r = 0;
 out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+static int
+one_version(xmlNodePtr n, s3_xml_version_fn fn, void *arg, char *err, size_t errlen)
+{
+	char	*key, *id;
+	int	 r = -1;
+
+	key = child_text(n, "Key");
+	id = child_text(n, "VersionId");
+	if (key == NULL || id == NULL) {
+		errf(err, errlen, "versions listing: <%s> without <Key> or <VersionId>",
+		    (const char *)n->name);
+		goto out;
+	}
+	if (fn(key, id, is(n, "DeleteMarker"), arg) == -1) {
+		errf(err, errlen, "versions listing stopped at %s", key);
+		goto out;
+	}
+	r = 0;
+out:
+	free(key);
+	free(id);
+	return r;
+}
+
+int
+s3_xml_list_versions(const char *body, size_t len, s3_xml_version_fn fn, void *arg,
+    char **next_key, char **next_id, char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root, n;
+	int		r = -1;
+
+	*next_key = *next_id = NULL;
+	if ((root = root_named(doc, "ListVersionsResult", err, errlen)) == NULL)
+		goto out;
+	for (n = root->children; n != NULL; n = n->next) {
+		if ((is(n, "Version") || is(n, "DeleteMarker")) &&
+		    one_version(n, fn, arg, err, errlen) == -1)
+			goto out;
+	}
+	if (child_true(root, "IsTruncated")) {
+		*next_key = child_text(root, "NextKeyMarker");
+		*next_id = child_text(root, "NextVersionIdMarker");
+		if (*next_key == NULL) {
+			free(*next_id);
+			*next_id = NULL;
+			errf(err, errlen, "truncated versions listing without NextKeyMarker");
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+int
+s3_xml_versioning(const char *body, size_t len, char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root;
+	char		status[32];
+	int		r = -1;
+
+	if ((root = root_named(doc, "VersioningConfiguration", err, errlen)) == NULL)
+		goto out;
+	child_copy(root, "Status", status, sizeof(status));
+	r = strcmp(status, "Enabled") == 0 ? 1 : strcmp(status, "Suspended") == 0 ? 2 : 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+int
+s3_xml_lock_config(const char *body, size_t len, int *enabled, char *mode, size_t modelen,
+    char *period, size_t periodlen, char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root, n;
+	char		v[32], days[24], years[24];
+	int		r = -1;
+
+	*enabled = 0;
+	mode[0] = period[0] = '\0';
+	if ((root = root_named(doc, "ObjectLockConfiguration", err, errlen)) == NULL)
+		goto out;
+	child_copy(root, "ObjectLockEnabled", v, sizeof(v));
+	*enabled = strcmp(v, "Enabled") == 0;
+	if ((n = child(root, "Rule")) != NULL && (n = child(n, "DefaultRetention")) != NULL) {
+		child_copy(n, "Mode", mode, modelen);
+		child_copy(n, "Days", days, sizeof(days));
+		child_copy(n, "Years", years, sizeof(years));
+		if (days[0] != '\0')
+			snprintf(period, periodlen, "%sd", days);
+		else if (years[0] != '\0')
+			snprintf(period, periodlen, "%sy", years);
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+int
+s3_xml_retention(const char *body, size_t len, char *mode, size_t modelen, time_t *until,
+    char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root;
+	char		date[64];
+	int		r = -1;
+
+	mode[0] = '\0';
+	*until = 0;
+	if ((root = root_named(doc, "Retention", err, errlen)) == NULL)
+		goto out;
+	child_copy(root, "Mode", mode, modelen);
+	child_copy(root, "RetainUntilDate", date, sizeof(date));
+	if (date[0] != '\0' && s3_xml_time(date, until) == -1) {
+		errf(err, errlen, "retention: bad RetainUntilDate");
+		goto out;
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+int
+s3_xml_sts_credentials(const char *body, size_t len, char **access_key, char **secret_key,
+    char **token, time_t *expiration, char *err, size_t errlen)
+{
+	xmlDocPtr	 doc = parse(body, len);
+	xmlNodePtr	 root, n;
+	char		*exp = NULL;
+	int		 r = -1;
+
+	*access_key = *secret_key = *token = NULL;
+	*expiration = 0;
+	if (doc == NULL || (root = xmlDocGetRootElement(doc)) == NULL) {
+		errf(err, errlen, "unreadable XML in response");
+		goto out;
+	}
+	/* <XResponse><XResult><Credentials> */
+	for (n = root->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && child(n, "Credentials") != NULL)
+			break;
+	if (n == NULL || (n = child(n, "Credentials")) == NULL) {
+		errf(err, errlen, "no <Credentials> in the answer");
+		goto out;
+	}
+	*access_key = child_text(n, "AccessKeyId");
+	*secret_key = child_text(n, "SecretAccessKey");
+	*token = child_text(n, "SessionToken");
+	exp = child_text(n, "Expiration");
+	if (*access_key == NULL || *secret_key == NULL || **access_key == '\0' ||
+	    **secret_key == '\0') {
+		errf(err, errlen, "<Credentials> without AccessKeyId or SecretAccessKey");
+		goto out;
+	}
+	if (exp != NULL && s3_xml_time(exp, expiration) == -1) {
+		errf(err, errlen, "<Credentials> with a bad Expiration");
+		goto out;
+	}
+	r = 0;
+out:
+	if (r == -1) {
+		if (*secret_key != NULL)
+			freezero(*secret_key, strlen(*secret_key));
+		if (*token != NULL)
+			freezero(*token, strlen(*token));
+		free(*access_key);
+		*access_key = *secret_key = *token = NULL;
+	}
+	free(exp);
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	return r;
