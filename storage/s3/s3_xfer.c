@@ -165,6 +165,7 @@ s3_xfer_reset(struct s3_xfer *x)
 	x->curlerr[0] = '\0';
 	x->bodypos = 0;
 	x->skip = 0;
+	x->body_seen = 0;
 	x->missing = 0;
 	x->code[0] = '\0';
 }
@@ -221,9 +222,14 @@ sink_body(struct s3_xfer *x, const char *src, size_t n)
 {
 	size_t	drop = 0;
 
-	if (x->status == 200 && x->range_start > 0 && x->skip == 0 && x->received == 0 &&
-	    x->offset == x->range_start)
-		x->skip = x->range_start;
+	if (!x->body_seen) {
+		x->body_seen = 1;
+		if (x->status == 200 && x->range_start > 0) {
+			log_kv(LOGL_WARN, "s3: the store ignored Range; reading the object "
+			    "from its start again", "key", x->what, NULL);
+			x->skip = x->range_start;
+		}
+	}
 	if (x->skip > 0) {
 		drop = n < x->skip ? n : (size_t)x->skip;
 		x->skip -= drop;

@@ -94,6 +94,7 @@ struct s3_xfer {
 	uint64_t	 received;
 	uint64_t	 range_start;	/* of the current try; 0: whole object */
 	uint64_t	 skip;		/* bytes still to drop: the store ignored Range */
+	int		 body_seen;	/* this try's answer has begun */
 	int		 sink_failed;
 	char		 sink_err[256];
 

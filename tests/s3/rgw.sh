@@ -7,18 +7,20 @@
 #                  S3_VHOST_ENDPOINT (http://localhost:PORT; BUCKET.localhost is
 #                  virtual-hosted style, "rgw dns name = localhost") and
 #                  S3_LOCK_BUCKET, a bucket created with Object Lock enabled
-#                  (hence versioned).  RGW_ADMIN runs radosgw-admin on it.
+#                  (hence versioned); RGW_ENDPOINT is S3_ENDPOINT, kept when
+#                  s3_passthrough puts the proxy in front.  rgw_admin runs
+#                  radosgw-admin on it.
 #   rgw_stop       stops it (radosgw TERM, the memstore OSD KILL: on TERM it
 #                  writes its whole store to disk; the mon TERM)
 # The settings are those ../shared/TEST-NOTES.md found necessary (msgr2 on
 # loopback only, crc mode with auth none, fast paxos, a one-OSD pool layout).
-# rgw_sts_setup (below) turns on RGW's STS for AssumeRoleWithWebIdentity.
+# rgw_sts_setup ISSUER CERT (below) makes RGW's STS (AssumeRoleWithWebIdentity,
+# on the same endpoint) trust a JWT issuer: an OIDC provider and two roles,
+# RGW_ROLE_ARN (trusts the issuer, may do anything in S3) and
+# RGW_OTHER_ROLE_ARN (trusts another issuer: refused).
 
 RGW_HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-rgw_free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$RGW_HARNESS_DIR/harness.sh"
 
 rgw_have() {
 	local c
@@ -29,7 +31,6 @@ rgw_have() {
 
 # ceph CLI on this cluster, with a timeout so that a dead mon fails fast.
 rgw_ceph() { ceph -c "$RGW_DIR/ceph.conf" --connect-timeout 10 "$@"; }
-RGW_ADMIN=rgw_admin
 rgw_admin() { radosgw-admin -c "$RGW_DIR/ceph.conf" "$@"; }
 
 rgw_write_conf() {	# dir monport rgwport
@@ -104,8 +105,8 @@ rgw_start() {
 	RGW_DIR=$dir
 	mkdir -p "$dir"/{run,log,crash,mon,osd,rgw}
 	RGW_FSID=$(cat /proc/sys/kernel/random/uuid)
-	monport=$(rgw_free_port)
-	rgwport=$(rgw_free_port)
+	monport=$(s3_free_port)
+	rgwport=$(s3_free_port)
 	rgw_write_conf "$dir" "$monport" "$rgwport"
 	monmaptool --create --fsid "$RGW_FSID" --addv a "[v2:127.0.0.1:$monport]" \
 	    "$dir/monmap" >/dev/null || { rgw_fail "monmaptool failed"; return 1; }
@@ -126,6 +127,7 @@ rgw_start() {
 	    { rgw_fail "radosgw did not start"; return 1; }
 	export S3_ENDPOINT=http://127.0.0.1:$rgwport
 	export S3_VHOST_ENDPOINT=http://localhost:$rgwport
+	export RGW_ENDPOINT=$S3_ENDPOINT
 	rgw_wait 60 rgw_http_ok || { rgw_fail "radosgw does not answer on $S3_ENDPOINT"; return 1; }
 	export S3_ACCESS_KEY=AKIARGWKBACKUPTEST01
 	export S3_SECRET_KEY=rgw-test-secret/0123456789abcdefABCDEF
@@ -146,11 +148,37 @@ rgw_start() {
 rgw_bucket() {	# name [lock]
 	local code hdr=()
 	[ "${2:-}" = lock ] && hdr=(-H "x-amz-bucket-object-lock-enabled: true")
-	code=$(curl -s -o "$RGW_DIR/bucket.out" -w '%{http_code}' -X PUT "${hdr[@]}" \
-	    --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
-	    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+	code=$(s3_curl -o "$RGW_DIR/bucket.out" -w '%{http_code}' -X PUT "${hdr[@]}" \
 	    "$S3_ENDPOINT/$1")
 	[ "$code" = 200 ]
+}
+
+# An IAM call to RGW (signed for service iam, a form in the body).
+rgw_iam() {	# form
+	curl -s -o "$RGW_DIR/iam.out" -w '%{http_code}' --aws-sigv4 "aws:amz:$S3_REGION:iam" \
+	    --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+	    -H "x-amz-content-sha256: $(printf '%s' "$1" | sha256sum | cut -d' ' -f1)" \
+	    -H "Content-Type: application/x-www-form-urlencoded" -d "$1" "$RGW_ENDPOINT/"
+}
+
+rgw_trust() {	# issuer-without-scheme
+	printf '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":["arn:aws:iam:::oidc-provider/%s"]},"Action":["sts:AssumeRoleWithWebIdentity"]}]}' "$1"
+}
+
+rgw_sts_setup() {	# issuer cert
+	local iss=${1#http://} tp url code
+	tp=$(openssl x509 -in "$2" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+	url=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1")
+	code=$(rgw_iam "Action=CreateOpenIDConnectProvider&Url=$url&ClientIDList.member.1=sts.amazonaws.com&ThumbprintList.member.1=$tp")
+	[ "$code" = 200 ] || { echo "rgw_sts_setup: CreateOpenIDConnectProvider: $code $(cat "$RGW_DIR/iam.out")" >&2; return 1; }
+	rgw_admin role create --role-name=kbackup --path=/ \
+	    --assume-role-policy-doc="$(rgw_trust "$iss")" >/dev/null || return 1
+	rgw_admin role-policy put --role-name=kbackup --policy-name=s3 \
+	    --policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::*"]}]}' \
+	    >/dev/null || return 1
+	rgw_admin role create --role-name=other --path=/ \
+	    --assume-role-policy-doc="$(rgw_trust 127.0.0.1:1/realms/other)" >/dev/null || return 1
+	export RGW_ROLE_ARN=arn:aws:iam:::role/kbackup RGW_OTHER_ROLE_ARN=arn:aws:iam:::role/other
 }
 
 rgw_stop() {
