@@ -717,11 +717,11 @@ s3_creds_get(struct s3_creds *c, const struct s3_cred **out, char *err, size_t e
 	if (c->key == NULL || (c->temporary && now >= c->refresh_at)) {
 		if (fetch(c, err, errlen) == -1) {
 			if (c->key == NULL || now >= c->expires_at || cancel_requested()) {
-				if (c->want == SRC_AUTO && c->key == NULL)
-					errprefix(err, errlen, "credentials (auto: %s)",
-					    source_names[c->source]);
+				if (c->source == SRC_AUTO)
+					errprefix(err, errlen, "credentials");
 				else
-					errprefix(err, errlen, "credentials (%s)",
+					errprefix(err, errlen, "credentials (%s%s)",
+					    c->want == SRC_AUTO ? "auto: " : "",
 					    source_names[c->source]);
 				return -1;
 			}

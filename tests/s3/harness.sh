@@ -14,6 +14,12 @@
 #   s3_stop        stops them
 #   s3_curl ARGS   curl signed with S3_ACCESS_KEY (x-amz-content-sha256 of an
 #                  empty body; pass -H to replace it for a body)
+#   s3_storage_section [KEY = VALUE lines on stdin]
+#                  prints a runner config's [storage] of type s3 for the
+#                  server of S3_ENDPOINT (path style, S3_PREFIX or "kb"), the
+#                  secret as secret_key_file = $S3_SECRET_FILE when that is
+#                  set; keys from stdin are added (credentials = ... leaves
+#                  the static keys out)
 # Needs node and the packages of package-lock.json (npm ci, done here if missing).
 
 S3_HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -108,4 +114,27 @@ s3_stop() {
 	done
 	S3_PROXY_PID= S3_SERVER_PID=
 	return 0
+}
+
+s3_storage_section() {
+	local extra
+	extra=$(cat)
+	cat <<EOF
+[storage]
+type = s3
+endpoint = $S3_ENDPOINT
+region = $S3_REGION
+bucket = $S3_BUCKET
+prefix = ${S3_PREFIX:-kb}
+path_style = true
+EOF
+	if ! grep -q '^credentials *=' <<<"$extra"; then
+		echo "access_key = $S3_ACCESS_KEY"
+		if [ -n "${S3_SECRET_FILE:-}" ]; then
+			echo "secret_key_file = $S3_SECRET_FILE"
+		else
+			echo "secret_key = $S3_SECRET_KEY"
+		fi
+	fi
+	[ -z "$extra" ] || printf '%s\n' "$extra"
 }

@@ -39,7 +39,9 @@
  *   [--lifetime S] [--role ARN] [--audience AUD] [--container-token T]
  *   [--imds-role NAME]
  * Test helpers: POST /__idp/mint?sub=S&aud=A&ttl=S answers a signed JWT;
- * GET /__idp/stats answers counters (JSON).
+ * POST /__idp/expire ends every credential issued so far at once (as a
+ * revoked session: the proxy then answers ExpiredToken); GET /__idp/stats
+ * answers counters (JSON).
  */
 'use strict';
 
@@ -264,6 +266,15 @@ const server = http.createServer((req, res) => {
 		const p = u.pathname;
 		if (p === '/__idp/stats')
 			return send(res, 200, 'application/json', JSON.stringify(stats));
+		if (p === '/__idp/expire') {
+			for (const f of fs.readdirSync(sessions)) {
+				const file = path.join(sessions, f);
+				const c = JSON.parse(fs.readFileSync(file, 'utf8'));
+				c.expiration = Date.now() - 1000;
+				fs.writeFileSync(file, JSON.stringify(c));
+			}
+			return send(res, 204, 'text/plain', '');
+		}
 		if (p === '/__idp/mint')
 			return send(res, 200, 'text/plain', mint(u.searchParams.get('sub') ||
 			    'system:serviceaccount:db:kbackup', u.searchParams.get('aud') || audience,

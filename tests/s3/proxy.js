@@ -166,8 +166,12 @@ function keyInfo(key) {
 	}
 }
 
-/* Checks the signature; resolves to null when good, else [status, code, message]. */
-async function verify(req, bodyHash) {
+/*
+ * Checks the signature; resolves to null when good, else [status, code,
+ * message].  A session's expiry is judged when the request arrived, as S3
+ * judges it before it takes the body.
+ */
+async function verify(req, bodyHash, arrived) {
 	const auth = req.headers.authorization;
 	if (!auth)
 		return [403, 'AccessDenied', 'Access Denied'];
@@ -184,7 +188,7 @@ async function verify(req, bodyHash) {
 		    !a.signed.includes('x-amz-security-token'))
 			return [403, 'InvalidToken',
 			    'The provided token is malformed or otherwise invalid.'];
-		if (Date.now() > k.expiration)
+		if (arrived > k.expiration)
 			return [400, 'ExpiredToken', 'The provided token has expired.'];
 	}
 	const claimed = req.headers['x-amz-content-sha256'];
@@ -519,6 +523,7 @@ const server = http.createServer((req, res) => {
 		return;
 	}
 	stats.requests++;
+	const arrived = Date.now();
 	const file = path.join(spoolDir, 'body-' + process.pid + '-' + (++seq));
 	const out = fs.createWriteStream(file);
 	const hash = crypto.createHash('sha256');
@@ -547,7 +552,7 @@ const server = http.createServer((req, res) => {
 			const bodyHash = hash.digest('hex');
 			try {
 				if (!passthrough)
-					bad = await verify(req, bodyHash);
+					bad = await verify(req, bodyHash, arrived);
 			} catch (e) {
 				bad = [500, 'InternalError', 'proxy: ' + e.message];
 			}
