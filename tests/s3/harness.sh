@@ -110,7 +110,7 @@ s3_curl() {
 s3_stop() {
 	local p
 	for p in ${S3_PROXY_PID:-} ${S3_SERVER_PID:-}; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+		kill "$p" 2>/dev/null && { wait "$p" 2>/dev/null || true; }
 	done
 	S3_PROXY_PID= S3_SERVER_PID=
 	return 0
