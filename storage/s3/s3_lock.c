@@ -357,6 +357,7 @@ probe_lock(struct s3 *s3, struct storage_probe *p, char *lerr, size_t lerrlen)
 	int		enabled;
 
 	if (bucket_get(s3, &x, "object-lock", "bucket", lerr, lerrlen) == 0) {
+		p->object_lock = 0;	/* a store that ignores ?object-lock (s3rver) has none */
 		if (s3_xml_lock_config(x.resp.data, x.resp.len, &enabled, mode, sizeof(mode),
 		    period, sizeof(period), lerr, lerrlen) == 0) {
 			p->object_lock = enabled;
