@@ -83,7 +83,7 @@ static const struct config_key s3_keys[] = {
 	    check_endpoint },
 	{ "part_size", CFG_SIZE, 0, "8MiB", "a size of 5MiB to 5GiB", 5 * MIB, 5 * 1024 * MIB,
 	    NULL },
-	{ "parts_in_flight", CFG_UINT, 0, "4", "a number of parts", 1, 64, NULL },
+	{ "parts_in_flight", CFG_UINT, 0, "3", "a number of parts", 1, 64, NULL },
 	{ "max_tries", CFG_UINT, 0, "5", "a number of tries", 1, 100, NULL },
 	{ "object_lock", CFG_ENUM, 0, "off", "off|governance|compliance", 0, 0, NULL },
 	{ "storage_class", CFG_STRING, 0, NULL, "a storage class such as STANDARD_IA", 0, 0,

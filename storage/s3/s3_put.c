@@ -176,6 +176,15 @@ upload_create(struct storage_upload *u, char *err, size_t errlen)
 	return 0;
 }
 
+/* A buffer of a part size outgrown is not kept: it would never be filled again. */
+static void
+drop_buffer(struct s3_part *p)
+{
+	free(p->buf);
+	p->buf = NULL;
+	p->cap = 0;
+}
+
 static void
 part_fail(struct storage_upload *u, struct s3_part *p, const char *err)
 {
@@ -222,12 +231,8 @@ part_done(struct storage_upload *u, struct s3_part *p, CURLcode rc, int idle)
 		u->etags[p->partno - 1] = xstrdup(p->x.etag);
 		s3_xfer_free(&p->x);
 		p->busy = 0;
-		/* a buffer of a size outgrown is not kept */
-		if (p->cap < u->part_size) {
-			free(p->buf);
-			p->buf = NULL;
-			p->cap = 0;
-		}
+		if (p->cap < u->part_size)
+			drop_buffer(p);
 		return;
 	}
 	if (r == S3_XFER_RETRY && !idle)
@@ -326,6 +331,28 @@ reclaim_buffer(struct storage_upload *u, struct s3_part *p)
 	p->cap = 0;
 }
 
+/*
+ * Unknown or exceeded size: larger parts as the count grows (the 10,000th
+ * part ends 8 TiB with the defaults).  Fewer of them may then be in
+ * flight: the ones of the old size drain before the next, larger buffer is
+ * filled, and idle buffers of the old size go, so that memory stays within
+ * the budget across the change too.
+ */
+static int
+grow(struct storage_upload *u, char *err, size_t errlen)
+{
+	unsigned	i;
+
+	if ((u->size_hint != 0 && u->total < u->size_hint) ||
+	    u->part_size * 2 > S3_MAX_PART)
+		return 0;
+	u->part_size *= 2;
+	for (i = 0; i < u->nslots; i++)
+		if (!u->slots[i].busy)
+			drop_buffer(&u->slots[i]);
+	return upload_drive(u, parts_allowed(u) - 1, err, errlen);
+}
+
 /* Hands the filled buffer to a free slot and starts its UploadPart. */
 static int
 upload_submit(struct storage_upload *u, char *err, size_t errlen)
@@ -375,10 +402,8 @@ upload_submit(struct storage_upload *u, char *err, size_t errlen)
 	u->len = 0;
 	p->busy = 1;
 	part_start(u, p);
-	/* Unknown or exceeded size: larger parts as the count grows. */
-	if (u->nparts % 1000 == 0 && (u->size_hint == 0 || u->total >= u->size_hint) &&
-	    u->part_size * 2 <= S3_MAX_PART)
-		u->part_size *= 2;
+	if (u->nparts % 1000 == 0 && grow(u, err, errlen) == -1)
+		return -1;
 	if (serial(u)) {
 		if (upload_drive(u, 0, err, errlen) == -1)
 			return -1;
@@ -404,13 +429,17 @@ s3_put_write(struct storage_upload *u, const void *data, size_t len, char *err,
 	while (len > 0) {
 		if (u->len == u->part_size && upload_submit(u, err, errlen) == -1)
 			return -1;
-		if (u->cap < u->part_size && u->len == u->cap) {
-			u->cap = u->cap == 0 ? 64 * 1024 : u->cap * 2;
-			if (u->cap > u->part_size)
-				u->cap = u->part_size;
-			u->buf = xreallocarray(u->buf, u->cap, 1);
+		/*
+		 * Empty here (the size changes only right after a submit).  A whole
+		 * part at once: pages never written (a small object) cost no memory,
+		 * and growing by realloc would hold two copies for a while.
+		 */
+		if (u->cap < u->part_size) {
+			free(u->buf);
+			u->buf = xmalloc(u->part_size);
+			u->cap = u->part_size;
 		}
-		n = (u->cap < u->part_size ? u->cap : u->part_size) - u->len;
+		n = u->part_size - u->len;
 		if (n > len)
 			n = len;
 		memcpy(u->buf + u->len, p, n);

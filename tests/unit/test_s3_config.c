@@ -186,7 +186,7 @@ test_defaults(void **state)
 	assert_int_equal(load(cfg, err, sizeof(err)), 0);
 	sec = config_section(cfg, "storage");
 	assert_int_equal(config_get_size(sec, "part_size"), 8 * 1024 * 1024);
-	assert_int_equal(config_get_uint(sec, "parts_in_flight"), 4);
+	assert_int_equal(config_get_uint(sec, "parts_in_flight"), 3);
 	assert_int_equal(config_get_uint(sec, "max_tries"), 5);
 	assert_string_equal(config_get(sec, "credentials"), "auto");
 	assert_string_equal(config_get(sec, "object_lock"), "off");
