@@ -332,8 +332,9 @@ reclaim_buffer(struct storage_upload *u, struct s3_part *p)
 }
 
 /*
- * Unknown or exceeded size: larger parts as the count grows (the 10,000th
- * part ends 8 TiB with the defaults).  Fewer of them may then be in
+ * Unknown or exceeded size: larger parts as the count grows, until the
+ * parts left at this size reach 5 TiB (a 5 TiB object ends with parts of
+ * 2 GiB, its 9564th, with the defaults).  Fewer of them may then be in
  * flight: the ones of the old size drain before the next, larger buffer is
  * filled, and idle buffers of the old size go, so that memory stays within
  * the budget across the change too.
@@ -344,7 +345,8 @@ grow(struct storage_upload *u, char *err, size_t errlen)
 	unsigned	i;
 
 	if ((u->size_hint != 0 && u->total < u->size_hint) ||
-	    u->part_size * 2 > S3_MAX_PART)
+	    u->part_size * 2 > S3_MAX_PART ||
+	    u->total + u->part_size * (S3_MAX_PARTS - u->nparts) >= S3_MAX_OBJECT)
 		return 0;
 	u->part_size *= 2;
 	for (i = 0; i < u->nslots; i++)

@@ -423,6 +423,7 @@ expect_list_error(const struct opts *o, const char *want)
 	if (strstr(err, want) == NULL)
 		fail_msg("'%s' does not mention %s", err, want);
 	assert_null(strstr(err, getenv("S3_SECRET_KEY")));
+	assert_null(strstr(err, ": ("));	/* no dangling ": " after an empty message */
 	storage_close(st);
 }
 
