@@ -44,7 +44,10 @@
  * (one byte of the body is changed after the signature check, as if
  * damaged on the way into the store: a body with x-amz-checksum-sha256 is
  * then refused with BadDigest, one without is stored damaged) or badsum
- * (stored as sent, but the answer's x-amz-checksum-sha256 is another one).
+ * (stored as sent, but the answer's x-amz-checksum-sha256 is another one),
+ * 501 (NotImplemented, as a store lacking the call answers) or norange
+ * (the Range header is dropped: the whole object comes back with 200, as
+ * from a store that ignores Range).
  *
  * With --data DIR (s3rver's directory) the proxy makes up for what s3rver
  * 3.7.1 does otherwise than S3, from s3rver's upload directories:
@@ -286,6 +289,8 @@ function forward(req, res, file, size, fault, tap) {
 	const headers = Object.assign({}, req.headers);
 	delete headers['transfer-encoding'];
 	delete headers['expect'];
+	if (fault === 'norange')
+		delete headers['range'];
 	/* Verified here; s3rver would check the key against its own S3RVER pair. */
 	if (!passthrough)
 		delete headers['authorization'];
@@ -582,10 +587,13 @@ const server = http.createServer((req, res) => {
 				return;
 			}
 			if (fault === '503' || fault === 'error200' || fault === 'denied200' ||
-			    fault === 'nosuchupload') {
+			    fault === 'nosuchupload' || fault === '501') {
 				fs.rm(file, () => {});
 				if (fault === '503')
 					refuse(res, 503, 'SlowDown', 'Please reduce your request rate.');
+				else if (fault === '501')
+					refuse(res, 501, 'NotImplemented', 'A header you provided ' +
+					    'implies functionality that is not implemented');
 				else if (fault === 'nosuchupload')
 					noSuchUpload(res);
 				else
@@ -599,8 +607,8 @@ const server = http.createServer((req, res) => {
 				tap = etag && rememberEtag(req, etag);
 			} else if (req.method === 'PUT' && !/[?&]uploadId=/.test(req.url))
 				multipartEtags.delete(targetId(req));
-			const cutOff = fault === 'cut' || fault === 'lost' || fault === 'badsum' ?
-			    fault : null;
+			const cutOff = fault === 'cut' || fault === 'lost' || fault === 'badsum' ||
+			    fault === 'norange' ? fault : null;
 			forward(req, res, file, size, cutOff, tap);
 		});
 	});

@@ -55,11 +55,17 @@ struct opts {
 	const char	*max_tries;
 	const char	*object_lock;
 	const char	*checksum;
+	const char	*sse;
+	const char	*sse_kms_key_id;
+	const char	*storage_class;
 	int		 vhost;
 };
 
 
 static const struct storage_put no_opts;	/* replace, size unknown */
+
+static void	fault(const char *, int, const char *, const char *);
+static long	faults_applied(const char *);
 
 /*
  * The server is Ceph RGW (S3_TEST_SERVER=rgw), whose answers differ here and
@@ -122,6 +128,12 @@ open_store(const struct opts *o)
 		config_set(cfg, name, "object_lock", o->object_lock);
 	if (o->checksum != NULL)
 		config_set(cfg, name, "checksum", o->checksum);
+	if (o->sse != NULL)
+		config_set(cfg, name, "sse", o->sse);
+	if (o->sse_kms_key_id != NULL)
+		config_set(cfg, name, "sse_kms_key_id", o->sse_kms_key_id);
+	if (o->storage_class != NULL)
+		config_set(cfg, name, "storage_class", o->storage_class);
 	config_set_secret(cfg, name, "access_key", getenv("S3_ACCESS_KEY"));
 	config_set_secret(cfg, name, "secret_key", o->secret ? o->secret :
 	    getenv("S3_SECRET_KEY"));
@@ -326,6 +338,7 @@ test_many(void **state)
 	enum { N = 1005 };
 	char		**keys = calloc(N, sizeof(*keys)), err[KB_ERRLEN];
 	size_t		  i;
+	long		  applied = 0;
 	struct count	  c;
 
 	for (i = 0; i < N; i++) {
@@ -337,8 +350,20 @@ test_many(void **state)
 	c = list(st, "obj/", "obj/1004");
 	assert_int_equal(c.n, N);
 	assert_true(c.found);
-	if (st->ops->remove(st, (const char *const *)keys, N, err, sizeof(err)) == -1)
+	if (st->ops->remove(st, (const char *const *)keys, N - 5, err, sizeof(err)) == -1)
 		fail_msg("remove: %s", err);
+	assert_int_equal(list(st, "obj/", NULL).n, 5);
+	/* a store without DeleteObjects (501, never retried): one DELETE per key */
+	if (getenv("S3_TEST_FAULTS") != NULL) {
+		applied = faults_applied("501");
+		fault("501", 5, "POST", "delete=");
+	}
+	if (st->ops->remove(st, (const char *const *)keys + N - 5, 5, err, sizeof(err)) == -1)
+		fail_msg("remove one at a time: %s", err);
+	if (getenv("S3_TEST_FAULTS") != NULL) {
+		assert_int_equal(faults_applied("501"), applied + 1);
+		fault("clear", 0, "POST", "");
+	}
 	c = list(st, "obj/", NULL);
 	assert_int_equal(c.n, 0);
 	/* deleting what is gone is not an error */
@@ -524,6 +549,18 @@ test_faults(void **state)
 	/* a download cut twice resumes with Range where it broke */
 	fault("cut", 2, "GET", "/retried$");
 	assert_int_equal(get_check(st, "retried", 0), 12 * MIB + 1);
+	/*
+	 * A store that ignores Range: read again from the start, the rest kept.
+	 * (Not through the proxy in front of RGW: the signed Range header would
+	 * be missing there.)
+	 */
+	if (!rgw()) {
+		fault("cut", 1, "GET", "/retried$");
+		fault("norange", 1, "GET", "/retried$");
+		assert_int_equal(get_check(st, "retried", 0), 12 * MIB + 1);
+		fault("norange", 1, "GET", "/retried$");
+		assert_int_equal(get_check(st, "retried", 5 * MIB + 7), 7 * MIB - 6);
+	}
 
 	/* an error that is no reason to retry fails the commit, which aborts */
 	fault("denied200", 1, "POST", "uploadId=");
@@ -663,6 +700,36 @@ test_if_absent(void **state)
 	assert_int_equal(list(st, "", NULL).n, 2);
 	assert_int_equal(list(st, "", NULL).bytes, 100 + 6 * MIB + 1);
 	free(buf);
+	storage_close(st);
+}
+
+/*
+ * Encryption and storage class headers, signed: x-amz-server-side-encryption
+ * is a prefix of ...-aws-kms-key-id, which libcurl 7.88's signer got wrong.
+ * The proxy checks every signature with the AWS SDK's signer.  (Not on RGW:
+ * it refuses SSE over plain http without a KMS set up.)  With checksum = off
+ * too: nothing but x-amz-content-sha256 then.
+ */
+static void
+test_headers(void **state)
+{
+	struct opts	 o = { .prefix = "kb-test/headers", .sse = "aws:kms",
+			    .sse_kms_key_id = "arn:aws:kms:us-east-1:123456789012:key/1234abcd",
+			    .storage_class = "STANDARD_IA", .checksum = "off" };
+	struct storage	*st;
+
+	if (rgw())
+		skip();
+	st = open_store(&o);
+	put(st, "small", 0, 1000, 1000, NULL);
+	put(st, "multipart", 0, 11 * MIB, MIB, NULL);
+	assert_int_equal(get_check(st, "multipart", 0), 11 * MIB);
+	storage_close(st);
+	o.sse = "AES256";
+	o.sse_kms_key_id = NULL;
+	st = open_store(&o);
+	put(st, "aes", 0, 1000, 1000, NULL);
+	assert_int_equal(list(st, "", NULL).n, 3);
 	storage_close(st);
 }
 
@@ -922,6 +989,7 @@ main(void)
 		cmocka_unit_test(test_vhost),
 		cmocka_unit_test(test_if_absent),
 		cmocka_unit_test(test_checksum),
+		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_cancel_connect),
