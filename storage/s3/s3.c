@@ -468,43 +468,27 @@ pending_one(const char *key, const char *id, time_t initiated, void *arg)
 }
 
 static int
+pending_page(const char *body, size_t len, void *arg, char **next_key, char **next_id,
+    char *err, size_t errlen)
+{
+	return s3_xml_list_uploads(body, len, pending_one, arg, next_key, next_id, err,
+	    errlen);
+}
+
+static int
 s3_list_pending(struct storage *st, const char *prefix, storage_pending_fn fn, void *arg,
     int *unsupported, char *err, size_t errlen)
 {
 	struct s3		*s3 = st->priv;
-	struct s3_xfer		 x;
-	struct s3_query		 q;
 	struct pending_ctx	 c;
-	char			*full, *nkey = NULL, *nid = NULL;
+	char			*full = s3_full_key(s3, prefix);
 	int			 r;
 
-	*unsupported = 0;
 	c.strip = *s3->prefix ? strlen(s3->prefix) + 1 : 0;
 	c.fn = fn;
 	c.arg = arg;
-	full = s3_full_key(s3, prefix);
-	do {
-		s3_query_init(&q);
-		s3_query_add(&q, "uploads", NULL);
-		s3_query_add(&q, "prefix", full);
-		if (nkey != NULL)
-			s3_query_add(&q, "key-marker", nkey);
-		if (nid != NULL)
-			s3_query_add(&q, "upload-id-marker", nid);
-		free(nkey);
-		free(nid);
-		nkey = nid = NULL;
-		s3_xfer_init(&x, s3, "GET", "bucket", s3_bucket_path(s3), s3_query_string(&q));
-		s3_query_free(&q);
-		if ((r = s3_xfer_run(&x, err, errlen)) == 0)
-			r = s3_xml_list_uploads(x.resp.data, x.resp.len, pending_one, &c, &nkey,
-			    &nid, err, errlen);
-		else if (x.status == 501 || strcmp(x.code, "NotImplemented") == 0)
-			*unsupported = 1;
-		s3_xfer_free(&x);
-	} while (r == 0 && nkey != NULL);
-	free(nkey);
-	free(nid);
+	r = s3_xfer_pages(s3, "uploads", full, "upload-id-marker", pending_page, &c,
+	    unsupported, err, errlen);
 	free(full);
 	if (r == -1)
 		return errprefix(err, errlen, "ListMultipartUploads s3://%s", s3->bucket);
@@ -516,19 +500,9 @@ s3_abort_pending(struct storage *st, const char *key, const char *id, char *err,
     size_t errlen)
 {
 	struct s3	*s3 = st->priv;
-	struct s3_xfer	 x;
-	struct s3_query	 q;
-	int		 r;
 
-	s3_query_init(&q);
-	s3_query_add(&q, "uploadId", id);
-	s3_xfer_init(&x, s3, "DELETE", key, s3_object_path(s3, key), s3_query_string(&q));
-	s3_query_free(&q);
-	r = s3_xfer_run(&x, err, errlen);
-	if (r == -1 && x.status == 404)
-		r = 0;
-	s3_xfer_free(&x);
-	if (r == -1)
+	if (s3_xfer_delete(s3, key, s3_object_path(s3, key), "uploadId", id, 0, err,
+	    errlen) == -1)
 		return errprefix(err, errlen, "AbortMultipartUpload");
 	return 0;
 }

@@ -103,6 +103,17 @@ progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 }
 
 void
+s3_http_defaults(CURL *c, const char *ca_file, char errbuf[CURL_ERROR_SIZE])
+{
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbackup");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	if (ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+}
+
+void
 s3_http_cancellable(CURL *c)
 {
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
@@ -194,20 +205,15 @@ s3_http_fetch(const struct s3_http_req *r, struct s3_buf *resp, long *status,
 	}
 	for (i = 0; r->headers != NULL && r->headers[i] != NULL; i++)
 		hl = curl_slist_append(hl, r->headers[i]);
+	s3_http_defaults(c, r->ca_file, cerr);
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbackup");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, fetch_header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, date);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (r->ca_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
 	if (strcmp(r->method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body != NULL ? r->body : "");

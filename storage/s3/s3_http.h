@@ -35,6 +35,8 @@ uint64_t s3_now_ms(void);
 int	 s3_sleep_ms(uint64_t ms);
 /* What curl_multi_poll() takes to wake on a cancel: n is 0 or 1. */
 int	 s3_cancel_waitfd(struct curl_waitfd *);
+/* What every handle gets: user agent, no signals, http(s) only, CA file, error buffer. */
+void	 s3_http_defaults(CURL *, const char *ca_file, char errbuf[CURL_ERROR_SIZE]);
 /* Sets the progress callback that aborts the transfer on a cancel. */
 void	 s3_http_cancellable(CURL *);
 

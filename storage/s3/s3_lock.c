@@ -81,20 +81,8 @@ versioned(struct s3 *s3)
 static int
 delete_one(struct s3 *s3, const char *key, const char *version, char *err, size_t errlen)
 {
-	struct s3_xfer	x;
-	struct s3_query	q;
-	int		r;
-
-	s3_query_init(&q);
-	if (version != NULL)
-		s3_query_add(&q, "versionId", version);
-	s3_xfer_init(&x, s3, "DELETE", key, s3_object_path(s3, key), s3_query_string(&q));
-	s3_query_free(&q);
-	r = s3_xfer_run(&x, err, errlen);
-	if (r == -1 && x.status == 404)
-		r = 0;
-	s3_xfer_free(&x);
-	return r;
+	return s3_xfer_delete(s3, key, s3_object_path(s3, key), version != NULL ?
+	    "versionId" : NULL, version, 0, err, errlen);
 }
 
 /* DeleteObjects of up to 1000 keys; 1 when the store lacks it (501). */
@@ -174,36 +162,24 @@ version_one(const char *key, const char *id, int marker, void *arg)
 	return 0;
 }
 
+static int
+versions_page(const char *body, size_t len, void *arg, char **next_key, char **next_id,
+    char *err, size_t errlen)
+{
+	return s3_xml_list_versions(body, len, version_one, arg, next_key, next_id, err,
+	    errlen);
+}
+
 /* Every version id of key (delete markers included). */
 static int
 list_versions(struct s3 *s3, const char *key, struct versions *v, char *err, size_t errlen)
 {
-	struct s3_xfer	 x;
-	struct s3_query	 q;
-	char		*full = s3_full_key(s3, key), *nkey = NULL, *nid = NULL;
-	int		 r;
+	char	*full = s3_full_key(s3, key);
+	int	 r;
 
 	v->want = full;
-	do {
-		s3_query_init(&q);
-		s3_query_add(&q, "versions", NULL);
-		s3_query_add(&q, "prefix", full);
-		if (nkey != NULL)
-			s3_query_add(&q, "key-marker", nkey);
-		if (nid != NULL)
-			s3_query_add(&q, "version-id-marker", nid);
-		free(nkey);
-		free(nid);
-		nkey = nid = NULL;
-		s3_xfer_init(&x, s3, "GET", "bucket", s3_bucket_path(s3), s3_query_string(&q));
-		s3_query_free(&q);
-		if ((r = s3_xfer_run(&x, err, errlen)) == 0)
-			r = s3_xml_list_versions(x.resp.data, x.resp.len, version_one, v, &nkey,
-			    &nid, err, errlen);
-		s3_xfer_free(&x);
-	} while (r == 0 && nkey != NULL);
-	free(nkey);
-	free(nid);
+	r = s3_xfer_pages(s3, "versions", full, "version-id-marker", versions_page, v, NULL,
+	    err, errlen);
 	free(full);
 	v->want = NULL;
 	if (r == -1)

@@ -483,20 +483,8 @@ upload_free(struct storage_upload *u)
 static int
 upload_abort_remote(struct storage_upload *u, char *err, size_t errlen)
 {
-	struct s3_xfer	x;
-	struct s3_query	q;
-	int		r;
-
-	s3_query_init(&q);
-	s3_query_add(&q, "uploadId", u->upload_id);
-	s3_xfer_init(&x, u->s3, "DELETE", u->key, xstrdup(u->path), s3_query_string(&q));
-	s3_query_free(&q);
-	x.cleanup = 1;
-	r = s3_xfer_run(&x, err, errlen);
-	if (r == -1 && x.status == 404)
-		r = 0;
-	s3_xfer_free(&x);
-	return r;
+	return s3_xfer_delete(u->s3, u->key, xstrdup(u->path), "uploadId", u->upload_id, 1,
+	    err, errlen);
 }
 
 /* The object at the key is the one this upload sent (single PUT: its ETag is the MD5). */

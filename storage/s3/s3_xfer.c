@@ -402,24 +402,19 @@ s3_xfer_setup(struct s3_xfer *x, char *err, size_t errlen)
 	free(host);
 	if (strcmp(x->method, "POST") == 0)
 		x->headers = curl_slist_append(x->headers, "Content-Type: application/xml");
+	s3_http_defaults(c, s3->ca_file, x->curlerr);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers);
 	curl_easy_setopt(c, CURLOPT_SHARE, s3->share);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kbackup");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->curlerr);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, s3->tls_verify ? 1L : 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s3->tls_verify ? 2L : 0L);
-	if (s3->ca_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, s3->ca_file);
 	if (x->fresh)
 		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (x->cleanup)
@@ -580,4 +575,61 @@ s3_xfer_run(struct s3_xfer *x, char *err, size_t errlen)
 		if (s3_sleep_ms(s3_backoff_ms(x->tries)) == -1)
 			return errf(err, errlen, "%s %s: cancelled", x->method, x->what);
 	}
+}
+
+int
+s3_xfer_pages(struct s3 *s3, const char *param, const char *prefix, const char *id_marker,
+    s3_page_fn page, void *arg, int *unsupported, char *err, size_t errlen)
+{
+	struct s3_xfer	 x;
+	struct s3_query	 q;
+	char		*nkey = NULL, *nid = NULL;
+	int		 r;
+
+	if (unsupported != NULL)
+		*unsupported = 0;
+	do {
+		s3_query_init(&q);
+		s3_query_add(&q, param, NULL);
+		s3_query_add(&q, "prefix", prefix);
+		if (nkey != NULL)
+			s3_query_add(&q, "key-marker", nkey);
+		if (nid != NULL)
+			s3_query_add(&q, id_marker, nid);
+		free(nkey);
+		free(nid);
+		nkey = nid = NULL;
+		s3_xfer_init(&x, s3, "GET", "bucket", s3_bucket_path(s3), s3_query_string(&q));
+		s3_query_free(&q);
+		if ((r = s3_xfer_run(&x, err, errlen)) == 0)
+			r = page(x.resp.data, x.resp.len, arg, &nkey, &nid, err, errlen);
+		else if (unsupported != NULL && (x.status == 501 ||
+		    strcmp(x.code, "NotImplemented") == 0))
+			*unsupported = 1;
+		s3_xfer_free(&x);
+	} while (r == 0 && nkey != NULL);
+	free(nkey);
+	free(nid);
+	return r;
+}
+
+int
+s3_xfer_delete(struct s3 *s3, const char *key, char *path, const char *param,
+    const char *value, int cleanup, char *err, size_t errlen)
+{
+	struct s3_xfer	x;
+	struct s3_query	q;
+	int		r;
+
+	s3_query_init(&q);
+	if (param != NULL)
+		s3_query_add(&q, param, value);
+	s3_xfer_init(&x, s3, "DELETE", key, path, s3_query_string(&q));
+	s3_query_free(&q);
+	x.cleanup = cleanup;
+	r = s3_xfer_run(&x, err, errlen);
+	if (r == -1 && x.status == 404)
+		r = 0;
+	s3_xfer_free(&x);
+	return r;
 }

@@ -140,6 +140,24 @@ void	 s3_xfer_md5(struct s3_xfer *);
 int	 s3_xfer_run(struct s3_xfer *, char *err, size_t errlen);
 void	 s3_xfer_free(struct s3_xfer *);
 
+/*
+ * GETs of the bucket with ?param (uploads, versions) and prefix (a full
+ * key), page after page: page() parses one and sets the next key marker and
+ * second marker (id_marker: upload-id-marker, version-id-marker), NULL at
+ * the end.  *unsupported (may be NULL) is set when the store answers 501.
+ */
+typedef int (*s3_page_fn)(const char *body, size_t len, void *arg, char **next_key,
+	    char **next_id, char *err, size_t errlen);
+int	 s3_xfer_pages(struct s3 *, const char *param, const char *prefix,
+	    const char *id_marker, s3_page_fn page, void *arg, int *unsupported, char *err,
+	    size_t errlen);
+/*
+ * DELETE of key at path (a new string) with one query parameter (param may
+ * be NULL); a 404 is success.  cleanup: one short try, even after a cancel.
+ */
+int	 s3_xfer_delete(struct s3 *, const char *key, char *path, const char *param,
+	    const char *value, int cleanup, char *err, size_t errlen);
+
 /* For transfers driven elsewhere (the parts of an upload): one try at a time. */
 int	 s3_xfer_setup(struct s3_xfer *, char *err, size_t errlen);
 int	 s3_xfer_check(struct s3_xfer *, CURLcode, char *err, size_t errlen);

@@ -205,12 +205,65 @@ out:
 	return r;
 }
 
+/*
+ * A listing paged by a key marker and a second marker (uploads, versions):
+ * its root element, the entries' names, the second marker's name.
+ */
+struct listing {
+	const char	*root;
+	const char	*entry;
+	const char	*entry2;	/* or NULL */
+	const char	*next_id;
+	const char	*what;		/* for messages */
+};
+
+typedef int (*entry_fn)(xmlNodePtr, void *ctx, char *err, size_t errlen);
+
 static int
-one_upload(xmlNodePtr n, s3_xml_upload_fn fn, void *arg, char *err, size_t errlen)
+marked_listing(const char *body, size_t len, const struct listing *l, entry_fn one,
+    void *ctx, char **next_key, char **next_id, char *err, size_t errlen)
 {
-	char	*key, *id, *init;
-	time_t	 t = 0;
-	int	 r = -1;
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root, n;
+	int		r = -1;
+
+	*next_key = *next_id = NULL;
+	if ((root = root_named(doc, l->root, err, errlen)) == NULL)
+		goto out;
+	for (n = root->children; n != NULL; n = n->next) {
+		if ((is(n, l->entry) || (l->entry2 != NULL && is(n, l->entry2))) &&
+		    one(n, ctx, err, errlen) == -1)
+			goto out;
+	}
+	if (child_true(root, "IsTruncated")) {
+		*next_key = child_text(root, "NextKeyMarker");
+		*next_id = child_text(root, l->next_id);
+		if (*next_key == NULL) {
+			free(*next_id);
+			*next_id = NULL;
+			errf(err, errlen, "truncated %s listing without NextKeyMarker", l->what);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+struct upload_ctx {
+	s3_xml_upload_fn	 fn;
+	void			*arg;
+};
+
+static int
+one_upload(xmlNodePtr n, void *ctx, char *err, size_t errlen)
+{
+	struct upload_ctx	*c = ctx;
+	char			*key, *id, *init;
+	time_t			 t = 0;
+	int			 r = -1;
 
 	key = child_text(n, "Key");
 	id = child_text(n, "UploadId");
@@ -219,7 +272,7 @@ one_upload(xmlNodePtr n, s3_xml_upload_fn fn, void *arg, char *err, size_t errle
 		errf(err, errlen, "uploads listing: incomplete <Upload>");
 		goto out;
 	}
-	if (fn(key, id, t, arg) == -1) {
+	if (c->fn(key, id, t, c->arg) == -1) {
 		errf(err, errlen, "uploads listing stopped at %s", key);
 		goto out;
 	}
@@ -235,32 +288,11 @@ int
 s3_xml_list_uploads(const char *body, size_t len, s3_xml_upload_fn fn, void *arg,
     char **next_key, char **next_id, char *err, size_t errlen)
 {
-	xmlDocPtr	doc = parse(body, len);
-	xmlNodePtr	root, n;
-	int		r = -1;
+	static const struct listing	l = { "ListMultipartUploadsResult", "Upload", NULL,
+					    "NextUploadIdMarker", "uploads" };
+	struct upload_ctx		c = { fn, arg };
 
-	*next_key = *next_id = NULL;
-	if ((root = root_named(doc, "ListMultipartUploadsResult", err, errlen)) == NULL)
-		goto out;
-	for (n = root->children; n != NULL; n = n->next) {
-		if (is(n, "Upload") && one_upload(n, fn, arg, err, errlen) == -1)
-			goto out;
-	}
-	if (child_true(root, "IsTruncated")) {
-		*next_key = child_text(root, "NextKeyMarker");
-		*next_id = child_text(root, "NextUploadIdMarker");
-		if (*next_key == NULL) {
-			free(*next_id);
-			*next_id = NULL;
-			errf(err, errlen, "truncated uploads listing without NextKeyMarker");
-			goto out;
-		}
-	}
-	r = 0;
-out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	return r;
+	return marked_listing(body, len, &l, one_upload, &c, next_key, next_id, err, errlen);
 }
 
 int
@@ -310,11 +342,17 @@ out:
 	return r;
 }
 
+struct version_ctx {
+	s3_xml_version_fn	 fn;
+	void			*arg;
+};
+
 static int
-one_version(xmlNodePtr n, s3_xml_version_fn fn, void *arg, char *err, size_t errlen)
+one_version(xmlNodePtr n, void *ctx, char *err, size_t errlen)
 {
-	char	*key, *id;
-	int	 r = -1;
+	struct version_ctx	*c = ctx;
+	char			*key, *id;
+	int			 r = -1;
 
 	key = child_text(n, "Key");
 	id = child_text(n, "VersionId");
@@ -323,7 +361,7 @@ one_version(xmlNodePtr n, s3_xml_version_fn fn, void *arg, char *err, size_t err
 		    (const char *)n->name);
 		goto out;
 	}
-	if (fn(key, id, is(n, "DeleteMarker"), arg) == -1) {
+	if (c->fn(key, id, is(n, "DeleteMarker"), c->arg) == -1) {
 		errf(err, errlen, "versions listing stopped at %s", key);
 		goto out;
 	}
@@ -338,33 +376,11 @@ int
 s3_xml_list_versions(const char *body, size_t len, s3_xml_version_fn fn, void *arg,
     char **next_key, char **next_id, char *err, size_t errlen)
 {
-	xmlDocPtr	doc = parse(body, len);
-	xmlNodePtr	root, n;
-	int		r = -1;
+	static const struct listing	l = { "ListVersionsResult", "Version", "DeleteMarker",
+					    "NextVersionIdMarker", "versions" };
+	struct version_ctx		c = { fn, arg };
 
-	*next_key = *next_id = NULL;
-	if ((root = root_named(doc, "ListVersionsResult", err, errlen)) == NULL)
-		goto out;
-	for (n = root->children; n != NULL; n = n->next) {
-		if ((is(n, "Version") || is(n, "DeleteMarker")) &&
-		    one_version(n, fn, arg, err, errlen) == -1)
-			goto out;
-	}
-	if (child_true(root, "IsTruncated")) {
-		*next_key = child_text(root, "NextKeyMarker");
-		*next_id = child_text(root, "NextVersionIdMarker");
-		if (*next_key == NULL) {
-			free(*next_id);
-			*next_id = NULL;
-			errf(err, errlen, "truncated versions listing without NextKeyMarker");
-			goto out;
-		}
-	}
-	r = 0;
-out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	return r;
+	return marked_listing(body, len, &l, one_version, &c, next_key, next_id, err, errlen);
 }
 
 int

@@ -62,18 +62,7 @@ sqlite3 "$DB" "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
 curl -s -X POST "$S3_IDP/__idp/mint?ttl=3600" >"$KB_TMP/token"
 printf 'pod-identity-token' >"$KB_TMP/pod-token"
 conf() {	# file name [storage keys on stdin]
-	cat >"$1" <<EOF
-[backup]
-name = $2
-namespace = test
-engine = sqlite
-workdir = $KB_TMP/work
-
-[sqlite]
-path = $DB
-
-$(s3_storage_section)
-EOF
+	s3_sqlite_config "$DB" "$2" >"$1"
 	chmod 600 "$1"
 }
 conf "$KB_TMP/web.conf" web <<EOF

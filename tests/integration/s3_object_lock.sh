@@ -22,26 +22,11 @@ at_exit "rgw_stop"
 DB=$KB_TMP/app.db
 sqlite3 "$DB" "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'x');"
 conf() {	# file bucket
-	cat >"$1" <<EOF
-[backup]
-name = db
-namespace = test
-engine = sqlite
-workdir = $KB_TMP/work
-
-[retention]
-all = 6s
-hourly = off
-daily = off
-weekly = off
-monthly = off
-yearly = off
-
-[sqlite]
-path = $DB
-
-$(S3_BUCKET=$2 s3_storage_section <<<"object_lock = governance")
-EOF
+	{
+		S3_BUCKET=$2 s3_sqlite_config "$DB" db <<<"object_lock = governance"
+		printf '\n[retention]\nall = 6s\nhourly = off\ndaily = off\nweekly = off\n'
+		printf 'monthly = off\nyearly = off\n'
+	} >"$1"
 	chmod 600 "$1"
 }
 conf "$KB_TMP/kb.conf" "$S3_LOCK_BUCKET"

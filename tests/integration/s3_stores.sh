@@ -16,18 +16,7 @@ command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 DB=$KB_TMP/app.db
 sqlite3 "$DB" "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'x');"
 conf() {	# file [storage keys on stdin]
-	cat >"$1" <<EOF
-[backup]
-name = db
-namespace = test
-engine = sqlite
-workdir = $KB_TMP/work
-
-[sqlite]
-path = $DB
-
-$(s3_storage_section)
-EOF
+	s3_sqlite_config "$DB" db >"$1"
 	chmod 600 "$1"
 }
 

@@ -20,6 +20,9 @@
 #                  secret as secret_key_file = $S3_SECRET_FILE when that is
 #                  set; keys from stdin are added (credentials = ... leaves
 #                  the static keys out)
+#   s3_sqlite_config DB NAME [storage keys on stdin]
+#                  prints a whole runner config backing up SQLite file DB as
+#                  definition test/NAME to that [storage] (workdir in KB_TMP)
 # Needs node and the packages of package-lock.json (npm ci, done here if missing).
 
 S3_HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -137,4 +140,19 @@ EOF
 		fi
 	fi
 	[ -z "$extra" ] || printf '%s\n' "$extra"
+}
+
+s3_sqlite_config() {	# db name
+	cat <<EOF
+[backup]
+name = $2
+namespace = test
+engine = sqlite
+workdir = ${KB_TMP:?}/work
+
+[sqlite]
+path = $1
+
+$(s3_storage_section)
+EOF
 }
