@@ -10,35 +10,24 @@
 #include <openssl/hmac.h>
 
 #include "common/util.h"
+#include "storage/s3/s3_http.h"
 #include "storage/s3/s3_sign.h"
 
-struct strbuf {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-};
-
 static void
-sb_add(struct strbuf *b, const char *s, size_t n)
+sb_add(struct s3_buf *b, const char *s, size_t n)
 {
-	while (b->len + n + 1 > b->cap) {
-		b->cap = b->cap == 0 ? 512 : b->cap * 2;
-		b->s = xreallocarray(b->s, b->cap, 1);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	s3_buf_append(b, s, n, 0);
 }
 
 static void
-sb_str(struct strbuf *b, const char *s)
+sb_str(struct s3_buf *b, const char *s)
 {
 	sb_add(b, s, strlen(s));
 }
 
 /* A header value as signed: outer blanks trimmed, inner runs of blanks as one space. */
 static void
-sb_value(struct strbuf *b, const char *v)
+sb_value(struct s3_buf *b, const char *v)
 {
 	int	blank = 0;
 
@@ -91,7 +80,7 @@ char *
 s3_sign(const struct s3_sign_req *r)
 {
 	struct s3_header	*h;
-	struct strbuf		 creq = { 0 }, signed_names = { 0 };
+	struct s3_buf		 creq = { 0 }, signed_names = { 0 };
 	char			 date[9], hash[65], *scope, *sts, *key, *auth, sig[65];
 	unsigned char		 k[32];
 	size_t			 i;
@@ -116,13 +105,13 @@ s3_sign(const struct s3_sign_req *r)
 	}
 	free(h);
 	sb_str(&creq, "\n");
-	sb_str(&creq, signed_names.s != NULL ? signed_names.s : "");
+	sb_str(&creq, signed_names.data != NULL ? signed_names.data : "");
 	sb_str(&creq, "\n");
 	sb_str(&creq, r->payload_hash);
 
 	strlcpy(date, r->amz_date, sizeof(date));
 	scope = xasprintf("%s/%s/%s/aws4_request", date, r->region, r->service);
-	sha256_hex(creq.s, creq.len, hash);
+	sha256_hex(creq.data, creq.len, hash);
 	sts = xasprintf("AWS4-HMAC-SHA256\n%s\n%s\n%s", r->amz_date, scope, hash);
 
 	key = xasprintf("AWS4%s", r->secret_key);
@@ -136,9 +125,9 @@ s3_sign(const struct s3_sign_req *r)
 	explicit_bzero(k, sizeof(k));
 
 	auth = xasprintf("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-	    r->access_key, scope, signed_names.s != NULL ? signed_names.s : "", sig);
-	free(creq.s);
-	free(signed_names.s);
+	    r->access_key, scope, signed_names.data != NULL ? signed_names.data : "", sig);
+	s3_buf_free(&creq);
+	s3_buf_free(&signed_names);
 	free(scope);
 	free(sts);
 	return auth;
