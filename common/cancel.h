@@ -1,17 +1,23 @@
 /*
- * cancel: the process-wide "stop what you are doing" flag.
+ * cancel: the one place signals are handled, and the process-wide "stop
+ * what you are doing" flag every wait checks.
  *
- * A signal handler (SIGTERM, SIGINT) calls cancel_request(), which is
- * async-signal-safe: it sets a volatile sig_atomic_t and writes a byte to a
- * pipe.  Long-running loops (the pipeline) check cancel_requested() as they
- * go, or poll cancel_fd() next to their own descriptors to wake at once, and
- * fail with "cancelled"; whoever started a child kills it on that failure.
- * cancel_reset() clears the flag (tests; never while a job runs).
+ * cancel_signals() installs the handlers once, for every command and the
+ * daemon: SIGTERM and SIGINT call cancel_request(), SIGHUP sets the hangup
+ * flag; both write a byte to a pipe, so that a poll() wakes at once.  Every
+ * wait -- on storage (the S3 backend's transfers and back-off), on a child
+ * (common/proc.h), on the dump's pipe, the daemon's sleep -- polls
+ * cancel_fd() or checks cancel_requested() as it goes and fails with
+ * "cancelled"; whoever started a child kills it on that failure, whoever
+ * began an upload aborts it.  cancel_reset() clears the flag (tests; never
+ * while a job runs).
  */
 #ifndef KB_CANCEL_H
 #define KB_CANCEL_H
 
-/* Creates the wake pipe; call once, before installing the signal handlers. */
+/* Creates the pipes and installs the SIGTERM, SIGINT and SIGHUP handlers. */
+void	 cancel_signals(void);
+/* Creates the pipes only (tests, and programs with handlers of their own). */
 void	 cancel_init(void);
 /* Async-signal-safe. */
 void	 cancel_request(void);
@@ -19,5 +25,15 @@ int	 cancel_requested(void);
 /* Readable once cancel_request() was called (-1 before cancel_init()). */
 int	 cancel_fd(void);
 void	 cancel_reset(void);
+
+/*
+ * The daemon's wake-ups: SIGHUP, and cancel_wake() from its own threads.
+ * cancel_wake_fd() is readable until cancel_wake_drain(); the hangup flag
+ * is returned and cleared by cancel_hangup_take().
+ */
+void	 cancel_wake(void);
+int	 cancel_wake_fd(void);
+void	 cancel_wake_drain(void);
+int	 cancel_hangup_take(void);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/memfile.h"
 #include "common/util.h"
 
 #define SECRET_MAX	(64 * 1024)
@@ -35,30 +36,19 @@ static const struct config_key backup_keys[] = {
 	{ "workdir", CFG_PATH, 0, "/var/lib/kbackup", "a directory", 0, 0, NULL },
 	{ "log_format", CFG_ENUM, 0, "logfmt", "logfmt|json", 0, 0, NULL },
 	{ "log_level", CFG_ENUM, 0, "info", "error|warn|info|debug", 0, 0, NULL },
+	{ "orphan_grace", CFG_DURATION, 0, "1d", "a duration such as 1d", 0, 0, NULL },
+	{ "clock_skew", CFG_DURATION, 0, "5m", "a duration such as 5m", 0, 0, NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
-static int check_rule(const char *, char *, size_t);
-
-static const struct config_key retention_keys[] = {
-	{ "all", CFG_DURATION_OFF, 0, "1h", "a duration such as 1h or off", 0, 0, NULL },
-	{ "hourly", CFG_DURATION_OFF, 0, "24h", "a duration such as 24h or off", 0, 0, NULL },
-	{ "daily", CFG_DURATION_OFF, 0, "7d", "a duration such as 7d or off", 0, 0, NULL },
-	{ "weekly", CFG_DURATION_OFF, 0, "31d", "a duration such as 31d or off", 0, 0, NULL },
-	{ "monthly", CFG_DURATION_OFF, 0, "365d", "a duration such as 365d or off", 0, 0,
-	    NULL },
-	{ "yearly", CFG_DURATION_OFF, 0, "off", "a duration such as 3650d or off", 0, 0,
-	    NULL },
-	{ "rule.*", CFG_STRING, 0, NULL, "STRFTIME-FORMAT DURATION", 0, 0, check_rule },
-	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
-};
+static int check_secret_url(const char *, char *, size_t);
 
 static const struct config_key notify_keys[] = {
-	{ "webhook", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
+	{ "webhook", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
 	{ "on", CFG_ENUM, 0, "failure", "failure|always", 0, 0, NULL },
-	{ "ping_start", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
-	{ "ping_success", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
-	{ "ping_failure", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, NULL },
+	{ "ping_start", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
+	{ "ping_success", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
+	{ "ping_failure", CFG_SECRET, 0, NULL, "an http(s) URL", 0, 0, check_secret_url },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -70,15 +60,18 @@ static const struct config_key hooks_keys[] = {
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
+static int check_api_token(const char *, char *, size_t);
+
 static const struct config_key metrics_keys[] = {
 	{ "listen", CFG_HOSTPORT, 0, NULL, "HOST:PORT", 0, 0, NULL },
 	{ "textfile", CFG_PATH, 0, NULL, "a file path", 0, 0, NULL },
+	{ "api_token", CFG_SECRET, 0, NULL, "a bearer token of at least 16 characters", 0,
+	    0, check_api_token },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
 const struct config_section_schema config_core_sections[] = {
 	{ "backup", backup_keys, CFG_SEC_REQUIRED, NULL },
-	{ "retention", retention_keys, 0, NULL },
 	{ "notify", notify_keys, 0, NULL },
 	{ "hooks", hooks_keys, 0, NULL },
 	{ "metrics", metrics_keys, 0, NULL },
@@ -194,19 +187,26 @@ config_is_name(const char *s)
 	return 1;
 }
 
+/*
+ * The control API's token (runner/service/api.h): long enough not to be
+ * guessed.  A secret: the message never quotes it.
+ */
 static int
-check_rule(const char *value, char *err, size_t errlen)
+check_api_token(const char *v, char *err, size_t errlen)
 {
-	const char	*sp;
-	int64_t		 d;
+	if (strlen(v) < 16)
+		return errf(err, errlen, "too short: at least 16 characters (the value is "
+		    "a secret: not shown)");
+	return 0;
+}
 
-	if ((sp = strrchr(value, ' ')) == NULL || sp == value || sp[1] == '\0')
-		return errf(err, errlen, "expected STRFTIME-FORMAT DURATION, e.g. %%Y-%%m 90d");
-	if (strcmp(sp + 1, "off") != 0 && config_parse_duration(sp + 1, &d) == -1)
-		return errf(err, errlen, "'%s' is not a duration (such as 90d) or off", sp + 1);
-	if (memchr(value, '%', (size_t)(sp - value)) == NULL)
-		return errf(err, errlen, "the format has no %% conversion, so every backup "
-		    "would get the same label");
+/* A URL that is a secret (it may hold a token): refused without being quoted. */
+static int
+check_secret_url(const char *v, char *err, size_t errlen)
+{
+	if (!startswith(v, "http://") && !startswith(v, "https://"))
+		return errf(err, errlen, "not an http:// or https:// URL (the value is a "
+		    "secret: not shown)");
 	return 0;
 }
 
@@ -475,18 +475,83 @@ config_get_duration(const struct config_section *s, const char *key)
 
 static char	ini_error[KB_ERRLEN];
 
+/*
+ * iniparser's messages in our words: the line number and what is wrong,
+ * never the line itself (it may hold a secret), and not the name iniparser
+ * read the text under (a memfile's, when a byte-order mark was taken off).
+ */
 static int
 ini_error_cb(const char *fmt, ...)
 {
 	va_list	ap;
+	int	line;
 
 	if (ini_error[0] != '\0')
 		return 0;
 	va_start(ap, fmt);
-	vsnprintf(ini_error, sizeof(ini_error), fmt, ap);
+	if (strstr(fmt, "syntax error in %s (%d)") != NULL ||
+	    strstr(fmt, "input line too long in %s (%d)") != NULL) {
+		(void)va_arg(ap, const char *);
+		line = va_arg(ap, int);
+		if (strstr(fmt, "syntax error") != NULL)
+			snprintf(ini_error, sizeof(ini_error), "line %d: neither a [section], "
+			    "a key = value nor a comment", line);
+		else
+			snprintf(ini_error, sizeof(ini_error), "line %d: longer than 1024 "
+			    "bytes", line);
+	} else
+		vsnprintf(ini_error, sizeof(ini_error), fmt, ap);
 	va_end(ap);
 	ini_error[strcspn(ini_error, "\n")] = '\0';
 	return 0;
+}
+
+#define UTF8_BOM	"\xef\xbb\xbf"
+
+/*
+ * What iniparser would misread: a NUL byte (it ends the line there and
+ * then calls the line too long) and text in UTF-16.  A UTF-8 byte-order
+ * mark is taken off instead (*skip): an editor's marker, not an error.
+ */
+static int
+check_text(const char *text, size_t len, size_t *skip, char *err, size_t errlen)
+{
+	const char	*nul, *p;
+	int		 line = 1;
+
+	*skip = 0;
+	if (len >= 2 && (memcmp(text, "\xff\xfe", 2) == 0 || memcmp(text, "\xfe\xff", 2) == 0))
+		return errf(err, errlen, "line 1: the file is UTF-16 (it starts with a UTF-16 "
+		    "byte-order mark): save it as UTF-8");
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		for (p = text; p < nul; p++)
+			line += *p == '\n';
+		return errf(err, errlen, "line %d: a NUL byte: the file is not text (UTF-16, "
+		    "or binary?)", line);
+	}
+	if (len >= 3 && memcmp(text, UTF8_BOM, 3) == 0)
+		*skip = 3;
+	return 0;
+}
+
+/*
+ * iniparser reads files only: text that is not the file's own (a
+ * byte-order mark taken off) goes to it through a memfile.
+ */
+static dictionary *
+ini_load(const char *path, const char *text, size_t len, int own, char *err,
+    size_t errlen)
+{
+	struct memfile	 mf;
+	dictionary	*d;
+
+	if (own)
+		return iniparser_load(path);
+	if (memfile_open(&mf, "kbackup-config", text, len, err, errlen) == -1)
+		return NULL;
+	d = iniparser_load(mf.path);
+	memfile_close(&mf);
+	return d;
 }
 
 /* "password_file" → stem "password", source "_file"; NULL source if not a secret form. */
@@ -781,6 +846,7 @@ config_load(const char *path, const struct config_section_schema *schema,
 	dictionary	*d;
 	struct stat	 st;
 	char		*text;
+	size_t		 len, skip;
 	int		 i, n, rc;
 
 	*cfgp = NULL;
@@ -788,15 +854,17 @@ config_load(const char *path, const struct config_section_schema *schema,
 		return errf(err, errlen, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return errf(err, errlen, "%s: not a regular file", path);
-	if (read_file(path, 1024 * 1024, &text, NULL, err, errlen) == -1)
+	if (read_file(path, 1024 * 1024, &text, &len, err, errlen) == -1)
 		return -1;
-	rc = prescan(text, err, errlen);
-	free(text);
-	if (rc == -1)
-		return errprefix(err, errlen, "%s", path);
+	rc = check_text(text, len, &skip, err, errlen);
+	if (rc == 0)
+		rc = prescan(text + skip, err, errlen);
 	ini_error[0] = '\0';
 	iniparser_set_error_callback(ini_error_cb);
-	d = iniparser_load(path);
+	d = rc == 0 ? ini_load(path, text + skip, len - skip, skip == 0, err, errlen) : NULL;
+	freezero(text, len);	/* it may hold inline secrets */
+	if (rc == -1 || (d == NULL && ini_error[0] == '\0' && skip > 0))
+		return errprefix(err, errlen, "%s", path);
 	if (d == NULL || ini_error[0] != '\0') {
 		if (d != NULL)
 			iniparser_freedict(d);

@@ -83,7 +83,7 @@ struct config {
 	size_t			 nsections;
 };
 
-/* Core sections: backup, retention, notify, hooks, metrics. */
+/* Core sections: backup, notify, hooks, metrics (the runner adds [retention]). */
 extern const struct config_section_schema config_core_sections[];
 
 /*

@@ -180,6 +180,8 @@ route_first(struct http_req *req, struct MHD_Connection *c, const char *url,
 	req->rq.path = url;
 	req->rq.suffix = url + strlen(req->route->prefix);
 	req->rq.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+	req->rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
 	req->rq.content_length = content_length(c);
 	status = req->route->ops->begin(req->route->arg, &req->rq, &req->state);
 	if (status != 0) {

@@ -3,7 +3,8 @@
  * routes; a path no route takes gets 404.
  *
  * Modules register what they serve: the runner's metrics module "/metrics"
- * and "/healthz" (runner/service/metrics.h); the cockroach engine
+ * and "/healthz" (runner/service/metrics.h); the control API "/api/v1/"
+ * (runner/service/api.h); the cockroach engine
  * "/transfer/TOKEN/" for one job, to receive BACKUP files (PUT) and serve
  * them back for RESTORE (GET/HEAD), removed afterwards.
  *
@@ -28,6 +29,7 @@ struct http_request {
 	const char	*path;		/* full path, "/transfer/TOKEN/a/b.sst" */
 	const char	*suffix;	/* after the prefix, "a/b.sst"; not normalised: refuse ".." */
 	const char	*range;		/* Range header, or NULL */
+	const char	*authorization;	/* Authorization header, or NULL (never log it) */
 	uint64_t	 content_length;	/* HTTP_SIZE_UNKNOWN if not given */
 };
 

@@ -292,18 +292,42 @@ time_to_id(time_t t, char buf[17])
 	strftime(buf, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-int
-id_to_time(const char *id, time_t *t)
+/*
+ * Parses s in format (whole string) as UTC, and accepts it only when
+ * formatting the time again gives s back: strptime alone takes "2026-1-5"
+ * and "2026-02-30".
+ */
+static int
+strict_utc(const char *s, const char *format, size_t len, time_t *t)
 {
 	struct tm	 tm;
 	const char	*end;
+	char		 back[32];
+	time_t		 v;
 
 	memset(&tm, 0, sizeof(tm));
-	if (strlen(id) != 16 || (end = strptime(id, "%Y%m%dT%H%M%SZ", &tm)) == NULL ||
-	    *end != '\0')
+	if (strlen(s) != len || (end = strptime(s, format, &tm)) == NULL || *end != '\0')
 		return -1;
-	*t = timegm(&tm);
+	if (tm.tm_year < 70 || tm.tm_year > 8099)
+		return -1;
+	v = timegm(&tm);
+	gmtime_r(&v, &tm);
+	if (strftime(back, sizeof(back), format, &tm) != len || strcmp(back, s) != 0)
+		return -1;
+	*t = v;
 	return 0;
+}
+
+int
+id_to_time(const char *id, time_t *t)
+{
+	return strict_utc(id, "%Y%m%dT%H%M%SZ", 16, t);
+}
+
+int
+rfc3339_to_time(const char *s, time_t *t)
+{
+	return strict_utc(s, "%Y-%m-%dT%H:%M:%SZ", 20, t);
 }
 
 void

@@ -50,11 +50,16 @@ int	 fsync_dir(const char *dir, char *err, size_t errlen);
 /* Joins with exactly one '/' between non-empty parts; returns a new string. */
 char	*path_join(const char *a, const char *b);
 
-/* Time as backup IDs use it: 20261124T030000Z (UTC). buf needs 17 bytes. */
+/*
+ * The two forms times are stored in (strict: nothing else is read back,
+ * years 1970-9999):
+ *   20261124T030000Z       backup IDs (the time part), buf of 17 bytes
+ *   2026-11-24T03:00:00Z   manifests, indexes, logs (RFC 3339 UTC), 21 bytes
+ */
 void	 time_to_id(time_t t, char buf[17]);
 int	 id_to_time(const char *id, time_t *t);
-/* RFC 3339 UTC with seconds: 2026-11-24T03:00:00Z. buf needs 21 bytes. */
 void	 time_to_rfc3339(time_t t, char buf[21]);
+int	 rfc3339_to_time(const char *s, time_t *t);
 
 /* Lowercase hex of len bytes; out needs 2*len+1 bytes. */
 void	 hex_encode(const unsigned char *in, size_t len, char *out);

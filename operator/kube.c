@@ -108,7 +108,21 @@ kube_free(struct kube *k)
 	free(k->server);
 	free(k->token_file);
 	free(k->ca_file);
+	free(k->user_agent);
 	memset(k, 0, sizeof(*k));
+}
+
+void
+kube_copy(struct kube *dst, const struct kube *src)
+{
+	*dst = *src;
+	dst->server = xstrdup(src->server);
+	dst->token_file = src->token_file != NULL ? xstrdup(src->token_file) : NULL;
+	dst->ca_file = src->ca_file != NULL ? xstrdup(src->ca_file) : NULL;
+	dst->user_agent = src->user_agent != NULL ? xstrdup(src->user_agent) : NULL;
+	dst->token = NULL;
+	dst->write_gate = NULL;
+	dst->nrequests = dst->nretries = 0;
 }
 
 static int
@@ -149,7 +163,7 @@ static int
 xfer_setup(struct kube *k, struct xfer *x, const char *method, const char *path,
     json_t *body, char *err, size_t errlen)
 {
-	char	*url;
+	char	*url, *ua;
 
 	memset(x, 0, sizeof(*x));
 	if (token_load(k, err, errlen) == -1)
@@ -165,7 +179,10 @@ xfer_setup(struct kube *k, struct xfer *x, const char *method, const char *path,
 	if (k->ca_file != NULL)
 		curl_easy_setopt(x->curl, CURLOPT_CAINFO, k->ca_file);
 	x->headers = curl_slist_append(x->headers, "Accept: application/json");
-	x->headers = curl_slist_append(x->headers, "User-Agent: kbackup-operator");
+	ua = xasprintf("User-Agent: %s", k->user_agent != NULL ? k->user_agent :
+	    "kbackup-operator");
+	x->headers = curl_slist_append(x->headers, ua);
+	free(ua);
 	if (k->token != NULL) {
 		x->auth = xasprintf("Authorization: Bearer %s", k->token);
 		x->headers = curl_slist_append(x->headers, x->auth);
@@ -252,6 +269,9 @@ kube_request(struct kube *k, const char *method, const char *path, json_t *body,
 
 	*out = NULL;
 	*status = 0;
+	if (k->write_gate != NULL && !*k->write_gate && strcmp(method, "GET") != 0)
+		return errf(err, errlen, "%s %.*s: not sent: this replica does not hold "
+		    "the lease", method, (int)strcspn(path, "?"), path);
 	for (attempt = 0;; attempt++) {
 		if (attempt > 0) {
 			k->nretries++;

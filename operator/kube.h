@@ -35,6 +35,13 @@ struct kube {
 	long		 timeout_s;	/* per request (not watches) */
 	unsigned long	 nrequests;	/* sent, including retries */
 	unsigned long	 nretries;
+	/*
+	 * When set and 0, every request but GET is refused without being
+	 * sent: the leader election's gate (lease.h), closed when the lease
+	 * is lost, so that a deposed leader writes nothing more.
+	 */
+	volatile int	*write_gate;
+	char		*user_agent;	/* NULL: "kbackup-operator" */
 };
 
 /*
@@ -44,6 +51,11 @@ struct kube {
 int	 kube_init(struct kube *, const char *server, const char *token_file,
 	    const char *ca_file, char *err, size_t errlen);
 void	 kube_free(struct kube *);
+/*
+ * dst: a client of its own with src's server, credentials and settings, for
+ * another thread (the token is read again; write_gate is not copied).
+ */
+void	 kube_copy(struct kube *dst, const struct kube *src);
 /* The namespace of the service account (in cluster), or NULL. */
 char	*kube_sa_namespace(void);
 

@@ -3,6 +3,7 @@
  * BackupDefinition; `render` prints the same objects without a cluster.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,16 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "operator/kube.h"
+#include "operator/lease.h"
 #include "operator/reconcile.h"
 #include "operator/render.h"
 #include "operator/resources.h"
+#include "operator/runnerapi.h"
 #include "operator/yaml.h"
 
 #ifndef KBACKUP_VERSION
@@ -35,8 +37,12 @@ usage(void)
 	    "           [--ca-file FILE] [--namespace NS] [--resync DURATION]\n"
 	    "           [--image-pull-secrets NAME,...] [--image-tag TAG]\n"
 	    "           [--retries N] [--backoff MS] [--log-level LEVEL] [--log-format FMT]\n"
+	    "           [--leader-elect] [--lease-duration DURATION]\n"
+	    "           [--poll-interval DURATION] [--runner-timeout DURATION]\n"
+	    "           [--runner-address NS/NAME=HOST:PORT ...]\n"
 	    "       kbackup-operator render -f FILE [--namespace NS] [-o yaml|json]\n"
-	    "           [--image-pull-secrets NAME,...] [--image-tag TAG]\n");
+	    "           [--image-pull-secrets NAME,...] [--image-tag TAG]\n"
+	    "           [--api-key-file FILE]\n");
 	exit(2);
 }
 
@@ -105,9 +111,8 @@ input_secret(void *arg, const char *ns, const char *name, const char *key,
 	struct input	*in = arg;
 	char		*id = xasprintf("%s/%s", ns, name);
 	json_t		*obj = json_object_get(in->secrets, id), *v;
-	unsigned char	*dec;
 	const char	*b64;
-	int		 n;
+	size_t		 len;
 
 	free(id);
 	if ((v = json_object_get(json_object_get(obj, "stringData"), key)) != NULL &&
@@ -118,16 +123,8 @@ input_secret(void *arg, const char *ns, const char *name, const char *key,
 	if ((b64 = json_string_value(json_object_get(json_object_get(obj, "data"),
 	    key))) == NULL)
 		return 1;
-	dec = xmalloc(strlen(b64) / 4 * 3 + 4);
-	if (strlen(b64) % 4 != 0 ||
-	    (n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)strlen(b64))) < 0) {
-		free(dec);
+	if ((*value = render_base64_decode(b64, &len)) == NULL)
 		return errf(err, errlen, "Secret %s/%s key %s: bad base64", ns, name, key);
-	}
-	for (size_t l = strlen(b64); l > 0 && b64[l - 1] == '='; l--)
-		n--;
-	dec[n] = '\0';
-	*value = (char *)dec;
 	return 0;
 }
 
@@ -160,19 +157,42 @@ read_stdin(char **buf, size_t *len, char *err, size_t errlen)
 	return 0;
 }
 
+/* render --api-key-file: the key the operator keeps in its Secret's "key". */
+static int
+read_key(const char *path, char **key, size_t *len)
+{
+	char	err[KB_ERRLEN];
+
+	if (read_file(path, RUNNERAPI_KEY_MAX + 2, key, len, err, sizeof(err)) == -1) {
+		fprintf(stderr, "kbackup-operator: %s\n", err);
+		return -1;
+	}
+	while (*len > 0 && ((*key)[*len - 1] == '\n' || (*key)[*len - 1] == '\r'))
+		(*key)[--*len] = '\0';
+	if (*len < 16 || *len > RUNNERAPI_KEY_MAX) {
+		fprintf(stderr, "kbackup-operator: %s: expected a key of 16 to %d bytes\n",
+		    path, RUNNERAPI_KEY_MAX);
+		freezero(*key, *len);
+		*key = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cmd_render(int argc, char **argv)
 {
-	enum { O_NS = 256, O_PULL, O_TAG };
+	enum { O_NS = 256, O_PULL, O_TAG, O_KEY };
 	static const struct option opts[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "namespace", required_argument, NULL, O_NS },
 		{ "image-pull-secrets", required_argument, NULL, O_PULL },
 		{ "image-tag", required_argument, NULL, O_TAG },
+		{ "api-key-file", required_argument, NULL, O_KEY },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char		*opns = "kbackup", *tag = KBACKUP_VERSION;
+	const char		*opns = "kbackup", *tag = KBACKUP_VERSION, *keyfile = NULL;
 	json_t			*pull = NULL;
 	struct input		 in;
 	struct render_opts	 ro;
@@ -181,8 +201,8 @@ cmd_render(int argc, char **argv)
 	struct rendered		 r;
 	const char		*files[64], *output = "yaml", *reason;
 	size_t			 nfiles = 0;
-	char			 err[KB_ERRLEN], *buf;
-	size_t			 len, i;
+	char			 err[KB_ERRLEN], *buf, *key = NULL;
+	size_t			 len, i, keylen = 0;
 	json_t			*docs, *doc, *out, *lobj;
 	int			 c, rc = 0, lok;
 
@@ -207,6 +227,9 @@ cmd_render(int argc, char **argv)
 			break;
 		case O_TAG:
 			tag = optarg;
+			break;
+		case O_KEY:
+			keyfile = optarg;
 			break;
 		default:
 			usage();
@@ -247,6 +270,12 @@ cmd_render(int argc, char **argv)
 	ro.version = tag;
 	ro.secret = input_secret;
 	ro.secret_arg = &in;
+	if (keyfile != NULL && read_key(keyfile, &key, &keylen) == -1) {
+		json_decref(docs);
+		return 2;
+	}
+	ro.api_key = (const unsigned char *)key;
+	ro.api_key_len = keylen;
 	out = json_array();
 	json_array_foreach(in.definitions, i, doc) {
 		lok = 0;
@@ -302,6 +331,8 @@ next:
 	json_decref(in.definitions);
 	json_decref(in.secrets);
 	json_decref(pull);
+	if (key != NULL)
+		freezero(key, keylen);
 	return rc;
 }
 
@@ -331,11 +362,77 @@ own_pull_secrets(struct kube *k, const char *ns)
 	return arr;
 }
 
+static int
+run_once(struct reconciler *r)
+{
+	char	w[32], e[32];
+	int	rc;
+
+	rc = reconcile_all(r) == 0 ? 0 : 1;
+	snprintf(w, sizeof(w), "%lu", r->writes);
+	snprintf(e, sizeof(e), "%lu", r->events.posted);
+	log_kv(LOGL_INFO, "once done", "writes", w, "events", e, NULL);
+	return rc;
+}
+
+/* Who this replica is, in the Lease and the User-Agent: the pod and a random part. */
+static char *
+make_identity(void)
+{
+	const char	*pod = getenv("POD_NAME");
+	char		 host[256];
+
+	if (pod == NULL || *pod == '\0') {
+		if (gethostname(host, sizeof(host)) == -1)
+			strlcpy(host, "kbackup-operator", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		pod = host;
+	}
+	return xasprintf("%.200s_%08x", pod, arc4random());
+}
+
+static volatile sig_atomic_t	waiting_stop;
+
+static void
+on_wait_signal(int sig)
+{
+	waiting_stop = 1;
+}
+
+/*
+ * With --leader-elect: wait for the lease (SIGTERM ends the wait), then
+ * reconcile while it is held; every write of kube is refused once it is not.
+ */
+static int
+lead(struct lease *l, struct kube *k, struct reconciler *r, int once)
+{
+	struct sigaction	sa, old_term, old_int;
+	int			rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wait_signal;
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGINT, &sa, &old_int);
+	rc = lease_acquire(l, &waiting_stop);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	if (rc == -1)
+		return 0;	/* stopped while waiting */
+	k->write_gate = &l->held;
+	r->leading = &l->held;
+	if (lease_keep(l) == -1) {
+		log_error("cannot start the lease thread");
+		return 1;
+	}
+	return once ? run_once(r) : reconcile_run(r);
+}
+
 int
 main(int argc, char **argv)
 {
 	enum { O_SERVER = 256, O_TOKEN, O_CA, O_NS, O_RESYNC, O_PULL, O_TAG, O_ONCE,
-	    O_LEVEL, O_FORMAT, O_RETRIES, O_BACKOFF };
+	    O_LEVEL, O_FORMAT, O_RETRIES, O_BACKOFF, O_ELECT, O_LEASE, O_POLL, O_RTIMEOUT,
+	    O_RADDR };
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "token-file", required_argument, NULL, O_TOKEN },
@@ -349,6 +446,11 @@ main(int argc, char **argv)
 		{ "log-format", required_argument, NULL, O_FORMAT },
 		{ "retries", required_argument, NULL, O_RETRIES },
 		{ "backoff", required_argument, NULL, O_BACKOFF },
+		{ "leader-elect", no_argument, NULL, O_ELECT },
+		{ "lease-duration", required_argument, NULL, O_LEASE },
+		{ "poll-interval", required_argument, NULL, O_POLL },
+		{ "runner-timeout", required_argument, NULL, O_RTIMEOUT },
+		{ "runner-address", required_argument, NULL, O_RADDR },
 		{ "file", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
@@ -356,14 +458,15 @@ main(int argc, char **argv)
 	};
 	struct kube		 kube;
 	struct reconciler	 r;
+	struct lease		 lease;
 	enum log_format		 fmt;
 	const char		*server = NULL, *token = NULL, *ca = NULL, *errstr;
 	const char		*tag = KBACKUP_VERSION;
-	char			*ns = NULL, err[KB_ERRLEN];
-	json_t			*pull = NULL;
-	int64_t			 resync = 300;
+	char			*ns = NULL, *identity, err[KB_ERRLEN];
+	json_t			*pull = NULL, *addresses = json_array();
+	int64_t			 resync = 300, lease_s = 15, poll = 10, rtimeout = 5;
 	long			 retries = -1, backoff = -1;
-	int			 c, once = 0, render = 0, rc;
+	int			 c, once = 0, render = 0, elect = 0, rc;
 
 	/* `render` comes first; everything after it is render's */
 	if (argc > 1 && strcmp(argv[1], "render") == 0) {
@@ -409,6 +512,22 @@ main(int argc, char **argv)
 			if (errstr != NULL)
 				usage();
 			break;
+		case O_ELECT: elect = 1; break;
+		case O_LEASE:
+			if (config_parse_duration(optarg, &lease_s) == -1 || lease_s < 2)
+				usage();
+			break;
+		case O_POLL:
+			if (config_parse_duration(optarg, &poll) == -1 || poll < 1)
+				usage();
+			break;
+		case O_RTIMEOUT:
+			if (config_parse_duration(optarg, &rtimeout) == -1 || rtimeout < 1)
+				usage();
+			break;
+		case O_RADDR:
+			json_array_append_new(addresses, json_string(optarg));
+			break;
 		default:
 			usage();
 		}
@@ -417,6 +536,7 @@ main(int argc, char **argv)
 		rc = cmd_render(argc, argv);
 		free(ns);
 		json_decref(pull);
+		json_decref(addresses);
 		return rc;
 	}
 	if (optind != argc)
@@ -434,24 +554,40 @@ main(int argc, char **argv)
 		ns = xstrdup("kbackup");
 	if (pull == NULL && server == NULL)
 		pull = own_pull_secrets(&kube, ns);
+	identity = make_identity();
+	kube.user_agent = xasprintf("kbackup-operator/%s (%s)", KBACKUP_VERSION, identity);
 	reconciler_init(&r, &kube, ns, pull, tag, (long)resync);
-	log_kv(LOGL_INFO, "starting", "version", KBACKUP_VERSION, "namespace", ns,
-	    "server", kube.server, NULL);
-	if (once) {
-		rc = reconcile_all(&r);
-		rc = rc == 0 ? 0 : 1;
-		{
-			char w[32], e[32];
+	r.poll_s = (long)poll;
+	r.runners.timeout_s = (long)rtimeout;
+	{
+		size_t	 i;
+		json_t	*a;
 
-			snprintf(w, sizeof(w), "%lu", r.writes);
-			snprintf(e, sizeof(e), "%lu", r.events.posted);
-			log_kv(LOGL_INFO, "once done", "writes", w, "events", e, NULL);
+		json_array_foreach(addresses, i, a)
+			if (runnerapi_add_address(&r.runners, json_string_value(a)) == -1) {
+				log_error("--runner-address %s: expected NAMESPACE/NAME=HOST:PORT",
+				    json_string_value(a));
+				return 2;
+			}
+	}
+	log_kv(LOGL_INFO, "starting", "version", KBACKUP_VERSION, "namespace", ns,
+	    "server", kube.server, "identity", identity, NULL);
+	if (elect) {
+		if (lease_init(&lease, &kube, ns, identity, (long)lease_s * 1000, err,
+		    sizeof(err)) == -1) {
+			log_error("%s", err);
+			return 2;
 		}
+		rc = lead(&lease, &kube, &r, once);
+		lease_release(&lease);
+		lease_free(&lease);
 	} else
-		rc = reconcile_run(&r);
+		rc = once ? run_once(&r) : reconcile_run(&r);
 	reconciler_free(&r);
 	kube_free(&kube);
 	json_decref(pull);
+	json_decref(addresses);
+	free(identity);
 	free(ns);
 	curl_global_cleanup();
 	return rc;

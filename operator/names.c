@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/util.h"
 #include "operator/names.h"
@@ -116,20 +117,62 @@ label_char(int c)
 	return isalnum(c) || c == '-' || c == '_' || c == '.';
 }
 
+int
+names_is_label_value(const char *s)
+{
+	size_t	i, len = strlen(s);
+
+	if (len > NAMES_LABEL_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!label_char((unsigned char)s[i]))
+			return 0;
+	return len == 0 || (isalnum((unsigned char)s[0]) &&
+	    isalnum((unsigned char)s[len - 1]));
+}
+
+int
+names_is_label_key(const char *s)
+{
+	const char	*slash = strrchr(s, '/');
+	char		*prefix;
+	int		 ok;
+
+	if (slash == NULL)
+		return *s != '\0' && names_is_label_value(s);
+	prefix = xstrndup(s, (size_t)(slash - s));
+	ok = names_is_dns1123_subdomain(prefix) && slash[1] != '\0' &&
+	    names_is_label_value(slash + 1);
+	free(prefix);
+	return ok;
+}
+
+void
+names_api_token(const unsigned char *key, size_t keylen, const char *ns,
+    const char *name, const char *uid, char out[NAMES_HASH_HEX])
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen = 0;
+	char		*msg;
+
+	/* NUL-separated: no two (ns, name, uid) give the same message */
+	msg = xasprintf("kbackup-api-token%c%s%c%s%c%s", 0, ns, 0, name, 0,
+	    uid != NULL ? uid : "");
+	HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
+	    strlen("kbackup-api-token") + strlen(ns) + strlen(name) +
+	    strlen(uid != NULL ? uid : "") + 3, md, &mdlen);
+	free(msg);
+	hex_encode(md, mdlen, out);
+	explicit_bzero(md, sizeof(md));
+}
+
 char *
 names_label_value(const char *s)
 {
 	char	hash[NAMES_HASH_HEX], *copy;
 	size_t	i, len = strlen(s);
-	int	ok = len <= NAMES_LABEL_MAX;
 
-	for (i = 0; ok && i < len; i++)
-		if (!label_char((unsigned char)s[i]))
-			ok = 0;
-	if (ok && len > 0 && (!isalnum((unsigned char)s[0]) ||
-	    !isalnum((unsigned char)s[len - 1])))
-		ok = 0;
-	if (ok)
+	if (names_is_label_value(s))
 		return xstrdup(s);
 	names_sha256_hex(s, len, hash);
 	copy = xstrdup(s);

@@ -1,6 +1,6 @@
 /*
  * names: the names and label values the operator gives the objects it owns,
- * and the hashes it uses (config hash, spec hash).
+ * and the hashes it uses (config hash, spec hash, runner API tokens).
  *
  * Every object of a definition is named runner-NAMESPACE-NAME.  Kubernetes
  * limits names: a Service name is a DNS-1035 label of at most 63 characters,
@@ -25,6 +25,18 @@
 char	*names_runner(const char *ns, const char *name, size_t max);
 /* A valid label value (<= 63, [A-Za-z0-9._-], alnum at both ends) for s. */
 char	*names_label_value(const char *s);
+/* 1 if s is a label value as it is; 1 if s is a label key ([PREFIX/]NAME). */
+int	 names_is_label_value(const char *s);
+int	 names_is_label_key(const char *s);
+/*
+ * The bearer token of a definition's runner API (runner/service/api.h):
+ * HMAC-SHA256 under the operator's key of the definition's namespace, name
+ * and UID, in hex.  The same for every pass and every operator replica, so
+ * that the rendered config does not change; another for a definition
+ * deleted and made again.
+ */
+void	 names_api_token(const unsigned char *key, size_t keylen, const char *ns,
+	    const char *name, const char *uid, char out[NAMES_HASH_HEX]);
 /* 1 if s is a DNS-1035 label of at most max characters. */
 int	 names_is_dns1035(const char *s, size_t max);
 /* 1 if s is a DNS-1123 subdomain (object names of most kinds). */

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "common/log.h"
 #include "common/util.h"
 #include "operator/events.h"
@@ -18,12 +16,13 @@
 #include "operator/reconcile.h"
 #include "operator/render.h"
 #include "operator/resources.h"
+#include "operator/runnerapi.h"
+#include "operator/runs.h"
 
 #define CONFLICT_RETRIES	5
 #define LIST_LIMIT		500
 #define DEF_PLURAL		"backupdefinitions"
 #define LOC_PLURAL		"backupstoragelocations"
-#define CRD_PREFIX		"/apis/" KB_GROUP "/" KB_VERSION
 
 static const struct kind {
 	const char	*name;
@@ -41,30 +40,6 @@ enum { APPLIED_NOTHING, APPLIED_CREATED, APPLIED_UPDATED };
 static volatile sig_atomic_t	stopping;
 
 /* Secrets the definitions reference, read through a cache of one pass. */
-
-static char *
-base64_decode(const char *in, size_t *outlen)
-{
-	size_t	 len = strlen(in), pad = 0;
-	char	*out;
-	int	 n;
-
-	if (len % 4 != 0)
-		return NULL;
-	out = xmalloc(len / 4 * 3 + 1);
-	if ((n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)in,
-	    (int)len)) < 0) {
-		free(out);
-		return NULL;
-	}
-	while (len > 0 && in[len - 1] == '=') {
-		pad++;
-		len--;
-	}
-	*outlen = (size_t)n - pad;
-	out[*outlen] = '\0';
-	return out;
-}
 
 static int
 secret_lookup(void *arg, const char *ns, const char *name, const char *key,
@@ -103,7 +78,7 @@ secret_lookup(void *arg, const char *ns, const char *name, const char *key,
 	free(id);
 	if ((b64 = json_string_value(json_object_get(data, key))) == NULL)
 		return 1;
-	if ((*value = base64_decode(b64, &len)) == NULL || strlen(*value) != len) {
+	if ((*value = render_base64_decode(b64, &len)) == NULL || strlen(*value) != len) {
 		if (*value != NULL)
 			freezero(*value, len);
 		*value = NULL;
@@ -124,8 +99,11 @@ reconciler_init(struct reconciler *r, struct kube *k, const char *namespace,
 	r->opts.secret = secret_lookup;
 	r->opts.secret_arg = r;
 	r->resync_s = resync_s;
+	r->poll_s = 10;
 	r->secrets = json_object();
+	r->active = json_object();
 	events_init(&r->events, k);
+	runnerapi_init(&r->runners, namespace, 5);
 }
 
 static void
@@ -149,12 +127,13 @@ reconciler_free(struct reconciler *r)
 {
 	secrets_forget(r);
 	json_decref(r->secrets);
+	json_decref(r->active);
 	events_free(&r->events);
+	runnerapi_free(&r->runners);
 }
 
-/* Requests that count as writes. */
-static int
-write_req(struct reconciler *r, const char *method, const char *path, json_t *body,
+int
+reconcile_write(struct reconciler *r, const char *method, const char *path, json_t *body,
     long *status, json_t **out, char *err, size_t errlen)
 {
 	r->writes++;
@@ -281,7 +260,7 @@ apply(struct reconciler *r, const struct kind *k, json_t *desired, int *did,
 		    errlen) == -1)
 			goto out;
 		if (status == 404) {
-			if (write_req(r, "POST", coll, desired, &status, &out, err,
+			if (reconcile_write(r, "POST", coll, desired, &status, &out, err,
 			    errlen) == -1)
 				goto out;
 			render_wipe_secret(out);
@@ -310,7 +289,7 @@ apply(struct reconciler *r, const struct kind *k, json_t *desired, int *did,
 			render_wipe_secret(actual);
 		json_decref(actual);
 		actual = NULL;
-		rc = write_req(r, "PUT", path, body, &status, &out, err, errlen);
+		rc = reconcile_write(r, "PUT", path, body, &status, &out, err, errlen);
 		if (strcmp(k->name, "Secret") == 0) {
 			render_wipe_secret(body);
 			render_wipe_secret(out);
@@ -351,7 +330,7 @@ delete_object(struct reconciler *r, const struct kind *k, const char *name, char
 
 	path = xasprintf("%s/namespaces/%s/%s/%s", k->prefix, r->opts.namespace,
 	    k->plural, name);
-	rc = write_req(r, "DELETE", path, NULL, &status, &out, err, errlen);
+	rc = reconcile_write(r, "DELETE", path, NULL, &status, &out, err, errlen);
 	free(path);
 	json_decref(out);
 	if (rc == -1)
@@ -367,7 +346,7 @@ delete_object(struct reconciler *r, const struct kind *k, const char *name, char
 static char *
 def_path(const char *ns, const char *name, const char *sub)
 {
-	return xasprintf(CRD_PREFIX "/namespaces/%s/" DEF_PLURAL "/%s%s", ns, name,
+	return xasprintf(KB_CRD_PATH "/namespaces/%s/" DEF_PLURAL "/%s%s", ns, name,
 	    sub != NULL ? sub : "");
 }
 
@@ -424,7 +403,7 @@ set_finalizer(struct reconciler *r, json_t **obj, int add, char *err, size_t err
 			json_array_append_new(nfin, json_string(KB_FINALIZER));
 		json_object_set_new(md, "finalizers", nfin);
 		path = def_path(ns, name, NULL);
-		if (write_req(r, "PUT", path, *obj, &status, &out, err, errlen) == -1) {
+		if (reconcile_write(r, "PUT", path, *obj, &status, &out, err, errlen) == -1) {
 			free(path);
 			return -1;
 		}
@@ -470,10 +449,38 @@ ready_condition(json_t *obj)
 	return NULL;
 }
 
-/* Sets the Ready condition and observedGeneration unless they already say so. */
+/*
+ * What the runner said about its backups (runnerapi_backups()): kept from
+ * the old status, replaced by what backups gives (null: removed).
+ */
+static void
+backups_merge(json_t *status, json_t *old, json_t *backups)
+{
+	static const char *const fields[] = { "lastBackup", "lastSuccessfulBackup",
+	    "nextBackup", "backupsKept", NULL };
+	const char	*key;
+	json_t		*v;
+	size_t		 i;
+
+	for (i = 0; fields[i] != NULL; i++)
+		if ((v = json_object_get(old, fields[i])) != NULL)
+			json_object_set(status, fields[i], v);
+	json_object_foreach(backups, key, v) {
+		if (json_is_null(v))
+			json_object_del(status, key);
+		else
+			json_object_set(status, key, v);
+	}
+}
+
+/*
+ * Sets the Ready condition, observedGeneration and the runner's backups
+ * (NULL: as they were) unless they already say so.
+ */
 static int
 set_status(struct reconciler *r, json_t **obj, const char *cond, const char *reason,
-    const char *message, const char *runner, const char *hash, char *err, size_t errlen)
+    const char *message, const char *runner, const char *hash, json_t *backups,
+    char *err, size_t errlen)
 {
 	json_t		*md, *status, *conds, *old, *c, *out;
 	const char	*ns, *name, *since = NULL;
@@ -502,13 +509,14 @@ set_status(struct reconciler *r, json_t **obj, const char *cond, const char *rea
 			json_object_set_new(status, "runner", json_string(runner));
 		if (hash != NULL)
 			json_object_set_new(status, "configHash", json_string(hash));
+		backups_merge(status, old, backups);
 		if (old != NULL && json_equal(old, status)) {
 			json_decref(status);
 			return 0;
 		}
 		json_object_set_new(*obj, "status", status);
 		path = def_path(ns, name, "/status");
-		if (write_req(r, "PUT", path, *obj, &code, &out, err, errlen) == -1) {
+		if (reconcile_write(r, "PUT", path, *obj, &code, &out, err, errlen) == -1) {
 			free(path);
 			return -1;
 		}
@@ -554,7 +562,7 @@ refuse(struct reconciler *r, json_t **obj, const char *reason, const char *messa
 	char	*msg = xstrdup(message);	/* message may be err */
 	int	 news = ready_differs(*obj, "False", reason, msg), rc;
 
-	rc = set_status(r, obj, "False", reason, msg, NULL, NULL, err, errlen);
+	rc = set_status(r, obj, "False", reason, msg, NULL, NULL, NULL, err, errlen);
 	if (rc == 0 && news)
 		events_post(&r->events, *obj, "Warning", reason, msg);
 	free(msg);
@@ -647,7 +655,7 @@ location_of(struct reconciler *r, const struct definition *d, json_t *index,
 	*failed = 0;
 	if (index != NULL)
 		return json_incref(json_object_get(index, d->storage_location));
-	path = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL "/%s", r->opts.namespace,
+	path = xasprintf(KB_CRD_PATH "/namespaces/%s/" LOC_PLURAL "/%s", r->opts.namespace,
 	    d->storage_location);
 	if (kube_request(r->kube, "GET", path, NULL, &status, &obj, err, errlen) == -1)
 		*failed = 1;
@@ -662,11 +670,13 @@ location_of(struct reconciler *r, const struct definition *d, json_t *index,
 
 /*
  * Reconciles one definition object (a reference is taken).  keep, when not
- * NULL, collects the runner names that must survive the sweep.  Returns -1
+ * NULL, collects the runner names that must survive the sweep; backups,
+ * when not NULL, is what its runner said (runnerapi_backups()).  Returns -1
  * on an API error worth retrying.
  */
 static int
-reconcile_one(struct reconciler *r, json_t *objin, json_t *index, json_t *keep)
+reconcile_one(struct reconciler *r, json_t *objin, json_t *index, json_t *keep,
+    json_t *backups)
 {
 	struct definition	d;
 	struct location		l;
@@ -748,8 +758,8 @@ reconcile_one(struct reconciler *r, json_t *objin, json_t *index, json_t *keep)
 	}
 	msg = xasprintf("Secret, StatefulSet and Service %s in namespace %s are up to date",
 	    out.name, r->opts.namespace);
-	rc = set_status(r, &obj, "True", "Reconciled", msg, out.name, out.config_hash, err,
-	    sizeof(err));
+	rc = set_status(r, &obj, "True", "Reconciled", msg, out.name, out.config_hash,
+	    backups, err, sizeof(err));
 	free(msg);
 	if (rc == -1)
 		goto fail;
@@ -822,7 +832,7 @@ list_all(struct reconciler *r, const char *path, const char *selector, json_t **
 
 /* Deletes managed objects whose name is not in keep. */
 static int
-sweep(struct reconciler *r, json_t *keep)
+sweep(struct reconciler *r, json_t *keep, json_t *statefulsets)
 {
 	char		 err[KB_ERRLEN], *path;
 	json_t		*items, *item;
@@ -831,6 +841,10 @@ sweep(struct reconciler *r, json_t *keep)
 	int		 failed = 0;
 
 	for (i = 0; i < NKINDS; i++) {
+		if (&kinds[i] == &kinds[1] && statefulsets != NULL) {
+			items = json_incref(statefulsets);	/* listed by the pass */
+			goto have;
+		}
 		path = xasprintf("%s/namespaces/%s/%s", kinds[i].prefix, r->opts.namespace,
 		    kinds[i].plural);
 		if (list_all(r, path, LABEL_MANAGED_BY "=" RENDER_MANAGED_BY, &items, NULL,
@@ -841,6 +855,7 @@ sweep(struct reconciler *r, json_t *keep)
 			continue;
 		}
 		free(path);
+have:
 		json_array_foreach(items, j, item) {
 			name = json_string_value(json_object_get(json_object_get(item,
 			    "metadata"), "name"));
@@ -856,24 +871,200 @@ sweep(struct reconciler *r, json_t *keep)
 	return failed;
 }
 
+/* 1 if def has a runner that can answer: Ready, not suspended, not going. */
+static int
+runner_up(json_t *def)
+{
+	json_t	*c = ready_condition(def);
+
+	return c != NULL && member_is(c, "status", "True") &&
+	    json_is_string(json_object_get(json_object_get(def, "status"), "runner")) &&
+	    !json_is_true(json_object_get(json_object_get(def, "spec"), "suspend")) &&
+	    json_object_get(json_object_get(def, "metadata"), "deletionTimestamp") == NULL;
+}
+
+/* The runners' StatefulSets that have a pod: name -> true. */
+static json_t *
+with_pods(json_t *statefulsets)
+{
+	json_t		*index = json_object(), *sts;
+	const char	*name;
+	size_t		 i;
+
+	json_array_foreach(statefulsets, i, sts) {
+		name = json_string_value(json_object_get(json_object_get(sts, "metadata"),
+		    "name"));
+		if (name != NULL && json_integer_value(json_object_get(json_object_get(sts,
+		    "status"), "replicas")) > 0)
+			json_object_set_new(index, name, json_true());
+	}
+	return index;
+}
+
+/*
+ * Every ready runner's status at once, one request each: an array of the
+ * definitions' backup members (runnerapi_backups()), null where none.  A
+ * runner is asked when its definition is Ready and its StatefulSet has a
+ * pod (status.replicas, the StatefulSet controller's).
+ */
+static json_t *
+poll_runners(struct reconciler *r, json_t *defs, json_t *statefulsets)
+{
+	struct runner_poll	*polls;
+	json_t			*out = json_array(), *def, *md, *pods;
+	size_t			 i, n = 0, *which;
+
+	polls = xcalloc(json_array_size(defs) + 1, sizeof(*polls));
+	which = xcalloc(json_array_size(defs) + 1, sizeof(*which));
+	pods = with_pods(statefulsets);
+	json_array_foreach(defs, i, def) {
+		json_array_append_new(out, json_null());
+		if (!runner_up(def) || r->runners.keylen == 0 ||
+		    json_object_get(pods, json_string_value(json_object_get(json_object_get(def,
+		    "status"), "runner"))) == NULL)
+			continue;
+		md = json_object_get(def, "metadata");
+		runnerapi_target(&r->runners, json_string_value(json_object_get(md,
+		    "namespace")), json_string_value(json_object_get(md, "name")),
+		    json_string_value(json_object_get(md, "uid")),
+		    json_string_value(json_object_get(json_object_get(def, "status"),
+		    "runner")), &polls[n].target);
+		which[n++] = i;
+	}
+	runnerapi_poll(&r->runners, polls, n);
+	for (i = 0; i < n; i++) {
+		if (polls[i].rc == 0 && polls[i].status == 200)
+			json_array_set_new(out, which[i], runnerapi_backups(polls[i].out));
+		else
+			log_kv(LOGL_WARN, "runner status not read", "runner",
+			    polls[i].target.base, "error", polls[i].rc == -1 ? polls[i].err :
+			    "unexpected answer", NULL);
+		json_decref(polls[i].out);
+		runnerapi_target_free(&polls[i].target);
+	}
+	free(polls);
+	free(which);
+	json_decref(pods);
+	return out;
+}
+
+/*
+ * The runners' API key: read (or made) at every full pass, so that a new
+ * one (its Secret deleted) reaches every runner; between passes, as read.
+ */
+static int
+api_key(struct reconciler *r, int again)
+{
+	char	err[KB_ERRLEN];
+
+	if (r->runners.keylen > 0 && !again)
+		return 0;
+	if (runnerapi_key_load(&r->runners, r->kube, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "runner API key", "error", err, NULL);
+		return -1;
+	}
+	r->opts.api_key = r->runners.key;
+	r->opts.api_key_len = r->runners.keylen;
+	return 0;
+}
+
+static int
+created_first(const void *a, const void *b)
+{
+	json_t		*x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const char	*tx, *ty;
+	int		 c;
+
+	tx = json_string_value(json_object_get(json_object_get(x, "metadata"),
+	    "creationTimestamp"));
+	ty = json_string_value(json_object_get(json_object_get(y, "metadata"),
+	    "creationTimestamp"));
+	if ((c = strcmp(tx != NULL ? tx : "", ty != NULL ? ty : "")) != 0)
+		return c;
+	tx = json_string_value(json_object_get(json_object_get(x, "metadata"), "name"));
+	ty = json_string_value(json_object_get(json_object_get(y, "metadata"), "name"));
+	return strcmp(tx != NULL ? tx : "", ty != NULL ? ty : "");
+}
+
+/* Remembers (or forgets) a run as active after a step's result rc. */
+static void
+run_track(struct reconciler *r, enum run_kind kind, json_t *obj, int rc)
+{
+	json_t		*md = json_object_get(obj, "metadata");
+	const char	*ns = json_string_value(json_object_get(md, "namespace"));
+	const char	*name = json_string_value(json_object_get(md, "name"));
+	char		*id;
+
+	if (ns == NULL || name == NULL)
+		return;
+	id = xasprintf("%s/%s/%s", runs_plural(kind), ns, name);
+	if (rc == 0)
+		json_object_del(r->active, id);
+	else
+		json_object_set_new(r->active, id, json_pack("{s:i, s:{s:s, s:s}}", "kind",
+		    (int)kind, "metadata", "namespace", ns, "name", name));
+	free(id);
+}
+
+/* Every BackupRun and BackupRestore that is not final, oldest first: one step each. */
+static int
+runs_pass(struct reconciler *r)
+{
+	static const enum run_kind kinds_[] = { RUN_BACKUP, RUN_RESTORE };
+	char		 err[KB_ERRLEN], *path;
+	json_t		*items, *busy = json_object(), **v;
+	size_t		 i, k, n;
+	int		 failed = 0, rc;
+
+	json_object_clear(r->active);
+	for (k = 0; k < 2 && !stopping; k++) {
+		path = xasprintf(KB_CRD_PATH "/%s", runs_plural(kinds_[k]));
+		rc = list_all(r, path, NULL, &items, NULL, err, sizeof(err));
+		free(path);
+		if (rc == -1) {
+			log_kv(LOGL_ERROR, "list", "error", err, NULL);
+			failed++;
+			continue;
+		}
+		n = json_array_size(items);
+		v = xcalloc(n + 1, sizeof(*v));
+		for (i = 0; i < n; i++)
+			v[i] = json_array_get(items, i);
+		qsort(v, n, sizeof(*v), created_first);
+		for (i = 0; i < n && !stopping; i++) {
+			if (runs_final(v[i]))
+				continue;
+			rc = runs_step(r, kinds_[k], v[i], busy);
+			run_track(r, kinds_[k], v[i], rc);
+			failed += rc == -1;
+		}
+		free(v);
+		json_decref(items);
+	}
+	json_decref(busy);
+	return failed;
+}
+
 int
 reconcile_all(struct reconciler *r)
 {
 	char		 err[KB_ERRLEN], *path;
-	json_t		*locs, *defs, *index, *keep, *item;
+	json_t		*locs, *defs, *index, *keep, *item, *backups, *sts;
 	const char	*name;
 	size_t		 i;
 	int		 failed = 0;
 
 	secrets_forget(r);
-	path = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
+	if (api_key(r, 1) == -1)
+		return -1;
+	path = xasprintf(KB_CRD_PATH "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
 	if (list_all(r, path, NULL, &locs, NULL, err, sizeof(err)) == -1) {
 		free(path);
 		log_kv(LOGL_ERROR, "list", "error", err, NULL);
 		return -1;
 	}
 	free(path);
-	if (list_all(r, CRD_PREFIX "/" DEF_PLURAL, NULL, &defs, NULL, err,
+	if (list_all(r, KB_CRD_PATH "/" DEF_PLURAL, NULL, &defs, NULL, err,
 	    sizeof(err)) == -1) {
 		json_decref(locs);
 		log_kv(LOGL_ERROR, "list", "error", err, NULL);
@@ -885,15 +1076,26 @@ reconcile_all(struct reconciler *r)
 		    "metadata"), "name"))) != NULL)
 			json_object_set(index, name, item);
 	keep = json_object();
+	path = xasprintf("/apis/apps/v1/namespaces/%s/statefulsets", r->opts.namespace);
+	if (list_all(r, path, LABEL_MANAGED_BY "=" RENDER_MANAGED_BY, &sts, NULL, err,
+	    sizeof(err)) == -1)
+		log_kv(LOGL_ERROR, "list", "error", err, NULL);	/* no runner asked */
+	free(path);
+	backups = poll_runners(r, defs, sts);
 	json_array_foreach(defs, i, item) {
 		if (stopping)
 			break;
-		if (reconcile_one(r, item, index, keep) == -1)
+		if (reconcile_one(r, item, index, keep, json_is_object(json_array_get(backups,
+		    i)) ? json_array_get(backups, i) : NULL) == -1)
 			failed++;
 	}
+	json_decref(backups);
 	/* only a complete pass knows which objects are orphans */
 	if (!stopping)
-		failed += sweep(r, keep);
+		failed += sweep(r, keep, sts);
+	json_decref(sts);
+	if (!stopping)
+		failed += runs_pass(r);
 	{
 		char n[32], f[32];
 
@@ -915,11 +1117,15 @@ reconcile_all(struct reconciler *r)
  * starts lists again, and asks the main thread for a full pass.
  */
 
+/* What a watch streams. */
+enum watched { W_LOCATIONS, W_DEFINITIONS, W_RUNS, W_RESTORES };
+
 struct event {
 	struct event	*next;
 	int		 resync;	/* full pass wanted */
+	enum watched	 what;
 	char		*type;
-	json_t		*obj;		/* a definition */
+	json_t		*obj;		/* a definition, a run or a restore */
 };
 
 struct queue {
@@ -933,7 +1139,7 @@ struct watcher {
 	struct kube	 kube;		/* its own: kube counters are not shared */
 	struct queue	*q;
 	const char	*path;		/* collection */
-	int		 definitions;	/* events carry definitions */
+	enum watched	 what;
 	char		*rv;
 	int		 gone;
 	volatile int	*stop;
@@ -941,11 +1147,12 @@ struct watcher {
 };
 
 static void
-queue_push(struct queue *q, int resync, const char *type, json_t *obj)
+queue_push(struct queue *q, int resync, enum watched what, const char *type, json_t *obj)
 {
 	struct event	*e = xcalloc(1, sizeof(*e));
 
 	e->resync = resync;
+	e->what = what;
 	e->type = type != NULL ? xstrdup(type) : NULL;
 	e->obj = obj != NULL ? json_deep_copy(obj) : NULL;
 	pthread_mutex_lock(&q->lock);
@@ -985,10 +1192,10 @@ on_event(void *arg, const char *type, json_t *obj)
 	}
 	if (strcmp(type, "BOOKMARK") == 0)
 		return 0;
-	if (w->definitions)
-		queue_push(w->q, 0, type, obj);
-	else
-		queue_push(w->q, 1, NULL, NULL);	/* a location: every definition */
+	if (w->what != W_LOCATIONS)
+		queue_push(w->q, 0, w->what, type, obj);
+	else	/* a location: every definition */
+		queue_push(w->q, 1, W_LOCATIONS, NULL, NULL);
 	return 0;
 }
 
@@ -1026,7 +1233,7 @@ watch_thread(void *arg)
 			    "resourceVersion")) != NULL ? json_string_value(
 			    json_object_get(md, "resourceVersion")) : "0");
 			json_decref(out);
-			queue_push(w->q, 1, NULL, NULL);
+			queue_push(w->q, 1, w->what, NULL, NULL);
 		}
 		url = xasprintf("%s?watch=1&resourceVersion=%s&allowWatchBookmarks=true"
 		    "&timeoutSeconds=%ld", w->path, w->rv, 240 + (long)arc4random_uniform(120));
@@ -1055,19 +1262,14 @@ on_signal(int sig)
 
 static int
 watcher_start(struct watcher *w, struct reconciler *r, struct queue *q,
-    const char *path, int definitions, volatile int *stop)
+    const char *path, enum watched what, volatile int *stop)
 {
 	memset(w, 0, sizeof(*w));
 	w->r = r;
-	w->kube = *r->kube;
-	/* a private copy of the credentials: the token is re-read per thread */
-	w->kube.server = xstrdup(r->kube->server);
-	w->kube.token_file = r->kube->token_file != NULL ? xstrdup(r->kube->token_file) : NULL;
-	w->kube.ca_file = r->kube->ca_file != NULL ? xstrdup(r->kube->ca_file) : NULL;
-	w->kube.token = NULL;
+	kube_copy(&w->kube, r->kube);	/* watches only read: no gate needed */
 	w->q = q;
 	w->path = path;
-	w->definitions = definitions;
+	w->what = what;
 	w->stop = stop;
 	return pthread_create(&w->thread, NULL, watch_thread, w) == 0 ? 0 : -1;
 }
@@ -1080,9 +1282,23 @@ watcher_stop(struct watcher *w)
 	kube_free(&w->kube);
 }
 
+/* A run's event: one step (gone: forgotten). */
+static void
+handle_run(struct reconciler *r, struct event *e, json_t *busy, int *failed)
+{
+	enum run_kind	kind = e->what == W_RUNS ? RUN_BACKUP : RUN_RESTORE;
+	int		rc = 0;
+
+	if (strcmp(e->type, "DELETED") != 0 && !runs_final(e->obj))
+		rc = runs_step(r, kind, e->obj, busy);
+	run_track(r, kind, e->obj, rc);
+	if (rc == -1)
+		*failed = 1;
+}
+
 /* One definition event: reconcile it, or clean up after it. */
 static void
-handle_event(struct reconciler *r, struct event *e, int *failed)
+handle_event(struct reconciler *r, struct event *e, json_t *busy, int *failed)
 {
 	char	 err[KB_ERRLEN], *name;
 	json_t	*md = json_object_get(e->obj, "metadata");
@@ -1091,6 +1307,10 @@ handle_event(struct reconciler *r, struct event *e, int *failed)
 
 	if (ns == NULL || n == NULL)
 		return;
+	if (e->what == W_RUNS || e->what == W_RESTORES) {
+		handle_run(r, e, busy, failed);
+		return;
+	}
 	if (strcmp(e->type, "DELETED") == 0) {
 		/* without our finalizer (never reconciled): clean up here */
 		name = names_runner(ns, n, NAMES_MAX);
@@ -1101,23 +1321,80 @@ handle_event(struct reconciler *r, struct event *e, int *failed)
 		return;
 	}
 	secrets_forget(r);
-	if (reconcile_one(r, e->obj, NULL, NULL) == -1)
+	if (api_key(r, 0) == -1 || reconcile_one(r, e->obj, NULL, NULL, NULL) == -1)
 		*failed = 1;
+}
+
+/* Every run that is not final yet: one step each. */
+static int
+poll_active(struct reconciler *r)
+{
+	json_t		*ids = json_deep_copy(r->active), *busy = json_object(), *v;
+	const char	*id;
+	int		 failed = 0, rc;
+
+	json_object_foreach(ids, id, v) {
+		if (stopping || (r->leading != NULL && !*r->leading))
+			break;
+		rc = runs_step(r, (enum run_kind)json_integer_value(json_object_get(v,
+		    "kind")), v, busy);
+		run_track(r, (enum run_kind)json_integer_value(json_object_get(v, "kind")),
+		    v, rc);
+		failed += rc == -1;
+	}
+	json_decref(busy);
+	json_decref(ids);
+	return failed;
+}
+
+/* 1 while this replica may go on: it holds the lease, or there is no election. */
+static int
+leading(struct reconciler *r)
+{
+	return r->leading == NULL || *r->leading;
+}
+
+/* Waits for an event, the next pass or the next poll (each second: signals, the lease). */
+static struct event *
+wait_events(struct reconciler *r, struct queue *q, time_t next_pass, time_t next_poll)
+{
+	struct timespec	 deadline;
+	struct event	*batch;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->head == NULL && !stopping && leading(r) && time(NULL) < next_pass &&
+	    (json_object_size(r->active) == 0 || time(NULL) < next_poll)) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += 1;
+		pthread_cond_timedwait(&q->cond, &q->lock, &deadline);
+	}
+	batch = q->head;
+	q->head = q->tail = NULL;
+	pthread_mutex_unlock(&q->lock);
+	return batch;
 }
 
 int
 reconcile_run(struct reconciler *r)
 {
+	static const struct {
+		const char	*plural;
+		enum watched	 what;
+	} watches[] = {
+		{ DEF_PLURAL, W_DEFINITIONS },
+		{ RUN_PLURAL, W_RUNS },
+		{ RESTORE_PLURAL, W_RESTORES },
+	};
 	struct queue		 q;
-	struct watcher		 wdef, wloc;
+	struct watcher		 w[4];
 	struct event		*e, *batch;
 	struct sigaction	 sa;
-	struct timespec		 deadline;
 	volatile int		 stop = 0;
-	char			*locpath;
-	time_t			 next_pass = 0;
+	char			*paths[4];
+	json_t			*busy;
+	time_t			 next_pass = 0, next_poll = 0;
 	long			 retry_s = 1;
-	int			 full, failed;
+	int			 full, failed, i, nw = 0, rc = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1126,35 +1403,42 @@ reconcile_run(struct reconciler *r)
 	memset(&q, 0, sizeof(q));
 	pthread_mutex_init(&q.lock, NULL);
 	pthread_cond_init(&q.cond, NULL);
-	locpath = xasprintf(CRD_PREFIX "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
-	if (watcher_start(&wdef, r, &q, CRD_PREFIX "/" DEF_PLURAL, 1, &stop) == -1 ||
-	    watcher_start(&wloc, r, &q, locpath, 0, &stop) == -1) {
-		log_error("cannot start watch threads");
-		return 1;
-	}
+	paths[0] = xasprintf(KB_CRD_PATH "/namespaces/%s/" LOC_PLURAL, r->opts.namespace);
+	for (i = 0; i < 3; i++)
+		paths[i + 1] = xasprintf(KB_CRD_PATH "/%s", watches[i].plural);
+	for (i = 0; i < 4; i++, nw++)
+		if (watcher_start(&w[i], r, &q, paths[i], i == 0 ? W_LOCATIONS :
+		    watches[i - 1].what, &stop) == -1) {
+			log_error("cannot start watch threads");
+			rc = 1;
+			goto out;
+		}
 	next_pass = time(NULL) + r->resync_s;
 	while (!stopping) {
-		pthread_mutex_lock(&q.lock);
-		while (q.head == NULL && !stopping && time(NULL) < next_pass) {
-			clock_gettime(CLOCK_REALTIME, &deadline);
-			deadline.tv_sec += 1;	/* wake up to notice signals */
-			pthread_cond_timedwait(&q.cond, &q.lock, &deadline);
-		}
-		batch = q.head;
-		q.head = q.tail = NULL;
-		pthread_mutex_unlock(&q.lock);
+		batch = wait_events(r, &q, next_pass, next_poll);
 		if (stopping)
 			break;
+		if (!leading(r)) {
+			log_error("stopping: this replica lost the lease");
+			rc = 1;
+			break;
+		}
 		full = time(NULL) >= next_pass;
 		for (e = batch; e != NULL; e = e->next)
 			if (e->resync)
 				full = 1;
 		failed = 0;
+		busy = json_object();
 		if (full)
 			failed = reconcile_all(r) != 0;
 		else
 			for (e = batch; e != NULL; e = e->next)
-				handle_event(r, e, &failed);
+				handle_event(r, e, busy, &failed);
+		json_decref(busy);
+		if (!full && time(NULL) >= next_poll && json_object_size(r->active) > 0)
+			failed |= poll_active(r) != 0;
+		if (full || time(NULL) >= next_poll)
+			next_poll = time(NULL) + r->poll_s;
 		while (batch != NULL) {
 			e = batch->next;
 			event_free(batch);
@@ -1170,16 +1454,18 @@ reconcile_run(struct reconciler *r)
 		}
 	}
 	log_info("stopping");
+out:
 	stop = 1;
-	watcher_stop(&wdef);
-	watcher_stop(&wloc);
+	for (i = 0; i < nw; i++)
+		watcher_stop(&w[i]);
 	while (q.head != NULL) {
 		e = q.head->next;
 		event_free(q.head);
 		q.head = e;
 	}
-	free(locpath);
+	for (i = 0; i < 4; i++)
+		free(paths[i]);
 	pthread_mutex_destroy(&q.lock);
 	pthread_cond_destroy(&q.cond);
-	return 0;
+	return rc;
 }

@@ -144,7 +144,17 @@ build_config(struct ctx *c)
 	    set_secret(c, "storage", "encryption_key", l->namespace,
 	    &l->encryption_key) == -1)
 		return -1;
-	return set(c, "metrics", "listen", "0.0.0.0:9187");
+	if (set(c, "metrics", "listen", "0.0.0.0:9187") == -1)
+		return -1;
+	if (c->o->api_key != NULL) {
+		char	token[NAMES_HASH_HEX];
+
+		names_api_token(c->o->api_key, c->o->api_key_len, d->namespace, d->name,
+		    d->uid, token);
+		config_set_secret(c->cfg, "metrics", "api_token", token);
+		explicit_bzero(token, sizeof(token));
+	}
+	return 0;
 }
 
 static json_t *
@@ -158,8 +168,8 @@ metadata(const char *name, const struct render_opts *o, const struct definition 
 	    "annotations", ANN_DEFINITION, d->namespace, "/", d->name);
 }
 
-static char *
-base64(const char *s)
+char *
+render_base64(const char *s)
 {
 	size_t	 len = strlen(s);
 	char	*out = xmalloc(4 * ((len + 2) / 3) + 1);
@@ -168,10 +178,34 @@ base64(const char *s)
 	return out;
 }
 
+char *
+render_base64_decode(const char *in, size_t *outlen)
+{
+	size_t	 len = strlen(in), pad = 0;
+	char	*out;
+	int	 n;
+
+	if (len % 4 != 0)
+		return NULL;
+	out = xmalloc(len / 4 * 3 + 1);
+	if ((n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)in,
+	    (int)len)) < 0) {
+		free(out);
+		return NULL;
+	}
+	while (len > 0 && in[len - 1] == '=') {
+		pad++;
+		len--;
+	}
+	*outlen = (size_t)n - pad;
+	out[*outlen] = '\0';
+	return out;
+}
+
 static json_t *
 render_secret(const char *name, const struct ctx *c, const char *config)
 {
-	char	*b64 = base64(config);
+	char	*b64 = render_base64(config);
 	json_t	*obj;
 
 	obj = json_pack("{s:s, s:s, s:o, s:s, s:{s:s}}",
@@ -194,12 +228,12 @@ selector(const char *name)
 static void
 engine_pod_of(const struct ctx *c, struct engine_pod *pod)
 {
-	const struct engine_ops	*ops = engine_find(c->d->engine);
+	const struct engine_desc *e = engine_desc_find(c->d->engine);
 	const struct config_section *sec = config_section(c->cfg, c->d->engine);
 
 	memset(pod, 0, sizeof(*pod));
-	if (ops != NULL && ops->pod != NULL && sec != NULL)
-		ops->pod(sec, pod);
+	if (e != NULL && e->pod != NULL && sec != NULL)
+		e->pod(sec, pod);
 }
 
 static char *
@@ -267,6 +301,8 @@ container(const struct ctx *c, const struct engine_pod *pod)
 	free(image);
 	if (json_array_size(env) == 0)
 		json_object_del(ctr, "env");
+	/* spec.runner.resources: requests and limits each replace the default's */
+	json_object_update(json_object_get(ctr, "resources"), c->d->resources);
 	return ctr;
 }
 
@@ -292,6 +328,19 @@ pod_spec(const char *name, const struct ctx *c, const struct engine_pod *pod)
 	    "terminationGracePeriodSeconds", 300,
 	    "containers", container(c, pod),
 	    "volumes", vols);
+	/* the token only where a ServiceAccount is given: the runner never uses it */
+	if (c->l->service_account != NULL) {
+		json_object_set_new(spec, "serviceAccountName",
+		    json_string(c->l->service_account));
+		json_object_set_new(spec, "automountServiceAccountToken", json_true());
+	}
+	if (c->d->node_selector != NULL && json_object_size(c->d->node_selector) > 0)
+		json_object_set(spec, "nodeSelector", c->d->node_selector);
+	if (c->d->tolerations != NULL && json_array_size(c->d->tolerations) > 0)
+		json_object_set_new(spec, "tolerations", json_deep_copy(c->d->tolerations));
+	if (c->d->priority_class != NULL)
+		json_object_set_new(spec, "priorityClassName",
+		    json_string(c->d->priority_class));
 	if (c->o->image_pull_secrets != NULL &&
 	    json_array_size(c->o->image_pull_secrets) > 0)
 		json_object_set_new(spec, "imagePullSecrets",
@@ -312,19 +361,28 @@ static json_t *
 render_statefulset(const char *name, const struct ctx *c, const char *hash,
     const struct engine_pod *pod)
 {
-	json_t	*labels, *obj;
+	json_t	*labels, *ann, *obj;
 
-	labels = render_labels(c->d->namespace, c->d->name);
+	/*
+	 * The definition's extra labels and annotations first, ours over them
+	 * (the definition's parser refuses keys of ours anyway).
+	 */
+	labels = c->d->pod_labels != NULL ? json_deep_copy(c->d->pod_labels) :
+	    json_object();
+	json_object_update_new(labels, render_labels(c->d->namespace, c->d->name));
 	json_object_update_new(labels, selector(name));
+	ann = c->d->pod_annotations != NULL ? json_deep_copy(c->d->pod_annotations) :
+	    json_object();
+	json_object_set_new(ann, ANN_CONFIG_HASH, json_string(hash));
 	obj = json_pack("{s:s, s:s, s:o, s:{s:i, s:s, s:s, s:{s:o}, "
-	    "s:{s:{s:o, s:{s:s}}, s:o}}}",
+	    "s:{s:{s:o, s:o}, s:o}}}",
 	    "apiVersion", "apps/v1", "kind", "StatefulSet",
 	    "metadata", metadata(name, c->o, c->d),
 	    "spec", "replicas", c->d->suspend ? 0 : 1, "serviceName", name,
 	    "podManagementPolicy", "OrderedReady",
 	    "selector", "matchLabels", selector(name),
 	    "template", "metadata", "labels", labels,
-	    "annotations", ANN_CONFIG_HASH, hash,
+	    "annotations", ann,
 	    "spec", pod_spec(name, c, pod));
 	return obj;
 }
@@ -346,10 +404,16 @@ render_service(const char *name, const struct ctx *c, const struct engine_pod *p
 		    "protocol", "TCP"));
 		free(pname);
 	}
-	obj = json_pack("{s:s, s:s, s:o, s:{s:s, s:o, s:o}}",
+	/*
+	 * Published while not ready: the runner's readiness is its last job's
+	 * result (/healthz), and a runner whose backup failed must still be
+	 * reachable for its metrics and its control API.
+	 */
+	obj = json_pack("{s:s, s:s, s:o, s:{s:s, s:o, s:o, s:b}}",
 	    "apiVersion", "v1", "kind", "Service",
 	    "metadata", metadata(name, c->o, c->d),
-	    "spec", "type", "ClusterIP", "selector", selector(name), "ports", ports);
+	    "spec", "type", "ClusterIP", "selector", selector(name), "ports", ports,
+	    "publishNotReadyAddresses", 1);
 	return obj;
 }
 
@@ -389,7 +453,7 @@ render_definition(const struct definition *d, const struct location *l,
 	 * not a runner in a crash loop.  (An engine or backend this build lacks
 	 * is left to the runner image, which has it.)
 	 */
-	if (engine_find(d->engine) != NULL && storage_find(l->type) != NULL &&
+	if (engine_desc_find(d->engine) != NULL && storage_find(l->type) != NULL &&
 	    (config_validate(c.cfg, runner_schema(), err, errlen) == -1 ||
 	    runner_config_check(c.cfg, err, errlen) == -1)) {
 		config_free(c.cfg);

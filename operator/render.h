@@ -1,8 +1,10 @@
 /*
  * render: what the operator wants to exist for one BackupDefinition — the
  * runner's config text (kbackup.conf(5), secrets filled in, written with
- * common/config's writer) and the Secret, StatefulSet and Service around it,
- * as jansson objects.  The same code serves the reconcile loop and the
+ * common/config's writer, the control API's token among them) and the
+ * Secret, StatefulSet and Service around it, as jansson objects, with the
+ * pod settings of the definition (spec.runner) and of its location (the
+ * ServiceAccount).  The same code serves the reconcile loop and the
  * offline `render` command, so both produce the same objects.
  */
 #ifndef KB_OPERATOR_RENDER_H
@@ -39,6 +41,9 @@ struct render_opts {
 	const char	*version;		/* image tag when the engine gives none */
 	render_secret_fn secret;
 	void		*secret_arg;
+	/* the key of the runners' API tokens (names_api_token()); NULL: no API */
+	const unsigned char *api_key;
+	size_t		 api_key_len;
 };
 
 struct rendered {
@@ -60,6 +65,9 @@ int	 render_definition(const struct definition *d, const struct location *l,
 	    char *err, size_t errlen);
 void	 rendered_free(struct rendered *);
 
+/* Base64 of s, and back (NULL when in is not base64); new strings. */
+char	*render_base64(const char *s);
+char	*render_base64_decode(const char *in, size_t *outlen);
 /* Wipes the values of a Secret object's data and stringData (before freeing it). */
 void	 render_wipe_secret(json_t *secret);
 /* The labels every object of d carries (a new object). */

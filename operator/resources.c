@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/util.h"
+#include "runner/catalog/backup_id.h"
 #include "operator/names.h"
 #include "operator/resources.h"
 
@@ -334,6 +336,199 @@ parse_affinity(json_t *spec, struct definition *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* A resource quantity as Kubernetes writes them: 100m, 1.5, 2Gi, 1e3, 512Mi. */
+static int
+is_quantity(json_t *v)
+{
+	static const char *const suffixes[] = { "", "m", "k", "M", "G", "T", "P", "E",
+	    "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", NULL };
+	const char	*s, *p;
+	int		 digits = 0;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0;
+	if ((s = json_string_value(v)) == NULL || strlen(s) > 64)
+		return 0;
+	for (p = s; isdigit((unsigned char)*p); p++)
+		digits++;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits++;
+	if (digits == 0)
+		return 0;
+	if ((*p == 'e' || *p == 'E') && (isdigit((unsigned char)p[1]) ||
+	    ((p[1] == '+' || p[1] == '-') && isdigit((unsigned char)p[2])))) {
+		for (p += 2; isdigit((unsigned char)*p); p++)
+			;
+		return *p == '\0';
+	}
+	return one_of(p, suffixes);
+}
+
+/*
+ * An object of label keys to label values (values: any string when
+ * !label_values), none starting with a reserved prefix.
+ */
+static int
+string_map(json_t *v, const char *what, int label_values, const char *const *reserved,
+    char *err, size_t errlen)
+{
+	const char	*key;
+	json_t		*val;
+	size_t		 i;
+
+	if (!json_is_object(v) || json_object_size(v) > 64)
+		return errf(err, errlen, "%s: expected an object of at most 64 entries", what);
+	json_object_foreach(v, key, val) {
+		if (!names_is_label_key(key))
+			return errf(err, errlen, "%s: invalid key %s", what, key);
+		for (i = 0; reserved != NULL && reserved[i] != NULL; i++)
+			if (startswith(key, reserved[i]))
+				return errf(err, errlen, "%s.%s: the operator sets %s* itself",
+				    what, key, reserved[i]);
+		if (!json_is_string(val) || (label_values &&
+		    !names_is_label_value(json_string_value(val))) ||
+		    json_string_length(val) > 4096)
+			return errf(err, errlen, "%s.%s: invalid value", what, key);
+	}
+	return 0;
+}
+
+static int
+parse_resources(json_t *v, char *err, size_t errlen)
+{
+	const char	*key, *res;
+	json_t		*q, *list;
+
+	if (!json_is_object(v))
+		return errf(err, errlen, "spec.runner.resources: expected an object");
+	json_object_foreach(v, key, list) {
+		if (strcmp(key, "requests") != 0 && strcmp(key, "limits") != 0)
+			return errf(err, errlen, "spec.runner.resources.%s: expected requests "
+			    "or limits", key);
+		if (!json_is_object(list) || json_object_size(list) > 16)
+			return errf(err, errlen, "spec.runner.resources.%s: expected an object",
+			    key);
+		json_object_foreach(list, res, q)
+			if (!names_is_label_key(res) || !is_quantity(q))
+				return errf(err, errlen, "spec.runner.resources.%s.%s: expected "
+				    "a quantity such as 100m, 256Mi or 2", key, res);
+	}
+	return 0;
+}
+
+static int
+parse_tolerations(json_t *v, char *err, size_t errlen)
+{
+	static const char *const members[] = { "key", "operator", "value", "effect",
+	    "tolerationSeconds", NULL };
+	static const char *const ops[] = { "Exists", "Equal", NULL };
+	static const char *const effects[] = { "NoSchedule", "PreferNoSchedule",
+	    "NoExecute", NULL };
+	const char	*key, *op, *effect, *tkey, *value;
+	json_t		*t, *m;
+	size_t		 i;
+
+	if (!json_is_array(v) || json_array_size(v) > 32)
+		return errf(err, errlen, "spec.runner.tolerations: expected a list of at most "
+		    "32");
+	json_array_foreach(v, i, t) {
+		if (!json_is_object(t))
+			return errf(err, errlen, "spec.runner.tolerations[%zu]: expected an "
+			    "object", i);
+		json_object_foreach(t, key, m)
+			if (!one_of(key, members) || (strcmp(key, "tolerationSeconds") == 0 ?
+			    !json_is_integer(m) : !json_is_string(m)))
+				return errf(err, errlen, "spec.runner.tolerations[%zu].%s: "
+				    "unknown or of the wrong type", i, key);
+		tkey = json_string_value(json_object_get(t, "key"));
+		op = json_string_value(json_object_get(t, "operator"));
+		value = json_string_value(json_object_get(t, "value"));
+		effect = json_string_value(json_object_get(t, "effect"));
+		if ((tkey != NULL && *tkey != '\0' && !names_is_label_key(tkey)) ||
+		    (op != NULL && !one_of(op, ops)) ||
+		    (effect != NULL && *effect != '\0' && !one_of(effect, effects)) ||
+		    (value != NULL && !names_is_label_value(value)))
+			return errf(err, errlen, "spec.runner.tolerations[%zu]: invalid key, "
+			    "operator (Exists, Equal), value or effect (NoSchedule, "
+			    "PreferNoSchedule, NoExecute)", i);
+		if (op != NULL && strcmp(op, "Exists") == 0 && value != NULL && *value != '\0')
+			return errf(err, errlen, "spec.runner.tolerations[%zu]: operator Exists "
+			    "takes no value", i);
+		if ((tkey == NULL || *tkey == '\0') && (op == NULL ||
+		    strcmp(op, "Exists") != 0))
+			return errf(err, errlen, "spec.runner.tolerations[%zu]: without a key "
+			    "the operator must be Exists", i);
+	}
+	return 0;
+}
+
+/*
+ * spec.runner of a definition or a location: NULL when not given, else an
+ * object of the members listed only (hint: what to say about the others).
+ */
+static int
+runner_object(json_t *spec, const char *const *members, const char *hint, json_t **out,
+    char *err, size_t errlen)
+{
+	json_t		*p = json_object_get(spec, "runner"), *v;
+	const char	*key;
+
+	*out = NULL;
+	if (p == NULL || json_is_null(p))
+		return 0;
+	if (!json_is_object(p))
+		return errf(err, errlen, "spec.runner: expected an object");
+	json_object_foreach(p, key, v)
+		if (!one_of(key, members))
+			return errf(err, errlen, "spec.runner.%s: unknown setting%s", key, hint);
+	*out = p;
+	return 0;
+}
+
+/* spec.runner: the runner pod's settings. */
+static int
+parse_runner(json_t *spec, struct definition *d, char *err, size_t errlen)
+{
+	static const char *const members[] = { "resources", "nodeSelector", "tolerations",
+	    "priorityClassName", "labels", "annotations", NULL };
+	/* selector, sweep and definition labels; the config hash */
+	static const char *const labels[] = { "kbackup.io/", "app.kubernetes.io/", NULL };
+	static const char *const annotations[] = { "kbackup.io/", NULL };
+	json_t		*p, *v;
+
+	if (runner_object(spec, members, " (the ServiceAccount is the "
+	    "BackupStorageLocation's)", &p, err, errlen) == -1)
+		return -1;
+	if (p == NULL)
+		return 0;
+	if ((v = json_object_get(p, "resources")) != NULL &&
+	    parse_resources(v, err, errlen) == -1)
+		return -1;
+	d->resources = json_incref(v);
+	if ((v = json_object_get(p, "nodeSelector")) != NULL &&
+	    string_map(v, "spec.runner.nodeSelector", 1, NULL, err, errlen) == -1)
+		return -1;
+	d->node_selector = json_incref(v);
+	if ((v = json_object_get(p, "tolerations")) != NULL &&
+	    parse_tolerations(v, err, errlen) == -1)
+		return -1;
+	d->tolerations = json_incref(v);
+	if (get_str(p, "priorityClassName", &d->priority_class, err, errlen) == -1)
+		return errprefix(err, errlen, "spec.runner");
+	if (d->priority_class != NULL && !names_is_dns1123_subdomain(d->priority_class))
+		return errf(err, errlen, "spec.runner.priorityClassName: invalid name");
+	if ((v = json_object_get(p, "labels")) != NULL &&
+	    string_map(v, "spec.runner.labels", 1, labels, err, errlen) == -1)
+		return -1;
+	d->pod_labels = json_incref(v);
+	if ((v = json_object_get(p, "annotations")) != NULL &&
+	    string_map(v, "spec.runner.annotations", 0, annotations, err, errlen) == -1)
+		return -1;
+	d->pod_annotations = json_incref(v);
+	return 0;
+}
+
 static int
 parse_enum(json_t *spec, const char *key, char **out, const char *def,
     const char *const *words, char *err, size_t errlen)
@@ -418,7 +613,8 @@ definition_parse(json_t *obj, struct definition *d, const char **reason, char *e
 	d->suspend = suspend == 1;
 	if (parse_settings(spec, d, err, errlen) == -1 ||
 	    parse_retention(spec, d, err, errlen) == -1 ||
-	    parse_affinity(spec, d, err, errlen) == -1)
+	    parse_affinity(spec, d, err, errlen) == -1 ||
+	    parse_runner(spec, d, err, errlen) == -1)
 		return -1;
 	if (d->schedule == NULL || !schedule_valid(d->schedule)) {
 		*reason = "InvalidSchedule";
@@ -458,8 +654,38 @@ definition_free(struct definition *d)
 	free(d->compression);
 	settings_free(d->retention, d->nretention);
 	json_decref(d->affinity_labels);
+	json_decref(d->resources);
+	json_decref(d->node_selector);
+	json_decref(d->tolerations);
+	free(d->priority_class);
+	json_decref(d->pod_labels);
+	json_decref(d->pod_annotations);
 	json_decref(d->obj);
 	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * spec.runner.serviceAccountName: the identity of the runners of this
+ * location (IRSA, Pod Identity, workload identity reach the bucket with
+ * it).  On the location, not the definition: the ServiceAccount lives in
+ * the operator's namespace, whose owners write locations; whoever may
+ * write a definition must not pick the operator's own.
+ */
+static int
+location_runner(json_t *spec, struct location *l, char *err, size_t errlen)
+{
+	static const char *const members[] = { "serviceAccountName", NULL };
+	json_t		*p;
+
+	if (runner_object(spec, members, "", &p, err, errlen) == -1)
+		return -1;
+	if (p == NULL)
+		return 0;
+	if (get_str(p, "serviceAccountName", &l->service_account, err, errlen) == -1)
+		return errprefix(err, errlen, "spec.runner");
+	if (l->service_account != NULL && !names_is_dns1123_subdomain(l->service_account))
+		return errf(err, errlen, "spec.runner.serviceAccountName: invalid name");
+	return 0;
 }
 
 int
@@ -498,7 +724,7 @@ location_parse(json_t *obj, struct location *l, char *err, size_t errlen)
 	if (l->endpoint != NULL && !startswith(l->endpoint, "http://") &&
 	    !startswith(l->endpoint, "https://"))
 		return errf(err, errlen, "spec.endpoint: expected an http(s) URL");
-	return 0;
+	return location_runner(spec, l, err, errlen);
 }
 
 void
@@ -517,5 +743,94 @@ location_free(struct location *l)
 	ref_free(&l->access_key);
 	ref_free(&l->secret_key);
 	ref_free(&l->encryption_key);
+	free(l->service_account);
 	memset(l, 0, sizeof(*l));
+}
+
+/* A backup ID (runner/catalog/backup_id.h): 20261124T030000Z-3fa94c, or without -HEX. */
+static int
+is_backup_id(const char *s)
+{
+	time_t	t;
+
+	return backup_id_parse(s, &t) == 0;
+}
+
+static int
+restore_spec(json_t *spec, struct run *run, char *err, size_t errlen)
+{
+	int	into;
+	size_t	i;
+
+	if (get_str(spec, "backup", &run->backup, err, errlen) == -1 ||
+	    get_str(spec, "at", &run->at, err, errlen) == -1 ||
+	    get_str(spec, "database", &run->database, err, errlen) == -1 ||
+	    get_bool(spec, "intoSourceDatabase", &into, err, errlen) == -1)
+		return errprefix(err, errlen, "spec");
+	run->into_source = into == 1;
+	if (run->backup != NULL && strcmp(run->backup, "latest") != 0 &&
+	    !is_backup_id(run->backup))
+		return errf(err, errlen, "spec.backup: expected latest or a backup ID "
+		    "(20261124T030000Z-3fa94c)");
+	if (run->at != NULL && (*run->at == '\0' || strlen(run->at) > 63 ||
+	    strpbrk(run->at, "\r\n") != NULL))
+		return errf(err, errlen, "spec.at: expected a time (2026-11-24T03:00:00Z)");
+	if (run->backup != NULL && run->at != NULL)
+		return errf(err, errlen, "spec: give backup or at, not both");
+	if (run->database != NULL && (*run->database == '\0' || *run->database == '-' ||
+	    strlen(run->database) > 255))
+		return errf(err, errlen, "spec.database: expected a database name");
+	for (i = 0; run->database != NULL && run->database[i] != '\0'; i++)
+		if ((unsigned char)run->database[i] < 0x20)
+			return errf(err, errlen, "spec.database: control character");
+	if (run->database == NULL && !run->into_source)
+		return errf(err, errlen, "spec: no target database: give spec.database, or "
+		    "spec.intoSourceDatabase: true to restore over the definition's own "
+		    "database");
+	return 0;
+}
+
+int
+run_parse(json_t *obj, enum run_kind kind, struct run *run, char *err, size_t errlen)
+{
+	static const char *const backup_members[] = { "definition", NULL };
+	static const char *const restore_members[] = { "definition", "backup", "at",
+	    "database", "intoSourceDatabase", NULL };
+	json_t		*spec, *v;
+	const char	*key;
+
+	memset(run, 0, sizeof(*run));
+	run->kind = kind;
+	run->obj = json_incref(obj);
+	if (metadata(obj, &run->namespace, &run->name, &run->resource_version,
+	    &run->generation, err, errlen) == -1 ||
+	    get_str(json_object_get(obj, "metadata"), "uid", &run->uid, err, errlen) == -1)
+		return -1;
+	spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return errf(err, errlen, "spec: missing");
+	json_object_foreach(spec, key, v)
+		if (!one_of(key, kind == RUN_BACKUP ? backup_members : restore_members))
+			return errf(err, errlen, "spec.%s: unknown field", key);
+	if (get_str(spec, "definition", &run->definition, err, errlen) == -1)
+		return errprefix(err, errlen, "spec");
+	if (run->definition == NULL || !config_is_name(run->definition))
+		return errf(err, errlen, "spec.definition: expected the name of a "
+		    "BackupDefinition in namespace %s", run->namespace);
+	return kind == RUN_RESTORE ? restore_spec(spec, run, err, errlen) : 0;
+}
+
+void
+run_free(struct run *run)
+{
+	free(run->namespace);
+	free(run->name);
+	free(run->uid);
+	free(run->resource_version);
+	free(run->definition);
+	free(run->backup);
+	free(run->at);
+	free(run->database);
+	json_decref(run->obj);
+	memset(run, 0, sizeof(*run));
 }

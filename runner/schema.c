@@ -8,7 +8,8 @@
 #include "common/tz.h"
 #include "common/util.h"
 #include "engines/engine.h"
-#include "runner/catalog/labels.h"
+#include "runner/catalog/rules.h"
+#include "runner/stream/keys.h"
 #include "runner/schema.h"
 #include "storage/storage.h"
 
@@ -69,6 +70,7 @@ storage_validate(const struct config_section_schema *ss, const struct config_sec
 {
 	const struct storage_ops	*ops;
 	const char			*type = config_get(s, "type");
+	struct keyring			 kr;
 	size_t				 i;
 
 	if ((ops = storage_find(type)) == NULL)
@@ -78,6 +80,10 @@ storage_validate(const struct config_section_schema *ss, const struct config_sec
 		if (!key_in(storage_common_keys, k) && !key_in(ops->keys, k))
 			return errf(err, errlen, "%s: not a key of type %s", k, type);
 	}
+	/* The keys in the form the keyring takes them: a bad raw key is a config error. */
+	if (keyring_load(s, &kr, err, errlen) == -1)
+		return -1;
+	keyring_free(&kr);
 	return ops->validate != NULL ? ops->validate(ss, s, err, errlen) : 0;
 }
 
@@ -98,14 +104,17 @@ schema_build(void)
 
 	while (config_core_sections[ncore].name != NULL)
 		ncore++;
-	while (engine_registry[neng] != NULL)
+	while (engine_descs[neng] != NULL)
 		neng++;
-	schema = xcalloc(ncore + neng + 2, sizeof(*schema));
+	schema = xcalloc(ncore + neng + 3, sizeof(*schema));
 	memcpy(schema, config_core_sections, ncore * sizeof(*schema));
+	schema[ncore].name = "retention";
+	schema[ncore].keys = rules_schema_keys();
+	ncore++;
 	for (i = 0; i < neng; i++) {
-		schema[ncore + i].name = engine_registry[i]->name;
-		schema[ncore + i].keys = engine_registry[i]->keys;
-		schema[ncore + i].validate = engine_registry[i]->validate;
+		schema[ncore + i].name = engine_descs[i]->name;
+		schema[ncore + i].keys = engine_descs[i]->keys;
+		schema[ncore + i].validate = engine_descs[i]->validate;
 	}
 	nkeys = count_keys(storage_common_keys);
 	for (i = 0; storage_registry[i] != NULL; i++)
@@ -146,11 +155,11 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 	size_t				 i;
 	int				 zstd, level;
 
-	if (engine_find(engine) == NULL)
+	if (engine_desc_find(engine) == NULL)
 		return errf(err, errlen, "[backup] engine: '%s' is not one of %s", engine,
 		    engine_names());
-	for (i = 0; engine_registry[i] != NULL; i++) {
-		const char *name = engine_registry[i]->name;
+	for (i = 0; engine_descs[i] != NULL; i++) {
+		const char *name = engine_descs[i]->name;
 		if (strcmp(name, engine) != 0 && config_section(cfg, name) != NULL)
 			return errf(err, errlen, "[%s]: section given, but [backup] engine is %s",
 			    name, engine);
@@ -167,10 +176,9 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 		return errf(err, errlen, "[backup] timezone: '%s' is not an IANA time zone such "
 		    "as Europe/Berlin (none in %s)", timezone, TZ_DIR);
 	/* Stricter than the key's own check: formats, names, presets given as rule.NAME. */
-	if (labels_rules_from_config(config_section(cfg, "retention"), &rules, err,
-	    errlen) == -1)
+	if (rules_from_config(config_section(cfg, "retention"), &rules, err, errlen) == -1)
 		return -1;
-	labels_rules_free(&rules);
+	rules_free(&rules);
 	if (config_section_nth(cfg, "storage", 0) == NULL)
 		return errf(err, errlen, "[storage]: missing section (where backups go: a "
 		    "[storage] or [storage.NAME] section)");

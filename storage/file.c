@@ -12,6 +12,7 @@
  * created, so that ages are measured on the clock that set the mtimes (the
  * kernel's, or an NFS server's), not on a runner's.
  */
+#define _GNU_SOURCE	/* O_TMPFILE (Linux) */
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -497,28 +498,40 @@ file_abort_pending(struct storage *st, const char *key, const char *upload_id,
 	return rc;
 }
 
-/* The mtime of a file created just now in the root: the clock mtimes are on. */
+/*
+ * The mtime of a file created just now in the root: the clock mtimes are
+ * on.  An unnamed file (O_TMPFILE) where the file system has them, so that
+ * a kill leaves nothing; a named one, removed at once, elsewhere (NFS).
+ */
 static int
 file_now(struct storage *st, time_t *t, char *err, size_t errlen)
 {
 	struct file_storage	*fs = st->priv;
 	struct stat		 sb;
-	char			*probe, *base;
+	char			*probe = NULL, *base;
 	int			 fd, rc = 0;
 
 	if (mkdir_p(fs->root, 0700, err, errlen) == -1)
 		return -1;
-	base = path_join(fs->root, ".kbclock");
-	probe = tmp_name(base);
-	free(base);
-	if ((fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1)
-		return errf(err, errlen, "%s: %s", probe, strerror(errno));
+	if ((fd = open(fs->root, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) == -1) {
+		base = path_join(fs->root, ".kbclock");
+		probe = tmp_name(base);
+		free(base);
+		fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
+	if (fd == -1) {
+		rc = errf(err, errlen, "%s: %s", probe != NULL ? probe : fs->root,
+		    strerror(errno));
+		free(probe);
+		return rc;
+	}
 	if (fstat(fd, &sb) == -1)
 		rc = errf(err, errlen, "%s: %s", probe, strerror(errno));
 	else
 		*t = sb.st_mtime;
 	close(fd);
-	unlink(probe);
+	if (probe != NULL)
+		unlink(probe);
 	free(probe);
 	return rc;
 }

@@ -78,6 +78,20 @@ expect_rc() {	# expected what
 	[ "$rc" = "$1" ] || fail "$2: exit status $rc, expected $1; log: $(tail -5 "$KB_TMP/log")"
 }
 
+# Recomputes a manifest's checksum after an edit, as someone able to write the
+# bucket could (kbackup-format(5)): SHA-256 of its compact JSON, checksum left out.
+manifest_resum() {	# file
+	python3 - "$1" <<'PY'
+import hashlib, json, sys
+from collections import OrderedDict
+m = json.load(open(sys.argv[1]), object_pairs_hook=OrderedDict)
+m.pop("checksum", None)
+c = json.dumps(m, separators=(",", ":"), ensure_ascii=False).encode()
+m["checksum"] = "sha256:" + hashlib.sha256(c).hexdigest()
+open(sys.argv[1], "w").write(json.dumps(m, indent=2, ensure_ascii=False))
+PY
+}
+
 # Flips the lowest bit of the byte at offset in file (a corrupt backup object).
 flip_bit() {	# file offset
 	python3 - "$1" "$2" <<'PY'

@@ -8,14 +8,16 @@
 #define KB_JOBS_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "runner/catalog/catalog.h"
+#include "runner/stream/progress.h"
 #include "runner/stream/keys.h"
 #include "runner/runner.h"
 
 struct job_result {
-	char		id[17];
+	char		id[BACKUP_ID_MAX];
 	uint64_t	raw_bytes;
 	uint64_t	stored_bytes;
 	time_t		started;
@@ -30,9 +32,20 @@ struct restore_request {
 	const char	*storage;	/* --storage NAME, or NULL: the first */
 	const char	*output;	/* unpack -o FILE|- */
 	int		 dry_run;
+	int		 skip_damaged;	/* latest / --at may pass over damaged backups */
 };
 
-int	 job_backup(struct runner *, struct job_result *);
+struct prune_request {
+	int	dry_run;	/* print what would be deleted and why */
+	int	damaged;	/* delete damaged backups too (prune --damaged) */
+};
+
+/*
+ * cats: one catalog per location, opened here when not yet (c->r == NULL)
+ * and left open for the prune and the metrics that follow; the caller
+ * closes them (catalogs_close).
+ */
+int	 job_backup(struct runner *, struct catalog *cats, struct job_result *);
 int	 job_restore(struct runner *, const struct restore_request *);
 int	 job_unpack(struct runner *, const struct restore_request *);
 int	 job_verify(struct runner *, const struct restore_request *, int all);
@@ -45,22 +58,38 @@ int	 job_verify(struct runner *, const struct restore_request *, int all);
  */
 int	 job_verify_restore(struct runner *, const struct restore_request *,
 	    const char *target);
+/*
+ * Drops the scratch databases of this runner's verify --restore runs that
+ * are no longer running (SIGKILL), and says what it found on out (check)
+ * or only in the log (out NULL).  -1 if one could not be listed or dropped.
+ */
+int	 job_scratch_sweep(struct runner *, FILE *out);
 int	 job_list(struct runner *, const char *storage, int json);
 int	 job_check(struct runner *, int offline);
 /*
- * Deletes what no retention label holds any more (retained mode; nothing in
- * single mode).  Call it only after a successful backup, or on request.
- * dry_run: prints what it would delete and why, deletes nothing.
+ * Deletes what no retention label holds any more (retained mode) and what
+ * interrupted runs left (both modes), per location, deciding each deletion
+ * on the backup's own manifest.  Call it only after a successful backup, or
+ * on request, holding the lock.  cats: as for job_backup (NULL: opened and
+ * closed here).
  */
-int	 job_prune(struct runner *, int dry_run);
+int	 job_prune(struct runner *, struct catalog *cats, const struct prune_request *);
+struct catalog *catalogs_new(const struct runner *);
+void	 catalogs_close(const struct runner *, struct catalog *);
 
 /* A request's backup, its location and that location's keys. */
 struct opened {
-	struct catalog		 catalog;
-	struct keyring		 keys;
-	struct location		*loc;
-	const struct manifest	*m;
+	struct catalog			 catalog;
+	struct keyring			 keys;
+	struct location			*loc;
+	struct catalog_entry		*e;
+	const struct backup_record	*m;	/* &e->rec: its manifest, read from storage */
 };
+
+/* Streams a backup's data (its one part) into fd (-1: check and discard). */
+int	 job_read_backup(struct location *, const struct keyring *,
+	    const struct backup_record *, int fd, struct progress *, uint64_t *raw,
+	    char *err, size_t errlen);
 
 /* Loads the catalog and keys and picks the backup; -1 after logging why. */
 int	 job_open_backup(struct runner *, const struct restore_request *, struct opened *);

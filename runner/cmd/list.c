@@ -11,10 +11,11 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "runner/catalog/catalog.h"
+#include "runner/catalog/record.h"
 #include "runner/cmd/jobs.h"
 
 static void
-print_labels(const struct manifest *m, time_t now)
+print_labels(const struct backup_record *m, time_t now)
 {
 	char	when[21];
 	size_t	i;
@@ -29,47 +30,82 @@ print_labels(const struct manifest *m, time_t now)
 }
 
 static void
-list_table(const struct catalog *c)
+list_row(const struct catalog_entry *e, time_t now)
 {
-	const struct manifest	*m;
-	char			 fin[21], raw[16], stored[16];
-	time_t			 now = time(NULL);
-	size_t			 i;
+	const struct backup_record	*m = &e->rec;
+	char				 fin[21], raw[16], stored[16];
 
-	printf("%-17s %-21s %10s %10s  %s\n", "ID", "FINISHED", "RAW", "STORED", "LABELS");
-	for (i = 0; i < c->n; i++) {
-		m = &c->backups[i];
+	switch (e->state) {
+	case CATALOG_OK:
 		time_to_rfc3339(m->finished, fin);
 		format_bytes(m->raw_bytes, raw);
 		format_bytes(m->stored_bytes, stored);
-		printf("%-17s %-21s %10s %10s  ", m->id, fin, raw, stored);
+		printf("%-23s %-21s %10s %10s  ", e->id, fin, raw, stored);
 		print_labels(m, now);
+		if (e->future)
+			printf("  (FUTURE: dated ahead of this host's clock; never taken as "
+			    "latest)");
 		printf("\n");
+		break;
+	case CATALOG_DAMAGED:
+		printf("%-23s %-21s %10s %10s  DAMAGED: %s\n", e->id, "-", "-", "-", e->why);
+		break;
+	case CATALOG_RUNNING:
+		printf("%-23s %-21s %10s %10s  (running: a backup in progress)\n", e->id, "-",
+		    "-", "-");
+		break;
+	case CATALOG_ORPHAN:
+		if (e->nobjects > 0)
+			printf("%-23s %-21s %10s %10s  (no manifest: an interrupted run; prune "
+			    "removes it once older than orphan_grace)\n", e->id, "-", "-", "-");
+		break;
+	default:
+		break;
 	}
-	for (i = 0; i < c->norphans; i++)
-		printf("%-17s %-21s %10s %10s  %s\n", c->orphans[i], "-", "-", "-",
-		    "(no manifest: an interrupted run; prune removes it)");
 }
 
-static int
+static void
+list_table(const struct catalog *c)
+{
+	time_t	now = time(NULL);
+	size_t	i;
+
+	printf("%-23s %-21s %10s %10s  %s\n", "ID", "FINISHED", "RAW", "STORED", "LABELS");
+	for (i = 0; i < c->n; i++)
+		list_row(&c->v[i], now);
+}
+
+static json_t *
+entry_json(const struct catalog_entry *e)
+{
+	json_t	*o;
+
+	o = json_pack("{s:s, s:s}", "id", e->id, "state", catalog_state_name(e->state));
+	if (e->why[0] != '\0')
+		json_object_set_new(o, "why", json_string(e->why));
+	if (e->state == CATALOG_OK) {
+		json_object_set_new(o, "future", json_boolean(e->future));
+		json_object_set_new(o, "manifest", record_to_json(&e->rec));
+	}
+	return o;
+}
+
+static void
 list_json(const struct catalog *c)
 {
-	json_t		*arr = json_array(), *o;
-	json_error_t	 jerr;
-	char		*s;
-	size_t		 i;
+	json_t	*arr = json_array();
+	char	*s;
+	size_t	 i;
 
-	for (i = 0; i < c->n; i++) {
-		s = manifest_to_json(&c->backups[i]);
-		if ((o = json_loads(s, 0, &jerr)) != NULL)
-			json_array_append_new(arr, o);
-		free(s);
-	}
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].state == CATALOG_OK || c->v[i].state == CATALOG_DAMAGED ||
+		    c->v[i].state == CATALOG_RUNNING || (c->v[i].state == CATALOG_ORPHAN &&
+		    c->v[i].nobjects > 0))
+			json_array_append_new(arr, entry_json(&c->v[i]));
 	s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	printf("%s\n", s);
 	free(s);
 	json_decref(arr);
-	return 0;
 }
 
 int
@@ -81,7 +117,7 @@ job_list(struct runner *r, const char *storage, int json)
 
 	if ((loc = job_location(r, storage)) == NULL)
 		return EXIT_USAGE;
-	if (catalog_load(r, loc, &c, err, sizeof(err)) == -1) {
+	if (catalog_open(r, loc, 0, &c, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "cannot list backups", "error", err, NULL);
 		return EXIT_JOB;
 	}
@@ -89,7 +125,11 @@ job_list(struct runner *r, const char *storage, int json)
 		list_json(&c);
 	else
 		list_table(&c);
-	catalog_free(&c);
+	fflush(stdout);
+	if (catalog_count(&c, CATALOG_DAMAGED) > 0)
+		log_kv(LOGL_ERROR, "damaged backups in the location: see DAMAGED above "
+		    "(verify --all checks every one)", "location", loc->desc, NULL);
+	catalog_close(&c);
 	return EXIT_OK;
 }
 
@@ -106,21 +146,54 @@ check_location(struct runner *r, struct location *loc, char *err, size_t errlen)
 	char	*key, *buf = NULL;
 	size_t	 len;
 	int	 missing, rc;
-	const char *k;
 
 	key = xasprintf("%s/.kbackup-check", r->base);
 	rc = storage_put_buffer(loc->st, key, "ok\n", 3, NULL, NULL, err, errlen);
 	if (rc == 0)
 		rc = storage_get_buffer(loc->st, key, 16, &buf, &len, &missing, err, errlen);
-	if (rc == 0) {
-		k = key;
-		rc = loc->st->ops->remove(loc->st, &k, 1, err, errlen);
-	}
+	if (rc == 0)
+		rc = storage_remove_one(loc->st, key, err, errlen);
 	if (rc == 0)
 		rc = loc->st->ops->list(loc->st, r->base, NULL, stop_listing, NULL, err, errlen);
 	free(buf);
 	free(key);
 	return rc;
+}
+
+/*
+ * What the location holds, every manifest read: damaged, future-dated and
+ * foreign backups are warned about (verify --all fails on them).
+ */
+static void
+check_backups(struct runner *r, struct location *loc)
+{
+	struct catalog			 c;
+	const struct catalog_entry	*e;
+	char				 err[KB_ERRLEN];
+	size_t				 i;
+	long long			 off;
+
+	if (catalog_open(r, loc, CATALOG_READ_ALL, &c, err, sizeof(err)) == -1) {
+		printf("backups %s: FAILED %s\n", loc->st->name, err);
+		return;
+	}
+	printf("backups %s: %zu ok, %zu damaged, %zu dated in the future, %zu foreign "
+	    "manifests\n", loc->st->name, catalog_count(&c, CATALOG_OK) -
+	    catalog_count_future(&c), catalog_count(&c, CATALOG_DAMAGED),
+	    catalog_count_future(&c), c.nforeign);
+	for (i = 0; i < c.n; i++) {
+		e = &c.v[i];
+		if (e->state == CATALOG_DAMAGED)
+			printf("WARNING: backup %s is damaged: %s\n", e->id, e->why);
+		else if (e->state == CATALOG_OK && e->future)
+			printf("WARNING: backup %s is dated in the future (never taken as "
+			    "latest)\n", e->id);
+	}
+	off = (long long)(c.now - c.store_now);
+	if (off > c.skew || -off > c.skew)
+		printf("WARNING: this host's clock is %llds %s the store's (%s)\n",
+		    off < 0 ? -off : off, off < 0 ? "behind" : "ahead of", loc->desc);
+	catalog_close(&c);
 }
 
 static const char *
@@ -167,15 +240,19 @@ job_check(struct runner *r, int offline)
 	if (r->engine->check(&job, err, sizeof(err)) == -1) {
 		printf("database: FAILED %s\n", err);
 		failed++;
-	} else
-		printf("database: ok (%s)\n", r->engine->name);
+	} else {
+		printf("database: ok (%s)\n", r->engine->desc->name);
+		job_scratch_sweep(r, stdout);	/* a warning, not a failed check */
+	}
 	for (i = 0; i < r->nlocations; i++) {
 		if (check_location(r, &r->locations[i], err, sizeof(err)) == -1) {
 			printf("storage %s: FAILED %s\n", r->locations[i].st->name, err);
 			failed++;
-		} else
+		} else {
 			printf("storage %s: ok (%s)\n", r->locations[i].st->name,
 			    r->locations[i].desc);
+			check_backups(r, &r->locations[i]);
+		}
 		if (probe_location(&r->locations[i]) == -1)
 			failed++;
 	}

@@ -30,73 +30,53 @@ job_location(struct runner *r, const char *name)
 	return loc;
 }
 
-static const struct manifest *
-catalog_first(const struct catalog *c)
-{
-	const struct manifest	*first = NULL;
-	size_t			 i;
-
-	for (i = 0; i < c->n; i++)
-		if (first == NULL || c->backups[i].finished < first->finished)
-			first = &c->backups[i];
-	return first;
-}
-
 /*
- * The backup a request names: an ID, latest, or with --at the newest that
- * finished at or before TIME (a backup that finished exactly at TIME counts).
+ * The catalog a request needs: an ID alone needs no listing (its manifest
+ * and a HEAD of each part); latest and --at need the listing and the index.
  */
-static const struct manifest *
-select_backup(struct runner *r, const struct catalog *c, const struct restore_request *req,
-    char *err, size_t errlen)
+static int
+open_catalog(struct runner *r, const struct restore_request *req, struct opened *o,
+    time_t *at, char *err, size_t errlen)
 {
-	const struct manifest	*m;
-	const char		*tz = config_get(r->backup, "timezone");
-	char			 when[21], fin[21];
-	time_t			 t;
+	const char	*tz = config_get(r->backup, "timezone");
 
-	if (req->at == NULL)
-		return catalog_select(c, req->which, err, errlen);
-	if (time_parse(req->at, tz, &t, err, errlen) == -1)
-		return NULL;
-	time_to_rfc3339(t, when);
-	if ((m = catalog_at(c, t)) == NULL) {
-		if (c->n == 0)
-			errf(err, errlen, "there is no backup yet");
-		else {
-			m = catalog_first(c);
-			time_to_rfc3339(m->finished, fin);
-			errf(err, errlen, "no backup finished at or before %s (--at %s): the "
-			    "first one, %s, finished at %s", when, req->at, m->id, fin);
-		}
-		return NULL;
-	}
-	time_to_rfc3339(m->finished, fin);
-	log_kv(LOGL_INFO, "picked the newest backup that finished at or before the time",
-	    "at", when, "id", m->id, "finished", fin, NULL);
-	return m;
+	*at = 0;
+	if (req->at != NULL && time_parse(req->at, tz, at, err, errlen) == -1)
+		return -1;
+	if (req->which != NULL && strcmp(req->which, "latest") != 0)
+		return catalog_open_one(r, o->loc, req->which, &o->catalog, err, errlen);
+	return catalog_open(r, o->loc, 0, &o->catalog, err, errlen);
 }
 
 int
 job_open_backup(struct runner *r, const struct restore_request *req, struct opened *o)
 {
-	char	err[KB_ERRLEN];
+	char	err[KB_ERRLEN], fin[21], when[21];
+	time_t	at;
 
-	memset(o, 0, sizeof(*o));
+	memset(o, 0, sizeof(o[0]));
 	if ((o->loc = job_location(r, req->storage)) == NULL)
 		return -1;
-	if (catalog_load(r, o->loc, &o->catalog, err, sizeof(err)) == -1) {
+	if (open_catalog(r, req, o, &at, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "cannot list backups", "error", err, NULL);
 		return -1;
 	}
-	if ((o->m = select_backup(r, &o->catalog, req, err, sizeof(err))) == NULL) {
+	if ((o->e = catalog_select(&o->catalog, req->which, at, req->skip_damaged, err,
+	    sizeof(err))) == NULL) {
 		log_kv(LOGL_ERROR, "no backup to restore", "error", err, NULL);
-		catalog_free(&o->catalog);
+		catalog_close(&o->catalog);
 		return -1;
+	}
+	o->m = &o->e->rec;
+	if (at != 0) {
+		time_to_rfc3339(at, when);
+		time_to_rfc3339(o->m->finished, fin);
+		log_kv(LOGL_INFO, "picked the newest backup that finished at or before the "
+		    "time", "at", when, "id", o->m->id, "finished", fin, NULL);
 	}
 	if (keyring_load(o->loc->section, &o->keys, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "bad encryption key", "error", err, NULL);
-		catalog_free(&o->catalog);
+		catalog_close(&o->catalog);
 		return -1;
 	}
 	return 0;
@@ -106,7 +86,7 @@ void
 job_close_backup(struct opened *o)
 {
 	keyring_free(&o->keys);
-	catalog_free(&o->catalog);
+	catalog_close(&o->catalog);
 }
 
 int
@@ -129,11 +109,11 @@ job_restore(struct runner *r, const struct restore_request *req)
 
 		time_to_rfc3339(o.m->finished, fin);
 		printf("would restore backup %s (finished %s) from %s into %s\n", o.m->id,
-		    fin, o.loc->desc, target != NULL ? target : r->engine->name);
+		    fin, o.loc->desc, target != NULL ? target : r->engine->desc->name);
 		fflush(stdout);
 		/* Logged too: a triggered dry run shows it to the trigger client. */
 		log_kv(LOGL_INFO, "restore dry run: nothing restored", "id", o.m->id, "from",
-		    o.loc->desc, "into", target != NULL ? target : r->engine->name, NULL);
+		    o.loc->desc, "into", target != NULL ? target : r->engine->desc->name, NULL);
 		job_close_backup(&o);
 		return EXIT_OK;
 	}
@@ -146,8 +126,7 @@ job_restore(struct runner *r, const struct restore_request *req)
 		return EXIT_JOB;
 	}
 	progress_start(&prog, PROGRESS_RESTORE, o.m->stored_bytes);
-	prc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256,
-	    o.m->container.cipher, fd, &prog, &raw, err, sizeof(err));
+	prc = job_read_backup(o.loc, &o.keys, o.m, fd, &prog, &raw, err, sizeof(err));
 	erc = r->engine->restore_end(&job, prc == -1, eerr, sizeof(eerr));
 	progress_finish(&prog, prc == 0 && erc == 0);
 	if (prc == -1 || erc == -1) {
@@ -197,8 +176,7 @@ job_unpack(struct runner *r, const struct restore_request *req)
 		return EXIT_JOB;
 	}
 	progress_start(&prog, PROGRESS_UNPACK, o.m->stored_bytes);
-	rc = pipeline_restore(o.loc->st, o.m->data_key, &o.keys, o.m->id, o.m->sha256,
-	    o.m->container.cipher, fd, &prog, &raw, err, sizeof(err));
+	rc = job_read_backup(o.loc, &o.keys, o.m, fd, &prog, &raw, err, sizeof(err));
 	progress_finish(&prog, rc == 0);
 	if (tmp != NULL) {
 		if (rc == 0 && (fsync(fd) == -1 || rename(tmp, req->output) == -1))
@@ -218,38 +196,94 @@ job_unpack(struct runner *r, const struct restore_request *req)
 }
 
 static int
-verify_one(struct location *loc, const struct keyring *kr, const struct manifest *m)
+verify_one(struct location *loc, const struct keyring *kr, const struct catalog_entry *e)
 {
 	char		err[KB_ERRLEN], size[16];
 	uint64_t	raw;
 
-	if (pipeline_restore(loc->st, m->data_key, kr, m->id, m->sha256, m->container.cipher,
-	    -1, NULL, &raw, err, sizeof(err)) == -1) {
-		printf("%s FAILED %s\n", m->id, err);
+	if (job_read_backup(loc, kr, &e->rec, -1, NULL, &raw, err, sizeof(err)) == -1) {
+		printf("%s FAILED %s\n", e->id, err);
 		return -1;
 	}
 	format_bytes(raw, size);
-	printf("%s ok (%s, %llu frames)\n", m->id, size,
-	    (unsigned long long)m->container.frames);
+	printf("%s ok (%s, %llu frames)%s\n", e->id, size,
+	    (unsigned long long)e->rec.parts[0].container.frames, e->future ?
+	    "; dated in the future: this host's clock or the writer's was wrong" : "");
 	return 0;
+}
+
+/* verify --all: every backup of the location, each manifest read from storage. */
+static int
+verify_all(struct runner *r, const struct restore_request *req)
+{
+	struct location		*loc;
+	struct catalog		 c;
+	struct keyring		 kr;
+	struct catalog_entry	*e;
+	char			 err[KB_ERRLEN];
+	size_t			 i, failed = 0;
+
+	if ((loc = job_location(r, req->storage)) == NULL)
+		return EXIT_USAGE;
+	if (catalog_open(r, loc, CATALOG_READ_ALL, &c, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "cannot list backups", "error", err, NULL);
+		return EXIT_JOB;
+	}
+	if (keyring_load(loc->section, &kr, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "bad encryption key", "error", err, NULL);
+		catalog_close(&c);
+		return EXIT_JOB;
+	}
+	for (i = 0; i < c.n; i++) {
+		e = &c.v[i];
+		if (e->state == CATALOG_OK)
+			failed += verify_one(loc, &kr, e) == -1;
+		else if (e->state == CATALOG_DAMAGED) {
+			printf("%s DAMAGED %s\n", e->id, e->why);
+			failed++;
+		} else if (e->state == CATALOG_RUNNING)
+			printf("%s running: a backup in progress, not checked\n", e->id);
+	}
+	if (c.nforeign > 0)
+		printf("%zu foreign manifest(s) ignored (see the log)\n", c.nforeign);
+	if (c.n == 0)
+		printf("no backups in %s\n", loc->desc);
+	fflush(stdout);
+	if (failed > 0)
+		log_kv(LOGL_ERROR, "verify found bad backups", "location", loc->desc, NULL);
+	keyring_free(&kr);
+	catalog_close(&c);
+	return failed == 0 ? EXIT_OK : EXIT_JOB;
 }
 
 int
 job_verify(struct runner *r, const struct restore_request *req, int all)
 {
 	struct opened	o;
-	size_t		i, failed = 0;
+	int		failed;
 
+	if (all)
+		return verify_all(r, req);
 	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
-	if (!all)
-		failed += verify_one(o.loc, &o.keys, o.m) == -1;
-	else
-		for (i = 0; i < o.catalog.n; i++)
-			failed += verify_one(o.loc, &o.keys, &o.catalog.backups[i]) == -1;
+	failed = verify_one(o.loc, &o.keys, o.e) == -1;
 	fflush(stdout);
-	if (failed > 0)
+	if (failed)
 		log_kv(LOGL_ERROR, "verify found bad backups", "location", o.loc->desc, NULL);
 	job_close_backup(&o);
-	return failed == 0 ? EXIT_OK : EXIT_JOB;
+	return failed ? EXIT_JOB : EXIT_OK;
+}
+
+int
+job_read_backup(struct location *loc, const struct keyring *kr,
+    const struct backup_record *rec, int fd, struct progress *prog, uint64_t *raw,
+    char *err, size_t errlen)
+{
+	const struct record_part	*p = &rec->parts[0];
+
+	if (rec->nparts != 1)
+		return errf(err, errlen, "backup %s has %zu parts; this command reads backups "
+		    "of one", rec->id, rec->nparts);
+	return pipeline_restore(loc->st, p->key, kr, rec->id, p->sha256, p->container.cipher,
+	    fd, prog, raw, err, errlen);
 }

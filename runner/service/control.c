@@ -132,6 +132,21 @@ control_job_end(struct control *ctl)
 	pthread_mutex_unlock(&ctl->lock);
 }
 
+int
+control_job_running(struct control *ctl, char *desc, size_t desclen, time_t *started)
+{
+	int	busy;
+
+	pthread_mutex_lock(&ctl->lock);
+	busy = ctl->busy;
+	if (busy) {
+		strlcpy(desc, ctl->desc, desclen);
+		*started = ctl->started;
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	return busy;
+}
+
 /* Log hook during a triggered job: the line to the client, then the chained hook. */
 static void
 forward_hook(const char *line, void *arg)

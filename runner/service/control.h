@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "common/log.h"
 
@@ -55,6 +56,8 @@ void	 control_stop(struct control *);
  */
 int	 control_job_begin(struct control *, const char *desc, char *busy, size_t busylen);
 void	 control_job_end(struct control *);
+/* 1 with the description and start of the job holding the slot; 0 when it is free. */
+int	 control_job_running(struct control *, char *desc, size_t desclen, time_t *started);
 
 /*
  * Client: sends argv as one request, copies the answer's lines to out and

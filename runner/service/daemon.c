@@ -28,6 +28,7 @@
 #include "common/tz.h"
 #include "common/util.h"
 #include "common/proc.h"
+#include "runner/service/api.h"
 #include "runner/service/control.h"
 #include "runner/service/daemon.h"
 #include "common/httpd.h"
@@ -41,76 +42,28 @@
 
 struct daemon {
 	const char		*config_path;
+	daemon_trigger_fn	 trigger;
 	struct runner		*r;
 	struct jobrun		 jr;
 	struct control		*ctl;
 	struct http_server	*http;
+	struct api		*api;		/* the control API, or NULL */
 	struct cron		 cron;
 	pthread_mutex_t		 lock;		/* next, last */
 	time_t			 next;
 	char			 last[300];
 };
 
-static volatile sig_atomic_t	got_term, got_hup;
-static int			wake_pipe[2] = { -1, -1 };
-
-static void
-wake(void)
-{
-	int	saved = errno;
-
-	if (wake_pipe[1] != -1)
-		(void)!write(wake_pipe[1], "w", 1);
-	errno = saved;
-}
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else {
-		got_term = 1;
-		cancel_request();
-	}
-	wake();
-}
-
-static int
-signals_setup(char *err, size_t errlen)
-{
-	struct sigaction	sa;
-	int			i;
-
-	if (pipe(wake_pipe) == -1)
-		return errf(err, errlen, "pipe: %s", strerror(errno));
-	for (i = 0; i < 2; i++) {
-		fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
-		fcntl(wake_pipe[i], F_SETFL, O_NONBLOCK);
-	}
-	cancel_init();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	return 0;
-}
-
-/* Sleeps until woken or ms passed; drains the pipe. */
+/* Sleeps until woken (a signal, a triggered job's end) or ms passed. */
 static void
 sleep_ms(int ms)
 {
 	struct pollfd	pfd;
-	char		buf[64];
 
-	pfd.fd = wake_pipe[0];
+	pfd.fd = cancel_wake_fd();
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, ms) > 0)
-		while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
-			;
+		cancel_wake_drain();
 }
 
 /* "2026-11-24 03:00:00 +0100" in tz; "-" for 0. */
@@ -184,61 +137,21 @@ record_last(struct daemon *d, const char *job, int rc, const struct job_result *
 	pthread_mutex_unlock(&d->lock);
 }
 
-int
-daemon_parse_restore(int argc, char **argv, struct restore_request *req, char *err,
-    size_t errlen)
-{
-	int	i;
-
-	memset(req, 0, sizeof(*req));
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--at") == 0 || strcmp(argv[i], "--database") == 0 ||
-		    strcmp(argv[i], "--storage") == 0) {
-			if (i + 1 >= argc)
-				return errf(err, errlen, "restore: %s needs a value", argv[i]);
-			if (strcmp(argv[i], "--at") == 0)
-				req->at = argv[++i];
-			else if (strcmp(argv[i], "--database") == 0)
-				req->database = argv[++i];
-			else
-				req->storage = argv[++i];
-		} else if (strcmp(argv[i], "--dry-run") == 0)
-			req->dry_run = 1;
-		else if (argv[i][0] == '-')
-			return errf(err, errlen, "restore: unknown option %s", argv[i]);
-		else if (req->which != NULL)
-			return errf(err, errlen, "restore: unexpected argument %s", argv[i]);
-		else
-			req->which = argv[i];
-	}
-	if (req->which != NULL && req->at != NULL)
-		return errf(err, errlen, "restore: give a backup ID or --at TIME, not both");
-	return 0;
-}
-
 /* The control socket's job callback, in its worker thread, the job slot held. */
 static int
 triggered_job(void *arg, int argc, char **argv)
 {
 	struct daemon		*d = arg;
-	struct restore_request	 req;
 	struct job_result	 res;
-	char			 err[KB_ERRLEN];
-	int			 rc;
+	int			 rc, dry = 0, i;
 
-	if (strcmp(argv[0], "backup") == 0) {
-		rc = jobrun_backup(&d->jr, &res);
-		record_last(d, "backup", rc, &res);
-	} else {
-		if (daemon_parse_restore(argc, argv, &req, err, sizeof(err)) == -1) {
-			log_kv(LOGL_ERROR, "bad request", "error", err, NULL);
-			return EXIT_USAGE;
-		}
-		rc = req.dry_run ? job_restore(d->r, &req) : jobrun_restore(&d->jr, &req);
-		if (!req.dry_run)
-			record_last(d, "restore", rc, NULL);
-	}
-	wake();
+	memset(&res, 0, sizeof(res));
+	for (i = 1; i < argc; i++)
+		dry |= strcmp(argv[i], "--dry-run") == 0;
+	rc = d->trigger(d->r, &d->jr, argc, argv, &res);
+	if (!dry)
+		record_last(d, argv[0], rc, strcmp(argv[0], "backup") == 0 ? &res : NULL);
+	cancel_wake();
 	return rc;
 }
 
@@ -290,7 +203,6 @@ reload(struct daemon *d)
 
 	if (control_job_begin(d->ctl, "reload", busy, sizeof(busy)) == -1)
 		return -1;
-	got_hup = 0;
 	sd_notify_reloading();
 	log_kv(LOGL_INFO, "rereading the configuration", "path", d->config_path, NULL);
 	if (runner_config_load(d->config_path, &cfg, err, sizeof(err)) == -1) {
@@ -361,10 +273,16 @@ loop(struct daemon *d)
 	char	planned[64];
 	int64_t	wait;
 
-	while (!got_term) {
-		if (got_hup && reload(d) == -1) {
-			sleep_ms(BUSY_RETRY * 1000);
-			continue;
+	int	hup = 0;
+
+	while (!cancel_requested()) {
+		hup |= cancel_hangup_take();
+		if (hup) {
+			if (reload(d) == -1) {
+				sleep_ms(BUSY_RETRY * 1000);
+				continue;
+			}
+			hup = 0;
 		}
 		now = time(NULL);
 		pthread_mutex_lock(&d->lock);
@@ -386,7 +304,7 @@ loop(struct daemon *d)
 				sleep_ms(BUSY_RETRY * 1000);
 				continue;
 			}
-			if (!got_term)
+			if (!cancel_requested())
 				plan(d, time(NULL));
 			continue;
 		}
@@ -423,11 +341,11 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	cc.chain_arg = &d->jr.tail;
 	if (control_start(&d->ctl, &cc, err, errlen) == -1)
 		return -1;
-	return 0;
+	return api_start(&d->api, d->http, d->ctl, &d->jr, err, errlen);
 }
 
 int
-daemon_run(struct runner *r, const char *config_path)
+daemon_run(struct runner *r, const char *config_path, daemon_trigger_fn trigger)
 {
 	struct daemon	 d;
 	char		 err[KB_ERRLEN], port[8];
@@ -435,10 +353,11 @@ daemon_run(struct runner *r, const char *config_path)
 
 	memset(&d, 0, sizeof(d));
 	d.config_path = config_path;
+	d.trigger = trigger;
 	d.r = r;
 	pthread_mutex_init(&d.lock, NULL);
 	jobrun_init(&d.jr, r, time(NULL));
-	if (signals_setup(err, sizeof(err)) == -1 || daemon_start(&d, err, sizeof(err)) == -1) {
+	if (daemon_start(&d, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "daemon not started", "error", err, NULL);
 		rc = EXIT_JOB;
 		goto out;
@@ -454,6 +373,7 @@ daemon_run(struct runner *r, const char *config_path)
 	log_kv(LOGL_INFO, "stopping", NULL);
 	sd_notify_stopping();
 out:
+	api_stop(d.api);	/* its jobs hold the control's slot */
 	control_stop(d.ctl);
 	if (d.http != NULL)
 		http_stop(d.http);

@@ -11,19 +11,26 @@
 
 #include "runner/runner.h"
 
+struct jobrun;
+struct job_result;
+
 /*
- * Runs until SIGTERM or SIGINT.  r: storage open, lock held by the caller;
- * config_path: reread on SIGHUP (r is then replaced between jobs).
+ * Runs a triggered command's words (argv[0] the command) with the daemon's
+ * runner and jobrun, as the command line would; returns its exit status.
+ */
+typedef int (*daemon_trigger_fn)(struct runner *, struct jobrun *, int argc, char **argv,
+    struct job_result *);
+
+/*
+ * Runs until SIGTERM or SIGINT (cancel_signals() installed by the caller).
+ * r: storage open, lock held by the caller; config_path: reread on SIGHUP
+ * (r is then replaced between jobs); trigger: runs what "trigger" asks.
  * Returns an exit status: 0 after a clean stop, 1 if it could not start.
  */
-int	 daemon_run(struct runner *r, const char *config_path);
+int	 daemon_run(struct runner *r, const char *config_path, daemon_trigger_fn trigger);
 
 /* Prints the next count runs, in the timezone and UTC, and OnCalendar= lines. */
 int	 daemon_schedule_print(struct runner *r, int count, FILE *out);
 
-/* Parses "restore" request words (ID|latest, --at TIME, --database NAME, --dry-run). */
-struct restore_request;
-int	 daemon_parse_restore(int argc, char **argv, struct restore_request *, char *err,
-	    size_t errlen);
 
 #endif

@@ -19,6 +19,7 @@ struct jobrun_job {
 	struct job_result	 res;
 	int			(*run)(struct jobrun *, struct jobrun_job *);
 	const struct restore_request *req;
+	struct catalog		*cats;		/* a backup's, kept for its prune and metrics */
 };
 
 void
@@ -26,7 +27,8 @@ jobrun_init(struct jobrun *jr, struct runner *r, time_t start)
 {
 	memset(jr, 0, sizeof(*jr));
 	jr->r = r;
-	metrics_init(&jr->metrics, r->name, r->namespace_, r->engine->name, start);
+	pthread_mutex_init(&jr->lock, NULL);
+	metrics_init(&jr->metrics, r->name, r->namespace_, r->engine->desc->name, start);
 	notify_tail_init(&jr->tail);
 	log_set_hook(notify_tail_hook, &jr->tail);
 }
@@ -37,6 +39,8 @@ jobrun_free(struct jobrun *jr)
 	log_set_hook(NULL, NULL);
 	notify_tail_free(&jr->tail);
 	metrics_free(&jr->metrics);
+	free(jr->stored);
+	pthread_mutex_destroy(&jr->lock);
 }
 
 /* Forgets the lines of the previous job. */
@@ -54,25 +58,96 @@ tail_clear(struct notify_tail *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* The metrics of what the first location holds, from its catalog. */
+static void
+count_catalog(struct jobrun *jr, const struct catalog *c)
+{
+	const struct catalog_entry	*e;
+
+	metrics_set_backup_counts(&jr->metrics, catalog_count(c, CATALOG_OK),
+	    catalog_count(c, CATALOG_DAMAGED), catalog_count_future(c));
+	if ((e = catalog_latest(c)) != NULL)
+		metrics_set_last_success(&jr->metrics, e->rec.finished);
+}
+
+/* What a location holds, from its catalog (NULL: it could not be read). */
+static void
+stored_of(const struct location *loc, const struct catalog *c, struct jobrun_stored *st)
+{
+	const struct catalog_entry	*e;
+
+	memset(st, 0, sizeof(*st));
+	strlcpy(st->name, loc->section->label != NULL ? loc->section->label : "default",
+	    sizeof(st->name));
+	if (c == NULL)
+		return;
+	st->known = 1;
+	st->count = catalog_count(c, CATALOG_OK);
+	if ((e = catalog_latest(c)) != NULL) {
+		strlcpy(st->newest.id, e->id, sizeof(st->newest.id));
+		st->newest.started = e->rec.started;
+		st->newest.finished = e->rec.finished;
+		st->newest.raw_bytes = e->rec.raw_bytes;
+		st->newest.stored_bytes = e->rec.stored_bytes;
+	}
+}
+
+static void
+stored_set(struct jobrun *jr, struct jobrun_stored *st, size_t n)
+{
+	pthread_mutex_lock(&jr->lock);
+	free(jr->stored);
+	jr->stored = st;
+	jr->nstored = n;
+	pthread_mutex_unlock(&jr->lock);
+}
+
 void
 jobrun_seed(struct jobrun *jr)
 {
+	struct jobrun_stored	*st;
 	struct catalog		 c;
-	const struct manifest	*m;
 	char			 err[KB_ERRLEN];
+	size_t			 i, n = jr->r->nlocations;
 
-	if (jr->r->nlocations == 0)
-		return;
-	memset(&c, 0, sizeof(c));
-	if (catalog_load(jr->r, &jr->r->locations[0], &c, err, sizeof(err)) == -1) {
-		log_kv(LOGL_WARN, "cannot count the stored backups", "location",
-		    jr->r->locations[0].desc, "error", err, NULL);
-		return;
+	st = xcalloc(n > 0 ? n : 1, sizeof(*st));
+	for (i = 0; i < n; i++) {
+		if (catalog_open(jr->r, &jr->r->locations[i], 0, &c, err,
+		    sizeof(err)) == -1) {
+			log_kv(LOGL_WARN, "cannot count the stored backups", "location",
+			    jr->r->locations[i].desc, "error", err, NULL);
+			stored_of(&jr->r->locations[i], NULL, &st[i]);
+			continue;
+		}
+		if (i == 0)
+			count_catalog(jr, &c);
+		stored_of(&jr->r->locations[i], &c, &st[i]);
+		catalog_close(&c);
 	}
-	metrics_set_stored_backups(&jr->metrics, c.n);
-	if ((m = catalog_latest(&c)) != NULL)
-		metrics_set_last_success(&jr->metrics, m->finished);
-	catalog_free(&c);
+	stored_set(jr, st, n);
+}
+
+size_t
+jobrun_stored(struct jobrun *jr, struct jobrun_stored **out)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&jr->lock);
+	n = jr->nstored;
+	*out = xcalloc(n > 0 ? n : 1, sizeof(**out));
+	if (n > 0)
+		memcpy(*out, jr->stored, n * sizeof(**out));
+	pthread_mutex_unlock(&jr->lock);
+	return n;
+}
+
+void
+jobrun_set_done(struct jobrun *jr, jobrun_done_fn fn, void *arg)
+{
+	pthread_mutex_lock(&jr->lock);
+	jr->done = fn;
+	jr->done_arg = arg;
+	pthread_mutex_unlock(&jr->lock);
 }
 
 static void
@@ -122,21 +197,17 @@ run_hook(struct jobrun *jr, const char *which, const struct hook_job *hj)
  * failure shows that storage is no longer being cleaned.
  */
 static int
-after_backup(struct jobrun *jr)
+after_backup(struct jobrun *jr, struct catalog *cats)
 {
-	if (job_prune(jr->r, 0) != EXIT_OK) {
+	static const struct prune_request	pr = { 0, 0 };
+
+	if (job_prune(jr->r, cats, &pr) != EXIT_OK) {
 		log_kv(LOGL_ERROR, "prune failed; the backup stands", NULL);
 		return EXIT_JOB;
 	}
 	return EXIT_OK;
 }
 
-/* Stored backups, after the backup and its prune. */
-static void
-count_backups(struct jobrun *jr)
-{
-	jobrun_seed(jr);
-}
 
 static void
 textfile(struct jobrun *jr)
@@ -151,6 +222,40 @@ textfile(struct jobrun *jr)
 		    NULL);
 }
 
+/* After a backup and its prune: what every location holds, from the job's catalogs. */
+static void
+stored_after(struct jobrun *jr, struct catalog *cats)
+{
+	struct jobrun_stored	*st;
+	size_t			 i, n = jr->r->nlocations;
+
+	st = xcalloc(n > 0 ? n : 1, sizeof(*st));
+	for (i = 0; i < n; i++)
+		stored_of(&jr->r->locations[i], cats[i].r != NULL ? &cats[i] : NULL,
+		    &st[i]);
+	stored_set(jr, st, n);
+}
+
+static void
+tell_done(struct jobrun *jr, struct jobrun_job *j, int ok, const char *error)
+{
+	struct jobrun_done	 done;
+	jobrun_done_fn		 fn;
+	void			*arg;
+
+	pthread_mutex_lock(&jr->lock);
+	fn = jr->done;
+	arg = jr->done_arg;
+	pthread_mutex_unlock(&jr->lock);
+	if (fn == NULL)
+		return;
+	done.job = j->name;
+	done.ok = ok;
+	done.res = &j->res;
+	done.error = ok ? NULL : error;
+	fn(arg, &done);
+}
+
 static void
 report(struct jobrun *jr, struct jobrun_job *j, int ok, double duration,
     const char *error)
@@ -163,13 +268,17 @@ report(struct jobrun *jr, struct jobrun_job *j, int ok, double duration,
 	metrics_job_done(&jr->metrics, j->kind, ok, duration, time(NULL), error);
 	if (ok && j->kind == METRICS_JOB_BACKUP) {
 		metrics_set_backup_bytes(&jr->metrics, j->res.raw_bytes, j->res.stored_bytes);
-		count_backups(jr);
+		/* After the backup and its prune, from the same catalogs. */
+		if (j->cats != NULL && j->cats[0].r != NULL)
+			count_catalog(jr, &j->cats[0]);
+		if (j->cats != NULL)
+			stored_after(jr, j->cats);
 	}
 	notify_config_of(r, &nc);
 	memset(&ev, 0, sizeof(ev));
 	ev.name = r->name;
 	ev.namespace = r->namespace_;
-	ev.engine = r->engine->name;
+	ev.engine = r->engine->desc->name;
 	ev.job = j->name;
 	ev.success = ok;
 	ev.backup_id = j->res.id[0] != '\0' ? j->res.id : NULL;
@@ -182,6 +291,7 @@ report(struct jobrun *jr, struct jobrun_job *j, int ok, double duration,
 	notify_job_end(&nc, &ev, tail);
 	free(tail);
 	textfile(jr);
+	tell_done(jr, j, ok, error);
 }
 
 static int
@@ -204,7 +314,7 @@ jobrun_run(struct jobrun *jr, struct jobrun_job *j)
 	hj.job = j->name;
 	hj.name = r->name;
 	hj.namespace = r->namespace_;
-	hj.engine = r->engine->name;
+	hj.engine = r->engine->desc->name;
 	error[0] = '\0';
 	if (run_hook(jr, "before", &hj) == -1) {
 		strlcpy(error, "hook before failed; the job did not run", sizeof(error));
@@ -242,9 +352,10 @@ run_backup(struct jobrun *jr, struct jobrun_job *j)
 {
 	int	rc;
 
-	rc = job_backup(jr->r, &j->res);
+	j->cats = catalogs_new(jr->r);
+	rc = job_backup(jr->r, j->cats, &j->res);
 	if (rc == EXIT_OK)
-		rc = after_backup(jr);
+		rc = after_backup(jr, j->cats);
 	return rc;
 }
 
@@ -265,6 +376,7 @@ jobrun_backup(struct jobrun *jr, struct job_result *res)
 	j.kind = METRICS_JOB_BACKUP;
 	j.run = run_backup;
 	rc = jobrun_run(jr, &j);
+	catalogs_close(jr->r, j.cats);
 	if (res != NULL)
 		*res = j.res;
 	return rc;

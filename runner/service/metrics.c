@@ -80,11 +80,14 @@ metrics_set_backup_bytes(struct metrics *m, uint64_t raw, uint64_t stored)
 }
 
 void
-metrics_set_stored_backups(struct metrics *m, uint64_t n)
+metrics_set_backup_counts(struct metrics *m, uint64_t ok, uint64_t damaged,
+    uint64_t future)
 {
 	pthread_mutex_lock(&m->lock);
 	m->have_stored_backups = 1;
-	m->stored_backups = n;
+	m->stored_backups = ok;
+	m->damaged_backups = damaged;
+	m->future_backups = future;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -204,6 +207,15 @@ render(FILE *f, const struct metrics *m)
 		    "Number of backups kept in storage.");
 		put_sample(f, m, "kbackup_stored_backups", NULL, NULL,
 		    (double)m->stored_backups);
+		put_header(f, "kbackup_damaged_backups", "gauge",
+		    "Number of backups whose manifest cannot be read or does not check out, "
+		    "or whose data is missing (never pruned on their own).");
+		put_sample(f, m, "kbackup_damaged_backups", NULL, NULL,
+		    (double)m->damaged_backups);
+		put_header(f, "kbackup_future_backups", "gauge",
+		    "Number of backups dated ahead of this host's clock (never taken as latest).");
+		put_sample(f, m, "kbackup_future_backups", NULL, NULL,
+		    (double)m->future_backups);
 	}
 	if (m->next_run > 0) {
 		put_header(f, "kbackup_next_run_timestamp_seconds", "gauge",

@@ -41,7 +41,9 @@ struct metrics {
 	uint64_t	 raw_bytes;
 	uint64_t	 stored_bytes;
 	int		 have_stored_backups;
-	uint64_t	 stored_backups;
+	uint64_t	 stored_backups;		/* ok, future-dated ones included */
+	uint64_t	 damaged_backups;
+	uint64_t	 future_backups;
 	double		 next_run;			/* 0: none scheduled */
 	double		 interval;			/* 0: unknown */
 	int		 last_job;			/* enum metrics_job, -1: none */
@@ -61,7 +63,9 @@ void	 metrics_job_done(struct metrics *, enum metrics_job, int success,
 	    double duration, time_t end, const char *error);
 void	 metrics_set_last_success(struct metrics *, time_t);
 void	 metrics_set_backup_bytes(struct metrics *, uint64_t raw, uint64_t stored);
-void	 metrics_set_stored_backups(struct metrics *, uint64_t);
+/* What the catalog of the first location holds: ok, damaged, future-dated (of the ok). */
+void	 metrics_set_backup_counts(struct metrics *, uint64_t ok, uint64_t damaged,
+	    uint64_t future);
 /* Next scheduled run (0: none); interval: seconds between two runs (0: unknown). */
 void	 metrics_set_next_run(struct metrics *, time_t next, int64_t interval);
 

@@ -63,7 +63,7 @@ keyring_load(const struct config_section *s, struct keyring *kr, char *err, size
 	return 0;
 fail:
 	keyring_free(kr);
-	return errprefix(err, errlen, "[%s]", s->name);
+	return -1;
 }
 
 const struct container_secret *

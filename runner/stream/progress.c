@@ -50,6 +50,15 @@ progress_set_output(struct progress *p, int bar, int fd, int interval_ms)
 }
 
 void
+progress_set_heartbeat(struct progress *p, void (*fn)(void *), void *arg, int interval_ms)
+{
+	p->beat = fn;
+	p->beat_arg = arg;
+	p->beat_ms = interval_ms;
+	p->beat_due_ms = now_ms() + interval_ms;
+}
+
+void
 progress_add_read(struct progress *p, uint64_t n)
 {
 	atomic_fetch_add(&p->read, n);
@@ -130,6 +139,10 @@ progress_tick(struct progress *p)
 {
 	int64_t	now = now_ms(), due = atomic_load(&p->due_ms);
 
+	if (p->beat != NULL && now >= p->beat_due_ms) {
+		p->beat_due_ms = now + p->beat_ms;
+		p->beat(p->beat_arg);
+	}
 	if (now < due)
 		return;
 	/* Whoever wins the exchange prints; the others go on. */

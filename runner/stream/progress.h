@@ -33,12 +33,23 @@ struct progress {
 	int			 bar;		/* draw a bar on bar_fd instead of logging */
 	int			 bar_fd;
 	pthread_mutex_t		 lock;		/* one printer at a time */
+	void			(*beat)(void *);	/* see progress_set_heartbeat() */
+	void			*beat_arg;
+	int64_t			 beat_ms;
+	int64_t			 beat_due_ms;
 };
 
 /* total: expected bytes read (a restore knows its stored size), or 0. */
 void	 progress_start(struct progress *, enum progress_kind, uint64_t total);
 /* Tests: draw to fd (bar 1) or log (bar 0), every interval_ms. */
 void	 progress_set_output(struct progress *, int bar, int fd, int interval_ms);
+/*
+ * fn(arg) is called from progress_tick() every interval_ms, in the thread
+ * that ticks (a backup's job marker is rewritten so: the pipeline ticks in
+ * the thread that drives storage, also while the dump is silent).
+ */
+void	 progress_set_heartbeat(struct progress *, void (*fn)(void *), void *arg,
+	    int interval_ms);
 void	 progress_add_read(struct progress *, uint64_t n);
 void	 progress_add_stored(struct progress *, uint64_t n);
 void	 progress_tick(struct progress *);

@@ -1,8 +1,9 @@
 /*
  * Fuzz target: Kubernetes objects as the API server (or a `render -f` file)
- * gives them, JSON → struct definition / struct location, then the render
- * of whatever parsed (secrets answered by a stub), and the same bytes
- * through the YAML reader.
+ * gives them, JSON → struct definition / struct location / struct run (a
+ * BackupRun or BackupRestore), then the render of whatever parsed (secrets
+ * answered by a stub, with an API key), the same bytes as a runner's status
+ * document (runnerapi_backups()), and through the YAML reader.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include "common/util.h"
 #include "operator/render.h"
 #include "operator/resources.h"
+#include "operator/runnerapi.h"
 #include "operator/yaml.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -36,6 +38,7 @@ one(json_t *obj)
 	struct location		l;
 	struct rendered		r;
 	struct render_opts	o;
+	struct run		run;
 	const char		*reason;
 	char			 err[KB_ERRLEN];
 	int			 lok;
@@ -55,11 +58,18 @@ one(json_t *obj)
 		o.namespace = "kbackup";
 		o.version = "0";
 		o.secret = stub_secret;
+		o.api_key = (const unsigned char *)"fuzz-key-of-16-bytes";
+		o.api_key_len = 20;
 		if (render_definition(&d, &l, &o, &r, &reason, err, sizeof(err)) == 0)
 			rendered_free(&r);
 	}
 	definition_free(&d);
 	location_free(&l);
+	run_parse(obj, RUN_BACKUP, &run, err, sizeof(err));
+	run_free(&run);
+	run_parse(obj, RUN_RESTORE, &run, err, sizeof(err));
+	run_free(&run);
+	json_decref(runnerapi_backups(obj));
 }
 
 int

@@ -5,6 +5,9 @@
 # a frame duplicated; the wrong key.  For each: restore, unpack and verify
 # exit 1 with the container's message, and the restore target (the
 # configured database, holding other data than the backup) is unchanged.
+# A truncated or grown object is refused twice over: by the catalog (its size is not
+# the manifest's), and, with the manifest edited to the cut size as an
+# attacker could, by the container.
 . "$(dirname "$0")/../lib.sh"
 
 pg_start
@@ -19,7 +22,9 @@ run_runner -c "$KB_TMP/kb.conf" --once
 expect_rc 0 "backup"
 id=$(ls "$KB_TMP/backups/test/orders/backups")
 data=$KB_TMP/backups/test/orders/backups/$id/data
+manifest=$KB_TMP/backups/test/orders/backups/$id/manifest.json
 cp "$data" "$KB_TMP/data.orig"
+cp "$manifest" "$KB_TMP/manifest.orig"
 
 # The target holds something the backup does not: a restore would change it.
 psql_q shop "CREATE TABLE canary (x int); INSERT INTO canary VALUES (1), (2);
@@ -91,6 +96,27 @@ check() {
 	cp "$KB_TMP/data.orig" "$data"
 }
 auth() { echo "backup $id failed authentication at frame $1: it is corrupt or the key is wrong"; }
+# resized WHAT MESSAGE: the cut or grown object ($data, edited already) is refused by
+# the catalog, then -- its manifest made to agree on the size -- by the container.
+resized() {
+	local what=$1 msg=$2 size
+	size=$(stat -c %s "$data")
+	run_runner -c "$KB_TMP/kb.conf" restore "$id"
+	expect_rc 1 "$what: restore"
+	assert_contains "$KB_TMP/log" "backup $id is damaged: part data is $size bytes, its manifest says $(stat -c %s "$KB_TMP/data.orig")" "$what: restore"
+	run_runner -c "$KB_TMP/kb.conf" verify --all
+	expect_rc 1 "$what: verify --all"
+	assert_contains "$KB_TMP/out" "$id DAMAGED part data is $size bytes" "$what: verify --all"
+	python3 - "$manifest" "$size" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["stored_bytes"] = m["parts"][0]["stored_bytes"] = int(sys.argv[2])
+open(sys.argv[1], "w").write(json.dumps(m, indent=2))
+PY
+	manifest_resum "$manifest"
+	check "$what" "$msg"
+	cp "$KB_TMP/manifest.orig" "$manifest"
+}
 
 say "intact: everything passes (the harness itself is right)"
 run_runner -c "$KB_TMP/kb.conf" verify "$id"
@@ -114,7 +140,7 @@ check "frame 0 tag" "$(auth 0)"
 
 say "truncated object (in frame 3)"
 frames truncate-in "$data" 3
-check "truncated" "backup $id is truncated after frame 2"
+resized "truncated" "backup $id is truncated after frame 2"
 
 say "truncated object (the trailer missing)"
 python3 - "$data" <<'PY'
@@ -122,7 +148,7 @@ import os, sys
 p = sys.argv[1]
 os.truncate(p, os.path.getsize(p) - 5 - 16 - 16)
 PY
-check "no trailer" "backup $id is truncated after frame $((n - 1))"
+resized "no trailer" "backup $id is truncated after frame $((n - 1))"
 
 say "frames 1 and 2 swapped"
 frames swap "$data" 1
@@ -130,7 +156,7 @@ check "swap" "$(auth 1)"
 
 say "frame 1 duplicated"
 frames dup "$data" 1
-check "duplicate" "$(auth 2)"
+resized "duplicate" "$(auth 2)"
 
 say "the wrong key"
 printf 'not-the-right-passphrase\n' >"$KB_TMP/wrongkey"

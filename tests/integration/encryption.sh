@@ -64,7 +64,7 @@ id_a=$(latest_id "$KB_TMP/st-pass")
 m=$(manifest_of "$KB_TMP/st-pass" "$id_a")
 python3 - "$m" <<'PY' || fail "manifest encryption fields"
 import json, sys
-e = json.load(open(sys.argv[1]))["encryption"]
+e = json.load(open(sys.argv[1]))["parts"][0]["encryption"]
 assert e["cipher"] == "aes-256-gcm", e
 assert e["kdf"] == "scrypt", e
 assert len(e["salt"]) == 64, e
@@ -88,7 +88,7 @@ id_raw=$(latest_id "$KB_TMP/st-raw")
 ! grep -aqF "$MARK" "$(data_of "$KB_TMP/st-raw" "$id_raw")" || fail "plain contents with a raw key"
 python3 - "$(manifest_of "$KB_TMP/st-raw" "$id_raw")" <<'PY' || fail "raw manifest"
 import json, sys
-e = json.load(open(sys.argv[1]))["encryption"]
+e = json.load(open(sys.argv[1]))["parts"][0]["encryption"]
 assert e["cipher"] == "aes-256-gcm" and e["kdf"] == "raw" and len(e["salt"]) == 64, e
 PY
 restore_compare "$KB_TMP/raw.conf" "raw key"
@@ -113,8 +113,8 @@ run_runner -c "$KB_TMP/rot.conf" --once
 expect_rc 0 "backup under key B"
 id_b=$(latest_id "$KB_TMP/st-pass")
 [ "$id_b" != "$id_a" ] || fail "no new backup"
-salt_a=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["encryption"]["salt"])' "$(manifest_of "$KB_TMP/st-pass" "$id_a")")
-salt_b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["encryption"]["salt"])' "$(manifest_of "$KB_TMP/st-pass" "$id_b")")
+salt_a=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["parts"][0]["encryption"]["salt"])' "$(manifest_of "$KB_TMP/st-pass" "$id_a")")
+salt_b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["parts"][0]["encryption"]["salt"])' "$(manifest_of "$KB_TMP/st-pass" "$id_b")")
 [ "$salt_a" != "$salt_b" ] || fail "the new backup reuses the old salt"
 restore_compare "$KB_TMP/rot.conf" "new backup under key B"
 run_runner -c "$KB_TMP/rot.conf" verify --all
@@ -165,10 +165,11 @@ python3 - "$(manifest_of "$KB_TMP/st-plain" "$plain_id")" <<'PY'
 import json, sys
 p = sys.argv[1]
 m = json.load(open(p))
-m["encryption"] = {"cipher": "aes-256-gcm", "kdf": "scrypt", "scrypt_n": 32768,
-                   "scrypt_r": 8, "scrypt_p": 1, "salt": "00" * 32}
+m["parts"][0]["encryption"] = {"cipher": "aes-256-gcm", "kdf": "scrypt",
+    "scrypt_n": 32768, "scrypt_r": 8, "scrypt_p": 1, "salt": "00" * 32}
 json.dump(m, open(p, "w"), indent=2)
 PY
+manifest_resum "$(manifest_of "$KB_TMP/st-plain" "$plain_id")"
 run_runner -c "$KB_TMP/plain.conf" verify "$plain_id"
 expect_rc 1 "cipher mismatch"
 assert_contains "$KB_TMP/out" "backup $plain_id: its data is encrypted with none but its manifest says aes-256-gcm" "cipher mismatch message"

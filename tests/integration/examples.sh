@@ -4,11 +4,16 @@
 . "$(dirname "$0")/../lib.sh"
 n=0
 for f in "$KB_TOP"/examples/*.conf; do
-	# Every *_env variable an example names gets a dummy value (64 hex digits
-	# fits a raw key too).
+	# Every *_env variable an example names gets a dummy value: a URL for
+	# URLs, else 64 hex digits (a raw key fits too).
 	vars=$(sed -n 's/^[a-z_.]*_env *= *\([A-Z0-9_]*\).*/\1/p' "$f")
 	envs=()
-	for v in $vars; do envs+=("$v=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"); done
+	for v in $vars; do
+		case $v in
+		*URL*) envs+=("$v=https://hooks.example/kbackup") ;;
+		*) envs+=("$v=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef") ;;
+		esac
+	done
 	set +e
 	env "${envs[@]}" "$RUNNER" -c "$f" check --offline >"$KB_TMP/out" 2>"$KB_TMP/log"
 	rc=$?

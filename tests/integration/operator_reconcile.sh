@@ -6,7 +6,8 @@
 # swept; 1,000 definitions, then a second pass with no write at all; watch
 # mode with a 410 Gone; status reasons; a name taken by an object the operator
 # does not own; Events (Normal on create/update, Warning on each new problem,
-# none on a pass that changes nothing, one for a failure retried many times).
+# none on a pass that changes nothing, one for a failure retried many times);
+# the runners' API tokens.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 op=${KBACKUP_OPERATOR:-$top/bin/kbackup-operator}
@@ -43,7 +44,7 @@ cat >"$tmp/base.json" <<'EOF'
  {"apiVersion":"v1","kind":"Secret","metadata":{"name":"s3-credentials","namespace":"kbackup"},
   "data":{"access-key":"QUtJQUVYQU1QTEU=","secret-key":"c2VjcmV0LXMz"}},
  {"apiVersion":"kbackup.io/v1alpha1","kind":"BackupStorageLocation","metadata":{"name":"s3-main","namespace":"kbackup"},
-  "spec":{"type":"s3","endpoint":"https://s3.example","region":"eu-1","bucket":"b","prefix":"p",
+  "spec":{"type":"s3","endpoint":"https://s3.example","region":"eu-1","bucket":"backups","prefix":"p",
    "accessKeySecretRef":{"name":"s3-credentials","key":"access-key"},
    "secretKeySecretRef":{"name":"s3-credentials","key":"secret-key"}}},
  {"apiVersion":"v1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},
@@ -100,6 +101,21 @@ k get "$SECRETS/runner-shop-orders" 'Buffer.from(o.data["kbackup.conf"],"base64"
 	fail "no Updated event: $(k events shop orders)"
 ok "secret change: config hash $h1 → $h2, Updated event"
 
+# 3a. The runners' control API token: in the config, the same at every pass; a new
+# key (its Secret deleted) gives the runner a new one; the key is never swept.
+tok() { k get "$SECRETS/runner-shop-orders" \
+	'(Buffer.from(o.data["kbackup.conf"],"base64").toString().match(/^api_token = ([0-9a-f]{64})$/m) || [])[1]'; }
+t1=$(tok)
+[ ${#t1} = 64 ] || fail "no api_token in the config"
+[ "$(k get "$SECRETS/kbackup-operator-api-key" o.metadata.name)" = kbackup-operator-api-key ] || fail "no key Secret"
+[ "$(k delete "$SECRETS/kbackup-operator-api-key")" = 200 ] || fail "delete the key"
+once || fail "pass after the key went"
+t2=$(tok)
+[ ${#t2} = 64 ] && [ "$t2" != "$t1" ] || fail "token after a new key: $t2"
+once || fail "pass with the new key"
+[ "$(tok)" = "$t2" ] || fail "token changed without a new key"
+ok "api token: stable, new with a new key"
+
 # 3b. 409: a stale update is refused; the operator reads again and retries.
 stale=$(k get "$STS/runner-shop-orders" 'JSON.stringify(Object.assign(o, {metadata: Object.assign(o.metadata, {resourceVersion: "1"})}))')
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
@@ -136,7 +152,10 @@ cat >"$tmp/bad.json" <<'EOF'
   "spec":{"engine":"mysql","storageLocation":"s3-main","schedule":"@daily","passwordSecretRef":{"name":"absent","key":"k"}}}
 ]
 EOF
+# (a real API server refuses badcron with this CRD: as if an older one had let it in)
+k test schemas check=0
 k create "$tmp/bad.json" || fail "create bad definitions"
+k test schemas check=1
 once || fail "pass with invalid definitions"
 [ "$(k get "$OPS/shop/backupdefinitions/badcron" 'o.status.conditions[0].reason')" = InvalidSchedule ] || fail InvalidSchedule
 [ "$(k get "$OPS/shop/backupdefinitions/nolocation" 'o.status.conditions[0].reason')" = LocationNotFound ] || fail LocationNotFound

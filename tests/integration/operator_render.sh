@@ -16,7 +16,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 samples=()
 for s in "$top"/k8s/samples/*.yaml; do samples+=(-f "$s"); done
 list=(-f "$top/tests/operator/input-list.json" --namespace backups
-	--image-pull-secrets regcred,other --image-tag 1.2.3)
+	--image-pull-secrets regcred,other --image-tag 1.2.3 --api-key-file "$top/tests/operator/api-key")
 
 check() {	# golden-name args...
 	local g=$1; shift
@@ -34,6 +34,38 @@ check samples.yaml "${samples[@]}"
 check samples.json "${samples[@]}" -o json
 check list.yaml "${list[@]}"
 check list.json "${list[@]}" -o json
+
+# Pod settings: the location's ServiceAccount (and only then its token), the
+# definition's resources, nodeSelector, tolerations, priority class, labels and
+# annotations; the control API's token only with the operator's key.
+command -v node >/dev/null && node -e '
+	const fs = require("fs"), dir = process.argv[1];
+	const items = (f) => JSON.parse(fs.readFileSync(dir + "/" + f)).items;
+	const conf = (s) => Buffer.from(s.data["kbackup.conf"], "base64").toString();
+	const fail = (m) => { console.error("FAIL: " + m); process.exit(1); };
+	for (const o of items("samples.json")) {
+		if (o.kind === "Secret" && /api_token/.test(conf(o))) fail("a token without a key");
+		if (o.kind === "Service" && o.spec.publishNotReadyAddresses !== true) fail("Service not published while unready");
+		if (o.kind !== "StatefulSet") continue;
+		const p = o.spec.template.spec;
+		if (p.serviceAccountName !== "kbackup-runner" || p.automountServiceAccountToken !== true)
+			fail(o.metadata.name + ": the location names a ServiceAccount: " + JSON.stringify(p));
+	}
+	const pg = items("samples.json").find((o) => o.kind === "StatefulSet" && o.metadata.name === "runner-shop-orders");
+	const t = pg.spec.template, c = t.spec.containers[0];
+	if (c.resources.requests.memory !== "256Mi" || c.resources.limits.memory !== "1Gi" || c.resources.limits.cpu !== undefined ||
+	    t.spec.nodeSelector["node-role.example.com/backup"] !== "true" || t.spec.tolerations[0].value !== "backup" ||
+	    t.spec.priorityClassName !== "backup-low" || t.metadata.labels.team !== "shop" ||
+	    t.metadata.annotations["sidecar.istio.io/inject"] !== "false" || !t.metadata.annotations["kbackup.io/config-hash"])
+		fail("pod settings of runner-shop-orders: " + JSON.stringify(t));
+	for (const o of items("list.json")) {
+		if (o.kind === "Secret" && !/^api_token = [0-9a-f]{64}$/m.test(conf(o))) fail(o.metadata.name + ": no token");
+		if (o.kind === "StatefulSet" && (o.spec.template.spec.serviceAccountName !== undefined ||
+		    o.spec.template.spec.automountServiceAccountToken !== false))
+			fail(o.metadata.name + ": a ServiceAccount token without a ServiceAccount");
+		if (o.kind === "StatefulSet" && o.spec.template.spec.containers[0].resources.limits.memory !== "512Mi")
+			fail(o.metadata.name + ": not the default resources");
+	}' "$tmp" && echo "ok: pod settings, tokens"
 
 # The same objects from one concatenated stream on stdin.
 cat "$top"/k8s/samples/*.yaml | "$op" render -f - >"$tmp/stdin.yaml" || fail "render from stdin"
@@ -78,6 +110,17 @@ printf '%s\n' '---' 'apiVersion: kbackup.io/v1alpha1' 'kind: BackupStorageLocati
 	'spec: {engine: postgres, settings: {host: db, port: 5432}, storageLocation: local, schedule: "@daily"}' \
 	>"$tmp/runner-check.yaml"
 expect_fail 'InvalidSpec: kbackup.conf: \[postgres\] database' -f "$tmp/runner-check.yaml"
+# Pod settings the operator refuses: its own labels, a bad toleration or quantity.
+bad_runner() {	# expected runner-yaml
+	sed "s|schedule: \"@daily\"}|schedule: \"@daily\", runner: $2}|" "$tmp/runner-check.yaml" >"$tmp/bad-runner.yaml"
+	expect_fail "$1" -f "$tmp/bad-runner.yaml"
+}
+bad_runner 'spec.runner.labels.app.kubernetes.io/name: the operator sets app.kubernetes.io/' \
+	'{labels: {app.kubernetes.io/name: mine}}'
+bad_runner 'spec.runner.tolerations\[0\]: operator Exists takes no value' \
+	'{tolerations: [{key: a, operator: Exists, value: b}]}'
+bad_runner 'spec.runner.resources.limits.memory: expected a quantity' '{resources: {limits: {memory: lots}}}'
+bad_runner 'spec.runner.serviceAccountName: unknown setting' '{serviceAccountName: kbackup-operator}'
 sed -i 's/port: 5432}/port: 5432, database: app}/' "$tmp/runner-check.yaml"
 "$op" render -f "$tmp/runner-check.yaml" -o json >"$tmp/runner-check.json" || fail "valid file-location render"
 grep -q '"image": "kbackup/runner-postgres:' "$tmp/runner-check.json" || fail "image not from the postgres engine"

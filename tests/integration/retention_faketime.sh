@@ -6,7 +6,8 @@
 # labels.json) is compared with retention_model.py, which computes it
 # independently of the runner.  On the way: a failed backup deletes nothing;
 # a deleted and a corrupted labels.json are rebuilt with the same result;
-# orphaned data and stale temporaries are swept, a fresh orphan is not;
+# orphaned data and stale temporaries older than orphan_grace are swept, a
+# fresh orphan is not, not even once it is older than the newest backup;
 # prune --dry-run deletes nothing; list shows the labels; restore --at at
 # the edges.  Then mode = single.
 #
@@ -68,7 +69,7 @@ st_rm() {
 	else aws --endpoint-url "$S3_ENDPOINT" s3 rm --quiet "s3://$S3_BUCKET/$S3_PREFIX/$1"; fi
 }
 st_ids() {	# backups with a manifest
-	st_keys | sed -n "s|^$ROOT/backups/\([0-9TZ]*\)/manifest.json$|\1|p"
+	st_keys | sed -n "s|^$ROOT/backups/\([0-9TZa-f-]*\)/manifest.json$|\1|p"
 }
 st_has() { st_keys | grep -qxF "$1"; }
 
@@ -142,7 +143,7 @@ backup_at() {	# "YYYY-MM-DD HH:MM:SS" what
 	local id fin
 	run_at "$1" -c "$CONF" --once
 	expect_rc 0 "$2: backup at $1"
-	id=$(sed -n 's/.*msg="backup committed" id=\([0-9TZ]*\).*/\1/p' "$KB_TMP/log")
+	id=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
 	[ -n "$id" ] || fail "$2: no backup id in the log"
 	fin=$(st_get "$ROOT/backups/$id/manifest.json" | python3 -c \
 		'import json, sys, calendar, time
@@ -187,31 +188,47 @@ retention_run() {	# backend
 				printf '{"version":1,"backups":[{"id":"x"' >"$KB_TMP/bad"
 				st_put "$ROOT/labels.json" "$KB_TMP/bad" ;;
 			23)	say "[$1] orphaned data, old and fresh"
+				# Age is the store's: the object's mtime (set back
+				# with touch on files; S3 objects are all fresh).
 				printf 'partial' >"$KB_TMP/partial"
 				st_put "$ROOT/backups/20260306T080000Z/data" "$KB_TMP/partial"
 				st_put "$ROOT/backups/20260306T150000Z/data" "$KB_TMP/partial"
 				if [ "$1" = file ]; then
-					st_put "$ROOT/backups/x.kbtmp.1" "$KB_TMP/partial"
-					touch -d "2026-02-01" "$STORE/$ROOT/backups/x.kbtmp.1"
-					st_put "$ROOT/backups/y.kbtmp.2" "$KB_TMP/partial"
+					touch -d "2 days ago" "$STORE/$ROOT/backups/20260306T080000Z/data"
+					st_put "$ROOT/backups/20260306T110000Z/data.kbtmp.1.aa" "$KB_TMP/partial"
+					touch -d "2026-02-01" "$STORE/$ROOT/backups/20260306T110000Z/data.kbtmp.1.aa"
+					st_put "$ROOT/backups/20260306T110000Z/data.kbtmp.2.bb" "$KB_TMP/partial"
 				fi ;;
 			esac
 			backup_at "$t" "[$1] backup $n"
 			case $n in
 			14|18)	assert_contains "$KB_TMP/log" "rebuilt from the manifests" \
 					"labels.json rebuild logged" ;;
-			23)	! st_has "$ROOT/backups/20260306T080000Z/data" ||
-					fail "old orphan not swept"
+			23)	if [ "$1" = file ]; then
+					! st_has "$ROOT/backups/20260306T080000Z/data" ||
+						fail "old orphan not swept"
+					assert_contains "$KB_TMP/log" "data without a manifest" \
+						"orphan reason"
+					[ ! -e "$STORE/$ROOT/backups/20260306T110000Z/data.kbtmp.1.aa" ] ||
+						fail "stale temporary kept"
+					[ -e "$STORE/$ROOT/backups/20260306T110000Z/data.kbtmp.2.bb" ] ||
+						fail "fresh temporary swept"
+					rm -f "$STORE/$ROOT/backups/20260306T110000Z/data.kbtmp.2.bb"
+				fi
 				st_has "$ROOT/backups/20260306T150000Z/data" ||
-					fail "fresh orphan (newer than the newest backup) swept"
-				assert_contains "$KB_TMP/log" "data without a manifest" "orphan reason"
+					fail "fresh orphan (newer than the newest backup) swept" ;;
+			24)	st_has "$ROOT/backups/20260306T150000Z/data" ||
+					fail "fresh orphan swept for being older than the newest backup"
 				if [ "$1" = file ]; then
-					[ ! -e "$STORE/$ROOT/backups/x.kbtmp.1" ] || fail "stale temporary kept"
-					[ -e "$STORE/$ROOT/backups/y.kbtmp.2" ] || fail "fresh temporary swept"
-					rm -f "$STORE/$ROOT/backups/y.kbtmp.2"
+					touch -d "2 days ago" "$STORE/$ROOT/backups/20260306T150000Z/data"
+					run_at "$t" -c "$CONF" prune
+					expect_rc 0 "prune of an aged orphan"
+					! st_has "$ROOT/backups/20260306T150000Z/data" ||
+						fail "orphan older than orphan_grace not swept"
+				else
+					st_rm "$ROOT/backups/20260306T150000Z/data"
+					st_rm "$ROOT/backups/20260306T080000Z/data"
 				fi ;;
-			24)	! st_has "$ROOT/backups/20260306T150000Z/data" ||
-					fail "orphan older than the newest backup not swept" ;;
 			esac
 		done
 	done

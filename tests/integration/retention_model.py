@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The retention rules of DESIGN.md, written independently of the runner.
+"""The retention rules of kbackup-format(5), written independently of the runner.
 
 usage: retention_model.py RULES HISTORY SNAPSHOT
 
@@ -84,8 +84,10 @@ def main():
         if got != want_labels[bid]:
             errors.append("manifest %s labels %s, expected %s" % (bid, got, want_labels[bid]))
 
+    # labels.json caches the manifests: {"backups": [{"stamp", "manifest"}]}
     idx = json.load(open(os.path.join(snap, "labels.json")))
-    got_idx = {b["id"]: {l["name"]: l["expires"] for l in b["labels"]} for b in idx["backups"]}
+    got_idx = {b["manifest"]["id"]: {l["name"]: l["expires"] for l in b["manifest"]["labels"]}
+               for b in idx["backups"]}
     if got_idx != want_labels:
         errors.append("labels.json %s\n  expected %s" % (got_idx, want_labels))
 

@@ -119,7 +119,7 @@ export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 export AWS_DEFAULT_REGION=$S3_REGION AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
 aws --endpoint-url "$S3_ENDPOINT" s3 ls --recursive "s3://$S3_BUCKET/kb run/" >"$KB_TMP/ls" ||
 	fail "aws ls"
-key=$(sed -n 's/.* \(kb run\/pré\/test\/orders\/backups\/[0-9TZ]*\/data\)$/\1/p' "$KB_TMP/ls" | tail -n 1)
+key=$(sed -n 's/.* \(kb run\/pré\/test\/orders\/backups\/[0-9TZa-f-]*\/data\)$/\1/p' "$KB_TMP/ls" | tail -n 1)
 [ -n "$key" ] || fail "data not in the bucket: $(cat "$KB_TMP/ls")"
 aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "s3://$S3_BUCKET/$key" "$KB_TMP/data" ||
 	fail "aws cp of $key"

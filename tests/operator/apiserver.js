@@ -1,19 +1,27 @@
 #!/usr/bin/env node
-// A Kubernetes API stand-in for the operator's reconcile tests (Node stdlib only).
+// A Kubernetes API stand-in for the operator's tests (Node; the CRDs' schemas are
+// checked with ajv and js-yaml from tests/operator/node_modules when they are there).
 //
 // It is not a kube-apiserver: it keeps objects in memory and implements what
 // the operator relies on, the way the real server does it:
 //   - namespaced collections: /api/v1/namespaces/NS/{secrets,services,pods,events},
 //     /apis/apps/v1/namespaces/NS/statefulsets,
-//     /apis/kbackup.io/v1alpha1/namespaces/NS/{backupdefinitions,backupstoragelocations};
+//     /apis/coordination.k8s.io/v1/namespaces/NS/leases,
+//     /apis/kbackup.io/v1alpha1/namespaces/NS/{backupdefinitions,backupstoragelocations,
+//     backupruns,backuprestores};
 //     cluster-wide lists of every plural (/apis/kbackup.io/v1alpha1/backupdefinitions)
 //   - GET (labelSelector and fieldSelector with k=v[,k=v], limit/continue), POST (409 AlreadyExists),
 //     PUT (409 Conflict on a stale metadata.resourceVersion), PATCH (merge patch),
 //     DELETE (with finalizers: sets deletionTimestamp; the object goes once the
 //     finalizers are emptied), 404 NotFound as Status objects
 //   - one global resourceVersion counter; metadata.generation bumped on spec changes
-//   - the status subresource of the two CRDs: PUT .../status changes only status,
+//   - the status subresource of the CRDs: PUT .../status changes only status,
 //     PUT on the object ignores status
+//   - Leases (coordination.k8s.io/v1) as leader election uses them: no status, no
+//     generation; a create or update is validated as the real API validates it
+//     (spec.leaseDurationSeconds > 0, spec.leaseTransitions >= 0, acquireTime and
+//     renewTime metav1.MicroTime: RFC 3339 with microseconds); updates need the
+//     resourceVersion read, like any PUT here: 409 Conflict when it is stale
 //   - watch=1&resourceVersion=RV: events after RV as JSON lines, BOOKMARKs when
 //     allowWatchBookmarks=true, an ERROR event with a 410 Status when RV is older
 //     than the compacted history; timeoutSeconds ends the stream
@@ -21,14 +29,24 @@
 //     Event's namespace); no generation, like every built-in kind without a spec
 //   - Services get a clusterIP, StatefulSets and Services default fields, as a
 //     real server would add them (so that a naive comparison would differ)
+//   - custom resources (kbackup.io) are checked against the openAPIV3Schema of their
+//     CRD in k8s/crds/ on every create and update, status included, as the real
+//     server does: fields the schema does not name are pruned, then what breaks the
+//     schema is refused with 422 Invalid, except where an update leaves a value as it
+//     was (validation ratcheting, on by default since Kubernetes 1.30) (with ajv, when
+//     tests/operator/node_modules has it; CEL rules are not run, defaults not applied)
 // Test endpoints (not Kubernetes):
-//   GET  /_test/requests          {"counts": {"GET": n, ...}, "log": [...]} since reset
+//   GET  /_test/requests          {"counts": {"GET": n, ...}, "log": [...],
+//                                  "writers": {USER-AGENT: writes}} since reset
 //   POST /_test/reset             zero the counters and the log
 //   POST /_test/fail?count=N&status=S[&method=M][&path=SUBSTRING]   the next N matching requests fail
 //   POST /_test/fail?clear=1      no more injected failures
 //   POST /_test/compact           forget the event history (watches from before get 410)
 //   POST /_test/close-watches     end every open watch stream
 //   GET  /_test/objects?plural=P  every stored object of that plural
+//   POST /_test/schemas?check=0|1 stop (or go back to) checking custom resources against
+//                                 their CRDs: objects an older CRD let in, for the
+//                                 operator's own checks
 // Usage: node apiserver.js PORTFILE [TOKEN]   (listens on 127.0.0.1, port 0)
 'use strict';
 const http = require('http');
@@ -46,6 +64,7 @@ let oldest = rv;
 const watchers = new Set();
 let counts = {};
 let log = [];
+let writers = {};		// User-Agent -> POST/PUT/PATCH/DELETE count
 let failures = [];		// {count, status, method}
 
 const kinds = {
@@ -54,11 +73,70 @@ const kinds = {
 	pods: { group: '', version: 'v1', kind: 'Pod' },
 	events: { group: '', version: 'v1', kind: 'Event', noGeneration: true },
 	statefulsets: { group: 'apps', version: 'v1', kind: 'StatefulSet' },
+	leases: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', noGeneration: true },
 	backupdefinitions: { group: 'kbackup.io', version: 'v1alpha1', kind: 'BackupDefinition', status: true },
 	backupstoragelocations: { group: 'kbackup.io', version: 'v1alpha1', kind: 'BackupStorageLocation', status: true },
+	backupruns: { group: 'kbackup.io', version: 'v1alpha1', kind: 'BackupRun', status: true },
+	backuprestores: { group: 'kbackup.io', version: 'v1alpha1', kind: 'BackupRestore', status: true },
 };
 
 function apiVersion(k) { return k.group ? k.group + '/' + k.version : k.version; }
+
+// The CRDs' schemas: plural -> {schema, validate}.
+const crdSchemas = {};
+try {
+	const path = require('path');
+	const yaml = require('js-yaml');
+	const Ajv = require('ajv');
+	const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
+	const dir = path.join(__dirname, '..', '..', 'k8s', 'crds');
+	for (const f of fs.readdirSync(dir)) {
+		for (const crd of yaml.loadAll(fs.readFileSync(path.join(dir, f), 'utf8'))) {
+			const schema = crd.spec.versions[0].schema.openAPIV3Schema;
+			crdSchemas[crd.spec.names.plural] = { schema, validate: ajv.compile(schema) };
+		}
+	}
+} catch (e) {
+	console.error('apiserver.js: custom resources not validated: ' + e.message);
+}
+
+// Structural pruning: what the schema does not name goes, as in the real server.
+function prune(v, schema) {
+	if (!schema || v === null || typeof v !== 'object' || schema['x-kubernetes-preserve-unknown-fields']) return;
+	if (Array.isArray(v)) {
+		for (const x of v) prune(x, schema.items);
+		return;
+	}
+	if (schema.properties) {
+		for (const k of Object.keys(v)) {
+			if (schema.properties[k]) prune(v[k], schema.properties[k]);
+			else if (!schema.additionalProperties) delete v[k];
+		}
+	} else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+		for (const k of Object.keys(v)) prune(v[k], schema.additionalProperties);
+	}
+}
+
+let checkSchemas = true;
+
+function at(v, pointer) {
+	for (const p of pointer.split('/').slice(1)) v = v == null ? undefined : v[p.replace(/~1/g, '/').replace(/~0/g, '~')];
+	return v;
+}
+
+// null, or the message of a 422 for a custom resource that breaks its CRD's schema
+// in a value that old (the stored object, for an update) does not have already.
+function schemaError(plural, obj, old) {
+	const c = crdSchemas[plural];
+	if (!c || !checkSchemas) return null;
+	const md = JSON.stringify(obj.metadata);
+	prune(obj, c.schema);
+	obj.metadata = JSON.parse(md);	// metadata is the server's: never pruned
+	if (c.validate(obj)) return null;
+	const errs = c.validate.errors.filter((e) => !old ||
+		JSON.stringify(at(obj, e.instancePath)) !== JSON.stringify(at(old, e.instancePath)));
+	return errs.length ? errs.map((e) => (e.instancePath || '/') + ': ' + e.message).join('; ') : null;
+}
 
 function status(res, code, reason, message, extra) {
 	const body = Object.assign({ kind: 'Status', apiVersion: 'v1', metadata: {},
@@ -110,8 +188,21 @@ function fieldsMatch(obj, selector) {
 	});
 }
 
-// What the real API refuses on create, for the kinds where the operator could get it wrong.
+const microTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+// What the real API refuses, for the kinds where the operator could get it wrong.
 function invalid(plural, ns, obj) {
+	if (plural === 'leases') {
+		const sp = obj.spec || {};
+		if (sp.leaseDurationSeconds !== undefined && !(Number.isInteger(sp.leaseDurationSeconds) && sp.leaseDurationSeconds > 0))
+			return 'spec.leaseDurationSeconds: Invalid value: must be greater than 0';
+		if (sp.leaseTransitions !== undefined && !(Number.isInteger(sp.leaseTransitions) && sp.leaseTransitions >= 0))
+			return 'spec.leaseTransitions: Invalid value: must be greater than or equal to 0';
+		for (const f of ['acquireTime', 'renewTime'])
+			if (sp[f] !== undefined && !microTime.test(sp[f])) return 'spec.' + f + ': Invalid value: not a MicroTime';
+		if (sp.holderIdentity !== undefined && typeof sp.holderIdentity !== 'string') return 'spec.holderIdentity: Invalid value';
+		return null;
+	}
 	if (plural !== 'events') return null;
 	const io = obj.involvedObject || {};
 	if (io.namespace && io.namespace !== ns) return 'involvedObject.namespace: Invalid value: "' + io.namespace + '": does not match event.namespace';
@@ -230,6 +321,10 @@ async function handle(req, res) {
 	if (u.pathname.startsWith('/_test/')) return testEndpoint(req, res, u.pathname.slice(7), q);
 	counts[req.method] = (counts[req.method] || 0) + 1;
 	log.push(req.method + ' ' + req.url);
+	if (req.method !== 'GET') {
+		const ua = req.headers['user-agent'] || '';
+		writers[ua] = (writers[ua] || 0) + 1;
+	}
 	if (token && req.headers.authorization !== 'Bearer ' + token)
 		return status(res, 401, 'Unauthorized', 'Unauthorized');
 	const f = failures.find((x) => x.count > 0 && (!x.method || x.method === req.method) &&
@@ -253,7 +348,7 @@ async function handle(req, res) {
 		if (!obj || !obj.metadata || !obj.metadata.name) return status(res, 422, 'Invalid', 'metadata.name: Required value');
 		if (obj.metadata.namespace && obj.metadata.namespace !== pr.ns)
 			return status(res, 400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
-		const bad = invalid(pr.plural, pr.ns, obj);
+		const bad = invalid(pr.plural, pr.ns, obj) || schemaError(pr.plural, obj);
 		if (bad) return status(res, 422, 'Invalid', k.kind + ' "' + obj.metadata.name + '" is invalid: ' + bad);
 		const kk = key(pr.plural, pr.ns, obj.metadata.name);
 		if (store.has(kk)) return status(res, 409, 'AlreadyExists', pr.plural + ' "' + obj.metadata.name + '" already exists');
@@ -304,6 +399,8 @@ async function handle(req, res) {
 			next = obj;
 		}
 		if (next.metadata.name !== pr.name) return status(res, 400, 'BadRequest', 'name mismatch');
+		const bad = (pr.sub ? null : invalid(pr.plural, pr.ns, next)) || schemaError(pr.plural, next, cur);
+		if (bad) return status(res, 422, 'Invalid', k.kind + ' "' + pr.name + '" is invalid: ' + bad);
 		next.kind = k.kind;
 		next.apiVersion = apiVersion(k);
 		next.metadata.namespace = pr.ns;
@@ -341,10 +438,11 @@ async function testEndpoint(req, res, what, q) {
 	await readBody(req);
 	switch (what) {
 	case 'requests':
-		return send(res, 200, { counts, log });
+		return send(res, 200, { counts, log, writers });
 	case 'reset':
 		counts = {};
 		log = [];
+		writers = {};
 		return send(res, 200, {});
 	case 'fail':
 		if (q.clear) {
@@ -360,6 +458,9 @@ async function testEndpoint(req, res, what, q) {
 		return send(res, 200, { oldest });
 	case 'close-watches':
 		for (const w of [...watchers]) w.close();
+		return send(res, 200, {});
+	case 'schemas':
+		checkSchemas = q.check !== '0';
 		return send(res, 200, {});
 	case 'objects': {
 		const items = [];

@@ -11,6 +11,10 @@
 //   kctl.js SERVER bulk-delete N NS         delete them again
 //   kctl.js SERVER writes                   POST+PUT+PATCH+DELETE since the last reset
 //   kctl.js SERVER counts                   request counts by method since the last reset
+//   kctl.js SERVER writers                  writes by User-Agent since the last reset (JSON),
+//                                           but kctl's own (User-Agent: kctl)
+//   kctl.js SERVER wait PATH EXPR VALUE [S] until EXPR on the object prints VALUE (S seconds,
+//                                           default 60); exit 1 with the last value if not
 //   kctl.js SERVER test WHAT [QUERY]        POST /_test/WHAT?QUERY
 'use strict';
 const http = require('http');
@@ -23,7 +27,8 @@ function request(method, path, body) {
 		const u = new URL(server + path);
 		const data = body === undefined ? null : JSON.stringify(body);
 		const req = http.request({ method, hostname: u.hostname, port: u.port, path: u.pathname + u.search,
-			headers: data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} },
+			headers: Object.assign({ 'User-Agent': 'kctl' },
+				data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}) },
 		(res) => {
 			const chunks = [];
 			res.on('data', (c) => chunks.push(c));
@@ -46,6 +51,9 @@ const plurals = {
 	StatefulSet: '/apis/apps/v1/namespaces/NS/statefulsets',
 	BackupDefinition: '/apis/kbackup.io/v1alpha1/namespaces/NS/backupdefinitions',
 	BackupStorageLocation: '/apis/kbackup.io/v1alpha1/namespaces/NS/backupstoragelocations',
+	BackupRun: '/apis/kbackup.io/v1alpha1/namespaces/NS/backupruns',
+	BackupRestore: '/apis/kbackup.io/v1alpha1/namespaces/NS/backuprestores',
+	Lease: '/apis/coordination.k8s.io/v1/namespaces/NS/leases',
 };
 
 function objects(v) {
@@ -127,6 +135,25 @@ async function main() {
 		if (cmd === 'writes') console.log((c.POST || 0) + (c.PUT || 0) + (c.PATCH || 0) + (c.DELETE || 0));
 		else console.log(Object.keys(c).sort().map((k) => k + '=' + c[k]).join(' '));
 		return;
+	}
+	case 'writers': {
+		const r = await request('GET', '/_test/requests');
+		delete r.body.writers.kctl;
+		console.log(JSON.stringify(r.body.writers));
+		return;
+	}
+	case 'wait': {
+		const until = Date.now() + 1000 * Number(args[3] || 60);
+		let v;
+		for (;;) {
+			const r = await request('GET', args[0]);
+			const o = r.body; // eslint-disable-line no-unused-vars
+			try { v = r.status === 200 ? eval(args[1]) : 'NOTFOUND'; } catch (e) { v = 'ERROR ' + e.message; }
+			if (typeof v !== 'string') v = JSON.stringify(v);
+			if (v === args[2]) return;
+			if (Date.now() > until) { console.log(v); process.exitCode = 1; return; }
+			await new Promise((res) => setTimeout(res, 200));
+		}
 	}
 	case 'test': {
 		await request('POST', '/_test/' + args[0] + (args[1] ? '?' + args[1] : ''));

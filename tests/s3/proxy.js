@@ -28,7 +28,10 @@
  * --passthrough (in front of a server that checks signatures itself, Ceph
  * RGW): nothing is checked here, requests go on as they came, for the
  * faults alone.
- * Counters for tests: GET /__proxy/stats answers JSON.
+ * Counters for tests: GET /__proxy/stats answers JSON, with "log", the
+ * method and URL of each request since the start or the last
+ * POST /__proxy/reset (at most 100000), so that a test can count the
+ * requests of one job.
  * Faults for tests (after the signature check passed):
  *   POST /__proxy/fault?kind=K&count=N[&method=M][&match=REGEXP]
  * makes the next N matching requests fail (kind=clear forgets those not
@@ -88,7 +91,7 @@ const passthrough = process.argv.includes('--passthrough');
 const accessKey = process.env.S3_ACCESS_KEY;
 const secretKey = process.env.S3_SECRET_KEY;
 const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 's3proxy-'));
-const stats = { requests: 0, refused: 0, forwarded: 0, byCode: {} };
+const stats = { requests: 0, refused: 0, forwarded: 0, byCode: {}, log: [] };
 
 if (!passthrough && (!accessKey || !secretKey)) {
 	console.error('proxy.js: S3_ACCESS_KEY and S3_SECRET_KEY must be set');
@@ -527,8 +530,16 @@ const server = http.createServer((req, res) => {
 		res.end(JSON.stringify(stats));
 		return;
 	}
+	if (req.url === '/__proxy/reset' && req.method === 'POST') {
+		stats.log = [];
+		res.writeHead(204);
+		res.end();
+		return;
+	}
 	stats.requests++;
 	const arrived = Date.now();
+	if (stats.log.length < 100000)
+		stats.log.push(req.method + ' ' + req.url);
 	const file = path.join(spoolDir, 'body-' + process.pid + '-' + (++seq));
 	const out = fs.createWriteStream(file);
 	const hash = crypto.createHash('sha256');

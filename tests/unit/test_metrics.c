@@ -64,7 +64,7 @@ test_render_full(void **state)
 	metrics_job_done(&m, METRICS_JOB_BACKUP, 1, 12.5, 1700003600, NULL);
 	metrics_job_done(&m, METRICS_JOB_RESTORE, 0, 3.25, 1700007200, "pg_restore failed");
 	metrics_set_backup_bytes(&m, 123456789012ULL, 9876543210ULL);
-	metrics_set_stored_backups(&m, 42);
+	metrics_set_backup_counts(&m, 42, 2, 1);
 	metrics_set_next_run(&m, 1700089200, 86400);
 	t = metrics_render(&m);
 	assert_non_null(strstr(t, "kbackup_last_success_timestamp_seconds{name=\"orders\","
@@ -78,6 +78,10 @@ test_render_full(void **state)
 	assert_non_null(strstr(t, "kind=\"stored\"} 9876543210\n"));
 	assert_non_null(strstr(t, "kbackup_stored_backups{"));
 	assert_non_null(strstr(t, "} 42\n"));
+	assert_non_null(strstr(t, "kbackup_damaged_backups{name=\"orders\",namespace=\"shop\","
+	    "engine=\"postgres\"} 2\n"));
+	assert_non_null(strstr(t, "kbackup_future_backups{name=\"orders\",namespace=\"shop\","
+	    "engine=\"postgres\"} 1\n"));
 	assert_non_null(strstr(t, "kbackup_next_run_timestamp_seconds{"));
 	assert_non_null(strstr(t, "kbackup_schedule_interval_seconds{"));
 	assert_int_equal(promtool_check(t) == 1, 0);

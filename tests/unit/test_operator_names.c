@@ -150,10 +150,51 @@ test_validators(void **state)
 	assert_false(names_is_dns1123_subdomain(".a"));
 }
 
+static void
+test_label_syntax(void **state)
+{
+	assert_true(names_is_label_key("team"));
+	assert_true(names_is_label_key("node-role.example.com/backup"));
+	assert_true(names_is_label_key("sidecar.istio.io/inject"));
+	assert_false(names_is_label_key(""));
+	assert_false(names_is_label_key("/x"));
+	assert_false(names_is_label_key("Example.com/x"));
+	assert_false(names_is_label_key("example.com/"));
+	assert_false(names_is_label_key("a b"));
+	assert_true(names_is_label_value(""));
+	assert_true(names_is_label_value("v1.2_3-x"));
+	assert_false(names_is_label_value("-x"));
+	assert_false(names_is_label_value("x y"));
+}
+
+static void
+test_api_token(void **state)
+{
+	const unsigned char	*key = (const unsigned char *)"key-of-sixteen-bytes";
+	char			 a[NAMES_HASH_HEX], b[NAMES_HASH_HEX];
+
+	/* printf 'kbackup-api-token\0shop\0orders\0uid-1' | openssl dgst -sha256 -hmac KEY */
+	names_api_token(key, 20, "shop", "orders", "uid-1", a);
+	assert_string_equal(a,
+	    "a8c3efc952f09d0deb998b7654656b13fdca96e916c485977eefded4973c9dd2");
+	/* another UID (the definition made again), or the parts shifted: another token */
+	names_api_token(key, 20, "shop", "orders", "uid-2", b);
+	assert_string_not_equal(a, b);
+	names_api_token(key, 20, "shop", "ordersuid-1", "", b);
+	assert_string_not_equal(a, b);
+	names_api_token(key, 20, "shopo", "rders", "uid-1", b);
+	assert_string_not_equal(a, b);
+	names_api_token((const unsigned char *)"another-key-of-16", 17, "shop", "orders",
+	    "uid-1", b);
+	assert_string_not_equal(a, b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_label_syntax),
+		cmocka_unit_test(test_api_token),
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_exactly_at_limit),
 		cmocka_unit_test(test_long_names),

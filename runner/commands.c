@@ -1,0 +1,457 @@
+/*
+ * commands: the command table, its one option parser, and the functions
+ * that run each command.  See commands.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/util.h"
+#include "runner/commands.h"
+#include "runner/service/control.h"
+#include "runner/service/daemon.h"
+#include "runner/service/jobrun.h"
+
+/* Every option a command can take; a command names those it takes. */
+static const struct {
+	const char	*name;
+	char		 letter;	/* a short form, or 0 */
+	const char	*value;		/* the value's name, or NULL: a flag */
+} options[] = {
+	{ "config", 'c', "FILE" },
+	{ "verbose", 'v', NULL },
+	{ "quiet", 'q', NULL },
+	{ "help", 'h', NULL },
+	{ "version", 'V', NULL },
+	{ "at", 0, "TIME" },
+	{ "database", 0, "NAME" },
+	{ "storage", 0, "NAME" },
+	{ "output", 'o', "FILE" },
+	{ "target", 0, "NAME" },
+	{ "count", 0, "N" },
+	{ "json", 0, NULL },
+	{ "all", 0, NULL },
+	{ "restore", 0, NULL },
+	{ "dry-run", 0, NULL },
+	{ "skip-damaged", 0, NULL },
+	{ "damaged", 0, NULL },
+	{ "offline", 0, NULL },
+};
+#define NOPTIONS	(sizeof(options) / sizeof(options[0]))
+#define GLOBAL_OPTIONS	5	/* the first ones: every command takes them */
+
+static int	 cmd_backup(struct cmd_ctx *);
+static int	 cmd_restore(struct cmd_ctx *);
+static int	 cmd_unpack(struct cmd_ctx *);
+static int	 cmd_verify(struct cmd_ctx *);
+static int	 cmd_list(struct cmd_ctx *);
+static int	 cmd_prune(struct cmd_ctx *);
+static int	 cmd_check(struct cmd_ctx *);
+static int	 cmd_run(struct cmd_ctx *);
+static int	 cmd_schedule(struct cmd_ctx *);
+static int	 cmd_trigger_client(struct cmd_ctx *);
+
+const struct cmd_entry cmd_table[] = {
+	{ "backup", "--once", "", "one backup now (then prune)", "",
+	    CMD_LOCK | CMD_STORAGE | CMD_WRITES | CMD_TRIGGER, cmd_backup },
+	{ "list", NULL, "[--json] [--storage NAME]", "the backups and their labels",
+	    "json storage", CMD_STORAGE, cmd_list },
+	{ "restore", NULL, "[ID | latest | --at TIME] [--database NAME] [--storage NAME] "
+	    "[--skip-damaged] [--dry-run]", "restore a backup into the database",
+	    "at database storage skip-damaged dry-run",
+	    CMD_LOCK | CMD_STORAGE | CMD_WRITES | CMD_TRIGGER | CMD_WHICH, cmd_restore },
+	{ "unpack", NULL, "[ID | latest | --at TIME] [--storage NAME] [--skip-damaged] "
+	    "-o FILE|-", "the plain dump, verified", "at storage skip-damaged output",
+	    CMD_STORAGE | CMD_WHICH, cmd_unpack },
+	{ "verify", NULL, "[ID | latest | --at TIME | --all] [--restore [--target NAME]] "
+	    "[--storage NAME] [--skip-damaged]",
+	    "check every frame; --restore: a test restore into a scratch database",
+	    "at all restore target storage skip-damaged", CMD_STORAGE | CMD_WHICH,
+	    cmd_verify },
+	{ "prune", NULL, "[--dry-run] [--damaged]", "delete what no retention label holds",
+	    "dry-run damaged", CMD_LOCK | CMD_STORAGE | CMD_WRITES, cmd_prune },
+	{ "check", NULL, "[--offline]", "config, database and storage reachable",
+	    "offline", CMD_STORAGE, cmd_check },
+	{ "run", NULL, "", "daemon: schedule, /metrics, control socket", "",
+	    CMD_LOCK | CMD_STORAGE | CMD_WRITES, cmd_run },
+	{ "schedule", NULL, "[--count N]", "the next runs and the OnCalendar= line", "count",
+	    0, cmd_schedule },
+	{ "trigger", NULL, "backup | restore ARGS... | status", "ask the running daemon",
+	    "", 0, cmd_trigger_client },
+	{ NULL, NULL, NULL, NULL, NULL, 0, NULL }
+};
+
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	const struct cmd_entry	*e;
+
+	for (e = cmd_table; e->name != NULL; e++)
+		if (strcmp(e->name, name) == 0 || (e->alias != NULL &&
+		    strcmp(e->alias, name) == 0))
+			return e;
+	return NULL;
+}
+
+/* Whether the blank-separated list names word. */
+static int
+names(const char *list, const char *word)
+{
+	size_t	len = strlen(word);
+
+	while (*list != '\0') {
+		while (*list == ' ')
+			list++;
+		if (strncmp(list, word, len) == 0 && (list[len] == ' ' || list[len] == '\0'))
+			return 1;
+		list += strcspn(list, " ");
+	}
+	return 0;
+}
+
+static int
+find_option(const char *word, int *idx, const char **inline_value)
+{
+	size_t	i, len;
+
+	*inline_value = NULL;
+	if (word[0] == '-' && word[1] != '-' && word[1] != '\0' && word[2] == '\0') {
+		for (i = 0; i < NOPTIONS; i++)
+			if (options[i].letter == word[1]) {
+				*idx = (int)i;
+				return 0;
+			}
+		return -1;
+	}
+	if (strncmp(word, "--", 2) != 0)
+		return -1;
+	len = strcspn(word + 2, "=");
+	for (i = 0; i < NOPTIONS; i++)
+		if (strlen(options[i].name) == len && strncmp(options[i].name, word + 2,
+		    len) == 0) {
+			*idx = (int)i;
+			if (word[2 + len] == '=')
+				*inline_value = word + 3 + len;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+set_option(struct cmd_args *a, const char *name, const char *value, char *err,
+    size_t errlen)
+{
+	const char	*errstr;
+
+	if (strcmp(name, "config") == 0) a->config = value;
+	else if (strcmp(name, "verbose") == 0) a->verbose = 1;
+	else if (strcmp(name, "quiet") == 0) a->quiet = 1;
+	else if (strcmp(name, "help") == 0) a->help = 1;
+	else if (strcmp(name, "version") == 0) a->version = 1;
+	else if (strcmp(name, "at") == 0) a->req.at = value;
+	else if (strcmp(name, "database") == 0) a->req.database = value;
+	else if (strcmp(name, "storage") == 0) a->req.storage = value;
+	else if (strcmp(name, "output") == 0) a->req.output = value;
+	else if (strcmp(name, "target") == 0) a->target = value;
+	else if (strcmp(name, "json") == 0) a->json = 1;
+	else if (strcmp(name, "all") == 0) a->all = 1;
+	else if (strcmp(name, "restore") == 0) a->restore = 1;
+	else if (strcmp(name, "dry-run") == 0) a->req.dry_run = 1;
+	else if (strcmp(name, "skip-damaged") == 0) a->req.skip_damaged = 1;
+	else if (strcmp(name, "damaged") == 0) a->damaged = 1;
+	else if (strcmp(name, "offline") == 0) a->offline = 1;
+	else if (strcmp(name, "count") == 0) {
+		a->count = (int)strtonum(value, 1, 1000, &errstr);
+		if (errstr != NULL)
+			return errf(err, errlen, "--count %s is %s (1-1000)", value, errstr);
+	}
+	return 0;
+}
+
+/* One option at argv[*i]; the command (if known) must take it. */
+static int
+parse_option(struct cmd_args *a, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+	const char	*value;
+	int		 o;
+
+	if (find_option(argv[*i], &o, &value) == -1)
+		return errf(err, errlen, "unknown option '%s'", argv[*i]);
+	if (o >= (int)GLOBAL_OPTIONS && a->entry != NULL &&
+	    !names(a->entry->options, options[o].name))
+		return errf(err, errlen, "%s takes no --%s", a->entry->name, options[o].name);
+	if (options[o].value == NULL && value != NULL)
+		return errf(err, errlen, "--%s takes no value", options[o].name);
+	if (options[o].value != NULL && value == NULL) {
+		if (*i + 1 >= argc)
+			return errf(err, errlen, "--%s needs a value (%s)", options[o].name,
+			    options[o].value);
+		value = argv[++*i];
+	}
+	return set_option(a, options[o].name, value, err, errlen);
+}
+
+/* Rules across options and words, the same wherever the words come from. */
+static int
+check_args(struct cmd_args *a, char *err, size_t errlen)
+{
+	const char	*name = a->entry->name;
+
+	if (a->req.which != NULL && a->req.at != NULL)
+		return errf(err, errlen, "give a backup ID or --at TIME, not both");
+	if (strcmp(name, "unpack") == 0 && a->req.output == NULL && !a->help)
+		return errf(err, errlen, "unpack needs -o FILE or -o -");
+	if (a->target != NULL && !a->restore)
+		return errf(err, errlen, "--target goes with verify --restore");
+	if (a->restore && (a->all || a->req.at != NULL))
+		return errf(err, errlen, "verify --restore takes one backup: an ID or latest");
+	if (a->all && a->req.which != NULL)
+		return errf(err, errlen, "give a backup ID or --all, not both");
+	if (strcmp(name, "trigger") == 0 && a->wordc < 1 && !a->help)
+		return errf(err, errlen, "trigger needs backup, restore ARGS... or status");
+	return 0;
+}
+
+static void
+args_init(struct cmd_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->config = "/etc/kbackup/kbackup.conf";
+	a->count = 5;
+}
+
+/* The command word's index (first word that is no option nor an option's value), or -1. */
+static int
+find_command(int argc, char **argv)
+{
+	const char	*value;
+	int		 i, o;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--once") == 0 || argv[i][0] != '-' || argv[i][1] == '\0')
+			return i;
+		if (find_option(argv[i], &o, &value) == 0 && options[o].value != NULL &&
+		    value == NULL)
+			i++;
+	}
+	return -1;
+}
+
+int
+cmd_parse_argv(int argc, char **argv, struct cmd_args *a, char *err, size_t errlen)
+{
+	int	i, c;
+
+	args_init(a);
+	/* The command first, so that every option is checked against it. */
+	if ((c = find_command(argc, argv)) != -1 && (a->entry = cmd_find(argv[c])) == NULL)
+		return errf(err, errlen, "unknown command '%s'", argv[c]);
+	for (i = 1; i < argc; i++) {
+		if (i == c)
+			continue;
+		if (i > c && c != -1 && strcmp(a->entry->name, "trigger") == 0) {
+			a->wordc = argc - i;	/* its words, untouched */
+			a->wordv = argv + i;
+			break;
+		}
+		if (strcmp(argv[i], "--once") == 0)
+			return errf(err, errlen, "two commands: %s and --once", a->entry->name);
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			if (parse_option(a, argc, argv, &i, err, errlen) == -1)
+				return -1;
+		} else if (a->entry != NULL && (a->entry->flags & CMD_WHICH) &&
+		    a->req.which == NULL)
+			a->req.which = argv[i];
+		else
+			return errf(err, errlen, "unexpected argument '%s'", argv[i]);
+	}
+	if (a->entry == NULL)
+		return a->help || a->version ? 0 : errf(err, errlen, "no command given");
+	return check_args(a, err, errlen);
+}
+
+int
+cmd_parse_words(int argc, char **argv, struct cmd_args *a, char *err, size_t errlen)
+{
+	int	i;
+
+	args_init(a);
+	if (argc < 1 || (a->entry = cmd_find(argv[0])) == NULL)
+		return errf(err, errlen, "unknown request: %s", argc > 0 ? argv[0] : "");
+	for (i = 1; i < argc; i++) {
+		if (argv[i][0] == '-') {
+			if (parse_option(a, argc, argv, &i, err, errlen) == -1)
+				return -1;
+		} else if ((a->entry->flags & CMD_WHICH) && a->req.which == NULL)
+			a->req.which = argv[i];
+		else
+			return errf(err, errlen, "%s: unexpected argument %s", argv[0], argv[i]);
+	}
+	if (a->config != NULL && strcmp(a->config, "/etc/kbackup/kbackup.conf") != 0)
+		return errf(err, errlen, "-c is the daemon's own");
+	return check_args(a, err, errlen);
+}
+
+int
+cmd_takes_lock(const struct cmd_args *a)
+{
+	return (a->entry->flags & CMD_LOCK) && !a->req.dry_run;
+}
+
+int
+cmd_opens_storage(const struct cmd_args *a)
+{
+	return (a->entry->flags & CMD_STORAGE) && !a->offline;
+}
+
+void
+cmd_usage(FILE *f)
+{
+	const struct cmd_entry	*e;
+	char			 line[256];
+
+	fprintf(f, "usage: kbackup-runner [-c FILE] [-v | -q] COMMAND [ARGS]\n\n");
+	for (e = cmd_table; e->name != NULL; e++) {
+		snprintf(line, sizeof(line), "%s%s%s %s", e->alias != NULL ? e->alias : "",
+		    e->alias != NULL ? " | " : "", e->name, e->usage);
+		fprintf(f, "  %s\n      %s\n", line, e->summary);
+	}
+	fprintf(f, "\nExit status: 0 success, 1 the job failed, 2 usage or config error.\n"
+	    "See kbackup-runner(8) and kbackup.conf(5).\n");
+}
+
+/* The commands. */
+
+static int
+in_jobrun(struct cmd_ctx *ctx, int (*fn)(struct jobrun *, struct cmd_ctx *))
+{
+	struct jobrun	own;
+	int		rc;
+
+	if (ctx->jr != NULL)
+		return fn(ctx->jr, ctx);
+	jobrun_init(&own, ctx->r, time(NULL));
+	rc = fn(&own, ctx);
+	jobrun_free(&own);
+	return rc;
+}
+
+static int
+backup_in(struct jobrun *jr, struct cmd_ctx *ctx)
+{
+	return jobrun_backup(jr, ctx->res);
+}
+
+static int
+cmd_backup(struct cmd_ctx *ctx)
+{
+	return in_jobrun(ctx, backup_in);
+}
+
+static int
+restore_in(struct jobrun *jr, struct cmd_ctx *ctx)
+{
+	return jobrun_restore(jr, &ctx->args->req);
+}
+
+/* A dry run only reads: no hooks, no notifications, no metrics. */
+static int
+cmd_restore(struct cmd_ctx *ctx)
+{
+	if (ctx->args->req.dry_run)
+		return job_restore(ctx->r, &ctx->args->req);
+	return in_jobrun(ctx, restore_in);
+}
+
+static int
+cmd_unpack(struct cmd_ctx *ctx)
+{
+	return job_unpack(ctx->r, &ctx->args->req);
+}
+
+static int
+cmd_verify(struct cmd_ctx *ctx)
+{
+	if (ctx->args->restore)
+		return job_verify_restore(ctx->r, &ctx->args->req, ctx->args->target);
+	return job_verify(ctx->r, &ctx->args->req, ctx->args->all);
+}
+
+static int
+cmd_list(struct cmd_ctx *ctx)
+{
+	return job_list(ctx->r, ctx->args->req.storage, ctx->args->json);
+}
+
+static int
+cmd_prune(struct cmd_ctx *ctx)
+{
+	struct prune_request	pr;
+
+	pr.dry_run = ctx->args->req.dry_run;
+	pr.damaged = ctx->args->damaged;
+	return job_prune(ctx->r, NULL, &pr);
+}
+
+static int
+cmd_check(struct cmd_ctx *ctx)
+{
+	return job_check(ctx->r, ctx->args->offline);
+}
+
+static int
+cmd_run(struct cmd_ctx *ctx)
+{
+	return daemon_run(ctx->r, ctx->args->config, cmd_trigger);
+}
+
+static int
+cmd_schedule(struct cmd_ctx *ctx)
+{
+	return daemon_schedule_print(ctx->r, ctx->args->count, stdout);
+}
+
+static int
+cmd_trigger_client(struct cmd_ctx *ctx)
+{
+	char	err[KB_ERRLEN];
+	int	rc;
+
+	rc = control_client(ctx->r->control_path, ctx->r->base, ctx->args->wordc,
+	    ctx->args->wordv, stdout, err, sizeof(err));
+	if (rc == -1) {
+		fprintf(stderr, "kbackup-runner: %s\n", err);
+		return EXIT_JOB;
+	}
+	return rc;
+}
+
+int
+cmd_trigger(struct runner *r, struct jobrun *jr, int argc, char **argv,
+    struct job_result *res)
+{
+	struct cmd_args	a;
+	struct cmd_ctx	ctx;
+	char		err[KB_ERRLEN];
+
+	if (cmd_parse_words(argc, argv, &a, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "bad request", "error", err, NULL);
+		return EXIT_USAGE;
+	}
+	if (!(a.entry->flags & CMD_TRIGGER)) {
+		log_kv(LOGL_ERROR, "bad request", "error", "not a command the daemon runs",
+		    "command", a.entry->name, NULL);
+		return EXIT_USAGE;
+	}
+	if (a.req.storage != NULL && runner_location(r, a.req.storage) == NULL) {
+		log_kv(LOGL_ERROR, "no such storage location", "storage", a.req.storage, NULL);
+		return EXIT_USAGE;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.r = r;
+	ctx.args = &a;
+	ctx.jr = jr;
+	ctx.res = res;
+	return a.entry->exec(&ctx);
+}
