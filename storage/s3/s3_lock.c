@@ -341,8 +341,8 @@ probe_lock(struct s3 *s3, struct storage_probe *p, char *lerr, size_t lerrlen)
 				snprintf(p->lock_default, sizeof(p->lock_default), "%s %s",
 				    mode, period);
 		}
-	} else if (x.status == 404)
-		p->object_lock = 0;	/* ObjectLockConfigurationNotFoundError */
+	} else if (x.status == 404 || x.status == 501 || strcmp(x.code, "NotImplemented") == 0)
+		p->object_lock = 0;	/* ObjectLockConfigurationNotFoundError, or no such call */
 	s3_xfer_free(&x);
 }
 
