@@ -48,7 +48,9 @@
  * damaged on the way into the store: a body with x-amz-checksum-sha256 is
  * then refused with BadDigest, one without is stored damaged) or badsum
  * (stored as sent, but the answer's x-amz-checksum-sha256 is another one),
- * 501 (NotImplemented, as a store lacking the call answers) or norange
+ * 501 (NotImplemented, as a store lacking the call answers), 404 (NoSuchKey,
+ * not forwarded: a HEAD that misses an object a racing writer has just
+ * made) or norange
  * (the Range header is dropped: the whole object comes back with 200, as
  * from a store that ignores Range).
  *
@@ -598,9 +600,11 @@ const server = http.createServer((req, res) => {
 				return;
 			}
 			if (fault === '503' || fault === 'error200' || fault === 'denied200' ||
-			    fault === 'nosuchupload' || fault === '501') {
+			    fault === 'nosuchupload' || fault === '501' || fault === '404') {
 				fs.rm(file, () => {});
-				if (fault === '503')
+				if (fault === '404')
+					refuse(res, 404, 'NoSuchKey', 'The specified key does not exist.');
+				else if (fault === '503')
 					refuse(res, 503, 'SlowDown', 'Please reduce your request rate.');
 				else if (fault === '501')
 					refuse(res, 501, 'NotImplemented', 'A header you provided ' +
