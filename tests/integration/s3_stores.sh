@@ -5,7 +5,8 @@
 #   run, which says to set a lifecycle rule, and is never retried;
 #   an endpoint that accepts connections and never answers: SIGINT ends
 #   list, check, prune, verify and --once at once (exit 1, "cancelled"),
-#   where each used to wait out its timeouts and retries.
+#   where each used to wait out its timeouts and retries;
+#   and check --offline exits 2 on a bad value of every S3 key, naming it.
 . "$(dirname "$0")/../lib.sh"
 
 command -v node >/dev/null || skip "node not installed"
@@ -19,6 +20,35 @@ conf() {	# file [storage keys on stdin]
 	s3_sqlite_config "$DB" db >"$1"
 	chmod 600 "$1"
 }
+
+say "check --offline: a bad value of any S3 key exits 2, naming the key"
+while read -r key value; do
+	S3_ENDPOINT=http://127.0.0.1:9 S3_REGION=us-east-1 S3_BUCKET=b3b S3_ACCESS_KEY=AK \
+	    S3_SECRET_KEY=SK conf "$KB_TMP/bad.conf" <<<"$key = $value"
+	run_runner -c "$KB_TMP/bad.conf" check --offline
+	expect_rc 2 "check --offline with $key = $value"
+	assert_contains "$KB_TMP/log" "[storage] $key:" "the key named"
+done <<'EOF'
+endpoint https://s3.example.com/a/path
+region eu central
+bucket a/b
+path_style maybe
+tls_verify 2
+credentials kerberos
+role_arn role/kbackup
+role_session_name a b
+role_session_duration 13h
+sts_endpoint sts.amazonaws.com
+part_size 4MiB
+part_size 6GiB
+parts_in_flight 0
+max_tries 101
+object_lock on
+storage_class glacier ir
+sse aes256
+sse_kms_key_id alias/backups
+checksum md5
+EOF
 
 say "an endpoint that never answers: SIGINT ends each command at once"
 python3 -c '
@@ -36,7 +66,8 @@ listener=$!
 at_exit "kill $listener"
 for _ in $(seq 1 50); do [ -s "$KB_TMP/listener.port" ] && break; sleep 0.1; done
 (
-	export S3_ENDPOINT=http://127.0.0.1:$(cat "$KB_TMP/listener.port")
+	export S3_ENDPOINT=http://127.0.0.1:$(cat "$KB_TMP/listener.port") S3_REGION=us-east-1
+	export S3_BUCKET=b3b S3_ACCESS_KEY=AK S3_SECRET_KEY=SK
 	conf "$KB_TMP/hang.conf" <<<"max_tries = 10"
 )
 for cmd in list check prune verify --once; do
