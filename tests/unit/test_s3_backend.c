@@ -824,7 +824,7 @@ test_lock(void **state)
 		fail_msg("probe: %s", err);
 	assert_int_equal(p.object_lock, 1);
 	assert_int_equal(p.versioning, 1);
-	until = store_now(st) + 4;
+	until = store_now(st) + 3;
 	put_locked(st, "data", until);
 	put_locked(st, "manifest.json", until);
 	assert_int_equal(retained_until(st, "data"), until);
@@ -839,15 +839,15 @@ test_lock(void **state)
 	assert_int_equal(st->ops->remove(st, keys, 1, err, sizeof(err)), -1);
 
 	/* extended, never shortened */
-	assert_int_equal(st->ops->retain(st, "data", until + 2, err, sizeof(err)), 0);
-	assert_int_equal(st->ops->retain(st, "data", until - 2, err, sizeof(err)), 0);
-	assert_int_equal(retained_until(st, "data"), until + 2);
-	assert_int_equal(st->ops->retain(st, "manifest.json", until + 2, err, sizeof(err)),
+	assert_int_equal(st->ops->retain(st, "data", until + 1, err, sizeof(err)), 0);
+	assert_int_equal(st->ops->retain(st, "data", until - 1, err, sizeof(err)), 0);
+	assert_int_equal(retained_until(st, "data"), until + 1);
+	assert_int_equal(st->ops->retain(st, "manifest.json", until + 1, err, sizeof(err)),
 	    0);
 
 	/* after the date: deleted, every version */
-	while (store_now(st) <= until + 3)
-		sleep(1);
+	while (store_now(st) <= until + 1)
+		usleep(250 * 1000);
 	if (st->ops->remove_unless_locked(st, keys, 2, &locked, err, sizeof(err)) == -1)
 		fail_msg("remove after the date: %s", err);
 	assert_int_equal(locked, 0);
