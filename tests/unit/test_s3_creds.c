@@ -381,7 +381,7 @@ paced_upload(struct storage *st, const char *counter_name)
 static void
 test_web_identity(void **state)
 {
-	char		*tok, *sts, err[KB_ERRLEN];
+	char		*tok, *jwt, err[KB_ERRLEN];
 	struct loc	 l = { NULL, NULL, "web-identity", { { NULL } } };
 	struct storage	*st;
 	long		 n;
@@ -389,13 +389,12 @@ test_web_identity(void **state)
 	if (!live())
 		skip();
 	tok = token_file("sts.amazonaws.com");
-	sts = xstrdup(getenv("S3_IDP"));
 	l.kv[0][0] = "role_arn";
 	l.kv[0][1] = "arn:aws:iam::123456789012:role/kbackup";
 	l.kv[1][0] = "web_identity_token_file";
 	l.kv[1][1] = tok;
 	l.kv[2][0] = "sts_endpoint";
-	l.kv[2][1] = sts;
+	l.kv[2][1] = getenv("S3_IDP");
 	st = open_loc(&l);
 	try_list(st, err, sizeof(err));
 	assert_string_equal(err, "");
@@ -416,11 +415,9 @@ test_web_identity(void **state)
 	    "sts:AssumeRoleWithWebIdentity");
 	l.kv[0][1] = "arn:aws:iam::123456789012:role/kbackup";
 	free(tok);
-	sts = idp("POST", "/__idp/mint?ttl=-60");
-	tok = write_tmp("token", sts);
-	free(sts);
-	sts = xstrdup(getenv("S3_IDP"));
-	l.kv[2][1] = sts;
+	jwt = idp("POST", "/__idp/mint?ttl=-60");
+	tok = write_tmp("token", jwt);
+	free(jwt);
 	l.kv[1][1] = tok;
 	expect_fails(&l, "ExpiredTokenException");
 	free(tok);
@@ -432,7 +429,6 @@ test_web_identity(void **state)
 	expect_fails(&l, "web identity token file");
 	expect_fails(&l, "No such file or directory");
 	free(tok);
-	free(sts);
 }
 
 static void
