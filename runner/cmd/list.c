@@ -196,6 +196,35 @@ check_backups(struct runner *r, struct location *loc)
 	catalog_close(&c);
 }
 
+static const char *
+tristate(int v, const char *yes, const char *no)
+{
+	return v == 1 ? yes : v == 0 ? no : "unknown";
+}
+
+/* What the store has (storage_ops.probe): a line, and a failure if the config asks for more. */
+static int
+probe_location(struct location *loc)
+{
+	struct storage_probe	p;
+	char			err[KB_ERRLEN];
+	int			rc;
+
+	if (loc->st->ops->probe == NULL)
+		return 0;
+	rc = loc->st->ops->probe(loc->st, &p, err, sizeof(err));
+	printf("storage %s: credentials %s, object lock %s%s%s, versioning %s, "
+	    "ListMultipartUploads %s\n", loc->st->name, p.credentials[0] ? p.credentials :
+	    "none", tristate(p.object_lock, "enabled", "off"), p.lock_default[0] ? " " : "",
+	    p.lock_default, p.versioning == 2 ? "suspended" :
+	    tristate(p.versioning, "enabled", "off"),
+	    tristate(p.list_pending, "works", "not implemented (set a lifecycle rule that "
+	    "aborts incomplete multipart uploads)"));
+	if (rc == -1)
+		printf("storage %s: FAILED %s\n", loc->st->name, err);
+	return rc;
+}
+
 int
 job_check(struct runner *r, int offline)
 {
@@ -224,6 +253,8 @@ job_check(struct runner *r, int offline)
 			    r->locations[i].desc);
 			check_backups(r, &r->locations[i]);
 		}
+		if (probe_location(&r->locations[i]) == -1)
+			failed++;
 	}
 	fflush(stdout);
 	return failed == 0 ? EXIT_OK : EXIT_JOB;
