@@ -2,6 +2,7 @@
  * registry: the engines the runner knows.  Adding an engine: its file, and
  * one line here.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,28 @@ engine_names(void)
 		strlcat(names, engine_registry[i]->name, sizeof(names));
 	}
 	return names;
+}
+
+const char *
+engine_part_database(const char *part)
+{
+	size_t	len = strlen(ENGINE_PART_DATABASE);
+
+	if (part == NULL || strncmp(part, ENGINE_PART_DATABASE, len) != 0 ||
+	    part[len] == '\0')
+		return NULL;
+	return part + len;
+}
+
+void
+engine_part_describe(const char *part, char *buf, size_t len)
+{
+	const char	*db = engine_part_database(part);
+
+	if (db != NULL)
+		snprintf(buf, len, "database %s", db);
+	else
+		snprintf(buf, len, "%s", part);
 }
 
 void

@@ -188,7 +188,7 @@ scratch_unused(struct runner *r, const char *name, int named)
 	}
 }
 
-#define SCRATCH_PREFIX	"kbackup_verify_"
+#define SCRATCH_PREFIX	ENGINE_SCRATCH_PREFIX
 
 /* This run's base name: at most 15 + 12 + 1 + 10 + 1 + 20 = 59 bytes. */
 static void
