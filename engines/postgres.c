@@ -661,7 +661,7 @@ pg_hex_lines(const char *out)
 	for (i = 0; lines[i] != NULL; i++) {
 		len = strcspn(lines[i], "\t");
 		name = xcalloc(1, len / 2 + 1);
-		if (len % 2 != 0 || hex_decode(lines[i], len, (unsigned char *)name) == -1)
+		if (len % 2 != 0 || hex_decode(lines[i], len / 2, (unsigned char *)name) == -1)
 			name[0] = '\0';
 		free(lines[i]);
 		lines[i] = name;
