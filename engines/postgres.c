@@ -213,31 +213,16 @@ pg_tool(struct engine_job *job, struct child_args *a, const char *tool)
 	free(newest);
 }
 
-/* A .pgpass line matches any host, port, database and user: '\' and ':' escaped. */
+/* The password's memfile, made once a job (pg_client.h). */
 static int
 pg_write_passfile(struct engine_job *job, char *err, size_t errlen)
 {
 	struct pg_job	*pg = pg_priv(job);
 	const char	*password = config_get(job->section, "password");
-	char		*line, *p;
-	const char	*s;
-	size_t		 size;
-	int		 rc;
 
 	if (password == NULL || pg->pass.path[0] != '\0')
 		return 0;
-	size = 8 + 2 * strlen(password) + 2;
-	line = xmalloc(size);
-	p = line + strlcpy(line, "*:*:*:*:", size);
-	for (s = password; *s != '\0'; s++) {
-		if (*s == '\\' || *s == ':')
-			*p++ = '\\';
-		*p++ = *s;
-	}
-	*p++ = '\n';
-	rc = memfile_open(&pg->pass, "kbackup-pgpass", line, (size_t)(p - line), err, errlen);
-	freezero(line, size);
-	return rc;
+	return pg_passfile_open(&pg->pass, password, err, errlen);
 }
 
 /* Environment for libpq tools: the passfile, never the password itself. */
