@@ -292,6 +292,23 @@ pg_psql(struct engine_job *job, const char *database, const char *script,
 	return rc;
 }
 
+/* pg_psql() on the server's own database with the psql variable db set to name. */
+static int
+pg_psql_db(struct engine_job *job, const char *script, const char *name, char **out,
+    char *err, size_t errlen)
+{
+	char		*var;
+	const char	*vars[2];
+	int		 rc;
+
+	var = xasprintf("db=%s", name);
+	vars[0] = var;
+	vars[1] = NULL;
+	rc = pg_psql(job, PG_SERVER_DB, script, vars, out, err, errlen);
+	free(var);
+	return rc;
+}
+
 /*
  * Starts the dump or restore tool of a job with args (freed here) and gives
  * the end of its pipe: stdout for pg_dump, stdin for pg_restore.
@@ -426,16 +443,10 @@ static void
 pg_drop_created(struct engine_job *job)
 {
 	struct pg_job	*pg = job->priv;
-	char		 err[KB_ERRLEN], *var;
-	const char	*vars[2];
+	char		 err[KB_ERRLEN];
 
-	var = xasprintf("db=%s", pg->created);
-	vars[0] = var;
-	vars[1] = NULL;
-	engine_log_created_drop(pg->created, pg_psql(job, "postgres",
-	    "DROP DATABASE IF EXISTS :\"db\" WITH (FORCE);\n", vars, NULL, err, sizeof(err)),
-	    err);
-	free(var);
+	engine_log_created_drop(pg->created, pg_psql_db(job, "DROP DATABASE IF EXISTS "
+	    ":\"db\" WITH (FORCE);\n", pg->created, NULL, err, sizeof(err)), err);
 }
 
 static void	pg_globals_stop(struct pg_job *, int);
@@ -521,20 +532,15 @@ pg_ensure_database(struct engine_job *job, const char *name, char *err, size_t e
 	    "\\echo created\n"
 	    "\\endif\n";
 	struct pg_job	*pg = pg_priv(job);
-	char		*var, *out = NULL;
-	const char	*vars[2];
+	char		*out = NULL;
 	int		 rc;
 
-	var = xasprintf("db=%s", name);
-	vars[0] = var;
-	vars[1] = NULL;
-	rc = pg_psql(job, PG_SERVER_DB, script, vars, &out, err, errlen);
+	rc = pg_psql_db(job, script, name, &out, err, errlen);
 	if (rc == 0 && out != NULL && strstr(out, "created") != NULL) {
 		log_kv(LOGL_INFO, "created database", "database", name, NULL);
 		pg->created = xstrdup(name);
 	}
 	free(out);
-	free(var);
 	if (rc == -1)
 		return errprefix(err, errlen, "creating database %s", name);
 	return 0;
@@ -554,19 +560,14 @@ pg_restore_args(struct engine_job *job, struct child_args *a)
 static int
 pg_has_database(struct engine_job *job, const char *name, char *err, size_t errlen)
 {
-	char		*var, *out = NULL;
-	const char	*vars[2];
-	int		 rc;
+	char	*out = NULL;
+	int	 rc;
 
-	var = xasprintf("db=%s", name);
-	vars[0] = var;
-	vars[1] = NULL;
-	rc = pg_psql(job, PG_SERVER_DB, "SELECT count(*) FROM pg_database WHERE datname = "
-	    ":'db';\n", vars, &out, err, errlen);
+	rc = pg_psql_db(job, "SELECT count(*) FROM pg_database WHERE datname = :'db';\n", name,
+	    &out, err, errlen);
 	if (rc == 0)
 		rc = out != NULL && out[0] != '0';
 	free(out);
-	free(var);
 	return rc;
 }
 
@@ -1002,30 +1003,20 @@ static int
 pg_psql_about(struct engine_job *job, const char *script, const char *database, char **out,
     char *err, size_t errlen)
 {
-	char		*var;
-	const char	*vars[2];
-	int		 rc;
+	int	rc;
 
-	var = xasprintf("db=%s", database);
-	vars[0] = var;
-	vars[1] = NULL;
-	rc = pg_psql(job, "postgres", script, vars, out, err, errlen);
+	rc = pg_psql_db(job, script, database, out, err, errlen);
 	pg_end(job, 0, NULL, 0);
-	free(var);
 	return rc;
 }
 
 static int
 pg_exists(struct engine_job *job, const char *database, char *err, size_t errlen)
 {
-	char	*out = NULL;
-	int	 rc;
+	int	rc;
 
-	rc = pg_psql_about(job, "SELECT count(*) FROM pg_database WHERE datname = :'db';\n",
-	    database, &out, err, errlen);
-	if (rc == 0)
-		rc = out[0] == '0' ? 0 : 1;
-	free(out);
+	rc = pg_has_database(job, database, err, errlen);
+	pg_end(job, 0, NULL, 0);
 	return rc;
 }
 

@@ -121,6 +121,9 @@ struct restore_plan {
 int	 job_plan(const struct backup_record *, const struct restore_request *, int globals,
 	    struct restore_plan *);
 void	 job_plan_free(struct restore_plan *);
+/* job_open_backup() and job_plan(); EXIT_OK with both to free, else neither. */
+int	 job_open_plan(struct runner *, const struct restore_request *, int globals,
+	    struct opened *, struct restore_plan *);
 /* Whether a backup holds every database a request's --only names (restore --at). */
 int	 job_holds(const struct backup_record *, void *req);
 

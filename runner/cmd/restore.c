@@ -195,6 +195,19 @@ job_plan_free(struct restore_plan *p)
 }
 
 int
+job_open_plan(struct runner *r, const struct restore_request *req, int globals,
+    struct opened *o, struct restore_plan *p)
+{
+	int	rc;
+
+	if (job_open_backup(r, req, o) == -1)
+		return EXIT_JOB;
+	if ((rc = job_plan(o->m, req, globals, p)) != EXIT_OK)
+		job_close_backup(o);
+	return rc;
+}
+
+int
 job_open_backup(struct runner *r, const struct restore_request *req, struct opened *o)
 {
 	struct catalog_filter		 filter;
@@ -361,12 +374,8 @@ job_restore(struct runner *r, const struct restore_request *req)
 	size_t			 i;
 	int			 rc;
 
-	if (job_open_backup(r, req, &o) == -1)
-		return EXIT_JOB;
-	if ((rc = job_plan(o.m, req, 1, &p)) != EXIT_OK) {
-		job_close_backup(&o);
+	if ((rc = job_open_plan(r, req, 1, &o, &p)) != EXIT_OK)
 		return rc;
-	}
 	target = req->database != NULL ? req->database :
 	    config_get(r->engine_section, "database");
 	if (req->dry_run) {
@@ -514,12 +523,8 @@ job_unpack(struct runner *r, const struct restore_request *req)
 	size_t			 i;
 	int			 rc;
 
-	if (job_open_backup(r, req, &o) == -1)
-		return EXIT_JOB;
-	if ((rc = job_plan(o.m, req, 1, &p)) != EXIT_OK) {
-		job_close_backup(&o);
+	if ((rc = job_open_plan(r, req, 1, &o, &p)) != EXIT_OK)
 		return rc;
-	}
 	if (p.n > 1 && (req->output == NULL || strcmp(req->output, "-") == 0)) {
 		log_kv(LOGL_ERROR, "a backup of several parts unpacks into a directory: -o DIR "
 		    "(or one part with --only NAME)", "id", o.m->id, NULL);

@@ -418,12 +418,8 @@ job_verify_restore(struct runner *r, const struct restore_request *req, const ch
 
 	if ((rc = scratch_choose(r, target, scratch, sizeof(scratch))) != EXIT_OK)
 		return rc;
-	if (job_open_backup(r, req, &o) == -1)
-		return EXIT_JOB;
-	if ((rc = job_plan(o.m, req, 0, &p)) != EXIT_OK) {
-		job_close_backup(&o);
+	if ((rc = job_open_plan(r, req, 0, &o, &p)) != EXIT_OK)
 		return rc;
-	}
 	log_kv(LOGL_INFO, "test restore started", "id", o.m->id, "from", o.loc->desc,
 	    "into", scratch, NULL);
 	signals_catch(&old);
