@@ -25,8 +25,9 @@
  * before the databases and only where the request asks for it.  A backup
  * of one stream has one part, ENGINE_PART_DATA.
  *
- * Adding an engine: one file in engines/ defining a struct engine_ops, and
- * one line in engines/registry.c.
+ * Adding an engine: one file in engines/ defining a struct engine_desc and
+ * a struct engine_ops, and its line in each of the two tables of
+ * engines/registry.c.
  */
 #ifndef KB_ENGINE_H
 #define KB_ENGINE_H
@@ -101,12 +102,21 @@ struct engine_pod {
 	int		 ports[4];		/* extra container ports, 0-terminated */
 };
 
-struct engine_ops {
+/*
+ * What the config schema and the operator need of an engine, apart from
+ * what it runs: the operator links these and none of the tools' code.
+ */
+struct engine_desc {
 	const char		*name;		/* also the config section's name */
 	const struct config_key	*keys;		/* the section's keys, NULL name ends */
 	/* Checks across keys; may be NULL. */
 	int	(*validate)(const struct config_section_schema *,
 		    const struct config_section *, char *err, size_t errlen);
+	void	(*pod)(const struct config_section *, struct engine_pod *);
+};
+
+struct engine_ops {
+	const struct engine_desc *desc;
 
 	/*
 	 * May be NULL.  Before a backup writes anything (its job marker
@@ -161,11 +171,12 @@ struct engine_ops {
 		    char *err, size_t errlen);
 	int	(*drop)(struct engine_job *, const char *database, char *err, size_t errlen);
 
-	void	(*pod)(const struct config_section *, struct engine_pod *);
 };
 
 /* engines/registry.c */
+extern const struct engine_desc *const engine_descs[];
 extern const struct engine_ops *const engine_registry[];
+const struct engine_desc *engine_desc_find(const char *name);
 const struct engine_ops *engine_find(const char *name);
 /* "postgres|mysql|..." for messages and the [backup] engine enum. */
 const char *engine_names(void);

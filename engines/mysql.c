@@ -550,9 +550,15 @@ my_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->image = "kbackup/runner-mysql";
 }
 
-const struct engine_ops engine_mysql = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_mysql_desc = {
 	.name = "mysql",
 	.keys = mysql_keys,
+	.pod = my_pod,
+};
+
+const struct engine_ops engine_mysql = {
+	.desc = &engine_mysql_desc,
 	.backup_begin = my_backup_begin,
 	.backup_end = my_end,
 	.restore_begin = my_restore_begin,
@@ -564,5 +570,4 @@ const struct engine_ops engine_mysql = {
 	.exists = my_exists,
 	.sanity = my_sanity,
 	.drop = my_drop,
-	.pod = my_pod,
 };

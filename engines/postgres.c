@@ -1077,10 +1077,16 @@ pg_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->image = "kbackup/runner-postgres";
 }
 
-const struct engine_ops engine_postgres = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_postgres_desc = {
 	.name = "postgres",
 	.keys = postgres_keys,
 	.validate = pg_validate,
+	.pod = pg_pod,
+};
+
+const struct engine_ops engine_postgres = {
+	.desc = &engine_postgres_desc,
 	.preflight = pg_preflight,
 	.parts = pg_parts,
 	.release = pg_release,
@@ -1095,5 +1101,4 @@ const struct engine_ops engine_postgres = {
 	.exists = pg_exists,
 	.sanity = pg_sanity,
 	.drop = pg_drop,
-	.pod = pg_pod,
 };

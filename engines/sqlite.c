@@ -435,9 +435,15 @@ sq_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->volumes = volumes;
 }
 
-const struct engine_ops engine_sqlite = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_sqlite_desc = {
 	.name = "sqlite",
 	.keys = sqlite_keys,
+	.pod = sq_pod,
+};
+
+const struct engine_ops engine_sqlite = {
+	.desc = &engine_sqlite_desc,
 	.backup_begin = sq_backup_begin,
 	.backup_end = sq_backup_end,
 	.restore_begin = sq_restore_begin,
@@ -449,5 +455,4 @@ const struct engine_ops engine_sqlite = {
 	.exists = sq_exists,
 	.sanity = sq_sanity,
 	.drop = sq_drop,
-	.pod = sq_pod,
 };

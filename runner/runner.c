@@ -29,7 +29,7 @@ runner_init(struct runner *r, struct config *cfg)
 	r->namespace_ = config_get(r->backup, "namespace");
 	r->workdir = runner_workdir(r);
 	r->engine = engine_find(config_get(r->backup, "engine"));
-	r->engine_section = config_section(cfg, r->engine->name);
+	r->engine_section = config_section(cfg, r->engine->desc->name);
 	r->base = xasprintf("%s/%s", r->namespace_, r->name);
 	r->state_dir = xasprintf("%s/%s.%s", r->workdir, r->namespace_, r->name);
 	r->tmpdir = path_join(r->state_dir, "tmp");

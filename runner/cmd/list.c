@@ -244,7 +244,7 @@ job_check(struct runner *r, int offline)
 		printf("database: FAILED %s\n", err);
 		failed++;
 	} else {
-		printf("database: ok (%s)\n", r->engine->name);
+		printf("database: ok (%s)\n", r->engine->desc->name);
 		job_scratch_sweep(r, stdout);	/* a warning, not a failed check */
 	}
 	for (i = 0; i < r->nlocations; i++) {

@@ -307,7 +307,7 @@ dry_run(struct runner *r, const struct restore_request *req, const struct opened
 	time_to_rfc3339(o->m->finished, fin);
 	if (!p->multi)
 		printf("would restore backup %s (finished %s) from %s into %s\n", o->m->id,
-		    fin, o->loc->desc, target != NULL ? target : r->engine->name);
+		    fin, o->loc->desc, target != NULL ? target : r->engine->desc->name);
 	else
 		printf("would restore backup %s (finished %s) from %s, %zu of its %zu parts, "
 		    "in this order:\n", o->m->id, fin, o->loc->desc, p->n, o->m->nparts);
@@ -327,7 +327,7 @@ dry_run(struct runner *r, const struct restore_request *req, const struct opened
 	/* Logged too: a triggered dry run shows it to the trigger client. */
 	log_kv(LOGL_INFO, "restore dry run: nothing restored", "id", o->m->id, "from",
 	    o->loc->desc, "into", target != NULL ? target : p->multi ? "(see the plan)" :
-	    r->engine->name, NULL);
+	    r->engine->desc->name, NULL);
 }
 
 /* Part n of the backup into the engine; err says why it failed. */

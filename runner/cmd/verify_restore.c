@@ -347,7 +347,7 @@ scratch_choose(struct runner *r, const char *target, char *buf, size_t len)
 	    r->engine->sanity == NULL || r->engine->drop == NULL) {
 		log_kv(LOGL_ERROR, "verify --restore is not supported for this engine: it has "
 		    "no scratch database to restore into; verify checks every frame without "
-		    "one", "engine", r->engine->name, NULL);
+		    "one", "engine", r->engine->desc->name, NULL);
 		return EXIT_USAGE;
 	}
 	if (runner_state_open(r, err, sizeof(err)) == -1) {
