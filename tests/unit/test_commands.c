@@ -245,6 +245,8 @@ test_parser(void **state)
 		{ "unpack --only a -o -", NULL },
 		{ "list --only a", "list takes no --only" },
 	};
+	char		*globals_argv[] = { "kbackup-runner", "restore", "--globals", "latest",
+	    "--only=x", "--only=y", NULL };
 	struct cmd_args	 a;
 	char		 err[KB_ERRLEN];
 	size_t		 i;
@@ -262,8 +264,7 @@ test_parser(void **state)
 	assert_int_equal(parse("trigger restore --at x", &a, err, sizeof(err)), 0);
 	assert_int_equal(a.wordc, 3);
 	/* --globals takes its value only after '=': the word after it is the backup. */
-	assert_int_equal(parse("restore --globals latest --only x --only y", &a, err,
-	    sizeof(err)), 0);
+	assert_int_equal(cmd_parse_argv(6, globals_argv, &a, err, sizeof(err)), 0);
 	assert_string_equal(a.req.which, "latest");
 	assert_int_equal(a.req.globals, RESTORE_GLOBALS_MISSING);
 	assert_int_equal(a.req.nonly, 2);
