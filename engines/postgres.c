@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/proc.h"
@@ -444,9 +445,12 @@ pg_drop_created(struct engine_job *job)
 {
 	struct pg_job	*pg = job->priv;
 	char		 err[KB_ERRLEN];
+	int		 was;
 
+	was = cancel_cleanup_begin();	/* a cancelled restore still drops it */
 	engine_log_created_drop(pg->created, pg_psql_db(job, "DROP DATABASE IF EXISTS "
 	    ":\"db\" WITH (FORCE);\n", pg->created, NULL, err, sizeof(err)), err);
+	cancel_cleanup_end(was);
 }
 
 static void	pg_globals_stop(struct pg_job *, int);
