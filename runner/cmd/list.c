@@ -29,6 +29,28 @@ print_labels(const struct backup_record *m, time_t now)
 		printf("%s", strcmp(m->mode, "single") == 0 ? "(single)" : "-");
 }
 
+/* A backup of several parts: what it holds, on a line of its own under its row. */
+static void
+print_parts(const struct backup_record *m)
+{
+	const char	*db;
+	size_t		 i, ndb = 0;
+
+	if (m->nparts == 1 && strcmp(m->parts[0].name, ENGINE_PART_DATA) == 0)
+		return;
+	printf("%-23s ", "");
+	for (i = 0; i < m->nparts; i++)
+		if (engine_part_database(m->parts[i].name) == NULL)
+			printf("%s + ", m->parts[i].name);
+	for (i = 0; i < m->nparts; i++)
+		ndb += engine_part_database(m->parts[i].name) != NULL;
+	printf("%zu database%s:", ndb, ndb == 1 ? "" : "s");
+	for (i = 0; i < m->nparts; i++)
+		if ((db = engine_part_database(m->parts[i].name)) != NULL)
+			printf(" %s", db);
+	printf("\n");
+}
+
 static void
 list_row(const struct catalog_entry *e, time_t now)
 {
@@ -46,6 +68,7 @@ list_row(const struct catalog_entry *e, time_t now)
 			printf("  (FUTURE: dated ahead of this host's clock; never taken as "
 			    "latest)");
 		printf("\n");
+		print_parts(m);
 		break;
 	case CATALOG_DAMAGED:
 		printf("%-23s %-21s %10s %10s  DAMAGED: %s\n", e->id, "-", "-", "-", e->why);
@@ -78,12 +101,21 @@ list_table(const struct catalog *c)
 static json_t *
 entry_json(const struct catalog_entry *e)
 {
-	json_t	*o;
+	json_t		*o, *dbs;
+	const char	*db;
+	size_t		 i;
 
 	o = json_pack("{s:s, s:s}", "id", e->id, "state", catalog_state_name(e->state));
 	if (e->why[0] != '\0')
 		json_object_set_new(o, "why", json_string(e->why));
 	if (e->state == CATALOG_OK) {
+		dbs = json_array();
+		for (i = 0; i < e->rec.nparts; i++)
+			if ((db = engine_part_database(e->rec.parts[i].name)) != NULL)
+				json_array_append_new(dbs, json_string(db));
+		if (json_array_size(dbs) > 0)
+			json_object_set(o, "databases", dbs);
+		json_decref(dbs);
 		json_object_set_new(o, "future", json_boolean(e->future));
 		json_object_set_new(o, "manifest", record_to_json(&e->rec));
 	}

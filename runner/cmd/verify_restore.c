@@ -31,10 +31,10 @@
 #include "runner/cmd/jobs.h"
 #include "runner/stream/pipeline.h"
 
-/* The restore into the scratch database; err says why it failed. */
+/* Part n (of a backup of several: a database's) into the scratch database; err says why. */
 static int
-scratch_restore(struct runner *r, struct opened *o, const char *scratch, uint64_t *raw,
-    char *err, size_t errlen)
+scratch_restore(struct runner *r, struct opened *o, const struct restore_plan *p, size_t n,
+    const char *scratch, uint64_t *raw, char *err, size_t errlen)
 {
 	struct engine_job	job;
 	char			eerr[KB_ERRLEN];
@@ -42,11 +42,17 @@ scratch_restore(struct runner *r, struct opened *o, const char *scratch, uint64_
 
 	*raw = 0;
 	runner_engine_job(r, &job, scratch);
-	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1)
+	job.part = p->multi ? o->m->parts[n].name : NULL;
+	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1) {
+		if (r->engine->release != NULL)
+			r->engine->release(&job);
 		return -1;
-	prc = job_read_backup(o->loc, &o->keys, o->m, fd, NULL, raw, err, errlen);
+	}
+	prc = job_read_part(o->loc, &o->keys, o->m, n, fd, NULL, raw, err, errlen);
 	erc = r->engine->restore_end(&job, prc == -1 || cancel_requested(), eerr,
 	    sizeof(eerr));
+	if (r->engine->release != NULL)
+		r->engine->release(&job);
 	if (cancel_requested())
 		return errf(err, errlen, "%s", cancel_why());
 	if (prc == -1)
@@ -140,7 +146,7 @@ scratch_unused(struct runner *r, const char *name, int named)
 	}
 }
 
-#define SCRATCH_PREFIX	"kbackup_verify_"
+#define SCRATCH_PREFIX	ENGINE_SCRATCH_PREFIX
 
 /* This run's base name: at most 15 + 12 + 1 + 10 + 1 + 20 = 59 bytes. */
 static void
@@ -314,23 +320,20 @@ scratch_choose(struct runner *r, const char *target, char *buf, size_t len)
 	return scratch_unused(r, buf, target != NULL);
 }
 
-int
-job_verify_restore(struct runner *r, const struct restore_request *req, const char *target)
+/*
+ * Part n into the scratch database, its rows counted, the scratch database
+ * dropped whatever happened; prints one line.  label: "" or " database app".
+ */
+static int
+verify_part(struct runner *r, struct opened *o, const struct restore_plan *p, size_t n,
+    const char *scratch, const char *label)
 {
-	struct opened		o;
-	char			scratch[PATH_MAX], err[KB_ERRLEN], size[16];
-	char			counts[24], rows[24];
-	uint64_t		raw, nrows = 0;
-	size_t			ntables = 0;
-	int			rc;
+	char		err[KB_ERRLEN], size[16], counts[24], rows[24];
+	uint64_t	raw = 0, nrows = 0;
+	size_t		ntables = 0;
+	int		rc;
 
-	if ((rc = scratch_choose(r, target, scratch, sizeof(scratch))) != EXIT_OK)
-		return rc;
-	if (job_open_backup(r, req, &o) == -1)
-		return EXIT_JOB;
-	log_kv(LOGL_INFO, "test restore started", "id", o.m->id, "from", o.loc->desc,
-	    "into", scratch, NULL);
-	rc = scratch_restore(r, &o, scratch, &raw, err, sizeof(err));
+	rc = scratch_restore(r, o, p, n, scratch, &raw, err, sizeof(err));
 	if (rc == 0 && !cancel_requested())
 		rc = scratch_count(r, scratch, &ntables, &nrows, err, sizeof(err));
 	if (cancel_requested())	/* whatever failed first, say why */
@@ -338,20 +341,48 @@ job_verify_restore(struct runner *r, const struct restore_request *req, const ch
 	if (scratch_drop(r, scratch) == -1 && rc == 0)
 		rc = errf(err, sizeof(err), "the scratch database %s was not dropped", scratch);
 	if (rc == -1) {
-		printf("%s FAILED %s\n", o.m->id, err);
+		printf("%s%s FAILED %s\n", o->m->id, label, err);
 		fflush(stdout);
-		log_kv(LOGL_ERROR, "test restore failed", "id", o.m->id, "error", err, NULL);
-		job_close_backup(&o);
-		return EXIT_JOB;
+		log_kv(LOGL_ERROR, "test restore failed", "id", o->m->id, "part",
+		    o->m->parts[n].name, "error", err, NULL);
+		return -1;
 	}
 	format_bytes(raw, size);
-	printf("%s ok: restored %s into %s, %zu tables, %llu rows; dropped it\n", o.m->id,
-	    size, scratch, ntables, (unsigned long long)nrows);
+	printf("%s%s ok: restored %s into %s, %zu tables, %llu rows; dropped it\n", o->m->id,
+	    label, size, scratch, ntables, (unsigned long long)nrows);
 	fflush(stdout);
 	snprintf(counts, sizeof(counts), "%zu", ntables);
 	snprintf(rows, sizeof(rows), "%llu", (unsigned long long)nrows);
-	log_kv(LOGL_INFO, "test restore finished", "id", o.m->id, "tables", counts,
-	    "rows", rows, NULL);
+	log_kv(LOGL_INFO, "test restore finished", "id", o->m->id, "part",
+	    o->m->parts[n].name, "tables", counts, "rows", rows, NULL);
+	return 0;
+}
+
+int
+job_verify_restore(struct runner *r, const struct restore_request *req, const char *target)
+{
+	struct opened		o;
+	struct restore_plan	p;
+	char			scratch[PATH_MAX], label[ENGINE_PART_NAME_MAX + 16];
+	size_t			i, failed = 0;
+	int			rc;
+
+	if ((rc = scratch_choose(r, target, scratch, sizeof(scratch))) != EXIT_OK)
+		return rc;
+	if ((rc = job_open_plan(r, req, 0, &o, &p)) != EXIT_OK)
+		return rc;
+	log_kv(LOGL_INFO, "test restore started", "id", o.m->id, "from", o.loc->desc,
+	    "into", scratch, NULL);
+	for (i = 0; i < p.n && !cancel_requested(); i++) {
+		label[0] = '\0';
+		if (p.multi) {
+			label[0] = ' ';
+			engine_part_describe(o.m->parts[p.parts[i]].name, label + 1,
+			    sizeof(label) - 1);
+		}
+		failed += verify_part(r, &o, &p, p.parts[i], scratch, label) == -1;
+	}
+	job_plan_free(&p);
 	job_close_backup(&o);
-	return EXIT_OK;
+	return failed == 0 && !cancel_requested() ? EXIT_OK : EXIT_JOB;
 }
