@@ -278,13 +278,13 @@ job_check(struct runner *r, int offline)
 	}
 	for (i = 0; i < r->nlocations; i++) {
 		if (check_location(r, &r->locations[i], err, sizeof(err)) == -1) {
+			/* no probe: a store that refused the write has nothing more to say */
 			printf("storage %s: FAILED %s\n", r->locations[i].st->name, err);
 			failed++;
-		} else {
-			printf("storage %s: ok (%s)\n", r->locations[i].st->name,
-			    r->locations[i].desc);
-			check_backups(r, &r->locations[i]);
+			continue;
 		}
+		printf("storage %s: ok (%s)\n", r->locations[i].st->name, r->locations[i].desc);
+		check_backups(r, &r->locations[i]);
 		if (probe_location(&r->locations[i]) == -1)
 			failed++;
 	}
