@@ -558,10 +558,14 @@ file_remove(struct storage *st, const char *const *keys, size_t n, char *err,
 	return 0;
 }
 
-const struct storage_ops storage_file = {
+const struct storage_desc storage_file_desc = {
 	.type = "file",
 	.keys = file_keys,
 	.validate = file_validate,
+};
+
+const struct storage_ops storage_file = {
+	.desc = &storage_file_desc,
 	.open = file_open,
 	.close = file_close,
 	.describe = file_describe,

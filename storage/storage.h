@@ -89,11 +89,20 @@ typedef int (*storage_pending_fn)(const struct storage_pending *, void *arg);
 typedef int (*storage_read_fn)(const void *buf, size_t len, void *arg, char *err,
     size_t errlen);
 
-struct storage_ops {
+/*
+ * What the config schema and the operator need of a backend, apart from
+ * what it does: the operator links these and none of the transfer code.
+ */
+struct storage_desc {
 	const char		*type;		/* value of "type =" */
 	const struct config_key	*keys;		/* keys only this type takes */
+	/* Checks across keys; may be NULL. */
 	int	(*validate)(const struct config_section_schema *,
 		    const struct config_section *, char *err, size_t errlen);
+};
+
+struct storage_ops {
+	const struct storage_desc *desc;
 
 	int	(*open)(struct storage *, const struct config_section *, char *err,
 		    size_t errlen);
@@ -166,8 +175,10 @@ struct storage_ops {
 };
 
 /* storage/registry.c */
+extern const struct storage_desc *const storage_descs[];
 extern const struct storage_ops *const storage_registry[];
 const struct storage_ops *storage_find(const char *type);
+const struct storage_desc *storage_desc_find(const char *type);
 const char *storage_types(void);
 
 /* storage/storage.c: helpers over any backend. */
