@@ -65,6 +65,13 @@ struct storage_put {
 	 * Ignored by a location without a lock (object_lock = off, the file type).
 	 */
 	time_t		 retain_until;
+	/*
+	 * Who writes (the runner's id; NULL: nobody in particular), for a
+	 * backend whose temporaries have names (file): list_pending reports
+	 * it, so that a runner holding its lock removes what its killed runs
+	 * left at once instead of after orphan_grace.
+	 */
+	const char	*owner;
 };
 
 /* What probe() finds out about the store of a location. */
@@ -81,6 +88,7 @@ struct storage_pending {
 	const char	*key;
 	const char	*upload_id;	/* the backend's handle, for abort_upload */
 	time_t		 initiated;	/* on the store's clock */
+	const char	*owner;		/* storage_put.owner, NULL if not known */
 };
 
 /* Return 0 to go on, -1 to stop (and make the call fail). */

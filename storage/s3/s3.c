@@ -464,6 +464,7 @@ pending_one(const char *key, const char *id, time_t initiated, void *arg)
 	p.key = key + c->strip;
 	p.upload_id = id;
 	p.initiated = initiated;
+	p.owner = NULL;		/* a multipart upload names no writer */
 	return c->fn(&p, c->arg);
 }
 
