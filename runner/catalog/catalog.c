@@ -21,8 +21,6 @@ struct scan {
 	char			**ids;		/* the ID each object belongs to */
 	int			*kinds;
 	size_t			 n;
-	int			 has_index;
-	struct catalog_object	 index;
 	int			 has_single;	/* single/manifest.json */
 	struct catalog_object	 single;
 };
@@ -98,10 +96,7 @@ scan_object(const struct storage_object *o, void *arg)
 
 	if (strlen(o->key) <= sc->baselen)
 		return 0;
-	if (strcmp(rest, "labels.json") == 0) {
-		sc->has_index = 1;
-		object_set(&sc->index, o->key, o->size, o->mtime, o->stamp);
-	} else if (startswith(rest, "running/")) {
+	if (startswith(rest, "running/")) {
 		if ((after = split_id(rest + 8, ".json", id)) != NULL && *after == '\0')
 			scan_push(sc, o, id, OBJ_MARKER);
 	} else if (!sc->c->single && startswith(rest, "backups/")) {
@@ -207,7 +202,6 @@ scan_free(struct scan *sc)
 	free(sc->objs);
 	free(sc->ids);
 	free(sc->kinds);
-	object_free(&sc->index);
 	object_free(&sc->single);
 }
 
@@ -371,33 +365,30 @@ mark_markers(struct catalog *c)
 }
 
 static void
-load_index(struct catalog *c, struct scan *sc, struct index *idx)
+load_index(struct catalog *c, struct index *idx)
 {
-	char	*buf, err[KB_ERRLEN];
+	char	*key, *buf, err[KB_ERRLEN];
 	size_t	 len;
-	int	 missing;
+	int	 missing = 0, rc;
 
 	memset(idx, 0, sizeof(*idx));
-	if (!sc->has_index) {
-		if (c->n > 0) {
-			c->index_dirty = 1;
-			log_kv(LOGL_WARN, "label index missing; rebuilt from the manifests",
-			    "location", c->loc->desc, NULL);
-		}
-		return;
-	}
+	key = layout_index_key(c->r->base);
 	c->stats.index_reads++;
-	if (storage_get_buffer(c->loc->st, sc->index.key, INDEX_JSON_MAX, &buf, &len,
-	    &missing, err, sizeof(err)) == 0) {
-		if (index_parse(buf, len, c->r->base, idx, err, sizeof(err)) == 0) {
-			free(buf);
-			return;
-		}
+	if ((rc = storage_get_buffer(c->loc->st, key, INDEX_JSON_MAX, &buf, &len, &missing,
+	    err, sizeof(err))) == 0) {
+		rc = index_parse(buf, len, c->r->base, idx, err, sizeof(err));
 		free(buf);
 	}
-	log_kv(LOGL_WARN, "label index unreadable; rebuilt from the manifests", "key",
-	    sc->index.key, "location", c->loc->desc, "error", err, NULL);
-	c->index_dirty = 1;
+	if (rc == -1 && missing) {
+		if (c->n > 0)
+			log_kv(LOGL_WARN, "label index missing; rebuilt from the manifests",
+			    "location", c->loc->desc, NULL);
+	} else if (rc == -1)
+		log_kv(LOGL_WARN, "label index unreadable; rebuilt from the manifests", "key",
+		    key, "location", c->loc->desc, "error", err, NULL);
+	if (rc == -1 && (c->n > 0 || !missing))
+		c->index_dirty = 1;
+	free(key);
 }
 
 static void
@@ -534,23 +525,44 @@ read_store_clock(struct catalog *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The backups and the markers, in a listing each: what else the base holds
+ * (a WAL archive of thousands of segments) is not walked at every job.
+ */
+static int
+list_catalog(struct catalog *c, struct scan *sc, char *err, size_t errlen)
+{
+	struct storage	*st = c->loc->st;
+	char		*prefix;
+	int		 rc;
+
+	prefix = c->single ? layout_single_prefix(c->r->base) :
+	    layout_backups_prefix(c->r->base);
+	c->stats.listings++;
+	rc = st->ops->list(st, prefix, NULL, scan_object, sc, err, errlen);
+	free(prefix);
+	if (rc == 0) {
+		prefix = layout_markers_prefix(c->r->base);
+		c->stats.listings++;
+		rc = st->ops->list(st, prefix, NULL, scan_object, sc, err, errlen);
+		free(prefix);
+	}
+	return rc;
+}
+
 int
 catalog_open(struct runner *r, struct location *loc, int flags, struct catalog *c,
     char *err, size_t errlen)
 {
 	struct scan	 sc;
 	struct index	 idx;
-	char		*prefix;
 	int		 rc;
 
 	catalog_init(c, r, loc);
 	memset(&sc, 0, sizeof(sc));
 	sc.c = c;
-	prefix = xasprintf("%s/", r->base);
-	sc.baselen = strlen(prefix);
-	c->stats.listings++;
-	rc = loc->st->ops->list(loc->st, prefix, NULL, scan_object, &sc, err, errlen);
-	free(prefix);
+	sc.baselen = strlen(r->base) + 1;
+	rc = list_catalog(c, &sc, err, errlen);
 	if (rc == -1 || read_store_clock(c, err, errlen) == -1) {
 		scan_free(&sc);
 		catalog_close(c);
@@ -565,7 +577,7 @@ catalog_open(struct runner *r, struct location *loc, int flags, struct catalog *
 		if (rc == 0)
 			rc = resolve_entries(c, &idx, flags, err, errlen);
 	} else {
-		load_index(c, &sc, &idx);
+		load_index(c, &idx);
 		rc = resolve_entries(c, &idx, flags, err, errlen);
 	}
 	index_free(&idx);

@@ -9,6 +9,9 @@
  *   BASE/single/manifest.json         mode = single: names the one backup
  *   BASE/single/ID/data               its data
  *
+ * The catalog lists backups/ (or single/) and running/ only: what else a
+ * base holds (a WAL archive) is not walked at every job.
+ *
  * Every function returns a new string.
  */
 #ifndef KB_LAYOUT_H

@@ -262,7 +262,9 @@ test_index_is_a_cache(void **state)
 	free(key);
 
 	/* An index of garbage, or of another version: ignored, the manifests read. */
-	write_text(store_path("test/orders/labels.json"), "{\"version\":1,\"backups\":[");
+	key = store_path("test/orders/labels.json");
+	write_text(key, "{\"version\":1,\"backups\":[");
+	free(key);
 	open_catalog(&c);
 	assert_int_equal(c.stats.manifest_reads, 2);
 	assert_int_equal(c.n, 2);
