@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/config.h"
 
 struct engine_ops;
@@ -33,6 +35,14 @@ struct engine_job {
 	/* This runner's id (12 hex digits, kept in its state directory): names scratch databases. */
 	const char			*runner_id;
 	const char			*database;	/* restore: target override, or NULL */
+	/* restore --data-dir: an empty directory a physical backup goes into, or NULL. */
+	const char			*data_dir;
+	/*
+	 * backup_end() of a backup that succeeded may leave here what the
+	 * manifest's details record (a JSON object; the caller takes it):
+	 * a physical backup's WAL positions.
+	 */
+	json_t				*details;
 	void				*priv;		/* the engine's own state */
 };
 

@@ -74,7 +74,7 @@ wal_identity_read(struct storage *st, const char *base, struct wal_identity *id,
 	    json_integer_value(json_object_get(o, "format")) != 1 ||
 	    (sys = json_string_value(json_object_get(o, "system_identifier"))) == NULL ||
 	    strspn(sys, "0123456789") != strlen(sys) || strlen(sys) < 1 || strlen(sys) > 20 ||
-	    !wal_segsize_valid((uint64_t)json_integer_value(json_object_get(o,
+	    !pg_wal_segsize_valid((uint64_t)json_integer_value(json_object_get(o,
 	    "wal_segment_size")))) {
 		json_decref(o);
 		rc = errf(err, errlen, "%s: not an archive identity of format 1", key);
@@ -144,10 +144,10 @@ name_segsize(const char *name, uint64_t file_size)
 {
 	size_t	len = strlen(name);
 
-	if (len == WAL_SEG_NAME_LEN || (len == WAL_SEG_NAME_LEN + 8 &&
-	    strcmp(name + WAL_SEG_NAME_LEN, ".partial") == 0))
+	if (len == PG_WAL_SEG_NAME_LEN || (len == PG_WAL_SEG_NAME_LEN + 8 &&
+	    strcmp(name + PG_WAL_SEG_NAME_LEN, ".partial") == 0))
 		return file_size;
-	return WAL_SEG_SIZE_DEFAULT;
+	return PG_WAL_SEG_SIZE_DEFAULT;
 }
 
 static int
@@ -196,7 +196,7 @@ wal_file_scan(int fd, const char *name, struct walobj_head *h, struct walseg_inf
     char *err, size_t errlen)
 {
 	struct stat		 sb;
-	struct wal_name		 n;
+	struct pg_wal_name		 n;
 	struct walseg_scan	 ws;
 	struct walseg_info	 info;
 	int			 segment, rc;
@@ -207,12 +207,12 @@ wal_file_scan(int fd, const char *name, struct walobj_head *h, struct walseg_inf
 		return errf(err, errlen, "%s: %s", name, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
 		return errf(err, errlen, "%s: not a regular file", name);
-	if (wal_name_parse(name, name_segsize(name, (uint64_t)sb.st_size), &n) == -1)
+	if (pg_wal_name_parse(name, name_segsize(name, (uint64_t)sb.st_size), &n) == -1)
 		return errf(err, errlen, "%s: not the name of a WAL file (a segment, "
 		    "TIMELINE.history, .partial or .backup)%s", name,
-		    strlen(name) == WAL_SEG_NAME_LEN ? ", or a segment of a size PostgreSQL "
+		    strlen(name) == PG_WAL_SEG_NAME_LEN ? ", or a segment of a size PostgreSQL "
 		    "never makes" : "");
-	segment = n.kind == WAL_SEGMENT || n.kind == WAL_PARTIAL;
+	segment = n.kind == PG_WAL_SEGMENT || n.kind == PG_WAL_PARTIAL;
 	if (!segment && sb.st_size > HISTORY_MAX)
 		return errf(err, errlen, "%s: %lld bytes, too large for a history file", name,
 		    (long long)sb.st_size);
@@ -238,7 +238,7 @@ wal_file_scan(int fd, const char *name, struct walobj_head *h, struct walseg_inf
 		h->nxact = info.nxact;
 		h->flags = (info.times_complete ? WALOBJ_TIMES_COMPLETE : 0) |
 		    (info.switched ? WALOBJ_SWITCHED : 0);
-		if (!info.times_complete && n.kind == WAL_SEGMENT)
+		if (!info.times_complete && n.kind == PG_WAL_SEGMENT)
 			log_kv(LOGL_WARN, "commit times of the segment read only in part: the "
 			    "recoverable window may end earlier than it could", "segment", name,
 			    "where", info.stopped, NULL);
@@ -338,7 +338,7 @@ fetched_check(int fd, const char *name, const struct walobj_head *h, char *err,
 {
 	struct walobj_head	 got;
 	struct walseg_info	 info;
-	struct wal_name		 n;
+	struct pg_wal_name		 n;
 	unsigned char		 first[64];
 	char			 a[65], b[65];
 
@@ -352,9 +352,9 @@ fetched_check(int fd, const char *name, const struct walobj_head *h, char *err,
 		hex_encode(h->sha256, 32, b);
 		return errf(err, errlen, "%s: SHA-256 %s where its head says %s", name, a, b);
 	}
-	if (h->kind != WAL_SEGMENT && h->kind != WAL_PARTIAL)
+	if (h->kind != PG_WAL_SEGMENT && h->kind != PG_WAL_PARTIAL)
 		return 0;
-	if (wal_name_parse(name, h->size, &n) == -1)
+	if (pg_wal_name_parse(name, h->size, &n) == -1)
 		return errf(err, errlen, "%s: its head gives a segment size of %llu bytes", name,
 		    (unsigned long long)h->size);
 	if (pread(fd, first, sizeof(first), 0) != (ssize_t)sizeof(first))

@@ -38,7 +38,7 @@ struct wal_store_opts {
 };
 
 char	*wal_prefix(const char *base);			/* BASE/wal/ */
-/* The key of a file; name must be one wal_name_parse() takes. */
+/* The key of a file; name must be one pg_wal_name_parse() takes. */
 char	*wal_key(const char *base, const char *name);
 char	*wal_identity_key(const char *base);
 

@@ -14,10 +14,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "runner/wal/walname.h"
+#include "engines/pg_wal.h"
 
 struct wal_status {
-	char		last_file[WAL_NAME_MAX];	/* the last file archived */
+	char		last_file[PG_WAL_NAME_MAX];	/* the last file archived */
 	time_t		last_archived;			/* when; 0: never */
 	uint64_t	archived;			/* files archived (counter) */
 	uint64_t	failed;				/* pushes that failed (counter) */

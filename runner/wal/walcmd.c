@@ -82,7 +82,7 @@ push_location(struct runner *r, struct location *loc, int fd, const struct walob
 	if (keyring_load(loc->section, &kr, err, errlen) == -1)
 		return -1;
 	rc = 0;
-	if (h->kind == WAL_SEGMENT || h->kind == WAL_PARTIAL) {
+	if (h->kind == PG_WAL_SEGMENT || h->kind == PG_WAL_PARTIAL) {
 		id.sysid = h->sysid;
 		id.segsize = h->size;
 		rc = wal_identity_check(loc, r->base, &id, err, errlen);
@@ -131,9 +131,9 @@ job_wal_push(struct runner *r, const char *path)
 static int
 name_ok(const char *name)
 {
-	struct wal_name	n;
+	struct pg_wal_name	n;
 
-	return strchr(name, '/') == NULL && wal_name_parse(name, 1 << 20, &n) == 0;
+	return strchr(name, '/') == NULL && pg_wal_name_parse(name, 1 << 20, &n) == 0;
 }
 
 int

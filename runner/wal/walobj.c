@@ -49,7 +49,7 @@ walobj_encode(const struct walobj_head *h, unsigned char out[WALOBJ_HEAD_LEN])
 	put64(out + 40, (uint64_t)h->last_xact_us);
 	put64(out + 48, h->nxact);
 	memcpy(out + 56, h->sha256, 32);
-	memcpy(out + 88, h->name, strnlen(h->name, WAL_NAME_MAX - 1));
+	memcpy(out + 88, h->name, strnlen(h->name, PG_WAL_NAME_MAX - 1));
 }
 
 int
@@ -61,13 +61,13 @@ walobj_decode(const unsigned char in[WALOBJ_HEAD_LEN], struct walobj_head *h, ch
 	memset(h, 0, sizeof(*h));
 	if (memcmp(in, magic, sizeof(magic)) != 0)
 		return errf(err, errlen, "not an archived WAL file (no kbackup WAL head)");
-	if (in[8] > WAL_HISTORY || (in[9] & ~(WALOBJ_TIMES_COMPLETE | WALOBJ_SWITCHED)) != 0)
+	if (in[8] > PG_WAL_HISTORY || (in[9] & ~(WALOBJ_TIMES_COMPLETE | WALOBJ_SWITCHED)) != 0)
 		return errf(err, errlen, "bad WAL head: kind %u, flags %u", in[8], in[9]);
 	for (i = 136; i < WALOBJ_HEAD_LEN; i++)
 		if (in[i] != 0)
 			return errf(err, errlen, "bad WAL head: reserved bytes set");
-	len = strnlen((const char *)in + 88, WAL_NAME_MAX);
-	if (len == 0 || len >= WAL_NAME_MAX)
+	len = strnlen((const char *)in + 88, PG_WAL_NAME_MAX);
+	if (len == 0 || len >= PG_WAL_NAME_MAX)
 		return errf(err, errlen, "bad WAL head: no name");
 	for (i = 0; i < len; i++)
 		if (strchr("0123456789ABCDEF.abcdefghijklmnopqrstuvwxyz", in[88 + i]) == NULL)
@@ -75,7 +75,7 @@ walobj_decode(const unsigned char in[WALOBJ_HEAD_LEN], struct walobj_head *h, ch
 	for (i = 88 + len; i < 136; i++)
 		if (in[i] != 0)
 			return errf(err, errlen, "bad WAL head: bytes after the name");
-	h->kind = (enum wal_kind)in[8];
+	h->kind = (enum pg_wal_kind)in[8];
 	h->flags = in[9];
 	h->pg_magic = (uint16_t)(in[10] << 8 | in[11]);
 	h->tli = (uint32_t)in[12] << 24 | (uint32_t)in[13] << 16 | (uint32_t)in[14] << 8 |

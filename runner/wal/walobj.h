@@ -33,14 +33,14 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "runner/wal/walname.h"
+#include "engines/pg_wal.h"
 
 #define WALOBJ_HEAD_LEN		160
 #define WALOBJ_TIMES_COMPLETE	0x1
 #define WALOBJ_SWITCHED		0x2
 
 struct walobj_head {
-	enum wal_kind	 kind;
+	enum pg_wal_kind	 kind;
 	uint8_t		 flags;
 	uint16_t	 pg_magic;
 	uint32_t	 tli;
@@ -50,7 +50,7 @@ struct walobj_head {
 	int64_t		 last_xact_us;
 	uint64_t	 nxact;
 	unsigned char	 sha256[32];
-	char		 name[WAL_NAME_MAX];
+	char		 name[PG_WAL_NAME_MAX];
 };
 
 void	 walobj_encode(const struct walobj_head *, unsigned char out[WALOBJ_HEAD_LEN]);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "runner/wal/walname.h"
+#include "engines/pg_wal.h"
 #include "runner/wal/walseg.h"
 
 #define LONG_PHD		40	/* MAXALIGN(sizeof(XLogLongPageHeaderData)) */
@@ -69,13 +69,13 @@ walseg_identify(const void *buf, size_t len, uint32_t tli, uint64_t segno,
     uint64_t segsize, struct walseg_info *info, char *err, size_t errlen)
 {
 	const unsigned char	*p = buf;
-	char			 want[WAL_NAME_MAX], got[WAL_NAME_MAX];
+	char			 want[PG_WAL_NAME_MAX], got[PG_WAL_NAME_MAX];
 	uint16_t		 magic, flags;
 	uint32_t		 ptli, ssize, blck;
 	uint64_t		 addr;
 
 	memset(info, 0, sizeof(*info));
-	wal_segment_name(tli, segno, segsize, want);
+	pg_wal_segment_name(tli, segno, segsize, want);
 	if (len < LONG_PHD)
 		return errf(err, errlen, "%s: %zu bytes, not a WAL segment", want, len);
 	magic = le16(p);
@@ -88,7 +88,7 @@ walseg_identify(const void *buf, size_t len, uint32_t tli, uint64_t segno,
 		    "not one: magic %04X, flags %04X)", want, magic, flags);
 	if (addr != segno * segsize || ptli == 0 || ptli > tli) {
 		if (addr % segsize == 0 && ptli != 0)
-			wal_segment_name(ptli, addr / segsize, segsize, got);
+			pg_wal_segment_name(ptli, addr / segsize, segsize, got);
 		else
 			strlcpy(got, "no segment", sizeof(got));
 		return errf(err, errlen, "%s: the file holds %s (its first page says so): "
@@ -131,11 +131,11 @@ walseg_free(struct walseg_scan *s)
 static void
 stop_walk(struct walseg_scan *s, uint64_t off, const char *why)
 {
-	char	lsn[WAL_LSN_MAX];
+	char	lsn[PG_WAL_LSN_MAX];
 
 	if (!s->walking)
 		return;
-	wal_lsn_format(s->segno * s->segsize + s->pageno * s->info.blcksz + off, lsn);
+	pg_wal_lsn_format(s->segno * s->segsize + s->pageno * s->info.blcksz + off, lsn);
 	snprintf(s->info.stopped, sizeof(s->info.stopped), "at %s: %s", lsn, why);
 	s->walking = 0;
 }
@@ -358,9 +358,9 @@ walseg_feed(struct walseg_scan *s, const void *buf, size_t len)
 int
 walseg_end(struct walseg_scan *s, struct walseg_info *info, char *err, size_t errlen)
 {
-	char	name[WAL_NAME_MAX];
+	char	name[PG_WAL_NAME_MAX];
 
-	wal_segment_name(s->tli, s->segno, s->segsize, name);
+	pg_wal_segment_name(s->tli, s->segno, s->segsize, name);
 	if (s->failed)
 		return errf(err, errlen, "%s", s->err);
 	if (s->fed != s->segsize)

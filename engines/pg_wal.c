@@ -1,13 +1,13 @@
 /*
- * walname: WAL file names and LSNs.  See walname.h.
+ * pg_wal: WAL file names and LSNs.  See pg_wal.h.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "runner/wal/walname.h"
+#include "engines/pg_wal.h"
 
 int
-wal_segsize_valid(uint64_t size)
+pg_wal_segsize_valid(uint64_t size)
 {
 	return size >= (1 << 20) && size <= (1 << 30) && (size & (size - 1)) == 0;
 }
@@ -31,7 +31,7 @@ hex_field(const char *s, size_t n, uint64_t *v)
 }
 
 static int
-segment_part(const char *name, uint64_t segsize, struct wal_name *n)
+segment_part(const char *name, uint64_t segsize, struct pg_wal_name *n)
 {
 	uint64_t	tli, hi, lo, per = UINT64_C(0x100000000) / segsize;
 
@@ -47,35 +47,35 @@ segment_part(const char *name, uint64_t segsize, struct wal_name *n)
 }
 
 int
-wal_name_parse(const char *name, uint64_t segsize, struct wal_name *n)
+pg_wal_name_parse(const char *name, uint64_t segsize, struct pg_wal_name *n)
 {
 	size_t		len = strlen(name);
 	uint64_t	v;
 
 	memset(n, 0, sizeof(*n));
-	if (!wal_segsize_valid(segsize))
+	if (!pg_wal_segsize_valid(segsize))
 		return -1;
 	if (len == 16 && strcmp(name + 8, ".history") == 0) {
 		if (hex_field(name, 8, &v) == -1 || v == 0)
 			return -1;
-		n->kind = WAL_HISTORY;
+		n->kind = PG_WAL_HISTORY;
 		n->tli = (uint32_t)v;
 		return 0;
 	}
-	if (len < WAL_SEG_NAME_LEN || segment_part(name, segsize, n) == -1)
+	if (len < PG_WAL_SEG_NAME_LEN || segment_part(name, segsize, n) == -1)
 		return -1;
-	if (len == WAL_SEG_NAME_LEN) {
-		n->kind = WAL_SEGMENT;
+	if (len == PG_WAL_SEG_NAME_LEN) {
+		n->kind = PG_WAL_SEGMENT;
 		return 0;
 	}
-	if (strcmp(name + WAL_SEG_NAME_LEN, ".partial") == 0) {
-		n->kind = WAL_PARTIAL;
+	if (strcmp(name + PG_WAL_SEG_NAME_LEN, ".partial") == 0) {
+		n->kind = PG_WAL_PARTIAL;
 		return 0;
 	}
-	if (len == WAL_SEG_NAME_LEN + 16 && name[WAL_SEG_NAME_LEN] == '.' &&
-	    strcmp(name + WAL_SEG_NAME_LEN + 9, ".backup") == 0 &&
-	    hex_field(name + WAL_SEG_NAME_LEN + 1, 8, &v) == 0 && v < segsize) {
-		n->kind = WAL_BACKUP;
+	if (len == PG_WAL_SEG_NAME_LEN + 16 && name[PG_WAL_SEG_NAME_LEN] == '.' &&
+	    strcmp(name + PG_WAL_SEG_NAME_LEN + 9, ".backup") == 0 &&
+	    hex_field(name + PG_WAL_SEG_NAME_LEN + 1, 8, &v) == 0 && v < segsize) {
+		n->kind = PG_WAL_BACKUP;
 		n->offset = (uint32_t)v;
 		return 0;
 	}
@@ -83,38 +83,38 @@ wal_name_parse(const char *name, uint64_t segsize, struct wal_name *n)
 }
 
 void
-wal_segment_name(uint32_t tli, uint64_t segno, uint64_t segsize, char *buf)
+pg_wal_segment_name(uint32_t tli, uint64_t segno, uint64_t segsize, char *buf)
 {
 	uint64_t	per = UINT64_C(0x100000000) / segsize;
 
-	snprintf(buf, WAL_NAME_MAX, "%08X%08X%08X", tli, (uint32_t)(segno / per),
+	snprintf(buf, PG_WAL_NAME_MAX, "%08X%08X%08X", tli, (uint32_t)(segno / per),
 	    (uint32_t)(segno % per));
 }
 
 void
-wal_name_format(const struct wal_name *n, uint64_t segsize, char *buf)
+pg_wal_name_format(const struct pg_wal_name *n, uint64_t segsize, char *buf)
 {
 	switch (n->kind) {
-	case WAL_HISTORY:
-		snprintf(buf, WAL_NAME_MAX, "%08X.history", n->tli);
+	case PG_WAL_HISTORY:
+		snprintf(buf, PG_WAL_NAME_MAX, "%08X.history", n->tli);
 		break;
-	case WAL_SEGMENT:
-		wal_segment_name(n->tli, n->segno, segsize, buf);
+	case PG_WAL_SEGMENT:
+		pg_wal_segment_name(n->tli, n->segno, segsize, buf);
 		break;
-	case WAL_PARTIAL:
-		wal_segment_name(n->tli, n->segno, segsize, buf);
-		strlcat(buf, ".partial", WAL_NAME_MAX);
+	case PG_WAL_PARTIAL:
+		pg_wal_segment_name(n->tli, n->segno, segsize, buf);
+		strlcat(buf, ".partial", PG_WAL_NAME_MAX);
 		break;
-	case WAL_BACKUP:
-		wal_segment_name(n->tli, n->segno, segsize, buf);
-		snprintf(buf + WAL_SEG_NAME_LEN, WAL_NAME_MAX - WAL_SEG_NAME_LEN,
+	case PG_WAL_BACKUP:
+		pg_wal_segment_name(n->tli, n->segno, segsize, buf);
+		snprintf(buf + PG_WAL_SEG_NAME_LEN, PG_WAL_NAME_MAX - PG_WAL_SEG_NAME_LEN,
 		    ".%08X.backup", n->offset);
 		break;
 	}
 }
 
 int
-wal_lsn_parse(const char *s, uint64_t *lsn)
+pg_wal_lsn_parse(const char *s, uint64_t *lsn)
 {
 	const char	*slash = strchr(s, '/');
 	size_t		 a, b, i;
@@ -145,7 +145,7 @@ wal_lsn_parse(const char *s, uint64_t *lsn)
 }
 
 void
-wal_lsn_format(uint64_t lsn, char buf[WAL_LSN_MAX])
+pg_wal_lsn_format(uint64_t lsn, char buf[PG_WAL_LSN_MAX])
 {
-	snprintf(buf, WAL_LSN_MAX, "%X/%X", (uint32_t)(lsn >> 32), (uint32_t)lsn);
+	snprintf(buf, PG_WAL_LSN_MAX, "%X/%X", (uint32_t)(lsn >> 32), (uint32_t)lsn);
 }
