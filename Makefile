@@ -27,7 +27,7 @@ PKG_CONFIG	= PKG_CONFIG_PATH=$(CURDIR)/mk$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_P
 
 RUNNER_PKGS	= libcurl openssl iniparser libbsd-overlay libzstd jansson libxml-2.0 \
 		  libmicrohttpd libarchive
-OPERATOR_PKGS	= libcurl openssl iniparser libbsd-overlay jansson yaml-0.1
+OPERATOR_PKGS	= libcurl openssl iniparser libbsd-overlay jansson yaml-0.1 libxml-2.0
 TEST_PKGS	= cmocka
 
 PKG_CFLAGS	:= $(shell $(PKG_CONFIG) --cflags $(sort $(RUNNER_PKGS) $(OPERATOR_PKGS)) 2>/dev/null)
@@ -39,7 +39,8 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
 	   -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith \
-	   -Wno-unused-parameter -fno-strict-aliasing -pthread -I. $(PKG_CFLAGS)
+	   -Wno-unused-parameter -fno-strict-aliasing -pthread -I. $(PKG_CFLAGS) \
+	   -ffunction-sections -fdata-sections
 LDFLAGS	+= -pthread
 ifeq ($(SANITIZE),1)
 CFLAGS	+= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -91,10 +92,13 @@ $(RUNNER): $(O)/runner/main.o $(LIBRUNNER) $(LIBCOMMON)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(RUNNER_LIBS) -lm
 
+# The operator takes from the runner's library only the config schema and what
+# engines and storage types say of themselves (engine_descs, storage_descs):
+# --gc-sections drops the rest, so it links none of the runner's own libraries.
 $(OPERATOR): $(O)/operator/main.o $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
+	@$(CC) $(LDFLAGS) -Wl,--gc-sections -Wl,--as-needed -o $@ $^ $(OPERATOR_LIBS) -lm
 
 # Every unit test links every library: the archives contribute only what a test uses.
 $(O)/tests/%: tests/unit/%.c $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)

@@ -16,6 +16,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/memfile.h"
 #include "common/util.h"
 
 #define SECRET_MAX	(64 * 1024)
@@ -474,18 +475,83 @@ config_get_duration(const struct config_section *s, const char *key)
 
 static char	ini_error[KB_ERRLEN];
 
+/*
+ * iniparser's messages in our words: the line number and what is wrong,
+ * never the line itself (it may hold a secret), and not the name iniparser
+ * read the text under (a memfile's, when a byte-order mark was taken off).
+ */
 static int
 ini_error_cb(const char *fmt, ...)
 {
 	va_list	ap;
+	int	line;
 
 	if (ini_error[0] != '\0')
 		return 0;
 	va_start(ap, fmt);
-	vsnprintf(ini_error, sizeof(ini_error), fmt, ap);
+	if (strstr(fmt, "syntax error in %s (%d)") != NULL ||
+	    strstr(fmt, "input line too long in %s (%d)") != NULL) {
+		(void)va_arg(ap, const char *);
+		line = va_arg(ap, int);
+		if (strstr(fmt, "syntax error") != NULL)
+			snprintf(ini_error, sizeof(ini_error), "line %d: neither a [section], "
+			    "a key = value nor a comment", line);
+		else
+			snprintf(ini_error, sizeof(ini_error), "line %d: longer than 1024 "
+			    "bytes", line);
+	} else
+		vsnprintf(ini_error, sizeof(ini_error), fmt, ap);
 	va_end(ap);
 	ini_error[strcspn(ini_error, "\n")] = '\0';
 	return 0;
+}
+
+#define UTF8_BOM	"\xef\xbb\xbf"
+
+/*
+ * What iniparser would misread: a NUL byte (it ends the line there and
+ * then calls the line too long) and text in UTF-16.  A UTF-8 byte-order
+ * mark is taken off instead (*skip): an editor's marker, not an error.
+ */
+static int
+check_text(const char *text, size_t len, size_t *skip, char *err, size_t errlen)
+{
+	const char	*nul, *p;
+	int		 line = 1;
+
+	*skip = 0;
+	if (len >= 2 && (memcmp(text, "\xff\xfe", 2) == 0 || memcmp(text, "\xfe\xff", 2) == 0))
+		return errf(err, errlen, "line 1: the file is UTF-16 (it starts with a UTF-16 "
+		    "byte-order mark): save it as UTF-8");
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		for (p = text; p < nul; p++)
+			line += *p == '\n';
+		return errf(err, errlen, "line %d: a NUL byte: the file is not text (UTF-16, "
+		    "or binary?)", line);
+	}
+	if (len >= 3 && memcmp(text, UTF8_BOM, 3) == 0)
+		*skip = 3;
+	return 0;
+}
+
+/*
+ * iniparser reads files only: text that is not the file's own (a
+ * byte-order mark taken off) goes to it through a memfile.
+ */
+static dictionary *
+ini_load(const char *path, const char *text, size_t len, int own, char *err,
+    size_t errlen)
+{
+	struct memfile	 mf;
+	dictionary	*d;
+
+	if (own)
+		return iniparser_load(path);
+	if (memfile_open(&mf, "kbackup-config", text, len, err, errlen) == -1)
+		return NULL;
+	d = iniparser_load(mf.path);
+	memfile_close(&mf);
+	return d;
 }
 
 /* "password_file" → stem "password", source "_file"; NULL source if not a secret form. */
@@ -780,6 +846,7 @@ config_load(const char *path, const struct config_section_schema *schema,
 	dictionary	*d;
 	struct stat	 st;
 	char		*text;
+	size_t		 len, skip;
 	int		 i, n, rc;
 
 	*cfgp = NULL;
@@ -787,15 +854,17 @@ config_load(const char *path, const struct config_section_schema *schema,
 		return errf(err, errlen, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return errf(err, errlen, "%s: not a regular file", path);
-	if (read_file(path, 1024 * 1024, &text, NULL, err, errlen) == -1)
+	if (read_file(path, 1024 * 1024, &text, &len, err, errlen) == -1)
 		return -1;
-	rc = prescan(text, err, errlen);
-	free(text);
-	if (rc == -1)
-		return errprefix(err, errlen, "%s", path);
+	rc = check_text(text, len, &skip, err, errlen);
+	if (rc == 0)
+		rc = prescan(text + skip, err, errlen);
 	ini_error[0] = '\0';
 	iniparser_set_error_callback(ini_error_cb);
-	d = iniparser_load(path);
+	d = rc == 0 ? ini_load(path, text + skip, len - skip, skip == 0, err, errlen) : NULL;
+	freezero(text, len);	/* it may hold inline secrets */
+	if (rc == -1 || (d == NULL && ini_error[0] == '\0' && skip > 0))
+		return errprefix(err, errlen, "%s", path);
 	if (d == NULL || ini_error[0] != '\0') {
 		if (d != NULL)
 			iniparser_freedict(d);

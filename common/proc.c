@@ -2,7 +2,6 @@
  * proc: spawning database tools without a shell, logging their stderr,
  * deciding by their exit status.
  */
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -230,8 +229,8 @@ close_pair(int p[2])
 }
 
 int
-child_spawn(struct child *c, const char *const *argv, const char *const *env_add, int flags,
-    char *err, size_t errlen)
+child_spawn(struct child *c, const char *const *argv, const char *const *env_add,
+    const struct memfile *pass, int flags, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t	 fa;
 	int				 in[2] = { -1, -1 }, out[2] = { -1, -1 };
@@ -256,6 +255,9 @@ child_spawn(struct child *c, const char *const *argv, const char *const *env_add
 	posix_spawn_file_actions_adddup2(&fa, in[0] != -1 ? in[0] : devnull, STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, out[1] != -1 ? out[1] : devnull, STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+	/* dup2 onto itself clears close-on-exec (POSIX.1-2024, glibc 2.29). */
+	if (pass != NULL && pass->path[0] != '\0')
+		posix_spawn_file_actions_adddup2(&fa, pass->fd, pass->fd);
 	env = child_env(env_add);
 	rc = posix_spawnp(&c->pid, argv[0], &fa, NULL, (char *const *)argv, env);
 	free(env);
@@ -440,8 +442,9 @@ child_exchange(struct child *c, const char *input, char *buf, size_t outmax, siz
 }
 
 int
-child_run_input(const char *const *argv, const char *const *env_add, const char *input,
-    char **out, size_t outmax, char *err, size_t errlen)
+child_run_input(const char *const *argv, const char *const *env_add,
+    const struct memfile *pass, const char *input, char **out, size_t outmax, char *err,
+    size_t errlen)
 {
 	struct child	 c;
 	char		*buf = NULL;
@@ -451,7 +454,7 @@ child_run_input(const char *const *argv, const char *const *env_add, const char 
 	flags = out != NULL ? CHILD_STDOUT_PIPE : CHILD_STDOUT_LOG;
 	if (input != NULL)
 		flags |= CHILD_STDIN_PIPE;
-	if (child_spawn(&c, argv, env_add, flags, err, errlen) == -1)
+	if (child_spawn(&c, argv, env_add, pass, flags, err, errlen) == -1)
 		return -1;
 	if (out != NULL)
 		buf = xmalloc(outmax + 1);
@@ -471,7 +474,7 @@ int
 child_run(const char *const *argv, const char *const *env_add, char **out, size_t outmax,
     char *err, size_t errlen)
 {
-	return child_run_input(argv, env_add, NULL, out, outmax, err, errlen);
+	return child_run_input(argv, env_add, NULL, NULL, out, outmax, err, errlen);
 }
 
 int
@@ -481,7 +484,7 @@ child_run_timeout(const char *const *argv, const char *const *env_add, int64_t s
 	struct timespec	 tick = { 0, 50 * 1000 * 1000 }, start, now;
 	struct child	 c;
 
-	if (child_spawn(&c, argv, env_add, CHILD_STDOUT_LOG, err, errlen) == -1)
+	if (child_spawn(&c, argv, env_add, NULL, CHILD_STDOUT_LOG, err, errlen) == -1)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (seconds > 0 && !child_reap(&c, WNOHANG)) {
@@ -514,41 +517,66 @@ child_in_path(const char *prog)
 	return found;
 }
 
-int
-secret_file_write(const char *dir, const char *template, const void *buf, size_t len,
-    char **pathp, char *err, size_t errlen)
+/* A /proc file into buf (NUL-terminated): its size says 0, so read(2) until the end. */
+static int
+proc_read(const char *path, char *buf, size_t size)
 {
-	char	*path;
-	int	 fd, rc;
+	ssize_t	n;
+	int	fd;
 
-	if (mkdir_p(dir, 0700, err, errlen) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	path = path_join(dir, template);
-	if ((fd = mkstemp(path)) == -1) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
-		free(path);
+	n = read_full(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
 		return -1;
-	}
-	rc = fchmod(fd, 0600) == 0 ? write_all(fd, buf, len) : -1;
-	if (close(fd) == -1 || rc == -1) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(path);
-		free(path);
-		return -1;
-	}
-	*pathp = path;
+	buf[n] = '\0';
 	return 0;
 }
 
-void
-secret_file_remove(char **path)
+/* The 22nd field of /proc/PID/stat, counted after the ')' that ends the 2nd, comm. */
+int
+proc_start_ticks(pid_t pid, unsigned long long *ticks)
 {
-	if (*path == NULL)
-		return;
-	if (unlink(*path) == -1 && errno != ENOENT)
-		log_warn("cannot remove %s: %s", *path, strerror(errno));
-	free(*path);
-	*path = NULL;
+	char	path[64], buf[1024], *p;
+	int	field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (proc_read(path, buf, sizeof(buf)) == -1 || (p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		return -1;
+	*ticks = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+static int
+proc_comm(const char *pid, char *buf, size_t size)
+{
+	char	path[64];
+
+	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+	if (proc_read(path, buf, size) == -1)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int
+proc_running_as_us(pid_t pid, unsigned long long start)
+{
+	unsigned long long	ticks;
+	char			num[24], ours[64], theirs[64];
+
+	if (proc_comm("self", ours, sizeof(ours)) == -1)
+		return -1;
+	snprintf(num, sizeof(num), "%ld", (long)pid);
+	if (proc_start_ticks(pid, &ticks) == -1 || ticks != start ||
+	    proc_comm(num, theirs, sizeof(theirs)) == -1)
+		return 0;
+	return strcmp(ours, theirs) == 0;
 }
 
 int

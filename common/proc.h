@@ -5,7 +5,9 @@
  * with an environment that has had every secret-holding variable of the
  * config removed (only what the engine adds on purpose reaches them).
  * Their stderr is read by a thread and logged line by line, tagged with the
- * program's name; their exit status decides success.
+ * program's name; their exit status decides success.  A password reaches a
+ * child as a memfile it inherits (PGPASSFILE=/proc/self/fd/N): never argv,
+ * never the environment, never a file on disk.
  */
 #ifndef KB_PROC_H
 #define KB_PROC_H
@@ -14,6 +16,8 @@
 #include <sys/types.h>
 
 #include <stdint.h>
+
+#include "common/memfile.h"
 
 #define CHILD_STDIN_PIPE	0x1	/* child's stdin is a pipe; see child.in_fd */
 #define CHILD_STDOUT_PIPE	0x2	/* child's stdout is a pipe; see child.out_fd */
@@ -56,9 +60,11 @@ void	 child_set_env_denylist(const char *const *names);
 /*
  * Starts argv[0] (looked up in PATH) with argv.  env_add: NAME=VALUE strings
  * added to (or replacing in) the environment, NULL-terminated, may be NULL.
+ * pass (may be NULL or closed): a memfile the child inherits, under the
+ * descriptor number its path names.
  */
 int	 child_spawn(struct child *, const char *const *argv, const char *const *env_add,
-	    int flags, char *err, size_t errlen);
+	    const struct memfile *pass, int flags, char *err, size_t errlen);
 /* Closes our pipe ends, waits, joins the log threads.  0 iff exit status 0. */
 int	 child_wait(struct child *, char *err, size_t errlen);
 /* SIGTERM, then SIGKILL after a grace period; then child_wait(). */
@@ -69,9 +75,13 @@ void	 child_kill(struct child *);
  */
 int	 child_run(const char *const *argv, const char *const *env_add, char **out,
 	    size_t outmax, char *err, size_t errlen);
-/* child_run() with input (NUL-terminated, may be NULL) written to its stdin. */
+/*
+ * child_run() with input (NUL-terminated, may be NULL) written to its stdin
+ * and a memfile to pass (may be NULL) as for child_spawn().
+ */
 int	 child_run_input(const char *const *argv, const char *const *env_add,
-	    const char *input, char **out, size_t outmax, char *err, size_t errlen);
+	    const struct memfile *pass, const char *input, char **out, size_t outmax,
+	    char *err, size_t errlen);
 
 /* Runs a (then freed) and puts the first line it prints in buf: tool versions. */
 int	 child_version(struct child_args *a, char *buf, size_t len);
@@ -80,15 +90,15 @@ int	 child_version(struct child_args *a, char *buf, size_t len);
 int	 child_in_path(const char *prog);
 
 /*
- * A file of mode 0600 in dir (created 0700 if missing), named from
- * template (ending in XXXXXX), holding len bytes of a secret for a child
- * that reads credentials from a file (PGPASSFILE, --defaults-extra-file).
- * The caller wipes its own buffer; *path is set on success.
+ * When a process started, in clock ticks after boot (/proc/PID/stat): with
+ * its pid, a name for one process for good, where a pid alone is reused.
  */
-int	 secret_file_write(const char *dir, const char *template, const void *buf,
-	    size_t len, char **path, char *err, size_t errlen);
-/* Removes the file (if any), logs a failure, frees and clears *path. */
-void	 secret_file_remove(char **path);
+int	 proc_start_ticks(pid_t pid, unsigned long long *ticks);
+/*
+ * 1 if pid is a process that started at start and runs the same program
+ * as we do (/proc/PID/comm), 0 if not, -1 if there is no telling (no /proc).
+ */
+int	 proc_running_as_us(pid_t pid, unsigned long long start);
 
 /*
  * Runs argv to completion with its output logged; after seconds (0: no

@@ -477,7 +477,7 @@ cr_sql(struct engine_job *job, const char *sql, char *err, size_t errlen)
 		child_args_addf(&a, "--url=%s", url);
 	}
 	freezero(url, strlen(url));
-	rc = child_spawn(&c, child_args_list(&a), child_args_list(&env),
+	rc = child_spawn(&c, child_args_list(&a), child_args_list(&env), NULL,
 	    CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, err, errlen);
 	child_args_free(&a);
 	child_args_free(&env);
@@ -794,14 +794,19 @@ cr_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->ports[0] = colon != NULL ? atoi(colon + 1) : 9188;
 }
 
-const struct engine_ops engine_cockroach = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_cockroach_desc = {
 	.name = "cockroach",
 	.keys = cockroach_keys,
+	.pod = cr_pod,
+};
+
+const struct engine_ops engine_cockroach = {
+	.desc = &engine_cockroach_desc,
 	.backup_begin = cr_backup_begin,
 	.backup_end = cr_backup_end,
 	.restore_begin = cr_restore_begin,
 	.restore_end = cr_restore_end,
 	.check = cr_check,
 	.tool_version = cr_tool_version,
-	.pod = cr_pod,
 };

@@ -7,8 +7,9 @@
  * restore stream into the fd restore_begin() returns; *_end() waits for the
  * tools and says whether they succeeded: their exit status decides.
  *
- * Adding an engine: one file in engines/ defining a struct engine_ops, and
- * one line in engines/registry.c.
+ * Adding an engine: one file in engines/ defining a struct engine_desc and
+ * a struct engine_ops, and its line in each of the two tables of
+ * engines/registry.c.
  */
 #ifndef KB_ENGINE_H
 #define KB_ENGINE_H
@@ -32,6 +33,12 @@ struct engine_job {
 	 * that nothing a killed job left stays there.
 	 */
 	const char			*tmpdir;
+	/*
+	 * verify --restore's scratch files (SQLite), mode 0700: apart from
+	 * tmpdir, since verify --restore runs without the lock and a runner
+	 * taking it empties tmpdir.  Created by scratch_name() when needed.
+	 */
+	const char			*scratchdir;
 	/* This runner's id (12 hex digits, kept in its state directory): names scratch databases. */
 	const char			*runner_id;
 	const char			*database;	/* restore: target override, or NULL */
@@ -65,12 +72,21 @@ struct engine_pod {
 	int		 ports[4];		/* extra container ports, 0-terminated */
 };
 
-struct engine_ops {
+/*
+ * What the config schema and the operator need of an engine, apart from
+ * what it runs: the operator links these and none of the tools' code.
+ */
+struct engine_desc {
 	const char		*name;		/* also the config section's name */
 	const struct config_key	*keys;		/* the section's keys, NULL name ends */
 	/* Checks across keys; may be NULL. */
 	int	(*validate)(const struct config_section_schema *,
 		    const struct config_section *, char *err, size_t errlen);
+	void	(*pod)(const struct config_section *, struct engine_pod *);
+};
+
+struct engine_ops {
+	const struct engine_desc *desc;
 
 	int	(*backup_begin)(struct engine_job *, int *fd, char *err, size_t errlen);
 	/* aborted: the pipeline failed; kill the tools.  Returns 0 iff the dump succeeded. */
@@ -85,27 +101,44 @@ struct engine_ops {
 
 	/*
 	 * verify --restore; all NULL when the engine has no scratch database.
-	 * scratch_name() fails, saying why, when this definition's backups
-	 * cannot be restored under another name.  exists() answers 1 or 0, or
-	 * -1 when it cannot tell.  sanity() fails when database does not exist;
-	 * drop() succeeds when it does not.
+	 * scratch_name() turns the runner's name for a scratch database, base
+	 * ("kbackup_verify_RUNNERID_PID_START", at most 63 bytes, [0-9a-z_]),
+	 * into the engine's: base itself for a server, a file whose name
+	 * starts with base in scratchdir; it fails, saying why, when this
+	 * definition's backups cannot be restored under another name.
+	 * exists() answers 1 or 0, or -1 when it cannot tell.  sanity() fails
+	 * when database does not exist; drop() succeeds when it does not.
 	 */
-	int	(*scratch_name)(struct engine_job *, char *buf, size_t len, char *err,
-		    size_t errlen);
+	int	(*scratch_name)(struct engine_job *, const char *base, char *buf, size_t len,
+		    char *err, size_t errlen);
+	/*
+	 * The scratch databases there are whose base starts with prefix, for
+	 * the runner to drop what killed runs left: in the engine's names (what
+	 * drop() takes), each ending in a path component that is base or base
+	 * followed by '.' and more.  *names: NULL-terminated, for words_free().
+	 * May be NULL: the engine leaves nothing a later run could find.
+	 */
+	int	(*scratch_list)(struct engine_job *, const char *prefix, char ***names,
+		    char *err, size_t errlen);
 	int	(*exists)(struct engine_job *, const char *database, char *err, size_t errlen);
 	int	(*sanity)(struct engine_job *, const char *database, struct engine_sanity *,
 		    char *err, size_t errlen);
 	int	(*drop)(struct engine_job *, const char *database, char *err, size_t errlen);
 
-	void	(*pod)(const struct config_section *, struct engine_pod *);
 };
 
 /* engines/registry.c */
+extern const struct engine_desc *const engine_descs[];
 extern const struct engine_ops *const engine_registry[];
+const struct engine_desc *engine_desc_find(const char *name);
 const struct engine_ops *engine_find(const char *name);
 /* "postgres|mysql|..." for messages and the [backup] engine enum. */
 const char *engine_names(void);
 
+/* Logs how dropping the database a failed restore had created went (rc 0 or -1). */
+void	 engine_log_created_drop(const char *database, int rc, const char *err);
+/* The non-empty lines of text, NULL-terminated, for words_free(). */
+char	**engine_lines(const char *text);
 /* Adds the "TABLE<TAB>ROWS" lines of text (modified in place) to s. */
 void	 engine_sanity_parse(struct engine_sanity *, char *text);
 void	 engine_sanity_free(struct engine_sanity *);

@@ -243,14 +243,19 @@ et_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->env = env;
 }
 
-const struct engine_ops engine_etcd = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_etcd_desc = {
 	.name = "etcd",
 	.keys = etcd_keys,
+	.pod = et_pod,
+};
+
+const struct engine_ops engine_etcd = {
+	.desc = &engine_etcd_desc,
 	.backup_begin = et_backup_begin,
 	.backup_end = et_backup_end,
 	.restore_begin = et_restore_begin,
 	.restore_end = et_restore_end,
 	.check = et_check,
 	.tool_version = et_tool_version,
-	.pod = et_pod,
 };

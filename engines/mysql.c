@@ -4,22 +4,23 @@
  *
  * The dump is one consistent snapshot of InnoDB tables
  * (--single-transaction) with routines, events and triggers, binary columns
- * in hex.  The password reaches the tools through a 0600 option file in
- * workdir given as --defaults-extra-file (which the tools only accept as
- * their first argument), removed after the job.
+ * in hex.  The password reaches the tools through an option file in memory
+ * (a memfile, mode 0600, that only the tool it is passed to inherits) given
+ * as --defaults-extra-file=/proc/self/fd/N (which the tools only accept as
+ * their first argument): never argv, never on disk.
  *
  * One database is dumped without --databases, so the dump holds no CREATE
  * DATABASE or USE: restore runs it in whichever database it is told, which
  * is how restore --database NAME restores into another (created if
- * missing).  A list of databases, or "*" (--all-databases), makes a dump
- * that names its databases itself: it restores only into those names.
+ * missing, and dropped again if the restore fails).  A list of databases,
+ * or "*" (--all-databases), makes a dump that names its databases itself:
+ * it restores only into those names.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -30,7 +31,8 @@
 struct my_job {
 	struct child	 child;
 	int		 running;
-	char		*optfile;
+	struct memfile	 opts;		/* [client] password=... */
+	char		*created;	/* restore: the database it created, dropped on failure */
 };
 
 static const struct config_key mysql_keys[] = {
@@ -124,7 +126,7 @@ my_write_optfile(struct engine_job *job, char *err, size_t errlen)
 	size_t		 size;
 	int		 rc;
 
-	if (password == NULL || my->optfile != NULL)
+	if (password == NULL || my->opts.path[0] != '\0')
 		return 0;
 	size = 32 + 2 * strlen(password);
 	text = xmalloc(size);
@@ -141,19 +143,9 @@ my_write_optfile(struct engine_job *job, char *err, size_t errlen)
 	}
 	*p++ = '"';
 	*p++ = '\n';
-	rc = secret_file_write(job->tmpdir, "my.cnf.XXXXXX", text, (size_t)(p - text),
-	    &my->optfile, err, errlen);
+	rc = memfile_open(&my->opts, "kbackup-my.cnf", text, (size_t)(p - text), err, errlen);
 	freezero(text, size);
 	return rc;
-}
-
-static void
-my_remove_optfile(struct engine_job *job)
-{
-	struct my_job	*my = job->priv;
-
-	if (my != NULL)
-		secret_file_remove(&my->optfile);
 }
 
 /*
@@ -172,8 +164,8 @@ my_command(struct engine_job *job, struct child_args *a, const char *key,
 	const char	*user = config_get(job->section, "user");
 
 	my_tool(job, a, key, names);
-	if (my->optfile != NULL)
-		child_args_addf(a, "--defaults-extra-file=%s", my->optfile);
+	if (my->opts.path[0] != '\0')
+		child_args_addf(a, "--defaults-extra-file=%s", my->opts.path);
 	if (sock != NULL)
 		child_args_addf(a, "--socket=%s", sock);
 	if (host != NULL) {
@@ -225,6 +217,7 @@ static int
 my_sql(struct engine_job *job, const char *database, const char *script, int raw,
     char **out, char *err, size_t errlen)
 {
+	struct my_job		*my = my_priv(job);
 	struct child_args	 a = { 0 };
 	char			*drop = NULL;
 	int			 rc;
@@ -239,11 +232,26 @@ my_sql(struct engine_job *job, const char *database, const char *script, int raw
 	if (database != NULL)
 		child_args_addf(&a, "--database=%s", database);
 	/* Output nobody asked for is dropped, not logged: it may be table data. */
-	rc = child_run_input(child_args_list(&a), NULL, script, out != NULL ? out : &drop,
-	    1024 * 1024, err, errlen);
+	rc = child_run_input(child_args_list(&a), NULL, &my->opts, script,
+	    out != NULL ? out : &drop, 1024 * 1024, err, errlen);
 	free(drop);
 	child_args_free(&a);
 	return rc;
+}
+
+/* A restore that failed drops the database it had created: nothing half-made stays. */
+static void
+my_drop_created(struct engine_job *job)
+{
+	struct my_job	*my = job->priv;
+	char		*ident, *script, err[KB_ERRLEN];
+
+	ident = my_ident(my->created);
+	script = xasprintf("DROP DATABASE IF EXISTS %s;\n", ident);
+	engine_log_created_drop(my->created,
+	    my_sql(job, NULL, script, 0, NULL, err, sizeof(err)), err);
+	free(script);
+	free(ident);
 }
 
 static int
@@ -263,7 +271,10 @@ my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 			rc = child_wait(&my->child, err, errlen);
 		my->running = 0;
 	}
-	my_remove_optfile(job);
+	if (my->created != NULL && (aborted || rc == -1))
+		my_drop_created(job);
+	memfile_close(&my->opts);
+	free(my->created);
 	free(my);
 	job->priv = NULL;
 	return rc;
@@ -318,8 +329,8 @@ my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 			child_args_add(&a, w[i]);
 	}
 	words_free(w);
-	rc = child_spawn(&my->child, child_args_list(&a), NULL, CHILD_STDOUT_PIPE, err,
-	    errlen);
+	rc = child_spawn(&my->child, child_args_list(&a), NULL, &my->opts, CHILD_STDOUT_PIPE,
+	    err, errlen);
 	child_args_free(&a);
 	if (rc == -1) {
 		my_end(job, 1, NULL, 0);
@@ -330,15 +341,27 @@ my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Creates the target database unless it exists; remembers one it created.
+ * An existing one makes CREATE ... IF NOT EXISTS a note (a warning), so the
+ * warning count tells, in the same statement, which it was.
+ */
 static int
 my_ensure_database(struct engine_job *job, const char *name, char *err, size_t errlen)
 {
-	char	*ident, *script;
-	int	 rc;
+	struct my_job	*my = my_priv(job);
+	char		*ident, *script, *out = NULL;
+	int		 rc;
 
 	ident = my_ident(name);
-	script = xasprintf("CREATE DATABASE IF NOT EXISTS %s;\n", ident);
-	rc = my_sql(job, NULL, script, 0, NULL, err, errlen);
+	script = xasprintf("CREATE DATABASE IF NOT EXISTS %s;\nSELECT @@warning_count;\n",
+	    ident);
+	rc = my_sql(job, NULL, script, 0, &out, err, errlen);
+	if (rc == 0 && strncmp(out, "0\n", 2) == 0) {
+		log_kv(LOGL_INFO, "created database", "database", name, NULL);
+		my->created = xstrdup(name);
+	}
+	free(out);
 	free(script);
 	free(ident);
 	if (rc == -1)
@@ -375,7 +398,7 @@ my_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	if (target != NULL)
 		child_args_addf(&a, "--database=%s", target);
 	free(single);
-	rc = child_spawn(&my->child, child_args_list(&a), NULL,
+	rc = child_spawn(&my->child, child_args_list(&a), NULL, &my->opts,
 	    CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, err, errlen);
 	child_args_free(&a);
 	if (rc == -1) {
@@ -415,13 +438,15 @@ my_tool_version(struct engine_job *job, char *buf, size_t len)
 }
 
 static int
-my_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
+my_scratch_name(struct engine_job *job, const char *base, char *buf, size_t len, char *err,
+    size_t errlen)
 {
 	if (!my_single(job, NULL))
 		return errf(err, errlen, "verify --restore needs a backup of one database; "
 		    "this definition backs up '%s', whose dump names its databases itself",
 		    config_get(job->section, "databases"));
-	snprintf(buf, len, "kbackup_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
+	if (strlcpy(buf, base, len) >= len)
+		return errf(err, errlen, "%s: too long a name", base);
 	return 0;
 }
 
@@ -496,6 +521,28 @@ my_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
 	return rc;
 }
 
+/* A prefix compared as bytes (LIKE would take _ for a wildcard). */
+static int
+my_scratch_list(struct engine_job *job, const char *prefix, char ***names, char *err,
+    size_t errlen)
+{
+	char	*lit, *script, *out = NULL;
+	int	 rc;
+
+	*names = NULL;
+	lit = my_hex_literal(prefix);
+	script = xasprintf("SELECT schema_name FROM information_schema.schemata WHERE "
+	    "BINARY LEFT(schema_name, CHAR_LENGTH(%s)) = %s ORDER BY 1;\n", lit, lit);
+	rc = my_sql(job, NULL, script, 0, &out, err, errlen);
+	my_end(job, 0, NULL, 0);
+	if (rc == 0)
+		*names = engine_lines(out);
+	free(out);
+	free(script);
+	free(lit);
+	return rc;
+}
+
 static void
 my_pod(const struct config_section *section, struct engine_pod *pod)
 {
@@ -503,9 +550,15 @@ my_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->image = "kbackup/runner-mysql";
 }
 
-const struct engine_ops engine_mysql = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_mysql_desc = {
 	.name = "mysql",
 	.keys = mysql_keys,
+	.pod = my_pod,
+};
+
+const struct engine_ops engine_mysql = {
+	.desc = &engine_mysql_desc,
 	.backup_begin = my_backup_begin,
 	.backup_end = my_end,
 	.restore_begin = my_restore_begin,
@@ -513,8 +566,8 @@ const struct engine_ops engine_mysql = {
 	.check = my_check,
 	.tool_version = my_tool_version,
 	.scratch_name = my_scratch_name,
+	.scratch_list = my_scratch_list,
 	.exists = my_exists,
 	.sanity = my_sanity,
 	.drop = my_drop,
-	.pod = my_pod,
 };

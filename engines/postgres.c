@@ -1,11 +1,13 @@
 /*
  * postgres: PostgreSQL through pg_dump -Fc and pg_restore.
  *
- * The password reaches libpq through a 0600 PGPASSFILE in workdir, written
- * for the job and removed after it: never argv, never the environment of the
- * runner's other children.  Compression is ours (-Z0).  Restores run in one
- * transaction, so a stream that stops half-way (a frame that fails its check)
- * leaves the target database as it was.
+ * The password reaches libpq as PGPASSFILE=/proc/self/fd/N, a memfile (in
+ * memory, mode 0600) that only the tool it is passed to inherits: never
+ * argv, never on disk, gone when the runner is.  Compression is ours (-Z0).
+ * The tools are of the server's major version or newer (pg_client.h) unless
+ * bin_dir says which.  Restores run in one transaction, so a stream that
+ * stops half-way (a frame that fails its check) leaves the target database
+ * as it was; a database the restore created for itself is dropped again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,11 +20,17 @@
 #include "common/util.h"
 #include "common/proc.h"
 #include "engines/engine.h"
+#include "engines/pg_client.h"
 
 struct pg_job {
 	struct child	 child;
 	int		 running;
-	char		*passfile;
+	struct memfile	 pass;		/* the .pgpass line */
+	int		 resolved;	/* pg_resolve() ran: resolve_err says how */
+	int		 resolve_rc;
+	char		 resolve_err[KB_ERRLEN];
+	char		*bindir;	/* the chosen client's, or NULL: bin_dir or PATH */
+	char		*created;	/* restore: the database it created, dropped on failure */
 };
 
 static const struct config_key postgres_keys[] = {
@@ -47,17 +55,44 @@ pg_priv(struct engine_job *job)
 	return job->priv;
 }
 
+/* The newest client installed under the root, or NULL. */
+static char *
+pg_newest_bindir(void)
+{
+	const char	*root = pg_client_root();
+	int		*majors;
+	size_t		 n;
+	char		*dir = NULL;
+
+	if ((majors = pg_client_majors(root, &n)) != NULL)
+		dir = xasprintf("%s/%d/bin", root, majors[n - 1]);
+	free(majors);
+	return dir;
+}
+
+/*
+ * bin_dir's tool, else the chosen client's (pg_resolve()), else the newest
+ * installed one's (psql before the choice: it talks to any server), else
+ * PATH's.
+ */
 static void
 pg_tool(struct engine_job *job, struct child_args *a, const char *tool)
 {
+	struct pg_job	*pg = pg_priv(job);
 	const char	*dir = config_get(job->section, "bin_dir");
+	char		*newest = NULL, *p;
 
+	if (dir == NULL)
+		dir = pg->bindir;
+	if (dir == NULL)
+		dir = newest = pg_newest_bindir();
 	if (dir != NULL) {
-		char *p = path_join(dir, tool);
+		p = path_join(dir, tool);
 		child_args_add(a, p);
 		free(p);
 	} else
 		child_args_add(a, tool);
+	free(newest);
 }
 
 /* A .pgpass line matches any host, port, database and user: '\' and ':' escaped. */
@@ -71,7 +106,7 @@ pg_write_passfile(struct engine_job *job, char *err, size_t errlen)
 	size_t		 size;
 	int		 rc;
 
-	if (password == NULL || pg->passfile != NULL)
+	if (password == NULL || pg->pass.path[0] != '\0')
 		return 0;
 	size = 8 + 2 * strlen(password) + 2;
 	line = xmalloc(size);
@@ -82,19 +117,9 @@ pg_write_passfile(struct engine_job *job, char *err, size_t errlen)
 		*p++ = *s;
 	}
 	*p++ = '\n';
-	rc = secret_file_write(job->tmpdir, "pgpass.XXXXXX", line, (size_t)(p - line),
-	    &pg->passfile, err, errlen);
+	rc = memfile_open(&pg->pass, "kbackup-pgpass", line, (size_t)(p - line), err, errlen);
 	freezero(line, size);
 	return rc;
-}
-
-static void
-pg_remove_passfile(struct engine_job *job)
-{
-	struct pg_job	*pg = job->priv;
-
-	if (pg != NULL)
-		secret_file_remove(&pg->passfile);
 }
 
 /* Environment for libpq tools: the passfile, never the password itself. */
@@ -106,8 +131,8 @@ pg_env(struct engine_job *job, struct child_args *env)
 
 	child_args_add(env, "PGAPPNAME=kbackup");
 	child_args_add(env, "PGCONNECT_TIMEOUT=30");
-	if (pg->passfile != NULL)
-		child_args_addf(env, "PGPASSFILE=%s", pg->passfile);
+	if (pg->pass.path[0] != '\0')
+		child_args_addf(env, "PGPASSFILE=%s", pg->pass.path);
 	if (sslmode != NULL)
 		child_args_addf(env, "PGSSLMODE=%s", sslmode);
 }
@@ -136,6 +161,7 @@ static int
 pg_psql(struct engine_job *job, const char *database, const char *script,
     const char *const *vars, char **out, char *err, size_t errlen)
 {
+	struct pg_job		*pg = pg_priv(job);
 	struct child_args	 a = { 0 }, env = { 0 };
 	char			*drop = NULL;
 	int			 rc;
@@ -155,7 +181,7 @@ pg_psql(struct engine_job *job, const char *database, const char *script,
 	child_args_addf(&a, "--dbname=%s", database);
 	pg_env(job, &env);
 	/* Output nobody asked for is dropped, not logged: it may be table data. */
-	rc = child_run_input(child_args_list(&a), child_args_list(&env), script,
+	rc = child_run_input(child_args_list(&a), child_args_list(&env), &pg->pass, script,
 	    out != NULL ? out : &drop, 1024 * 1024, err, errlen);
 	free(drop);
 	child_args_free(&a);
@@ -176,33 +202,119 @@ pg_start(struct engine_job *job, struct child_args *a, int flags, int *fd, char 
 	int			 rc;
 
 	pg_env(job, &env);
-	rc = child_spawn(&pg->child, child_args_list(a), child_args_list(&env), flags, err,
-	    errlen);
+	rc = child_spawn(&pg->child, child_args_list(a), child_args_list(&env), &pg->pass,
+	    flags, err, errlen);
 	child_args_free(a);
 	child_args_free(&env);
-	if (rc == -1) {
-		pg_remove_passfile(job);
+	if (rc == -1)
 		return -1;
-	}
 	pg->running = 1;
 	*fd = (flags & CHILD_STDIN_PIPE) ? pg->child.in_fd : pg->child.out_fd;
 	return 0;
 }
 
+/*
+ * The client for the server, chosen once per job (pg_client.h): none to
+ * choose when bin_dir is set or no client is installed under the root (then
+ * PATH's); else the server's major, or a newer one, asked of the server in
+ * database.  A server that does not answer gets the newest client, whose
+ * own failure then says why (database missing, password refused, server
+ * down) better than the question could.  A refusal is kept: tool_version()
+ * and backup_begin() both ask.
+ */
+static int
+pg_resolve(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	static const char script[] =
+	    "SELECT current_setting('server_version_num'), current_setting('server_version');\n";
+	struct pg_job	*pg = pg_priv(job);
+	const char	*root = pg_client_root();
+	int		*majors = NULL, major = 0, choice;
+	size_t		 n = 0;
+	char		*out = NULL, version[64], installed[256];
+
+	if (pg->resolved)
+		return pg->resolve_rc == 0 ? 0 : errf(err, errlen, "%s", pg->resolve_err);
+	pg->resolved = 1;
+	if (config_get(job->section, "bin_dir") != NULL ||
+	    (majors = pg_client_majors(root, &n)) == NULL)
+		return 0;
+	if (pg_psql(job, database, script, NULL, &out, pg->resolve_err,
+	    sizeof(pg->resolve_err)) == -1) {
+		log_kv(LOGL_WARN, "cannot ask the server for its version: taking the newest "
+		    "client", "error", pg->resolve_err, NULL);
+		pg->resolve_err[0] = '\0';
+		pg->bindir = xasprintf("%s/%d/bin", root, majors[n - 1]);
+		free(majors);
+		return 0;
+	}
+	if (pg_client_server_version(out, &major, version, sizeof(version)) == -1) {
+		errf(pg->resolve_err, sizeof(pg->resolve_err),
+		    "cannot read the server's version from '%.60s'", out);
+		goto fail;
+	}
+	if ((choice = pg_client_choose(majors, n, major)) == -1) {
+		pg_client_majors_text(majors, n, installed, sizeof(installed));
+		errf(pg->resolve_err, sizeof(pg->resolve_err), "the server runs PostgreSQL %s "
+		    "and the client tools installed in %s are older (%s): install "
+		    "postgresql-client-%d, or set [postgres] bin_dir", version, root, installed,
+		    major);
+		goto fail;
+	}
+	pg->bindir = xasprintf("%s/%d/bin", root, choice);
+	log_kv(LOGL_INFO, "PostgreSQL client chosen for the server", "server", version,
+	    "bin_dir", pg->bindir, NULL);
+	free(majors);
+	free(out);
+	return 0;
+fail:
+	pg->resolve_rc = -1;
+	free(majors);
+	free(out);
+	return errf(err, errlen, "%s", pg->resolve_err);
+}
+
+static int	pg_end(struct engine_job *, int, char *, size_t);
+
 static int
 pg_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct child_args	a = { 0 };
+	const char		*database = config_get(job->section, "database");
+	struct child_args	 a = { 0 };
 
-	if (pg_write_passfile(job, err, errlen) == -1)
+	if (pg_resolve(job, database, err, errlen) == -1 ||
+	    pg_write_passfile(job, err, errlen) == -1) {
+		pg_end(job, 1, NULL, 0);
 		return -1;
+	}
 	pg_tool(job, &a, "pg_dump");
 	child_args_add(&a, "--format=custom");
 	child_args_add(&a, "--compress=0");
 	pg_conn_args(job, &a);
 	child_args_add_words(&a, config_get(job->section, "dump_options"));
-	child_args_addf(&a, "--dbname=%s", config_get(job->section, "database"));
-	return pg_start(job, &a, CHILD_STDOUT_PIPE, fd, err, errlen);
+	child_args_addf(&a, "--dbname=%s", database);
+	if (pg_start(job, &a, CHILD_STDOUT_PIPE, fd, err, errlen) == -1) {
+		pg_end(job, 1, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* A restore that failed drops the database it had created: nothing half-made stays. */
+static void
+pg_drop_created(struct engine_job *job)
+{
+	struct pg_job	*pg = job->priv;
+	char		 err[KB_ERRLEN], *var;
+	const char	*vars[2];
+
+	var = xasprintf("db=%s", pg->created);
+	vars[0] = var;
+	vars[1] = NULL;
+	engine_log_created_drop(pg->created, pg_psql(job, "postgres",
+	    "DROP DATABASE IF EXISTS :\"db\" WITH (FORCE);\n", vars, NULL, err, sizeof(err)),
+	    err);
+	free(var);
 }
 
 static int
@@ -222,7 +334,11 @@ pg_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 			rc = child_wait(&pg->child, err, errlen);
 		pg->running = 0;
 	}
-	pg_remove_passfile(job);
+	if (pg->created != NULL && (aborted || rc == -1))
+		pg_drop_created(job);
+	memfile_close(&pg->pass);
+	free(pg->created);
+	free(pg->bindir);
 	free(pg);
 	job->priv = NULL;
 	return rc;
@@ -234,7 +350,10 @@ pg_target(struct engine_job *job)
 	return job->database != NULL ? job->database : config_get(job->section, "database");
 }
 
-/* Creates the target database unless it exists (restore --database NAME). */
+/*
+ * Creates the target database unless it exists (restore --database NAME, or
+ * the configured one dropped); remembers one it created.
+ */
 static int
 pg_ensure_database(struct engine_job *job, const char *name, char *err, size_t errlen)
 {
@@ -246,6 +365,7 @@ pg_ensure_database(struct engine_job *job, const char *name, char *err, size_t e
 	    "CREATE DATABASE :\"db\";\n"
 	    "\\echo created\n"
 	    "\\endif\n";
+	struct pg_job	*pg = pg_priv(job);
 	char		*var, *out = NULL;
 	const char	*vars[2];
 	int		 rc;
@@ -254,8 +374,10 @@ pg_ensure_database(struct engine_job *job, const char *name, char *err, size_t e
 	vars[0] = var;
 	vars[1] = NULL;
 	rc = pg_psql(job, "postgres", script, vars, &out, err, errlen);
-	if (rc == 0 && out != NULL && strstr(out, "created") != NULL)
+	if (rc == 0 && out != NULL && strstr(out, "created") != NULL) {
 		log_kv(LOGL_INFO, "created database", "database", name, NULL);
+		pg->created = xstrdup(name);
+	}
 	free(out);
 	free(var);
 	if (rc == -1)
@@ -263,16 +385,16 @@ pg_ensure_database(struct engine_job *job, const char *name, char *err, size_t e
 	return 0;
 }
 
+/* The client is chosen before the target is created: a missing one creates nothing. */
 static int
 pg_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
 	struct child_args	 a = { 0 };
 	const char		*target = pg_target(job);
 
-	if (pg_write_passfile(job, err, errlen) == -1)
-		return -1;
-	if (pg_ensure_database(job, target, err, errlen) == -1) {
-		pg_remove_passfile(job);
+	if (pg_resolve(job, "postgres", err, errlen) == -1 ||
+	    pg_ensure_database(job, target, err, errlen) == -1) {
+		pg_end(job, 1, NULL, 0);
 		return -1;
 	}
 	pg_tool(job, &a, "pg_restore");
@@ -283,40 +405,51 @@ pg_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	child_args_add(&a, "--exit-on-error");
 	child_args_add_words(&a, config_get(job->section, "restore_options"));
 	child_args_addf(&a, "--dbname=%s", target);
-	return pg_start(job, &a, CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, fd, err, errlen);
+	if (pg_start(job, &a, CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, fd, err, errlen) == -1) {
+		pg_end(job, 1, NULL, 0);
+		return -1;
+	}
+	return 0;
 }
 
+/* The database answers, and there is a client for its version. */
 static int
 pg_check(struct engine_job *job, char *err, size_t errlen)
 {
-	int	rc;
+	const char	*database = config_get(job->section, "database");
+	int		 rc;
 
-	rc = pg_psql(job, config_get(job->section, "database"), "SELECT 1;\n", NULL, NULL,
-	    err, errlen);
+	rc = pg_resolve(job, database, err, errlen);
+	if (rc == 0)
+		rc = pg_psql(job, database, "SELECT 1;\n", NULL, NULL, err, errlen);
 	pg_end(job, 0, NULL, 0);
 	return rc;
 }
 
+/* The chosen pg_dump's: backup_begin() of the same job then runs it. */
 static int
 pg_tool_version(struct engine_job *job, char *buf, size_t len)
 {
 	struct child_args	 a = { 0 };
-	int			 rc;
+	char			 err[KB_ERRLEN];
 
+	if (pg_resolve(job, config_get(job->section, "database"), err, sizeof(err)) == -1)
+		return -1;
 	pg_tool(job, &a, "pg_dump");
 	child_args_add(&a, "--version");
-	rc = child_version(&a, buf, len);
-	return rc;
+	return child_version(&a, buf, len);
 }
 
 static int
-pg_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
+pg_scratch_name(struct engine_job *job, const char *base, char *buf, size_t len, char *err,
+    size_t errlen)
 {
-	snprintf(buf, len, "kbackup_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
+	if (strlcpy(buf, base, len) >= len)
+		return errf(err, errlen, "%s: too long a name", base);
 	return 0;
 }
 
-/* Runs script in the postgres database with the psql variable db set to database. */
+/* Runs script in the postgres database with the psql variable db set to database (or prefix). */
 static int
 pg_psql_about(struct engine_job *job, const char *script, const char *database, char **out,
     char *err, size_t errlen)
@@ -382,6 +515,22 @@ pg_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
 	    NULL, err, errlen);
 }
 
+/* A prefix compared as text (not LIKE, where _ is a wildcard). */
+static int
+pg_scratch_list(struct engine_job *job, const char *prefix, char ***names, char *err,
+    size_t errlen)
+{
+	char	*out = NULL;
+
+	*names = NULL;
+	if (pg_psql_about(job, "SELECT datname FROM pg_database WHERE left(datname, "
+	    "length(:'db')) = :'db' ORDER BY 1;\n", prefix, &out, err, errlen) == -1)
+		return -1;
+	*names = engine_lines(out);
+	free(out);
+	return 0;
+}
+
 static void
 pg_pod(const struct config_section *section, struct engine_pod *pod)
 {
@@ -389,9 +538,15 @@ pg_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->image = "kbackup/runner-postgres";
 }
 
-const struct engine_ops engine_postgres = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_postgres_desc = {
 	.name = "postgres",
 	.keys = postgres_keys,
+	.pod = pg_pod,
+};
+
+const struct engine_ops engine_postgres = {
+	.desc = &engine_postgres_desc,
 	.backup_begin = pg_backup_begin,
 	.backup_end = pg_end,
 	.restore_begin = pg_restore_begin,
@@ -399,8 +554,8 @@ const struct engine_ops engine_postgres = {
 	.check = pg_check,
 	.tool_version = pg_tool_version,
 	.scratch_name = pg_scratch_name,
+	.scratch_list = pg_scratch_list,
 	.exists = pg_exists,
 	.sanity = pg_sanity,
 	.drop = pg_drop,
-	.pod = pg_pod,
 };

@@ -253,14 +253,19 @@ rd_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->image = "kbackup/runner-redis";
 }
 
-const struct engine_ops engine_redis = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_redis_desc = {
 	.name = "redis",
 	.keys = redis_keys,
+	.pod = rd_pod,
+};
+
+const struct engine_ops engine_redis = {
+	.desc = &engine_redis_desc,
 	.backup_begin = rd_backup_begin,
 	.backup_end = rd_backup_end,
 	.restore_begin = rd_restore_begin,
 	.restore_end = rd_restore_end,
 	.check = rd_check,
 	.tool_version = rd_tool_version,
-	.pod = rd_pod,
 };

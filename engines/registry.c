@@ -1,19 +1,40 @@
 /*
- * registry: the engines the runner knows.  Adding an engine: its file, and
- * one line here.
+ * registry: the engines kbackup knows, in two tables: what the config
+ * schema and the operator read of each (engine_descs), and what the runner
+ * runs (engine_registry).  The operator is linked with --gc-sections and
+ * references only the first, so none of the engines' tools code, nor the
+ * libraries it needs (libmicrohttpd, libarchive), is in it.  Adding an
+ * engine: its file, and its line in each table.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "engines/engine.h"
 
+extern const struct engine_desc engine_postgres_desc;
+extern const struct engine_desc engine_cockroach_desc;
+extern const struct engine_desc engine_etcd_desc;
+extern const struct engine_desc engine_sqlite_desc;
+extern const struct engine_desc engine_redis_desc;
+extern const struct engine_desc engine_mysql_desc;
 extern const struct engine_ops engine_postgres;
 extern const struct engine_ops engine_cockroach;
 extern const struct engine_ops engine_etcd;
 extern const struct engine_ops engine_sqlite;
 extern const struct engine_ops engine_redis;
 extern const struct engine_ops engine_mysql;
+
+const struct engine_desc *const engine_descs[] = {
+	&engine_postgres_desc,
+	&engine_cockroach_desc,
+	&engine_etcd_desc,
+	&engine_mysql_desc,
+	&engine_redis_desc,
+	&engine_sqlite_desc,
+	NULL
+};
 
 const struct engine_ops *const engine_registry[] = {
 	&engine_postgres,
@@ -31,8 +52,19 @@ engine_find(const char *name)
 	size_t	i;
 
 	for (i = 0; engine_registry[i] != NULL; i++)
-		if (strcmp(engine_registry[i]->name, name) == 0)
+		if (strcmp(engine_registry[i]->desc->name, name) == 0)
 			return engine_registry[i];
+	return NULL;
+}
+
+const struct engine_desc *
+engine_desc_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; engine_descs[i] != NULL; i++)
+		if (strcmp(engine_descs[i]->name, name) == 0)
+			return engine_descs[i];
 	return NULL;
 }
 
@@ -44,12 +76,42 @@ engine_names(void)
 
 	if (names[0] != '\0')
 		return names;
-	for (i = 0; engine_registry[i] != NULL; i++) {
+	for (i = 0; engine_descs[i] != NULL; i++) {
 		if (i > 0)
 			strlcat(names, "|", sizeof(names));
-		strlcat(names, engine_registry[i]->name, sizeof(names));
+		strlcat(names, engine_descs[i]->name, sizeof(names));
 	}
 	return names;
+}
+
+void
+engine_log_created_drop(const char *database, int rc, const char *err)
+{
+	if (rc == -1)
+		log_kv(LOGL_ERROR, "cannot drop the database the failed restore created: drop "
+		    "it by hand", "database", database, "error", err, NULL);
+	else
+		log_kv(LOGL_INFO, "dropped the database the failed restore had created",
+		    "database", database, NULL);
+}
+
+char **
+engine_lines(const char *text)
+{
+	char	**lines = xcalloc(1, sizeof(*lines));
+	size_t	  n = 0, len;
+
+	while (text != NULL && *text != '\0') {
+		len = strcspn(text, "\n");
+		if (len > 0) {
+			lines = xreallocarray(lines, n + 2, sizeof(*lines));
+			lines[n++] = xstrndup(text, len);
+			lines[n] = NULL;
+		}
+		text += len;
+		text += *text == '\n';
+	}
+	return lines;
 }
 
 void

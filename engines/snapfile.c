@@ -55,14 +55,19 @@ snapfile_open(struct snapfile *sf, char *err, size_t errlen)
 int
 snapfile_create(struct snapfile *sf, const char *target, char *err, size_t errlen)
 {
-	char	*copy, *dir, *tmpl;
+	char	*copy, *dir, *base, *tmpl;
 
 	memset(sf, 0, sizeof(*sf));
 	sf->fd = -1;
 	copy = xstrdup(target);
-	dir = dirname(copy);
-	tmpl = xasprintf("%s/.%s.kbtmp.XXXXXX", dir, "restore");
+	base = xstrdup(basename(copy));
 	free(copy);
+	copy = xstrdup(target);
+	dir = dirname(copy);
+	/* Named after the target: what a killed restore left says whose it was. */
+	tmpl = xasprintf("%s/.%.200s.kbtmp.XXXXXX", dir, base);
+	free(copy);
+	free(base);
 	if ((sf->fd = mkstemp(tmpl)) == -1) {
 		errf(err, errlen, "%s: %s", tmpl, strerror(errno));
 		free(tmpl);

@@ -26,7 +26,7 @@ int	 snapfile_prepare(struct snapfile *, const char *workdir, const char *prefix
 /* Backup: opens sf->path for reading, unlinks it and the directory; sf->fd is the stream. */
 int	 snapfile_open(struct snapfile *, char *err, size_t errlen);
 
-/* Restore: a 0600 temp file next to target (created); sf->fd to write into. */
+/* Restore: a 0600 temp file .TARGET.kbtmp.XXXXXX next to target; sf->fd to write into. */
 int	 snapfile_create(struct snapfile *, const char *target, char *err, size_t errlen);
 /* Restore: fsync and close sf->fd. */
 int	 snapfile_sync(struct snapfile *, char *err, size_t errlen);

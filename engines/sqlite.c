@@ -6,16 +6,18 @@
  * opened, unlinked, and streamed.  Restore: the stream goes to a temporary
  * file next to the target, is fsynced, must pass PRAGMA integrity_check, and
  * is renamed over the target.  restore --database PATH restores to another
- * file.  verify --restore restores into a scratch file in workdir (or a
- * --target path that does not exist yet) and removes it afterwards.
+ * file.  verify --restore restores into a scratch file in the definition's
+ * scratch directory (or a --target path that does not exist yet) and removes
+ * it afterwards, with what SQLite and the restore put next to it.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -77,7 +79,8 @@ sq_shell(struct engine_job *job, const char *path, const char *sql, char **out,
 	child_args_add(&a, "-cmd");
 	child_args_add(&a, ".timeout 30000");
 	sq_add_path(&a, path);
-	rc = child_run_input(child_args_list(&a), NULL, sql, out, 1024 * 1024, err, errlen);
+	rc = child_run_input(child_args_list(&a), NULL, NULL, sql, out, 1024 * 1024, err,
+	    errlen);
 	child_args_free(&a);
 	return rc;
 }
@@ -263,21 +266,60 @@ sq_tool_version(struct engine_job *job, char *buf, size_t len)
 }
 
 /*
- * verify --restore: the scratch database is a file in workdir (created if
- * missing), the directory the backup's copy goes through too.
+ * verify --restore: the scratch database is BASE.db in scratchdir (created
+ * if missing), a directory that no runner taking the lock empties.
  */
 static int
-sq_scratch_name(struct engine_job *job, char *buf, size_t len, char *err, size_t errlen)
+sq_scratch_name(struct engine_job *job, const char *base, char *buf, size_t len, char *err,
+    size_t errlen)
 {
 	int	n;
 
-	if (mkdir_p(job->tmpdir, 0700, err, errlen) == -1)
+	if (mkdir_p(job->scratchdir, 0700, err, errlen) == -1)
 		return -1;
-	n = snprintf(buf, len, "%s/kbackup_verify_%ld_%ld.db", job->tmpdir, (long)getpid(),
-	    (long)time(NULL));
+	n = snprintf(buf, len, "%s/%s.db", job->scratchdir, base);
 	if (n < 0 || (size_t)n >= len)
 		return errf(err, errlen, "%s: the work directory's name is too long",
-		    job->tmpdir);
+		    job->scratchdir);
+	return 0;
+}
+
+/*
+ * Every BASE that a file in scratchdir belongs to (BASE.db, its -wal, -shm
+ * and -journal, a killed restore's .BASE.db.kbtmp.*), as BASE.db.
+ */
+static int
+sq_scratch_list(struct engine_job *job, const char *prefix, char ***names, char *err,
+    size_t errlen)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*path, *base;
+	const char	*name;
+	size_t		 n = 0, i;
+
+	*names = xcalloc(1, sizeof(**names));
+	if ((d = opendir(job->scratchdir)) == NULL)
+		return errno == ENOENT ? 0 :
+		    errf(err, errlen, "%s: %s", job->scratchdir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		name = de->d_name + (de->d_name[0] == '.');
+		if (strncmp(name, prefix, strlen(prefix)) != 0)
+			continue;
+		base = xstrndup(name, strcspn(name, "."));
+		path = xasprintf("%s/%s.db", job->scratchdir, base);
+		free(base);
+		for (i = 0; i < n && strcmp((*names)[i], path) != 0; i++)
+			;
+		if (i < n) {
+			free(path);
+			continue;
+		}
+		*names = xreallocarray(*names, n + 2, sizeof(**names));
+		(*names)[n++] = path;
+		(*names)[n] = NULL;
+	}
+	closedir(d);
 	return 0;
 }
 
@@ -323,13 +365,45 @@ sq_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 	return 0;
 }
 
-/* The file and what SQLite may have left next to it (sanity's -wal and -shm). */
+/* What a restore killed half-way left next to path: .NAME.kbtmp.* (snapfile_create()). */
+static void
+sq_remove_temps(const char *path)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*copy, *dir, *prefix, *p;
+
+	copy = xstrdup(path);
+	prefix = xasprintf(".%.200s.kbtmp.", basename(copy));
+	free(copy);
+	copy = xstrdup(path);
+	dir = dirname(copy);
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+			p = path_join(dir, de->d_name);
+			if (unlink(p) == -1 && errno != ENOENT)
+				log_warn("cannot remove %s: %s", p, strerror(errno));
+			free(p);
+		}
+		closedir(d);
+	}
+	free(copy);
+	free(prefix);
+}
+
+/*
+ * The file and what may be next to it: sanity's -wal and -shm, a journal,
+ * the temporary file of a restore that was killed.
+ */
 static int
 sq_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
 {
 	char	*p;
 
 	sq_remove_sidecars(database);
+	sq_remove_temps(database);
 	p = xasprintf("%s-journal", database);
 	if (unlink(p) == -1 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", p, strerror(errno));
@@ -361,9 +435,15 @@ sq_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->volumes = volumes;
 }
 
-const struct engine_ops engine_sqlite = {
+/* What the config schema and the operator read. */
+const struct engine_desc engine_sqlite_desc = {
 	.name = "sqlite",
 	.keys = sqlite_keys,
+	.pod = sq_pod,
+};
+
+const struct engine_ops engine_sqlite = {
+	.desc = &engine_sqlite_desc,
 	.backup_begin = sq_backup_begin,
 	.backup_end = sq_backup_end,
 	.restore_begin = sq_restore_begin,
@@ -371,8 +451,8 @@ const struct engine_ops engine_sqlite = {
 	.check = sq_check,
 	.tool_version = sq_tool_version,
 	.scratch_name = sq_scratch_name,
+	.scratch_list = sq_scratch_list,
 	.exists = sq_exists,
 	.sanity = sq_sanity,
 	.drop = sq_drop,
-	.pod = sq_pod,
 };

@@ -228,12 +228,12 @@ selector(const char *name)
 static void
 engine_pod_of(const struct ctx *c, struct engine_pod *pod)
 {
-	const struct engine_ops	*ops = engine_find(c->d->engine);
+	const struct engine_desc *e = engine_desc_find(c->d->engine);
 	const struct config_section *sec = config_section(c->cfg, c->d->engine);
 
 	memset(pod, 0, sizeof(*pod));
-	if (ops != NULL && ops->pod != NULL && sec != NULL)
-		ops->pod(sec, pod);
+	if (e != NULL && e->pod != NULL && sec != NULL)
+		e->pod(sec, pod);
 }
 
 static char *
@@ -453,7 +453,7 @@ render_definition(const struct definition *d, const struct location *l,
 	 * not a runner in a crash loop.  (An engine or backend this build lacks
 	 * is left to the runner image, which has it.)
 	 */
-	if (engine_find(d->engine) != NULL && storage_find(l->type) != NULL &&
+	if (engine_desc_find(d->engine) != NULL && storage_find(l->type) != NULL &&
 	    (config_validate(c.cfg, runner_schema(), err, errlen) == -1 ||
 	    runner_config_check(c.cfg, err, errlen) == -1)) {
 		config_free(c.cfg);

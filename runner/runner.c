@@ -16,7 +16,7 @@
 #include "common/util.h"
 #include "runner/runner.h"
 
-static const char *runner_workdir(const struct config_section *);
+static const char *runner_workdir(struct runner *);
 static char *control_path(const struct runner *);
 
 void
@@ -27,12 +27,13 @@ runner_init(struct runner *r, struct config *cfg)
 	r->backup = config_section(cfg, "backup");
 	r->name = config_get(r->backup, "name");
 	r->namespace_ = config_get(r->backup, "namespace");
-	r->workdir = runner_workdir(r->backup);
+	r->workdir = runner_workdir(r);
 	r->engine = engine_find(config_get(r->backup, "engine"));
-	r->engine_section = config_section(cfg, r->engine->name);
+	r->engine_section = config_section(cfg, r->engine->desc->name);
 	r->base = xasprintf("%s/%s", r->namespace_, r->name);
 	r->state_dir = xasprintf("%s/%s.%s", r->workdir, r->namespace_, r->name);
 	r->tmpdir = path_join(r->state_dir, "tmp");
+	r->scratchdir = path_join(r->state_dir, "scratch");
 	r->control_path = control_path(r);
 }
 
@@ -55,13 +56,18 @@ control_path(const struct runner *r)
 /*
  * workdir as the config gives it; when it does not, systemd's
  * $STATE_DIRECTORY (StateDirectory=kbackup/%i: a directory per unit
- * instance), else the schema's default.
+ * instance), else the same directory as the shipped units give the config
+ * file's instance, the schema's default followed by the file's name less
+ * ".conf": /etc/kbackup/orders.conf runs in /var/lib/kbackup/orders from a
+ * shell as under kbackup-runnerd@orders, so that trigger finds the daemon's
+ * socket and --once takes the daemon's lock.
  */
 static const char *
-runner_workdir(const struct config_section *backup)
+runner_workdir(struct runner *r)
 {
-	const char	*dir;
-	size_t		 i;
+	const struct config_section	*backup = r->backup;
+	const char			*dir, *base;
+	size_t				 i, len;
 
 	for (i = 0; i < backup->nentries; i++)
 		if (strcmp(backup->entries[i].key, "workdir") == 0)
@@ -69,7 +75,13 @@ runner_workdir(const struct config_section *backup)
 	if ((dir = getenv("STATE_DIRECTORY")) != NULL && *dir == '/' &&
 	    strchr(dir, ':') == NULL)
 		return dir;
-	return config_get(backup, "workdir");
+	base = strrchr(r->cfg->path, '/');
+	base = base != NULL ? base + 1 : r->cfg->path;
+	len = strlen(base);
+	if (len > 5 && strcmp(base + len - 5, ".conf") == 0)
+		len -= 5;
+	r->workdir_own = xasprintf("%s/%.*s", config_get(backup, "workdir"), (int)len, base);
+	return r->workdir_own;
 }
 
 static int
@@ -93,6 +105,23 @@ read_runner_id(const char *path, char id[13])
 	id[12] = '\0';
 	free(buf);
 	return 0;
+}
+
+int
+runner_state_read(struct runner *r)
+{
+	char	*path;
+	int	 rc = 0;
+
+	if (r->runner_id[0] != '\0')
+		return 0;
+	path = path_join(r->state_dir, "runner-id");
+	if (read_runner_id(path, r->runner_id) == -1) {
+		r->runner_id[0] = '\0';
+		rc = -1;
+	}
+	free(path);
+	return rc;
 }
 
 int
@@ -172,7 +201,9 @@ runner_free(struct runner *r)
 	free(r->base);
 	free(r->state_dir);
 	free(r->tmpdir);
+	free(r->scratchdir);
 	free(r->control_path);
+	free(r->workdir_own);
 	config_free(r->cfg);
 	memset(r, 0, sizeof(*r));
 }
@@ -208,6 +239,7 @@ runner_engine_job(struct runner *r, struct engine_job *job, const char *database
 	job->config = r->cfg;
 	job->section = r->engine_section;
 	job->tmpdir = r->tmpdir;
+	job->scratchdir = r->scratchdir;
 	job->runner_id = r->runner_id;
 	job->database = database;
 }

@@ -33,6 +33,7 @@ struct runner {
 	const char			*name;
 	const char			*namespace_;
 	const char			*workdir;
+	char				*workdir_own;	/* workdir when derived */
 	/*
 	 * WORKDIR/NAMESPACE.NAME ('.' is in no name, so no two definitions
 	 * share one): the lock, the runner id, the control socket, and tmp/
@@ -40,6 +41,8 @@ struct runner {
 	 */
 	char				*state_dir;
 	char				*tmpdir;	/* state_dir/tmp */
+	/* state_dir/scratch: verify --restore's files, which runs without the lock */
+	char				*scratchdir;
 	/*
 	 * state_dir/control.sock, or WORKDIR/kb-HASH.sock where that is longer
 	 * than a socket path may be (HASH: of NAMESPACE/NAME).
@@ -58,6 +61,8 @@ void	 runner_init(struct runner *, struct config *);
  * (made once, at random, and kept there).  Commands that write need it.
  */
 int	 runner_state_open(struct runner *, char *err, size_t errlen);
+/* Reads the runner id if the state directory holds one; creates nothing. */
+int	 runner_state_read(struct runner *);
 /*
  * Empties tmp/: what a killed job left (spool files, passwords of old
  * versions).  Only under the lock: then no other job of ours is running.

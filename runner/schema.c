@@ -104,7 +104,7 @@ schema_build(void)
 
 	while (config_core_sections[ncore].name != NULL)
 		ncore++;
-	while (engine_registry[neng] != NULL)
+	while (engine_descs[neng] != NULL)
 		neng++;
 	schema = xcalloc(ncore + neng + 3, sizeof(*schema));
 	memcpy(schema, config_core_sections, ncore * sizeof(*schema));
@@ -112,9 +112,9 @@ schema_build(void)
 	schema[ncore].keys = rules_schema_keys();
 	ncore++;
 	for (i = 0; i < neng; i++) {
-		schema[ncore + i].name = engine_registry[i]->name;
-		schema[ncore + i].keys = engine_registry[i]->keys;
-		schema[ncore + i].validate = engine_registry[i]->validate;
+		schema[ncore + i].name = engine_descs[i]->name;
+		schema[ncore + i].keys = engine_descs[i]->keys;
+		schema[ncore + i].validate = engine_descs[i]->validate;
 	}
 	nkeys = count_keys(storage_common_keys);
 	for (i = 0; storage_registry[i] != NULL; i++)
@@ -155,11 +155,11 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 	size_t				 i;
 	int				 zstd, level;
 
-	if (engine_find(engine) == NULL)
+	if (engine_desc_find(engine) == NULL)
 		return errf(err, errlen, "[backup] engine: '%s' is not one of %s", engine,
 		    engine_names());
-	for (i = 0; engine_registry[i] != NULL; i++) {
-		const char *name = engine_registry[i]->name;
+	for (i = 0; engine_descs[i] != NULL; i++) {
+		const char *name = engine_descs[i]->name;
 		if (strcmp(name, engine) != 0 && config_section(cfg, name) != NULL)
 			return errf(err, errlen, "[%s]: section given, but [backup] engine is %s",
 			    name, engine);

@@ -2,6 +2,24 @@
 # etcd); sourced after tests/lib.sh.  Servers live in $KB_TMP and are stopped
 # by the EXIT trap.  As root, mariadbd runs as user mysql.
 
+# Files written since the test began are searched for secrets.
+: >"$KB_TMP/.started"
+
+# Fails if a file under $KB_TMP/work, or one written anywhere under /tmp
+# since the test began (the allowed files aside: the test's own password
+# files), holds secret.
+assert_secret_nowhere() {	# secret what [allowed-file...]
+	local secret=$1 what=$2 f hits=
+	shift 2
+	while IFS= read -r f; do
+		case " $* " in *" $f "*) continue ;; esac
+		hits="$hits $f"
+	done < <(find "$KB_TMP/work" /tmp -xdev -type f \( -path "$KB_TMP/work/*" -o \
+		-newer "$KB_TMP/.started" \) -size -1024k -print0 2>/dev/null | sort -zu |
+		xargs -0 -r grep -laF -- "$secret" 2>/dev/null)
+	[ -z "$hits" ] || fail "$what: the password is in$hits"
+}
+
 # A runner config: [backup] for ENGINE into a directory, the engine's section
 # from stdin.
 write_engine_config() {	# file engine [storage-dir]
@@ -69,6 +87,76 @@ watch_cmdlines() {
 	at_exit "kill $KB_WATCHER"
 }
 stop_watch() { kill "$KB_WATCHER" 2>/dev/null || true; wait "$KB_WATCHER" 2>/dev/null || true; }
+
+# A wrapper for a tool of the runner's (in a directory of its own, named as
+# the tool): it passes stdin and arguments to the real tool, unless stdin
+# holds $KB_PAUSE_AT; then it writes its pid to $KB_TMP/paused and sleeps,
+# for a test to kill the runner right there.  With "args" (tools whose stdin
+# is binary, such as pg_restore), the arguments are matched instead and
+# stdin is left alone.
+pause_wrapper() {	# dir tool real-path [args]
+	local match='in=$(cat; echo x); what=$in'
+	[ "${4:-}" = args ] && match='what="$*"'
+	mkdir -p "$1"
+	cat >"$1/$2" <<EOF2
+#!/bin/bash
+$match
+case "\$what" in *"\${KB_PAUSE_AT:-#none#}"*) echo \$\$ >"$KB_TMP/paused"; exec sleep 60 ;; esac
+[ -n "\${in+set}" ] || exec "$3" "\$@"
+printf '%s' "\${in%x}" | exec "$3" "\$@"
+EOF2
+	chmod 755 "$1/$2"
+}
+
+# Starts the runner in the background with KB_PAUSE_AT=needle and waits
+# until a pause_wrapper stops there; the runner's pid in $KB_PAUSED_RUNNER.
+# Its output goes to $KB_TMP/paused.out and .log (run_runner may run meanwhile).
+run_runner_until_paused() {	# needle args...
+	local needle=$1
+	shift
+	rm -f "$KB_TMP/paused"
+	KB_PAUSE_AT=$needle env -u PGPASSWORD "$RUNNER" "$@" >"$KB_TMP/paused.out" \
+		2>"$KB_TMP/paused.log" &
+	KB_PAUSED_RUNNER=$!
+	for _ in $(seq 1 500); do
+		[ -s "$KB_TMP/paused" ] && return 0
+		kill -0 "$KB_PAUSED_RUNNER" 2>/dev/null || break
+		sleep 0.02
+	done
+	kill -9 "$KB_PAUSED_RUNNER" 2>/dev/null || true
+	fail "the runner never reached '$needle': $(tail -3 "$KB_TMP/paused.log")"
+}
+# SIGKILL for the paused runner (and its sleeping wrapper); rc: its status (137).
+kill9_paused_runner() {
+	kill -9 "$KB_PAUSED_RUNNER"
+	set +e
+	wait "$KB_PAUSED_RUNNER"
+	rc=$?
+	set -e
+	kill "$(cat "$KB_TMP/paused")" 2>/dev/null || true
+	cat "$KB_TMP/paused.log" >>"$KB_TMP/all.log"
+}
+run_runner_kill9_at() {	# needle args...
+	run_runner_until_paused "$@"
+	kill9_paused_runner
+}
+
+# Starts the runner, kills it with SIGKILL after 0 to 0.39 s ($RANDOM: seed
+# it), and waits for the children it had (they are not killed, as systemd
+# or a container runtime would kill them: they run on, without the runner).
+run_runner_kill9_random() {	# args...
+	local pid
+	setsid env -u PGPASSWORD "$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log" &
+	pid=$!
+	sleep "$(printf '0.%02d' $((RANDOM % 40)))"
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	for _ in $(seq 1 300); do	# (zombies wait for whoever reaps orphans here)
+		ps -o stat= -g "$pid" | grep -qv '^Z' || break
+		sleep 0.05
+	done
+	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+}
 
 as_mysql() {
 	if [ "$(id -u)" = 0 ]; then runuser -u mysql -- "$@"; else "$@"; fi

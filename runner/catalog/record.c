@@ -81,10 +81,8 @@ record_to_json(const struct backup_record *r)
 	json_t	*o = record_fields(r);
 	char	 sum[72];
 
-	if (r->format >= 2) {
-		record_checksum(r, sum);
-		json_object_set_new(o, "checksum", json_string(sum));
-	}
+	record_checksum(r, sum);
+	json_object_set_new(o, "checksum", json_string(sum));
 	return o;
 }
 
@@ -94,7 +92,8 @@ record_fields(const struct backup_record *r)
 	json_t	*o, *parts, *labels;
 	size_t	 i;
 
-	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "format", r->format,
+	/* Always in the format written now: a record read from format 1 is rewritten as 2. */
+	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "format", RECORD_FORMAT,
 	    "id", r->id, "name", r->name, "namespace", r->namespace_, "engine", r->engine,
 	    "tool_version", r->tool_version != NULL ? r->tool_version : "", "mode", r->mode);
 	json_object_set_new(o, "started", time_json(r->started));

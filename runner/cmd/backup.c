@@ -178,7 +178,7 @@ record_fill(struct backup_job *b, size_t i, struct backup_record *rec)
 	strlcpy(rec->id, b->res->id, sizeof(rec->id));
 	rec->name = xstrdup(r->name);
 	rec->namespace_ = xstrdup(r->namespace_);
-	rec->engine = xstrdup(r->engine->name);
+	rec->engine = xstrdup(r->engine->desc->name);
 	rec->tool_version = xstrdup(b->tool_version);
 	rec->mode = xstrdup(b->single ? "single" : "retained");
 	rec->started = b->res->started;
@@ -330,7 +330,7 @@ job_backup(struct runner *r, struct catalog *cats, struct job_result *res)
 	b.single = strcmp(config_get(r->backup, "mode"), "single") == 0;
 	res->started = time(NULL);
 	backup_id_new(res->started, res->id);
-	log_kv(LOGL_INFO, "backup started", "id", res->id, "engine", r->engine->name,
+	log_kv(LOGL_INFO, "backup started", "id", res->id, "engine", r->engine->desc->name,
 	    "mode", b.single ? "single" : "retained", NULL);
 	err[0] = '\0';
 	if (backup_prepare(&b, err, sizeof(err)) == -1 ||

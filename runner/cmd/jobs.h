@@ -8,6 +8,7 @@
 #define KB_JOBS_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "runner/catalog/catalog.h"
@@ -59,6 +60,12 @@ int	 job_verify(struct runner *, const struct restore_request *, int all);
  */
 int	 job_verify_restore(struct runner *, const struct restore_request *,
 	    const char *target);
+/*
+ * Drops the scratch databases of this runner's verify --restore runs that
+ * are no longer running (SIGKILL), and says what it found on out (check)
+ * or only in the log (out NULL).  -1 if one could not be listed or dropped.
+ */
+int	 job_scratch_sweep(struct runner *, FILE *out);
 int	 job_list(struct runner *, const char *storage, int json);
 int	 job_check(struct runner *, int offline);
 /*

@@ -211,8 +211,10 @@ job_check(struct runner *r, int offline)
 	if (r->engine->check(&job, err, sizeof(err)) == -1) {
 		printf("database: FAILED %s\n", err);
 		failed++;
-	} else
-		printf("database: ok (%s)\n", r->engine->name);
+	} else {
+		printf("database: ok (%s)\n", r->engine->desc->name);
+		job_scratch_sweep(r, stdout);	/* a warning, not a failed check */
+	}
 	for (i = 0; i < r->nlocations; i++) {
 		if (check_location(r, &r->locations[i], err, sizeof(err)) == -1) {
 			printf("storage %s: FAILED %s\n", r->locations[i].st->name, err);

@@ -109,11 +109,11 @@ job_restore(struct runner *r, const struct restore_request *req)
 
 		time_to_rfc3339(o.m->finished, fin);
 		printf("would restore backup %s (finished %s) from %s into %s\n", o.m->id,
-		    fin, o.loc->desc, target != NULL ? target : r->engine->name);
+		    fin, o.loc->desc, target != NULL ? target : r->engine->desc->name);
 		fflush(stdout);
 		/* Logged too: a triggered dry run shows it to the trigger client. */
 		log_kv(LOGL_INFO, "restore dry run: nothing restored", "id", o.m->id, "from",
-		    o.loc->desc, "into", target != NULL ? target : r->engine->name, NULL);
+		    o.loc->desc, "into", target != NULL ? target : r->engine->desc->name, NULL);
 		job_close_backup(&o);
 		return EXIT_OK;
 	}

@@ -5,6 +5,11 @@
  * there, and the scratch database is dropped whatever happened: a failed
  * restore, a failed count, SIGINT or SIGTERM.
  *
+ * SIGKILL leaves no time to drop it, so the scratch database's name says
+ * whose it is: kbackup_verify_RUNNERID_PID_START (START: when the process
+ * started, so that a reused pid is not taken for it).  The next verify
+ * --restore, and check, drop those of this runner whose process is gone.
+ *
  * A signal during the restore swaps the restore tool's input for a pipe
  * nobody reads (dup2 is async-signal-safe): the pipeline's next write fails,
  * the tool sees its input end, and the cleanup below runs as for any other
@@ -14,12 +19,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
 #include "runner/cmd/jobs.h"
 #include "runner/stream/pipeline.h"
@@ -181,26 +188,169 @@ scratch_unused(struct runner *r, const char *name, int named)
 	}
 }
 
-/* The scratch database's name in buf: target, or the engine's own. */
+#define SCRATCH_PREFIX	"kbackup_verify_"
+
+/* This run's base name: at most 15 + 12 + 1 + 10 + 1 + 20 = 59 bytes. */
+static void
+scratch_base(const struct runner *r, char *buf, size_t len)
+{
+	unsigned long long	start = 0;
+
+	proc_start_ticks(getpid(), &start);
+	snprintf(buf, len, SCRATCH_PREFIX "%s_%ld_%llu", r->runner_id, (long)getpid(), start);
+}
+
+struct scratch_run {
+	char			id[13];
+	pid_t			pid;
+	unsigned long long	start;
+};
+
+/* A run of digits into *v; the rest of s in *end. */
+static int
+scratch_number(const char *s, unsigned long long max, unsigned long long *v,
+    const char **end)
+{
+	size_t	n = strspn(s, "0123456789");
+	char	num[24];
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	*v = strtoull(num, NULL, 10);
+	*end = s + n;
+	return *v <= max ? 0 : -1;
+}
+
+/* The run an engine's scratch name belongs to (its last path component, up to a '.'). */
+static int
+scratch_parse(const char *name, struct scratch_run *run)
+{
+	const char		*p = strrchr(name, '/');
+	unsigned long long	 pid;
+
+	p = p != NULL ? p + 1 : name;
+	if (strncmp(p, SCRATCH_PREFIX, strlen(SCRATCH_PREFIX)) != 0)
+		return -1;
+	p += strlen(SCRATCH_PREFIX);
+	if (strspn(p, "0123456789abcdef") != 12 || p[12] != '_')
+		return -1;
+	memcpy(run->id, p, 12);
+	run->id[12] = '\0';
+	if (scratch_number(p + 13, INT32_MAX, &pid, &p) == -1 || *p != '_' ||
+	    scratch_number(p + 1, ULLONG_MAX, &run->start, &p) == -1 ||
+	    (*p != '\0' && *p != '.'))
+		return -1;
+	run->pid = (pid_t)pid;
+	return 0;
+}
+
+/* What check prints, or nothing (verify --restore: the log says it). */
+static void __attribute__((format(printf, 2, 3)))
+scratch_say(FILE *out, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (out == NULL)
+		return;
+	fprintf(out, "scratch: ");
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+}
+
+/* One scratch database: dropped if its run is gone; 1 if it was, -1 if that failed. */
+static int
+scratch_sweep_one(struct runner *r, const char *name, FILE *out)
+{
+	struct scratch_run	run;
+	struct engine_job	job;
+	char			pid[24], err[KB_ERRLEN];
+
+	if (scratch_parse(name, &run) == -1) {
+		log_kv(LOGL_WARN, "a scratch database of no run this runner knows (an older "
+		    "version's?): left alone; drop it by hand if no verify --restore uses it",
+		    "database", name, NULL);
+		scratch_say(out, "%s: of no run this runner knows, left alone", name);
+		return 0;
+	}
+	snprintf(pid, sizeof(pid), "%ld", (long)run.pid);
+	if (strcmp(run.id, r->runner_id) != 0) {
+		log_kv(LOGL_INFO, "a scratch database of another runner: left alone",
+		    "database", name, "runner", run.id, NULL);
+		scratch_say(out, "%s: of runner %s, left alone", name, run.id);
+		return 0;
+	}
+	if (proc_running_as_us(run.pid, run.start) != 0) {
+		log_kv(LOGL_INFO, "a scratch database in use by a running verify --restore "
+		    "(or no telling: no /proc): left alone", "database", name, "pid", pid, NULL);
+		scratch_say(out, "%s: in use by process %s, left alone", name, pid);
+		return 0;
+	}
+	runner_engine_job(r, &job, name);
+	if (r->engine->drop(&job, name, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "cannot drop the scratch database a killed run left: drop it "
+		    "by hand", "database", name, "pid", pid, "error", err, NULL);
+		scratch_say(out, "%s: cannot drop it: %s", name, err);
+		return -1;
+	}
+	log_kv(LOGL_INFO, "dropped the scratch database a killed run left", "database", name,
+	    "pid", pid, NULL);
+	scratch_say(out, "%s: dropped, its run (process %s) is no longer running", name, pid);
+	return 1;
+}
+
+int
+job_scratch_sweep(struct runner *r, FILE *out)
+{
+	struct engine_job	  job;
+	char			**names, err[KB_ERRLEN];
+	size_t			  i, failed = 0;
+
+	if (r->engine->scratch_list == NULL || r->engine->drop == NULL)
+		return 0;
+	if (runner_state_read(r) == -1)
+		return 0;	/* no runner id yet: no run of ours named a database */
+	runner_engine_job(r, &job, NULL);
+	if (r->engine->scratch_list(&job, SCRATCH_PREFIX, &names, err, sizeof(err)) == -1) {
+		log_kv(LOGL_WARN, "cannot list scratch databases", "error", err, NULL);
+		scratch_say(out, "cannot list scratch databases: %s", err);
+		return -1;
+	}
+	for (i = 0; names[i] != NULL; i++)
+		failed += scratch_sweep_one(r, names[i], out) == -1;
+	if (i == 0)
+		scratch_say(out, "none left by killed runs");
+	words_free(names);
+	return failed == 0 ? 0 : -1;
+}
+
+/*
+ * The scratch database's name in buf: target, or the engine's own for this
+ * run; what killed runs left is dropped first.
+ */
 static int
 scratch_choose(struct runner *r, const char *target, char *buf, size_t len)
 {
 	struct engine_job	job;
-	char			err[KB_ERRLEN];
+	char			err[KB_ERRLEN], base[64];
 
 	if (r->engine->scratch_name == NULL || r->engine->exists == NULL ||
 	    r->engine->sanity == NULL || r->engine->drop == NULL) {
 		log_kv(LOGL_ERROR, "verify --restore is not supported for this engine: it has "
 		    "no scratch database to restore into; verify checks every frame without "
-		    "one", "engine", r->engine->name, NULL);
+		    "one", "engine", r->engine->desc->name, NULL);
 		return EXIT_USAGE;
 	}
 	if (runner_state_open(r, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "verify --restore not started", "error", err, NULL);
 		return EXIT_JOB;
 	}
+	scratch_base(r, base, sizeof(base));
 	runner_engine_job(r, &job, NULL);
-	if (r->engine->scratch_name(&job, buf, len, err, sizeof(err)) == -1) {
+	if (r->engine->scratch_name(&job, base, buf, len, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "verify --restore refused", "error", err, NULL);
 		return EXIT_USAGE;
 	}
@@ -208,6 +358,7 @@ scratch_choose(struct runner *r, const char *target, char *buf, size_t len)
 		log_kv(LOGL_ERROR, "--target is too long", "target", target, NULL);
 		return EXIT_USAGE;
 	}
+	job_scratch_sweep(r, NULL);
 	return scratch_unused(r, buf, target != NULL);
 }
 

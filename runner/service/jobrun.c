@@ -28,7 +28,7 @@ jobrun_init(struct jobrun *jr, struct runner *r, time_t start)
 	memset(jr, 0, sizeof(*jr));
 	jr->r = r;
 	pthread_mutex_init(&jr->lock, NULL);
-	metrics_init(&jr->metrics, r->name, r->namespace_, r->engine->name, start);
+	metrics_init(&jr->metrics, r->name, r->namespace_, r->engine->desc->name, start);
 	notify_tail_init(&jr->tail);
 	log_set_hook(notify_tail_hook, &jr->tail);
 }
@@ -278,7 +278,7 @@ report(struct jobrun *jr, struct jobrun_job *j, int ok, double duration,
 	memset(&ev, 0, sizeof(ev));
 	ev.name = r->name;
 	ev.namespace = r->namespace_;
-	ev.engine = r->engine->name;
+	ev.engine = r->engine->desc->name;
 	ev.job = j->name;
 	ev.success = ok;
 	ev.backup_id = j->res.id[0] != '\0' ? j->res.id : NULL;
@@ -314,7 +314,7 @@ jobrun_run(struct jobrun *jr, struct jobrun_job *j)
 	hj.job = j->name;
 	hj.name = r->name;
 	hj.namespace = r->namespace_;
-	hj.engine = r->engine->name;
+	hj.engine = r->engine->desc->name;
 	error[0] = '\0';
 	if (run_hook(jr, "before", &hj) == -1) {
 		strlcpy(error, "hook before failed; the job did not run", sizeof(error));

@@ -70,7 +70,7 @@ sys.exit(1 if why else 0)
 PY
 	run_runner -c "$conf" verify --all
 	[ "$rc" = 0 ] || fail "$what: verify --all exit $rc: $(grep -v ' ok ' "$KB_TMP/out" | head -5)"
-	if [ -z "${KB_CRASH_SKIP_PW:-}" ] && grep -rlF "$PG_PASSWORD" "$KB_TMP"/work* 2>/dev/null | grep -q .; then
+	if grep -rlF "$PG_PASSWORD" "$KB_TMP"/work* 2>/dev/null | grep -q .; then
 		fail "$what: the password is in $(grep -rlF "$PG_PASSWORD" "$KB_TMP"/work*)"
 	fi
 }

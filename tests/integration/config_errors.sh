@@ -78,6 +78,29 @@ base | sed 's/^engine = postgres/engine = postgres\ntimezone = ..\/..\/etc\/pass
 (base; printf '[notify]\nwebhook = ftp://hooks.example/inline-secret-value\n') | bad "webhook not http" "[notify] webhook: invalid value (expected an http(s) URL)"
 base | sed '/^path = /d; s/^type = file/type = s3\nbucket = b\naccess_key = AKIDEXAMPLE/' | bad "s3 without a secret key" "[storage] access_key and secret_key: both required for type = s3"
 base | sed '/^path = /d; s/^type = file/type = s3\nbucket = b\naccess_key = a\nsecret_key = s\nmax_tries = 0/' | bad "s3 max_tries 0" "[storage] max_tries: '0' is too small: expected a number of tries from 1 to 100"
+say "bytes iniparser misreads: a NUL byte, UTF-16, a line that is no INI; a UTF-8 byte-order mark is accepted"
+base | sed 's/^database = shop/database = shop\x00/' | bad "NUL byte" "line 7: a NUL byte: the file is not text"
+(printf '\n\n\0'; base) | bad "NUL byte on line 3" ": line 3: a NUL byte"
+base | iconv -f UTF-8 -t UTF-16 | bad "UTF-16 (with its BOM)" "line 1: the file is UTF-16"
+base | iconv -f UTF-8 -t UTF-16LE | bad "UTF-16 without a BOM" "line 1: a NUL byte"
+(base; printf 'host 127.0.0.1\n') | bad "a line without =" "line 13: neither a [section], a key = value nor a comment"
+(base; printf 'host = %02000d\n' 1) | bad "a line too long" "line 13: longer than 1024 bytes"
+(printf '\xef\xbb\xbf'; base) >"$KB_TMP/bom.conf"
+run_runner -c "$KB_TMP/bom.conf" check --offline
+expect_rc 0 "a UTF-8 byte-order mark"
+(printf '\xef\xbb\xbf; a comment first\n'; base) >"$KB_TMP/bom2.conf"
+run_runner -c "$KB_TMP/bom2.conf" check --offline
+expect_rc 0 "a UTF-8 byte-order mark before a comment"
+# After the mark: the same messages, the same line numbers, the file's own name.
+(printf '\xef\xbb\xbf'; base; printf 'host 127.0.0.1\n') |
+	bad "a BOM, then a line without =" "bad$((n + 1)).conf: line 13: neither a [section]"
+assert_not_contains "$KB_TMP/log" "/proc/self/fd" "the memfile's name in the message"
+(printf '\xef\xbb\xbf'; base | sed 's/^name = orders/name = Orders/') |
+	bad "a BOM, then a bad value" "[backup] name: 'Orders' is not"
+(printf '\xef\xbb\xbf'; base; printf '[backup]\nname = x\n') |
+	bad "a BOM, then a section twice" "[backup]: section given twice (lines 1 and 13)"
+printf '\xef\xbb\xbf\xef\xbb\xbf[backup]\n' | bad "two byte-order marks" "line 1: neither a [section]"
+
 say "secrets from a file relative to \$CREDENTIALS_DIRECTORY and from the environment"
 mkdir -p "$KB_TMP/creds"
 printf 'from-credentials\n' >"$KB_TMP/creds/pg"

@@ -4,7 +4,10 @@
 # left in workdir or next to the target.  A dump of a missing file fails
 # with nothing committed.  verify --restore into a scratch file: exact
 # counts, --target and its refusals; nothing left after a success or a
-# failure.
+# failure.  SIGKILL during verify --restore (restoring, counting) leaves a
+# scratch file in the scratch directory, which a backup taking the lock
+# does not touch and check reports as in use while its run goes on; the
+# next verify --restore drops it.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -111,9 +114,39 @@ expect_rc 0 "verify --restore latest"
 cat "$KB_TMP/out"
 verify_counts "$DB" "verify --restore latest"
 assert_contains "$KB_TMP/out" "$vid ok: restored" "summary line"
-assert_contains "$KB_TMP/out" "into $KB_TMP/work/test.db/tmp/kbackup_verify_" "scratch file in workdir"
+assert_contains "$KB_TMP/out" "into $KB_TMP/work/test.db/scratch/kbackup_verify_" "scratch file in workdir"
 assert_contains "$KB_TMP/out" "5 tables, 3006 rows; dropped it" "summary counts"
 nothing_left "verify --restore"
+
+say "SIGKILL during verify --restore: while it runs, a backup and check leave its file; the next run drops it"
+scratch=$KB_TMP/work/test.db/scratch
+pause_wrapper "$KB_TMP/wrap" sqlite3 "$(command -v sqlite3)"
+write_engine_config "$KB_TMP/pause.conf" sqlite <<EOF
+path = $DB
+sqlite3 = $KB_TMP/wrap/sqlite3
+EOF
+run_runner_until_paused 'count(*) FROM "' -c "$KB_TMP/pause.conf" verify --restore latest
+run_runner -c "$KB_TMP/kb.conf" --once	# takes the lock, empties tmp/
+expect_rc 0 "a backup while verify --restore counts"
+ls "$scratch" | grep -q '^kbackup_verify_.*\.db$' || fail "the running verify's file was removed"
+run_runner -c "$KB_TMP/kb.conf" check
+expect_rc 0 "check while verify --restore counts"
+assert_contains "$KB_TMP/out" "left alone" "check leaves the running one's file"
+assert_contains "$KB_TMP/out" "in use by process $KB_PAUSED_RUNNER" "check names the running process"
+kill9_paused_runner
+ls "$scratch" | grep -q '^kbackup_verify_.*\.db$' || fail "SIGKILL at the count left no file"
+# Killed while restoring: the file is still the restore's temporary one.
+run_runner_kill9_at "integrity_check" -c "$KB_TMP/pause.conf" verify --restore latest
+assert_contains "$KB_TMP/paused.log" 'msg="dropped the scratch database a killed run left"' \
+	"the next run drops the first killed run's file"
+assert_eq "$(ls -A "$scratch" | grep -c '^\.kbackup_verify_.*\.db\.kbtmp\.')" 1 \
+	"SIGKILL while restoring leaves the temporary file"
+run_runner -c "$KB_TMP/kb.conf" verify --restore latest
+expect_rc 0 "verify --restore after a killed one"
+assert_contains "$KB_TMP/log" 'msg="dropped the scratch database a killed run left"' \
+	"the second killed run's file dropped"
+assert_eq "$(ls -A "$scratch")" "" "scratch directory after the sweep"
+nothing_left "verify --restore after killed runs"
 
 say "verify --restore --target: a new path is used and removed, an existing file refused"
 run_runner -c "$KB_TMP/kb.conf" verify --restore "$vid" --target "$KB_TMP/scratch dir/it's.db"

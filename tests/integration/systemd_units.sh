@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # systemd/*: "systemd-analyze verify" finds nothing to say about the units
-# (an instance of each template, ExecStart pointed at an existing program).
+# (an instance of each template, ExecStart pointed at an existing program),
+# and each instance has a state directory (workdir) of its own.
 set -u
 top=${KBACKUP_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 if ! command -v systemd-analyze >/dev/null 2>&1; then
@@ -30,6 +31,12 @@ grep -q -- '--once$' kbackup-runner@.service || { echo "no --once"; exit 1; }
 grep -q '^CapabilityBoundingSet=$' kbackup-runner@.service || { echo "caps"; exit 1; }
 grep -q '^Persistent=true$' kbackup-runner@.timer || { echo "not persistent"; exit 1; }
 grep -q '^Type=notify$' kbackup-runnerd@.service || { echo "not notify"; exit 1; }
+# A workdir per instance: definitions side by side (systemd_instances runs two).
+for u in kbackup-runner@.service kbackup-runnerd@.service; do
+	grep -q '^StateDirectory=kbackup/%i$' "$u" || { echo "$u: no StateDirectory per instance"; exit 1; }
+	! grep -q '^ReadWritePaths=.*/var/lib/kbackup' "$u" ||
+		{ echo "$u: every instance's state is writable"; exit 1; }
+done
 grep -q '^ExecReload=/bin/kill -HUP \$MAINPID$' kbackup-runnerd@.service ||
 	{ echo "no reload"; exit 1; }
 echo "units verified"

@@ -162,7 +162,7 @@ with_key(const char *text, const char *section, const char *key, const char *val
 static char *
 base_text(const char *engine, const char *storage_type)
 {
-	const struct engine_ops	*e = engine_find(engine);
+	const struct engine_desc *e = engine_desc_find(engine);
 	char			*text = NULL;
 	size_t			 len = 0;
 	FILE			*f = open_memstream(&text, &len);
@@ -198,7 +198,7 @@ check_key(const char *section, const struct config_key *k, size_t *tested)
 			    "value in special[] or name it in free_text[]", section, k->name);
 		return;
 	}
-	if (engine_find(section) != NULL)
+	if (engine_desc_find(section) != NULL)
 		engine = section;
 	if (strcmp(section, "storage") == 0)
 		stype = storage_owner(k->name);
