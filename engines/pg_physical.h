@@ -51,4 +51,49 @@ json_t	*pg_physical_details_json(const struct pg_physical_details *);
 int	 pg_physical_details_parse(const json_t *, struct pg_physical_details *, char *err,
 	    size_t errlen);
 
+struct child_args;
+struct memfile;
+
+/*
+ * What the physical method borrows from engines/postgres.c: the client
+ * chosen for the server, the connection options, the password memfile the
+ * tools inherit, psql, and a place in the job for its own state.
+ */
+struct pg_tools {
+	/* The client for the server (asked in database) and the password memfile. */
+	int		 (*prepare)(struct engine_job *, const char *database, char *err,
+			    size_t errlen);
+	void		 (*tool)(struct engine_job *, struct child_args *, const char *tool);
+	void		 (*conn_args)(struct engine_job *, struct child_args *);
+	void		 (*env)(struct engine_job *, struct child_args *);
+	struct memfile	*(*pass)(struct engine_job *);
+	int		 (*psql)(struct engine_job *, const char *database, const char *script,
+			    const char *const *vars, char **out, char *err, size_t errlen);
+	void		**(*state)(struct engine_job *);
+};
+
+/* 1 if [postgres] method = physical. */
+int	 pg_physical_on(const struct config_section *);
+/* The checks across the section's keys of the physical method. */
+int	 pg_physical_validate(const struct config_section_schema *,
+	    const struct config_section *, char *err, size_t errlen);
+/* A replication slot name: [a-z0-9_], 1 to 63 characters. */
+int	 pg_physical_check_slot(const char *, char *err, size_t errlen);
+
+/*
+ * The engine operations of the method (engine.h), with postgres.c's tools.
+ * backup_end() leaves the details in job->details; restore_begin() unpacks
+ * into job->data_dir, and restore_end() checks the files there against the
+ * backup's backup_manifest with pg_verifybackup.  end() releases the
+ * method's state whatever happened (postgres.c's end calls it).
+ */
+int	 pg_physical_backup_begin(struct engine_job *, const struct pg_tools *, int *fd,
+	    char *err, size_t errlen);
+int	 pg_physical_restore_begin(struct engine_job *, const struct pg_tools *, int *fd,
+	    char *err, size_t errlen);
+int	 pg_physical_end(struct engine_job *, const struct pg_tools *, int aborted,
+	    char *err, size_t errlen);
+int	 pg_physical_check(struct engine_job *, const struct pg_tools *, char *err,
+	    size_t errlen);
+
 #endif

@@ -21,6 +21,7 @@
 #include "common/proc.h"
 #include "engines/engine.h"
 #include "engines/pg_client.h"
+#include "engines/pg_physical.h"
 
 struct pg_job {
 	struct child	 child;
@@ -31,6 +32,7 @@ struct pg_job {
 	char		 resolve_err[KB_ERRLEN];
 	char		*bindir;	/* the chosen client's, or NULL: bin_dir or PATH */
 	char		*created;	/* restore: the database it created, dropped on failure */
+	void		*physical;	/* method = physical: pg_physical.c's state */
 };
 
 static const struct config_key postgres_keys[] = {
@@ -44,6 +46,13 @@ static const struct config_key postgres_keys[] = {
 	{ "dump_options", CFG_LIST, 0, NULL, "extra pg_dump arguments", 0, 0, NULL },
 	{ "restore_options", CFG_LIST, 0, NULL, "extra pg_restore arguments", 0, 0, NULL },
 	{ "bin_dir", CFG_PATH, 0, NULL, "the directory of pg_dump and pg_restore", 0, 0, NULL },
+	/* method = physical: pg_physical.h */
+	{ "method", CFG_ENUM, 0, "dump", "dump|physical", 0, 0, NULL },
+	{ "wal_method", CFG_ENUM, 0, "push", "push|stream", 0, 0, NULL },
+	{ "slot", CFG_STRING, 0, NULL, "a replication slot name", 0, 0, pg_physical_check_slot },
+	{ "checkpoint", CFG_ENUM, 0, "spread", "fast|spread", 0, 0, NULL },
+	{ "wal_wait", CFG_DURATION, 0, "5m", "how long a base backup waits for its WAL", 0, 0,
+	    NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -276,11 +285,44 @@ fail:
 
 static int	pg_end(struct engine_job *, int, char *, size_t);
 
+/* What the physical method borrows (pg_physical.h). */
+static int
+pg_prepare(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	if (pg_resolve(job, database, err, errlen) == -1)
+		return -1;
+	return pg_write_passfile(job, err, errlen);
+}
+
+static struct memfile *
+pg_pass(struct engine_job *job)
+{
+	return &pg_priv(job)->pass;
+}
+
+static void **
+pg_physical_state(struct engine_job *job)
+{
+	return &pg_priv(job)->physical;
+}
+
+static const struct pg_tools pg_tools = {
+	pg_prepare, pg_tool, pg_conn_args, pg_env, pg_pass, pg_psql, pg_physical_state
+};
+
 static int
 pg_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
 	const char		*database = config_get(job->section, "database");
 	struct child_args	 a = { 0 };
+
+	if (pg_physical_on(job->section)) {
+		if (pg_physical_backup_begin(job, &pg_tools, fd, err, errlen) == -1) {
+			pg_end(job, 1, NULL, 0);
+			return -1;
+		}
+		return 0;
+	}
 
 	if (pg_resolve(job, database, err, errlen) == -1 ||
 	    pg_write_passfile(job, err, errlen) == -1) {
@@ -325,6 +367,8 @@ pg_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 
 	if (pg == NULL)
 		return 0;
+	if (pg->physical != NULL)
+		rc = pg_physical_end(job, &pg_tools, aborted, err, errlen);
 	if (pg->running) {
 		if (aborted) {
 			child_kill(&pg->child);
@@ -392,6 +436,14 @@ pg_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	struct child_args	 a = { 0 };
 	const char		*target = pg_target(job);
 
+	if (job->data_dir != NULL) {
+		if (pg_physical_restore_begin(job, &pg_tools, fd, err, errlen) == -1) {
+			pg_end(job, 1, NULL, 0);
+			return -1;
+		}
+		return 0;
+	}
+
 	if (pg_resolve(job, "postgres", err, errlen) == -1 ||
 	    pg_ensure_database(job, target, err, errlen) == -1) {
 		pg_end(job, 1, NULL, 0);
@@ -419,8 +471,9 @@ pg_check(struct engine_job *job, char *err, size_t errlen)
 	const char	*database = config_get(job->section, "database");
 	int		 rc;
 
-	rc = pg_resolve(job, database, err, errlen);
-	if (rc == 0)
+	if (pg_physical_on(job->section))
+		rc = pg_physical_check(job, &pg_tools, err, errlen);
+	else if ((rc = pg_resolve(job, database, err, errlen)) == 0)
 		rc = pg_psql(job, database, "SELECT 1;\n", NULL, NULL, err, errlen);
 	pg_end(job, 0, NULL, 0);
 	return rc;
@@ -435,7 +488,7 @@ pg_tool_version(struct engine_job *job, char *buf, size_t len)
 
 	if (pg_resolve(job, config_get(job->section, "database"), err, sizeof(err)) == -1)
 		return -1;
-	pg_tool(job, &a, "pg_dump");
+	pg_tool(job, &a, pg_physical_on(job->section) ? "pg_basebackup" : "pg_dump");
 	child_args_add(&a, "--version");
 	return child_version(&a, buf, len);
 }
@@ -444,6 +497,9 @@ static int
 pg_scratch_name(struct engine_job *job, const char *base, char *buf, size_t len, char *err,
     size_t errlen)
 {
+	if (pg_physical_on(job->section))
+		return errf(err, errlen, "a physical backup is not restored into a scratch "
+		    "database: restore it with --data-dir DIR and start a server there");
 	if (strlcpy(buf, base, len) >= len)
 		return errf(err, errlen, "%s: too long a name", base);
 	return 0;
@@ -542,6 +598,7 @@ pg_pod(const struct config_section *section, struct engine_pod *pod)
 const struct engine_desc engine_postgres_desc = {
 	.name = "postgres",
 	.keys = postgres_keys,
+	.validate = pg_physical_validate,
 	.pod = pg_pod,
 };
 

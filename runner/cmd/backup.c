@@ -25,6 +25,7 @@
 #include "runner/schema.h"
 #include "runner/stream/keys.h"
 #include "runner/stream/pipeline.h"
+#include "runner/wal/pitr.h"
 
 struct backup_job {
 	struct runner		*r;
@@ -38,6 +39,7 @@ struct backup_job {
 	struct label_rules	 rules;
 	int			 single;
 	char			 tool_version[256];
+	json_t			*details;	/* the engine's, for the manifest */
 };
 
 static void
@@ -55,6 +57,7 @@ backup_job_free(struct backup_job *b)
 	free(b->sinks);
 	free(b->keys);
 	rules_free(&b->rules);
+	json_decref(b->details);
 }
 
 static void
@@ -152,6 +155,7 @@ backup_stream(struct backup_job *b, char *err, size_t errlen)
 	    "compression_threads"), b->sinks, r->nlocations, &prog, &b->res->raw_bytes, perr,
 	    sizeof(perr));
 	drc = r->engine->backup_end(&job, prc == -1, err, errlen);
+	b->details = job.details;
 	progress_finish(&prog, prc == 0 && drc == 0);
 	if (drc == -1 && prc == 0)
 		pipeline_abort(b->sinks, r->nlocations);
@@ -188,6 +192,7 @@ record_fill(struct backup_job *b, size_t i, struct backup_record *rec)
 	rec->runner_version = xstrdup(KBACKUP_VERSION);
 	rec->host = xstrdup(host);
 	rec->runner_id = xstrdup(r->runner_id);
+	rec->details = b->details != NULL ? json_incref(b->details) : NULL;
 	memset(&part, 0, sizeof(part));
 	part.name = "data";
 	part.key = b->keys[i];
@@ -306,6 +311,12 @@ backup_commit(struct backup_job *b, char *err, size_t errlen)
 	struct runner	*r = b->r;
 	size_t		 i;
 
+	/* A physical base backup is committed once the WAL it needs is archived. */
+	if (b->details != NULL && pg_physical_is(b->details) &&
+	    wal_wait_archived(r, b->details, err, errlen) == -1) {
+		pipeline_abort(b->sinks, r->nlocations);
+		return -1;
+	}
 	if (pipeline_commit(b->sinks, r->nlocations, err, errlen) == -1)
 		return -1;
 	b->res->finished = time(NULL);
