@@ -26,7 +26,7 @@ endif
 PKG_CONFIG	= PKG_CONFIG_PATH=$(CURDIR)/mk$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) pkg-config
 
 RUNNER_PKGS	= libcurl openssl iniparser libbsd-overlay libzstd jansson libxml-2.0 \
-		  libmicrohttpd libarchive
+		  libmicrohttpd libarchive libpq
 OPERATOR_PKGS	= libcurl openssl iniparser libbsd-overlay jansson yaml-0.1 libxml-2.0
 TEST_PKGS	= cmocka
 
