@@ -135,6 +135,8 @@ pg_start() {
 	as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=scram-sha-256 \
 		--pwfile="$KB_TMP/pgpw" -E UTF8 --locale=C.UTF-8 >"$KB_TMP/initdb.log" 2>&1 ||
 		fail "initdb: $(tail -3 "$KB_TMP/initdb.log")"
+	# Settings of the test's own (PITR tests: archiving, replication), before the start.
+	[ -z "${PG_CONF_EXTRA:-}" ] || printf '%s\n' "$PG_CONF_EXTRA" >>"$PG_DIR/data/postgresql.conf"
 	# Another test may take the port between free_port and the server's bind: retry.
 	local try
 	for try in 1 2 3 4 5; do

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
 #include "runner/wal/status.h"
 
@@ -56,6 +57,8 @@ wal_status_read(const char *state_dir, struct wal_status *s)
 	s->archived = get_u64(o, "archived");
 	s->failed = get_u64(o, "failed");
 	s->pending_since = (time_t)get_u64(o, "pending_since");
+	s->running_pid = (long)get_u64(o, "running_pid");
+	s->running_start = (unsigned long long)get_u64(o, "running_start");
 	json_decref(o);
 	return 0;
 }
@@ -68,9 +71,11 @@ status_write(const char *state_dir, const struct wal_status *s)
 	json_t	*o;
 	int	 fd, rc = -1;
 
-	o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "last_file", s->last_file,
+	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "last_file", s->last_file,
 	    "last_archived", (json_int_t)s->last_archived, "archived", (json_int_t)s->archived,
-	    "failed", (json_int_t)s->failed, "pending_since", (json_int_t)s->pending_since);
+	    "failed", (json_int_t)s->failed, "pending_since", (json_int_t)s->pending_since,
+	    "running_pid", (json_int_t)s->running_pid,
+	    "running_start", (json_int_t)s->running_start);
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	path = path_join(state_dir, STATUS_FILE);
@@ -90,16 +95,16 @@ status_write(const char *state_dir, const struct wal_status *s)
 	return rc;
 }
 
-void
-wal_status_update(const char *state_dir, const char *name, int ok, time_t pending_since)
+/* The status file, locked: the lock's fd (close it to unlock), or -1. */
+static int
+status_lock(const char *state_dir, struct wal_status *s)
 {
-	struct wal_status	 s;
-	char			*lock, err[KB_ERRLEN];
-	int			 fd;
+	char	*lock, err[KB_ERRLEN];
+	int	 fd;
 
 	if (mkdir_p(state_dir, 0700, err, sizeof(err)) == -1) {
 		log_kv(LOGL_DEBUG, "WAL status not kept", "error", err, NULL);
-		return;
+		return -1;
 	}
 	lock = path_join(state_dir, STATUS_LOCK);
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -108,9 +113,56 @@ wal_status_update(const char *state_dir, const char *name, int ok, time_t pendin
 		log_kv(LOGL_DEBUG, "WAL status not kept", "error", strerror(errno), NULL);
 		if (fd != -1)
 			close(fd);
-		return;
+		return -1;
 	}
-	wal_status_read(state_dir, &s);
+	wal_status_read(state_dir, s);
+	return fd;
+}
+
+static void
+status_unlock(const char *state_dir, const struct wal_status *s, int fd)
+{
+	if (status_write(state_dir, s) == -1)
+		log_kv(LOGL_DEBUG, "WAL status not kept", "error", strerror(errno), NULL);
+	close(fd);
+}
+
+/* A push the status says is under way, and whose process is not ours nor alive. */
+static int
+running_gone(const struct wal_status *s)
+{
+	return s->running_pid != 0 && s->running_pid != (long)getpid() &&
+	    proc_running_as_us((pid_t)s->running_pid, s->running_start) != 1;
+}
+
+void
+wal_status_begin(const char *state_dir)
+{
+	struct wal_status	s;
+	unsigned long long	start;
+	int			fd;
+
+	if ((fd = status_lock(state_dir, &s)) == -1)
+		return;
+	if (running_gone(&s)) {
+		s.failed++;
+		s.running_pid = 0;
+	}
+	if (s.running_pid == 0 && proc_start_ticks(getpid(), &start) == 0) {
+		s.running_pid = (long)getpid();
+		s.running_start = start;
+	}
+	status_unlock(state_dir, &s, fd);
+}
+
+void
+wal_status_update(const char *state_dir, const char *name, int ok, time_t pending_since)
+{
+	struct wal_status	s;
+	int			fd;
+
+	if ((fd = status_lock(state_dir, &s)) == -1)
+		return;
 	if (ok) {
 		strlcpy(s.last_file, name, sizeof(s.last_file));
 		s.last_archived = time(NULL);
@@ -118,7 +170,7 @@ wal_status_update(const char *state_dir, const char *name, int ok, time_t pendin
 	} else
 		s.failed++;
 	s.pending_since = pending_since;
-	if (status_write(state_dir, &s) == -1)
-		log_kv(LOGL_DEBUG, "WAL status not kept", "error", strerror(errno), NULL);
-	close(fd);
+	if (s.running_pid == (long)getpid())
+		s.running_pid = 0;
+	status_unlock(state_dir, &s, fd);
 }

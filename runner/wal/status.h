@@ -26,8 +26,16 @@ struct wal_status {
 	 * it (0: none): the archive lag is now minus this.
 	 */
 	time_t		pending_since;
+	/* The push under way (0: none): one killed before it ended counts as failed. */
+	long		running_pid;
+	unsigned long long running_start;
 };
 
+/*
+ * A push begins: one the status says is under way but whose process is
+ * gone (SIGKILL, a crash) is counted as failed now.
+ */
+void	 wal_status_begin(const char *state_dir);
 /* -1 when there is no status file (nothing pushed yet) or it cannot be read. */
 int	 wal_status_read(const char *state_dir, struct wal_status *);
 /* One push of name ended (ok or not); pending_since as above.  Failures are logged at debug. */

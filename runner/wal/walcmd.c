@@ -108,6 +108,7 @@ job_wal_push(struct runner *r, const char *path)
 	size_t			i;
 	int			fd, rc = 0;
 
+	wal_status_begin(r->state_dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_kv(LOGL_ERROR, "wal-push: cannot open the file", "path", path, "error",
 		    strerror(errno), NULL);
