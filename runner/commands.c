@@ -322,10 +322,11 @@ cmd_parse_words(int argc, char **argv, struct cmd_args *a, char *err, size_t err
 	return check_args(a, err, errlen);
 }
 
+/* A restore into a new data directory writes nothing of the definition's: no lock. */
 int
 cmd_takes_lock(const struct cmd_args *a)
 {
-	return (a->entry->flags & CMD_LOCK) && !a->req.dry_run;
+	return (a->entry->flags & CMD_LOCK) && !a->req.dry_run && a->req.data_dir == NULL;
 }
 
 int
