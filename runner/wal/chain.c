@@ -71,13 +71,16 @@ list_one(const struct storage_object *o, void *arg)
 }
 
 /* "PARENT<TAB>X/Y<TAB>reason" lines, comments and blank lines, as PostgreSQL writes them. */
-static int
-history_parse(char *text, struct wal_history *h, char *err, size_t errlen)
+int
+wal_history_parse(char *text, uint32_t tli, struct wal_history *h, char *err,
+    size_t errlen)
 {
 	char		*line, *save = NULL, *p, lsn[32];
 	unsigned int	 parent;
 	uint64_t	 end;
 
+	memset(h, 0, sizeof(*h));
+	h->tli = tli;
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		for (p = line; *p == ' ' || *p == '\t'; p++)
@@ -99,6 +102,7 @@ history_parse(char *text, struct wal_history *h, char *err, size_t errlen)
 		return errf(err, errlen, "%08X.history: no timeline in it", h->tli);
 	return 0;
 }
+
 
 static int
 history_load(struct wal_archive *ar, const struct wal_entry *e, char *err, size_t errlen)
@@ -125,9 +129,7 @@ history_load(struct wal_archive *ar, const struct wal_entry *e, char *err, size_
 	}
 	close(fd);
 	text[len] = '\0';
-	memset(&h, 0, sizeof(h));
-	h.tli = e->n.tli;
-	rc = history_parse(text, &h, err, errlen);
+	rc = wal_history_parse(text, e->n.tli, &h, err, errlen);
 	free(text);
 	if (rc == -1) {
 		free(h.forks);
@@ -322,6 +324,18 @@ first_missing(const struct wal_archive *ar, const struct wal_path *p, uint64_t f
 	return NONE;
 }
 
+/* How many segments of [from, to] the path needs and the archive lacks. */
+static uint64_t
+count_missing(const struct wal_archive *ar, const struct wal_path *p, uint64_t from,
+    uint64_t to)
+{
+	uint64_t	s, n = 0;
+
+	for (s = from; s <= to && to != NONE; s++)
+		n += !wal_has_segment(ar, wal_path_tli(p, s), s);
+	return n;
+}
+
 /* Where the path leaves tli (the LSN its child began at), or NONE: it does not. */
 static uint64_t
 leaves_at(const struct wal_archive *ar, uint32_t target, uint32_t tli)
@@ -363,6 +377,7 @@ struct base_run {
 	uint64_t	end;		/* last segment of the run */
 	uint64_t	miss;		/* first missing after it, or NONE */
 	uint64_t	newest;
+	uint64_t	nmissing;	/* from miss to newest */
 	int		bad;
 	size_t		win;
 };
@@ -400,8 +415,10 @@ base_run(struct wal_archive *ar, const struct wal_base *b, struct base_run *br,
 		seg_name(ar, &path, b->d.last_segno, missing);
 	}
 	br->end = br->miss == NONE ? br->newest : br->miss - 1;
-	if (br->miss != NONE)
+	if (br->miss != NONE) {
 		seg_name(ar, &path, br->miss, missing);
+		br->nmissing = count_missing(ar, &path, br->miss, br->newest);
+	}
 	wal_path_free(&path);
 }
 
@@ -483,8 +500,7 @@ build_windows(struct wal_archive *ar, const struct wal_base *bases, size_t nbase
 			w[j].from = bases[i].finished;
 			w[j].first_segno = bases[i].d.first_segno;
 			strlcpy(w[j].gap, runs[i].miss != NONE ? missing : "", sizeof(w[j].gap));
-			if (runs[i].miss != NONE && runs[i].newest != NONE)
-				w[j].missing = runs[i].newest - runs[i].miss + 1;
+			w[j].missing = runs[i].nmissing;
 			(*nw)++;
 		}
 		if (bases[i].finished < w[j].from)
@@ -547,7 +563,7 @@ windows_text(const struct wal_window *w, size_t n, char *buf, size_t len)
 /* Whether base i may start a recovery to t, and how good a start it is. */
 static int
 plan_fits(const struct wal_archive *ar, const struct wal_base *b, const struct base_run *r,
-    const struct wal_window *w, const struct wal_target *t)
+    const struct wal_window *w, const struct wal_target *t, uint32_t top)
 {
 	if (r->bad || (t->id != NULL && strcmp(t->id, b->id) != 0))
 		return 0;
@@ -559,7 +575,8 @@ plan_fits(const struct wal_archive *ar, const struct wal_base *b, const struct b
 		return b->d.stop_lsn <= t->lsn &&
 		    t->lsn < (w->last_segno + 1) * ar->id.segsize;
 	case WAL_TARGET_LATEST:
-		return w->gap[0] == '\0';
+		/* The end of the newest timeline a backup reaches, not an older one's. */
+		return w->gap[0] == '\0' && r->timeline == top;
 	case WAL_TARGET_BACKUP:
 		return 1;
 	}
@@ -580,8 +597,8 @@ plan_better(const struct wal_base *a, const struct base_run *ra, const struct wa
 /* Why no base fits t: the windows, and the gap that ends the one t is past. */
 static int
 plan_refuse(const struct wal_window *w, size_t nw, const struct wal_base *bases,
-    size_t nbases, const struct base_run *runs, const struct wal_target *t, char *err,
-    size_t errlen)
+    size_t nbases, const struct base_run *runs, const struct wal_target *t, uint32_t top,
+    char *err, size_t errlen)
 {
 	char	 list[1024], at[21], lsn[PG_WAL_LSN_MAX];
 	size_t	 i;
@@ -602,7 +619,7 @@ plan_refuse(const struct wal_window *w, size_t nw, const struct wal_base *bases,
 		if (w[i].gap[0] == '\0')
 			continue;
 		if ((t->kind == WAL_TARGET_TIME && t->at >= w[i].from && t->at > w[i].to) ||
-		    t->kind == WAL_TARGET_LATEST)
+		    (t->kind == WAL_TARGET_LATEST && w[i].timeline == top))
 			return errf(err, errlen, "the target is past a gap in the archive: "
 			    "segment %s is missing (recoverable: %s)", w[i].gap, list);
 	}
@@ -626,19 +643,23 @@ wal_plan_target(struct wal_archive *ar, const struct wal_base *bases, size_t nba
 	struct wal_window	*w = NULL;
 	struct wal_bad_base	*bad = NULL;
 	size_t			 nw, nbad, i, best = SIZE_MAX;
+	uint32_t		 top = 0;
 	int			 rc = 0;
 
 	memset(plan, 0, sizeof(*plan));
 	build_windows(ar, bases, nbases, runs, &w, &nw, &bad, &nbad);
 	for (i = 0; i < nbases; i++)
-		if (plan_fits(ar, &bases[i], &runs[i], &w[runs[i].win], t) &&
+		if (!runs[i].bad && runs[i].timeline > top)
+			top = runs[i].timeline;
+	for (i = 0; i < nbases; i++)
+		if (plan_fits(ar, &bases[i], &runs[i], &w[runs[i].win], t, top) &&
 		    (best == SIZE_MAX || plan_better(&bases[i], &runs[i], &bases[best],
 		    &runs[best], t)))
 			best = i;
 	if (best == SIZE_MAX) {
 		if (nw > 1)
 			qsort(w, nw, sizeof(*w), window_cmp);
-		rc = plan_refuse(w, nw, bases, nbases, runs, t, err, errlen);
+		rc = plan_refuse(w, nw, bases, nbases, runs, t, top, err, errlen);
 	} else {
 		plan->base = &bases[best];
 		plan->timeline = runs[best].timeline;

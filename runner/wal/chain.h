@@ -100,6 +100,10 @@ struct wal_archive {
 	size_t			 head_reads;
 };
 
+/* A history file's text (modified) of timeline tli; h->forks to free. */
+int	 wal_history_parse(char *text, uint32_t tli, struct wal_history *h, char *err,
+	    size_t errlen);
+
 /* segsize: used when the archive has no archive.json yet (0: the default). */
 int	 wal_archive_open(struct location *, const char *base, const struct keyring *,
 	    uint64_t segsize, struct wal_archive *, char *err, size_t errlen);
