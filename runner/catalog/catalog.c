@@ -1104,6 +1104,14 @@ catalog_save_index(struct catalog *c, char *err, size_t errlen)
 
 /* Sweeping what interrupted runs left. */
 
+/* An upload begun and never ended, and the backup it belongs to (if any). */
+struct pending {
+	char	*key;
+	char	*upload_id;
+	time_t	 initiated;
+	char	 id[BACKUP_ID_MAX];
+};
+
 struct sweep {
 	struct catalog	*c;
 	int		 own;
@@ -1112,6 +1120,8 @@ struct sweep {
 	size_t		*deleted;
 	size_t		*planned;
 	size_t		 failed;
+	struct pending	*pend;
+	size_t		 npend;
 };
 
 /* Whether e's marker is one of this runner's (read from storage). */
@@ -1150,6 +1160,31 @@ sweep_remove(struct sweep *s, const char *key, const char *id, const char *reaso
 	}
 }
 
+static void
+sweep_abort(struct sweep *s, struct pending *p)
+{
+	struct catalog	*c = s->c;
+	char		 err[KB_ERRLEN];
+
+	if (p->key == NULL)
+		return;
+	if (s->dry_run) {
+		printf("would abort an unfinished upload of %s\n", p->key);
+		(*s->planned)++;
+	} else if (c->loc->st->ops->abort_pending(c->loc->st, p->key, p->upload_id, err,
+	    sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "prune: unfinished upload not aborted", "key", p->key,
+		    "error", err, NULL);
+		s->failed++;
+	} else {
+		log_kv(LOGL_INFO, "aborted an unfinished upload", "key", p->key, "location",
+		    c->loc->desc, NULL);
+		(*s->deleted)++;
+	}
+	free(p->key);
+	p->key = NULL;
+}
+
 static time_t
 newest_object(const struct catalog_entry *e)
 {
@@ -1162,6 +1197,7 @@ newest_object(const struct catalog_entry *e)
 	return t;
 }
 
+/* e's objects, then its unfinished uploads, then its marker: the marker last. */
 static void
 sweep_objects(struct sweep *s, struct catalog_entry *e, const char *reason)
 {
@@ -1169,6 +1205,9 @@ sweep_objects(struct sweep *s, struct catalog_entry *e, const char *reason)
 
 	for (i = 0; i < e->nobjects; i++)
 		sweep_remove(s, e->objects[i].key, e->id, reason);
+	for (i = 0; i < s->npend; i++)
+		if (strcmp(s->pend[i].id, e->id) == 0)
+			sweep_abort(s, &s->pend[i]);
 	if (e->has_marker)
 		sweep_remove(s, e->marker_obj.key, e->id, reason);
 }
@@ -1184,10 +1223,11 @@ sweep_entry(struct sweep *s, struct catalog_entry *e)
 		if (e->has_manifest)
 			sweep_remove(s, e->marker_obj.key, e->id, "the marker of a job of "
 			    "this runner that was killed after its commit");
-		else
+		else {
 			sweep_objects(s, e, "what a killed job of this runner left");
+			e->state = CATALOG_GONE;
+		}
 		e->marker_live = 0;
-		e->state = e->has_manifest ? e->state : CATALOG_GONE;
 		return;
 	}
 	if (e->marker_live || !s->aged)
@@ -1203,42 +1243,31 @@ sweep_entry(struct sweep *s, struct catalog_entry *e)
 }
 
 static int
-sweep_pending_one(const struct storage_pending *p, void *arg)
+collect_pending(const struct storage_pending *p, void *arg)
 {
-	struct sweep		*s = arg;
-	struct catalog		*c = s->c;
-	struct catalog_entry	*e = NULL;
-	char			 id[BACKUP_ID_MAX], err[KB_ERRLEN];
-	const char		*after;
-	size_t			 base = strlen(c->r->base) + 1;
-	int			 own_dead;
+	struct sweep	*s = arg;
+	struct pending	*q;
+	const char	*after;
+	size_t		 base = strlen(s->c->r->base) + 1;
 
-	if (strlen(p->key) > base && startswith(p->key + base, "backups/") &&
-	    (after = split_id(p->key + base + 8, "/", id)) != NULL)
-		e = catalog_find(c, id);
-	own_dead = e != NULL && e->has_marker && e->marker_ours && s->own;
-	if (e != NULL && e->marker_live && !own_dead)
-		return 0;
-	if (!own_dead && (!s->aged || c->store_now - p->initiated <= c->grace))
-		return 0;
-	if (s->dry_run) {
-		printf("would abort an unfinished upload of %s\n", p->key);
-		(*s->planned)++;
-	} else if (c->loc->st->ops->abort_pending(c->loc->st, p->key, p->upload_id, err,
-	    sizeof(err)) == -1) {
-		log_kv(LOGL_ERROR, "prune: unfinished upload not aborted", "key", p->key,
-		    "error", err, NULL);
-		s->failed++;
-	} else {
-		log_kv(LOGL_INFO, "aborted an unfinished upload", "key", p->key, "location",
-		    c->loc->desc, NULL);
-		(*s->deleted)++;
-	}
+	s->pend = xreallocarray(s->pend, s->npend + 1, sizeof(*s->pend));
+	q = &s->pend[s->npend++];
+	memset(q, 0, sizeof(*q));
+	q->key = xstrdup(p->key);
+	q->upload_id = xstrdup(p->upload_id);
+	q->initiated = p->initiated;
+	if (strlen(p->key) > base && (startswith(p->key + base, "backups/") ||
+	    startswith(p->key + base, "single/")))
+		after = split_id(p->key + base + (p->key[base] == 'b' ? 8 : 7), "/", q->id);
+	else
+		after = NULL;
+	if (after == NULL)
+		q->id[0] = '\0';
 	return 0;
 }
 
 static void
-sweep_pending(struct sweep *s)
+list_pending(struct sweep *s)
 {
 	struct catalog	*c = s->c;
 	char		*prefix, err[KB_ERRLEN];
@@ -1247,7 +1276,7 @@ sweep_pending(struct sweep *s)
 	if (c->loc->st->ops->list_pending == NULL)
 		return;
 	prefix = xasprintf("%s/", c->r->base);
-	if (c->loc->st->ops->list_pending(c->loc->st, prefix, sweep_pending_one, s,
+	if (c->loc->st->ops->list_pending(c->loc->st, prefix, collect_pending, s,
 	    &unsupported, err, sizeof(err)) == -1) {
 		if (unsupported)
 			log_kv(LOGL_WARN, "this store does not list unfinished uploads: set a "
@@ -1260,6 +1289,26 @@ sweep_pending(struct sweep *s)
 		}
 	}
 	free(prefix);
+}
+
+/* What is left of the pending uploads: those older than orphan_grace that no live marker names. */
+static void
+sweep_pending(struct sweep *s)
+{
+	struct catalog_entry	*e;
+	struct pending		*p;
+	size_t			 i;
+
+	for (i = 0; i < s->npend; i++) {
+		p = &s->pend[i];
+		if (p->key == NULL)
+			continue;
+		e = p->id[0] != '\0' ? catalog_find(s->c, p->id) : NULL;
+		if ((e != NULL && e->marker_live) || !s->aged ||
+		    s->c->store_now - p->initiated <= s->c->grace)
+			continue;
+		sweep_abort(s, p);
+	}
 }
 
 size_t
@@ -1275,11 +1324,17 @@ catalog_sweep(struct catalog *c, int flags, int dry_run, size_t *deleted, size_t
 	s.dry_run = dry_run;
 	s.deleted = deleted;
 	s.planned = planned;
+	list_pending(&s);
 	for (i = 0; i < c->n; i++)
 		if (c->v[i].state == CATALOG_RUNNING || c->v[i].state == CATALOG_ORPHAN ||
 		    (c->v[i].has_marker && c->v[i].state != CATALOG_GONE))
 			sweep_entry(&s, &c->v[i]);
 	sweep_pending(&s);
+	for (i = 0; i < s.npend; i++) {
+		free(s.pend[i].key);
+		free(s.pend[i].upload_id);
+	}
+	free(s.pend);
 	return s.failed;
 }
 
