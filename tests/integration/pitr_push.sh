@@ -185,8 +185,10 @@ say "metrics: archived files, failed pushes, last archived time"
 run_pitr -c "$conf" --once
 expect_rc 0 "second backup"
 prom=$KB_TMP/metrics/kbackup.prom
-# The three killed pushes (counted by the next one) and the refused one.
-grep -E '^kbackup_wal_push_failures_total\{.*\} ([4-9]|[1-9][0-9]+)$' "$prom" >/dev/null ||
+# The refused push, and the killed ones (each counted by the next push): the
+# first was killed 5 ms into its work; a later one may have finished before its
+# kill, which is then no failure.
+grep -E '^kbackup_wal_push_failures_total\{.*\} ([2-9]|[1-9][0-9]+)$' "$prom" >/dev/null ||
 	fail "failed pushes not counted: $(grep wal "$prom")"
 grep -E '^kbackup_wal_archived_total\{.*\} [1-9][0-9]*$' "$prom" >/dev/null ||
 	fail "archived files not counted"
