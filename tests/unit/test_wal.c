@@ -135,7 +135,8 @@ put_record(struct segb *b, uint8_t rmid, uint8_t info, const unsigned char *data
 		put_le(rec + p, len, 4);
 		p += 4;
 	}
-	memcpy(rec + p, data, len);
+	if (len > 0)
+		memcpy(rec + p, data, len);
 	put_bytes(b, rec, tot, 0);
 }
 
