@@ -65,33 +65,13 @@ pitr_own() {	# paths...
 	done
 }
 
-# A physical runner config (file storage unless a [storage] follows on stdin).
+# A physical runner config: write_pg_config's with the method's keys (and no
+# [storage] when dir is empty: the caller's follows).
 write_pitr_config() {	# file storage-dir [wal_method]
 	local file=$1 dir=$2 wm=${3:-push}
-	cat >"$file" <<EOF2
-[backup]
-name = orders
-namespace = test
-engine = postgres
-workdir = $KB_TMP/work
-schedule = 0 3 * * *
-
-[postgres]
-host = 127.0.0.1
-port = $PGPORT
-user = postgres
-password_file = $KB_TMP/pgpw
-database = postgres
-method = physical
-checkpoint = fast
-wal_method = $wm
-wal_wait = 60s
-
-EOF2
-	if [ -n "$dir" ]; then
-		printf '[storage]\ntype = file\npath = %s\n' "$dir" >>"$file"
-	fi
-	chmod 600 "$file"
+	write_pg_config "$file" postgres "${dir:-$KB_TMP/none}"
+	sed -i "s|^workdir = .*|&\nschedule = 0 3 * * *|; s|^database = postgres$|&\nmethod = physical\ncheckpoint = fast\nwal_method = $wm\nwal_wait = 60s|" "$file"
+	[ -n "$dir" ] || sed -i '/^\[storage\]$/,$d' "$file"
 	pitr_own "$file" "$KB_TMP/work"
 }
 

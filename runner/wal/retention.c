@@ -13,6 +13,14 @@
 #define REMOVE_BATCH	1000
 #define NONE		UINT64_MAX
 
+/* A physical backup prune keeps (ok or damaged: kept unless prune --damaged). */
+static int
+kept_physical(const struct catalog_entry *e)
+{
+	return (e->state == CATALOG_OK || e->state == CATALOG_DAMAGED) && e->have_rec &&
+	    pg_physical_is(e->rec.details);
+}
+
 /* The oldest first segment of the physical backups kept, or NONE; the backup in *id. */
 static uint64_t
 cutoff(const struct catalog *c, uint64_t *segsize, uint32_t *tli, char *id, size_t idlen)
@@ -25,8 +33,7 @@ cutoff(const struct catalog *c, uint64_t *segsize, uint32_t *tli, char *id, size
 
 	for (i = 0; i < c->n; i++) {
 		e = &c->v[i];
-		if ((e->state != CATALOG_OK && e->state != CATALOG_DAMAGED) || !e->have_rec ||
-		    !pg_physical_is(e->rec.details))
+		if (!kept_physical(e))
 			continue;
 		/* Kept but unreadable as a physical backup: keep all its WAL could be. */
 		if (pg_physical_details_parse(e->rec.details, &d, err, sizeof(err)) == -1)
@@ -51,8 +58,7 @@ refresh_kept(struct catalog *c)
 
 	for (i = 0; i < c->n; i++) {
 		e = &c->v[i];
-		if ((e->state != CATALOG_OK && e->state != CATALOG_DAMAGED) || !e->have_rec ||
-		    !pg_physical_is(e->rec.details))
+		if (!kept_physical(e))
 			continue;
 		if (catalog_refresh(c, e, err, sizeof(err)) == -1) {
 			log_kv(LOGL_ERROR, "prune: manifest not read; WAL kept", "id", e->id,
