@@ -33,7 +33,7 @@ pitr_archived_last() {
 pitr_switch_and_wait() {	# switches to a new segment and waits until it is archived
 	local seg i
 	seg=$(psql_q postgres "SELECT pg_walfile_name(pg_switch_wal())")
-	for ((i = 0; i < 300; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		[ "$(pitr_archived_last)" \> "$seg" ] || [ "$(pitr_archived_last)" = "$seg" ] &&
 			{ echo "$seg"; return 0; }
 		sleep 0.1

@@ -30,6 +30,7 @@ struct archiver {
 	struct metrics		*m;
 	struct location		*locs;
 	struct keyring		*keys;
+	int			*identity_ok;	/* archive.json checked, per location */
 	size_t			 nlocs;
 	struct wal_store_opts	 opts;
 	char			 slot[64];
@@ -97,8 +98,10 @@ store_all(struct archiver *a, int fd, const char *name, char *err, size_t errlen
 		if (h.kind == PG_WAL_SEGMENT) {
 			id.sysid = h.sysid;
 			id.segsize = h.size;
-			if (wal_identity_check(&a->locs[i], a->r->base, &id, err, errlen) == -1)
+			if (!a->identity_ok[i] && wal_identity_check(&a->locs[i], a->r->base,
+			    &id, NULL, err, errlen) == -1)
 				goto fail;
+			a->identity_ok[i] = 1;
 		}
 		if (wal_store(&a->locs[i], a->r->base, &a->keys[i], fd, &h, &a->opts, &same,
 		    err, errlen) == -1)
@@ -237,6 +240,7 @@ archiver_free(struct archiver *a)
 	}
 	free(a->locs);
 	free(a->keys);
+	free(a->identity_ok);
 	free(a->spool);
 	if (a->stop[0] != -1)
 		close(a->stop[0]);
@@ -255,6 +259,9 @@ open_locations(struct archiver *a, char *err, size_t errlen)
 	for (i = 0; (s = config_section_nth(a->r->cfg, "storage", i)) != NULL; i++) {
 		a->locs = xreallocarray(a->locs, a->nlocs + 1, sizeof(*a->locs));
 		a->keys = xreallocarray(a->keys, a->nlocs + 1, sizeof(*a->keys));
+		a->identity_ok = xreallocarray(a->identity_ok, a->nlocs + 1,
+		    sizeof(*a->identity_ok));
+		a->identity_ok[a->nlocs] = 0;
 		loc = &a->locs[a->nlocs];
 		memset(loc, 0, sizeof(*loc));
 		memset(&a->keys[a->nlocs], 0, sizeof(a->keys[a->nlocs]));

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "runner/stream/pipeline.h"
 #include "runner/wal/archive.h"
 
-#define SCAN_CHUNK	(1024 * 1024)
+#define SCAN_CHUNK	(128 * 1024)
 #define HISTORY_MAX	(16 * 1024 * 1024)	/* history and backup files are small text */
 #define IDENTITY_MAX	4096
 
@@ -110,8 +111,76 @@ identity_create(struct storage *st, const char *base, const struct wal_identity 
 	return rc;
 }
 
+#define CACHE_MAX	65536
+
+static int	identity_verify(struct location *, const char *, const struct wal_identity *,
+		    char *, size_t);
+
+/* The cache's line for this location and identity. */
+static char *
+cache_line(struct location *loc, const char *base, const struct wal_identity *want)
+{
+	return xasprintf("%llu %llu %s %s\n", (unsigned long long)want->sysid,
+	    (unsigned long long)want->segsize, base, loc->desc);
+}
+
+static int
+cache_has(const char *cache, const char *line)
+{
+	char	*buf;
+	size_t	 len;
+	int	 found;
+
+	if (cache == NULL || read_file(cache, CACHE_MAX, &buf, &len, NULL, 0) == -1)
+		return 0;
+	found = strstr(buf, line) != NULL && (buf == strstr(buf, line) ||
+	    strstr(buf, line)[-1] == '\n');
+	free(buf);
+	return found;
+}
+
+/* Appended (small writes to an O_APPEND file do not interleave); a full cache starts over. */
+static void
+cache_add(const char *cache, const char *line)
+{
+	struct stat	sb;
+	int		fd, flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+
+	if (cache == NULL)
+		return;
+	if (stat(cache, &sb) == 0 && sb.st_size > CACHE_MAX / 2)
+		flags |= O_TRUNC;
+	if ((fd = open(cache, flags, 0600)) == -1)
+		return;
+	if (write_all(fd, line, strlen(line)) == -1)
+		log_kv(LOGL_DEBUG, "WAL archive identity not remembered", "error",
+		    strerror(errno), NULL);
+	close(fd);
+}
+
 int
 wal_identity_check(struct location *loc, const char *base, const struct wal_identity *want,
+    const char *cache, char *err, size_t errlen)
+{
+	char	*line;
+
+	line = cache_line(loc, base, want);
+	if (cache_has(cache, line)) {
+		free(line);
+		return 0;
+	}
+	if (identity_verify(loc, base, want, err, errlen) == -1) {
+		free(line);
+		return -1;
+	}
+	cache_add(cache, line);
+	free(line);
+	return 0;
+}
+
+/* wal_identity_check() without the cache. */
+static int
+identity_verify(struct location *loc, const char *base, const struct wal_identity *want,
     char *err, size_t errlen)
 {
 	struct wal_identity	have;

@@ -47,9 +47,15 @@ void	 wal_store_opts(const struct runner *, struct wal_store_opts *);
 
 int	 wal_identity_read(struct storage *, const char *base, struct wal_identity *,
 	    int *missing, char *err, size_t errlen);
-/* Reads archive.json, or creates it from want where there is none; -1 when they differ. */
+/*
+ * Reads archive.json, or creates it from want where there is none; -1 when
+ * they differ.  cache (may be NULL): a file remembering the locations found
+ * to hold want (wal-push's state directory), so that later pushes skip the
+ * read -- archive.json is created once and never replaced.
+ */
 int	 wal_identity_check(struct location *, const char *base,
-	    const struct wal_identity *want, char *err, size_t errlen);
+	    const struct wal_identity *want, const char *cache, char *err,
+	    size_t errlen);
 
 /*
  * Reads the file at fd (from its start) once: its SHA-256, size and time,

@@ -76,7 +76,7 @@ push_location(struct runner *r, struct location *loc, int fd, const struct walob
 {
 	struct keyring		kr;
 	struct wal_identity	id;
-	char			stored[16];
+	char			stored[16], *cache;
 	int			same = 0, rc;
 
 	if (keyring_load(loc->section, &kr, err, errlen) == -1)
@@ -85,7 +85,9 @@ push_location(struct runner *r, struct location *loc, int fd, const struct walob
 	if (h->kind == PG_WAL_SEGMENT || h->kind == PG_WAL_PARTIAL) {
 		id.sysid = h->sysid;
 		id.segsize = h->size;
-		rc = wal_identity_check(loc, r->base, &id, err, errlen);
+		cache = path_join(r->state_dir, "wal-identity");
+		rc = wal_identity_check(loc, r->base, &id, cache, err, errlen);
+		free(cache);
 	}
 	if (rc == 0)
 		rc = wal_store(loc, r->base, &kr, fd, h, o, &same, err, errlen);

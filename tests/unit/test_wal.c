@@ -433,7 +433,7 @@ store_file(const char *name, const void *buf, size_t len)
 	id.sysid = SYSID;
 	id.segsize = SEG;
 	if (h.kind == PG_WAL_SEGMENT)
-		assert_int_equal(wal_identity_check(&r.locations[0], r.base, &id, err,
+		assert_int_equal(wal_identity_check(&r.locations[0], r.base, &id, NULL, err,
 		    sizeof(err)), 0);
 	if (wal_store(&r.locations[0], r.base, &kr, fd, &h, &o, &same, err,
 	    sizeof(err)) == -1)
