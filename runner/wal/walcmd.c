@@ -130,6 +130,37 @@ job_wal_push(struct runner *r, const char *path)
 	return rc == 0 ? EXIT_OK : EXIT_JOB;
 }
 
+/*
+ * restore_command runs in the data directory: a segment of another database
+ * system than the cluster being recovered is refused (global/pg_control
+ * begins with the system identifier, in the server's byte order).  Not in a
+ * data directory, nothing to compare with.
+ */
+static int
+same_system(const struct walobj_head *h, char *err, size_t errlen)
+{
+	unsigned char	buf[8];
+	uint64_t	sysid = 0;
+	int		fd, i;
+	ssize_t		n;
+
+	if (h->kind != PG_WAL_SEGMENT && h->kind != PG_WAL_PARTIAL)
+		return 0;
+	if ((fd = open("global/pg_control", O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read_full(fd, buf, sizeof(buf));
+	close(fd);
+	if (n != (ssize_t)sizeof(buf))
+		return 0;
+	for (i = 7; i >= 0; i--)
+		sysid = sysid << 8 | buf[i];
+	if (sysid != h->sysid)
+		return errf(err, errlen, "%s belongs to database system %llu, this cluster "
+		    "(global/pg_control) is %llu", h->name, (unsigned long long)h->sysid,
+		    (unsigned long long)sysid);
+	return 0;
+}
+
 /* Syntax only: any segment size (1 MiB: the most segments per 4 GiB). */
 static int
 name_ok(const char *name)
@@ -168,6 +199,8 @@ job_wal_get(struct runner *r, const char *name, const char *dest, const char *st
 	}
 	rc = wal_fetch(loc, &kr, r->base, name, fd, &h, &missing, err, sizeof(err));
 	keyring_free(&kr);
+	if (rc == 0)
+		rc = same_system(&h, err, sizeof(err));
 	if (close(fd) == -1 && rc == 0)
 		rc = errf(err, sizeof(err), "%s: %s", tmp, strerror(errno));
 	if (rc == 0 && rename(tmp, dest) == -1)

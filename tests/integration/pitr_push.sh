@@ -146,6 +146,16 @@ expect_rc 126 "wal-get of a truncated segment"
 cp "$KB_TMP/a.saved" "$wal/$a"
 run_pitr -c "$conf" wal-get 0000000100000000000000FF "$KB_TMP/again/y"
 expect_rc 1 "wal-get of a segment not in the archive"
+# Run in another cluster's data directory: its pg_control names another system.
+mkdir -p "$KB_TMP/other/global" "$KB_TMP/other/pg_wal"
+printf '\001\002\003\004\005\006\007\010' >"$KB_TMP/other/global/pg_control"
+pitr_own "$KB_TMP/other"
+cd "$KB_TMP/other"
+run_pitr -c "$conf" wal-get "$b" pg_wal/RECOVERYXLOG
+expect_rc 126 "wal-get into another cluster"
+assert_contains "$KB_TMP/log" "this cluster (global/pg_control) is" "the other system named"
+[ -z "$(ls pg_wal)" ] || fail "wal-get wrote into another cluster: $(ls pg_wal)"
+cd "$KB_TMP"
 
 say "a segment deleted from storage: verify names it, restore past it refuses"
 # One of the killed pushes' segments: after T's, before the last rows'.
@@ -181,6 +191,16 @@ assert_contains "$KB_TMP/log" "is not empty" "non-empty refused"
 assert_eq "$(ls "$KB_TMP/full")" "PG_VERSION" "the non-empty directory"
 run_pitr -c "$conf" restore --at "$t" --database other
 expect_rc 2 "a physical backup into a database"
+
+say "a tablespace of its own: refused before anything is written"
+mkdir -p "$KB_TMP/ts" && pitr_own "$KB_TMP/ts"
+psql_q postgres "CREATE TABLESPACE elsewhere LOCATION '$KB_TMP/ts'"
+before=$(ls "$store/test/orders/backups" | sort)
+run_pitr -c "$conf" --once
+expect_rc 1 "a backup of a cluster with a tablespace"
+assert_contains "$KB_TMP/log" "tablespaces of its own (elsewhere)" "the tablespace named"
+assert_eq "$(ls "$store/test/orders/backups" | sort)" "$before" "backups after the refusal"
+psql_q postgres "DROP TABLESPACE elsewhere"
 say "metrics: archived files, failed pushes, last archived time"
 run_pitr -c "$conf" --once
 expect_rc 0 "second backup"
