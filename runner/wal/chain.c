@@ -530,6 +530,23 @@ wal_windows(struct wal_archive *ar, const struct wal_base *bases, size_t nbases,
 }
 
 void
+wal_windows_of(const struct wal_archive *ar, const struct wal_base *bases, size_t nbases,
+    const struct wal_window *w, size_t nw, size_t *win_of)
+{
+	struct base_run	r;
+	char		missing[PG_WAL_NAME_MAX];
+	size_t		i, j;
+
+	for (i = 0; i < nbases; i++) {
+		win_of[i] = SIZE_MAX;
+		base_run((struct wal_archive *)ar, &bases[i], &r, missing);
+		for (j = 0; !r.bad && j < nw; j++)
+			if (w[j].timeline == r.timeline && w[j].last_segno == r.end)
+				win_of[i] = j;
+	}
+}
+
+void
 wal_window_text(const struct wal_window *w, char *buf, size_t len)
 {
 	char	from[21], to[21];

@@ -132,6 +132,9 @@ struct wal_bad_base {
 int	 wal_windows(struct wal_archive *, const struct wal_base *, size_t nbases,
 	    struct wal_window **, size_t *nwin, struct wal_bad_base **bad, size_t *nbad,
 	    char *err, size_t errlen);
+/* Which of those windows base i replays in: win_of[i] (SIZE_MAX: none). */
+void	 wal_windows_of(const struct wal_archive *, const struct wal_base *, size_t nbases,
+	    const struct wal_window *, size_t nwin, size_t *win_of);
 
 enum wal_target_kind {
 	WAL_TARGET_TIME,	/* --at */

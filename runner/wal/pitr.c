@@ -125,11 +125,11 @@ wal_report_json(struct runner *r, struct location *loc, const struct catalog *c)
 {
 	struct wal_base		*bases;
 	struct wal_archive	 ar;
-	struct wal_plan		 plan;
-	struct wal_target	 t;
+	struct wal_window	*w = NULL, *win;
+	struct wal_bad_base	*bad = NULL;
 	struct keyring		 kr;
 	char			 err[KB_ERRLEN], from[21], to[21];
-	size_t			 nbases, i;
+	size_t			 nbases, nw = 0, nbad = 0, i, *win_of;
 	json_t			*o;
 
 	wal_bases_of(c, &bases, &nbases);
@@ -144,22 +144,26 @@ wal_report_json(struct runner *r, struct location *loc, const struct catalog *c)
 		free(bases);
 		return o;
 	}
-	memset(&t, 0, sizeof(t));
-	t.kind = WAL_TARGET_BACKUP;
+	/* The windows once (their ends cost reads), then which each backup is in. */
+	wal_windows(&ar, bases, nbases, &w, &nw, &bad, &nbad, err, sizeof(err));
+	win_of = xcalloc(nbases, sizeof(*win_of));
+	wal_windows_of(&ar, bases, nbases, w, nw, win_of);
 	for (i = 0; i < nbases; i++) {
-		t.id = bases[i].id;
-		if (wal_plan_target(&ar, bases, nbases, &t, &plan, err, sizeof(err)) == -1) {
+		if (win_of[i] == SIZE_MAX) {
 			json_object_set_new(o, bases[i].id, json_pack("{s:b, s:s}",
-			    "restorable", 0, "why", err));
+			    "restorable", 0, "why", "the WAL it needs is not all archived"));
 			continue;
 		}
-		time_to_rfc3339(plan.window.from, from);
-		time_to_rfc3339(plan.window.to, to);
+		win = &w[win_of[i]];
+		time_to_rfc3339(win->from, from);
+		time_to_rfc3339(win->to, to);
 		json_object_set_new(o, bases[i].id, json_pack("{s:b, s:i, s:s, s:s, s:s?}",
-		    "restorable", 1, "timeline", (int)plan.timeline, "recoverable_from", from,
-		    "recoverable_to", to, "gap", plan.window.gap[0] != '\0' ? plan.window.gap :
-		    NULL));
+		    "restorable", 1, "timeline", (int)win->timeline, "recoverable_from", from,
+		    "recoverable_to", to, "gap", win->gap[0] != '\0' ? win->gap : NULL));
 	}
+	free(win_of);
+	free(w);
+	free(bad);
 	free(bases);
 	wal_archive_close(&ar);
 	keyring_free(&kr);

@@ -501,7 +501,7 @@ test_chain(void **state)
 	struct wal_target	 t;
 	char			 err[KB_ERRLEN], text[128];
 	const char		*hist = "1\t0/700000\tbefore transaction 900\n";
-	size_t			 nw, nbad;
+	size_t			 nw, nbad, win_of[3];
 	uint64_t		 s;
 
 	/* Timeline 1: segments 2 to 10; timeline 2 forked at 0/700000 (segment 7). */
@@ -549,6 +549,10 @@ test_chain(void **state)
 	assert_int_equal(w[1].last_segno, 10);
 	wal_window_text(&w[0], text, sizeof(text));
 	assert_non_null(strstr(text, "any time from "));
+	wal_windows_of(&ar, bases, 3, w, nw, win_of);
+	assert_int_equal(win_of[0], 0);
+	assert_int_equal(win_of[1], 1);
+	assert_int_equal(win_of[2], 0);
 	free(w);
 	free(bad);
 
