@@ -4,12 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/cancel.h"
 
-static volatile sig_atomic_t	cancelled, hangup;
+static volatile sig_atomic_t	cancelled, hangup, signo;
 static int			cancel_pipe[2] = { -1, -1 };
 static int			wake_pipe[2] = { -1, -1 };
 
@@ -59,8 +60,10 @@ on_signal(int sig)
 	if (sig == SIGHUP) {
 		hangup = 1;
 		pipe_poke(wake_pipe[1]);
-	} else
+	} else {
+		signo = sig;
 		cancel_request();
+	}
 }
 
 void
@@ -90,6 +93,17 @@ int
 cancel_requested(void)
 {
 	return cancelled != 0;
+}
+
+const char *
+cancel_why(void)
+{
+	static char	buf[64];
+
+	if (signo == 0)
+		return "cancelled";
+	snprintf(buf, sizeof(buf), "cancelled: interrupted by signal %d", (int)signo);
+	return buf;
 }
 
 int
@@ -130,4 +144,21 @@ cancel_hangup_take(void)
 
 	hangup = 0;
 	return h;
+}
+
+int
+cancel_cleanup_begin(void)
+{
+	int	was = cancelled != 0;
+
+	if (was)
+		cancel_reset();
+	return was;
+}
+
+void
+cancel_cleanup_end(int was)
+{
+	if (was)
+		cancel_request();
 }

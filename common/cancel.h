@@ -22,9 +22,19 @@ void	 cancel_init(void);
 /* Async-signal-safe. */
 void	 cancel_request(void);
 int	 cancel_requested(void);
+/* "cancelled: interrupted by signal 15", or "cancelled" (for messages). */
+const char *cancel_why(void);
 /* Readable once cancel_request() was called (-1 before cancel_init()). */
 int	 cancel_fd(void);
 void	 cancel_reset(void);
+
+/*
+ * Cleanup after a cancel (dropping what a cancelled restore created): the
+ * flag is cleared so that the cleanup's own children run, and set again at
+ * the end.  A signal during the cleanup cancels it too.
+ */
+int	 cancel_cleanup_begin(void);
+void	 cancel_cleanup_end(int was_cancelled);
 
 /*
  * The daemon's wake-ups: SIGHUP, and cancel_wake() from its own threads.

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/proc.h"
@@ -327,15 +328,58 @@ child_reap(struct child *c, int options)
 	return 0;
 }
 
+/* SIGTERM, five seconds, then SIGKILL; reaped. */
+static void
+child_stop(struct child *c)
+{
+	struct timespec	ts = { 0, 50 * 1000 * 1000 };
+	int		i;
+
+	if (c->reaped || c->pid <= 0)
+		return;
+	kill(c->pid, SIGTERM);
+	for (i = 0; i < 100 && !child_reap(c, WNOHANG); i++)
+		nanosleep(&ts, NULL);
+	if (!c->reaped) {
+		kill(c->pid, SIGKILL);
+		child_reap(c, 0);
+	}
+}
+
+/*
+ * Waits for the child to exit, polling the cancel pipe: a cancel stops it
+ * (SIGTERM, then SIGKILL) and the wait fails with "cancelled".
+ */
+static int
+child_reap_cancellable(struct child *c)
+{
+	struct pollfd	pfd;
+
+	while (!child_reap(c, WNOHANG)) {
+		if (cancel_requested()) {
+			child_stop(c);
+			return -1;
+		}
+		pfd.fd = cancel_fd();
+		pfd.events = POLLIN;
+		if (pfd.fd == -1) {	/* no cancel pipe (tests): wait */
+			child_reap(c, 0);
+			return 0;
+		}
+		poll(&pfd, 1, 100);
+	}
+	return 0;
+}
+
 int
 child_wait(struct child *c, char *err, size_t errlen)
 {
-	int	rc = 0;
+	int	rc = 0, cancelled;
 
 	if (c->name == NULL)
 		return errf(err, errlen, "no child to wait for");
 	child_close_pipes(c);
-	child_reap(c, 0);
+	cancelled = child_reap_cancellable(c) == -1;
 	if (c->err_thread_running) {
 		pthread_join(c->err_thread, NULL);
 		c->err_thread_running = 0;
@@ -344,7 +388,9 @@ child_wait(struct child *c, char *err, size_t errlen)
 		pthread_join(c->out_thread, NULL);
 		c->out_thread_running = 0;
 	}
-	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
+	if (cancelled)
+		rc = errf(err, errlen, "cancelled: %s stopped", c->name);
+	else if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
 		rc = 0;
 	else if (WIFEXITED(c->status))
 		rc = errf(err, errlen, "%s exited with status %d", c->name,
@@ -362,22 +408,12 @@ child_wait(struct child *c, char *err, size_t errlen)
 void
 child_kill(struct child *c)
 {
-	struct timespec	ts = { 0, 50 * 1000 * 1000 };
-	char		err[KB_ERRLEN];
-	int		i;
+	char	err[KB_ERRLEN];
 
 	if (c->name == NULL)
 		return;
 	child_close_pipes(c);
-	if (!c->reaped && c->pid > 0) {
-		kill(c->pid, SIGTERM);
-		for (i = 0; i < 100 && !child_reap(c, WNOHANG); i++)
-			nanosleep(&ts, NULL);
-		if (!c->reaped) {
-			kill(c->pid, SIGKILL);
-			child_reap(c, 0);
-		}
-	}
+	child_stop(c);
 	child_wait(c, err, sizeof(err));
 }
 
@@ -389,25 +425,27 @@ child_kill(struct child *c)
 static void
 child_exchange(struct child *c, const char *input, char *buf, size_t outmax, size_t *used)
 {
-	struct pollfd	 pfd[2];
+	struct pollfd	 pfd[3];
 	size_t		 left = input != NULL ? strlen(input) : 0;
 	char		 drain[4096];
 	ssize_t		 n;
 	int		 nfds, i;
 
-	while (c->in_fd != -1 || c->out_fd != -1) {
+	while ((c->in_fd != -1 || c->out_fd != -1) && !cancel_requested()) {
 		nfds = 0;
 		if (c->in_fd != -1)
 			pfd[nfds++] = (struct pollfd){ .fd = c->in_fd, .events = POLLOUT };
 		if (c->out_fd != -1)
 			pfd[nfds++] = (struct pollfd){ .fd = c->out_fd, .events = POLLIN };
+		if (cancel_fd() != -1)
+			pfd[nfds++] = (struct pollfd){ .fd = cancel_fd(), .events = POLLIN };
 		if (poll(pfd, (nfds_t)nfds, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		for (i = 0; i < nfds; i++) {
-			if (pfd[i].revents == 0)
+			if (pfd[i].revents == 0 || pfd[i].fd == cancel_fd())
 				continue;
 			if (pfd[i].fd == c->in_fd) {
 				/* At most PIPE_BUF: POLLOUT promises that much room. */

@@ -16,7 +16,9 @@
  * LATEST IN '...' [WITH new_db_name = 'y'] runs.
  *
  * SQL goes to cockroach sql on its stdin (the token stays out of argv); a
- * password only in COCKROACH_URL in that child's environment.
+ * password reaches it as a libpq password file in memory (PGPASSFILE, a
+ * memfile only that child inherits; cockroach sql reads it since
+ * CockroachDB 22.2), never argv nor the environment.
  *
  * Not yet tested against a real CockroachDB: tests/engines/cockroach plays
  * its part.
@@ -40,6 +42,7 @@
 #include "common/util.h"
 #include "common/proc.h"
 #include "engines/engine.h"
+#include "engines/pg_client.h"
 #include "engines/snapfile.h"
 #include "common/httpd.h"
 
@@ -431,29 +434,24 @@ url_escape(const char *s)
 	return q;
 }
 
-/* postgresql://USER[:PASSWORD]@HOST:PORT/defaultdb?sslmode=... */
+/* postgresql://USER@HOST:PORT/defaultdb?sslmode=...: no secret in it. */
 static char *
-cr_conn_url(struct engine_job *job, int with_password)
+cr_conn_url(struct engine_job *job)
 {
 	const struct config_section	*s = job->section;
 	const char			*certs = config_get(s, "certs_dir");
-	const char			*pw = config_get(s, "password");
-	char				*user, *epw = NULL, *ssl, *url;
+	char				*user, *ssl, *url;
 
 	user = url_escape(config_get(s, "user"));
-	if (with_password && pw != NULL)
-		epw = url_escape(pw);
 	if (certs != NULL)
 		ssl = xasprintf("sslmode=verify-full&sslrootcert=%s/ca.crt"
 		    "&sslcert=%s/client.%s.crt&sslkey=%s/client.%s.key", certs, certs, user,
 		    certs, user);
 	else
 		ssl = xstrdup("sslmode=disable");
-	url = xasprintf("postgresql://%s%s%s@%s:%s/defaultdb?%s", user, epw != NULL ? ":" :
-	    "", epw != NULL ? epw : "", config_get(s, "host"), config_get(s, "port"), ssl);
+	url = xasprintf("postgresql://%s@%s:%s/defaultdb?%s", user, config_get(s, "host"),
+	    config_get(s, "port"), ssl);
 	free(user);
-	if (epw != NULL)
-		freezero(epw, strlen(epw));
 	free(ssl);
 	return url;
 }
@@ -463,24 +461,26 @@ cr_sql(struct engine_job *job, const char *sql, char *err, size_t errlen)
 {
 	struct child_args	 a = { 0 }, env = { 0 };
 	struct child		 c;
+	struct memfile		 pass = { -1, "" };
+	const char		*pw = config_get(job->section, "password");
 	char			*url;
 	int			 rc;
 
+	if (pw != NULL && pg_passfile_open(&pass, pw, err, errlen) == -1)
+		return -1;
 	child_args_add(&a, config_get(job->section, "cockroach_bin"));
 	child_args_add(&a, "sql");
 	child_args_add(&a, "--format=tsv");
-	if (config_get(job->section, "password") != NULL) {
-		url = cr_conn_url(job, 1);
-		child_args_addf(&env, "COCKROACH_URL=%s", url);
-	} else {
-		url = cr_conn_url(job, 0);
-		child_args_addf(&a, "--url=%s", url);
-	}
-	freezero(url, strlen(url));
-	rc = child_spawn(&c, child_args_list(&a), child_args_list(&env), NULL,
+	url = cr_conn_url(job);
+	child_args_addf(&a, "--url=%s", url);
+	free(url);
+	if (pw != NULL)
+		child_args_addf(&env, "PGPASSFILE=%s", pass.path);
+	rc = child_spawn(&c, child_args_list(&a), child_args_list(&env), &pass,
 	    CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, err, errlen);
 	child_args_free(&a);
 	child_args_free(&env);
+	memfile_close(&pass);
 	if (rc == -1)
 		return -1;
 	if (write_all(c.in_fd, sql, strlen(sql)) == -1)

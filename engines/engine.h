@@ -7,6 +7,24 @@
  * restore stream into the fd restore_begin() returns; *_end() waits for the
  * tools and says whether they succeeded: their exit status decides.
  *
+ * A backup of several parts (postgres with databases =: one dump per
+ * database and the server's globals) is one stored object per part.  An
+ * engine that makes them answers parts() with their names, in the order
+ * they are written and restored, and the runner streams each through
+ * backup_begin()/backup_end() with job->part naming it; a restore streams
+ * the parts it takes through restore_begin()/restore_end() the same way.
+ * Between the parts of one job the engine may keep state in priv (the
+ * client it chose, the password's memfile); release() frees it at the end.
+ * Engines of one stream leave parts and release NULL and never see part set.
+ *
+ * Part names are unique, at most ENGINE_PART_NAME_MAX bytes of UTF-8 (a
+ * manifest's part name).  A part that holds one database is named
+ * ENGINE_PART_DATABASE followed by the database's name ("database:shop"):
+ * restore --only, --database, list and restore --at read the name there.
+ * ENGINE_PART_GLOBALS is the server's own (roles, tablespaces), restored
+ * before the databases and only where the request asks for it.  A backup
+ * of one stream has one part, ENGINE_PART_DATA.
+ *
  * Adding an engine: one file in engines/ defining a struct engine_desc and
  * a struct engine_ops, and its line in each of the two tables of
  * engines/registry.c.
@@ -22,6 +40,25 @@
 #include "common/config.h"
 
 struct engine_ops;
+
+#define ENGINE_PART_DATA	"data"
+#define ENGINE_PART_GLOBALS	"globals"
+#define ENGINE_PART_DATABASE	"database:"
+#define ENGINE_PART_NAME_MAX	255
+
+/*
+ * What verify --restore names its scratch databases with (see
+ * runner/cmd/verify_restore.c): an engine that backs up every database of a
+ * server leaves those out, so that a test restore running at the time is
+ * not backed up half-made.
+ */
+#define ENGINE_SCRATCH_PREFIX	"kbackup_verify_"
+
+/* restore of ENGINE_PART_GLOBALS: what becomes of what the server has already. */
+enum engine_globals {
+	ENGINE_GLOBALS_MISSING,	/* only what is missing is created; the rest is left as it is */
+	ENGINE_GLOBALS_REPLACE	/* existing roles take the backup's attributes and passwords */
+};
 
 struct engine_job {
 	const struct engine_ops		*ops;
@@ -42,6 +79,9 @@ struct engine_job {
 	/* This runner's id (12 hex digits, kept in its state directory): names scratch databases. */
 	const char			*runner_id;
 	const char			*database;	/* restore: target override, or NULL */
+	/* A backup of several parts: the part being streamed (backup, restore), or NULL. */
+	const char			*part;
+	enum engine_globals		 globals;	/* restore of ENGINE_PART_GLOBALS */
 	/* restore --data-dir: an empty directory a physical backup goes into, or NULL. */
 	const char			*data_dir;
 	/*
@@ -87,6 +127,22 @@ struct engine_desc {
 
 struct engine_ops {
 	const struct engine_desc *desc;
+
+	/*
+	 * May be NULL.  Before a backup writes anything (its job marker
+	 * included): refuses what would fail for reasons known up front (no
+	 * client tool for the server's version), saying why.
+	 */
+	int	(*preflight)(struct engine_job *, char *err, size_t errlen);
+	/*
+	 * May be NULL.  The parts of this backup, decided now (postgres lists
+	 * the server's databases at the start of each backup), before anything
+	 * is written: *names NULL-terminated, for words_free(), or NULL for a
+	 * backup of one stream.
+	 */
+	int	(*parts)(struct engine_job *, char ***names, char *err, size_t errlen);
+	/* May be NULL.  Frees what the engine kept in priv across the calls of a job. */
+	void	(*release)(struct engine_job *);
 
 	int	(*backup_begin)(struct engine_job *, int *fd, char *err, size_t errlen);
 	/* aborted: the pipeline failed; kill the tools.  Returns 0 iff the dump succeeded. */
@@ -134,6 +190,11 @@ const struct engine_desc *engine_desc_find(const char *name);
 const struct engine_ops *engine_find(const char *name);
 /* "postgres|mysql|..." for messages and the [backup] engine enum. */
 const char *engine_names(void);
+
+/* The database a part holds ("database:NAME" gives NAME), or NULL. */
+const char *engine_part_database(const char *part);
+/* "database shop", "globals": a part as messages name it. */
+void	 engine_part_describe(const char *part, char *buf, size_t len);
 
 /* Logs how dropping the database a failed restore had created went (rc 0 or -1). */
 void	 engine_log_created_drop(const char *database, int rc, const char *err);

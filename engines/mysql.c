@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/proc.h"
@@ -246,10 +247,14 @@ my_drop_created(struct engine_job *job)
 	struct my_job	*my = job->priv;
 	char		*ident, *script, err[KB_ERRLEN];
 
+	int		 was;
+
 	ident = my_ident(my->created);
 	script = xasprintf("DROP DATABASE IF EXISTS %s;\n", ident);
+	was = cancel_cleanup_begin();	/* a cancelled restore still drops it */
 	engine_log_created_drop(my->created,
 	    my_sql(job, NULL, script, 0, NULL, err, sizeof(err)), err);
+	cancel_cleanup_end(was);
 	free(script);
 	free(ident);
 }

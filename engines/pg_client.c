@@ -117,3 +117,25 @@ pg_client_majors_text(const int *majors, size_t n, char *buf, size_t len)
 		strlcat(buf, one, len);
 	}
 }
+
+int
+pg_passfile_open(struct memfile *m, const char *password, char *err, size_t errlen)
+{
+	char		*line, *p;
+	const char	*s;
+	size_t		 size;
+	int		 rc;
+
+	size = 8 + 2 * strlen(password) + 2;
+	line = xmalloc(size);
+	p = line + strlcpy(line, "*:*:*:*:", size);
+	for (s = password; *s != '\0'; s++) {
+		if (*s == '\\' || *s == ':')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '\n';
+	rc = memfile_open(m, "kbackup-pgpass", line, (size_t)(p - line), err, errlen);
+	freezero(line, size);
+	return rc;
+}

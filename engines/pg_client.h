@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "common/memfile.h"
+
 #define PG_CLIENT_ROOT		"/usr/lib/postgresql"
 /* Another ROOT, for tests and other layouts (kbackup.conf(5)). */
 #define PG_CLIENT_ROOT_ENV	"KBACKUP_POSTGRESQL_ROOT"
@@ -38,6 +40,13 @@ int		 pg_client_choose(const int *majors, size_t n, int server_major);
  */
 int		 pg_client_server_version(const char *text, int *major, char *version,
 		    size_t len);
+/*
+ * A libpq password file in a memfile (PGPASSFILE=/proc/self/fd/N): one line
+ * matching any host, port, database and user, '\\' and ':' escaped.  Read
+ * by libpq's tools and by cockroach sql (CockroachDB 22.2 and later).
+ */
+int		 pg_passfile_open(struct memfile *, const char *password, char *err,
+		    size_t errlen);
 /* "13, 15, 16" (or "none") into buf. */
 void		 pg_client_majors_text(const int *majors, size_t n, char *buf, size_t len);
 

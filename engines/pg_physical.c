@@ -13,6 +13,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <libpq-fe.h>
 
 #include "common/log.h"
 #include "common/memfile.h"
@@ -163,6 +164,8 @@ pg_physical_validate(const struct config_section_schema *ss, const struct config
 {
 	static const char *const physical_only[] = { "wal_method", "slot", "checkpoint",
 	    "wal_wait", NULL };
+	static const char *const dump_only[] = { "dump_options", "restore_options",
+	    "databases", "exclude", "globals", "role_passwords", NULL };
 	const char	*wm = config_get(s, "wal_method");
 	size_t		 i;
 
@@ -172,9 +175,11 @@ pg_physical_validate(const struct config_section_schema *ss, const struct config
 			    physical_only[i]);
 	if (given(s, "slot") && (wm == NULL || strcmp(wm, "stream") != 0))
 		return errf(err, errlen, "slot: only with wal_method = stream");
-	if (pg_physical_on(s) && (given(s, "dump_options") || given(s, "restore_options")))
-		return errf(err, errlen, "%s: pg_dump's and pg_restore's, not with method = "
-		    "physical", given(s, "dump_options") ? "dump_options" : "restore_options");
+	for (i = 0; pg_physical_on(s) && dump_only[i] != NULL; i++)
+		if (given(s, dump_only[i]))
+			return errf(err, errlen, "%s: not with method = physical (a physical "
+			    "backup is the whole cluster; database names where the checks "
+			    "connect)", dump_only[i]);
 	return 0;
 }
 
@@ -781,24 +786,55 @@ pg_physical_end(struct engine_job *job, const struct pg_tools *t, int aborted, c
 	return rc;
 }
 
+/* A replication connection, as pg_basebackup and the stream make: privilege and pg_hba. */
+static int
+replication_ok(struct engine_job *job, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "host", "user", "password", "sslmode",
+	    "port", "dbname" };
+	const char	*kw[10], *val[10], *v;
+	PGconn		*conn;
+	PGresult	*res;
+	size_t		 i, n = 0;
+	int		 rc = 0;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((v = config_get(job->section, strcmp(keys[i], "dbname") == 0 ?
+		    "database" : keys[i])) != NULL) {
+			kw[n] = keys[i];
+			val[n++] = v;
+		}
+	kw[n] = "replication";
+	val[n++] = "database";
+	kw[n] = "connect_timeout";
+	val[n++] = "30";
+	kw[n] = NULL;
+	val[n] = NULL;
+	conn = PQconnectdbParams(kw, val, 0);
+	if (PQstatus(conn) != CONNECTION_OK)
+		rc = errf(err, errlen, "%s", PQerrorMessage(conn));
+	else if ((res = PQexec(conn, "IDENTIFY_SYSTEM")) == NULL ||
+	    PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = errf(err, errlen, "IDENTIFY_SYSTEM: %s", PQerrorMessage(conn));
+		PQclear(res);
+	} else
+		PQclear(res);
+	PQfinish(conn);
+	if (rc == -1)
+		err[strcspn(err, "\n")] = '\0';
+	return rc;
+}
+
 int
 pg_physical_check(struct engine_job *job, const struct pg_tools *t, char *err,
     size_t errlen)
 {
-	struct pg_facts	 f;
-	char		*db, *out = NULL;
-	int		 rc;
+	struct pg_facts	f;
 
 	if (t->prepare(job, config_get(job->section, "database"), err, errlen) == -1 ||
 	    pg_facts(job, t, &f, err, errlen) == -1 || pg_facts_ok(job, &f, err, errlen) == -1)
 		return -1;
-	/* The replication connection pg_basebackup (and the stream) need: privilege, pg_hba. */
-	db = xasprintf("dbname=%s replication=database", config_get(job->section,
-	    "database"));
-	rc = t->psql(job, db, "IDENTIFY_SYSTEM;\n", NULL, &out, err, errlen);
-	free(db);
-	free(out);
-	if (rc == -1)
+	if (replication_ok(job, err, errlen) == -1)
 		return errprefix(err, errlen, "replication connection (the role needs "
 		    "REPLICATION and pg_hba.conf a replication line)");
 	if (strcmp(config_get(job->section, "wal_method"), "push") == 0 &&

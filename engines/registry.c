@@ -6,6 +6,7 @@
  * libraries it needs (libmicrohttpd, libarchive), is in it.  Adding an
  * engine: its file, and its line in each table.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,28 @@ engine_names(void)
 		strlcat(names, engine_descs[i]->name, sizeof(names));
 	}
 	return names;
+}
+
+const char *
+engine_part_database(const char *part)
+{
+	size_t	len = strlen(ENGINE_PART_DATABASE);
+
+	if (part == NULL || strncmp(part, ENGINE_PART_DATABASE, len) != 0 ||
+	    part[len] == '\0')
+		return NULL;
+	return part + len;
+}
+
+void
+engine_part_describe(const char *part, char *buf, size_t len)
+{
+	const char	*db = engine_part_database(part);
+
+	if (db != NULL)
+		snprintf(buf, len, "database %s", db);
+	else
+		snprintf(buf, len, "%s", part);
 }
 
 void

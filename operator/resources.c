@@ -213,6 +213,36 @@ scalar_text(json_t *v)
 	return NULL;
 }
 
+/*
+ * A setting's value as the config writes it: a scalar, or an array of words
+ * (a list key: databases, exclude, dump_options) joined with blanks -- so a
+ * word may hold none.
+ */
+static char *
+setting_text(json_t *v)
+{
+	json_t		*w;
+	const char	*s;
+	char		*text = NULL, *next;
+	size_t		 i;
+
+	if (!json_is_array(v))
+		return scalar_text(v);
+	if (json_array_size(v) == 0)
+		return NULL;
+	json_array_foreach(v, i, w) {
+		s = json_is_string(w) ? json_string_value(w) : NULL;
+		if (s == NULL || *s == '\0' || strpbrk(s, " \t\n") != NULL) {
+			free(text);
+			return NULL;
+		}
+		next = xasprintf("%s%s%s", text != NULL ? text : "", i > 0 ? " " : "", s);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
 static int
 parse_settings(json_t *spec, struct definition *d, char *err, size_t errlen)
 {
@@ -230,9 +260,9 @@ parse_settings(json_t *spec, struct definition *d, char *err, size_t errlen)
 		if (strcmp(key, "password") == 0)
 			return errf(err, errlen,
 			    "spec.settings.password: use passwordSecretRef");
-		if ((text = scalar_text(v)) == NULL)
-			return errf(err, errlen,
-			    "spec.settings.%s: expected a string, integer or boolean", key);
+		if ((text = setting_text(v)) == NULL)
+			return errf(err, errlen, "spec.settings.%s: expected a string, integer, "
+			    "boolean or an array of words without blanks", key);
 		if (strchr(text, '\n') != NULL) {
 			free(text);
 			return errf(err, errlen, "spec.settings.%s: newline in value", key);

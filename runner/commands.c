@@ -19,27 +19,30 @@ static const struct {
 	const char	*name;
 	char		 letter;	/* a short form, or 0 */
 	const char	*value;		/* the value's name, or NULL: a flag */
+	int		 optional;	/* the value only as --name=VALUE, or none */
 } options[] = {
-	{ "config", 'c', "FILE" },
-	{ "verbose", 'v', NULL },
-	{ "quiet", 'q', NULL },
-	{ "help", 'h', NULL },
-	{ "version", 'V', NULL },
-	{ "at", 0, "TIME" },
-	{ "database", 0, "NAME" },
-	{ "storage", 0, "NAME" },
-	{ "output", 'o', "FILE" },
-	{ "target", 0, "NAME" },
-	{ "count", 0, "N" },
-	{ "json", 0, NULL },
-	{ "all", 0, NULL },
-	{ "restore", 0, NULL },
-	{ "dry-run", 0, NULL },
-	{ "skip-damaged", 0, NULL },
-	{ "damaged", 0, NULL },
-	{ "offline", 0, NULL },
-	{ "lsn", 0, "LSN" },
-	{ "data-dir", 0, "DIR" },
+	{ "config", 'c', "FILE", 0 },
+	{ "verbose", 'v', NULL, 0 },
+	{ "quiet", 'q', NULL, 0 },
+	{ "help", 'h', NULL, 0 },
+	{ "version", 'V', NULL, 0 },
+	{ "at", 0, "TIME", 0 },
+	{ "database", 0, "NAME", 0 },
+	{ "storage", 0, "NAME", 0 },
+	{ "output", 'o', "FILE", 0 },
+	{ "target", 0, "NAME", 0 },
+	{ "count", 0, "N", 0 },
+	{ "json", 0, NULL, 0 },
+	{ "all", 0, NULL, 0 },
+	{ "restore", 0, NULL, 0 },
+	{ "dry-run", 0, NULL, 0 },
+	{ "skip-damaged", 0, NULL, 0 },
+	{ "damaged", 0, NULL, 0 },
+	{ "offline", 0, NULL, 0 },
+	{ "only", 0, "NAME", 0 },
+	{ "globals", 0, "MODE", 1 },
+	{ "lsn", 0, "LSN", 0 },
+	{ "data-dir", 0, "DIR", 0 },
 };
 #define NOPTIONS	(sizeof(options) / sizeof(options[0]))
 #define GLOBAL_OPTIONS	5	/* the first ones: every command takes them */
@@ -62,18 +65,19 @@ const struct cmd_entry cmd_table[] = {
 	    CMD_LOCK | CMD_STORAGE | CMD_WRITES | CMD_TRIGGER, cmd_backup },
 	{ "list", NULL, "[--json] [--storage NAME]", "the backups and their labels",
 	    "json storage", CMD_STORAGE, cmd_list },
-	{ "restore", NULL, "[ID | latest | --at TIME | --lsn LSN] [--database NAME | "
-	    "--data-dir DIR] [--storage NAME] [--skip-damaged] [--dry-run]",
-	    "restore a backup into the database, or a physical one into a data directory",
-	    "at lsn database data-dir storage skip-damaged dry-run",
+	{ "restore", NULL, "[ID | latest | --at TIME | --lsn LSN] [--only NAME]... "
+	    "[--globals[=replace|skip]] [--database NAME | --data-dir DIR] [--storage NAME] "
+	    "[--skip-damaged] [--dry-run]", "restore a backup into the database (or server), "
+	    "or a physical one into a data directory",
+	    "at lsn only globals database data-dir storage skip-damaged dry-run",
 	    CMD_LOCK | CMD_STORAGE | CMD_WRITES | CMD_TRIGGER | CMD_WHICH, cmd_restore },
-	{ "unpack", NULL, "[ID | latest | --at TIME] [--storage NAME] [--skip-damaged] "
-	    "-o FILE|-", "the plain dump, verified", "at storage skip-damaged output",
-	    CMD_STORAGE | CMD_WHICH, cmd_unpack },
-	{ "verify", NULL, "[ID | latest | --at TIME | --all] [--restore [--target NAME]] "
-	    "[--storage NAME] [--skip-damaged]",
+	{ "unpack", NULL, "[ID | latest | --at TIME] [--only NAME]... [--storage NAME] "
+	    "[--skip-damaged] -o FILE|DIR|-", "the plain dump (or one file per part), verified",
+	    "at only storage skip-damaged output", CMD_STORAGE | CMD_WHICH, cmd_unpack },
+	{ "verify", NULL, "[ID | latest | --at TIME | --all] [--restore [--target NAME] "
+	    "[--only NAME]...] [--storage NAME] [--skip-damaged]",
 	    "check every frame; --restore: a test restore into a scratch database",
-	    "at all restore target storage skip-damaged", CMD_STORAGE | CMD_WHICH,
+	    "at all restore target only storage skip-damaged", CMD_STORAGE | CMD_WHICH,
 	    cmd_verify },
 	{ "prune", NULL, "[--dry-run] [--damaged]", "delete what no retention label holds",
 	    "dry-run damaged", CMD_LOCK | CMD_STORAGE | CMD_WRITES, cmd_prune },
@@ -149,6 +153,40 @@ find_option(const char *word, int *idx, const char **inline_value)
 	return -1;
 }
 
+/* --only NAME, once per database. */
+static int
+add_only(struct restore_request *req, const char *name, char *err, size_t errlen)
+{
+	size_t	i;
+
+	if (*name == '\0')
+		return errf(err, errlen, "--only needs a database name");
+	for (i = 0; i < req->nonly; i++)
+		if (strcmp(req->only[i], name) == 0)
+			return errf(err, errlen, "--only %s given twice", name);
+	if (req->nonly == RESTORE_ONLY_MAX)
+		return errf(err, errlen, "--only: at most %d databases (a whole restore takes "
+		    "every one)", RESTORE_ONLY_MAX);
+	req->only[req->nonly++] = name;
+	return 0;
+}
+
+/* --globals (missing), --globals=missing|replace|skip. */
+static int
+set_globals(struct restore_request *req, const char *mode, char *err, size_t errlen)
+{
+	if (mode == NULL || strcmp(mode, "missing") == 0)
+		req->globals = RESTORE_GLOBALS_MISSING;
+	else if (strcmp(mode, "replace") == 0)
+		req->globals = RESTORE_GLOBALS_REPLACE;
+	else if (strcmp(mode, "skip") == 0)
+		req->globals = RESTORE_GLOBALS_SKIP;
+	else
+		return errf(err, errlen, "--globals=%s: expected --globals, --globals=replace or "
+		    "--globals=skip", mode);
+	return 0;
+}
+
 static int
 set_option(struct cmd_args *a, const char *name, const char *value, char *err,
     size_t errlen)
@@ -174,6 +212,8 @@ set_option(struct cmd_args *a, const char *name, const char *value, char *err,
 	else if (strcmp(name, "offline") == 0) a->offline = 1;
 	else if (strcmp(name, "lsn") == 0) a->req.lsn = value;
 	else if (strcmp(name, "data-dir") == 0) a->req.data_dir = value;
+	else if (strcmp(name, "only") == 0) return add_only(&a->req, value, err, errlen);
+	else if (strcmp(name, "globals") == 0) return set_globals(&a->req, value, err, errlen);
 	else if (strcmp(name, "count") == 0) {
 		a->count = (int)strtonum(value, 1, 1000, &errstr);
 		if (errstr != NULL)
@@ -196,7 +236,7 @@ parse_option(struct cmd_args *a, int argc, char **argv, int *i, char *err, size_
 		return errf(err, errlen, "%s takes no --%s", a->entry->name, options[o].name);
 	if (options[o].value == NULL && value != NULL)
 		return errf(err, errlen, "--%s takes no value", options[o].name);
-	if (options[o].value != NULL && value == NULL) {
+	if (options[o].value != NULL && value == NULL && !options[o].optional) {
 		if (*i + 1 >= argc)
 			return errf(err, errlen, "--%s needs a value (%s)", options[o].name,
 			    options[o].value);
@@ -220,8 +260,10 @@ check_args(struct cmd_args *a, char *err, size_t errlen)
 		return errf(err, errlen, "give --at TIME or --lsn LSN, not both");
 	if (a->req.lsn != NULL && a->req.data_dir == NULL)
 		return errf(err, errlen, "--lsn goes with --data-dir (a physical restore)");
-	if (a->req.data_dir != NULL && a->req.database != NULL)
-		return errf(err, errlen, "give --database NAME or --data-dir DIR, not both");
+	if (a->req.data_dir != NULL && (a->req.database != NULL || a->req.nonly > 0 ||
+	    a->req.globals != RESTORE_GLOBALS_DEFAULT))
+		return errf(err, errlen, "--data-dir restores a whole cluster: not with "
+		    "--database, --only or --globals");
 	if (strcmp(name, "wal-push") == 0 && a->nargs != 1 && !a->help)
 		return errf(err, errlen, "wal-push takes the path of one WAL file (%%p)");
 	if (strcmp(name, "wal-get") == 0 && a->nargs != 2 && !a->help)
@@ -235,6 +277,11 @@ check_args(struct cmd_args *a, char *err, size_t errlen)
 		return errf(err, errlen, "verify --restore takes one backup: an ID or latest");
 	if (a->all && a->req.which != NULL)
 		return errf(err, errlen, "give a backup ID or --all, not both");
+	if (a->req.nonly > 0 && strcmp(name, "verify") == 0 && !a->restore)
+		return errf(err, errlen, "--only goes with verify --restore (verify checks "
+		    "every part)");
+	if (a->req.database != NULL && a->req.nonly > 1)
+		return errf(err, errlen, "--database takes one database: give one --only NAME");
 	if (strcmp(name, "trigger") == 0 && a->wordc < 1 && !a->help)
 		return errf(err, errlen, "trigger needs backup, restore ARGS... or status");
 	return 0;
@@ -259,7 +306,7 @@ find_command(int argc, char **argv)
 		if (strcmp(argv[i], "--once") == 0 || argv[i][0] != '-' || argv[i][1] == '\0')
 			return i;
 		if (find_option(argv[i], &o, &value) == 0 && options[o].value != NULL &&
-		    value == NULL)
+		    value == NULL && !options[o].optional)
 			i++;
 	}
 	return -1;

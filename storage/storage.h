@@ -60,7 +60,20 @@ struct storage_stat {
 struct storage_put {
 	uint64_t	 size_hint;	/* expected size, 0 if unknown (S3 sizes its parts with it) */
 	int		 if_absent;	/* never replace an existing object */
-	time_t		 retain_until;	/* Object Lock: keep it undeletable until then; 0: no */
+	/*
+	 * Object Lock: keep it undeletable until then (the store's clock); 0: no.
+	 * Ignored by a location without a lock (object_lock = off, the file type).
+	 */
+	time_t		 retain_until;
+};
+
+/* What probe() finds out about the store of a location. */
+struct storage_probe {
+	int		 object_lock;	/* the bucket has Object Lock enabled: 1, 0; -1 unknown */
+	char		 lock_default[48];	/* its default retention ("GOVERNANCE 30d"), "" */
+	int		 versioning;	/* 1 enabled, 2 suspended, 0 never; -1 unknown */
+	int		 list_pending;	/* list_pending works: 1, 0 the store lacks it; -1 unknown */
+	char		 credentials[32];	/* where the credentials came from, "" if none */
 };
 
 /* An upload that was begun and never committed nor aborted. */
@@ -128,9 +141,28 @@ struct storage_ops {
 	int	(*abort_pending)(struct storage *, const char *key, const char *upload_id,
 		    char *err, size_t errlen);
 
-	/* Object Lock (may be NULL): extends key's retain-until date, never shortens it. */
+	/*
+	 * Object Lock (may be NULL): extends key's retain-until date, never
+	 * shortens it.  A location with object_lock = off does nothing.
+	 */
 	int	(*retain)(struct storage *, const char *key, time_t until, char *err,
 		    size_t errlen);
+	/*
+	 * Object Lock (may be NULL: such a store has no locks, and remove() is
+	 * the same): remove() that says when a lock refused.  Keys are removed
+	 * in order, every version of each so that the space is freed; a key
+	 * whose lock refuses the delete stops the call: -1, *locked_until set
+	 * to its retain-until date (err says "locked until DATE").  On any other
+	 * failure *locked_until is 0.
+	 */
+	int	(*remove_unless_locked)(struct storage *, const char *const *keys, size_t n,
+		    time_t *locked_until, char *err, size_t errlen);
+	/*
+	 * For check (may be NULL): the store's features.  Fails when the
+	 * location's config asks for one the store lacks (object_lock set on a
+	 * bucket without Object Lock), err saying so; *probe is filled either way.
+	 */
+	int	(*probe)(struct storage *, struct storage_probe *, char *err, size_t errlen);
 };
 
 /* storage/registry.c */

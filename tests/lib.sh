@@ -123,30 +123,38 @@ pg_bindir() {
 	echo "/usr/lib/postgresql/$v/bin"
 }
 
+# pg_cluster_start NAME PWFILE: a fresh cluster in $KB_TMP/NAME whose postgres
+# role has the password in PWFILE, stopped at exit; sets PG_BIN and
+# CLUSTER_PORT.  A second one gives a test an empty server to restore onto.
+pg_cluster_start() {
+	local dir=$KB_TMP/$1 pwfile=$2 try
+	PG_BIN=$(pg_bindir)
+	CLUSTER_PORT=$(free_port)
+	mkdir -p "$dir"
+	if [ "$(id -u)" = 0 ]; then chown -R postgres "$dir" "$pwfile"; fi
+	as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 \
+		--pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+		fail "initdb: $(tail -3 "$dir/initdb.log")"
+	# Settings of the test's own (PITR tests: archiving, replication), before the start.
+	[ -z "${PG_CONF_EXTRA:-}" ] || printf '%s\n' "$PG_CONF_EXTRA" >>"$dir/data/postgresql.conf"
+	# Another test may take the port between free_port and the server's bind: retry.
+	for try in 1 2 3 4 5; do
+		as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+			-o "-k $dir -p $CLUSTER_PORT -c listen_addresses=127.0.0.1 -c fsync=off" \
+			start >/dev/null && break
+		[ "$try" = 5 ] && fail "postgres did not start: $(tail -5 "$dir/server.log")"
+		CLUSTER_PORT=$(free_port)
+	done
+	at_exit "as_pg $PG_BIN/pg_ctl -D $dir/data -m immediate stop"
+}
+
 # pg_start: a fresh cluster; sets PGPORT, PGHOST (socket dir), PG_PASSWORD, PG_BIN.
 pg_start() {
-	PG_BIN=$(pg_bindir)
 	PG_DIR=$KB_TMP/pg
-	PGPORT=$(free_port)
 	PG_PASSWORD="pw-${RANDOM}${RANDOM}-not-in-argv"
-	mkdir -p "$PG_DIR"
 	printf '%s\n' "$PG_PASSWORD" >"$KB_TMP/pgpw"
-	if [ "$(id -u)" = 0 ]; then chown -R postgres "$PG_DIR" "$KB_TMP/pgpw"; fi
-	as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=scram-sha-256 \
-		--pwfile="$KB_TMP/pgpw" -E UTF8 --locale=C.UTF-8 >"$KB_TMP/initdb.log" 2>&1 ||
-		fail "initdb: $(tail -3 "$KB_TMP/initdb.log")"
-	# Settings of the test's own (PITR tests: archiving, replication), before the start.
-	[ -z "${PG_CONF_EXTRA:-}" ] || printf '%s\n' "$PG_CONF_EXTRA" >>"$PG_DIR/data/postgresql.conf"
-	# Another test may take the port between free_port and the server's bind: retry.
-	local try
-	for try in 1 2 3 4 5; do
-		as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-			-o "-k $PG_DIR -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off" \
-			start >/dev/null && break
-		[ "$try" = 5 ] && fail "postgres did not start: $(tail -5 "$PG_DIR/server.log")"
-		PGPORT=$(free_port)
-	done
-	at_exit "as_pg $PG_BIN/pg_ctl -D $PG_DIR/data -m immediate stop"
+	pg_cluster_start pg "$KB_TMP/pgpw"
+	PGPORT=$CLUSTER_PORT
 	export PGPORT PGHOST=127.0.0.1 PGUSER=postgres
 	export PGPASSWORD=$PG_PASSWORD	# the test's own psql; the runner gets it from a file
 }

@@ -679,14 +679,15 @@ newer(const struct catalog_entry *a, const struct catalog_entry *b)
 }
 
 static struct catalog_entry *
-pick_newest(const struct catalog *c, time_t at)
+pick_newest(const struct catalog *c, time_t at, const struct catalog_filter *f)
 {
 	struct catalog_entry	*best = NULL, *e;
 	size_t			 i;
 
 	for (i = 0; i < c->n; i++) {
 		e = &c->v[i];
-		if (e->state != CATALOG_OK || e->future || (at != 0 && e->rec.finished > at))
+		if (e->state != CATALOG_OK || e->future || (at != 0 && e->rec.finished > at) ||
+		    (f != NULL && !f->holds(&e->rec, f->arg)))
 			continue;
 		if (best == NULL || newer(e, best))
 			best = e;
@@ -697,7 +698,7 @@ pick_newest(const struct catalog *c, time_t at)
 const struct catalog_entry *
 catalog_latest(const struct catalog *c)
 {
-	return pick_newest(c, 0);
+	return pick_newest(c, 0, NULL);
 }
 
 static void
@@ -745,11 +746,19 @@ check_damaged(struct catalog *c, const struct catalog_entry *pick, time_t at, in
 }
 
 static struct catalog_entry *
-no_backup(const struct catalog *c, time_t at, char *err, size_t errlen)
+no_backup(const struct catalog *c, time_t at, const struct catalog_filter *f, char *err,
+    size_t errlen)
 {
 	const struct catalog_entry	*e, *first = NULL;
 	char				 when[21], fin[21];
 	size_t				 i;
+
+	if (f != NULL && pick_newest(c, at, NULL) != NULL) {
+		time_to_rfc3339(at, when);
+		errf(err, errlen, "no backup%s%s holds %s", at != 0 ? " finished at or before " :
+		    "", at != 0 ? when : "", f->what);
+		return NULL;
+	}
 
 	for (i = 0; i < c->n; i++) {
 		e = &c->v[i];
@@ -772,6 +781,13 @@ struct catalog_entry *
 catalog_select(struct catalog *c, const char *which, time_t at, int skip_damaged,
     char *err, size_t errlen)
 {
+	return catalog_select_filtered(c, which, at, skip_damaged, NULL, err, errlen);
+}
+
+struct catalog_entry *
+catalog_select_filtered(struct catalog *c, const char *which, time_t at, int skip_damaged,
+    const struct catalog_filter *f, char *err, size_t errlen)
+{
 	struct catalog_entry	*e;
 
 	if (which != NULL && strcmp(which, "latest") != 0) {
@@ -791,14 +807,14 @@ catalog_select(struct catalog *c, const char *which, time_t at, int skip_damaged
 		return e;
 	}
 	for (;;) {
-		e = pick_newest(c, at);
+		e = pick_newest(c, at, f);
 		if (check_damaged(c, e, at, skip_damaged, err, errlen) == -1)
 			return NULL;
 		if (e == NULL)
-			return no_backup(c, at, err, errlen);
+			return no_backup(c, at, f, err, errlen);
 		if (catalog_refresh(c, e, err, errlen) == -1)
 			return NULL;
-		if (e->state == CATALOG_OK)
+		if (e->state == CATALOG_OK && (f == NULL || f->holds(&e->rec, f->arg)))
 			break;
 		/* The index was stale: its manifest says otherwise now.  Pick again. */
 	}

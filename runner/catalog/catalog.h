@@ -137,6 +137,20 @@ int	 catalog_refresh(struct catalog *, struct catalog_entry *, char *err, size_t
  */
 struct catalog_entry *catalog_select(struct catalog *, const char *which, time_t at,
 	    int skip_damaged, char *err, size_t errlen);
+/*
+ * What a request needs a backup to hold (restore --only NAME of a backup
+ * of several databases): latest and --at take the newest backup that
+ * holds it; holds() reads a record.  what names it in messages.
+ */
+struct catalog_filter {
+	int		(*holds)(const struct backup_record *, void *arg);
+	void		 *arg;
+	const char	 *what;		/* "database shop" */
+};
+/* catalog_select() among the backups that pass f (an ID is the caller's to check). */
+struct catalog_entry *catalog_select_filtered(struct catalog *, const char *which,
+	    time_t at, int skip_damaged, const struct catalog_filter *f, char *err,
+	    size_t errlen);
 /* The newest ok backup that is not future-dated, or NULL (metrics, daemon). */
 const struct catalog_entry *catalog_latest(const struct catalog *);
 

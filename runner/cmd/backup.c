@@ -4,10 +4,14 @@
  * Per location, before anything is written: the catalog (one listing and
  * the index), what a killed job of this runner left is removed (the lock is
  * held), and the job's marker is written -- refused when another runner's
- * live marker is there.  The dump tool's exit status decides: a failed dump
- * aborts every upload and nothing is committed.  Data first, manifest last,
- * each created only where absent: a backup exists once its manifest does,
- * and never replaces another.  In retained mode the backup is labelled from
+ * live marker is there.  The engine's preflight and its list of parts
+ * (postgres with databases =: the globals and one dump per database) come
+ * before that, so a backup it refuses writes nothing at all.  Each part is
+ * one object, streamed in turn and committed once its dump tool has said
+ * it succeeded; a failed part aborts its uploads, the parts already stored
+ * are removed (this job's own, its marker still live), and nothing is
+ * committed.  Data first, manifest last, each created only where absent: a
+ * backup exists once its manifest does, and never replaces another.  In retained mode the backup is labelled from
  * the catalog before its manifest is written; the manifest records the
  * labels and the index follows it.
  */
@@ -33,31 +37,42 @@ struct backup_job {
 	struct catalog		*cats;		/* one per location, opened by the caller or here */
 	struct keyring		*keyrings;
 	struct pipeline_sink	*sinks;
-	char			**keys;
+	struct engine_job	 job;		/* the engine's, from preflight to the last part */
+	char			**parts;	/* the engine's names, or NULL: one stream */
+	size_t			 nparts;
+	struct record_part	**done;		/* per location: the parts stored and committed */
+	size_t			 ndone;
 	size_t			 nmarked;	/* locations whose marker is written */
 	struct marker		 marker;
 	struct label_rules	 rules;
 	int			 single;
 	char			 tool_version[256];
-	json_t			*details;	/* the engine's, for the manifest */
 };
 
 static void
 backup_job_free(struct backup_job *b)
 {
-	size_t	i;
+	size_t	i, n;
 
 	for (i = 0; i < b->nmarked; i++)
 		catalog_job_end(&b->cats[i], &b->marker);
 	for (i = 0; i < b->r->nlocations; i++) {
 		keyring_free(&b->keyrings[i]);
-		free(b->keys[i]);
+		for (n = 0; b->done != NULL && n < b->ndone; n++) {
+			free(b->done[i][n].name);
+			free(b->done[i][n].key);
+		}
+		if (b->done != NULL)
+			free(b->done[i]);
 	}
+	if (b->r->engine->release != NULL)
+		b->r->engine->release(&b->job);
+	json_decref(b->job.details);
+	words_free(b->parts);
+	free(b->done);
 	free(b->keyrings);
 	free(b->sinks);
-	free(b->keys);
 	rules_free(&b->rules);
-	json_decref(b->details);
 }
 
 static void
@@ -94,6 +109,35 @@ backup_claim(struct backup_job *b, size_t i, char *err, size_t errlen)
 	return 0;
 }
 
+/* What the engine says before anything is written: whether it can, and which parts. */
+static int
+backup_plan(struct backup_job *b, char *err, size_t errlen)
+{
+	const struct engine_ops	*e = b->r->engine;
+	char			 n[24];
+
+	runner_engine_job(b->r, &b->job, NULL);
+	if (e->preflight != NULL && e->preflight(&b->job, err, errlen) == -1)
+		return errprefix(err, errlen, "refused before anything was written");
+	if (e->parts != NULL && e->parts(&b->job, &b->parts, err, errlen) == -1)
+		return -1;
+	for (b->nparts = 0; b->parts != NULL && b->parts[b->nparts] != NULL; b->nparts++)
+		;
+	if (b->parts != NULL && b->nparts == 0)
+		return errf(err, errlen, "the engine named no part to back up");
+	if (b->nparts > RECORD_PARTS_MAX)
+		return errf(err, errlen, "%zu parts: a backup holds at most %d", b->nparts,
+		    RECORD_PARTS_MAX);
+	if (b->parts == NULL)
+		b->nparts = 1;
+	else {
+		snprintf(n, sizeof(n), "%zu", b->nparts);
+		log_kv(LOGL_INFO, "backup of several parts", "id", b->res->id, "parts", n,
+		    NULL);
+	}
+	return 0;
+}
+
 static int
 backup_prepare(struct backup_job *b, char *err, size_t errlen)
 {
@@ -102,21 +146,20 @@ backup_prepare(struct backup_job *b, char *err, size_t errlen)
 
 	b->keyrings = xcalloc(r->nlocations, sizeof(*b->keyrings));
 	b->sinks = xcalloc(r->nlocations, sizeof(*b->sinks));
-	b->keys = xcalloc(r->nlocations, sizeof(*b->keys));
 	if (!b->single && rules_from_config(config_section(r->cfg, "retention"), &b->rules,
 	    err, errlen) == -1)
 		return -1;
 	marker_fill(b);
-	for (i = 0; i < r->nlocations; i++) {
+	for (i = 0; i < r->nlocations; i++)
 		if (keyring_load(r->locations[i].section, &b->keyrings[i], err, errlen) == -1)
 			return -1;
+	if (backup_plan(b, err, errlen) == -1)
+		return -1;
+	b->done = xcalloc(r->nlocations, sizeof(*b->done));
+	for (i = 0; i < r->nlocations; i++) {
+		b->done[i] = xcalloc(b->nparts, sizeof(**b->done));
 		if (backup_claim(b, i, err, errlen) == -1)
 			return -1;
-		b->keys[i] = layout_part_key(r->base, b->res->id, 0, b->single);
-		b->sinks[i].st = r->locations[i].st;
-		b->sinks[i].key = b->keys[i];
-		b->sinks[i].put.if_absent = 1;
-		b->sinks[i].secret = keyring_current(&b->keyrings[i]);
 	}
 	return 0;
 }
@@ -132,38 +175,118 @@ backup_heartbeat(void *arg)
 		catalog_job_heartbeat(&b->cats[i], &b->marker);
 }
 
-/* Runs the dump through the pipeline; 0 only if both the dump and the pipeline succeeded. */
+/* Sinks for part n: its key in every location, created only where absent. */
+static void
+sinks_for(struct backup_job *b, const char *key)
+{
+	struct runner	*r = b->r;
+	size_t		 i;
+
+	memset(b->sinks, 0, r->nlocations * sizeof(*b->sinks));
+	for (i = 0; i < r->nlocations; i++) {
+		b->sinks[i].st = r->locations[i].st;
+		b->sinks[i].key = key;
+		b->sinks[i].put.if_absent = 1;
+		b->sinks[i].secret = keyring_current(&b->keyrings[i]);
+	}
+}
+
+/* Part n's dump through the pipeline, committed; 0 only if the dump and every upload did. */
+static int
+backup_part(struct backup_job *b, size_t n, struct progress *prog, int zstd, int level,
+    char *err, size_t errlen)
+{
+	struct runner		*r = b->r;
+	const char		*name = b->parts != NULL ? b->parts[n] : ENGINE_PART_DATA;
+	char			*key, perr[KB_ERRLEN], what[ENGINE_PART_NAME_MAX + 16];
+	uint64_t		 raw = 0;
+	int			 fd, prc, drc;
+	size_t			 i;
+
+	key = layout_part_key(r->base, b->res->id, n, b->single);
+	sinks_for(b, key);
+	b->job.part = b->parts != NULL ? name : NULL;
+	engine_part_describe(name, what, sizeof(what));
+	if (b->parts != NULL)
+		log_kv(LOGL_INFO, "backing up", "part", what, NULL);
+	if (r->engine->backup_begin(&b->job, &fd, err, errlen) == -1) {
+		free(key);
+		return b->parts != NULL ? errprefix(err, errlen, "%s", what) : -1;
+	}
+	perr[0] = '\0';
+	prc = pipeline_backup(fd, zstd, level, (int)config_get_uint(r->backup,
+	    "compression_threads"), b->sinks, r->nlocations, prog, &raw, perr, sizeof(perr));
+	drc = r->engine->backup_end(&b->job, prc == -1, err, errlen);
+	if (drc == -1 && prc == 0)
+		pipeline_abort(b->sinks, r->nlocations);
+	if (prc == -1)
+		errf(err, errlen, "%s", perr);
+	else if (drc == -1)
+		errprefix(err, errlen, b->parts != NULL ? "the dump of %s failed" :
+		    "the dump failed", what);
+	else if (pipeline_commit(b->sinks, r->nlocations, err, errlen) == 0) {
+		for (i = 0; i < r->nlocations; i++) {
+			b->done[i][n].name = xstrdup(name);
+			b->done[i][n].key = xstrdup(key);
+			b->done[i][n].raw_bytes = raw;
+			b->done[i][n].stored_bytes = b->sinks[i].stored;
+			strlcpy(b->done[i][n].sha256, b->sinks[i].sha256,
+			    sizeof(b->done[i][n].sha256));
+			b->done[i][n].container = b->sinks[i].info;
+		}
+		b->ndone = n + 1;
+		b->res->raw_bytes += raw;
+		free(key);
+		return 0;
+	}
+	if (prc == -1 && b->parts != NULL)
+		errprefix(err, errlen, "%s", what);
+	free(key);
+	return -1;
+}
+
+/*
+ * A failed backup of several parts: the parts it had stored go (they are
+ * this job's own, and its live marker keeps everyone else off them).
+ */
+static void
+backup_remove_done(struct backup_job *b)
+{
+	struct runner	*r = b->r;
+	char		 err[KB_ERRLEN];
+	size_t		 i, n;
+
+	for (i = 0; i < r->nlocations; i++)
+		for (n = 0; n < b->ndone; n++) {
+			if (storage_remove_one(r->locations[i].st, b->done[i][n].key, err,
+			    sizeof(err)) == 0)
+				continue;
+			log_kv(LOGL_WARN, "a part of the failed backup was not removed: prune "
+			    "removes it once older than orphan_grace", "key", b->done[i][n].key,
+			    "location", r->locations[i].desc, "error", err, NULL);
+		}
+}
+
+/* Every part in turn; 0 only if each one's dump and uploads succeeded. */
 static int
 backup_stream(struct backup_job *b, char *err, size_t errlen)
 {
 	struct runner		*r = b->r;
-	struct engine_job	 job;
-	char			 perr[KB_ERRLEN];
 	struct progress		 prog;
-	int			 fd, zstd, level, prc, drc;
+	int			 zstd, level, rc = 0;
+	size_t			 n;
 
 	compression_parse(config_get(r->backup, "compression"), &zstd, &level);
-	runner_engine_job(r, &job, NULL);
 	if (r->engine->tool_version != NULL)
-		r->engine->tool_version(&job, b->tool_version, sizeof(b->tool_version));
-	if (r->engine->backup_begin(&job, &fd, err, errlen) == -1)
-		return -1;
-	perr[0] = '\0';
+		r->engine->tool_version(&b->job, b->tool_version, sizeof(b->tool_version));
 	progress_start(&prog, PROGRESS_BACKUP, 0);
 	progress_set_heartbeat(&prog, backup_heartbeat, b, MARKER_HEARTBEAT * 1000);
-	prc = pipeline_backup(fd, zstd, level, (int)config_get_uint(r->backup,
-	    "compression_threads"), b->sinks, r->nlocations, &prog, &b->res->raw_bytes, perr,
-	    sizeof(perr));
-	drc = r->engine->backup_end(&job, prc == -1, err, errlen);
-	b->details = job.details;
-	progress_finish(&prog, prc == 0 && drc == 0);
-	if (drc == -1 && prc == 0)
-		pipeline_abort(b->sinks, r->nlocations);
-	if (prc == -1)
-		return errf(err, errlen, "%s", perr);
-	if (drc == -1)
-		return errprefix(err, errlen, "the dump failed");
-	return 0;
+	for (n = 0; n < b->nparts && rc == 0; n++)
+		rc = backup_part(b, n, &prog, zstd, level, err, errlen);
+	progress_finish(&prog, rc == 0);
+	if (rc == -1)
+		backup_remove_done(b);
+	return rc;
 }
 
 static void
@@ -171,8 +294,8 @@ record_fill(struct backup_job *b, size_t i, struct backup_record *rec)
 {
 	struct runner		*r = b->r;
 	const char		*compression = config_get(r->backup, "compression");
-	struct record_part	 part;
 	char			 host[256];
+	size_t			 n;
 
 	memset(rec, 0, sizeof(*rec));
 	if (gethostname(host, sizeof(host)) == -1)
@@ -192,15 +315,9 @@ record_fill(struct backup_job *b, size_t i, struct backup_record *rec)
 	rec->runner_version = xstrdup(KBACKUP_VERSION);
 	rec->host = xstrdup(host);
 	rec->runner_id = xstrdup(r->runner_id);
-	rec->details = b->details != NULL ? json_incref(b->details) : NULL;
-	memset(&part, 0, sizeof(part));
-	part.name = "data";
-	part.key = b->keys[i];
-	part.raw_bytes = b->res->raw_bytes;
-	part.stored_bytes = b->sinks[i].stored;
-	strlcpy(part.sha256, b->sinks[i].sha256, sizeof(part.sha256));
-	part.container = b->sinks[i].info;
-	record_add_part(rec, &part);
+	rec->details = b->job.details != NULL ? json_incref(b->job.details) : NULL;
+	for (n = 0; n < b->ndone; n++)
+		record_add_part(rec, &b->done[i][n]);
 }
 
 /*
@@ -245,10 +362,9 @@ single_switch(struct backup_job *b, size_t i, const struct backup_record *rec, c
 	rc = storage_put_buffer(loc->st, key, text, strlen(text), NULL, NULL, err, errlen);
 	free(text);
 	free(key);
-	if (rc == 0 && have_old)
+	if (rc == 0 && have_old && strcmp(old.id, rec->id) != 0)
 		for (j = 0; j < old.nparts; j++)
-			if (strcmp(old.parts[j].key, b->keys[i]) != 0)
-				single_remove_old(b, loc, old.parts[j].key);
+			single_remove_old(b, loc, old.parts[j].key);
 	if (have_old)
 		record_free(&old);
 	return rc;
@@ -312,13 +428,11 @@ backup_commit(struct backup_job *b, char *err, size_t errlen)
 	size_t		 i;
 
 	/* A physical base backup is committed once the WAL it needs is archived. */
-	if (b->details != NULL && pg_physical_is(b->details) &&
-	    wal_wait_archived(r, b->details, err, errlen) == -1) {
-		pipeline_abort(b->sinks, r->nlocations);
+	if (b->job.details != NULL && pg_physical_is(b->job.details) &&
+	    wal_wait_archived(r, b->job.details, err, errlen) == -1) {
+		backup_remove_done(b);
 		return -1;
 	}
-	if (pipeline_commit(b->sinks, r->nlocations, err, errlen) == -1)
-		return -1;
 	b->res->finished = time(NULL);
 	for (i = 0; i < r->nlocations; i++)
 		if (backup_commit_one(b, i, err, errlen) == -1)
@@ -332,6 +446,7 @@ job_backup(struct runner *r, struct catalog *cats, struct job_result *res)
 	struct backup_job	b;
 	char			err[KB_ERRLEN], raw[16], stored[16], secs[32], rss[24];
 	int			rc = EXIT_JOB;
+	size_t			i;
 
 	memset(res, 0, sizeof(*res));
 	memset(&b, 0, sizeof(b));
@@ -351,7 +466,8 @@ job_backup(struct runner *r, struct catalog *cats, struct job_result *res)
 		strlcpy(res->error, err, sizeof(res->error));
 		goto out;
 	}
-	res->stored_bytes = b.sinks[0].stored;
+	for (i = 0; i < b.ndone; i++)
+		res->stored_bytes += b.done[0][i].stored_bytes;
 	format_bytes(res->raw_bytes, raw);
 	format_bytes(res->stored_bytes, stored);
 	snprintf(secs, sizeof(secs), "%lld", (long long)(res->finished - res->started));

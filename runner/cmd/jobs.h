@@ -25,6 +25,16 @@ struct job_result {
 	char		error[256];	/* why it failed, for notifications and hooks */
 };
 
+/* --globals: whether a restore of a backup with the server's globals restores them. */
+enum restore_globals {
+	RESTORE_GLOBALS_DEFAULT,	/* with a whole restore, not with --only */
+	RESTORE_GLOBALS_MISSING,	/* --globals: what the server lacks, existing roles untouched */
+	RESTORE_GLOBALS_REPLACE,	/* --globals=replace: existing roles take the backup's */
+	RESTORE_GLOBALS_SKIP		/* --globals=skip */
+};
+
+#define RESTORE_ONLY_MAX	64	/* --only NAME, given once per database */
+
 struct restore_request {
 	const char	*which;		/* ID, "latest" or NULL */
 	const char	*at;		/* --at TIME, or NULL */
@@ -32,9 +42,13 @@ struct restore_request {
 	const char	*data_dir;	/* --data-dir DIR (physical), or NULL */
 	const char	*database;	/* --database NAME, or NULL */
 	const char	*storage;	/* --storage NAME, or NULL: the first */
-	const char	*output;	/* unpack -o FILE|- */
+	const char	*output;	/* unpack -o FILE|DIR|- */
 	int		 dry_run;
 	int		 skip_damaged;	/* latest / --at may pass over damaged backups */
+	/* A backup of several databases: the ones to take (none: every one). */
+	const char	*only[RESTORE_ONLY_MAX];
+	size_t		 nonly;
+	enum restore_globals globals;
 };
 
 struct prune_request {
@@ -88,10 +102,32 @@ struct opened {
 	const struct backup_record	*m;	/* &e->rec: its manifest, read from storage */
 };
 
-/* Streams a backup's data (its one part) into fd (-1: check and discard). */
-int	 job_read_backup(struct location *, const struct keyring *,
-	    const struct backup_record *, int fd, struct progress *, uint64_t *raw,
+/* Streams part n of a backup into fd (-1: check and discard). */
+int	 job_read_part(struct location *, const struct keyring *,
+	    const struct backup_record *, size_t n, int fd, struct progress *, uint64_t *raw,
 	    char *err, size_t errlen);
+
+/*
+ * The parts a request takes of a backup, in the backup's order: a backup of
+ * one stream whole; of several, the globals (with a whole restore or
+ * --globals, and where globals is set: verify --restore has no use for
+ * them) and every database, or those --only names.  Returns EXIT_OK, or
+ * EXIT_USAGE / EXIT_JOB after logging why (--database with several
+ * databases; --only of a database the backup does not hold).
+ */
+struct restore_plan {
+	size_t	*parts;		/* indices into the record's parts */
+	size_t	 n;
+	int	 multi;		/* a backup of several parts (engine.h) */
+};
+int	 job_plan(const struct backup_record *, const struct restore_request *, int globals,
+	    struct restore_plan *);
+void	 job_plan_free(struct restore_plan *);
+/* job_open_backup() and job_plan(); EXIT_OK with both to free, else neither. */
+int	 job_open_plan(struct runner *, const struct restore_request *, int globals,
+	    struct opened *, struct restore_plan *);
+/* Whether a backup holds every database a request's --only names (restore --at). */
+int	 job_holds(const struct backup_record *, void *req);
 
 /* Loads the catalog and keys and picks the backup; -1 after logging why. */
 int	 job_open_backup(struct runner *, const struct restore_request *, struct opened *);

@@ -30,6 +30,28 @@ print_labels(const struct backup_record *m, time_t now)
 		printf("%s", strcmp(m->mode, "single") == 0 ? "(single)" : "-");
 }
 
+/* A backup of several parts: what it holds, on a line of its own under its row. */
+static void
+print_parts(const struct backup_record *m)
+{
+	const char	*db;
+	size_t		 i, ndb = 0;
+
+	if (m->nparts == 1 && strcmp(m->parts[0].name, ENGINE_PART_DATA) == 0)
+		return;
+	printf("%-23s ", "");
+	for (i = 0; i < m->nparts; i++)
+		if (engine_part_database(m->parts[i].name) == NULL)
+			printf("%s + ", m->parts[i].name);
+	for (i = 0; i < m->nparts; i++)
+		ndb += engine_part_database(m->parts[i].name) != NULL;
+	printf("%zu database%s:", ndb, ndb == 1 ? "" : "s");
+	for (i = 0; i < m->nparts; i++)
+		if ((db = engine_part_database(m->parts[i].name)) != NULL)
+			printf(" %s", db);
+	printf("\n");
+}
+
 static void
 list_row(const struct catalog_entry *e, time_t now)
 {
@@ -47,6 +69,7 @@ list_row(const struct catalog_entry *e, time_t now)
 			printf("  (FUTURE: dated ahead of this host's clock; never taken as "
 			    "latest)");
 		printf("\n");
+		print_parts(m);
 		break;
 	case CATALOG_DAMAGED:
 		printf("%-23s %-21s %10s %10s  DAMAGED: %s\n", e->id, "-", "-", "-", e->why);
@@ -76,15 +99,25 @@ list_table(const struct catalog *c)
 		list_row(&c->v[i], now);
 }
 
+/* wal: the WAL archive's view of the physical backups (pitr.h), or NULL. */
 static json_t *
 entry_json(const struct catalog_entry *e, json_t *wal)
 {
-	json_t	*o, *w;
+	json_t		*o, *dbs, *w;
+	const char	*db;
+	size_t		 i;
 
 	o = json_pack("{s:s, s:s}", "id", e->id, "state", catalog_state_name(e->state));
 	if (e->why[0] != '\0')
 		json_object_set_new(o, "why", json_string(e->why));
 	if (e->state == CATALOG_OK) {
+		dbs = json_array();
+		for (i = 0; i < e->rec.nparts; i++)
+			if ((db = engine_part_database(e->rec.parts[i].name)) != NULL)
+				json_array_append_new(dbs, json_string(db));
+		if (json_array_size(dbs) > 0)
+			json_object_set(o, "databases", dbs);
+		json_decref(dbs);
 		json_object_set_new(o, "future", json_boolean(e->future));
 		json_object_set_new(o, "manifest", record_to_json(&e->rec));
 		if ((w = json_object_get(wal, e->id)) != NULL)
@@ -93,7 +126,6 @@ entry_json(const struct catalog_entry *e, json_t *wal)
 	return o;
 }
 
-/* wal: the WAL archive's view of the physical backups (pitr.h), or NULL. */
 static void
 list_json(const struct catalog *c, json_t *wal)
 {
@@ -205,6 +237,35 @@ check_backups(struct runner *r, struct location *loc)
 	catalog_close(&c);
 }
 
+static const char *
+tristate(int v, const char *yes, const char *no)
+{
+	return v == 1 ? yes : v == 0 ? no : "unknown";
+}
+
+/* What the store has (storage_ops.probe): a line, and a failure if the config asks for more. */
+static int
+probe_location(struct location *loc)
+{
+	struct storage_probe	p;
+	char			err[KB_ERRLEN];
+	int			rc;
+
+	if (loc->st->ops->probe == NULL)
+		return 0;
+	rc = loc->st->ops->probe(loc->st, &p, err, sizeof(err));
+	printf("storage %s: credentials %s, object lock %s%s%s, versioning %s, "
+	    "ListMultipartUploads %s\n", loc->st->name, p.credentials[0] ? p.credentials :
+	    "none", tristate(p.object_lock, "enabled", "off"), p.lock_default[0] ? " " : "",
+	    p.lock_default, p.versioning == 2 ? "suspended" :
+	    tristate(p.versioning, "enabled", "off"),
+	    tristate(p.list_pending, "works", "not implemented (set a lifecycle rule that "
+	    "aborts incomplete multipart uploads)"));
+	if (rc == -1)
+		printf("storage %s: FAILED %s\n", loc->st->name, err);
+	return rc;
+}
+
 int
 job_check(struct runner *r, int offline)
 {
@@ -226,13 +287,15 @@ job_check(struct runner *r, int offline)
 	}
 	for (i = 0; i < r->nlocations; i++) {
 		if (check_location(r, &r->locations[i], err, sizeof(err)) == -1) {
+			/* no probe: a store that refused the write has nothing more to say */
 			printf("storage %s: FAILED %s\n", r->locations[i].st->name, err);
 			failed++;
-		} else {
-			printf("storage %s: ok (%s)\n", r->locations[i].st->name,
-			    r->locations[i].desc);
-			check_backups(r, &r->locations[i]);
+			continue;
 		}
+		printf("storage %s: ok (%s)\n", r->locations[i].st->name, r->locations[i].desc);
+		check_backups(r, &r->locations[i]);
+		if (probe_location(&r->locations[i]) == -1)
+			failed++;
 	}
 	fflush(stdout);
 	return failed == 0 ? EXIT_OK : EXIT_JOB;

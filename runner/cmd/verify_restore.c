@@ -10,81 +10,31 @@
  * started, so that a reused pid is not taken for it).  The next verify
  * --restore, and check, drop those of this runner whose process is gone.
  *
- * A signal during the restore swaps the restore tool's input for a pipe
- * nobody reads (dup2 is async-signal-safe): the pipeline's next write fails,
- * the tool sees its input end, and the cleanup below runs as for any other
- * failed restore.
+ * SIGINT or SIGTERM during the restore is the one cancel of common/cancel.h:
+ * the pipeline stops writing to the restore tool (its pipe is polled with
+ * the cancel pipe), the tool is stopped, and the drop runs in the cancel's
+ * cleanup window, as for any other failed restore.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/util.h"
 #include "runner/cmd/jobs.h"
 #include "runner/stream/pipeline.h"
 
-static volatile sig_atomic_t	interrupted;
-static volatile sig_atomic_t	restore_fd = -1;
-static int			broken_fd = -1;
-
-static void
-on_signal(int sig)
-{
-	int	saved = errno;
-
-	interrupted = sig;
-	if (restore_fd != -1 && broken_fd != -1)
-		dup2(broken_fd, restore_fd);
-	errno = saved;
-}
-
-struct saved_signals {
-	struct sigaction	intr, term;
-};
-
-static void
-signals_catch(struct saved_signals *old)
-{
-	struct sigaction	sa;
-	int			p[2];
-
-	interrupted = 0;
-	restore_fd = -1;
-	if (pipe(p) == 0) {
-		close(p[0]);
-		fcntl(p[1], F_SETFD, FD_CLOEXEC);
-		broken_fd = p[1];
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old->intr);
-	sigaction(SIGTERM, &sa, &old->term);
-}
-
-static void
-signals_restore(const struct saved_signals *old)
-{
-	sigaction(SIGINT, &old->intr, NULL);
-	sigaction(SIGTERM, &old->term, NULL);
-	restore_fd = -1;
-	if (broken_fd != -1)
-		close(broken_fd);
-	broken_fd = -1;
-}
-
-/* The restore into the scratch database; err says why it failed. */
+/* Part n (of a backup of several: a database's) into the scratch database; err says why. */
 static int
-scratch_restore(struct runner *r, struct opened *o, const char *scratch, uint64_t *raw,
-    char *err, size_t errlen)
+scratch_restore(struct runner *r, struct opened *o, const struct restore_plan *p, size_t n,
+    const char *scratch, uint64_t *raw, char *err, size_t errlen)
 {
 	struct engine_job	job;
 	char			eerr[KB_ERRLEN];
@@ -92,16 +42,19 @@ scratch_restore(struct runner *r, struct opened *o, const char *scratch, uint64_
 
 	*raw = 0;
 	runner_engine_job(r, &job, scratch);
-	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1)
+	job.part = p->multi ? o->m->parts[n].name : NULL;
+	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1) {
+		if (r->engine->release != NULL)
+			r->engine->release(&job);
 		return -1;
-	restore_fd = fd;
-	if (interrupted)
-		on_signal(interrupted);
-	prc = job_read_backup(o->loc, &o->keys, o->m, fd, NULL, raw, err, errlen);
-	restore_fd = -1;
-	erc = r->engine->restore_end(&job, prc == -1 || interrupted, eerr, sizeof(eerr));
-	if (interrupted)
-		return errf(err, errlen, "interrupted by signal %d", (int)interrupted);
+	}
+	prc = job_read_part(o->loc, &o->keys, o->m, n, fd, NULL, raw, err, errlen);
+	erc = r->engine->restore_end(&job, prc == -1 || cancel_requested(), eerr,
+	    sizeof(eerr));
+	if (r->engine->release != NULL)
+		r->engine->release(&job);
+	if (cancel_requested())
+		return errf(err, errlen, "%s", cancel_why());
 	if (prc == -1)
 		return -1;
 	if (erc == -1) {
@@ -135,14 +88,19 @@ scratch_count(struct runner *r, const char *scratch, size_t *ntables, uint64_t *
 	return 0;
 }
 
+/* Dropped whatever happened, a cancel included (it runs in the cleanup window). */
 static int
 scratch_drop(struct runner *r, const char *scratch)
 {
 	struct engine_job	job;
 	char			err[KB_ERRLEN];
+	int			was, rc;
 
 	runner_engine_job(r, &job, scratch);
-	if (r->engine->drop(&job, scratch, err, sizeof(err)) == -1) {
+	was = cancel_cleanup_begin();
+	rc = r->engine->drop(&job, scratch, err, sizeof(err));
+	cancel_cleanup_end(was);
+	if (rc == -1) {
 		log_kv(LOGL_ERROR, "cannot drop the scratch database: drop it by hand",
 		    "database", scratch, "error", err, NULL);
 		return -1;
@@ -188,7 +146,7 @@ scratch_unused(struct runner *r, const char *name, int named)
 	}
 }
 
-#define SCRATCH_PREFIX	"kbackup_verify_"
+#define SCRATCH_PREFIX	ENGINE_SCRATCH_PREFIX
 
 /* This run's base name: at most 15 + 12 + 1 + 10 + 1 + 20 = 59 bytes. */
 static void
@@ -362,47 +320,69 @@ scratch_choose(struct runner *r, const char *target, char *buf, size_t len)
 	return scratch_unused(r, buf, target != NULL);
 }
 
+/*
+ * Part n into the scratch database, its rows counted, the scratch database
+ * dropped whatever happened; prints one line.  label: "" or " database app".
+ */
+static int
+verify_part(struct runner *r, struct opened *o, const struct restore_plan *p, size_t n,
+    const char *scratch, const char *label)
+{
+	char		err[KB_ERRLEN], size[16], counts[24], rows[24];
+	uint64_t	raw = 0, nrows = 0;
+	size_t		ntables = 0;
+	int		rc;
+
+	rc = scratch_restore(r, o, p, n, scratch, &raw, err, sizeof(err));
+	if (rc == 0 && !cancel_requested())
+		rc = scratch_count(r, scratch, &ntables, &nrows, err, sizeof(err));
+	if (cancel_requested())	/* whatever failed first, say why */
+		rc = errf(err, sizeof(err), "%s", cancel_why());
+	if (scratch_drop(r, scratch) == -1 && rc == 0)
+		rc = errf(err, sizeof(err), "the scratch database %s was not dropped", scratch);
+	if (rc == -1) {
+		printf("%s%s FAILED %s\n", o->m->id, label, err);
+		fflush(stdout);
+		log_kv(LOGL_ERROR, "test restore failed", "id", o->m->id, "part",
+		    o->m->parts[n].name, "error", err, NULL);
+		return -1;
+	}
+	format_bytes(raw, size);
+	printf("%s%s ok: restored %s into %s, %zu tables, %llu rows; dropped it\n", o->m->id,
+	    label, size, scratch, ntables, (unsigned long long)nrows);
+	fflush(stdout);
+	snprintf(counts, sizeof(counts), "%zu", ntables);
+	snprintf(rows, sizeof(rows), "%llu", (unsigned long long)nrows);
+	log_kv(LOGL_INFO, "test restore finished", "id", o->m->id, "part",
+	    o->m->parts[n].name, "tables", counts, "rows", rows, NULL);
+	return 0;
+}
+
 int
 job_verify_restore(struct runner *r, const struct restore_request *req, const char *target)
 {
 	struct opened		o;
-	struct saved_signals	old;
-	char			scratch[PATH_MAX], err[KB_ERRLEN], size[16];
-	char			counts[24], rows[24];
-	uint64_t		raw, nrows = 0;
-	size_t			ntables = 0;
+	struct restore_plan	p;
+	char			scratch[PATH_MAX], label[ENGINE_PART_NAME_MAX + 16];
+	size_t			i, failed = 0;
 	int			rc;
 
 	if ((rc = scratch_choose(r, target, scratch, sizeof(scratch))) != EXIT_OK)
 		return rc;
-	if (job_open_backup(r, req, &o) == -1)
-		return EXIT_JOB;
+	if ((rc = job_open_plan(r, req, 0, &o, &p)) != EXIT_OK)
+		return rc;
 	log_kv(LOGL_INFO, "test restore started", "id", o.m->id, "from", o.loc->desc,
 	    "into", scratch, NULL);
-	signals_catch(&old);
-	rc = scratch_restore(r, &o, scratch, &raw, err, sizeof(err));
-	if (rc == 0 && !interrupted)
-		rc = scratch_count(r, scratch, &ntables, &nrows, err, sizeof(err));
-	if (rc == 0 && interrupted)
-		rc = errf(err, sizeof(err), "interrupted by signal %d", (int)interrupted);
-	if (scratch_drop(r, scratch) == -1 && rc == 0)
-		rc = errf(err, sizeof(err), "the scratch database %s was not dropped", scratch);
-	signals_restore(&old);
-	if (rc == -1) {
-		printf("%s FAILED %s\n", o.m->id, err);
-		fflush(stdout);
-		log_kv(LOGL_ERROR, "test restore failed", "id", o.m->id, "error", err, NULL);
-		job_close_backup(&o);
-		return EXIT_JOB;
+	for (i = 0; i < p.n && !cancel_requested(); i++) {
+		label[0] = '\0';
+		if (p.multi) {
+			label[0] = ' ';
+			engine_part_describe(o.m->parts[p.parts[i]].name, label + 1,
+			    sizeof(label) - 1);
+		}
+		failed += verify_part(r, &o, &p, p.parts[i], scratch, label) == -1;
 	}
-	format_bytes(raw, size);
-	printf("%s ok: restored %s into %s, %zu tables, %llu rows; dropped it\n", o.m->id,
-	    size, scratch, ntables, (unsigned long long)nrows);
-	fflush(stdout);
-	snprintf(counts, sizeof(counts), "%zu", ntables);
-	snprintf(rows, sizeof(rows), "%llu", (unsigned long long)nrows);
-	log_kv(LOGL_INFO, "test restore finished", "id", o.m->id, "tables", counts,
-	    "rows", rows, NULL);
+	job_plan_free(&p);
 	job_close_backup(&o);
-	return EXIT_OK;
+	return failed == 0 && !cancel_requested() ? EXIT_OK : EXIT_JOB;
 }

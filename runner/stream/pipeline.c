@@ -1,7 +1,10 @@
 /*
  * pipeline: dump → zstd → container → SHA-256 → storage, and back.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +251,39 @@ struct restore_state {
 	int			 stopped;
 };
 
+/*
+ * Writes to the restore tool: its pipe is non-blocking (pipeline_restore),
+ * so a tool that stops reading leaves us in poll() with the cancel pipe,
+ * not in write().
+ */
+static int
+write_cancellable(int fd, const unsigned char *p, size_t len)
+{
+	struct pollfd	pfd[2];
+	ssize_t		n;
+
+	while (len > 0) {
+		if (cancel_requested()) {
+			errno = ECANCELED;
+			return -1;
+		}
+		if ((n = write(fd, p, len)) > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		pfd[0].fd = fd;
+		pfd[0].events = POLLOUT;
+		pfd[1].fd = cancel_fd();
+		pfd[1].events = POLLIN;
+		if (poll(pfd, pfd[1].fd == -1 ? 1 : 2, -1) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 restore_out(struct restore_state *rs, const void *buf, size_t len, char *err,
     size_t errlen)
@@ -256,7 +292,9 @@ restore_out(struct restore_state *rs, const void *buf, size_t len, char *err,
 		progress_add_stored(rs->progress, len);
 	if (rs->out_fd == -1 || len == 0)
 		return 0;
-	if (write_all(rs->out_fd, buf, len) == -1) {
+	if (write_cancellable(rs->out_fd, buf, len) == -1) {
+		if (errno == ECANCELED)
+			return errf(err, errlen, "cancelled");
 		if (errno == EPIPE)
 			return errf(err, errlen, "the restore tool stopped reading (see its "
 			    "messages above)");
@@ -405,6 +443,7 @@ pipeline_restore_head(struct storage *st, const char *key, const struct keyring 
     char *err, size_t errlen)
 {
 	struct restore_state	rs;
+	struct stat		sb;
 	int			missing = 0, rc = -1;
 
 	if (missing_out != NULL)
@@ -414,6 +453,9 @@ pipeline_restore_head(struct storage *st, const char *key, const struct keyring 
 	rs.headlen = headlen;
 	rs.head_only = head_only;
 	rs.out_fd = out_fd;
+	/* A pipe to the restore tool: non-blocking, see write_cancellable(). */
+	if (out_fd != -1 && fstat(out_fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+		fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
 	rs.progress = progress;
 	rs.kr = kr;
 	rs.id = id;

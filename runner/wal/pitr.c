@@ -535,7 +535,7 @@ physical_unpack(struct physical *ph, char *err, size_t errlen)
 	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1)
 		return -1;
 	progress_start(&prog, PROGRESS_RESTORE, ph->e->rec.stored_bytes);
-	prc = job_read_backup(ph->loc, &ph->kr, &ph->e->rec, fd, &prog, &raw, err, errlen);
+	prc = job_read_part(ph->loc, &ph->kr, &ph->e->rec, 0, fd, &prog, &raw, err, errlen);
 	erc = r->engine->restore_end(&job, prc == -1, eerr, sizeof(eerr));
 	progress_finish(&prog, prc == 0 && erc == 0);
 	if (prc == 0 && erc == -1)

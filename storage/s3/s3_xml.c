@@ -2,6 +2,7 @@
  * s3_xml: parsing of S3 responses (errors, listings, multipart results).
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <libxml/parser.h>
@@ -88,10 +89,15 @@ s3_xml_error(const char *body, size_t len, struct s3_error *e)
 	memset(e, 0, sizeof(*e));
 	if ((doc = parse(body, len)) == NULL)
 		return 0;
-	if ((root = xmlDocGetRootElement(doc)) != NULL && is(root, "Error")) {
+	if ((root = xmlDocGetRootElement(doc)) != NULL && is(root, "ErrorResponse")) {
+		child_copy(root, "RequestId", e->request_id, sizeof(e->request_id));
+		root = child(root, "Error");
+	}
+	if (root != NULL && is(root, "Error")) {
 		child_copy(root, "Code", e->code, sizeof(e->code));
 		child_copy(root, "Message", e->message, sizeof(e->message));
-		child_copy(root, "RequestId", e->request_id, sizeof(e->request_id));
+		if (e->request_id[0] == '\0')
+			child_copy(root, "RequestId", e->request_id, sizeof(e->request_id));
 		found = 1;
 	}
 	xmlFreeDoc(doc);
@@ -199,12 +205,65 @@ out:
 	return r;
 }
 
+/*
+ * A listing paged by a key marker and a second marker (uploads, versions):
+ * its root element, the entries' names, the second marker's name.
+ */
+struct listing {
+	const char	*root;
+	const char	*entry;
+	const char	*entry2;	/* or NULL */
+	const char	*next_id;
+	const char	*what;		/* for messages */
+};
+
+typedef int (*entry_fn)(xmlNodePtr, void *ctx, char *err, size_t errlen);
+
 static int
-one_upload(xmlNodePtr n, s3_xml_upload_fn fn, void *arg, char *err, size_t errlen)
+marked_listing(const char *body, size_t len, const struct listing *l, entry_fn one,
+    void *ctx, char **next_key, char **next_id, char *err, size_t errlen)
 {
-	char	*key, *id, *init;
-	time_t	 t = 0;
-	int	 r = -1;
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root, n;
+	int		r = -1;
+
+	*next_key = *next_id = NULL;
+	if ((root = root_named(doc, l->root, err, errlen)) == NULL)
+		goto out;
+	for (n = root->children; n != NULL; n = n->next) {
+		if ((is(n, l->entry) || (l->entry2 != NULL && is(n, l->entry2))) &&
+		    one(n, ctx, err, errlen) == -1)
+			goto out;
+	}
+	if (child_true(root, "IsTruncated")) {
+		*next_key = child_text(root, "NextKeyMarker");
+		*next_id = child_text(root, l->next_id);
+		if (*next_key == NULL) {
+			free(*next_id);
+			*next_id = NULL;
+			errf(err, errlen, "truncated %s listing without NextKeyMarker", l->what);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+struct upload_ctx {
+	s3_xml_upload_fn	 fn;
+	void			*arg;
+};
+
+static int
+one_upload(xmlNodePtr n, void *ctx, char *err, size_t errlen)
+{
+	struct upload_ctx	*c = ctx;
+	char			*key, *id, *init;
+	time_t			 t = 0;
+	int			 r = -1;
 
 	key = child_text(n, "Key");
 	id = child_text(n, "UploadId");
@@ -213,7 +272,7 @@ one_upload(xmlNodePtr n, s3_xml_upload_fn fn, void *arg, char *err, size_t errle
 		errf(err, errlen, "uploads listing: incomplete <Upload>");
 		goto out;
 	}
-	if (fn(key, id, t, arg) == -1) {
+	if (c->fn(key, id, t, c->arg) == -1) {
 		errf(err, errlen, "uploads listing stopped at %s", key);
 		goto out;
 	}
@@ -229,32 +288,11 @@ int
 s3_xml_list_uploads(const char *body, size_t len, s3_xml_upload_fn fn, void *arg,
     char **next_key, char **next_id, char *err, size_t errlen)
 {
-	xmlDocPtr	doc = parse(body, len);
-	xmlNodePtr	root, n;
-	int		r = -1;
+	static const struct listing	l = { "ListMultipartUploadsResult", "Upload", NULL,
+					    "NextUploadIdMarker", "uploads" };
+	struct upload_ctx		c = { fn, arg };
 
-	*next_key = *next_id = NULL;
-	if ((root = root_named(doc, "ListMultipartUploadsResult", err, errlen)) == NULL)
-		goto out;
-	for (n = root->children; n != NULL; n = n->next) {
-		if (is(n, "Upload") && one_upload(n, fn, arg, err, errlen) == -1)
-			goto out;
-	}
-	if (child_true(root, "IsTruncated")) {
-		*next_key = child_text(root, "NextKeyMarker");
-		*next_id = child_text(root, "NextUploadIdMarker");
-		if (*next_key == NULL) {
-			free(*next_id);
-			*next_id = NULL;
-			errf(err, errlen, "truncated uploads listing without NextKeyMarker");
-			goto out;
-		}
-	}
-	r = 0;
-out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	return r;
+	return marked_listing(body, len, &l, one_upload, &c, next_key, next_id, err, errlen);
 }
 
 int
@@ -299,6 +337,174 @@ s3_xml_delete_result(const char *body, size_t len, char *err, size_t errlen)
 	}
 	r = 0;
 out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+struct version_ctx {
+	s3_xml_version_fn	 fn;
+	void			*arg;
+};
+
+static int
+one_version(xmlNodePtr n, void *ctx, char *err, size_t errlen)
+{
+	struct version_ctx	*c = ctx;
+	char			*key, *id;
+	int			 r = -1;
+
+	key = child_text(n, "Key");
+	id = child_text(n, "VersionId");
+	if (key == NULL || id == NULL) {
+		errf(err, errlen, "versions listing: <%s> without <Key> or <VersionId>",
+		    (const char *)n->name);
+		goto out;
+	}
+	if (c->fn(key, id, is(n, "DeleteMarker"), c->arg) == -1) {
+		errf(err, errlen, "versions listing stopped at %s", key);
+		goto out;
+	}
+	r = 0;
+out:
+	free(key);
+	free(id);
+	return r;
+}
+
+int
+s3_xml_list_versions(const char *body, size_t len, s3_xml_version_fn fn, void *arg,
+    char **next_key, char **next_id, char *err, size_t errlen)
+{
+	static const struct listing	l = { "ListVersionsResult", "Version", "DeleteMarker",
+					    "NextVersionIdMarker", "versions" };
+	struct version_ctx		c = { fn, arg };
+
+	return marked_listing(body, len, &l, one_version, &c, next_key, next_id, err, errlen);
+}
+
+int
+s3_xml_versioning(const char *body, size_t len, char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root;
+	char		status[32];
+	int		r = -1;
+
+	if ((root = root_named(doc, "VersioningConfiguration", err, errlen)) == NULL)
+		goto out;
+	child_copy(root, "Status", status, sizeof(status));
+	r = strcmp(status, "Enabled") == 0 ? 1 : strcmp(status, "Suspended") == 0 ? 2 : 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+int
+s3_xml_lock_config(const char *body, size_t len, int *enabled, char *mode, size_t modelen,
+    char *period, size_t periodlen, char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root, n;
+	char		v[32], days[24], years[24];
+	int		r = -1;
+
+	*enabled = 0;
+	mode[0] = period[0] = '\0';
+	if ((root = root_named(doc, "ObjectLockConfiguration", err, errlen)) == NULL)
+		goto out;
+	child_copy(root, "ObjectLockEnabled", v, sizeof(v));
+	*enabled = strcmp(v, "Enabled") == 0;
+	if ((n = child(root, "Rule")) != NULL && (n = child(n, "DefaultRetention")) != NULL) {
+		child_copy(n, "Mode", mode, modelen);
+		child_copy(n, "Days", days, sizeof(days));
+		child_copy(n, "Years", years, sizeof(years));
+		if (days[0] != '\0')
+			snprintf(period, periodlen, "%sd", days);
+		else if (years[0] != '\0')
+			snprintf(period, periodlen, "%sy", years);
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+int
+s3_xml_retention(const char *body, size_t len, char *mode, size_t modelen, time_t *until,
+    char *err, size_t errlen)
+{
+	xmlDocPtr	doc = parse(body, len);
+	xmlNodePtr	root;
+	char		date[64];
+	int		r = -1;
+
+	mode[0] = '\0';
+	*until = 0;
+	if ((root = root_named(doc, "Retention", err, errlen)) == NULL)
+		goto out;
+	child_copy(root, "Mode", mode, modelen);
+	child_copy(root, "RetainUntilDate", date, sizeof(date));
+	if (date[0] != '\0' && s3_xml_time(date, until) == -1) {
+		errf(err, errlen, "retention: bad RetainUntilDate");
+		goto out;
+	}
+	r = 0;
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return r;
+}
+
+int
+s3_xml_sts_credentials(const char *body, size_t len, char **access_key, char **secret_key,
+    char **token, time_t *expiration, char *err, size_t errlen)
+{
+	xmlDocPtr	 doc = parse(body, len);
+	xmlNodePtr	 root, n;
+	char		*exp = NULL;
+	int		 r = -1;
+
+	*access_key = *secret_key = *token = NULL;
+	*expiration = 0;
+	if (doc == NULL || (root = xmlDocGetRootElement(doc)) == NULL) {
+		errf(err, errlen, "unreadable XML in response");
+		goto out;
+	}
+	/* <XResponse><XResult><Credentials> */
+	for (n = root->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && child(n, "Credentials") != NULL)
+			break;
+	if (n == NULL || (n = child(n, "Credentials")) == NULL) {
+		errf(err, errlen, "no <Credentials> in the answer");
+		goto out;
+	}
+	*access_key = child_text(n, "AccessKeyId");
+	*secret_key = child_text(n, "SecretAccessKey");
+	*token = child_text(n, "SessionToken");
+	exp = child_text(n, "Expiration");
+	if (*access_key == NULL || *secret_key == NULL || **access_key == '\0' ||
+	    **secret_key == '\0') {
+		errf(err, errlen, "<Credentials> without AccessKeyId or SecretAccessKey");
+		goto out;
+	}
+	if (exp != NULL && s3_xml_time(exp, expiration) == -1) {
+		errf(err, errlen, "<Credentials> with a bad Expiration");
+		goto out;
+	}
+	r = 0;
+out:
+	if (r == -1) {
+		if (*secret_key != NULL)
+			freezero(*secret_key, strlen(*secret_key));
+		if (*token != NULL)
+			freezero(*token, strlen(*token));
+		free(*access_key);
+		*access_key = *secret_key = *token = NULL;
+	}
+	free(exp);
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	return r;

@@ -17,7 +17,8 @@ struct s3_error {
 	char	request_id[128];
 };
 
-/* 1 when body is an <Error> document (filled into e), 0 otherwise. */
+/* 1 when body is an <Error> document (filled into e), 0 otherwise; STS and
+ * IAM wrap theirs in <ErrorResponse>. */
 int	 s3_xml_error(const char *body, size_t len, struct s3_error *e);
 
 /* "2026-11-24T03:00:00.000Z" (fraction optional) to a time_t; -1 if bad. */
@@ -49,6 +50,28 @@ int	 s3_xml_upload_id(const char *body, size_t len, char **id, char *err, size_t
  * failed key and its code in err.
  */
 int	 s3_xml_delete_result(const char *body, size_t len, char *err, size_t errlen);
+
+/* ListObjectVersions result: one call per <Version> and <DeleteMarker>. */
+typedef int (*s3_xml_version_fn)(const char *key, const char *version_id, int delete_marker,
+	    void *arg);
+/* *next_key and *next_id are set when truncated (new strings), else NULL. */
+int	 s3_xml_list_versions(const char *body, size_t len, s3_xml_version_fn fn, void *arg,
+	    char **next_key, char **next_id, char *err, size_t errlen);
+
+/* GetBucketVersioning: 1 Enabled, 2 Suspended, 0 never enabled; -1 on a bad body. */
+int	 s3_xml_versioning(const char *body, size_t len, char *err, size_t errlen);
+
+/* GetObjectLockConfiguration: *enabled, and the default retention ("" if none). */
+int	 s3_xml_lock_config(const char *body, size_t len, int *enabled, char *mode,
+	    size_t modelen, char *period, size_t periodlen, char *err, size_t errlen);
+
+/* GetObjectRetention / PutObjectRetention body: <Retention> mode and date. */
+int	 s3_xml_retention(const char *body, size_t len, char *mode, size_t modelen,
+	    time_t *until, char *err, size_t errlen);
+
+/* STS AssumeRole*: the credentials (new strings) and their expiry. */
+int	 s3_xml_sts_credentials(const char *body, size_t len, char **access_key,
+	    char **secret_key, char **token, time_t *expiration, char *err, size_t errlen);
 
 /* Appends s to buf (of size *cap, length *len; grown), as is or escaped for XML text. */
 void	 s3_xml_append(char **buf, size_t *len, size_t *cap, const char *s);

@@ -3,8 +3,8 @@
 # tests/engines/cockroach standing in for CockroachDB (it cannot be installed
 # here): the SQL sent, the files PUT by BACKUP come back byte for byte to
 # RESTORE (Range GETs), HEAD and DELETE work, the token is refused after the
-# job, the password is in no argv and no log, a wrong password commits
-# nothing.
+# job, the password is in no argv, no environment and no log (cockroach sql
+# gets it from a password file in memory), a wrong password commits nothing.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -12,9 +12,8 @@ command -v curl >/dev/null || skip "curl not installed"
 export PATH="$KB_TOP/tests/engines:$PATH"
 export FAKE_CR_DIR=$KB_TMP/fake
 CR_PASSWORD="cr-${RANDOM}${RANDOM}-not-in-argv:@/%"
+# The fake reads it from PGPASSFILE, and fails when it is in argv or the environment.
 export FAKE_CR_PASSWORD=$CR_PASSWORD
-# The fake compares the URL-encoded form.
-FAKE_CR_PASSWORD=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="-._~"))' "$CR_PASSWORD")
 export KB_TEST_CR_PW=$CR_PASSWORD
 PORT=$(free_port)
 
@@ -67,11 +66,9 @@ case "$code" in 200|206) fail "restore token still served ($code)" ;; esac
 assert_workdir_clean "$KB_TMP/work" "workdir after restore"
 
 say "the password: in no argv, no log"
-assert_not_contains "$FAKE_CR_DIR/argv" "$FAKE_CR_PASSWORD" "password in cockroach's argv"
 assert_not_contains "$FAKE_CR_DIR/argv" "$CR_PASSWORD" "password in cockroach's argv"
 assert_not_contains "$FAKE_CR_DIR/argv" "$token" "token in cockroach's argv"
 assert_not_contains "$KB_TMP/all.log" "$CR_PASSWORD" "password in the log"
-assert_not_contains "$KB_TMP/all.log" "$FAKE_CR_PASSWORD" "password in the log"
 assert_not_contains "$KB_TMP/all.log" "$token" "token in the log"
 
 say "a wrong password fails, nothing committed"
@@ -83,6 +80,7 @@ listen = 127.0.0.1:$PORT
 advertise_url = http://127.0.0.1:$PORT
 EOF
 export KB_TEST_BAD_PW="wrong-${RANDOM}-secret"
+unset KB_TEST_CR_PW	# not this config's: the runner would pass it on like any variable
 run_runner -c "$KB_TMP/bad.conf" --once
 expect_rc 1 "backup with a wrong password"
 assert_contains "$KB_TMP/log" "password authentication failed" "failure message"

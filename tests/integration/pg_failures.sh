@@ -5,7 +5,8 @@
 # from /usr/lib/postgresql, else the newest newer one (stand-in trees of
 # links to the real tools under other major numbers, KBACKUP_POSTGRESQL_ROOT);
 # only older ones: backup, restore and check fail naming the server's version
-# and the package, with nothing stored and no database created.
+# and the package, with nothing stored and no database created -- a backup
+# before it writes its job marker, so the store is not touched at all.
 . "$(dirname "$0")/../lib.sh"
 
 pg_start
@@ -87,12 +88,26 @@ psql_q postgres "DROP DATABASE shop_newer"
 say "stand-in clients: only older ones: fail before anything is written"
 too_old="the server runs PostgreSQL $version and the client tools installed in $KB_TMP/clients-older are older ($((major - 2)), $((major - 1))): install postgresql-client-$major, or set [postgres] bin_dir"
 write_pg_config "$KB_TMP/old.conf" shop "$KB_TMP/old-backups"
+# The engine's preflight refuses before the job's marker: the store is not
+# touched at all (a marker written and removed again would change the
+# directory's modification time).
+mkdir -p "$KB_TMP/old-backups"
+before=$(stat -c %y "$KB_TMP/old-backups")
+sleep 0.01
 KBACKUP_POSTGRESQL_ROOT=$KB_TMP/clients-older run_runner -c "$KB_TMP/old.conf" --once
 expect_rc 1 "backup with older clients only"
 assert_contains "$KB_TMP/log" "$too_old" "backup: the message"
+assert_contains "$KB_TMP/log" "refused before anything was written" "backup: refused up front"
 assert_not_contains "$KB_TMP/log" "child=pg_dump" "pg_dump ran"
-[ -z "$(find "$KB_TMP/old-backups" -type f 2>/dev/null)" ] ||
-	fail "something was written: $(find "$KB_TMP/old-backups" -type f)"
+[ -z "$(find "$KB_TMP/old-backups" -mindepth 1 2>/dev/null)" ] ||
+	fail "something was written: $(find "$KB_TMP/old-backups" -mindepth 1)"
+assert_eq "$(stat -c %y "$KB_TMP/old-backups")" "$before" "the store was written to (a job marker?)"
+sed -i 's/^database = shop$/databases = shop/' "$KB_TMP/old.conf"
+KBACKUP_POSTGRESQL_ROOT=$KB_TMP/clients-older run_runner -c "$KB_TMP/old.conf" --once
+expect_rc 1 "backup of databases = with older clients only"
+assert_contains "$KB_TMP/log" "$too_old" "databases =: the message"
+assert_eq "$(stat -c %y "$KB_TMP/old-backups")" "$before" "databases =: the store was written to"
+sed -i 's/^databases = shop$/database = shop/' "$KB_TMP/old.conf"
 KBACKUP_POSTGRESQL_ROOT=$KB_TMP/clients-older run_runner -c "$KB_TMP/kb.conf" restore latest \
 	--database shop_never
 expect_rc 1 "restore with older clients only"

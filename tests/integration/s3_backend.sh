@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# The S3 backend against s3rver behind the checking proxy (tests/s3/): runs
-# test_s3_backend (multipart, single PUT, odd names, 1005 objects, abort,
-# sweep, wrong secret, missing bucket, server down, faults, a lost answer to
-# CompleteMultipartUpload), checks the proxy itself
-# with the AWS CLI and curl, and that the AWS CLI reads what kbackup wrote.
+# The S3 backend against two real servers: s3rver behind the checking proxy
+# (tests/s3/), then a throwaway Ceph RGW (tests/s3/rgw.sh) with the proxy in
+# front in passthrough mode for its faults.  On each it runs test_s3_backend
+# (multipart, single PUT, odd names, 1005 objects, abort, sweep, wrong
+# secret, missing bucket, server down, faults and resumed downloads, a lost
+# answer to CompleteMultipartUpload, creates that never replace, damaged
+# parts, cancels; on RGW also virtual-hosted style, Object Lock and versions
+# on a lock-enabled bucket).  On s3rver it checks the proxy itself with the
+# AWS CLI and curl, and that the AWS CLI reads what kbackup wrote; on RGW,
+# with curl, that no version of a removed key is left.
+# KBACKUP_S3_RGW=0 leaves RGW out.
 set -u
 top=${KBACKUP_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 unit=${KBACKUP_UNIT_DIR:-$top/build/tests}/test_s3_backend
@@ -13,7 +19,7 @@ command -v aws >/dev/null || { echo "skip: aws CLI not installed"; exit 77; }
 
 . "$top/tests/s3/harness.sh"
 work=$(mktemp -d /tmp/kbackup-s3.XXXXXX)
-trap 's3_stop; rm -rf "$work"' EXIT
+trap 's3_stop; [ -n "${RGW_DIR:-}" ] && rgw_stop; rm -rf "$work"' EXIT
 s3_start "$work" || exit 1
 
 fail() { echo "FAIL: $*"; echo "--- proxy log"; tail -n 20 "$work/proxy.log"; exit 1; }
@@ -64,5 +70,28 @@ awss3 s3 cp --only-show-errors "s3://$S3_BUCKET/kb-test/keep/ns/name/backups/202
 cmp "$work/down" "$work/copy" || fail "downloaded bytes differ"
 awss3 s3 ls --recursive "s3://$S3_BUCKET/kb test/" | grep -q 'pr' || fail "odd prefix not listed"
 awss3 s3 ls --recursive "s3://$S3_BUCKET/kb-test/abort/" | grep -q . && fail "aborted upload left an object"
+curl -s "$S3_ENDPOINT/__proxy/stats"; echo
+s3_stop
+
+[ "${KBACKUP_S3_RGW:-1}" != 0 ] || { echo "s3_backend: ok (RGW left out)"; exit 0; }
+. "$top/tests/s3/rgw.sh"
+if ! rgw_have; then
+	echo "s3_backend: ok (Ceph RGW not installed: scripts/install-deps)"
+	exit 0
+fi
+rgw_start "$work/rgw" || fail "Ceph RGW did not start"
+s3_passthrough "$work/rgwproxy" "$S3_ENDPOINT" || fail "proxy in front of RGW"
+s3_curl -X POST "$RGW_ENDPOINT/$S3_BUCKET/stale/obj?uploads=" | grep -q '<UploadId>' ||
+    fail "CreateMultipartUpload on RGW"
+S3_TEST_SERVER=rgw S3_TEST_STALE=stale/ S3_TEST_FAULTS=1 S3_LOCK_BUCKET=$S3_LOCK_BUCKET "$unit" ||
+    fail "test_s3_backend on Ceph RGW"
+s3_curl "$RGW_ENDPOINT/$S3_BUCKET?prefix=stale%2F&uploads=" >"$work/uploads"
+grep -q '<ListMultipartUploadsResult' "$work/uploads" && ! grep -q '<Upload>' "$work/uploads" ||
+    fail "stale upload not swept on RGW: $(cat "$work/uploads")"
+# Nothing at all is left of what was removed from the versioned bucket.
+S3_ENDPOINT=$RGW_ENDPOINT s3_curl "$RGW_ENDPOINT/$S3_LOCK_BUCKET?prefix=kb-test%2F&versions=" \
+    >"$work/versions" || fail "ListObjectVersions"
+grep -q '<ListVersionsResult' "$work/versions" || fail "ListObjectVersions: $(cat "$work/versions")"
+! grep -q '<Key>' "$work/versions" || fail "versions left: $(cat "$work/versions")"
 curl -s "$S3_ENDPOINT/__proxy/stats"; echo
 echo "s3_backend: ok"

@@ -5,7 +5,24 @@
 #                  (and S3_UPSTREAM, s3rver's own unchecked endpoint, and
 #                  S3_VHOST_ENDPOINT=http://s3.localhost:PORT for virtual-host
 #                  style: BUCKET.s3.localhost, which curl resolves to loopback)
+#                  S3_SESSIONS, where tests/s3/idp.js puts the temporary
+#                  credentials it issues for the proxy to accept
+#   s3_passthrough DIR URL
+#                  starts the proxy alone in front of URL (a server that checks
+#                  signatures itself: Ceph RGW), for its faults, and points
+#                  S3_ENDPOINT and S3_VHOST_ENDPOINT (http://localhost:PORT) at it
 #   s3_stop        stops them
+#   s3_curl ARGS   curl signed with S3_ACCESS_KEY (x-amz-content-sha256 of an
+#                  empty body; pass -H to replace it for a body)
+#   s3_storage_section [KEY = VALUE lines on stdin]
+#                  prints a runner config's [storage] of type s3 for the
+#                  server of S3_ENDPOINT (path style, S3_PREFIX or "kb"), the
+#                  secret as secret_key_file = $S3_SECRET_FILE when that is
+#                  set; keys from stdin are added (credentials = ... leaves
+#                  the static keys out)
+#   s3_sqlite_config DB NAME [storage keys on stdin]
+#                  prints a whole runner config backing up SQLite file DB as
+#                  definition test/NAME to that [storage] (workdir in KB_TMP)
 # Needs node and the packages of package-lock.json (npm ci, done here if missing).
 
 S3_HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,30 +65,94 @@ s3_start() {
 		return 1
 	fi
 	export S3_UPSTREAM=http://127.0.0.1:$port
+	export S3_SESSIONS=$dir/sessions
+	mkdir -p "$S3_SESSIONS"
+	s3_proxy "$dir" --upstream "$port" --data "$dir/s3rver" --sessions "$S3_SESSIONS" ||
+		return 1
+	export S3_ENDPOINT=http://127.0.0.1:$S3_PROXY_PORT
+	export S3_VHOST_ENDPOINT=http://s3.localhost:$S3_PROXY_PORT
+	echo "S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$S3_BUCKET S3_UPSTREAM=$S3_UPSTREAM"
+}
+
+s3_proxy() {	# dir proxy-args...
+	local dir=$1 i
+	shift
 	rm -f "$dir/proxy.port"
-	node "$S3_HARNESS_DIR/proxy.js" --listen 0 --upstream "$port" --data "$dir/s3rver" \
-	    --port-file "$dir/proxy.port" >"$dir/proxy.log" 2>&1 &
+	node "$S3_HARNESS_DIR/proxy.js" --listen 0 "$@" --port-file "$dir/proxy.port" \
+	    >"$dir/proxy.log" 2>&1 &
 	S3_PROXY_PID=$!
-	local i
 	for ((i = 0; i < 100; i++)); do
 		[ -s "$dir/proxy.port" ] && break
 		sleep 0.1
 	done
 	if [ ! -s "$dir/proxy.port" ]; then
-		echo "s3_start: proxy did not start (log: $dir/proxy.log)" >&2
+		echo "s3_proxy: proxy did not start (log: $dir/proxy.log)" >&2
 		s3_stop
 		return 1
 	fi
-	export S3_ENDPOINT=http://127.0.0.1:$(cat "$dir/proxy.port")
-	export S3_VHOST_ENDPOINT=http://s3.localhost:$(cat "$dir/proxy.port")
-	echo "S3_ENDPOINT=$S3_ENDPOINT S3_BUCKET=$S3_BUCKET S3_UPSTREAM=$S3_UPSTREAM"
+	S3_PROXY_PORT=$(cat "$dir/proxy.port")
+}
+
+s3_passthrough() {	# dir upstream-url
+	command -v node >/dev/null || { echo "s3_passthrough: node not found" >&2; return 1; }
+	s3_deps || { echo "s3_passthrough: npm ci failed in $S3_HARNESS_DIR" >&2; return 1; }
+	mkdir -p "$1"
+	s3_proxy "$1" --upstream "${2##*:}" --passthrough || return 1
+	export S3_UPSTREAM=$2
+	export S3_ENDPOINT=http://127.0.0.1:$S3_PROXY_PORT
+	export S3_VHOST_ENDPOINT=http://localhost:$S3_PROXY_PORT
+}
+
+s3_curl() {
+	curl -s --aws-sigv4 "aws:amz:${S3_REGION:-us-east-1}:s3" \
+	    --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+	    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+	    "$@"
 }
 
 s3_stop() {
 	local p
 	for p in ${S3_PROXY_PID:-} ${S3_SERVER_PID:-}; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+		kill "$p" 2>/dev/null && { wait "$p" 2>/dev/null || true; }
 	done
 	S3_PROXY_PID= S3_SERVER_PID=
 	return 0
+}
+
+s3_storage_section() {
+	local extra
+	extra=$(cat)
+	cat <<EOF
+[storage]
+type = s3
+endpoint = $S3_ENDPOINT
+region = $S3_REGION
+bucket = $S3_BUCKET
+prefix = ${S3_PREFIX:-kb}
+path_style = true
+EOF
+	if ! grep -q '^credentials *=' <<<"$extra"; then
+		echo "access_key = $S3_ACCESS_KEY"
+		if [ -n "${S3_SECRET_FILE:-}" ]; then
+			echo "secret_key_file = $S3_SECRET_FILE"
+		else
+			echo "secret_key = $S3_SECRET_KEY"
+		fi
+	fi
+	[ -z "$extra" ] || printf '%s\n' "$extra"
+}
+
+s3_sqlite_config() {	# db name
+	cat <<EOF
+[backup]
+name = $2
+namespace = test
+engine = sqlite
+workdir = ${KB_TMP:?}/work
+
+[sqlite]
+path = $1
+
+$(s3_storage_section)
+EOF
 }

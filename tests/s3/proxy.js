@@ -12,25 +12,47 @@
  *   no x-amz-content-sha256          400 InvalidRequest
  *   body hash differs from header    400 XAmzContentSHA256Mismatch
  *   aws-chunked (STREAMING-*) body   501 NotImplemented
+ *   x-amz-checksum-sha256 differs        400 BadDigest (and it is echoed in
+ *                                        the answer, as S3 does, when it
+ *                                        matches)
  * Only a complete, verified body is forwarded, so that a broken upload never
  * leaves a truncated object behind (s3rver writes objects in place).
  *
  * Usage: proxy.js --listen PORT --upstream PORT [--port-file FILE]
- * Credentials: S3_ACCESS_KEY and S3_SECRET_KEY in the environment.
+ *   [--sessions DIR] [--passthrough]
+ * Credentials: S3_ACCESS_KEY and S3_SECRET_KEY in the environment; with
+ * --sessions, also the temporary credentials tests/s3/idp.js issued (one
+ * DIR/AKID.json each): a request signed with one must carry its
+ * x-amz-security-token, signed (else 403 InvalidToken), before it expires
+ * (else 400 ExpiredToken, as S3 answers).
+ * --passthrough (in front of a server that checks signatures itself, Ceph
+ * RGW): nothing is checked here, requests go on as they came, for the
+ * faults alone.
  * Counters for tests: GET /__proxy/stats answers JSON, with "log", the
  * method and URL of each request since the start or the last
  * POST /__proxy/reset (at most 100000), so that a test can count the
  * requests of one job.
  * Faults for tests (after the signature check passed):
  *   POST /__proxy/fault?kind=K&count=N[&method=M][&match=REGEXP]
- * makes the next N matching requests fail: kind 503 (SlowDown), cut (the
+ * makes the next N matching requests fail (kind=clear forgets those not
+ * applied yet): kind 503 (SlowDown), cut (the
  * response body stops halfway and the connection is closed), error200 (200
  * with an InternalError body, as CompleteMultipartUpload may answer),
  * denied200 (200 with an AccessDenied body), lost (forwarded, and s3rver
  * finishes it, but the connection is closed before any of its answer is
  * sent: a CompleteMultipartUpload that took effect while the client saw
  * only a broken connection) or nosuchupload (404 NoSuchUpload, not
- * forwarded: as if the upload had been aborted by someone else).
+ * forwarded: as if the upload had been aborted by someone else), stall
+ * (the request is taken and never answered), corrupt
+ * (one byte of the body is changed after the signature check, as if
+ * damaged on the way into the store: a body with x-amz-checksum-sha256 is
+ * then refused with BadDigest, one without is stored damaged) or badsum
+ * (stored as sent, but the answer's x-amz-checksum-sha256 is another one),
+ * 501 (NotImplemented, as a store lacking the call answers), 404 (NoSuchKey,
+ * not forwarded: a HEAD that misses an object a racing writer has just
+ * made) or norange
+ * (the Range header is dropped: the whole object comes back with 200, as
+ * from a store that ignores Range).
  *
  * With --data DIR (s3rver's directory) the proxy makes up for what s3rver
  * 3.7.1 does otherwise than S3, from s3rver's upload directories:
@@ -66,12 +88,14 @@ const listenPort = Number(arg('--listen', '0'));
 const upstreamPort = Number(arg('--upstream', '4568'));
 const portFile = arg('--port-file', null);
 const dataDir = arg('--data', null);
+const sessionsDir = arg('--sessions', null);
+const passthrough = process.argv.includes('--passthrough');
 const accessKey = process.env.S3_ACCESS_KEY;
 const secretKey = process.env.S3_SECRET_KEY;
 const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 's3proxy-'));
 const stats = { requests: 0, refused: 0, forwarded: 0, byCode: {}, log: [] };
 
-if (!accessKey || !secretKey) {
+if (!passthrough && (!accessKey || !secretKey)) {
 	console.error('proxy.js: S3_ACCESS_KEY and S3_SECRET_KEY must be set');
 	process.exit(2);
 }
@@ -137,17 +161,44 @@ function amzDate(s) {
 	return new Date(Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
 }
 
-/* Checks the signature; resolves to null when good, else [status, code, message]. */
-async function verify(req, bodyHash) {
+/* The secret (and session token) of an access key, or null. */
+function keyInfo(key) {
+	if (key === accessKey)
+		return { secret: secretKey };
+	if (!sessionsDir || !/^[A-Z0-9]+$/.test(key))
+		return null;
+	try {
+		return JSON.parse(fs.readFileSync(path.join(sessionsDir, key + '.json'), 'utf8'));
+	} catch (e) {
+		return null;
+	}
+}
+
+/*
+ * Checks the signature; resolves to null when good, else [status, code,
+ * message].  A session's expiry is judged when the request arrived, as S3
+ * judges it before it takes the body.
+ */
+async function verify(req, bodyHash, arrived) {
 	const auth = req.headers.authorization;
 	if (!auth)
 		return [403, 'AccessDenied', 'Access Denied'];
 	const a = parseAuth(auth);
 	if (!a)
 		return [400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed'];
-	if (a.key !== accessKey)
+	const k = keyInfo(a.key);
+	if (!k)
 		return [403, 'InvalidAccessKeyId',
 		    'The AWS Access Key Id you provided does not exist in our records.'];
+	if (k.token !== undefined) {
+		stats.sessionRequests = (stats.sessionRequests || 0) + 1;
+		if (req.headers['x-amz-security-token'] !== k.token ||
+		    !a.signed.includes('x-amz-security-token'))
+			return [403, 'InvalidToken',
+			    'The provided token is malformed or otherwise invalid.'];
+		if (arrived > k.expiration)
+			return [400, 'ExpiredToken', 'The provided token has expired.'];
+	}
 	const claimed = req.headers['x-amz-content-sha256'];
 	if (!claimed)
 		return [400, 'InvalidRequest',
@@ -177,7 +228,7 @@ async function verify(req, bodyHash) {
 		return [400, 'InvalidURI', 'Could not parse the specified URI.'];
 	}
 	const signer = new SignatureV4({
-		credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+		credentials: { accessKeyId: a.key, secretAccessKey: k.secret },
 		region: a.region, service: a.service, sha256: Sha256,
 		uriEscapePath: false, applyChecksum: false
 	});
@@ -211,6 +262,12 @@ function takeFault(req) {
 
 function addFault(req, res) {
 	const q = parseQuery(req.url.slice(req.url.indexOf('?') + 1));
+	if (q.kind === 'clear') {	/* forget every fault not applied yet */
+		faults.length = 0;
+		res.writeHead(204);
+		res.end();
+		return;
+	}
 	faults.push({ kind: q.kind, count: Number(q.count || 1), method: q.method || null,
 	    match: new RegExp(q.match || '') });
 	res.writeHead(204);
@@ -232,13 +289,16 @@ function tapBody(ures, fn) {
 	ures.on('end', () => fn(ures.statusCode, Buffer.concat(chunks).toString()));
 }
 
-/* fault: 'cut', 'lost' or null; tap: see tapBody, or null. */
+/* fault: 'cut', 'lost', 'badsum' or null; tap: see tapBody, or null. */
 function forward(req, res, file, size, fault, tap) {
 	const headers = Object.assign({}, req.headers);
 	delete headers['transfer-encoding'];
 	delete headers['expect'];
+	if (fault === 'norange')
+		delete headers['range'];
 	/* Verified here; s3rver would check the key against its own S3RVER pair. */
-	delete headers['authorization'];
+	if (!passthrough)
+		delete headers['authorization'];
 	headers['content-length'] = String(size);
 	const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method,
 	    path: req.url, headers }, (ures) => {
@@ -250,20 +310,22 @@ function forward(req, res, file, size, fault, tap) {
 			ures.on('end', () => res.socket && res.socket.destroy());
 			return;
 		}
-		res.writeHead(ures.statusCode, withMultipartEtag(req, ures.headers));
+		res.writeHead(ures.statusCode, withChecksum(req, ures,
+		    withMultipartEtag(req, ures.headers), fault));
 		const total = Number(ures.headers['content-length'] || 0);
 		if (fault !== 'cut' || total < 2) {
 			ures.pipe(res);
 			return;
 		}
+		const half = Math.floor(total / 2);
 		let sent = 0;
 		ures.on('data', (chunk) => {
-			if (sent >= total / 2)
+			if (sent >= half)
 				return;
-			const part = chunk.subarray(0, Math.max(1, Math.floor(total / 2) - sent));
+			const part = chunk.subarray(0, half - sent);
 			sent += part.length;
 			res.write(part);
-			if (sent >= total / 2) {
+			if (sent >= half) {
 				ures.destroy();
 				setTimeout(() => res.socket && res.socket.destroy(), 50);
 			}
@@ -278,6 +340,32 @@ function forward(req, res, file, size, fault, tap) {
 		fs.createReadStream(file).pipe(up);
 	else
 		up.end();
+}
+
+/* S3 echoes the checksum of what it stored in the answer to a PUT. */
+function withChecksum(req, ures, headers, fault) {
+	const sum = req.headers['x-amz-checksum-sha256'];
+	if ((passthrough && fault !== 'badsum') || req.method !== 'PUT' || !sum ||
+	    ures.statusCode !== 200)
+		return headers;
+	const echo = fault === 'badsum' ? crypto.createHash('sha256').update('other')
+	    .digest('base64') : sum;
+	return Object.assign({}, headers, { 'x-amz-checksum-sha256': echo });
+}
+
+/* Changes one byte in the middle of a spooled body; its SHA-256 (base64) after. */
+async function corrupt(file, size) {
+	const fd = await fs.promises.open(file, 'r+');
+	const b = Buffer.alloc(1);
+	const at = Math.floor(size / 2);
+	await fd.read(b, 0, 1, at);
+	b[0] ^= 0x55;
+	await fd.write(b, 0, 1, at);
+	await fd.close();
+	const h = crypto.createHash('sha256');
+	for await (const chunk of fs.createReadStream(file))
+		h.update(chunk);
+	return h.digest('base64');
 }
 
 function uploadsDir(bucket) {
@@ -451,6 +539,7 @@ const server = http.createServer((req, res) => {
 		return;
 	}
 	stats.requests++;
+	const arrived = Date.now();
 	if (stats.log.length < 100000)
 		stats.log.push(req.method + ' ' + req.url);
 	const file = path.join(spoolDir, 'body-' + process.pid + '-' + (++seq));
@@ -477,9 +566,11 @@ const server = http.createServer((req, res) => {
 					    'You did not provide the number of bytes specified by the Content-Length HTTP header');
 				return;
 			}
-			let bad;
+			let bad = null;
+			const bodyHash = hash.digest('hex');
 			try {
-				bad = await verify(req, hash.digest('hex'));
+				if (!passthrough)
+					bad = await verify(req, bodyHash, arrived);
 			} catch (e) {
 				bad = [500, 'InternalError', 'proxy: ' + e.message];
 			}
@@ -494,11 +585,30 @@ const server = http.createServer((req, res) => {
 				return;
 			}
 			const fault = takeFault(req);
-			if (fault === '503' || fault === 'error200' || fault === 'denied200' ||
-			    fault === 'nosuchupload') {
+			let sum = Buffer.from(bodyHash, 'hex').toString('base64');
+			if (fault === 'corrupt' && size > 0)
+				sum = await corrupt(file, size);
+			const claimed = req.headers['x-amz-checksum-sha256'];
+			if (!passthrough && claimed !== undefined && claimed !== sum) {
 				fs.rm(file, () => {});
-				if (fault === '503')
+				refuse(res, 400, 'BadDigest',
+				    'The SHA256 you specified did not match the calculated checksum.');
+				return;
+			}
+			if (fault === 'stall') {
+				fs.rm(file, () => {});
+				return;
+			}
+			if (fault === '503' || fault === 'error200' || fault === 'denied200' ||
+			    fault === 'nosuchupload' || fault === '501' || fault === '404') {
+				fs.rm(file, () => {});
+				if (fault === '404')
+					refuse(res, 404, 'NoSuchKey', 'The specified key does not exist.');
+				else if (fault === '503')
 					refuse(res, 503, 'SlowDown', 'Please reduce your request rate.');
+				else if (fault === '501')
+					refuse(res, 501, 'NotImplemented', 'A header you provided ' +
+					    'implies functionality that is not implemented');
 				else if (fault === 'nosuchupload')
 					noSuchUpload(res);
 				else
@@ -512,7 +622,8 @@ const server = http.createServer((req, res) => {
 				tap = etag && rememberEtag(req, etag);
 			} else if (req.method === 'PUT' && !/[?&]uploadId=/.test(req.url))
 				multipartEtags.delete(targetId(req));
-			const cutOff = fault === 'cut' || fault === 'lost' ? fault : null;
+			const cutOff = fault === 'cut' || fault === 'lost' || fault === 'badsum' ||
+			    fault === 'norange' ? fault : null;
 			forward(req, res, file, size, cutOff, tap);
 		});
 	});

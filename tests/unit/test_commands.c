@@ -27,7 +27,7 @@ has_word(const char *text, const char *word)
 
 	while ((p = strstr(p, word)) != NULL) {
 		if ((p == text || strchr(" [|", p[-1]) != NULL) &&
-		    strchr(" ]|=", p[len]) != NULL)
+		    strchr(" ]|=[", p[len]) != NULL)
 			return 1;
 		p += len;
 	}
@@ -233,7 +233,20 @@ test_parser(void **state)
 		{ "--once list", "unexpected argument 'list'" },
 		{ "trigger restore --at 2026-11-20 --database x", NULL },
 		{ "trigger", "trigger needs" },
+		{ "restore --only a --only ü latest --globals", NULL },
+		{ "restore --globals=replace --only a", NULL },
+		{ "restore --globals=maybe", "--globals=maybe" },
+		{ "restore --only a --only a", "--only a given twice" },
+		{ "restore --only a --only b --database c", "--database takes one database" },
+		{ "restore --only", "needs a value" },
+		{ "verify --only a", "--only goes with verify --restore" },
+		{ "verify --restore --only a latest", NULL },
+		{ "verify --restore --globals", "verify takes no --globals" },
+		{ "unpack --only a -o -", NULL },
+		{ "list --only a", "list takes no --only" },
 	};
+	char		*globals_argv[] = { "kbackup-runner", "restore", "--globals", "latest",
+	    "--only=x", "--only=y", NULL };
 	struct cmd_args	 a;
 	char		 err[KB_ERRLEN];
 	size_t		 i;
@@ -250,6 +263,14 @@ test_parser(void **state)
 	}
 	assert_int_equal(parse("trigger restore --at x", &a, err, sizeof(err)), 0);
 	assert_int_equal(a.wordc, 3);
+	/* --globals takes its value only after '=': the word after it is the backup. */
+	assert_int_equal(cmd_parse_argv(6, globals_argv, &a, err, sizeof(err)), 0);
+	assert_string_equal(a.req.which, "latest");
+	assert_int_equal(a.req.globals, RESTORE_GLOBALS_MISSING);
+	assert_int_equal(a.req.nonly, 2);
+	assert_string_equal(a.req.only[1], "y");
+	assert_int_equal(parse("restore --globals=skip", &a, err, sizeof(err)), 0);
+	assert_int_equal(a.req.globals, RESTORE_GLOBALS_SKIP);
 
 }
 

@@ -77,6 +77,64 @@ test_runner_settings(void **state)
 	definition_free(&d);
 }
 
+/* Engine settings: scalars, and arrays of words for list keys (databases = a b). */
+static char *
+parse_settings_of(const char *settings, struct definition *d)
+{
+	static char	 err[KB_ERRLEN];
+	const char	*reason;
+	char		*text;
+	json_t		*obj;
+
+	text = xasprintf("{\"metadata\": {\"name\": \"db1\", \"namespace\": \"shop\"}, "
+	    "\"spec\": {\"engine\": \"postgres\", \"storageLocation\": \"s3\", "
+	    "\"schedule\": \"@daily\", \"settings\": %s}}", settings);
+	obj = json_loads(text, 0, NULL);
+	free(text);
+	if (obj == NULL)
+		fail_msg("bad JSON: %s", settings);
+	err[0] = '\0';
+	memset(d, 0, sizeof(*d));
+	definition_parse(obj, d, &reason, err, sizeof(err));
+	json_decref(obj);
+	return err;
+}
+
+static const char *
+setting(const struct definition *d, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < d->nsettings; i++)
+		if (strcmp(d->settings[i].key, key) == 0)
+			return d->settings[i].value;
+	return NULL;
+}
+
+static void
+test_settings_lists(void **state)
+{
+	static const char *const refused[] = {
+		"{\"databases\": [\"a b\"]}", "{\"databases\": []}", "{\"databases\": [1]}",
+		"{\"databases\": [\"\"]}", "{\"exclude\": {\"x\": 1}}",
+	};
+	struct definition	d;
+	size_t			i;
+
+	assert_string_equal(parse_settings_of("{\"databases\": [\"app\", \"\u00fcn\u00ef\"], "
+	    "\"exclude\": \"test_*\", \"globals\": true, \"port\": 5432}", &d), "");
+	assert_string_equal(setting(&d, "databases"), "app \xc3\xbcn\xc3\xaf");
+	assert_string_equal(setting(&d, "exclude"), "test_*");
+	assert_string_equal(setting(&d, "globals"), "true");
+	assert_string_equal(setting(&d, "port"), "5432");
+	definition_free(&d);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (strstr(parse_settings_of(refused[i], &d), "spec.settings.") == NULL)
+			fail_msg("%s: accepted", refused[i]);
+		definition_free(&d);
+	}
+}
+
 static void
 test_runner_refused(void **state)
 {
@@ -367,6 +425,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_runner_settings),
+		cmocka_unit_test(test_settings_lists),
 		cmocka_unit_test(test_runner_refused),
 		cmocka_unit_test(test_pitr),
 		cmocka_unit_test(test_location_service_account),

@@ -1,6 +1,7 @@
 /*
- * test_s3_config: the [storage] keys of type s3: validation, defaults,
- * describe, and the secret wiped on close.
+ * test_s3_config: the [storage] keys of type s3 through the schema, as
+ * check --offline reads them: every bad value fails at config time naming
+ * its key; cross-key rules; defaults; describe.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,9 +13,23 @@
 
 #include "common/config.h"
 #include "common/util.h"
+#include "runner/schema.h"
 #include "storage/storage.h"
 
 extern const struct storage_ops storage_s3;
+
+/* The runner's [storage] schema alone: check --offline reads the section through it. */
+static int
+load(struct config *cfg, char *err, size_t errlen)
+{
+	static struct config_section_schema	schema[2];
+	const struct config_section_schema	*ss;
+
+	for (ss = runner_schema(); strcmp(ss->name, "storage") != 0; ss++)
+		;
+	schema[0] = *ss;
+	return config_validate(cfg, schema, err, errlen);
+}
 
 static struct config *
 base(void)
@@ -33,8 +48,7 @@ expect_invalid(struct config *cfg, const char *want)
 {
 	char	err[KB_ERRLEN];
 
-	assert_int_equal(storage_s3.validate(NULL, config_section(cfg, "storage"), err,
-	    sizeof(err)), -1);
+	assert_int_equal(load(cfg, err, sizeof(err)), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("'%s' does not mention '%s'", err, want);
 	assert_null(strstr(err, "s3cr3t"));
@@ -47,8 +61,7 @@ test_valid(void **state)
 	struct config	*cfg = base();
 	char		 err[KB_ERRLEN];
 
-	assert_int_equal(storage_s3.validate(NULL, config_section(cfg, "storage"), err,
-	    sizeof(err)), 0);
+	assert_int_equal(load(cfg, err, sizeof(err)), 0);
 	config_free(cfg);
 }
 
@@ -75,9 +88,111 @@ test_invalid(void **state)
 	expect_invalid(cfg, "path_style");
 
 	cfg = config_new(NULL);
+	config_set(cfg, "storage", "type", "s3");
 	config_set(cfg, "storage", "bucket", "b");
 	config_set_secret(cfg, "storage", "access_key", "AKIAEXAMPLE");
 	expect_invalid(cfg, "secret_key");
+}
+
+/* Every key with a value syntax: a bad value fails, naming the key. */
+static void
+test_bad_values(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "endpoint", "https://example.com/some/path" },
+		{ "endpoint", "ftp://example.com" },
+		{ "region", "eu central" },
+		{ "bucket", "a/b" },
+		{ "path_style", "maybe" },
+		{ "tls_verify", "2" },
+		{ "credentials", "kerberos" },
+		{ "role_arn", "role/x" },
+		{ "role_session_name", "a b" },
+		{ "role_session_duration", "13h" },
+		{ "role_session_duration", "soon" },
+		{ "sts_endpoint", "sts.amazonaws.com" },
+		{ "part_size", "5GiB1" },
+		{ "part_size", "6GiB" },
+		{ "parts_in_flight", "0" },
+		{ "max_tries", "101" },
+		{ "object_lock", "on" },
+		{ "storage_class", "glacier ir" },
+		{ "sse", "aes256" },
+		{ "checksum", "md5" },
+	};
+	struct config	*cfg;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = base();
+		config_set(cfg, "storage", bad[i][0], bad[i][1]);
+		expect_invalid(cfg, bad[i][0]);
+	}
+}
+
+/* Rules across keys. */
+static void
+test_cross_keys(void **state)
+{
+	struct config	*cfg;
+	char		 err[KB_ERRLEN];
+
+	cfg = base();
+	config_set(cfg, "storage", "sse_kms_key_id", "alias/backups");
+	expect_invalid(cfg, "sse_kms_key_id: only with sse = aws:kms");
+
+	cfg = base();
+	config_set(cfg, "storage", "credentials", "imds");
+	expect_invalid(cfg, "access_key: only with credentials = static or auto");
+
+	cfg = config_new(NULL);
+	config_set(cfg, "storage", "type", "s3");
+	config_set(cfg, "storage", "bucket", "b3b");
+	config_set(cfg, "storage", "credentials", "static");
+	expect_invalid(cfg, "access_key and secret_key: both required");
+
+	cfg = config_new(NULL);
+	config_set(cfg, "storage", "type", "s3");
+	config_set(cfg, "storage", "bucket", "b3b");
+	config_set(cfg, "storage", "credentials", "pod-identity");
+	config_set(cfg, "storage", "role_arn", "arn:aws:iam::123456789012:role/kb");
+	expect_invalid(cfg, "role_arn: only with credentials = web-identity or auto");
+
+	cfg = config_new(NULL);
+	config_set(cfg, "storage", "type", "s3");
+	config_set(cfg, "storage", "bucket", "b3b");
+	config_set_secret(cfg, "storage", "session_token", "tok");
+	expect_invalid(cfg, "session_token: only with access_key and secret_key");
+
+	/* keyless: fine at config time, the source is found when the location is used */
+	cfg = config_new(NULL);
+	config_set(cfg, "storage", "type", "s3");
+	config_set(cfg, "storage", "bucket", "b3b");
+	config_set(cfg, "storage", "credentials", "web-identity");
+	config_set(cfg, "storage", "role_arn", "arn:aws:iam::123456789012:role/kb");
+	config_set(cfg, "storage", "web_identity_token_file", "/var/run/token");
+	assert_int_equal(load(cfg, err, sizeof(err)), 0);
+	config_free(cfg);
+}
+
+/* Defaults come from the schema alone. */
+static void
+test_defaults(void **state)
+{
+	struct config			*cfg = base();
+	const struct config_section	*sec;
+	char				 err[KB_ERRLEN];
+
+	assert_int_equal(load(cfg, err, sizeof(err)), 0);
+	sec = config_section(cfg, "storage");
+	assert_int_equal(config_get_size(sec, "part_size"), 8 * 1024 * 1024);
+	assert_int_equal(config_get_uint(sec, "parts_in_flight"), 3);
+	assert_int_equal(config_get_uint(sec, "max_tries"), 5);
+	assert_string_equal(config_get(sec, "credentials"), "auto");
+	assert_string_equal(config_get(sec, "object_lock"), "off");
+	assert_string_equal(config_get(sec, "checksum"), "sha256");
+	assert_int_equal(config_get_duration(sec, "role_session_duration"), 3600);
+	config_free(cfg);
 }
 
 static void
@@ -88,6 +203,7 @@ test_open_describe(void **state)
 	char		 err[KB_ERRLEN], buf[256];
 
 	config_set(cfg, "storage", "prefix", "/prod/");
+	assert_int_equal(load(cfg, err, sizeof(err)), 0);
 	assert_int_equal(storage_open(config_section(cfg, "storage"), &st, err,
 	    sizeof(err)), 0);
 	assert_string_equal(st->ops->type, "s3");
@@ -97,24 +213,17 @@ test_open_describe(void **state)
 	config_free(cfg);
 }
 
+/* A section read without the schema (its defaults) is refused, not misread. */
 static void
-test_bad_endpoint(void **state)
+test_no_schema(void **state)
 {
 	struct config	*cfg = base();
 	struct storage	*st;
 	char		 err[KB_ERRLEN];
 
-	config_set(cfg, "storage", "endpoint", "ftp://example.com");
 	assert_int_equal(storage_open(config_section(cfg, "storage"), &st, err,
 	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "endpoint"));
-	config_free(cfg);
-
-	cfg = base();
-	config_set(cfg, "storage", "endpoint", "https://example.com/some/path");
-	assert_int_equal(storage_open(config_section(cfg, "storage"), &st, err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "path"));
+	assert_non_null(strstr(err, "schema"));
 	config_free(cfg);
 }
 
@@ -131,8 +240,8 @@ test_keys_table(void **state)
 		/* merged into one [storage] schema with other types */
 		assert_int_equal(k->required, 0);
 	}
-	assert_int_equal(n, 12);
-	assert_int_equal(secrets, 2);
+	assert_int_equal(n, 24);
+	assert_int_equal(secrets, 3);
 }
 
 int
@@ -142,7 +251,10 @@ main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_open_describe),
-		cmocka_unit_test(test_bad_endpoint),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_cross_keys),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_no_schema),
 		cmocka_unit_test(test_keys_table),
 	};
 

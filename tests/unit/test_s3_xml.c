@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -240,6 +241,104 @@ test_escape(void **state)
 	free(buf);
 }
 
+struct versions {
+	int	n;
+	int	markers;
+	char	last[64];
+};
+
+static int
+on_version(const char *key, const char *id, int marker, void *arg)
+{
+	struct versions	*v = arg;
+
+	v->n++;
+	v->markers += marker;
+	snprintf(v->last, sizeof(v->last), "%s@%s", key, id);
+	return 0;
+}
+
+static void
+test_versions(void **state)
+{
+	const char	*body = "<ListVersionsResult><IsTruncated>true</IsTruncated>"
+	    "<NextKeyMarker>k</NextKeyMarker><NextVersionIdMarker>v2</NextVersionIdMarker>"
+	    "<DeleteMarker><Key>k</Key><VersionId>m1</VersionId></DeleteMarker>"
+	    "<Version><Key>k</Key><VersionId>v2</VersionId><Size>6</Size></Version>"
+	    "</ListVersionsResult>";
+	const char	*bad = "<ListVersionsResult><Version><Key>k</Key></Version>"
+	    "</ListVersionsResult>";
+	struct versions	 v = { 0, 0, "" };
+	char		 err[KB_ERRLEN], *nk, *nv;
+
+	assert_int_equal(s3_xml_list_versions(body, strlen(body), on_version, &v, &nk, &nv,
+	    err, sizeof(err)), 0);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.markers, 1);
+	assert_string_equal(v.last, "k@v2");
+	assert_string_equal(nk, "k");
+	assert_string_equal(nv, "v2");
+	free(nk);
+	free(nv);
+	assert_int_equal(s3_xml_list_versions(bad, strlen(bad), on_version, &v, &nk, &nv,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "without <Key> or <VersionId>"));
+}
+
+static void
+test_lock_config(void **state)
+{
+	const char	*on = "<ObjectLockConfiguration><ObjectLockEnabled>Enabled"
+	    "</ObjectLockEnabled><Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Years>1"
+	    "</Years></DefaultRetention></Rule></ObjectLockConfiguration>";
+	const char	*plain = "<ObjectLockConfiguration/>";
+	const char	*ver = "<VersioningConfiguration><Status>Suspended</Status>"
+	    "</VersioningConfiguration>";
+	const char	*never = "<VersioningConfiguration/>";
+	const char	*ret = "<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>"
+	    "2031-01-01T00:00:00.000000000Z</RetainUntilDate></Retention>";
+	char		 mode[16], period[16], err[KB_ERRLEN];
+	time_t		 until;
+	int		 enabled;
+
+	assert_int_equal(s3_xml_lock_config(on, strlen(on), &enabled, mode, sizeof(mode),
+	    period, sizeof(period), err, sizeof(err)), 0);
+	assert_int_equal(enabled, 1);
+	assert_string_equal(mode, "COMPLIANCE");
+	assert_string_equal(period, "1y");
+	assert_int_equal(s3_xml_lock_config(plain, strlen(plain), &enabled, mode,
+	    sizeof(mode), period, sizeof(period), err, sizeof(err)), 0);
+	assert_int_equal(enabled, 0);
+	assert_int_equal(s3_xml_versioning(ver, strlen(ver), err, sizeof(err)), 2);
+	assert_int_equal(s3_xml_versioning(never, strlen(never), err, sizeof(err)), 0);
+	assert_int_equal(s3_xml_versioning(plain, strlen(plain), err, sizeof(err)), -1);
+	assert_int_equal(s3_xml_retention(ret, strlen(ret), mode, sizeof(mode), &until, err,
+	    sizeof(err)), 0);
+	assert_string_equal(mode, "GOVERNANCE");
+	assert_int_equal(until, 1924992000);
+}
+
+/* Ceph RGW sends an empty <Message>, STS its errors in <ErrorResponse>. */
+static void
+test_error_forms(void **state)
+{
+	const char	*rgw = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
+	    "AccessDenied</Code><Message></Message><RequestId>tx1</RequestId></Error>";
+	const char	*sts = "<ErrorResponse><Error><Type>Sender</Type><Code>"
+	    "InvalidIdentityToken</Code><Message>bad</Message></Error><RequestId>r2"
+	    "</RequestId></ErrorResponse>";
+	struct s3_error	 e;
+
+	assert_int_equal(s3_xml_error(rgw, strlen(rgw), &e), 1);
+	assert_string_equal(e.code, "AccessDenied");
+	assert_string_equal(e.message, "");
+	assert_string_equal(e.request_id, "tx1");
+	assert_int_equal(s3_xml_error(sts, strlen(sts), &e), 1);
+	assert_string_equal(e.code, "InvalidIdentityToken");
+	assert_string_equal(e.message, "bad");
+	assert_string_equal(e.request_id, "r2");
+}
+
 int
 main(void)
 {
@@ -254,6 +353,9 @@ main(void)
 		cmocka_unit_test(test_upload_id),
 		cmocka_unit_test(test_delete_result),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_lock_config),
+		cmocka_unit_test(test_error_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

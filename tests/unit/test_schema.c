@@ -34,7 +34,7 @@ static const char *const free_text[] = {
 	"bucket", "prefix", "access_key", "secret_key", "ca_file", "encryption_key_old",
 	"encryption_key_old.*", "endpoints", "databases", "session_token", "role_arn",
 	"role_session_name", "web_identity_token_file", "sse_kms_key_id", "storage_class",
-	"container_credentials_uri", "container_token_file", "kms_key_id",
+	"container_credentials_uri", "container_token_file", "kms_key_id", "exclude",
 	NULL
 };
 
@@ -122,6 +122,9 @@ base_config(FILE *f, const char *engine, const char *storage_type,
 	for (k = engine_keys; k->name != NULL; k++)
 		if (k->required && strcmp(k->name, skip) != 0)
 			fprintf(f, "%s = %s\n", k->name, sample(k));
+	/* postgres takes one of database and databases (its validate() says so). */
+	if (strcmp(engine, "postgres") == 0)
+		fprintf(f, "databases = *\n");
 	if (strcmp(storage_type, "s3") == 0)
 		fprintf(f, "\n[storage]\ntype = s3\nendpoint = http://127.0.0.1:9\nbucket = b\n"
 		    "access_key = a\nsecret_key = s\n");

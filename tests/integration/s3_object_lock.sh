@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# S3 Object Lock with the runner, on a Ceph RGW bucket created with Object
+# Lock: check says whether the bucket has it (and fails when object_lock is
+# set on one that has not); a backup's objects are retained until its labels'
+# expiry; a direct DeleteObject of a version before the date is refused;
+# prune meets a retention extended past the labels, reports the backup as
+# still retained and exits 0; once the date has passed, prune deletes it,
+# every version.  Retention is short (seconds) and RGW's clock is the real
+# one, so the test waits for the dates rather than moving a clock.
+# The storage side (retention headers, refused deletes, the probe) is
+# tested in test_s3_backend; this part needs the runner to pass each
+# backup's retain-until date to storage, and skips while it does not.
+. "$(dirname "$0")/../lib.sh"
+
+command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
+[ -x "$RUNNER" ] || skip "$RUNNER not built"
+. "$KB_TOP/tests/s3/rgw.sh"
+rgw_have || skip "Ceph RGW not installed (scripts/install-deps)"
+rgw_start "$KB_TMP/rgw" >/dev/null || fail "Ceph RGW did not start"
+at_exit "rgw_stop"
+
+DB=$KB_TMP/app.db
+sqlite3 "$DB" "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'x');"
+conf() {	# file bucket
+	{
+		S3_BUCKET=$2 s3_sqlite_config "$DB" db <<<"object_lock = governance"
+		printf '\n[retention]\nall = 6s\nhourly = off\ndaily = off\nweekly = off\n'
+		printf 'monthly = off\nyearly = off\n'
+	} >"$1"
+	chmod 600 "$1"
+}
+conf "$KB_TMP/kb.conf" "$S3_LOCK_BUCKET"
+conf "$KB_TMP/nolock.conf" "$S3_BUCKET"
+
+say "check: the bucket's Object Lock"
+run_runner -c "$KB_TMP/kb.conf" check
+expect_rc 0 "check on the lock-enabled bucket"
+assert_contains "$KB_TMP/out" "object lock enabled" "check line"
+run_runner -c "$KB_TMP/nolock.conf" check
+expect_rc 1 "check with object_lock on a bucket without it"
+assert_contains "$KB_TMP/out" "has no Object Lock enabled" "check failure"
+
+say "a backup, retained until its labels' expiry"
+run_runner -c "$KB_TMP/kb.conf" --once
+expect_rc 0 "backup"
+keys=$(s3_curl "$S3_ENDPOINT/$S3_LOCK_BUCKET?list-type=2&prefix=kb%2Ftest%2Fdb%2Fbackups%2F" |
+	grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g')
+data=$(grep '/data$' <<<"$keys")
+[ -n "$data" ] || fail "no data object: $keys"
+s3_curl -I "$S3_ENDPOINT/$S3_LOCK_BUCKET/$data" >"$KB_TMP/head"
+until=$(sed -n 's/^x-amz-object-lock-retain-until-date: *\([^\r]*\).*/\1/Ip' "$KB_TMP/head")
+[ -n "$until" ] || skip "the runner does not give backups a retain-until date yet" \
+	"(runner/cmd/backup.c: storage_put.retain_until from the labels' expiry at commit)"
+version=$(sed -n 's/^x-amz-version-id: *\([^\r]*\).*/\1/Ip' "$KB_TMP/head")
+
+say "a direct DeleteObject of the version is refused before the date"
+code=$(s3_curl -o "$KB_TMP/del" -w '%{http_code}' -X DELETE \
+	"$S3_ENDPOINT/$S3_LOCK_BUCKET/$data?versionId=$version")
+assert_eq "$code" 403 "DeleteObject of a retained version"
+
+say "retention extended past the labels: prune keeps the backup, exits 0"
+later=$(date -u -d '+14 seconds' +%Y-%m-%dT%H:%M:%SZ)
+body="<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>$later</RetainUntilDate></Retention>"
+for k in $keys; do
+	code=$(s3_curl -o "$KB_TMP/ret" -w '%{http_code}' -X PUT --data-binary "$body" \
+		-H "x-amz-content-sha256: $(printf '%s' "$body" | sha256sum | cut -d' ' -f1)" \
+		-H "Content-MD5: $(printf '%s' "$body" | openssl md5 -binary | base64)" \
+		"$S3_ENDPOINT/$S3_LOCK_BUCKET/$k?retention=")
+	assert_eq "$code" 200 "PutObjectRetention of $k"
+done
+sleep 7	# the labels (all = 6s) expire; the lock lasts
+run_runner -c "$KB_TMP/kb.conf" prune
+expect_rc 0 "prune of a locked backup"
+assert_contains "$KB_TMP/log" "locked until" "prune says why it kept the backup"
+run_runner -c "$KB_TMP/kb.conf" list
+assert_eq "$(grep -c '^20' "$KB_TMP/out")" 1 "the backup is still listed"
+
+say "after the date: prune deletes it, every version"
+while [ "$(date -u +%s)" -le "$(date -u -d "$later" +%s)" ]; do sleep 1; done
+sleep 1
+run_runner -c "$KB_TMP/kb.conf" prune
+expect_rc 0 "prune after the date"
+s3_curl "$S3_ENDPOINT/$S3_LOCK_BUCKET?versions=&prefix=kb%2Ftest%2Fdb%2Fbackups%2F" >"$KB_TMP/versions"
+! grep -q '<Key>' "$KB_TMP/versions" || fail "versions left: $(cat "$KB_TMP/versions")"
+echo ok

@@ -1,0 +1,209 @@
+/*
+ * test_pg_globals: what of pg_dumpall --globals-only output reaches the
+ * server.  "missing" leaves every statement about an existing role out (its
+ * password above all) and keeps the rest; "replace" keeps them but CREATE
+ * ROLE; the role the restore connects as is left alone either way.  Quotes,
+ * E'' strings, quoted identifiers and comments holding ';' do not split a
+ * statement, meta-command lines pass, and how the input is cut into reads
+ * changes nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/util.h"
+#include "engines/pg_globals.h"
+
+/* As pg_dumpall 15 writes it, with the awkward cases a real one may hold. */
+static const char dump[] =
+    "--\n-- PostgreSQL database cluster dump\n--\n\n"
+    "\\restrict AbC123\n\n"
+    "SET default_transaction_read_only = off;\n"
+    "SET client_encoding = 'UTF8';\n"
+    "SET standard_conforming_strings = on;\n\n"
+    "--\n-- Roles\n--\n\n"
+    "CREATE ROLE alice;\n"
+    "ALTER ROLE alice WITH NOSUPERUSER INHERIT LOGIN PASSWORD 'SCRAM-SHA-256$4096:aa==$bb:cc';\n"
+    "COMMENT ON ROLE alice IS 'multi\nline; ''quoted'' -- not a comment';\n"
+    "CREATE ROLE \"bob ü;x\";\n"
+    "ALTER ROLE \"bob ü;x\" WITH LOGIN PASSWORD 'SCRAM-SHA-256$4096:dd==$ee:ff';\n"
+    "CREATE ROLE postgres;\n"
+    "ALTER ROLE postgres WITH SUPERUSER LOGIN PASSWORD 'SCRAM-SHA-256$4096:pp==$qq:rr';\n"
+    "CREATE ROLE readers;\n"
+    "ALTER ROLE readers WITH NOLOGIN;\n"
+    "SECURITY LABEL FOR dummy ON ROLE alice IS E'it\\'s; fine';\n\n"
+    "--\n-- User Config \"alice\" -- it's\n--\n\n"
+    "ALTER ROLE alice SET work_mem TO '8MB';\n"
+    "ALTER ROLE \"bob ü;x\" SET search_path TO 'public', 'extra';\n\n"
+    "--\n-- Role memberships\n--\n\n"
+    "GRANT readers TO alice GRANTED BY postgres;\n"
+    "GRANT readers TO \"bob ü;x\" WITH INHERIT TRUE GRANTED BY postgres;\n\n"
+    "--\n-- Tablespaces\n--\n\n"
+    "CREATE TABLESPACE fast OWNER alice LOCATION '/srv/fast';\n"
+    "GRANT CREATE ON TABLESPACE fast TO readers;\n"
+    "CREATE TABLESPACE slow OWNER postgres LOCATION '/srv/slow';\n"
+    "COMMENT ON TABLESPACE slow IS 'spinning';\n\n"
+    "\\unrestrict AbC123\n\n"
+    "--\n-- PostgreSQL database cluster dump complete\n--\n\n";
+
+struct sink {
+	char	*buf;
+	size_t	 len;
+};
+
+static int
+collect(const char *buf, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct sink	*s = arg;
+
+	s->buf = realloc(s->buf, s->len + len + 1);
+	memcpy(s->buf + s->len, buf, len);
+	s->len += len;
+	s->buf[s->len] = '\0';
+	return 0;
+}
+
+/* The kept text, the input fed in pieces of step bytes (0: at once). */
+static char *
+run(const char *in, size_t step, int replace, char **roles, char **spaces)
+{
+	struct sink		 s = { NULL, 0 };
+	struct pg_globals	*g;
+	char			 err[KB_ERRLEN];
+	size_t			 len = strlen(in), i, n;
+
+	g = pg_globals_new(roles, spaces, "postgres", replace, collect, &s);
+	for (i = 0; i < len; i += n) {
+		n = step == 0 || len - i < step ? len - i : step;
+		if (pg_globals_feed(g, in + i, n, err, sizeof(err)) == -1)
+			fail_msg("feed: %s", err);
+	}
+	if (pg_globals_finish(g, err, sizeof(err)) == -1)
+		fail_msg("finish: %s", err);
+	pg_globals_free(g);
+	return s.buf != NULL ? s.buf : xstrdup("");
+}
+
+static char	*server_roles[] = { "postgres", "alice", "pg_monitor", NULL };
+static char	*server_spaces[] = { "pg_default", "pg_global", "slow", NULL };
+
+static void
+test_missing(void **state)
+{
+	char	*out = run(dump, 0, 0, server_roles, server_spaces);
+
+	/* alice exists: nothing about her, her password least of all. */
+	assert_null(strstr(out, "alice;"));
+	assert_null(strstr(out, "aa==$bb"));
+	assert_null(strstr(out, "COMMENT ON ROLE alice"));
+	assert_null(strstr(out, "SECURITY LABEL"));
+	assert_null(strstr(out, "work_mem"));
+	assert_null(strstr(out, "GRANT readers TO alice"));
+	/* The one we connect as: left alone. */
+	assert_null(strstr(out, "pp==$qq"));
+	/* What the server lacks, whole, quotes and all. */
+	assert_non_null(strstr(out, "CREATE ROLE \"bob ü;x\";\n"));
+	assert_non_null(strstr(out, "ALTER ROLE \"bob ü;x\" WITH LOGIN PASSWORD "
+	    "'SCRAM-SHA-256$4096:dd==$ee:ff';"));
+	assert_non_null(strstr(out, "ALTER ROLE \"bob ü;x\" SET search_path TO 'public', 'extra';"));
+	assert_non_null(strstr(out, "CREATE ROLE readers;\nALTER ROLE readers WITH NOLOGIN;"));
+	assert_non_null(strstr(out, "GRANT readers TO \"bob ü;x\" WITH INHERIT TRUE GRANTED BY "
+	    "postgres;"));
+	assert_non_null(strstr(out, "CREATE TABLESPACE fast OWNER alice"));
+	assert_non_null(strstr(out, "GRANT CREATE ON TABLESPACE fast TO readers;"));
+	assert_null(strstr(out, "CREATE TABLESPACE slow"));
+	assert_null(strstr(out, "spinning"));
+	/* psql's own lines and the settings pass. */
+	assert_non_null(strstr(out, "\\restrict AbC123\n"));
+	assert_non_null(strstr(out, "\\unrestrict AbC123\n"));
+	assert_non_null(strstr(out, "SET standard_conforming_strings = on;"));
+	free(out);
+}
+
+static void
+test_replace(void **state)
+{
+	char	*out = run(dump, 0, 1, server_roles, server_spaces);
+
+	assert_null(strstr(out, "CREATE ROLE alice;"));
+	assert_non_null(strstr(out, "ALTER ROLE alice WITH NOSUPERUSER INHERIT LOGIN PASSWORD "
+	    "'SCRAM-SHA-256$4096:aa==$bb:cc';"));
+	assert_non_null(strstr(out, "COMMENT ON ROLE alice IS 'multi\nline; ''quoted'' -- not a "
+	    "comment';"));
+	assert_non_null(strstr(out, "SECURITY LABEL FOR dummy ON ROLE alice IS E'it\\'s; fine';"));
+	assert_non_null(strstr(out, "GRANT readers TO alice GRANTED BY postgres;"));
+	assert_null(strstr(out, "pp==$qq"));
+	assert_null(strstr(out, "CREATE ROLE postgres"));
+	assert_null(strstr(out, "CREATE TABLESPACE slow"));
+	assert_non_null(strstr(out, "COMMENT ON TABLESPACE slow IS 'spinning';"));
+	free(out);
+}
+
+/* An empty server (but for us): everything but our own role. */
+static void
+test_empty_server(void **state)
+{
+	char	*roles[] = { "postgres", NULL }, *spaces[] = { NULL };
+	char	*out = run(dump, 0, 0, roles, spaces);
+
+	assert_non_null(strstr(out, "CREATE ROLE alice;\nALTER ROLE alice WITH"));
+	assert_non_null(strstr(out, "GRANT readers TO alice GRANTED BY postgres;"));
+	assert_non_null(strstr(out, "CREATE TABLESPACE slow"));
+	assert_null(strstr(out, "ALTER ROLE postgres"));
+	free(out);
+}
+
+static void
+test_chunking(void **state)
+{
+	char	*whole, *piece;
+	size_t	 step;
+	int	 replace;
+
+	for (replace = 0; replace < 2; replace++) {
+		whole = run(dump, 0, replace, server_roles, server_spaces);
+		for (step = 1; step < 40; step += 3) {
+			piece = run(dump, step, replace, server_roles, server_spaces);
+			assert_string_equal(piece, whole);
+			free(piece);
+		}
+		free(whole);
+	}
+}
+
+static void
+test_unfinished(void **state)
+{
+	struct sink		 s = { NULL, 0 };
+	struct pg_globals	*g;
+	char			 err[KB_ERRLEN];
+	static const char	 cut[] = "CREATE ROLE x;\nALTER ROLE x PASSWORD 'abc";
+
+	g = pg_globals_new(NULL, NULL, NULL, 0, collect, &s);
+	assert_int_equal(pg_globals_feed(g, cut, strlen(cut), err, sizeof(err)), 0);
+	assert_int_equal(pg_globals_finish(g, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "inside a statement"));
+	assert_string_equal(s.buf, "CREATE ROLE x;");
+	pg_globals_free(g);
+	free(s.buf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_replace),
+		cmocka_unit_test(test_empty_server),
+		cmocka_unit_test(test_chunking),
+		cmocka_unit_test(test_unfinished),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
