@@ -27,7 +27,7 @@ PKG_CONFIG	= PKG_CONFIG_PATH=$(CURDIR)/mk$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_P
 
 RUNNER_PKGS	= libcurl openssl iniparser libbsd-overlay libzstd jansson libxml-2.0 \
 		  libmicrohttpd libarchive libpq
-OPERATOR_PKGS	= libcurl openssl iniparser libbsd-overlay jansson yaml-0.1 libxml-2.0
+OPERATOR_PKGS	= libcurl openssl iniparser libbsd-overlay jansson yaml-0.1
 TEST_PKGS	= cmocka
 
 PKG_CFLAGS	:= $(shell $(PKG_CONFIG) --cflags $(sort $(RUNNER_PKGS) $(OPERATOR_PKGS)) 2>/dev/null)
@@ -45,6 +45,9 @@ LDFLAGS	+= -pthread
 ifeq ($(SANITIZE),1)
 CFLAGS	+= -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS	+= -fsanitize=address,undefined
+# ASan's instrumented globals keep every table they point into, so the
+# sanitized operator is linked with the runner's libraries too.
+OPERATOR_LIBS	+= $(RUNNER_LIBS)
 endif
 
 # Every .c of a folder and its subfolders (runner/stream/, storage/s3/, ...).

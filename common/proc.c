@@ -96,11 +96,25 @@ env_name_matches(const char *entry, const char *name)
 	return strncmp(entry, name, len) == 0 && entry[len] == '=';
 }
 
+/*
+ * The cloud secrets the runner's own S3 client reads from its environment
+ * (kbackup.conf(5), credentials): no dump tool or hook needs them.
+ */
+static const char *const env_cloud_secrets[] = {
+	"AWS_SECRET_ACCESS_KEY",
+	"AWS_SESSION_TOKEN",
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN",
+	NULL
+};
+
 static int
 env_denied(const char *entry)
 {
 	const char *const	*d;
 
+	for (d = env_cloud_secrets; *d != NULL; d++)
+		if (env_name_matches(entry, *d))
+			return 1;
 	for (d = env_denylist; d != NULL && *d != NULL; d++)
 		if (env_name_matches(entry, *d))
 			return 1;

@@ -246,8 +246,14 @@ out:
 static int
 sq_check(struct engine_job *job, char *err, size_t errlen)
 {
-	return sq_shell(job, config_get(job->section, "path"),
-	    "SELECT count(*) FROM sqlite_master;", NULL, err, errlen);
+	char	*out = NULL;
+	int	 rc;
+
+	/* The count is read, not logged: it is an answer, not a warning. */
+	rc = sq_shell(job, config_get(job->section, "path"),
+	    "SELECT count(*) FROM sqlite_master;", &out, err, errlen);
+	free(out);
+	return rc;
 }
 
 static int

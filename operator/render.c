@@ -459,7 +459,7 @@ render_definition(const struct definition *d, const struct location *l,
 	 * not a runner in a crash loop.  (An engine or backend this build lacks
 	 * is left to the runner image, which has it.)
 	 */
-	if (engine_desc_find(d->engine) != NULL && storage_find(l->type) != NULL &&
+	if (engine_desc_find(d->engine) != NULL && storage_desc_find(l->type) != NULL &&
 	    (config_validate(c.cfg, runner_schema(), err, errlen) == -1 ||
 	    runner_config_check(c.cfg, err, errlen) == -1)) {
 		config_free(c.cfg);

@@ -23,6 +23,8 @@ struct location {
 	struct storage			*st;
 	const struct config_section	*section;
 	char				 desc[256];
+	/* The store cannot list unfinished uploads: said once per process, not per sweep. */
+	int				 pending_unlisted;
 };
 
 struct runner {

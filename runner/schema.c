@@ -68,23 +68,23 @@ static int
 storage_validate(const struct config_section_schema *ss, const struct config_section *s,
     char *err, size_t errlen)
 {
-	const struct storage_ops	*ops;
+	const struct storage_desc	*desc;
 	const char			*type = config_get(s, "type");
 	struct keyring			 kr;
 	size_t				 i;
 
-	if ((ops = storage_find(type)) == NULL)
+	if ((desc = storage_desc_find(type)) == NULL)
 		return errf(err, errlen, "type: '%s' is not one of %s", type, storage_types());
 	for (i = 0; i < s->nentries; i++) {
 		const char *k = s->entries[i].key;
-		if (!key_in(storage_common_keys, k) && !key_in(ops->keys, k))
+		if (!key_in(storage_common_keys, k) && !key_in(desc->keys, k))
 			return errf(err, errlen, "%s: not a key of type %s", k, type);
 	}
 	/* The keys in the form the keyring takes them: a bad raw key is a config error. */
 	if (keyring_load(s, &kr, err, errlen) == -1)
 		return -1;
 	keyring_free(&kr);
-	return ops->validate != NULL ? ops->validate(ss, s, err, errlen) : 0;
+	return desc->validate != NULL ? desc->validate(ss, s, err, errlen) : 0;
 }
 
 static size_t
@@ -117,15 +117,15 @@ schema_build(void)
 		schema[ncore + i].validate = engine_descs[i]->validate;
 	}
 	nkeys = count_keys(storage_common_keys);
-	for (i = 0; storage_registry[i] != NULL; i++)
-		nkeys += count_keys(storage_registry[i]->keys);
+	for (i = 0; storage_descs[i] != NULL; i++)
+		nkeys += count_keys(storage_descs[i]->keys);
 	storage_keys = xcalloc(nkeys + 1, sizeof(*storage_keys));
 	nkeys = count_keys(storage_common_keys);
 	memcpy(storage_keys, storage_common_keys, nkeys * sizeof(*storage_keys));
-	for (i = 0; storage_registry[i] != NULL; i++)
-		for (j = 0; storage_registry[i]->keys[j].name != NULL; j++) {
-			if (!key_in(storage_keys, storage_registry[i]->keys[j].name))
-				storage_keys[nkeys++] = storage_registry[i]->keys[j];
+	for (i = 0; storage_descs[i] != NULL; i++)
+		for (j = 0; storage_descs[i]->keys[j].name != NULL; j++) {
+			if (!key_in(storage_keys, storage_descs[i]->keys[j].name))
+				storage_keys[nkeys++] = storage_descs[i]->keys[j];
 		}
 	schema[ncore + neng].name = "storage";
 	schema[ncore + neng].keys = storage_keys;

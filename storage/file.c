@@ -5,8 +5,9 @@
  * renamed into place (or, to create it only if absent, hard-linked: link(2)
  * fails on an existing name, atomically) and its directory fsynced: it
  * appears whole or not at all, as an S3 PUT does.  Temporary names carry
- * ".kbtmp." and are skipped by list; list_pending reports them, so that
- * those of interrupted runs can be removed.
+ * ".kbtmp." (then the writer's owner tag, if any, its pid and a random
+ * part) and are skipped by list; list_pending reports them, so that those
+ * of interrupted runs can be removed.
  *
  * The store's clock is the file system's: now() stats a file it has just
  * created, so that ages are measured on the clock that set the mtimes (the
@@ -15,6 +16,7 @@
 #define _GNU_SOURCE	/* O_TMPFILE (Linux) */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -126,16 +128,46 @@ upload_free(struct storage_upload *up)
 	free(up);
 }
 
-/* A temporary name no other upload, of this process or another, can have. */
+/* An owner tag that cannot be mistaken for the other parts of a temporary name. */
+static int
+owner_ok(const char *owner)
+{
+	size_t	i;
+
+	if (owner == NULL || owner[0] == '\0' || strlen(owner) > 64)
+		return 0;
+	for (i = 0; owner[i] != '\0'; i++)
+		if (!isalnum((unsigned char)owner[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * A temporary name no other upload, of this process or another, can have:
+ * PATH.kbtmp.[OWNER.]PID.RANDOM.
+ */
 static char *
-tmp_name(const char *path)
+tmp_name(const char *path, const char *owner)
 {
 	unsigned char	r[6];
 	char		hex[13];
 
 	arc4random_buf(r, sizeof(r));
 	hex_encode(r, sizeof(r), hex);
+	if (owner_ok(owner))
+		return xasprintf("%s" TMP_MARK "%s.%ld.%s", path, owner, (long)getpid(), hex);
 	return xasprintf("%s" TMP_MARK "%ld.%s", path, (long)getpid(), hex);
+}
+
+/* The owner tag of a temporary's upload id (OWNER.PID.RANDOM), or NULL. */
+static char *
+tmp_owner(const char *upload_id)
+{
+	const char	*dot = strchr(upload_id, '.');
+
+	if (dot == NULL || strchr(dot + 1, '.') == NULL)
+		return NULL;
+	return xstrndup(upload_id, (size_t)(dot - upload_id));
 }
 
 static int
@@ -152,7 +184,7 @@ file_put_begin(struct storage *st, const char *key, const struct storage_put *pu
 	up->st = st;
 	up->if_absent = put->if_absent;
 	up->path = file_path(st, key);
-	up->tmp = tmp_name(up->path);
+	up->tmp = tmp_name(up->path, put->owner);
 	if (parent_mkdir(up->path, err, errlen) == -1) {
 		upload_free(up);
 		return -1;
@@ -341,14 +373,17 @@ walk_pending(struct walk *w, const char *key, const struct stat *sb)
 {
 	struct storage_pending	 p;
 	const char		*mark = strstr(key, TMP_MARK);
-	char			*final;
+	char			*final, *owner;
 	int			 rc;
 
 	final = xstrndup(key, (size_t)(mark - key));
 	p.key = final;
 	p.upload_id = mark + strlen(TMP_MARK);
 	p.initiated = sb->st_mtime;
+	owner = tmp_owner(p.upload_id);
+	p.owner = owner;
 	rc = startswith(final, w->prefix) ? w->pending_fn(&p, w->arg) : 0;
+	free(owner);
 	free(final);
 	if (rc == -1)
 		return errf(w->err, w->errlen, "listing stopped");
@@ -515,7 +550,7 @@ file_now(struct storage *st, time_t *t, char *err, size_t errlen)
 		return -1;
 	if ((fd = open(fs->root, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) == -1) {
 		base = path_join(fs->root, ".kbclock");
-		probe = tmp_name(base);
+		probe = tmp_name(base, NULL);
 		free(base);
 		fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
@@ -558,10 +593,14 @@ file_remove(struct storage *st, const char *const *keys, size_t n, char *err,
 	return 0;
 }
 
-const struct storage_ops storage_file = {
+const struct storage_desc storage_file_desc = {
 	.type = "file",
 	.keys = file_keys,
 	.validate = file_validate,
+};
+
+const struct storage_ops storage_file = {
+	.desc = &storage_file_desc,
 	.open = file_open,
 	.close = file_close,
 	.describe = file_describe,

@@ -65,6 +65,13 @@ struct storage_put {
 	 * Ignored by a location without a lock (object_lock = off, the file type).
 	 */
 	time_t		 retain_until;
+	/*
+	 * Who writes (the runner's id; NULL: nobody in particular), for a
+	 * backend whose temporaries have names (file): list_pending reports
+	 * it, so that a runner holding its lock removes what its killed runs
+	 * left at once instead of after orphan_grace.
+	 */
+	const char	*owner;
 };
 
 /* What probe() finds out about the store of a location. */
@@ -81,6 +88,7 @@ struct storage_pending {
 	const char	*key;
 	const char	*upload_id;	/* the backend's handle, for abort_upload */
 	time_t		 initiated;	/* on the store's clock */
+	const char	*owner;		/* storage_put.owner, NULL if not known */
 };
 
 /* Return 0 to go on, -1 to stop (and make the call fail). */
@@ -89,11 +97,20 @@ typedef int (*storage_pending_fn)(const struct storage_pending *, void *arg);
 typedef int (*storage_read_fn)(const void *buf, size_t len, void *arg, char *err,
     size_t errlen);
 
-struct storage_ops {
+/*
+ * What the config schema and the operator need of a backend, apart from
+ * what it does: the operator links these and none of the transfer code.
+ */
+struct storage_desc {
 	const char		*type;		/* value of "type =" */
 	const struct config_key	*keys;		/* keys only this type takes */
+	/* Checks across keys; may be NULL. */
 	int	(*validate)(const struct config_section_schema *,
 		    const struct config_section *, char *err, size_t errlen);
+};
+
+struct storage_ops {
+	const struct storage_desc *desc;
 
 	int	(*open)(struct storage *, const struct config_section *, char *err,
 		    size_t errlen);
@@ -166,8 +183,10 @@ struct storage_ops {
 };
 
 /* storage/registry.c */
+extern const struct storage_desc *const storage_descs[];
 extern const struct storage_ops *const storage_registry[];
 const struct storage_ops *storage_find(const char *type);
+const struct storage_desc *storage_desc_find(const char *type);
 const char *storage_types(void);
 
 /* storage/storage.c: helpers over any backend. */

@@ -494,6 +494,14 @@ resolve_single(struct catalog *c, struct scan *sc, char *err, size_t errlen)
 	return 0;
 }
 
+void
+catalog_put_init(const struct runner *r, struct storage_put *put)
+{
+	memset(put, 0, sizeof(*put));
+	if (r->runner_id[0] != '\0')
+		put->owner = r->runner_id;
+}
+
 static void
 catalog_init(struct catalog *c, struct runner *r, struct location *loc)
 {
@@ -924,7 +932,7 @@ put_marker(struct catalog *c, const struct marker *m, int create, char *err,
 	char			*key, *text;
 	int			 exists, rc;
 
-	memset(&put, 0, sizeof(put));
+	catalog_put_init(c->r, &put);
 	put.if_absent = create;
 	key = layout_marker_key(c->r->base, m->id);
 	text = marker_to_text(m);
@@ -1016,7 +1024,7 @@ catalog_commit(struct catalog *c, const struct backup_record *rec, char *err,
 	if ((e = catalog_find(c, rec->id)) != NULL && e->has_manifest)
 		return errf(err, errlen, "backup %s exists already in %s", rec->id,
 		    c->loc->desc);
-	memset(&put, 0, sizeof(put));
+	catalog_put_init(c->r, &put);
 	put.if_absent = 1;
 	key = layout_manifest_key(c->r->base, rec->id);
 	text = record_to_text(rec);
@@ -1094,6 +1102,7 @@ catalog_save_index(struct catalog *c, char *err, size_t errlen)
 {
 	struct index			 idx;
 	const struct catalog_entry	*e;
+	struct storage_put		 put;
 	char				*key, *text;
 	size_t				 i;
 	int				 rc;
@@ -1108,7 +1117,8 @@ catalog_save_index(struct catalog *c, char *err, size_t errlen)
 	}
 	key = layout_index_key(c->r->base);
 	text = index_to_text(&idx, c->r->base);
-	rc = storage_put_buffer(c->loc->st, key, text, strlen(text), NULL, NULL, err, errlen);
+	catalog_put_init(c->r, &put);
+	rc = storage_put_buffer(c->loc->st, key, text, strlen(text), &put, NULL, err, errlen);
 	free(text);
 	free(key);
 	index_free(&idx);
@@ -1125,6 +1135,7 @@ struct pending {
 	char	*key;
 	char	*upload_id;
 	time_t	 initiated;
+	int	 own;		/* written by this runner (whose lock is held) */
 	char	 id[BACKUP_ID_MAX];
 };
 
@@ -1272,6 +1283,8 @@ collect_pending(const struct storage_pending *p, void *arg)
 	q->key = xstrdup(p->key);
 	q->upload_id = xstrdup(p->upload_id);
 	q->initiated = p->initiated;
+	q->own = p->owner != NULL && s->c->r->runner_id[0] != '\0' &&
+	    strcmp(p->owner, s->c->r->runner_id) == 0;
 	if (strlen(p->key) > base && (startswith(p->key + base, "backups/") ||
 	    startswith(p->key + base, "single/")))
 		after = split_id(p->key + base + (p->key[base] == 'b' ? 8 : 7), "/", q->id);
@@ -1294,11 +1307,11 @@ list_pending(struct sweep *s)
 	prefix = xasprintf("%s/", c->r->base);
 	if (c->loc->st->ops->list_pending(c->loc->st, prefix, collect_pending, s,
 	    &unsupported, err, sizeof(err)) == -1) {
-		if (unsupported)
+		if (unsupported && !c->loc->pending_unlisted++)
 			log_kv(LOGL_WARN, "this store does not list unfinished uploads: set a "
 			    "lifecycle rule that aborts incomplete multipart uploads after a "
 			    "day", "location", c->loc->desc, NULL);
-		else {
+		else if (!unsupported) {
 			log_kv(LOGL_ERROR, "prune: unfinished uploads not listed", "location",
 			    c->loc->desc, "error", err, NULL);
 			s->failed++;
@@ -1319,6 +1332,11 @@ sweep_pending(struct sweep *s)
 		p = &s->pend[i];
 		if (p->key == NULL)
 			continue;
+		/* Under the lock, this runner's own temporaries are a killed run's. */
+		if (p->own && s->own) {
+			sweep_abort(s, p);
+			continue;
+		}
 		e = p->id[0] != '\0' ? catalog_find(s->c, p->id) : NULL;
 		if ((e != NULL && e->marker_live) || !s->aged ||
 		    s->c->store_now - p->initiated <= s->c->grace)

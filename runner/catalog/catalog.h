@@ -114,6 +114,8 @@ int	 catalog_open(struct runner *, struct location *, int flags, struct catalog 
 int	 catalog_open_one(struct runner *, struct location *, const char *id,
 	    struct catalog *, char *err, size_t errlen);
 void	 catalog_close(struct catalog *);
+/* A storage_put of this runner: its temporaries carry its id (see catalog_sweep). */
+void	 catalog_put_init(const struct runner *, struct storage_put *);
 
 struct catalog_entry *catalog_find(const struct catalog *, const char *id);
 const char *catalog_state_name(enum catalog_state);

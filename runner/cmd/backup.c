@@ -186,6 +186,7 @@ sinks_for(struct backup_job *b, const char *key)
 	for (i = 0; i < r->nlocations; i++) {
 		b->sinks[i].st = r->locations[i].st;
 		b->sinks[i].key = key;
+		catalog_put_init(r, &b->sinks[i].put);
 		b->sinks[i].put.if_absent = 1;
 		b->sinks[i].secret = keyring_current(&b->keyrings[i]);
 	}
@@ -352,6 +353,7 @@ single_switch(struct backup_job *b, size_t i, const struct backup_record *rec, c
 {
 	struct location		*loc = &b->r->locations[i];
 	struct backup_record	 old;
+	struct storage_put	 put;
 	char			*key, *text;
 	int			 missing = 0, have_old, rc;
 	size_t			 j;
@@ -359,7 +361,8 @@ single_switch(struct backup_job *b, size_t i, const struct backup_record *rec, c
 	have_old = catalog_single_read(b->r, loc, &old, &missing, err, errlen) == 0;
 	key = layout_single_manifest_key(b->r->base);
 	text = record_to_text(rec);
-	rc = storage_put_buffer(loc->st, key, text, strlen(text), NULL, NULL, err, errlen);
+	catalog_put_init(b->r, &put);
+	rc = storage_put_buffer(loc->st, key, text, strlen(text), &put, NULL, err, errlen);
 	free(text);
 	free(key);
 	if (rc == 0 && have_old && strcmp(old.id, rec->id) != 0)

@@ -464,6 +464,7 @@ pending_one(const char *key, const char *id, time_t initiated, void *arg)
 	p.key = key + c->strip;
 	p.upload_id = id;
 	p.initiated = initiated;
+	p.owner = NULL;		/* a multipart upload names no writer */
 	return c->fn(&p, c->arg);
 }
 
@@ -507,10 +508,14 @@ s3_abort_pending(struct storage *st, const char *key, const char *id, char *err,
 	return 0;
 }
 
-const struct storage_ops storage_s3 = {
+const struct storage_desc storage_s3_desc = {
 	.type = "s3",
 	.keys = s3_keys,
 	.validate = s3_validate,
+};
+
+const struct storage_ops storage_s3 = {
+	.desc = &storage_s3_desc,
 	.open = s3_open,
 	.close = s3_close,
 	.describe = s3_describe,

@@ -73,7 +73,9 @@ stops() {
 for c in "list" "prune" "check" "verify --all" "restore latest" "--once"; do
 	# shellcheck disable=SC2086
 	stops "SIGINT during $c" INT 1 -c "$KB_TMP/kb.conf" $c
-	assert_contains "$KB_TMP/log" "cancelled" "$c says why it stopped"
+	# check reports on stdout, the others log on stderr
+	cat "$KB_TMP/out" "$KB_TMP/log" >"$KB_TMP/said"
+	assert_contains "$KB_TMP/said" "cancelled" "$c says why it stopped"
 done
 stops "SIGTERM during --once" TERM 1 -c "$KB_TMP/kb.conf" --once
 # The lock is free again: a second runner takes it at once.

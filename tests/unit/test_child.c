@@ -4,6 +4,7 @@
  * most outmax bytes of output, and reports a failing child's exit status.
  * A memfile reaches the child it is passed to, and only that one: mode 0600,
  * sealed, above stderr, its bytes read back through /proc/self/fd/N.
+ * No child sees the cloud secrets or the variables of *_env secrets.
  */
 #include <sys/stat.h>
 
@@ -129,6 +130,29 @@ test_memfile_above_stderr(void **state)
 	memfile_close(&mf);
 }
 
+static void
+test_secrets_withheld(void **state)
+{
+	static const char *const deny[] = { "KB_TEST_DB_PASSWORD", NULL };
+	const char *const	 argv[] = { "env", NULL };
+	char			*out = NULL, err[256];
+
+	setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMIK7MDENG", 1);
+	setenv("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEBY", 1);
+	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Basic abc", 1);
+	setenv("KB_TEST_DB_PASSWORD", "hunter2", 1);
+	setenv("AWS_REGION", "eu-west-1", 1);
+	child_set_env_denylist(deny);
+	assert_int_equal(child_run(argv, NULL, &out, 65536, err, sizeof(err)), 0);
+	assert_null(strstr(out, "wJalrXUtnFEMIK7MDENG"));
+	assert_null(strstr(out, "FwoGZXIvYXdzEBY"));
+	assert_null(strstr(out, "Basic abc"));
+	assert_null(strstr(out, "hunter2"));
+	assert_non_null(strstr(out, "AWS_REGION=eu-west-1"));	/* not a secret */
+	child_set_env_denylist(NULL);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -138,6 +162,7 @@ main(void)
 		cmocka_unit_test(test_child_stops_reading),
 		cmocka_unit_test(test_memfile_passed),
 		cmocka_unit_test(test_memfile_above_stderr),
+		cmocka_unit_test(test_secrets_withheld),
 	};
 
 	signal(SIGPIPE, SIG_IGN);	/* as the runner does */

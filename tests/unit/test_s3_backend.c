@@ -672,7 +672,7 @@ test_if_absent(void **state)
 {
 	struct opts		 o = { .prefix = "kb-test/absent" };
 	struct storage		*st = open_store(&o);
-	struct storage_put	 p = { 0, 1, 0 };
+	struct storage_put	 p = { .if_absent = 1 };
 	struct storage_upload	*up;
 	unsigned char		*buf = xcalloc(1, 6 * MIB);
 	const char		*keys[] = { "small", "multipart" };
@@ -783,7 +783,7 @@ store_now(struct storage *st)
 static void
 put_locked(struct storage *st, const char *key, time_t until)
 {
-	struct storage_put	p = { 0, 0, until };
+	struct storage_put	p = { .retain_until = until };
 	char			err[KB_ERRLEN];
 
 	if (storage_put_buffer(st, key, "locked", 6, &p, NULL, err, sizeof(err)) == -1)

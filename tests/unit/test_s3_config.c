@@ -206,7 +206,7 @@ test_open_describe(void **state)
 	assert_int_equal(load(cfg, err, sizeof(err)), 0);
 	assert_int_equal(storage_open(config_section(cfg, "storage"), &st, err,
 	    sizeof(err)), 0);
-	assert_string_equal(st->ops->type, "s3");
+	assert_string_equal(st->ops->desc->type, "s3");
 	st->ops->describe(st, buf, sizeof(buf));
 	assert_string_equal(buf, "s3://db-backups/prod");
 	storage_close(st);
@@ -233,7 +233,7 @@ test_keys_table(void **state)
 	const struct config_key	*k;
 	int			 n = 0, secrets = 0;
 
-	for (k = storage_s3.keys; k->name != NULL; k++) {
+	for (k = storage_s3.desc->keys; k->name != NULL; k++) {
 		n++;
 		if (k->type == CFG_SECRET)
 			secrets++;

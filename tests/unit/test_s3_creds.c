@@ -347,7 +347,7 @@ expect_fails(const struct loc *l, const char *want)
 static void
 paced_upload(struct storage *st, const char *counter_name)
 {
-	struct storage_put	 p = { 0, 0, 0 };
+	struct storage_put	 p = { 0 };
 	struct storage_upload	*up;
 	unsigned char		*buf = xcalloc(1, MIB);
 	char			 err[KB_ERRLEN];

@@ -183,10 +183,10 @@ storage_owner(const char *key)
 	const struct config_key	*k;
 	size_t			 i;
 
-	for (i = 0; storage_registry[i] != NULL; i++)
-		for (k = storage_registry[i]->keys; k->name != NULL; k++)
+	for (i = 0; storage_descs[i] != NULL; i++)
+		for (k = storage_descs[i]->keys; k->name != NULL; k++)
 			if (strcmp(k->name, key) == 0)
-				return storage_registry[i]->type;
+				return storage_descs[i]->type;
 	return "file";
 }
 
