@@ -72,6 +72,16 @@ storage_remove_one(struct storage *st, const char *key, char *err, size_t errlen
 	return st->ops->remove(st, &key, 1, err, errlen);
 }
 
+int
+storage_remove_one_unless_locked(struct storage *st, const char *key, time_t *locked_until,
+    char *err, size_t errlen)
+{
+	*locked_until = 0;
+	if (st->ops->remove_unless_locked == NULL)
+		return st->ops->remove(st, &key, 1, err, errlen);
+	return st->ops->remove_unless_locked(st, &key, 1, locked_until, err, errlen);
+}
+
 struct buffer_sink {
 	char	*buf;
 	size_t	 len;

@@ -40,6 +40,11 @@ struct storage {
 	const struct storage_ops	*ops;
 	char				*name;	/* section label: "default" for [storage] */
 	void				*priv;
+	/*
+	 * Set by open(): new objects take storage_put.retain_until and retain()
+	 * extends it (S3 with object_lock = governance or compliance).
+	 */
+	int				 object_lock;
 };
 
 struct storage_object {
@@ -200,5 +205,12 @@ int	 storage_put_buffer(struct storage *, const char *key, const void *buf, size
 int	 storage_get_buffer(struct storage *, const char *key, size_t max, char **buf,
 	    size_t *len, int *missing, char *err, size_t errlen);
 int	 storage_remove_one(struct storage *, const char *key, char *err, size_t errlen);
+/*
+ * remove_unless_locked() of one key where the backend has it, else
+ * remove(): *locked_until is the date of the lock that refused (and -1
+ * returned), 0 on any other outcome.
+ */
+int	 storage_remove_one_unless_locked(struct storage *, const char *key,
+	    time_t *locked_until, char *err, size_t errlen);
 
 #endif

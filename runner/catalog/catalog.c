@@ -1012,6 +1012,44 @@ commit_check(struct catalog *c, struct catalog_entry *e, char *err, size_t errle
 	return 0;
 }
 
+/* Every part of rec retained (Object Lock) until then at least. */
+static int
+retain_parts(struct catalog *c, const struct backup_record *rec, time_t until, char *err,
+    size_t errlen)
+{
+	struct storage	*st = c->loc->st;
+	char		 date[32];
+	size_t		 i;
+
+	if (st->ops->retain == NULL)
+		return 0;
+	for (i = 0; i < rec->nparts; i++)
+		if (st->ops->retain(st, rec->parts[i].key, until, err, errlen) == -1) {
+			time_to_rfc3339(until, date);
+			return errprefix(err, errlen, "retaining %s until %s",
+			    rec->parts[i].key, date);
+		}
+	return 0;
+}
+
+int
+catalog_retain(struct catalog *c, const struct catalog_entry *e, time_t until, char *err,
+    size_t errlen)
+{
+	struct storage	*st = c->loc->st;
+	char		 date[32];
+
+	if (!st->object_lock || st->ops->retain == NULL || !e->have_rec)
+		return 0;
+	if (retain_parts(c, &e->rec, until, err, errlen) == -1)
+		return -1;
+	if (e->has_manifest && st->ops->retain(st, e->manifest.key, until, err, errlen) == -1) {
+		time_to_rfc3339(until, date);
+		return errprefix(err, errlen, "retaining %s until %s", e->manifest.key, date);
+	}
+	return 0;
+}
+
 int
 catalog_commit(struct catalog *c, const struct backup_record *rec, char *err,
     size_t errlen)
@@ -1026,6 +1064,10 @@ catalog_commit(struct catalog *c, const struct backup_record *rec, char *err,
 		    c->loc->desc);
 	catalog_put_init(c->r, &put);
 	put.if_absent = 1;
+	put.retain_until = c->loc->st->object_lock ? record_kept_until(rec) : 0;
+	/* Data first: a listed backup is whole and locked whole. */
+	if (put.retain_until != 0 && retain_parts(c, rec, put.retain_until, err, errlen) == -1)
+		return errprefix(err, errlen, "Object Lock in %s", c->loc->desc);
 	key = layout_manifest_key(c->r->base, rec->id);
 	text = record_to_text(rec);
 	rc = storage_put_buffer(c->loc->st, key, text, strlen(text), &put, &exists, err,
@@ -1063,33 +1105,65 @@ catalog_commit(struct catalog *c, const struct backup_record *rec, char *err,
 
 /* Deletion. */
 
+/* A removal; *locked_until says when an Object Lock refused it. */
 static int
-remove_key(struct catalog *c, const char *key, char *err, size_t errlen)
+remove_key(struct catalog *c, const char *key, time_t *locked_until, char *err,
+    size_t errlen)
 {
-	return storage_remove_one(c->loc->st, key, err, errlen);
+	return storage_remove_one_unless_locked(c->loc->st, key, locked_until, err, errlen);
+}
+
+/*
+ * Where new objects are locked: the latest retain-until date of e's data,
+ * read before its manifest goes, so that a bucket's default retention
+ * longer than the labels' cannot leave data without a manifest.  0: none.
+ */
+static time_t
+data_locked_until(struct catalog *c, const struct catalog_entry *e)
+{
+	struct storage_stat	st;
+	time_t			until = 0;
+	char			err[KB_ERRLEN];
+	int			missing;
+	size_t			i;
+
+	if (!c->loc->st->object_lock)
+		return 0;
+	for (i = 0; i < e->nobjects; i++)
+		if (c->loc->st->ops->head(c->loc->st, e->objects[i].key, &st, &missing, err,
+		    sizeof(err)) == 0 && st.retain_until > until)
+			until = st.retain_until;
+	return until > c->store_now ? until : 0;
 }
 
 int
-catalog_delete(struct catalog *c, struct catalog_entry *e, char *err, size_t errlen)
+catalog_delete(struct catalog *c, struct catalog_entry *e, time_t *locked_until, char *err,
+    size_t errlen)
 {
+	char	date[32];
 	size_t	i;
 
+	*locked_until = 0;
 	if (e->state == CATALOG_RUNNING || e->state == CATALOG_FOREIGN || e->marker_live)
 		return errf(err, errlen, "backup %s is %s: not deleted", e->id,
 		    e->marker_live ? "running" : catalog_state_name(e->state));
+	if (e->has_manifest && (*locked_until = data_locked_until(c, e)) != 0) {
+		time_to_rfc3339(*locked_until, date);
+		return errf(err, errlen, "backup %s: its data is locked until %s", e->id, date);
+	}
 	if (e->has_manifest) {
-		if (remove_key(c, e->manifest.key, err, errlen) == -1)
+		if (remove_key(c, e->manifest.key, locked_until, err, errlen) == -1)
 			return errprefix(err, errlen, "deleting the manifest of %s", e->id);
 		e->has_manifest = 0;
 		e->state = CATALOG_ORPHAN;
 		c->index_dirty = 1;
 	}
 	for (i = 0; i < e->nobjects; i++)
-		if (remove_key(c, e->objects[i].key, err, errlen) == -1)
+		if (remove_key(c, e->objects[i].key, locked_until, err, errlen) == -1)
 			return errprefix(err, errlen, "deleting %s (its manifest is gone: the "
 			    "next prune removes it once it is older than orphan_grace)",
 			    e->objects[i].key);
-	if (e->has_marker && remove_key(c, e->marker_obj.key, err, errlen) == -1)
+	if (e->has_marker && remove_key(c, e->marker_obj.key, locked_until, err, errlen) == -1)
 		return errprefix(err, errlen, "deleting the marker of %s", e->id);
 	e->has_marker = 0;
 	e->state = CATALOG_GONE;
@@ -1172,18 +1246,26 @@ marker_is_ours(struct catalog *c, struct catalog_entry *e)
 static void
 sweep_remove(struct sweep *s, const char *key, const char *id, const char *reason)
 {
-	char	err[KB_ERRLEN];
+	char	err[KB_ERRLEN], date[32];
+	time_t	locked_until;
 
 	if (s->dry_run) {
 		printf("would delete %s: %s (%s)\n", id, reason, key);
 		(*s->planned)++;
-	} else if (remove_key(s->c, key, err, sizeof(err)) == -1) {
-		log_kv(LOGL_ERROR, "prune: not deleted", "key", key, "error", err, NULL);
-		s->failed++;
-	} else {
+		return;
+	}
+	if (remove_key(s->c, key, &locked_until, err, sizeof(err)) == 0) {
 		log_kv(LOGL_INFO, "pruned", "id", id, "key", key, "location", s->c->loc->desc,
 		    "reason", reason, NULL);
 		(*s->deleted)++;
+	} else if (locked_until != 0) {
+		/* The lock does what it is for; a prune after the date removes it. */
+		time_to_rfc3339(locked_until, date);
+		log_kv(LOGL_INFO, "prune: still retained by Object Lock", "key", key,
+		    "locked_until", date, NULL);
+	} else {
+		log_kv(LOGL_ERROR, "prune: not deleted", "key", key, "error", err, NULL);
+		s->failed++;
 	}
 }
 

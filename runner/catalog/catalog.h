@@ -174,7 +174,9 @@ void	 catalog_job_end(struct catalog *, const struct marker *);
  * Commits rec (retained mode): writes its manifest, created only where
  * absent, then checks by HEAD that the manifest and every part are there
  * and whole, adds the entry and writes the index.  0 means the backup is
- * listed and complete.
+ * listed and complete.  Where the location locks, every part is first
+ * retained until the latest expiry of rec's labels, and the manifest is
+ * written with that date.
  */
 int	 catalog_commit(struct catalog *, const struct backup_record *, char *err,
 	    size_t errlen);
@@ -182,9 +184,18 @@ int	 catalog_commit(struct catalog *, const struct backup_record *, char *err,
 /*
  * Deletes a backup, the manifest first and then every object of it, after
  * catalog_refresh() (the decision is the caller's, on the manifest read
- * here).  Never an entry that is running or foreign.
+ * here).  Never an entry that is running or foreign.  An Object Lock that
+ * refuses (or, where the location locks, any part still locked: then the
+ * manifest stays too) fails with *locked_until set to its date.
  */
-int	 catalog_delete(struct catalog *, struct catalog_entry *, char *err, size_t errlen);
+int	 catalog_delete(struct catalog *, struct catalog_entry *, time_t *locked_until,
+	    char *err, size_t errlen);
+/*
+ * Where the location locks (Object Lock): every object of e retained until
+ * then at least (a date is extended, never shortened).
+ */
+int	 catalog_retain(struct catalog *, const struct catalog_entry *, time_t until,
+	    char *err, size_t errlen);
 int	 catalog_save_index(struct catalog *, char *err, size_t errlen);
 
 /*

@@ -68,17 +68,25 @@ manifest_keeps(const struct catalog_entry *e, time_t now)
 static void
 delete_entry(struct prune_run *p, struct catalog_entry *e, const char *reason)
 {
-	char	err[KB_ERRLEN];
+	char	err[KB_ERRLEN], date[32];
+	time_t	locked_until;
 
 	if (p->req->dry_run) {
 		printf("would delete %s: %s\n", e->id, reason);
 		p->planned++;
 		return;
 	}
-	if (catalog_delete(p->c, e, err, sizeof(err)) == -1) {
-		log_kv(LOGL_ERROR, "prune: backup not deleted", "id", e->id, "location",
-		    p->c->loc->desc, "error", err, NULL);
-		p->failed++;
+	if (catalog_delete(p->c, e, &locked_until, err, sizeof(err)) == -1) {
+		if (locked_until == 0) {
+			log_kv(LOGL_ERROR, "prune: backup not deleted", "id", e->id,
+			    "location", p->c->loc->desc, "error", err, NULL);
+			p->failed++;
+			return;
+		}
+		/* Not a failure: the lock keeps what it was asked to keep. */
+		time_to_rfc3339(locked_until, date);
+		log_kv(LOGL_INFO, "prune: backup still retained by Object Lock", "id", e->id,
+		    "location", p->c->loc->desc, "locked_until", date, NULL);
 		return;
 	}
 	log_kv(LOGL_INFO, "pruned", "id", e->id, "location", p->c->loc->desc, "reason",
@@ -114,6 +122,28 @@ prune_planned(struct prune_run *p, const struct labels_prune_item *it)
 	delete_entry(p, e, it->reason);
 }
 
+/*
+ * The newest backup, kept although its labels expired (backups stopped
+ * succeeding), stays locked as long from now as its labels locked it from
+ * its end: a lock that ran out would leave the only recent copy deletable.
+ */
+static void
+retain_newest(struct prune_run *p, const char *id)
+{
+	struct catalog_entry	*e;
+	time_t			 span;
+	char			 err[KB_ERRLEN];
+
+	if (!p->c->loc->st->object_lock || (e = catalog_find(p->c, id)) == NULL ||
+	    !e->have_rec || (span = record_kept_until(&e->rec) - e->rec.finished) <= 0)
+		return;
+	if (catalog_retain(p->c, e, p->now + span, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "prune: the newest backup's Object Lock not extended", "id",
+		    id, "location", p->c->loc->desc, "error", err, NULL);
+		p->failed++;
+	}
+}
+
 static void
 prune_labels(struct prune_run *p)
 {
@@ -129,9 +159,11 @@ prune_labels(struct prune_run *p)
 		if (p->req->dry_run)
 			printf("would keep %s: the newest backup, although its labels "
 			    "expired\n", plan.kept_newest);
-		else
+		else {
 			log_kv(LOGL_INFO, "kept the newest backup although its labels expired",
 			    "id", plan.kept_newest, "location", p->c->loc->desc, NULL);
+			retain_newest(p, plan.kept_newest);
+		}
 	}
 	labels_plan_free(&plan);
 	labels_index_free(&view);

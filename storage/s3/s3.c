@@ -285,6 +285,7 @@ s3_open(struct storage *st, const struct config_section *sec, char *err, size_t 
 	}
 	s3_connect_init(s3);
 	st->priv = s3;
+	st->object_lock = s3->lock_mode != NULL;
 	return 0;
 }
 

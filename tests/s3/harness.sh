@@ -110,6 +110,18 @@ s3_curl() {
 	    "$@"
 }
 
+# s3_curl_put BODY URL [curl args]: a signed PUT of BODY (its own payload
+# hash: a second x-amz-content-sha256 would break the signature).
+s3_curl_put() {
+	local body=$1 url=$2
+	shift 2
+	curl -s --aws-sigv4 "aws:amz:${S3_REGION:-us-east-1}:s3" \
+	    --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -X PUT --data-binary "$body" \
+	    -H "x-amz-content-sha256: $(printf '%s' "$body" | sha256sum | cut -d' ' -f1)" \
+	    -H "Content-MD5: $(printf '%s' "$body" | openssl md5 -binary | base64)" \
+	    "$@" "$url"
+}
+
 s3_stop() {
 	local p
 	for p in ${S3_PROXY_PID:-} ${S3_SERVER_PID:-}; do
