@@ -26,7 +26,7 @@ endif
 PKG_CONFIG	= PKG_CONFIG_PATH=$(CURDIR)/mk$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) pkg-config
 
 RUNNER_PKGS	= libcurl openssl iniparser libbsd-overlay libzstd jansson libxml-2.0 \
-		  libmicrohttpd libarchive
+		  libmicrohttpd libarchive libpq
 OPERATOR_PKGS	= libcurl openssl iniparser libbsd-overlay jansson yaml-0.1
 TEST_PKGS	= cmocka
 
@@ -155,6 +155,7 @@ $(FUZZ_BIN): $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 
 bench: all
 	@KBACKUP_RUNNER=$(abspath $(RUNNER)) bench/run
+	@KBACKUP_RUNNER=$(abspath $(RUNNER)) bench/pitr
 
 lint:
 	@for m in man/*.[58]; do mandoc -Tlint -Wwarning $$m || exit 1; done

@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/config.h"
 
 struct engine_ops;
@@ -80,6 +82,14 @@ struct engine_job {
 	/* A backup of several parts: the part being streamed (backup, restore), or NULL. */
 	const char			*part;
 	enum engine_globals		 globals;	/* restore of ENGINE_PART_GLOBALS */
+	/* restore --data-dir: an empty directory a physical backup goes into, or NULL. */
+	const char			*data_dir;
+	/*
+	 * backup_end() of a backup that succeeded may leave here what the
+	 * manifest's details record (a JSON object; the caller takes it):
+	 * a physical backup's WAL positions.
+	 */
+	json_t				*details;
 	void				*priv;		/* the engine's own state */
 };
 

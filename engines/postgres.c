@@ -36,6 +36,7 @@
 #include "engines/engine.h"
 #include "engines/pg_client.h"
 #include "engines/pg_globals.h"
+#include "engines/pg_physical.h"
 
 /* Where the runner connects for what concerns the whole server. */
 #define PG_SERVER_DB	"postgres"
@@ -57,6 +58,7 @@ struct pg_job {
 	int		 thread_rc;
 	char		 thread_err[KB_ERRLEN];
 	struct pg_globals *globals;
+	void		*physical;	/* method = physical: pg_physical.c's state */
 };
 
 static const struct config_key postgres_keys[] = {
@@ -76,6 +78,13 @@ static const struct config_key postgres_keys[] = {
 	{ "dump_options", CFG_LIST, 0, NULL, "extra pg_dump arguments", 0, 0, NULL },
 	{ "restore_options", CFG_LIST, 0, NULL, "extra pg_restore arguments", 0, 0, NULL },
 	{ "bin_dir", CFG_PATH, 0, NULL, "the directory of pg_dump and pg_restore", 0, 0, NULL },
+	/* method = physical: pg_physical.h */
+	{ "method", CFG_ENUM, 0, "dump", "dump|physical", 0, 0, NULL },
+	{ "wal_method", CFG_ENUM, 0, "push", "push|stream", 0, 0, NULL },
+	{ "slot", CFG_STRING, 0, NULL, "a replication slot name", 0, 0, pg_physical_check_slot },
+	{ "checkpoint", CFG_ENUM, 0, "spread", "fast|spread", 0, 0, NULL },
+	{ "wal_wait", CFG_DURATION, 0, "5m", "how long a base backup waits for its WAL", 0, 0,
+	    NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -144,6 +153,16 @@ pg_validate(const struct config_section_schema *schema, const struct config_sect
 		rc = errf(err, errlen, "role_passwords: goes with globals = yes");
 	words_free(words);
 	return rc;
+}
+
+/* The physical method's checks, then those of one database or several. */
+static int
+pg_validate_all(const struct config_section_schema *schema,
+    const struct config_section *s, char *err, size_t errlen)
+{
+	if (pg_physical_validate(schema, s, err, errlen) == -1)
+		return -1;
+	return pg_validate(schema, s, err, errlen);
 }
 
 /* With databases =: a backup of several parts. */
@@ -397,6 +416,31 @@ fail:
 
 static int	pg_end(struct engine_job *, int, char *, size_t);
 
+/* What the physical method borrows (pg_physical.h). */
+static int
+pg_prepare(struct engine_job *job, const char *database, char *err, size_t errlen)
+{
+	if (pg_resolve(job, database, err, errlen) == -1)
+		return -1;
+	return pg_write_passfile(job, err, errlen);
+}
+
+static struct memfile *
+pg_pass(struct engine_job *job)
+{
+	return &pg_priv(job)->pass;
+}
+
+static void **
+pg_physical_state(struct engine_job *job)
+{
+	return &pg_priv(job)->physical;
+}
+
+static const struct pg_tools pg_tools = {
+	pg_prepare, pg_tool, pg_conn_args, pg_env, pg_pass, pg_psql, pg_physical_state
+};
+
 /* pg_dumpall --globals-only: roles, memberships, role settings, tablespaces. */
 static void
 pg_globals_args(struct engine_job *job, struct child_args *a)
@@ -415,6 +459,13 @@ pg_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	const char		*database = engine_part_database(job->part);
 	struct child_args	 a = { 0 };
 
+	if (pg_physical_on(job->section)) {
+		if (pg_physical_backup_begin(job, &pg_tools, fd, err, errlen) == -1) {
+			pg_end(job, 1, NULL, 0);
+			return -1;
+		}
+		return 0;
+	}
 	if (job->part == NULL)
 		database = config_get(job->section, "database");
 	if (pg_resolve(job, pg_home(job), err, errlen) == -1 ||
@@ -499,11 +550,15 @@ pg_release(struct engine_job *job)
 static int
 pg_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
-	int	rc;
+	struct pg_job	*pg = job->priv;
+	int		 rc;
 
-	if (job->priv == NULL)
+	if (pg == NULL)
 		return 0;
-	rc = pg_stream_end(job, aborted, err, errlen);
+	if (pg->physical != NULL)
+		rc = pg_physical_end(job, &pg_tools, aborted, err, errlen);
+	else
+		rc = pg_stream_end(job, aborted, err, errlen);
 	if (job->part == NULL)
 		pg_release(job);
 	return rc;
@@ -623,6 +678,13 @@ pg_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	const char	*target = pg_target(job);
 	int		 rc, has = 1;
 
+	if (job->data_dir != NULL) {
+		if (pg_physical_restore_begin(job, &pg_tools, fd, err, errlen) == -1) {
+			pg_end(job, 1, NULL, 0);
+			return -1;
+		}
+		return 0;
+	}
 	if (pg_resolve(job, PG_SERVER_DB, err, errlen) == -1) {
 		pg_end(job, 1, NULL, 0);
 		return -1;
@@ -969,6 +1031,11 @@ pg_check(struct engine_job *job, char *err, size_t errlen)
 	char		**dbs = NULL;
 	int		  rc;
 
+	if (pg_physical_on(job->section)) {
+		rc = pg_physical_check(job, &pg_tools, err, errlen);
+		pg_end(job, 0, NULL, 0);
+		return rc;
+	}
 	rc = pg_resolve(job, database, err, errlen);
 	if (rc == 0)
 		rc = pg_psql(job, database, "SELECT 1;\n", NULL, NULL, err, errlen);
@@ -988,7 +1055,7 @@ pg_tool_version(struct engine_job *job, char *buf, size_t len)
 
 	if (pg_resolve(job, pg_home(job), err, sizeof(err)) == -1)
 		return -1;
-	pg_tool(job, &a, "pg_dump");
+	pg_tool(job, &a, pg_physical_on(job->section) ? "pg_basebackup" : "pg_dump");
 	child_args_add(&a, "--version");
 	return child_version(&a, buf, len);
 }
@@ -997,6 +1064,9 @@ static int
 pg_scratch_name(struct engine_job *job, const char *base, char *buf, size_t len, char *err,
     size_t errlen)
 {
+	if (pg_physical_on(job->section))
+		return errf(err, errlen, "a physical backup is not restored into a scratch "
+		    "database: restore it with --data-dir DIR and start a server there");
 	if (strlcpy(buf, base, len) >= len)
 		return errf(err, errlen, "%s: too long a name", base);
 	return 0;
@@ -1085,7 +1155,7 @@ pg_pod(const struct config_section *section, struct engine_pod *pod)
 const struct engine_desc engine_postgres_desc = {
 	.name = "postgres",
 	.keys = postgres_keys,
-	.validate = pg_validate,
+	.validate = pg_validate_all,
 	.pod = pg_pod,
 };
 

@@ -128,6 +128,12 @@ build_config(struct ctx *c)
 		    set_secret(c, d->engine, s->key, d->namespace, &s->ref) == -1)
 			return -1;
 	}
+	/* spec.pitr: the runner streams WAL with its slot (kbackup.conf(5), [postgres]). */
+	if (d->pitr && (set(c, d->engine, "method", "physical") == -1 ||
+	    set(c, d->engine, "wal_method", "stream") == -1 ||
+	    set(c, d->engine, "slot", d->pitr_slot) == -1 ||
+	    set(c, d->engine, "checkpoint", d->pitr_checkpoint) == -1))
+		return -1;
 	if (set(c, "storage", "type", l->type) == -1 ||
 	    set(c, "storage", "endpoint", l->endpoint) == -1 ||
 	    set(c, "storage", "region", l->region) == -1 ||

@@ -7,6 +7,7 @@
 
 #include "common/config.h"
 #include "common/util.h"
+#include "engines/pg_physical.h"
 #include "runner/catalog/backup_id.h"
 #include "operator/names.h"
 #include "operator/resources.h"
@@ -559,6 +560,44 @@ parse_runner(json_t *spec, struct definition *d, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * spec.pitr: point-in-time recovery of PostgreSQL, streamed by the runner
+ * (the only WAL method a runner pod has).  The keys it sets are its own.
+ */
+static int
+parse_pitr(json_t *spec, struct definition *d, char *err, size_t errlen)
+{
+	static const char *const own[] = { "method", "wal_method", "slot", "checkpoint",
+	    NULL };
+	json_t		*p = json_object_get(spec, "pitr");
+	char		 e[256];
+	size_t		 i, j;
+
+	if (p == NULL || json_is_null(p))
+		return 0;
+	if (!json_is_object(p))
+		return errf(err, errlen, "spec.pitr: expected an object");
+	if (strcmp(d->engine, "postgres") != 0)
+		return errf(err, errlen, "spec.pitr: only for engine postgres");
+	if (strcmp(d->mode, "retained") != 0)
+		return errf(err, errlen, "spec.pitr: needs mode retained");
+	for (i = 0; own[i] != NULL; i++)
+		for (j = 0; j < d->nsettings; j++)
+			if (strcmp(d->settings[j].key, own[i]) == 0)
+				return errf(err, errlen, "spec.settings.%s: set by spec.pitr",
+				    own[i]);
+	d->pitr = 1;
+	if (get_str(p, "slot", &d->pitr_slot, err, errlen) == -1 ||
+	    get_str(p, "checkpoint", &d->pitr_checkpoint, err, errlen) == -1)
+		return errprefix(err, errlen, "spec.pitr");
+	if (d->pitr_slot != NULL && pg_physical_check_slot(d->pitr_slot, e, sizeof(e)) == -1)
+		return errf(err, errlen, "spec.pitr.slot: %s", e);
+	if (d->pitr_checkpoint != NULL && strcmp(d->pitr_checkpoint, "fast") != 0 &&
+	    strcmp(d->pitr_checkpoint, "spread") != 0)
+		return errf(err, errlen, "spec.pitr.checkpoint: expected fast or spread");
+	return 0;
+}
+
 static int
 parse_enum(json_t *spec, const char *key, char **out, const char *def,
     const char *const *words, char *err, size_t errlen)
@@ -644,7 +683,8 @@ definition_parse(json_t *obj, struct definition *d, const char **reason, char *e
 	if (parse_settings(spec, d, err, errlen) == -1 ||
 	    parse_retention(spec, d, err, errlen) == -1 ||
 	    parse_affinity(spec, d, err, errlen) == -1 ||
-	    parse_runner(spec, d, err, errlen) == -1)
+	    parse_runner(spec, d, err, errlen) == -1 ||
+	    parse_pitr(spec, d, err, errlen) == -1)
 		return -1;
 	if (d->schedule == NULL || !schedule_valid(d->schedule)) {
 		*reason = "InvalidSchedule";
@@ -688,6 +728,8 @@ definition_free(struct definition *d)
 	json_decref(d->node_selector);
 	json_decref(d->tolerations);
 	free(d->priority_class);
+	free(d->pitr_slot);
+	free(d->pitr_checkpoint);
 	json_decref(d->pod_labels);
 	json_decref(d->pod_annotations);
 	json_decref(d->obj);

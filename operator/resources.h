@@ -81,6 +81,13 @@ struct definition {
 	char		*priority_class;
 	json_t		*pod_labels;
 	json_t		*pod_annotations;
+	/*
+	 * spec.pitr (postgres): physical base backups and WAL streamed by the
+	 * runner ([postgres] method = physical, wal_method = stream).
+	 */
+	int		 pitr;
+	char		*pitr_slot;		/* or NULL: the runner's default */
+	char		*pitr_checkpoint;	/* fast | spread, or NULL */
 	json_t		*obj;			/* the object itself (a reference) */
 };
 

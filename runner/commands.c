@@ -12,6 +12,7 @@
 #include "runner/service/control.h"
 #include "runner/service/daemon.h"
 #include "runner/service/jobrun.h"
+#include "runner/wal/walcmd.h"
 
 /* Every option a command can take; a command names those it takes. */
 static const struct {
@@ -40,6 +41,8 @@ static const struct {
 	{ "offline", 0, NULL, 0 },
 	{ "only", 0, "NAME", 0 },
 	{ "globals", 0, "MODE", 1 },
+	{ "lsn", 0, "LSN", 0 },
+	{ "data-dir", 0, "DIR", 0 },
 };
 #define NOPTIONS	(sizeof(options) / sizeof(options[0]))
 #define GLOBAL_OPTIONS	5	/* the first ones: every command takes them */
@@ -54,16 +57,19 @@ static int	 cmd_check(struct cmd_ctx *);
 static int	 cmd_run(struct cmd_ctx *);
 static int	 cmd_schedule(struct cmd_ctx *);
 static int	 cmd_trigger_client(struct cmd_ctx *);
+static int	 cmd_wal_push(struct cmd_ctx *);
+static int	 cmd_wal_get(struct cmd_ctx *);
 
 const struct cmd_entry cmd_table[] = {
 	{ "backup", "--once", "", "one backup now (then prune)", "",
 	    CMD_LOCK | CMD_STORAGE | CMD_WRITES | CMD_TRIGGER, cmd_backup },
 	{ "list", NULL, "[--json] [--storage NAME]", "the backups and their labels",
 	    "json storage", CMD_STORAGE, cmd_list },
-	{ "restore", NULL, "[ID | latest | --at TIME] [--only NAME]... "
-	    "[--globals[=replace|skip]] [--database NAME] [--storage NAME] [--skip-damaged] "
-	    "[--dry-run]", "restore a backup into the database (or server)",
-	    "at only globals database storage skip-damaged dry-run",
+	{ "restore", NULL, "[ID | latest | --at TIME | --lsn LSN] [--only NAME]... "
+	    "[--globals[=replace|skip]] [--database NAME | --data-dir DIR] [--storage NAME] "
+	    "[--skip-damaged] [--dry-run]", "restore a backup into the database (or server), "
+	    "or a physical one into a data directory",
+	    "at lsn only globals database data-dir storage skip-damaged dry-run",
 	    CMD_LOCK | CMD_STORAGE | CMD_WRITES | CMD_TRIGGER | CMD_WHICH, cmd_restore },
 	{ "unpack", NULL, "[ID | latest | --at TIME] [--only NAME]... [--storage NAME] "
 	    "[--skip-damaged] -o FILE|DIR|-", "the plain dump (or one file per part), verified",
@@ -83,6 +89,11 @@ const struct cmd_entry cmd_table[] = {
 	    0, cmd_schedule },
 	{ "trigger", NULL, "backup | restore ARGS... | status", "ask the running daemon",
 	    "", 0, cmd_trigger_client },
+	{ "wal-push", NULL, "PATH", "archive one WAL file (PostgreSQL's archive_command)", "",
+	    CMD_STORAGE | CMD_WRITES | CMD_ARGS, cmd_wal_push },
+	{ "wal-get", NULL, "NAME PATH [--storage NAME]",
+	    "fetch one WAL file from the archive (PostgreSQL's restore_command)", "storage",
+	    CMD_STORAGE | CMD_ARGS | CMD_RESTORE_COMMAND, cmd_wal_get },
 	{ NULL, NULL, NULL, NULL, NULL, 0, NULL }
 };
 
@@ -199,6 +210,8 @@ set_option(struct cmd_args *a, const char *name, const char *value, char *err,
 	else if (strcmp(name, "skip-damaged") == 0) a->req.skip_damaged = 1;
 	else if (strcmp(name, "damaged") == 0) a->damaged = 1;
 	else if (strcmp(name, "offline") == 0) a->offline = 1;
+	else if (strcmp(name, "lsn") == 0) a->req.lsn = value;
+	else if (strcmp(name, "data-dir") == 0) a->req.data_dir = value;
 	else if (strcmp(name, "only") == 0) return add_only(&a->req, value, err, errlen);
 	else if (strcmp(name, "globals") == 0) return set_globals(&a->req, value, err, errlen);
 	else if (strcmp(name, "count") == 0) {
@@ -238,8 +251,24 @@ check_args(struct cmd_args *a, char *err, size_t errlen)
 {
 	const char	*name = a->entry->name;
 
-	if (a->req.which != NULL && a->req.at != NULL)
-		return errf(err, errlen, "give a backup ID or --at TIME, not both");
+	/* A physical restore may start from a named base backup and recover to a target. */
+	if (a->req.which != NULL && (a->req.at != NULL || a->req.lsn != NULL) &&
+	    (a->req.data_dir == NULL || strcmp(a->req.which, "latest") == 0))
+		return errf(err, errlen, "give a backup ID or --at TIME, not both (a base "
+		    "backup's ID and a target go with --data-dir)");
+	if (a->req.at != NULL && a->req.lsn != NULL)
+		return errf(err, errlen, "give --at TIME or --lsn LSN, not both");
+	if (a->req.lsn != NULL && a->req.data_dir == NULL)
+		return errf(err, errlen, "--lsn goes with --data-dir (a physical restore)");
+	if (a->req.data_dir != NULL && (a->req.database != NULL || a->req.nonly > 0 ||
+	    a->req.globals != RESTORE_GLOBALS_DEFAULT))
+		return errf(err, errlen, "--data-dir restores a whole cluster: not with "
+		    "--database, --only or --globals");
+	if (strcmp(name, "wal-push") == 0 && a->nargs != 1 && !a->help)
+		return errf(err, errlen, "wal-push takes the path of one WAL file (%%p)");
+	if (strcmp(name, "wal-get") == 0 && a->nargs != 2 && !a->help)
+		return errf(err, errlen, "wal-get takes a WAL file's name and where it goes "
+		    "(%%f %%p)");
 	if (strcmp(name, "unpack") == 0 && a->req.output == NULL && !a->help)
 		return errf(err, errlen, "unpack needs -o FILE or -o -");
 	if (a->target != NULL && !a->restore)
@@ -308,6 +337,8 @@ cmd_parse_argv(int argc, char **argv, struct cmd_args *a, char *err, size_t errl
 		} else if (a->entry != NULL && (a->entry->flags & CMD_WHICH) &&
 		    a->req.which == NULL)
 			a->req.which = argv[i];
+		else if (a->entry != NULL && (a->entry->flags & CMD_ARGS) && a->nargs < 2)
+			a->argv[a->nargs++] = argv[i];
 		else
 			return errf(err, errlen, "unexpected argument '%s'", argv[i]);
 	}
@@ -338,10 +369,11 @@ cmd_parse_words(int argc, char **argv, struct cmd_args *a, char *err, size_t err
 	return check_args(a, err, errlen);
 }
 
+/* A restore into a new data directory writes nothing of the definition's: no lock. */
 int
 cmd_takes_lock(const struct cmd_args *a)
 {
-	return (a->entry->flags & CMD_LOCK) && !a->req.dry_run;
+	return (a->entry->flags & CMD_LOCK) && !a->req.dry_run && a->req.data_dir == NULL;
 }
 
 int
@@ -455,6 +487,19 @@ static int
 cmd_schedule(struct cmd_ctx *ctx)
 {
 	return daemon_schedule_print(ctx->r, ctx->args->count, stdout);
+}
+
+static int
+cmd_wal_push(struct cmd_ctx *ctx)
+{
+	return job_wal_push(ctx->r, ctx->args->argv[0]);
+}
+
+static int
+cmd_wal_get(struct cmd_ctx *ctx)
+{
+	return job_wal_get(ctx->r, ctx->args->argv[0], ctx->args->argv[1],
+	    ctx->args->req.storage);
 }
 
 static int

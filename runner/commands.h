@@ -30,6 +30,12 @@ struct jobrun;
 #define CMD_TRIGGER	0x8	/* the daemon runs it on "trigger" */
 #define CMD_WHICH	0x10	/* takes one ID or "latest" */
 #define CMD_NOCONFIG	0x20	/* runs without reading the config */
+#define CMD_ARGS	0x40	/* takes words of its own: wal-push PATH, wal-get NAME PATH */
+/*
+ * PostgreSQL's restore_command: every failure but "not in the archive"
+ * (exit 1) exits EXIT_WAL_REFUSED, which stops recovery (runner/wal/walcmd.h).
+ */
+#define CMD_RESTORE_COMMAND 0x80
 
 /* What a command's words asked for. */
 struct cmd_args {
@@ -49,6 +55,8 @@ struct cmd_args {
 	int			 version;
 	int			 wordc;		/* trigger: its request words */
 	char			**wordv;
+	int			 nargs;		/* CMD_ARGS: its words */
+	const char		*argv[2];
 };
 
 /* What a command runs with. */

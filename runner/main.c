@@ -16,6 +16,19 @@
 #include "runner/commands.h"
 #include "runner/lock.h"
 #include "runner/schema.h"
+#include "runner/wal/walcmd.h"
+
+/*
+ * restore_command: a failure to get going is not "the file is not in the
+ * archive" (which ends recovery and promotes): it stops recovery.
+ */
+static int
+failed(const struct cmd_args *a, int rc)
+{
+	if (a->entry != NULL && (a->entry->flags & CMD_RESTORE_COMMAND))
+		return EXIT_WAL_REFUSED;
+	return rc;
+}
 
 static void
 setup_logging(const struct cmd_args *a, const struct config *cfg)
@@ -70,7 +83,7 @@ run(struct runner *r, const struct cmd_args *a)
 	if (cmd_opens_storage(a) && runner_open_storage(r, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "cannot open storage", "error", err, NULL);
 		lock_release(lock);
-		return EXIT_JOB;
+		return failed(a, EXIT_JOB);
 	}
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.r = r;
@@ -105,7 +118,7 @@ main(int argc, char **argv)
 	}
 	if (runner_config_load(a.config, &cfg, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "invalid configuration", "error", err, NULL);
-		return EXIT_USAGE;
+		return failed(&a, EXIT_USAGE);
 	}
 	setup_logging(&a, cfg);
 	child_set_env_denylist(config_secret_env_names(cfg));

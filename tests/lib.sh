@@ -135,6 +135,8 @@ pg_cluster_start() {
 	as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 \
 		--pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 		fail "initdb: $(tail -3 "$dir/initdb.log")"
+	# Settings of the test's own (PITR tests: archiving, replication), before the start.
+	[ -z "${PG_CONF_EXTRA:-}" ] || printf '%s\n' "$PG_CONF_EXTRA" >>"$dir/data/postgresql.conf"
 	# Another test may take the port between free_port and the server's bind: retry.
 	for try in 1 2 3 4 5; do
 		as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \

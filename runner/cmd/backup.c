@@ -29,6 +29,7 @@
 #include "runner/schema.h"
 #include "runner/stream/keys.h"
 #include "runner/stream/pipeline.h"
+#include "runner/wal/pitr.h"
 
 struct backup_job {
 	struct runner		*r;
@@ -66,6 +67,7 @@ backup_job_free(struct backup_job *b)
 	}
 	if (b->r->engine->release != NULL)
 		b->r->engine->release(&b->job);
+	json_decref(b->job.details);
 	words_free(b->parts);
 	free(b->done);
 	free(b->keyrings);
@@ -314,6 +316,7 @@ record_fill(struct backup_job *b, size_t i, struct backup_record *rec)
 	rec->runner_version = xstrdup(KBACKUP_VERSION);
 	rec->host = xstrdup(host);
 	rec->runner_id = xstrdup(r->runner_id);
+	rec->details = b->job.details != NULL ? json_incref(b->job.details) : NULL;
 	for (n = 0; n < b->ndone; n++)
 		record_add_part(rec, &b->done[i][n]);
 }
@@ -427,6 +430,12 @@ backup_commit(struct backup_job *b, char *err, size_t errlen)
 	struct runner	*r = b->r;
 	size_t		 i;
 
+	/* A physical base backup is committed once the WAL it needs is archived. */
+	if (b->job.details != NULL && pg_physical_is(b->job.details) &&
+	    wal_wait_archived(r, b->job.details, err, errlen) == -1) {
+		backup_remove_done(b);
+		return -1;
+	}
 	b->res->finished = time(NULL);
 	for (i = 0; i < r->nlocations; i++)
 		if (backup_commit_one(b, i, err, errlen) == -1)

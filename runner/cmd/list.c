@@ -13,6 +13,7 @@
 #include "runner/catalog/catalog.h"
 #include "runner/catalog/record.h"
 #include "runner/cmd/jobs.h"
+#include "runner/wal/pitr.h"
 
 static void
 print_labels(const struct backup_record *m, time_t now)
@@ -98,10 +99,11 @@ list_table(const struct catalog *c)
 		list_row(&c->v[i], now);
 }
 
+/* wal: the WAL archive's view of the physical backups (pitr.h), or NULL. */
 static json_t *
-entry_json(const struct catalog_entry *e)
+entry_json(const struct catalog_entry *e, json_t *wal)
 {
-	json_t		*o, *dbs;
+	json_t		*o, *dbs, *w;
 	const char	*db;
 	size_t		 i;
 
@@ -118,12 +120,14 @@ entry_json(const struct catalog_entry *e)
 		json_decref(dbs);
 		json_object_set_new(o, "future", json_boolean(e->future));
 		json_object_set_new(o, "manifest", record_to_json(&e->rec));
+		if ((w = json_object_get(wal, e->id)) != NULL)
+			json_object_set(o, "wal", w);
 	}
 	return o;
 }
 
 static void
-list_json(const struct catalog *c)
+list_json(const struct catalog *c, json_t *wal)
 {
 	json_t	*arr = json_array();
 	char	*s;
@@ -133,7 +137,7 @@ list_json(const struct catalog *c)
 		if (c->v[i].state == CATALOG_OK || c->v[i].state == CATALOG_DAMAGED ||
 		    c->v[i].state == CATALOG_RUNNING || (c->v[i].state == CATALOG_ORPHAN &&
 		    c->v[i].nobjects > 0))
-			json_array_append_new(arr, entry_json(&c->v[i]));
+			json_array_append_new(arr, entry_json(&c->v[i], wal));
 	s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	printf("%s\n", s);
 	free(s);
@@ -153,10 +157,15 @@ job_list(struct runner *r, const char *storage, int json)
 		log_kv(LOGL_ERROR, "cannot list backups", "error", err, NULL);
 		return EXIT_JOB;
 	}
-	if (json)
-		list_json(&c);
-	else
+	if (json) {
+		json_t *wal = wal_report_json(r, loc, &c);
+
+		list_json(&c, wal);
+		json_decref(wal);
+	} else {
 		list_table(&c);
+		wal_report(r, loc, &c, stdout);
+	}
 	fflush(stdout);
 	if (catalog_count(&c, CATALOG_DAMAGED) > 0)
 		log_kv(LOGL_ERROR, "damaged backups in the location: see DAMAGED above "

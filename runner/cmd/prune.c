@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "runner/catalog/catalog.h"
 #include "runner/cmd/jobs.h"
+#include "runner/wal/retention.h"
 
 struct prune_run {
 	struct runner			*r;
@@ -194,6 +195,8 @@ prune_location(struct prune_run *p)
 	if (!p->c->single)
 		prune_labels(p);
 	prune_damaged(p);
+	/* Physical backups: WAL behind the oldest one kept (runner/wal/retention.h). */
+	p->failed += wal_prune(p->c, p->req->dry_run, &p->deleted, &p->planned);
 	/* A dry run holds no lock: it cannot tell its own killed jobs from live ones. */
 	p->failed += catalog_sweep(p->c, CATALOG_SWEEP_AGED | (p->req->dry_run ? 0 :
 	    CATALOG_SWEEP_OWN), p->req->dry_run, &p->deleted, &p->planned);

@@ -24,6 +24,7 @@
 #include "runner/cmd/jobs.h"
 #include "runner/stream/keys.h"
 #include "runner/stream/pipeline.h"
+#include "runner/wal/pitr.h"
 
 struct location *
 job_location(struct runner *r, const char *name)
@@ -374,8 +375,17 @@ job_restore(struct runner *r, const struct restore_request *req)
 	size_t			 i;
 	int			 rc;
 
+	if (req->data_dir != NULL)
+		return job_restore_physical(r, req);
 	if ((rc = job_open_plan(r, req, 1, &o, &p)) != EXIT_OK)
 		return rc;
+	if (pg_physical_is(o.m->details)) {
+		log_kv(LOGL_ERROR, "a physical backup is restored into a data directory: "
+		    "restore ... --data-dir DIR", "id", o.m->id, NULL);
+		job_plan_free(&p);
+		job_close_backup(&o);
+		return EXIT_USAGE;
+	}
 	target = req->database != NULL ? req->database :
 	    config_get(r->engine_section, "database");
 	if (req->dry_run) {
@@ -616,6 +626,7 @@ verify_all(struct runner *r, const struct restore_request *req)
 		printf("%zu foreign manifest(s) ignored (see the log)\n", c.nforeign);
 	if (c.n == 0)
 		printf("no backups in %s\n", loc->desc);
+	failed += wal_report(r, loc, &c, stdout);
 	fflush(stdout);
 	if (failed > 0)
 		log_kv(LOGL_ERROR, "verify found bad backups", "location", loc->desc, NULL);
@@ -635,6 +646,7 @@ job_verify(struct runner *r, const struct restore_request *req, int all)
 	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
 	failed = verify_one(o.loc, &o.keys, o.e) == -1;
+	failed |= wal_report(r, o.loc, &o.catalog, stdout) > 0;
 	fflush(stdout);
 	if (failed)
 		log_kv(LOGL_ERROR, "verify found bad backups", "location", o.loc->desc, NULL);

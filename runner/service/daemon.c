@@ -29,6 +29,7 @@
 #include "common/util.h"
 #include "common/proc.h"
 #include "runner/service/api.h"
+#include "runner/service/archiver.h"
 #include "runner/service/control.h"
 #include "runner/service/daemon.h"
 #include "common/httpd.h"
@@ -48,6 +49,7 @@ struct daemon {
 	struct control		*ctl;
 	struct http_server	*http;
 	struct api		*api;		/* the control API, or NULL */
+	struct archiver		*archiver;	/* wal_method = stream, or NULL */
 	struct cron		 cron;
 	pthread_mutex_t		 lock;		/* next, last */
 	time_t			 next;
@@ -230,8 +232,12 @@ reload(struct daemon *d)
 	if ((ol == NULL) != (nl == NULL) || (ol != NULL && strcmp(ol, nl) != 0))
 		log_kv(LOGL_WARN, "[metrics] listen changed: takes effect at a restart", NULL);
 	child_set_env_denylist(config_secret_env_names(nr.cfg));
+	/* The stream reads the old config: stopped before it goes, started on the new. */
+	archiver_stop(d->archiver);
 	runner_free(d->r);
 	*d->r = nr;
+	if (archiver_start(&d->archiver, d->r, &d->jr.metrics, err, sizeof(err)) == -1)
+		log_kv(LOGL_ERROR, "WAL streaming not started", "error", err, NULL);
 	cron_parse(config_get(d->r->backup, "schedule"), &d->cron, err, sizeof(err));
 	log_kv(LOGL_INFO, "configuration reloaded", "schedule",
 	    config_get(d->r->backup, "schedule"), "timezone", timezone_of(d->r), NULL);
@@ -341,6 +347,8 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	cc.chain_arg = &d->jr.tail;
 	if (control_start(&d->ctl, &cc, err, errlen) == -1)
 		return -1;
+	if (archiver_start(&d->archiver, d->r, &d->jr.metrics, err, errlen) == -1)
+		return -1;
 	return api_start(&d->api, d->http, d->ctl, &d->jr, err, errlen);
 }
 
@@ -373,6 +381,7 @@ daemon_run(struct runner *r, const char *config_path, daemon_trigger_fn trigger)
 	log_kv(LOGL_INFO, "stopping", NULL);
 	sd_notify_stopping();
 out:
+	archiver_stop(d.archiver);
 	api_stop(d.api);	/* its jobs hold the control's slot */
 	control_stop(d.ctl);
 	if (d.http != NULL)

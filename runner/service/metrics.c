@@ -10,6 +10,7 @@
 #include "common/httpd.h"
 #include "common/util.h"
 #include "runner/service/metrics.h"
+#include "runner/wal/status.h"
 
 /*
  * Name of the label telling backup from restore.  Note: Prometheus renames an
@@ -38,6 +39,7 @@ metrics_free(struct metrics *m)
 	free(m->name);
 	free(m->namespace);
 	free(m->engine);
+	free(m->wal_status_dir);
 	pthread_mutex_destroy(&m->lock);
 	memset(m, 0, sizeof(*m));
 }
@@ -97,6 +99,43 @@ metrics_set_next_run(struct metrics *m, time_t next, int64_t interval)
 	pthread_mutex_lock(&m->lock);
 	m->next_run = (double)next;
 	m->interval = interval > 0 ? (double)interval : 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_wal_from_status(struct metrics *m, const char *dir)
+{
+	pthread_mutex_lock(&m->lock);
+	free(m->wal_status_dir);
+	m->wal_status_dir = dir != NULL ? xstrdup(dir) : NULL;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_wal_archived(struct metrics *m, time_t when)
+{
+	pthread_mutex_lock(&m->lock);
+	m->have_wal = 1;
+	m->wal_last_archived = (double)when;
+	m->wal_archived++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_wal_failed(struct metrics *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->have_wal = 1;
+	m->wal_failed++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_wal_pending(struct metrics *m, time_t since)
+{
+	pthread_mutex_lock(&m->lock);
+	m->have_wal = 1;
+	m->wal_pending_since = (double)since;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -182,6 +221,39 @@ render_jobs(FILE *f, const struct metrics *m)
 			    METRICS_JOB_LABEL, job_names[i], m->duration[i]);
 }
 
+/* The WAL archive's series; wal-push's status file is read as the page is made. */
+static void
+render_wal(FILE *f, const struct metrics *m)
+{
+	struct wal_status	st;
+	double			last = m->wal_last_archived, pending = m->wal_pending_since;
+	double			lag;
+	uint64_t		archived = m->wal_archived, failed = m->wal_failed;
+
+	if (m->wal_status_dir != NULL) {
+		if (wal_status_read(m->wal_status_dir, &st) == -1)
+			return;
+		last = (double)st.last_archived;
+		archived = st.archived;
+		failed = st.failed;
+		pending = (double)st.pending_since;
+	} else if (!m->have_wal)
+		return;
+	lag = pending > 0 ? (double)time(NULL) - pending : 0;
+	put_header(f, "kbackup_wal_last_archived_timestamp_seconds", "gauge",
+	    "Time the last WAL file was archived, seconds since the epoch (0: none yet).");
+	put_sample(f, m, "kbackup_wal_last_archived_timestamp_seconds", NULL, NULL, last);
+	put_header(f, "kbackup_wal_archive_lag_seconds", "gauge",
+	    "Age of the oldest WAL completed (wal-push) or received (stream) and not yet "
+	    "archived; 0 when none waits.");
+	put_sample(f, m, "kbackup_wal_archive_lag_seconds", NULL, NULL, lag > 0 ? lag : 0);
+	put_header(f, "kbackup_wal_archived_total", "counter", "WAL files archived.");
+	put_sample(f, m, "kbackup_wal_archived_total", NULL, NULL, (double)archived);
+	put_header(f, "kbackup_wal_push_failures_total", "counter",
+	    "Attempts to archive a WAL file that failed (PostgreSQL or the stream tries again).");
+	put_sample(f, m, "kbackup_wal_push_failures_total", NULL, NULL, (double)failed);
+}
+
 static void
 render(FILE *f, const struct metrics *m)
 {
@@ -229,6 +301,7 @@ render(FILE *f, const struct metrics *m)
 		put_sample(f, m, "kbackup_schedule_interval_seconds", NULL, NULL,
 		    m->interval);
 	}
+	render_wal(f, m);
 }
 
 char *

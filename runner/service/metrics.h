@@ -48,6 +48,17 @@ struct metrics {
 	double		 interval;			/* 0: unknown */
 	int		 last_job;			/* enum metrics_job, -1: none */
 	char		 last_error[256];
+	/*
+	 * WAL archiving (method = physical): from wal-push's status file in
+	 * wal_status_dir when set (wal_method = push), else what the daemon's
+	 * stream sets (have_wal).
+	 */
+	char		*wal_status_dir;
+	int		 have_wal;
+	double		 wal_last_archived;		/* 0: never */
+	uint64_t	 wal_archived;			/* counters */
+	uint64_t	 wal_failed;
+	double		 wal_pending_since;		/* 0: nothing waits */
 };
 
 /* start_time: the runner's start (time(NULL) by the caller). */
@@ -68,6 +79,13 @@ void	 metrics_set_backup_counts(struct metrics *, uint64_t ok, uint64_t damaged,
 	    uint64_t future);
 /* Next scheduled run (0: none); interval: seconds between two runs (0: unknown). */
 void	 metrics_set_next_run(struct metrics *, time_t next, int64_t interval);
+
+/* wal_method = push: the WAL metrics come from wal-push's status file in dir. */
+void	 metrics_wal_from_status(struct metrics *, const char *dir);
+/* wal_method = stream: a file archived, a push failed, since when WAL waits (0: none). */
+void	 metrics_wal_archived(struct metrics *, time_t when);
+void	 metrics_wal_failed(struct metrics *);
+void	 metrics_wal_pending(struct metrics *, time_t since);
 
 /* 1 if healthy (the last job did not fail, or none ran); else 0 and why in reason. */
 int	 metrics_healthy(struct metrics *, char *reason, size_t len);

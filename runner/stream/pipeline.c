@@ -141,6 +141,15 @@ int
 pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sink *sinks,
     size_t nsinks, struct progress *progress, uint64_t *raw, char *err, size_t errlen)
 {
+	return pipeline_backup_head(NULL, 0, in_fd, zstd, level, threads, sinks, nsinks,
+	    progress, raw, err, errlen);
+}
+
+int
+pipeline_backup_head(const void *head, size_t headlen, int in_fd, int zstd, int level,
+    int threads, struct pipeline_sink *sinks, size_t nsinks, struct progress *progress,
+    uint64_t *raw, char *err, size_t errlen)
+{
 	struct backup_state	 b = { sinks, nsinks };
 	struct compressor	*c = NULL;
 	char			*buf;
@@ -157,6 +166,11 @@ pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sin
 		return -1;
 	}
 	buf = xmalloc(READ_SIZE);
+	if (headlen > 0) {
+		if (compressor_write(c, head, headlen, err, errlen) == -1)
+			goto out;
+		*raw += headlen;
+	}
 	for (;;) {
 		if (wait_readable(in_fd, progress, err, errlen) == -1)
 			goto out;
@@ -200,7 +214,8 @@ pipeline_commit(struct pipeline_sink *sinks, size_t n, char *err, size_t errlen)
 			continue;
 		if (rc == -1) {
 			sinks[i].st->ops->put_abort(sinks[i].up);
-		} else if (sinks[i].st->ops->put_commit(sinks[i].up, NULL, err, errlen) == -1) {
+		} else if (sinks[i].st->ops->put_commit(sinks[i].up, &sinks[i].exists, err,
+		    errlen) == -1) {
 			errprefix(err, errlen, "storage %s", sinks[i].st->name);
 			rc = -1;
 		}
@@ -229,6 +244,11 @@ struct restore_state {
 	struct progress		*progress;
 	unsigned char		*held;
 	size_t			 nheld;
+	unsigned char		*head;		/* the first headlen plain bytes go here */
+	size_t			 headlen;
+	size_t			 headfill;
+	int			 head_only;	/* stop once the head is there */
+	int			 stopped;
 };
 
 /*
@@ -289,10 +309,21 @@ restore_write(const void *buf, size_t len, void *arg, char *err, size_t errlen)
 {
 	struct restore_state	*rs = arg;
 	const unsigned char	*p = buf;
-	size_t			 out;
+	size_t			 out, n;
 
 	rs->raw += len;
-	if (rs->out_fd == -1)
+	if (rs->headfill < rs->headlen) {
+		n = rs->headlen - rs->headfill < len ? rs->headlen - rs->headfill : len;
+		memcpy(rs->head + rs->headfill, p, n);
+		rs->headfill += n;
+		p += n;
+		len -= n;
+		if (rs->head_only && rs->headfill == rs->headlen) {
+			rs->stopped = 1;
+			return errf(err, errlen, "stopped after the head");
+		}
+	}
+	if (rs->out_fd == -1 || len == 0)
 		return 0;
 	if (rs->nheld + len <= HOLD_BACK) {
 		memcpy(rs->held + rs->nheld, p, len);
@@ -401,11 +432,26 @@ pipeline_restore(struct storage *st, const char *key, const struct keyring *kr,
     const char *id, const char *sha256, const char *cipher, int out_fd,
     struct progress *progress, uint64_t *raw, char *err, size_t errlen)
 {
+	return pipeline_restore_head(st, key, kr, id, sha256, cipher, NULL, 0, 0, out_fd,
+	    progress, raw, NULL, err, errlen);
+}
+
+int
+pipeline_restore_head(struct storage *st, const char *key, const struct keyring *kr,
+    const char *id, const char *sha256, const char *cipher, void *head, size_t headlen,
+    int head_only, int out_fd, struct progress *progress, uint64_t *raw, int *missing_out,
+    char *err, size_t errlen)
+{
 	struct restore_state	rs;
 	struct stat		sb;
 	int			missing = 0, rc = -1;
 
+	if (missing_out != NULL)
+		*missing_out = 0;
 	memset(&rs, 0, sizeof(rs));
+	rs.head = head;
+	rs.headlen = headlen;
+	rs.head_only = head_only;
 	rs.out_fd = out_fd;
 	/* A pipe to the restore tool: non-blocking, see write_cancellable(). */
 	if (out_fd != -1 && fstat(out_fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
@@ -425,11 +471,19 @@ pipeline_restore(struct storage *st, const char *key, const struct keyring *kr,
 	    errlen) == -1)
 		goto out;
 	if (st->ops->get(st, key, 0, restore_stored, &rs, &missing, err, errlen) == -1) {
+		if (rs.stopped) {
+			rc = 0;
+			goto out;
+		}
 		if (missing)
 			errf(err, errlen, "backup %s: its data (%s) is missing", id, key);
+		if (missing_out != NULL)
+			*missing_out = missing;
 		goto out;
 	}
 	rc = restore_finish(&rs, id, sha256, err, errlen);
+	if (rc == 0 && rs.headfill < rs.headlen)
+		rc = errf(err, errlen, "%s: shorter than its head", id);
 out:
 	*raw = rs.raw;
 	free(rs.held);

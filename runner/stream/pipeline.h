@@ -35,6 +35,7 @@ struct pipeline_sink {
 	char				 sha256[65];
 	struct container_info		 info;
 	struct progress			*progress;	/* set by pipeline_backup */
+	int				 exists;	/* pipeline_commit: if_absent found one */
 };
 
 /*
@@ -47,6 +48,14 @@ struct pipeline_sink {
 int	 pipeline_backup(int in_fd, int zstd, int level, int threads,
 	    struct pipeline_sink *sinks, size_t nsinks, struct progress *progress,
 	    uint64_t *raw, char *err, size_t errlen);
+/*
+ * The same with head (headlen bytes) put in before what in_fd gives: an
+ * object whose plain stream begins with a head of its own (an archived WAL
+ * file's, runner/wal/walobj.h).
+ */
+int	 pipeline_backup_head(const void *head, size_t headlen, int in_fd, int zstd,
+	    int level, int threads, struct pipeline_sink *sinks, size_t nsinks,
+	    struct progress *progress, uint64_t *raw, char *err, size_t errlen);
 /* Commits every upload; on a failure aborts the rest and says which failed. */
 int	 pipeline_commit(struct pipeline_sink *, size_t, char *err, size_t errlen);
 void	 pipeline_abort(struct pipeline_sink *, size_t);
@@ -64,5 +73,16 @@ int	 pipeline_restore(struct storage *, const char *key, const struct keyring *,
 	    const char *id, const char *sha256, const char *cipher, int out_fd,
 	    struct progress *progress,
 	    uint64_t *raw, char *err, size_t errlen);
+/*
+ * The same for such an object: its first headlen plain bytes go into head
+ * (the call fails when there are fewer), the rest into out_fd.  head_only:
+ * the transfer stops once the head is there, checked as the first frame is,
+ * and nothing after it is read.  *missing (may be NULL) is set when the key
+ * does not exist.
+ */
+int	 pipeline_restore_head(struct storage *, const char *key, const struct keyring *,
+	    const char *id, const char *sha256, const char *cipher, void *head,
+	    size_t headlen, int head_only, int out_fd, struct progress *progress,
+	    uint64_t *raw, int *missing, char *err, size_t errlen);
 
 #endif

@@ -184,6 +184,60 @@ test_runner_refused(void **state)
 	}
 }
 
+/* A definition's spec (after "spec": {), parsed; the error, "" when it parsed. */
+static char *
+parse_spec(const char *spec, struct definition *d)
+{
+	static char	 err[KB_ERRLEN];
+	const char	*reason;
+	char		*text;
+	json_t		*obj;
+
+	text = xasprintf("{\"metadata\": {\"name\": \"ledger\", \"namespace\": \"shop\"}, "
+	    "\"spec\": {\"storageLocation\": \"s3\", \"schedule\": \"@daily\", %s}}", spec);
+	if ((obj = json_loads(text, 0, NULL)) == NULL)
+		fail_msg("bad JSON: %s", text);
+	free(text);
+	err[0] = '\0';
+	definition_parse(obj, d, &reason, err, sizeof(err));
+	json_decref(obj);
+	return err;
+}
+
+/* spec.pitr: the runner's stream; refused where it cannot work or would be overridden. */
+static void
+test_pitr(void **state)
+{
+	struct definition	d;
+
+	assert_string_equal(parse_spec("\"engine\": \"postgres\", \"pitr\": {\"slot\": "
+	    "\"kb_ledger\", \"checkpoint\": \"fast\"}", &d), "");
+	assert_true(d.pitr);
+	assert_string_equal(d.pitr_slot, "kb_ledger");
+	assert_string_equal(d.pitr_checkpoint, "fast");
+	definition_free(&d);
+	assert_string_equal(parse_spec("\"engine\": \"postgres\", \"pitr\": {}", &d), "");
+	assert_true(d.pitr);
+	assert_null(d.pitr_slot);
+	definition_free(&d);
+	assert_string_equal(parse_spec("\"engine\": \"mysql\", \"pitr\": {}", &d),
+	    "spec.pitr: only for engine postgres");
+	definition_free(&d);
+	assert_string_equal(parse_spec("\"engine\": \"postgres\", \"mode\": \"single\", "
+	    "\"pitr\": {}", &d), "spec.pitr: needs mode retained");
+	definition_free(&d);
+	assert_string_equal(parse_spec("\"engine\": \"postgres\", \"settings\": "
+	    "{\"wal_method\": \"push\"}, \"pitr\": {}", &d),
+	    "spec.settings.wal_method: set by spec.pitr");
+	definition_free(&d);
+	assert_non_null(strstr(parse_spec("\"engine\": \"postgres\", \"pitr\": {\"slot\": "
+	    "\"Bad-Slot\"}", &d), "spec.pitr.slot"));
+	definition_free(&d);
+	assert_string_equal(parse_spec("\"engine\": \"postgres\", \"pitr\": {\"checkpoint\": "
+	    "\"now\"}", &d), "spec.pitr.checkpoint: expected fast or spread");
+	definition_free(&d);
+}
+
 static void
 test_location_service_account(void **state)
 {
@@ -373,6 +427,7 @@ main(void)
 		cmocka_unit_test(test_runner_settings),
 		cmocka_unit_test(test_settings_lists),
 		cmocka_unit_test(test_runner_refused),
+		cmocka_unit_test(test_pitr),
 		cmocka_unit_test(test_location_service_account),
 		cmocka_unit_test(test_runs),
 		cmocka_unit_test(test_backups_status),

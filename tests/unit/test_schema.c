@@ -57,6 +57,7 @@ static const struct {
 	{ "metrics", "api_token", "short-token" },	/* fewer than 16 characters */
 	{ "retention", "rule.*", "quarterly 90d" },
 	{ "storage", "part_size", "1KiB" },
+	{ "postgres", "slot", "Bad-Slot" },
 };
 
 static int

@@ -1,0 +1,23 @@
+/*
+ * retention: the WAL side of prune.
+ *
+ * WAL is kept back to the first segment of the oldest base backup prune
+ * keeps (any timeline: no retained backup needs a segment before the one
+ * it starts in) and deleted behind it.  As for backups, the decision is
+ * taken on the manifests, not on the index: every retained physical
+ * backup's manifest is read again (catalog_refresh) before anything is
+ * deleted, and only when the index says there is something to delete.
+ * Nothing is deleted while a backup is in progress (its start is not known
+ * yet), nor when no physical backup is kept.  History files are kept.
+ */
+#ifndef KB_WAL_RETENTION_H
+#define KB_WAL_RETENTION_H
+
+#include <stddef.h>
+
+#include "runner/catalog/catalog.h"
+
+/* After the backups were pruned; returns the number of failures. */
+size_t	 wal_prune(struct catalog *, int dry_run, size_t *deleted, size_t *planned);
+
+#endif
