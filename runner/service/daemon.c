@@ -352,6 +352,27 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	return api_start(&d->api, d->http, d->ctl, &d->jr, err, errlen);
 }
 
+/*
+ * The first count of the stored backups, in the job slot: it uses the
+ * locations' storage, which a job triggered meanwhile (the control socket
+ * and the API are up) would use at the same time from its thread.
+ */
+static void
+seed(struct daemon *d)
+{
+	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
+	char		 busy[400];
+
+	while (control_job_begin(d->ctl, "counting the stored backups", busy,
+	    sizeof(busy)) == -1) {
+		if (cancel_requested())
+			return;
+		nanosleep(&tick, NULL);		/* a job got in first */
+	}
+	jobrun_seed(&d->jr);
+	control_job_end(d->ctl);
+}
+
 int
 daemon_run(struct runner *r, const char *config_path, daemon_trigger_fn trigger)
 {
@@ -370,7 +391,7 @@ daemon_run(struct runner *r, const char *config_path, daemon_trigger_fn trigger)
 		rc = EXIT_JOB;
 		goto out;
 	}
-	jobrun_seed(&d.jr);
+	seed(&d);
 	snprintf(port, sizeof(port), "%u", d.http != NULL ? http_port(d.http) : 0);
 	log_kv(LOGL_INFO, "daemon started", "schedule", config_get(r->backup, "schedule"),
 	    "timezone", timezone_of(r), "metrics_port", d.http != NULL ? port : "none",

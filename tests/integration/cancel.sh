@@ -8,16 +8,43 @@
 . "$(dirname "$0")/../lib.sh"
 
 SILENT_PORT=$(free_port)
-python3 - "$SILENT_PORT" >"$KB_TMP/silent.log" 2>&1 <<'PY' &
-import socket, sys, threading, time
+# While $KB_TMP/silent exists, a connection is accepted and never answered;
+# without it, an empty bucket answers (so that a daemon can start).
+touch "$KB_TMP/silent"
+python3 - "$SILENT_PORT" "$KB_TMP/silent" >"$KB_TMP/silent.log" 2>&1 <<'PY' &
+import os, socket, sys, threading
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(64)
 held = []
+EMPTY = (b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult>'
+	 b'<IsTruncated>false</IsTruncated></ListBucketResult>')
+MISSING = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>'
+def answer(c):
+	f = c.makefile("rb")
+	while True:
+		line = f.readline()
+		if not line:
+			return
+		method, target = line.split()[:2]
+		length = 0
+		while (h := f.readline()) not in (b"\r\n", b""):
+			if h.lower().startswith(b"content-length:"):
+				length = int(h.split(b":")[1])
+		f.read(length)
+		if os.path.exists(sys.argv[2]):
+			return		# silent from now on, on this connection too
+		listing = method == b"GET" and b"list-type=2" in target
+		body = EMPTY if listing else b"" if method == b"HEAD" else MISSING
+		status = b"200 OK" if listing else b"404 Not Found"
+		c.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/xml\r\n"
+			  b"Content-Length: %d\r\n\r\n" % len(body) + (b"" if method == b"HEAD" else body))
 while True:
-    c, _ = s.accept()
-    held.append(c)		# read nothing, answer nothing
+	c, _ = s.accept()
+	held.append(c)		# silent: read nothing, answer nothing
+	if not os.path.exists(sys.argv[2]):
+		threading.Thread(target=answer, args=(c,), daemon=True).start()
 PY
 SILENT=$!
 at_exit "kill $SILENT"
@@ -86,12 +113,16 @@ assert_workdir_clean "$KB_TMP/work" "after the cancelled commands"
 say "the daemon, during a triggered backup and a triggered restore"
 for job in backup "restore latest"; do
 	: >"$KB_TMP/daemon.log"
+	rm -f "$KB_TMP/silent"	# the daemon's first count of the backups gets answers
 	"$RUNNER" -c "$KB_TMP/kb.conf" run >/dev/null 2>"$KB_TMP/daemon.log" &
 	DPID=$!
 	for _ in $(seq 1 50); do
 		grep -q 'msg="daemon started"' "$KB_TMP/daemon.log" && break
 		sleep 0.1
 	done
+	grep -q 'msg="daemon started"' "$KB_TMP/daemon.log" ||
+		fail "the daemon did not start: $(cat "$KB_TMP/daemon.log")"
+	touch "$KB_TMP/silent"	# its job's requests do not
 	# shellcheck disable=SC2086
 	"$RUNNER" -c "$KB_TMP/kb.conf" trigger $job >"$KB_TMP/t.out" 2>&1 &
 	TPID=$!
@@ -113,6 +144,7 @@ for job in backup "restore latest"; do
 	set -e
 	expect_rc 0 "the daemon stopped during $job"
 	[ "$trc" != 0 ] || fail "trigger $job reported success: $(cat "$KB_TMP/t.out")"
+	assert_contains "$KB_TMP/daemon.log" 'control: job triggered' "the $job was started"
 	assert_contains "$KB_TMP/daemon.log" "cancelled" "daemon during $job says why"
 	[ ! -e "$KB_TMP/work/test.orders/control.sock" ] || fail "control socket left"
 	echo "ok: daemon during $job"
