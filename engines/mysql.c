@@ -15,6 +15,10 @@
  * missing, and dropped again if the restore fails).  A list of databases,
  * or "*" (--all-databases), makes a dump that names its databases itself:
  * it restores only into those names.
+ *
+ * binlog = archive: the server must write a binary log (preflight and
+ * check say so when it does not); the dump records its position in it
+ * (engines/my_binlog), which point-in-time recovery starts from.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +32,13 @@
 #include "common/util.h"
 #include "common/proc.h"
 #include "engines/engine.h"
+#include "engines/my_binlog.h"
 
 struct my_job {
 	struct child	 child;
 	int		 running;
+	int		 mariadb;	/* preflight: the server is MariaDB */
+	struct my_binlog_tee *tee;	/* binlog = archive: the dump read on its way */
 	struct memfile	 opts;		/* [client] password=... */
 	char		*created;	/* restore: the database it created, dropped on failure */
 };
@@ -49,6 +56,7 @@ static const struct config_key mysql_keys[] = {
 	{ "restore_options", CFG_LIST, 0, NULL, "extra client arguments for restores",
 	    0, 0, NULL },
 	{ "bin_dir", CFG_PATH, 0, NULL, "the directory of the dump tool and client", 0, 0, NULL },
+	{ "binlog", CFG_ENUM, 0, "off", "off|archive", 0, 0, NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
@@ -263,10 +271,13 @@ static int
 my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
 	struct my_job	*my = job->priv;
+	char		 terr[KB_ERRLEN];
 	int		 rc = 0;
 
 	if (my == NULL)
 		return 0;
+	if (my->tee != NULL && aborted)
+		my_binlog_tee_abort(my->tee);
 	if (my->running) {
 		if (aborted) {
 			child_kill(&my->child);
@@ -275,6 +286,13 @@ my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 		} else
 			rc = child_wait(&my->child, err, errlen);
 		my->running = 0;
+	}
+	if (my->tee != NULL) {
+		if (my_binlog_tee_end(my->tee, terr, sizeof(terr)) == -1 && rc == 0)
+			rc = errf(err, errlen, "%s", terr);
+		if (rc == 0)
+			rc = my_binlog_dump_details(my->tee, &job->details, err, errlen);
+		free(my->tee);
 	}
 	if (my->created != NULL && (aborted || rc == -1))
 		my_drop_created(job);
@@ -302,6 +320,49 @@ my_single(struct engine_job *job, char **name)
 }
 
 static int
+my_archiving(struct engine_job *job)
+{
+	return strcmp(config_get(job->section, "binlog"), "archive") == 0;
+}
+
+/*
+ * binlog = archive needs a server that writes a binary log: said before
+ * anything is written.  Remembers whether it is MariaDB (whose dump takes
+ * --gtid).
+ */
+static int
+my_binlog_ready(struct engine_job *job, char *err, size_t errlen)
+{
+	struct my_job	*my = my_priv(job);
+	char		*out = NULL;
+	int		 rc;
+
+	if (!my_archiving(job))
+		return 0;
+	rc = my_sql(job, NULL, "SELECT @@log_bin, @@version;\n", 0, &out, err, errlen);
+	if (rc == 0)
+		rc = my_binlog_server_check(out, &my->mariadb, err, errlen);
+	free(out);
+	return rc;
+}
+
+static int
+my_preflight(struct engine_job *job, char *err, size_t errlen)
+{
+	if (my_binlog_ready(job, err, errlen) == -1) {
+		my_end(job, 0, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+my_release(struct engine_job *job)
+{
+	my_end(job, 1, NULL, 0);
+}
+
+static int
 my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
 	struct my_job		*my = my_priv(job);
@@ -322,6 +383,11 @@ my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	child_args_add(&a, "--events");
 	child_args_add(&a, "--triggers");
 	child_args_add(&a, "--hex-blob");
+	if (my_archiving(job)) {
+		child_args_add(&a, "--master-data=2");
+		if (my->mariadb)
+			child_args_add(&a, "--gtid");
+	}
 	child_args_add_words(&a, config_get(job->section, "dump_options"));
 	w = words_split(dbs, &n);
 	if (n == 1 && strcmp(w[0], "*") == 0)
@@ -343,6 +409,15 @@ my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	}
 	my->running = 1;
 	*fd = my->child.out_fd;
+	if (my_archiving(job)) {
+		my->tee = xcalloc(1, sizeof(*my->tee));
+		if (my_binlog_tee_start(my->tee, my->child.out_fd, fd, err, errlen) == -1) {
+			free(my->tee);
+			my->tee = NULL;
+			my_end(job, 1, NULL, 0);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -422,9 +497,11 @@ my_check(struct engine_job *job, char *err, size_t errlen)
 	int	 rc;
 
 	rc = my_sql(job, NULL, "SELECT 1;\n", 0, &out, err, errlen);
-	my_end(job, 0, NULL, 0);
 	if (rc == 0 && strncmp(out, "1", 1) != 0)
 		rc = errf(err, errlen, "SELECT 1 did not answer 1");
+	if (rc == 0)
+		rc = my_binlog_ready(job, err, errlen);
+	my_end(job, 0, NULL, 0);
 	free(out);
 	return rc;
 }
@@ -564,6 +641,8 @@ const struct engine_desc engine_mysql_desc = {
 
 const struct engine_ops engine_mysql = {
 	.desc = &engine_mysql_desc,
+	.preflight = my_preflight,
+	.release = my_release,
 	.backup_begin = my_backup_begin,
 	.backup_end = my_end,
 	.restore_begin = my_restore_begin,
