@@ -33,6 +33,7 @@
 #include "common/proc.h"
 #include "engines/engine.h"
 #include "engines/my_binlog.h"
+#include "engines/mysql.h"
 
 struct my_job {
 	struct child	 child;
@@ -57,11 +58,15 @@ static const struct config_key mysql_keys[] = {
 	    0, 0, NULL },
 	{ "bin_dir", CFG_PATH, 0, NULL, "the directory of the dump tool and client", 0, 0, NULL },
 	{ "binlog", CFG_ENUM, 0, "off", "off|archive", 0, 0, NULL },
+	{ "binlog_flush", CFG_DURATION, 0, "1m",
+	    "how often the current binary log file is stored", 1, 86400, NULL },
+	{ "binlog_command", CFG_STRING, 0, NULL, "mariadb-binlog or mysqlbinlog", 0, 0, NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
 static const char *const dump_tools[] = { "mariadb-dump", "mysqldump", NULL };
 static const char *const client_tools[] = { "mariadb", "mysql", NULL };
+static const char *const binlog_tools[] = { "mariadb-binlog", "mysqlbinlog", NULL };
 
 static struct my_job *
 my_priv(struct engine_job *job)
@@ -164,7 +169,7 @@ my_write_optfile(struct engine_job *job, char *err, size_t errlen)
  * name another database than CREATE DATABASE `é` made.
  */
 static void
-my_command(struct engine_job *job, struct child_args *a, const char *key,
+my_connection(struct engine_job *job, struct child_args *a, const char *key,
     const char *const *names)
 {
 	struct my_job	*my = my_priv(job);
@@ -183,6 +188,13 @@ my_command(struct engine_job *job, struct child_args *a, const char *key,
 	}
 	if (user != NULL)
 		child_args_addf(a, "--user=%s", user);
+}
+
+static void
+my_command(struct engine_job *job, struct child_args *a, const char *key,
+    const char *const *names)
+{
+	my_connection(job, a, key, names);
 	child_args_add(a, "--default-character-set=utf8mb4");
 }
 
@@ -319,10 +331,16 @@ my_single(struct engine_job *job, char **name)
 	return single;
 }
 
+int
+mysql_binlog_archiving(const struct config_section *section)
+{
+	return strcmp(config_get(section, "binlog"), "archive") == 0;
+}
+
 static int
 my_archiving(struct engine_job *job)
 {
-	return strcmp(config_get(job->section, "binlog"), "archive") == 0;
+	return mysql_binlog_archiving(job->section);
 }
 
 /*
@@ -630,6 +648,91 @@ my_pod(const struct config_section *section, struct engine_pod *pod)
 {
 	memset(pod, 0, sizeof(*pod));
 	pod->image = "kbackup/runner-mysql";
+}
+
+/* The binary log archive's side (engines/mysql.h) */
+
+int
+mysql_binlog_first(struct engine_job *job, char *name, size_t len, char *err,
+    size_t errlen)
+{
+	char	*out = NULL, *tab;
+	int	 rc;
+
+	rc = my_sql(job, NULL, "SHOW BINARY LOGS;\n", 0, &out, err, errlen);
+	if (rc == 0 && ((tab = strchr(out, '\t')) == NULL || tab == out ||
+	    (size_t)(tab - out) >= len))
+		rc = errf(err, errlen, "SHOW BINARY LOGS named no file: is log_bin on?");
+	if (rc == 0) {
+		memcpy(name, out, (size_t)(tab - out));
+		name[tab - out] = '\0';
+	}
+	free(out);
+	return rc;
+}
+
+int
+mysql_binlog_stream_spawn(struct engine_job *job, const char *start, const char *dir,
+    struct child *c, char *err, size_t errlen)
+{
+	struct my_job		*my = my_priv(job);
+	struct child_args	 a = { 0 };
+	int			 rc;
+
+	if (my_write_optfile(job, err, errlen) == -1)
+		return -1;
+	my_connection(job, &a, "binlog_command", binlog_tools);
+	child_args_add(&a, "--read-from-remote-server");
+	child_args_add(&a, "--raw");
+	child_args_add(&a, "--stop-never");
+	child_args_addf(&a, "--result-file=%s", dir);
+	child_args_add(&a, "--");
+	child_args_add(&a, start);
+	rc = child_spawn(c, child_args_list(&a), NULL, &my->opts, CHILD_STDOUT_PIPE, err,
+	    errlen);
+	child_args_free(&a);
+	return rc;
+}
+
+int
+mysql_binlog_decode_spawn(struct engine_job *job, const char *const *files,
+    uint64_t start_pos, const char *stop_datetime, struct child *c, char *err,
+    size_t errlen)
+{
+	static const char *const utc[] = { "TZ=UTC", NULL };
+	struct child_args	 a = { 0 };
+	const char		*dbs = config_get(job->section, "databases");
+	char			*single = NULL;
+	size_t			 i;
+	int			 rc;
+
+	if (!my_single(job, &single) && strcmp(dbs, "*") != 0)
+		return errf(err, errlen, "restore --at with binary logs needs a definition of "
+		    "one database or of all (*): this one backs up '%s', and the binary log "
+		    "decoder keeps one database or every one", dbs);
+	my_tool(job, &a, "binlog_command", binlog_tools);
+	if (start_pos > 4)
+		child_args_addf(&a, "--start-position=%llu", (unsigned long long)start_pos);
+	if (stop_datetime != NULL)
+		child_args_addf(&a, "--stop-datetime=%s", stop_datetime);
+	if (single != NULL && job->database != NULL && strcmp(single, job->database) != 0)
+		child_args_addf(&a, "--rewrite-db=%s->%s", single, job->database);
+	if (single != NULL)
+		child_args_addf(&a, "--database=%s", job->database != NULL ? job->database :
+		    single);
+	child_args_add(&a, "--");
+	for (i = 0; files[i] != NULL; i++)
+		child_args_add(&a, files[i]);
+	free(single);
+	rc = child_spawn(c, child_args_list(&a), utc, NULL, CHILD_STDOUT_PIPE, err, errlen);
+	child_args_free(&a);
+	return rc;
+}
+
+void
+mysql_binlog_done(struct engine_job *job)
+{
+	my_end(job, 0, NULL, 0);
 }
 
 /* What the config schema and the operator read. */
