@@ -717,9 +717,8 @@ mysql_binlog_decode_spawn(struct engine_job *job, const char *const *files,
 		child_args_addf(&a, "--stop-datetime=%s", stop_datetime);
 	if (single != NULL && job->database != NULL && strcmp(single, job->database) != 0)
 		child_args_addf(&a, "--rewrite-db=%s->%s", single, job->database);
-	if (single != NULL)
-		child_args_addf(&a, "--database=%s", job->database != NULL ? job->database :
-		    single);
+	if (single != NULL)	/* the filter reads the names before the rewrite */
+		child_args_addf(&a, "--database=%s", single);
 	child_args_add(&a, "--");
 	for (i = 0; files[i] != NULL; i++)
 		child_args_add(&a, files[i]);

@@ -1,0 +1,333 @@
+/*
+ * bpitr: restore --at and verify for MariaDB/MySQL with binary log
+ * archiving.  See bpitr.h.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cancel.h"
+#include "common/log.h"
+#include "common/timeparse.h"
+#include "common/util.h"
+#include "engines/mysql.h"
+#include "runner/binlog/bpitr.h"
+
+#define COPY_CHUNK	(128 * 1024)
+
+int
+binlog_pitr_on(const struct runner *r)
+{
+	return strcmp(r->engine->desc->name, "mysql") == 0 &&
+	    mysql_binlog_archiving(r->engine_section);
+}
+
+/* The window text: "any time from A to B", or why there is none. */
+static void
+window_text(time_t from, const struct binlog_run *run, char *buf, size_t len)
+{
+	char	a[21], b[21];
+
+	time_to_rfc3339(from, a);
+	if (run->last_event - 1 < from) {
+		snprintf(buf, len, "no time yet (no archived event after its end, %s)", a);
+		return;
+	}
+	time_to_rfc3339(run->last_event - 1, b);
+	snprintf(buf, len, "any time from %s to %s", a, b);
+}
+
+size_t
+binlog_report(struct runner *r, struct location *loc, const struct catalog *c, FILE *out)
+{
+	const struct catalog_entry	*e;
+	struct binlog_archive		 ar;
+	struct binlog_run		 run;
+	struct my_binpos		 pos;
+	struct keyring			 kr;
+	char				 err[KB_ERRLEN], missing[BINLOG_KEY_MAX], text[128];
+	size_t				 i, problems = 0, dumps = 0;
+
+	if (keyring_load(loc->section, &kr, err, sizeof(err)) == -1 ||
+	    binlog_archive_open(loc, r->base, &kr, &ar, err, sizeof(err)) == -1) {
+		fprintf(out, "binary log archive: FAILED %s\n", err);
+		return 1;
+	}
+	fprintf(out, "binary log archive: %zu piece%s", ar.n, ar.n == 1 ? "" : "s");
+	if (ar.n > 0)
+		fprintf(out, ", %s to %s", ar.v[0].name, ar.v[ar.n - 1].name);
+	fprintf(out, "\n");
+	for (i = 0; i < c->n; i++) {
+		e = &c->v[i];
+		if (e->state != CATALOG_OK || !e->have_rec || e->future ||
+		    my_binpos_from_details(e->rec.details, &pos, err, sizeof(err)) != 1)
+			continue;
+		dumps++;
+		if (binlog_run_from(&ar, pos.file, &run, missing, sizeof(missing), err,
+		    sizeof(err)) == -1) {
+			fprintf(out, "binlog: backup %s cannot be replayed: %s\n", e->id, err);
+			problems++;
+			continue;
+		}
+		window_text(e->rec.finished, &run, text, sizeof(text));
+		fprintf(out, "binlog: backup %s (from %s:%" PRIu64 "): %s, to %s%s%s%s\n", e->id,
+		    pos.file, pos.position, text, ar.v[run.end - 1].name,
+		    run.gap[0] != '\0' ? "; ends at a gap: " : "", run.gap,
+		    run.gap[0] != '\0' ? " is missing" : "");
+		problems += run.gap[0] != '\0';
+	}
+	if (dumps == 0)
+		fprintf(out, "binlog: no backup records a binary log position\n");
+	fflush(out);
+	binlog_archive_close(&ar);
+	keyring_free(&kr);
+	return problems;
+}
+
+/* Why --at cannot be had along the run, or 0 when it can. */
+static int
+plan_check(const struct binlog_plan *p, time_t finished, char *err, size_t errlen)
+{
+	char	when[21], to[21], text[128];
+
+	time_to_rfc3339(p->at, when);
+	time_to_rfc3339(p->run.last_event - 1, to);
+	if (p->at >= finished && p->at < p->run.last_event)
+		return 0;
+	window_text(finished, &p->run, text, sizeof(text));
+	if (p->run.gap[0] != '\0')
+		return errf(err, errlen, "the binary logs of backup %s reach only to %s: %s is "
+		    "missing from the archive, so %s cannot be restored (%s)", p->id, to,
+		    p->run.gap, when, text);
+	return errf(err, errlen, "%s is outside what backup %s and the archived binary logs "
+	    "can restore: %s", when, p->id, text);
+}
+
+int
+binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct opened *o,
+    struct binlog_plan *p)
+{
+	const char	*tz = config_get(r->backup, "timezone");
+	char		 err[KB_ERRLEN], missing[BINLOG_KEY_MAX];
+	int		 rc;
+
+	memset(p, 0, sizeof(*p));
+	if (req->at == NULL || !binlog_pitr_on(r))
+		return 0;
+	p->id = o->m->id;
+	if (time_parse(req->at, tz, &p->at, err, sizeof(err)) == -1)
+		goto fail;
+	if ((rc = my_binpos_from_details(o->m->details, &p->pos, err, sizeof(err))) != 1) {
+		if (rc == 0)
+			errf(err, sizeof(err), "backup %s records no binary log position (taken "
+			    "before binlog = archive?): it restores only as it was", o->m->id);
+		goto fail;
+	}
+	if (binlog_archive_open(o->loc, r->base, &o->keys, &p->ar, err, sizeof(err)) == -1)
+		goto fail;
+	if (binlog_run_from(&p->ar, p->pos.file, &p->run, missing, sizeof(missing), err,
+	    sizeof(err)) == -1 || plan_check(p, o->m->finished, err, sizeof(err)) == -1)
+		goto fail;
+	p->active = 1;
+	return 0;
+fail:
+	log_kv(LOGL_ERROR, "restore --at refused before anything was written", "id", o->m->id,
+	    "error", err, NULL);
+	binlog_pitr_free(p);
+	return -1;
+}
+
+void
+binlog_pitr_print(const struct binlog_plan *p, FILE *out)
+{
+	char	when[21];
+	size_t	i;
+
+	if (!p->active)
+		return;
+	time_to_rfc3339(p->at, when);
+	fprintf(out, "then the binary logs from %s:%" PRIu64 ", every event up to %s "
+	    "(inclusive, to the second), from the archived files:\n", p->pos.file,
+	    p->pos.position, when);
+	for (i = p->run.first; i < p->run.end; i++)
+		if (i == p->run.first || strcmp(p->ar.v[i].name, p->ar.v[i - 1].name) != 0)
+			fprintf(out, "  %s\n", p->ar.v[i].name);
+}
+
+void
+binlog_pitr_free(struct binlog_plan *p)
+{
+	if (p->ar.base != NULL)
+		binlog_archive_close(&p->ar);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Reassembles the files of the run into dir; files (NULL-terminated) their paths. */
+static int
+fetch_files(struct binlog_plan *p, const char *dir, char ***files, char *err, size_t errlen)
+{
+	struct bobj_head	 h;
+	size_t			 i, n = 0;
+	char			*path = NULL;
+	int			 fd = -1, rc = 0;
+
+	*files = xcalloc(1, sizeof(**files));
+	for (i = p->run.first; i < p->run.end && rc == 0; i++) {
+		if (cancel_requested())
+			return errf(err, errlen, "cancelled");
+		if (fd == -1) {
+			path = path_join(dir, p->ar.v[i].name);
+			fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (fd == -1) {
+				rc = errf(err, errlen, "%s: %s", path, strerror(errno));
+				free(path);
+				break;
+			}
+		}
+		rc = binlog_fetch_piece(&p->ar, i, fd, &h, err, errlen);
+		/* A later file whose first event is past the target is not needed. */
+		if (rc == 0 && n > 0 && h.offset == 0 && h.first > p->at) {
+			close(fd);
+			unlink(path);
+			free(path);
+			fd = -1;
+			break;
+		}
+		if (rc == 0 && (i + 1 == p->run.end || p->ar.v[i].last)) {
+			close(fd);
+			fd = -1;
+			*files = xreallocarray(*files, n + 2, sizeof(**files));
+			(*files)[n++] = path;
+			(*files)[n] = NULL;
+		}
+	}
+	if (fd != -1) {
+		close(fd);
+		free(path);
+	}
+	return rc;
+}
+
+static void
+remove_dir(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*path;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		path = path_join(dir, de->d_name);
+		unlink(path);
+		free(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* The decoder's SQL into the client. */
+static int
+copy_out(int from, int to, char *err, size_t errlen)
+{
+	char	*buf = xmalloc(COPY_CHUNK);
+	ssize_t	 n;
+	int	 rc = 0;
+
+	for (;;) {
+		if (cancel_requested()) {
+			rc = errf(err, errlen, "cancelled");
+			break;
+		}
+		n = read(from, buf, COPY_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == -1)
+				rc = errf(err, errlen, "reading mariadb-binlog: %s",
+				    strerror(errno));
+			break;
+		}
+		if (write_all(to, buf, (size_t)n) == -1) {
+			rc = errf(err, errlen, "the client stopped reading: %s", strerror(errno));
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static int
+replay(struct runner *r, struct binlog_plan *p, char **files, const char *database,
+    char *err, size_t errlen)
+{
+	struct engine_job	 job, dec;
+	struct child		 c;
+	struct tm		 tm;
+	time_t			 stop = p->at + 1;
+	char			 when[32], derr[KB_ERRLEN];
+	int			 fd, rc, drc;
+
+	gmtime_r(&stop, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	runner_engine_job(r, &dec, database);
+	memset(&c, 0, sizeof(c));
+	if (mysql_binlog_decode_spawn(&dec, (const char *const *)files, p->pos.position, when,
+	    &c, err, errlen) == -1)
+		return -1;
+	runner_engine_job(r, &job, database);
+	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1) {
+		child_kill(&c);
+		return -1;
+	}
+	rc = copy_out(c.out_fd, fd, err, errlen);
+	drc = child_wait(&c, derr, sizeof(derr));
+	if (rc == 0 && drc == -1)
+		rc = errf(err, errlen, "%s", derr);
+	if (r->engine->restore_end(&job, rc == -1, derr, sizeof(derr)) == -1 && rc == 0)
+		rc = errf(err, errlen, "%s", derr);
+	if (r->engine->release != NULL)
+		r->engine->release(&job);
+	return rc;
+}
+
+int
+binlog_pitr_replay(struct runner *r, struct binlog_plan *p, const char *database,
+    char *err, size_t errlen)
+{
+	char	*dir, **files = NULL, when[21];
+	size_t	 i;
+	int	 rc;
+
+	dir = path_join(r->tmpdir, "binlog-replay");
+	remove_dir(dir);
+	if (mkdir_p(dir, 0700, err, errlen) == -1) {
+		free(dir);
+		return -1;
+	}
+	time_to_rfc3339(p->at, when);
+	log_kv(LOGL_INFO, "replaying the binary logs", "from", p->pos.file, "until", when,
+	    NULL);
+	rc = fetch_files(p, dir, &files, err, errlen);
+	if (rc == 0)
+		rc = replay(r, p, files, database, err, errlen);
+	if (rc == -1)
+		errprefix(err, errlen, "replaying the binary logs");
+	for (i = 0; files != NULL && files[i] != NULL; i++)
+		free(files[i]);
+	free(files);
+	remove_dir(dir);
+	free(dir);
+	if (rc == 0)
+		log_kv(LOGL_INFO, "binary logs replayed", "until", when, NULL);
+	return rc;
+}
