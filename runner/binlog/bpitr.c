@@ -153,6 +153,9 @@ binlog_pitr_print(const struct binlog_plan *p, FILE *out)
 	if (!p->active)
 		return;
 	time_to_rfc3339(p->at, when);
+	/* Logged too: a triggered dry run shows it to the trigger client. */
+	log_kv(LOGL_INFO, "restore dry run: then the binary logs", "from", p->pos.file,
+	    "until", when, "through", p->ar.v[p->run.end - 1].name, NULL);
 	fprintf(out, "then the binary logs from %s:%" PRIu64 ", every event up to %s "
 	    "(inclusive, to the second), from the archived files:\n", p->pos.file,
 	    p->pos.position, when);
