@@ -13,26 +13,6 @@ static const unsigned char	binlog_magic[BOBJ_MAGIC_LEN] = { 0xfe, 'b', 'i', 'n' 
 /* An event's common header: timestamp, type, server id, size, next position, flags. */
 #define EV_HEADER	19
 
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)(v & 0xff);
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static uint32_t
 le32(const unsigned char *p)
 {
@@ -45,12 +25,12 @@ bobj_encode(const struct bobj_head *h, unsigned char out[BOBJ_HEAD_LEN])
 {
 	memset(out, 0, BOBJ_HEAD_LEN);
 	memcpy(out, magic, sizeof(magic));
-	put64(out + 8, h->offset);
-	put64(out + 16, h->size);
+	be64_put(out + 8, h->offset);
+	be64_put(out + 16, h->size);
 	out[24] = h->flags;
-	put64(out + 32, (uint64_t)h->first);
-	put64(out + 40, (uint64_t)h->last);
-	put64(out + 48, h->nevents);
+	be64_put(out + 32, (uint64_t)h->first);
+	be64_put(out + 40, (uint64_t)h->last);
+	be64_put(out + 48, h->nevents);
 	memcpy(out + 56, h->sha256, 32);
 	memcpy(out + 88, h->name, strnlen(h->name, BOBJ_NAME_MAX - 1));
 }
@@ -64,12 +44,12 @@ bobj_decode(const unsigned char in[BOBJ_HEAD_LEN], struct bobj_head *h, char *er
 	memset(h, 0, sizeof(*h));
 	if (memcmp(in, magic, sizeof(magic)) != 0)
 		return errf(err, errlen, "not a binary log piece (bad magic)");
-	h->offset = get64(in + 8);
-	h->size = get64(in + 16);
+	h->offset = be64_get(in + 8);
+	h->size = be64_get(in + 16);
 	h->flags = in[24];
-	h->first = (time_t)get64(in + 32);
-	h->last = (time_t)get64(in + 40);
-	h->nevents = get64(in + 48);
+	h->first = (time_t)be64_get(in + 32);
+	h->last = (time_t)be64_get(in + 40);
+	h->nevents = be64_get(in + 48);
 	memcpy(h->sha256, in + 56, 32);
 	memcpy(h->name, in + 88, BOBJ_NAME_MAX - 1);
 	if ((h->flags & ~BOBJ_FINAL) != 0 || h->name[0] == '\0' || h->first > h->last ||

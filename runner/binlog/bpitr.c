@@ -4,7 +4,6 @@
  */
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -221,20 +220,7 @@ fetch_files(struct binlog_plan *p, const char *dir, char ***files, char *err, si
 static void
 remove_dir(const char *dir)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		*path;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		path = path_join(dir, de->d_name);
-		unlink(path);
-		free(path);
-	}
-	closedir(d);
+	dir_unlink_files(dir);
 	rmdir(dir);
 }
 

@@ -213,25 +213,6 @@ sweep(struct session *ss, int flush, char *err, size_t errlen)
 	return rc;
 }
 
-static void
-empty_dir(const char *dir)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		*path;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		path = path_join(dir, de->d_name);
-		unlink(path);
-		free(path);
-	}
-	closedir(d);
-}
-
 /*
  * mariadb-binlog outlives a runner killed with SIGKILL and would write on
  * into the directory: its pid and start time are kept beside it, and the
@@ -344,7 +325,7 @@ run(struct session *ss, char *err, size_t errlen)
 	if (mkdir_p(ss->dir, 0700, err, errlen) == -1)
 		return -1;
 	orphan_end(ss);
-	empty_dir(ss->dir);
+	dir_unlink_files(ss->dir);
 	if (resume_point(ss, err, errlen) == -1)
 		return -1;
 	if (mysql_binlog_stream_spawn(&ss->job, ss->files[0].name, ss->dir, &ss->child, err,
