@@ -653,10 +653,10 @@ my_pod(const struct config_section *section, struct engine_pod *pod)
 /* The binary log archive's side (engines/mysql.h) */
 
 int
-mysql_binlog_first(struct engine_job *job, char *name, size_t len, char *err,
-    size_t errlen)
+mysql_binlog_start(struct engine_job *job, const char *want, char *name, size_t len,
+    char *err, size_t errlen)
 {
-	char	*out = NULL, *tab;
+	char	*out = NULL, *tab, *line, *save = NULL;
 	int	 rc;
 
 	rc = my_sql(job, NULL, "SHOW BINARY LOGS;\n", 0, &out, err, errlen);
@@ -666,6 +666,15 @@ mysql_binlog_first(struct engine_job *job, char *name, size_t len, char *err,
 	if (rc == 0) {
 		memcpy(name, out, (size_t)(tab - out));
 		name[tab - out] = '\0';
+		for (line = strtok_r(out, "\n", &save); want != NULL && line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			if ((tab = strchr(line, '\t')) != NULL)
+				*tab = '\0';
+			if (strcmp(line, want) == 0) {
+				strlcpy(name, want, len);
+				break;
+			}
+		}
 	}
 	free(out);
 	return rc;
@@ -696,8 +705,8 @@ mysql_binlog_stream_spawn(struct engine_job *job, const char *start, const char 
 
 int
 mysql_binlog_decode_spawn(struct engine_job *job, const char *const *files,
-    uint64_t start_pos, const char *stop_datetime, struct child *c, char *err,
-    size_t errlen)
+    uint64_t start_pos, const char *stop_datetime, uint64_t stop_pos, struct child *c,
+    char *err, size_t errlen)
 {
 	static const char *const utc[] = { "TZ=UTC", NULL };
 	struct child_args	 a = { 0 };
@@ -715,6 +724,8 @@ mysql_binlog_decode_spawn(struct engine_job *job, const char *const *files,
 		child_args_addf(&a, "--start-position=%llu", (unsigned long long)start_pos);
 	if (stop_datetime != NULL)
 		child_args_addf(&a, "--stop-datetime=%s", stop_datetime);
+	if (stop_pos > 0)
+		child_args_addf(&a, "--stop-position=%llu", (unsigned long long)stop_pos);
 	if (single != NULL && job->database != NULL && strcmp(single, job->database) != 0)
 		child_args_addf(&a, "--rewrite-db=%s->%s", single, job->database);
 	if (single != NULL)	/* the filter reads the names before the rewrite */

@@ -15,9 +15,12 @@
 
 /* [mysql] binlog = archive. */
 int	 mysql_binlog_archiving(const struct config_section *);
-/* The oldest binary log file the server still has (SHOW BINARY LOGS). */
-int	 mysql_binlog_first(struct engine_job *, char *name, size_t len, char *err,
-	    size_t errlen);
+/*
+ * The file to archive from (SHOW BINARY LOGS): want when the server still
+ * has it, else (want NULL, or purged) the oldest file it has.
+ */
+int	 mysql_binlog_start(struct engine_job *, const char *want, char *name, size_t len,
+	    char *err, size_t errlen);
 /*
  * mariadb-binlog --read-from-remote-server --raw --stop-never from file
  * start on, writing the server's files into dir (with a trailing '/');
@@ -27,14 +30,15 @@ int	 mysql_binlog_stream_spawn(struct engine_job *, const char *start, const cha
 	    struct child *c, char *err, size_t errlen);
 /*
  * mariadb-binlog decoding files (NULL-terminated) from start_pos of the
- * first, up to stop_datetime ("YYYY-MM-DD HH:MM:SS" UTC, or NULL), into SQL
+ * first, up to stop_datetime ("YYYY-MM-DD HH:MM:SS" UTC, or NULL) or to the
+ * events that start before stop_pos of the last (0: no limit), into SQL
  * on c->out_fd; a definition of one database keeps that database's events
  * only, renamed to job->database when it is set (--rewrite-db).  Fails,
  * saying why, for a definition of several databases but not all.
  */
 int	 mysql_binlog_decode_spawn(struct engine_job *, const char *const *files,
-	    uint64_t start_pos, const char *stop_datetime, struct child *c, char *err,
-	    size_t errlen);
+	    uint64_t start_pos, const char *stop_datetime, uint64_t stop_pos, struct child *c,
+	    char *err, size_t errlen);
 /* Frees what the calls above kept (the memfile). */
 void	 mysql_binlog_done(struct engine_job *);
 

@@ -173,8 +173,8 @@ binlog_archive_newest(const struct binlog_archive *ar)
 	return ar->n == 0 ? SIZE_MAX : ar->n - 1;
 }
 
-static int
-read_head(struct binlog_archive *ar, size_t i, struct bobj_head *h, char *err,
+int
+binlog_piece_head(struct binlog_archive *ar, size_t i, struct bobj_head *h, char *err,
     size_t errlen)
 {
 	const struct binlog_piece	*p = &ar->v[i];
@@ -232,7 +232,7 @@ binlog_run_from(struct binlog_archive *ar, const char *name, struct binlog_run *
 			snprintf(run->gap, sizeof(run->gap), "%s/binlog/%s/%020d-*", ar->base,
 			    next, 0);
 	}
-	if (read_head(ar, i, &h, err, errlen) == -1)
+	if (binlog_piece_head(ar, i, &h, err, errlen) == -1)
 		return -1;
 	run->last_event = h.last;
 	return 0;
@@ -249,7 +249,7 @@ sha256_of(const unsigned char *buf, size_t len, unsigned char out[32])
 int
 binlog_store_piece(struct location *loc, const struct keyring *kr, const char *base,
     const char *name, uint64_t from, const unsigned char *buf, size_t len, int last,
-    const struct wal_store_opts *o, char *err, size_t errlen)
+    time_t newest, const struct wal_store_opts *o, char *err, size_t errlen)
 {
 	struct bobj_head	 h;
 	struct binlog_archive	 ar;
@@ -264,6 +264,10 @@ binlog_store_piece(struct location *loc, const struct keyring *kr, const char *b
 	if (whole != len)
 		return errf(err, errlen, "%s: bytes %" PRIu64 "-%" PRIu64 " end inside an event",
 		    name, from, from + len);
+	if (newest > h.last)
+		h.last = newest;
+	if (h.first == 0 || h.first > h.last)
+		h.first = h.last;
 	h.offset = from;
 	h.size = len;
 	h.flags = last ? BOBJ_FINAL : 0;
@@ -293,7 +297,7 @@ binlog_store_piece(struct location *loc, const struct keyring *kr, const char *b
 		ar.v[0].from = from;
 		ar.v[0].to = from + len;
 		ar.v[0].key = key;
-		rc = read_head(&ar, 0, &have, err, errlen);
+		rc = binlog_piece_head(&ar, 0, &have, err, errlen);
 		if (rc == 0 && memcmp(have.sha256, h.sha256, 32) != 0)
 			rc = errf(err, errlen, "%s is archived already with other bytes: the "
 			    "archive keeps the stored ones", key);

@@ -53,7 +53,7 @@ struct binlog_run {
 	size_t		end;
 	/* What is missing right after it while newer pieces exist, or "". */
 	char		gap[BINLOG_KEY_MAX];
-	time_t		last_event;	/* the newest event of its last piece (one head read) */
+	time_t		last_event;	/* the newest event up to its last piece (one head read) */
 };
 
 char	*binlog_prefix(const char *base);		/* BASE/binlog/ */
@@ -80,10 +80,16 @@ int	 binlog_run_from(struct binlog_archive *, const char *name, struct binlog_ru
 /*
  * Stores bytes [from, from + len) of file name (whole events) as one piece
  * in loc; a piece stored there already with the same bytes succeeds.
+ * newest: the newest event time archived before it, which its head's
+ * newest time is not below (a replay writes events with their old times:
+ * the window must not shrink behind them).
  */
 int	 binlog_store_piece(struct location *, const struct keyring *, const char *base,
 	    const char *name, uint64_t from, const unsigned char *buf, size_t len, int last,
-	    const struct wal_store_opts *, char *err, size_t errlen);
+	    time_t newest, const struct wal_store_opts *, char *err, size_t errlen);
+/* The head of piece i (its first frame only), checked against its key. */
+int	 binlog_piece_head(struct binlog_archive *, size_t i, struct bobj_head *, char *err,
+	    size_t errlen);
 /*
  * Appends piece i to out_fd (a regular file, at its end), every frame, the
  * head's name, offset and size and the bytes' SHA-256 checked; h (may be

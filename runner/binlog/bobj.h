@@ -15,7 +15,7 @@
  *  24   1  flags: 1 the piece ends its file
  *  25   7  zero
  *  32   8  the oldest event timestamp in the piece, Unix seconds (0: none)
- *  40   8  the newest event timestamp
+ *  40   8  the newest event timestamp in the piece or archived before it
  *  48   8  number of events
  *  56  32  SHA-256 of the bytes
  *  88 256  the file's name, NUL-padded

@@ -109,6 +109,63 @@ plan_check(const struct binlog_plan *p, time_t finished, char *err, size_t errle
 	    "can restore: %s", when, p->id, text);
 }
 
+/* FILE:POS into p->stop; -1 when it is not one. */
+static int
+position_parse(const char *s, struct my_binpos *stop)
+{
+	const char	*colon = strrchr(s, ':'), *errstr;
+	char		 base[BOBJ_NAME_MAX];
+	uint32_t	 seq;
+
+	memset(stop, 0, sizeof(*stop));
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(stop->file))
+		return -1;
+	memcpy(stop->file, s, (size_t)(colon - s));
+	stop->file[colon - s] = '\0';
+	stop->position = (uint64_t)strtonum(colon + 1, BOBJ_MAGIC_LEN, INT64_MAX, &errstr);
+	return errstr == NULL &&
+	    my_binlog_name_parse(stop->file, base, sizeof(base), &seq) == 0 ? 0 : -1;
+}
+
+/* 1 if position a is before b (the same base name), 0 if not, -1 if they do not compare. */
+static int
+position_before(const struct my_binpos *a, const struct my_binpos *b)
+{
+	char		ba[BOBJ_NAME_MAX], bb[BOBJ_NAME_MAX];
+	uint32_t	sa, sb;
+
+	if (my_binlog_name_parse(a->file, ba, sizeof(ba), &sa) == -1 ||
+	    my_binlog_name_parse(b->file, bb, sizeof(bb), &sb) == -1 || strcmp(ba, bb) != 0)
+		return -1;
+	return sa < sb || (sa == sb && a->position <= b->position);
+}
+
+/* Why --position cannot be had along the run, or 0 when it can. */
+static int
+plan_check_position(const struct binlog_plan *p, char *err, size_t errlen)
+{
+	uint64_t	end = 0;
+	size_t		i;
+	int		before;
+
+	if ((before = position_before(&p->pos, &p->stop)) != 1)
+		return errf(err, errlen, "backup %s stands at %s:%" PRIu64 ", %s %s:%" PRIu64
+		    ": name an older backup", p->id, p->pos.file, p->pos.position,
+		    before == 0 ? "after" : "not comparable with", p->stop.file,
+		    p->stop.position);
+	for (i = p->run.first; i < p->run.end; i++)
+		if (strcmp(p->ar.v[i].name, p->stop.file) == 0)
+			end = p->ar.v[i].to;
+	if (end >= p->stop.position)
+		return 0;
+	if (p->run.gap[0] != '\0')
+		return errf(err, errlen, "the binary logs of backup %s stop at a gap before "
+		    "%s:%" PRIu64 ": %s is missing from the archive", p->id, p->stop.file,
+		    p->stop.position, p->run.gap);
+	return errf(err, errlen, "the archive does not reach %s:%" PRIu64 " yet (its newest "
+	    "piece is of %s)", p->stop.file, p->stop.position, p->ar.v[p->run.end - 1].name);
+}
+
 int
 binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct opened *o,
     struct binlog_plan *p)
@@ -118,10 +175,19 @@ binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct ope
 	int		 rc;
 
 	memset(p, 0, sizeof(*p));
-	if (req->at == NULL || !binlog_pitr_on(r))
-		return 0;
+	if (req->position != NULL && !binlog_pitr_on(r)) {
+		log_kv(LOGL_ERROR, "restore --position needs [mysql] binlog = archive", NULL);
+		return EXIT_USAGE;
+	}
+	if (req->position != NULL && position_parse(req->position, &p->stop) == -1) {
+		log_kv(LOGL_ERROR, "restore --position takes FILE:POS, a binary log file and "
+		    "an offset in it (mysql-bin.000031:1822)", "position", req->position, NULL);
+		return EXIT_USAGE;
+	}
+	if ((req->at == NULL && req->position == NULL) || !binlog_pitr_on(r))
+		return EXIT_OK;
 	p->id = o->m->id;
-	if (time_parse(req->at, tz, &p->at, err, sizeof(err)) == -1)
+	if (req->at != NULL && time_parse(req->at, tz, &p->at, err, sizeof(err)) == -1)
 		goto fail;
 	if ((rc = my_binpos_from_details(o->m->details, &p->pos, err, sizeof(err))) != 1) {
 		if (rc == 0)
@@ -132,32 +198,46 @@ binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct ope
 	if (binlog_archive_open(o->loc, r->base, &o->keys, &p->ar, err, sizeof(err)) == -1)
 		goto fail;
 	if (binlog_run_from(&p->ar, p->pos.file, &p->run, missing, sizeof(missing), err,
-	    sizeof(err)) == -1 || plan_check(p, o->m->finished, err, sizeof(err)) == -1)
+	    sizeof(err)) == -1)
+		goto fail;
+	if (req->at != NULL ? plan_check(p, o->m->finished, err, sizeof(err)) == -1 :
+	    plan_check_position(p, err, sizeof(err)) == -1)
 		goto fail;
 	p->active = 1;
-	return 0;
+	return EXIT_OK;
 fail:
-	log_kv(LOGL_ERROR, "restore --at refused before anything was written", "id", o->m->id,
-	    "error", err, NULL);
+	log_kv(LOGL_ERROR, "restore to a point in time refused before anything was written",
+	    "id", o->m->id, "error", err, NULL);
 	binlog_pitr_free(p);
-	return -1;
+	return EXIT_JOB;
+}
+
+/* "2026-11-24T11:30:00Z" or "mysql-bin.000031:1822". */
+static void
+target_text(const struct binlog_plan *p, char *buf, size_t len)
+{
+	if (p->at != 0) {
+		time_to_rfc3339(p->at, buf);
+		return;
+	}
+	snprintf(buf, len, "%s:%" PRIu64, p->stop.file, p->stop.position);
 }
 
 void
 binlog_pitr_print(const struct binlog_plan *p, FILE *out)
 {
-	char	when[21];
+	char	when[BOBJ_NAME_MAX + 24];
 	size_t	i;
 
 	if (!p->active)
 		return;
-	time_to_rfc3339(p->at, when);
+	target_text(p, when, sizeof(when));
 	/* Logged too: a triggered dry run shows it to the trigger client. */
 	log_kv(LOGL_INFO, "restore dry run: then the binary logs", "from", p->pos.file,
 	    "until", when, "through", p->ar.v[p->run.end - 1].name, NULL);
-	fprintf(out, "then the binary logs from %s:%" PRIu64 ", every event up to %s "
-	    "(inclusive, to the second), from the archived files:\n", p->pos.file,
-	    p->pos.position, when);
+	fprintf(out, "then the binary logs from %s:%" PRIu64 ", every event %s %s, from the "
+	    "archived files:\n", p->pos.file, p->pos.position, p->at != 0 ?
+	    "up to (inclusive, to the second)" : "before", when);
 	for (i = p->run.first; i < p->run.end; i++)
 		if (i == p->run.first || strcmp(p->ar.v[i].name, p->ar.v[i - 1].name) != 0)
 			fprintf(out, "  %s\n", p->ar.v[i].name);
@@ -195,7 +275,7 @@ fetch_files(struct binlog_plan *p, const char *dir, char ***files, char *err, si
 		}
 		rc = binlog_fetch_piece(&p->ar, i, fd, &h, err, errlen);
 		/* A later file whose first event is past the target is not needed. */
-		if (rc == 0 && n > 0 && h.offset == 0 && h.first > p->at) {
+		if (rc == 0 && n > 0 && h.offset == 0 && p->at != 0 && h.first > p->at) {
 			close(fd);
 			unlink(path);
 			free(path);
@@ -208,6 +288,8 @@ fetch_files(struct binlog_plan *p, const char *dir, char ***files, char *err, si
 			*files = xreallocarray(*files, n + 2, sizeof(**files));
 			(*files)[n++] = path;
 			(*files)[n] = NULL;
+			if (p->at == 0 && strcmp(p->ar.v[i].name, p->stop.file) == 0)
+				break;	/* --position: its file is the last */
 		}
 	}
 	if (fd != -1) {
@@ -270,8 +352,9 @@ replay(struct runner *r, struct binlog_plan *p, char **files, const char *databa
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	runner_engine_job(r, &dec, database);
 	memset(&c, 0, sizeof(c));
-	if (mysql_binlog_decode_spawn(&dec, (const char *const *)files, p->pos.position, when,
-	    &c, err, errlen) == -1)
+	if (mysql_binlog_decode_spawn(&dec, (const char *const *)files, p->pos.position,
+	    p->at != 0 ? when : NULL, p->at != 0 ? 0 : p->stop.position, &c, err,
+	    errlen) == -1)
 		return -1;
 	runner_engine_job(r, &job, database);
 	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1) {
@@ -293,7 +376,7 @@ int
 binlog_pitr_replay(struct runner *r, struct binlog_plan *p, const char *database,
     char *err, size_t errlen)
 {
-	char	*dir, **files = NULL, when[21];
+	char	*dir, **files = NULL, when[BOBJ_NAME_MAX + 24];
 	size_t	 i;
 	int	 rc;
 
@@ -303,7 +386,7 @@ binlog_pitr_replay(struct runner *r, struct binlog_plan *p, const char *database
 		free(dir);
 		return -1;
 	}
-	time_to_rfc3339(p->at, when);
+	target_text(p, when, sizeof(when));
 	log_kv(LOGL_INFO, "replaying the binary logs", "from", p->pos.file, "until", when,
 	    NULL);
 	rc = fetch_files(p, dir, &files, err, errlen);

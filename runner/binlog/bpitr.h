@@ -13,6 +13,9 @@
  * before anything is written, then restores the dump and replays the
  * archived files from its position through mariadb-binlog
  * --stop-datetime=T+1s into the client: every event of second T and before.
+ * restore --position FILE:POS (the dump the request names, latest by
+ * default) replays the events that start before that position, read with
+ * --stop-position from the files up to FILE.
  */
 #ifndef KB_BPITR_H
 #define KB_BPITR_H
@@ -28,7 +31,8 @@
 
 struct binlog_plan {
 	int			 active;	/* a binlog replay follows the dump */
-	time_t			 at;
+	time_t			 at;		/* --at, or 0 */
+	struct my_binpos	 stop;		/* --position: replay the events before it */
 	struct my_binpos	 pos;
 	const char		*id;		/* the dump's */
 	struct binlog_archive	 ar;
@@ -40,8 +44,9 @@ int	 binlog_pitr_on(const struct runner *);
 /* verify and list: each dump's window, and what is missing; the problems found. */
 size_t	 binlog_report(struct runner *, struct location *, const struct catalog *, FILE *);
 /*
- * restore: the plan for o's dump and req (active only with --at and binlog =
- * archive); -1 after logging why the target cannot be had.
+ * restore: the plan for o's dump and req (active only with --at or
+ * --position and binlog = archive); EXIT_OK, else EXIT_JOB or EXIT_USAGE
+ * after logging why the target cannot be had.
  */
 int	 binlog_pitr_plan(struct runner *, const struct restore_request *, struct opened *,
 	    struct binlog_plan *);

@@ -67,7 +67,8 @@ store_everywhere(struct session *ss, struct bs_file *f, const unsigned char *buf
 
 	for (i = 0; i < ss->s->nlocs; i++)
 		if (binlog_store_piece(&ss->s->locs[i], &ss->s->keys[i], ss->s->r->base, f->name,
-		    f->stored, buf, len, last, ss->s->opts, err, errlen) == -1)
+		    f->stored, buf, len, last, ss->s->newest_event, ss->s->opts, err,
+		    errlen) == -1)
 			return -1;
 	ss->s->stored++;
 	log_kv(LOGL_DEBUG, "binary log piece archived", "file", f->name, NULL);
@@ -264,7 +265,8 @@ resume_point(struct session *ss, char *err, size_t errlen)
 {
 	struct binlog_archive	 ar;
 	struct bs_file		*f;
-	char			 name[BOBJ_NAME_MAX];
+	struct bobj_head	 h;
+	char			 name[BOBJ_NAME_MAX], want[BOBJ_NAME_MAX];
 	size_t			 i;
 	uint64_t		 end = 0;
 	int			 last = 0;
@@ -272,20 +274,32 @@ resume_point(struct session *ss, char *err, size_t errlen)
 	if (binlog_archive_open(&ss->s->locs[0], ss->s->r->base, &ss->s->keys[0], &ar, err,
 	    errlen) == -1)
 		return -1;
-	if ((i = binlog_archive_newest(&ar)) == SIZE_MAX) {
-		binlog_archive_close(&ar);
-		if (mysql_binlog_first(&ss->job, name, sizeof(name), err, errlen) == -1)
-			return -1;
-	} else if (ar.v[i].last) {
-		if (binlog_next_name(ar.v[i].name, name, sizeof(name)) == -1) {
+	want[0] = '\0';
+	if ((i = binlog_archive_newest(&ar)) != SIZE_MAX && ar.v[i].last) {
+		if (binlog_next_name(ar.v[i].name, want, sizeof(want)) == -1) {
 			binlog_archive_close(&ar);
 			return errf(err, errlen, "no file follows %s", ar.v[i].name);
 		}
+	} else if (i != SIZE_MAX) {
+		strlcpy(want, ar.v[i].name, sizeof(want));
+		end = binlog_archive_end(&ar, want, &last);
+	}
+	if (i != SIZE_MAX && binlog_piece_head(&ar, i, &h, err, errlen) == -1) {
 		binlog_archive_close(&ar);
-	} else {
-		strlcpy(name, ar.v[i].name, sizeof(name));
-		end = binlog_archive_end(&ar, name, &last);
-		binlog_archive_close(&ar);
+		return -1;
+	}
+	if (i != SIZE_MAX && h.last > ss->s->newest_event)
+		ss->s->newest_event = h.last;
+	binlog_archive_close(&ar);
+	if (mysql_binlog_start(&ss->job, want[0] != '\0' ? want : NULL, name, sizeof(name),
+	    err, errlen) == -1)
+		return -1;
+	if (want[0] != '\0' && strcmp(name, want) != 0) {
+		/* Purged before it was archived: a gap, which verify names. */
+		log_kv(LOGL_ERROR, "the server no longer has the binary log the archive needs "
+		    "next: archiving from its oldest one; the archive has a gap", "needed",
+		    want, "from", name, NULL);
+		end = 0;
 	}
 	f = file_of(ss, name);
 	f->stored = end;

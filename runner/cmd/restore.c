@@ -390,10 +390,10 @@ job_restore(struct runner *r, const struct restore_request *req)
 	}
 	target = req->database != NULL ? req->database :
 	    config_get(r->engine_section, "database");
-	if (binlog_pitr_plan(r, req, &o, &bp) == -1) {
+	if ((rc = binlog_pitr_plan(r, req, &o, &bp)) != EXIT_OK) {
 		job_plan_free(&p);
 		job_close_backup(&o);
-		return EXIT_JOB;
+		return rc;
 	}
 	if (req->dry_run) {
 		dry_run(r, req, &o, &p, target);

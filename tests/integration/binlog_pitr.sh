@@ -8,7 +8,8 @@
 # server restarted under it; restore --at T into a new database (through
 # the daemon, which goes on archiving): exactly the rows of second T and
 # before, for a T before the kill and one after the restart (no gap, no
-# event twice: the primary key would refuse a row replayed twice).  A
+# event twice: the primary key would refuse a row replayed twice); restore
+# --position FILE:POS: exactly the rows written before it.  A
 # binary log piece deleted from storage: verify names it and exits 1,
 # restore --at past it refuses before writing anything.  A server without
 # log_bin: check says so (exit 1), a backup is refused before anything is
@@ -81,7 +82,7 @@ rows_at() {	# database T
 restore_check() {	# T database
 	local want got
 	run_runner -c "$conf" trigger restore --at "$1" --database "$2"
-	expect_rc 0 "restore --at $1 into $2"
+	[ "$rc" = 0 ] || fail "restore --at $1 into $2: exit status $rc: $(cat "$KB_TMP/log")"
 	want=$(rows_at shop "$1")
 	got=$(my_q -N -e "SELECT COUNT(*), IFNULL(SUM(id), 0), IFNULL(MAX(id), 0)
 		FROM \`$2\`.ticks")
@@ -121,6 +122,10 @@ daemon_archiving 3
 sleep 2
 touch "$KB_TMP/stop"
 wait "$WORKLOAD"
+# A binary log position with the rows before it known, then two rows after it.
+read -r pos_file pos_off _ < <(my_q -N -e "SHOW MASTER STATUS")
+rows_at_pos=$(my_q -N -e "SELECT COUNT(*), SUM(id), MAX(id) FROM shop.ticks")
+my_q -e "INSERT INTO shop.ticks (ts) VALUES (NOW(6)); INSERT INTO shop.ticks (ts) VALUES (NOW(6))"
 sleep 2.5	# a flush after the last row
 echo "rows: $(my_q -N -e "SELECT COUNT(*) FROM shop.ticks"), $(wc -l <"$KB_TMP/commits") commits logged"
 [ "$(pgrep -fc -- "--result-file=$KB_TMP/")" = 1 ] ||
@@ -145,6 +150,14 @@ last=$(my_q -N -e "SELECT COUNT(*) FROM shop.ticks")
 t2=$(second_after_row "$((last - 12))")
 restore_check "$t2" shop_t2
 [ "$(rows_at shop "$t2" | cut -f1)" -gt "$before_kill" ] || fail "t2 is not after the kill"
+
+say "restore --position FILE:POS: the events before it"
+run_runner -c "$conf" trigger restore --position "$pos_file:$pos_off" --database shop_p
+expect_rc 0 "restore --position $pos_file:$pos_off"
+assert_eq "$(my_q -N -e "SELECT COUNT(*), SUM(id), MAX(id) FROM shop_p.ticks")" \
+	"$rows_at_pos" "rows of shop_p at $pos_file:$pos_off"
+run_runner -c "$conf" trigger restore --position "nonsense" --database shop_p
+expect_rc 2 "restore --position nonsense"
 
 say "a binary log piece deleted from storage"
 kill "$DAEMON"
