@@ -16,86 +16,21 @@
 # stored.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
+. "$(dirname "$0")/../lib-binlog.sh"
 
-command -v mariadb-binlog >/dev/null || skip "mariadb-binlog not installed"
-MY_SERVER_ARGS="--log-bin=mysql-bin --server-id=1 --binlog-format=ROW" mariadb_start my
+binlog_server_start
 store=$KB_TMP/backups
 conf=$KB_TMP/kb.conf
-write_engine_config "$conf" mysql "$store" <<EOF
-socket = $MY_SOCK
-user = kb
-password_env = KB_TEST_MYSQL_PW
-databases = shop
-binlog = archive
-binlog_flush = 1s
-EOF
-export KB_TEST_MYSQL_PW=$MY_PASSWORD
+binlog_config "$conf" "$store" </dev/null
 binlog=$store/test/db/binlog
-
-my_q <<'SQL'
-CREATE DATABASE shop;
-CREATE TABLE shop.ticks (id INT AUTO_INCREMENT PRIMARY KEY, ts DATETIME(6) NOT NULL);
-SQL
 
 say "check: the server writes a binary log"
 run_runner -c "$conf" check
 expect_rc 0 "check"
 
-daemon_start() {
-	local n
-	n=$(grep -c 'msg="binary log archiving"' "$KB_TMP/daemon.log" 2>/dev/null || true)
-	"$RUNNER" -c "$conf" run >>"$KB_TMP/daemon.log" 2>&1 &
-	DAEMON=$!
-	at_exit "kill $DAEMON 2>/dev/null"
-	daemon_archiving "$((n + 1))"
-}
-daemon_archiving() {	# sessions
-	for _ in $(seq 1 150); do
-		[ "$(grep -c 'msg="binary log archiving"' "$KB_TMP/daemon.log")" -ge "$1" ] &&
-			return 0
-		sleep 0.1
-	done
-	fail "the daemon does not archive: $(tail -5 "$KB_TMP/daemon.log")"
-}
-
-# One row every ~100 ms until $KB_TMP/stop exists; failed inserts (the
-# server restarting) are retried by the next round.
-workload() {
-	while [ ! -e "$KB_TMP/stop" ]; do
-		if my_q -e "INSERT INTO shop.ticks (ts) VALUES (NOW(6))" 2>/dev/null; then
-			date +%s.%N >>"$KB_TMP/commits"
-		fi
-		sleep 0.1
-	done
-}
-
-# The whole second T (UTC) after row number n's second, and the rows of T and before.
-second_after_row() {	# n
-	my_q -N -e "SELECT DATE_FORMAT(FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP(ts)) + 1),
-		'%Y-%m-%dT%H:%i:%sZ') FROM shop.ticks ORDER BY id LIMIT $(($1 - 1)), 1"
-}
-rows_at() {	# database T
-	local t=${2%Z}
-	my_q -N -e "SELECT COUNT(*), IFNULL(SUM(id), 0), IFNULL(MAX(id), 0) FROM \`$1\`.ticks
-		WHERE ts < TIMESTAMP('${t/T/ }') + INTERVAL 1 SECOND"
-}
-restore_check() {	# T database
-	local want got
-	run_runner -c "$conf" trigger restore --at "$1" --database "$2"
-	[ "$rc" = 0 ] || fail "restore --at $1 into $2: exit status $rc: $(cat "$KB_TMP/log")"
-	want=$(rows_at shop "$1")
-	got=$(my_q -N -e "SELECT COUNT(*), IFNULL(SUM(id), 0), IFNULL(MAX(id), 0)
-		FROM \`$2\`.ticks")
-	assert_eq "$got" "$want" "rows of $2 (count, sum, max id) at $1"
-	echo "restored at $1: $got"
-}
-
-export TZ=UTC
 say "the daemon archives; a dump while the workload writes"
 daemon_start
-workload &
-WORKLOAD=$!
-at_exit "touch $KB_TMP/stop; wait $WORKLOAD 2>/dev/null"
+workload_start
 sleep 1.5
 run_runner -c "$conf" trigger backup
 expect_rc 0 "triggered backup"
@@ -120,8 +55,7 @@ sleep 1
 mariadb_restart my
 daemon_archiving 3
 sleep 2
-touch "$KB_TMP/stop"
-wait "$WORKLOAD"
+workload_stop
 # A binary log position with the rows before it known, then two rows after it.
 read -r pos_file pos_off _ < <(my_q -N -e "SHOW MASTER STATUS")
 rows_at_pos=$(my_q -N -e "SELECT COUNT(*), SUM(id), MAX(id) FROM shop.ticks")
