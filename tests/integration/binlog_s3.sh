@@ -19,20 +19,10 @@ printf '%s' "$S3_SECRET_KEY" >"$KB_TMP/s3secret"
 openssl rand -hex 32 >"$KB_TMP/enckey"
 openssl rand -hex 32 >"$KB_TMP/wrongkey"
 chmod 600 "$KB_TMP/s3secret" "$KB_TMP/enckey" "$KB_TMP/wrongkey"
+export S3_SECRET_FILE=$KB_TMP/s3secret S3_PREFIX=pitr
 s3_section() {	# key-file
-	cat <<EOF2
-[storage]
-type = s3
-endpoint = $S3_ENDPOINT
-region = $S3_REGION
-bucket = $S3_BUCKET
-prefix = pitr
-path_style = true
-access_key = $S3_ACCESS_KEY
-secret_key_file = $KB_TMP/s3secret
-encryption_key_format = raw
-encryption_key_file = $1
-EOF2
+	s3_storage_section <<<"encryption_key_format = raw
+encryption_key_file = $1"
 }
 
 binlog_server_start
