@@ -209,8 +209,12 @@ sweep(struct session *ss, int flush, char *err, size_t errlen)
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
-	if (rc == 0 && flush)
+	if (rc == 0 && flush) {
 		ss->flushed = time(NULL);
+		ss->s->synced = ss->flushed;
+		if (ss->s->progress != NULL)
+			ss->s->progress(ss->s->arg, ss->s);
+	}
 	return rc;
 }
 

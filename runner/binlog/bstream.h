@@ -31,9 +31,13 @@ struct binlog_stream {
 	size_t				 nlocs;
 	const struct wal_store_opts	*opts;
 	int				 stop_fd;	/* readable: stop */
+	/* Called after each round that stored what there was (metrics); may be NULL. */
+	void				(*progress)(void *arg, const struct binlog_stream *);
+	void				*arg;
 	/* Filled by the session: */
 	uint64_t			 stored;	/* pieces stored */
 	time_t				 newest_event;
+	time_t				 synced;	/* the archive last held all there was */
 };
 
 /* 0: told to stop (or cancelled); -1: mariadb-binlog or an upload failed (err says). */

@@ -152,6 +152,14 @@ progress(void *arg, uint64_t received, time_t pending)
 	metrics_wal_pending(a->m, pending);
 }
 
+static void
+binlog_progress(void *arg, const struct binlog_stream *bs)
+{
+	struct archiver	*a = arg;
+
+	metrics_binlog(a->m, bs->newest_event, bs->synced, bs->stored);
+}
+
 /* Waits up to secs; 1 when told to stop. */
 static int
 pause_for(struct archiver *a, int secs)
@@ -198,6 +206,8 @@ archiver_main(void *arg)
 			break;
 		if (a->stored + a->bs.stored != before)
 			backoff = 1;
+		if (a->binlog)
+			metrics_binlog_reconnect(a->m);
 		snprintf(secs, sizeof(secs), "%d", backoff);
 		log_kv(LOGL_ERROR, a->binlog ? "binary log archiving stopped, trying again" :
 		    "WAL streaming stopped; the slot keeps the server's WAL, trying again",
@@ -329,6 +339,8 @@ archiver_start(struct archiver **ap, struct runner *r, struct metrics *m, char *
 	a->bs.nlocs = a->nlocs;
 	a->bs.opts = &a->opts;
 	a->bs.stop_fd = a->stop[0];
+	a->bs.progress = binlog_progress;
+	a->bs.arg = a;
 	if (pthread_create(&a->thread, NULL, archiver_main, a) != 0) {
 		archiver_free(a);
 		return errf(err, errlen, "WAL stream: cannot start a thread");

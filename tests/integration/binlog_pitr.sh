@@ -9,7 +9,8 @@
 # the daemon, which goes on archiving): exactly the rows of second T and
 # before, for a T before the kill and one after the restart (no gap, no
 # event twice: the primary key would refuse a row replayed twice); restore
-# --position FILE:POS: exactly the rows written before it.  A
+# --position FILE:POS: exactly the rows written before it; the archiving
+# metrics count the reconnect.  A
 # binary log piece deleted from storage: verify names it and exits 1,
 # restore --at past it refuses before writing anything.  A server without
 # log_bin: check says so (exit 1), a backup is refused before anything is
@@ -22,6 +23,8 @@ binlog_server_start
 store=$KB_TMP/backups
 conf=$KB_TMP/kb.conf
 binlog_config "$conf" "$store" </dev/null
+mport=$(free_port)
+printf '\n[metrics]\nlisten = 127.0.0.1:%s\n' "$mport" >>"$conf"
 binlog=$store/test/db/binlog
 
 say "check: the server writes a binary log"
@@ -64,6 +67,16 @@ sleep 2.5	# a flush after the last row
 echo "rows: $(my_q -N -e "SELECT COUNT(*) FROM shop.ticks"), $(wc -l <"$KB_TMP/commits") commits logged"
 [ "$(pgrep -fc -- "--result-file=$KB_TMP/")" = 1 ] ||
 	fail "not one mariadb-binlog: $(pgrep -fa -- "--result-file=$KB_TMP/")"
+
+say "the archiving metrics"
+curl -sf "http://127.0.0.1:$mport/metrics" >"$KB_TMP/metrics" || fail "no /metrics"
+grep -E '^kbackup_binlog_last_event_timestamp_seconds\{.*\} [1-9][0-9]+$' \
+	"$KB_TMP/metrics" >/dev/null || fail "no newest event time: $(grep binlog "$KB_TMP/metrics")"
+grep -E '^kbackup_binlog_reconnects_total\{.*\} [1-9][0-9]*$' "$KB_TMP/metrics" >/dev/null ||
+	fail "the server restart not counted: $(grep binlog "$KB_TMP/metrics")"
+grep -E '^kbackup_binlog_pieces_total\{.*\} [1-9][0-9]*$' "$KB_TMP/metrics" >/dev/null ||
+	fail "no pieces counted: $(grep binlog "$KB_TMP/metrics")"
+grep -q '^kbackup_binlog_archive_lag_seconds{' "$KB_TMP/metrics" || fail "no archive lag"
 
 say "verify: every dump's window"
 run_runner -c "$conf" verify
