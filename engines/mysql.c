@@ -659,6 +659,8 @@ mysql_binlog_start(struct engine_job *job, const char *want, char *name, size_t 
 	char	*out = NULL, *tab, *line, *save = NULL;
 	int	 rc;
 
+	if (my_binlog_ready(job, err, errlen) == -1)	/* log_bin off: said plainly */
+		return -1;
 	rc = my_sql(job, NULL, "SHOW BINARY LOGS;\n", 0, &out, err, errlen);
 	if (rc == 0 && ((tab = strchr(out, '\t')) == NULL || tab == out ||
 	    (size_t)(tab - out) >= len))

@@ -43,19 +43,56 @@ window_text(time_t from, const struct binlog_run *run, char *buf, size_t len)
 	snprintf(buf, len, "any time from %s to %s", a, b);
 }
 
+/* What one dump can be replayed to. */
+struct dump_window {
+	struct my_binpos	 pos;
+	int			 ok;		/* its file is in the archive */
+	char			 why[KB_ERRLEN];
+	struct binlog_run	 run;
+	const char		*to_file;
+};
+
+/* 0 when e records no binary log position; else 1 with w filled. */
+static int
+dump_window(struct binlog_archive *ar, const struct catalog_entry *e,
+    struct dump_window *w)
+{
+	char	missing[BINLOG_KEY_MAX];
+
+	memset(w, 0, sizeof(*w));
+	if (e->state != CATALOG_OK || !e->have_rec || e->future ||
+	    my_binpos_from_details(e->rec.details, &w->pos, w->why, sizeof(w->why)) != 1)
+		return 0;
+	w->ok = binlog_run_from(ar, w->pos.file, &w->run, missing, sizeof(missing), w->why,
+	    sizeof(w->why)) == 0;
+	if (w->ok)
+		w->to_file = ar->v[w->run.end - 1].name;
+	return 1;
+}
+
+static int
+open_archive(struct runner *r, struct location *loc, struct keyring *kr,
+    struct binlog_archive *ar, char *err, size_t errlen)
+{
+	if (keyring_load(loc->section, kr, err, errlen) == -1)
+		return -1;
+	if (binlog_archive_open(loc, r->base, kr, ar, err, errlen) == -1) {
+		keyring_free(kr);
+		return -1;
+	}
+	return 0;
+}
+
 size_t
 binlog_report(struct runner *r, struct location *loc, const struct catalog *c, FILE *out)
 {
-	const struct catalog_entry	*e;
-	struct binlog_archive		 ar;
-	struct binlog_run		 run;
-	struct my_binpos		 pos;
-	struct keyring			 kr;
-	char				 err[KB_ERRLEN], missing[BINLOG_KEY_MAX], text[128];
-	size_t				 i, problems = 0, dumps = 0;
+	struct binlog_archive	 ar;
+	struct dump_window	 w;
+	struct keyring		 kr;
+	char			 err[KB_ERRLEN], text[128];
+	size_t			 i, problems = 0, dumps = 0;
 
-	if (keyring_load(loc->section, &kr, err, sizeof(err)) == -1 ||
-	    binlog_archive_open(loc, r->base, &kr, &ar, err, sizeof(err)) == -1) {
+	if (open_archive(r, loc, &kr, &ar, err, sizeof(err)) == -1) {
 		fprintf(out, "binary log archive: FAILED %s\n", err);
 		return 1;
 	}
@@ -64,23 +101,21 @@ binlog_report(struct runner *r, struct location *loc, const struct catalog *c, F
 		fprintf(out, ", %s to %s", ar.v[0].name, ar.v[ar.n - 1].name);
 	fprintf(out, "\n");
 	for (i = 0; i < c->n; i++) {
-		e = &c->v[i];
-		if (e->state != CATALOG_OK || !e->have_rec || e->future ||
-		    my_binpos_from_details(e->rec.details, &pos, err, sizeof(err)) != 1)
+		if (!dump_window(&ar, &c->v[i], &w))
 			continue;
 		dumps++;
-		if (binlog_run_from(&ar, pos.file, &run, missing, sizeof(missing), err,
-		    sizeof(err)) == -1) {
-			fprintf(out, "binlog: backup %s cannot be replayed: %s\n", e->id, err);
+		if (!w.ok) {
+			fprintf(out, "binlog: backup %s cannot be replayed: %s\n", c->v[i].id,
+			    w.why);
 			problems++;
 			continue;
 		}
-		window_text(e->rec.finished, &run, text, sizeof(text));
-		fprintf(out, "binlog: backup %s (from %s:%" PRIu64 "): %s, to %s%s%s%s\n", e->id,
-		    pos.file, pos.position, text, ar.v[run.end - 1].name,
-		    run.gap[0] != '\0' ? "; ends at a gap: " : "", run.gap,
-		    run.gap[0] != '\0' ? " is missing" : "");
-		problems += run.gap[0] != '\0';
+		window_text(c->v[i].rec.finished, &w.run, text, sizeof(text));
+		fprintf(out, "binlog: backup %s (from %s:%" PRIu64 "): %s, to %s%s%s%s\n",
+		    c->v[i].id, w.pos.file, w.pos.position, text, w.to_file,
+		    w.run.gap[0] != '\0' ? "; ends at a gap: " : "", w.run.gap,
+		    w.run.gap[0] != '\0' ? " is missing" : "");
+		problems += w.run.gap[0] != '\0';
 	}
 	if (dumps == 0)
 		fprintf(out, "binlog: no backup records a binary log position\n");
@@ -88,6 +123,39 @@ binlog_report(struct runner *r, struct location *loc, const struct catalog *c, F
 	binlog_archive_close(&ar);
 	keyring_free(&kr);
 	return problems;
+}
+
+json_t *
+binlog_report_json(struct runner *r, struct location *loc, const struct catalog *c)
+{
+	struct binlog_archive	 ar;
+	struct dump_window	 w;
+	struct keyring		 kr;
+	char			 err[KB_ERRLEN], from[21], to[21], start[BOBJ_NAME_MAX + 24];
+	json_t			*o = json_object();
+	size_t			 i;
+
+	if (open_archive(r, loc, &kr, &ar, err, sizeof(err)) == -1)
+		return o;
+	for (i = 0; i < c->n; i++) {
+		if (!dump_window(&ar, &c->v[i], &w))
+			continue;
+		snprintf(start, sizeof(start), "%s:%" PRIu64, w.pos.file, w.pos.position);
+		if (!w.ok || w.run.last_event - 1 < c->v[i].rec.finished) {
+			json_object_set_new(o, c->v[i].id, json_pack("{s:b, s:s, s:s}",
+			    "restorable", 0, "binlog_from", start, "why", w.ok ?
+			    "no archived event after its end yet" : w.why));
+			continue;
+		}
+		time_to_rfc3339(c->v[i].rec.finished, from);
+		time_to_rfc3339(w.run.last_event - 1, to);
+		json_object_set_new(o, c->v[i].id, json_pack("{s:b, s:s, s:s, s:s, s:s?}",
+		    "restorable", 1, "binlog_from", start, "recoverable_from", from,
+		    "recoverable_to", to, "gap", w.run.gap[0] != '\0' ? w.run.gap : NULL));
+	}
+	binlog_archive_close(&ar);
+	keyring_free(&kr);
+	return o;
 }
 
 /* Why --at cannot be had along the run, or 0 when it can. */

@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "engines/my_binlog.h"
 #include "runner/binlog/barchive.h"
 #include "runner/catalog/catalog.h"
@@ -43,6 +45,8 @@ struct binlog_plan {
 int	 binlog_pitr_on(const struct runner *);
 /* verify and list: each dump's window, and what is missing; the problems found. */
 size_t	 binlog_report(struct runner *, struct location *, const struct catalog *, FILE *);
+/* list --json: per dump ID its window (as wal_report_json()'s objects). */
+json_t	*binlog_report_json(struct runner *, struct location *, const struct catalog *);
 /*
  * restore: the plan for o's dump and req (active only with --at or
  * --position and binlog = archive); EXIT_OK, else EXIT_JOB or EXIT_USAGE

@@ -135,6 +135,8 @@ wal_report_json(struct runner *r, struct location *loc, const struct catalog *c)
 	size_t			 nbases, nw = 0, nbad = 0, i, *win_of;
 	json_t			*o;
 
+	if (binlog_pitr_on(r))		/* MariaDB/MySQL: the binary log archive */
+		return binlog_report_json(r, loc, c);
 	wal_bases_of(c, &bases, &nbases);
 	if (nbases == 0) {
 		free(bases);

@@ -78,11 +78,16 @@ grep -E '^kbackup_binlog_pieces_total\{.*\} [1-9][0-9]*$' "$KB_TMP/metrics" >/de
 	fail "no pieces counted: $(grep binlog "$KB_TMP/metrics")"
 grep -q '^kbackup_binlog_archive_lag_seconds{' "$KB_TMP/metrics" || fail "no archive lag"
 
-say "verify: every dump's window"
+say "verify and list: every dump's window"
 run_runner -c "$conf" verify
 expect_rc 0 "verify"
 assert_contains "$KB_TMP/out" "binlog: backup " "the window"
 assert_contains "$KB_TMP/out" "any time from" "the window"
+run_runner -c "$conf" list --json
+expect_rc 0 "list --json"
+jq -e '.[0].wal | .restorable and (.binlog_from | startswith("mysql-bin.")) and
+	(.recoverable_to | test("Z$"))' "$KB_TMP/out" >/dev/null ||
+	fail "list --json gives no window: $(jq -c '.[0].wal' "$KB_TMP/out")"
 
 say "restore --at --dry-run: the plan"
 t1=$(second_after_row "$((before_kill - 5))")
