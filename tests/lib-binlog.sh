@@ -94,7 +94,8 @@ restore_check() {	# T database [direct]
 	else
 		run_runner -c "$conf" trigger restore --at "$1" --database "$2"
 	fi
-	[ "$rc" = 0 ] || fail "restore --at $1 into $2: exit status $rc: $(cat "$KB_TMP/log")"
+	[ "$rc" = 0 ] || fail "restore --at $1 into $2: exit status $rc: $(cat "$KB_TMP/out" "$KB_TMP/log")
+$(grep -v 'level=debug' "$KB_TMP/daemon.log" 2>/dev/null | tail -12)"
 	got=$(my_q -N -e "SELECT COUNT(*), IFNULL(SUM(id), 0), IFNULL(MAX(id), 0)
 		FROM \`$2\`.ticks")
 	assert_eq "$got" "$(rows_at shop "$1")" "rows of $2 (count, sum, max id) at $1"

@@ -23,16 +23,11 @@ binlog_server_start
 store=$KB_TMP/backups
 conf=$KB_TMP/kb.conf
 binlog_config "$conf" "$store" </dev/null
-cat >>"$conf" <<'EOF2'
-
-[retention]
-all = off
-hourly = off
-daily = 3d
-weekly = off
-monthly = off
-yearly = off
-EOF2
+# One dump a day kept three days, nothing else.
+{
+	printf '\n[retention]\ndaily = 3d\n'
+	for rule in all hourly weekly monthly yearly; do echo "$rule = off"; done
+} >>"$conf"
 binlog=$store/test/db/binlog
 
 run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
@@ -79,18 +74,18 @@ for day in 01 02 03 04 05 06; do
 	[ -n "$(ls "$binlog/$first")" ] || fail "day $day: $first itself was pruned"
 	run_at "2026-12-$day 03:30:00" -c "$conf" verify
 	expect_rc 0 "verify on day $day"
-	assert_not_contains "$KB_TMP/out" "cannot be replayed" "day $day: every dump replayable"
-	assert_not_contains "$KB_TMP/out" "gap" "day $day: no gap"
+	! grep -E "cannot be replayed|gap" "$KB_TMP/out" ||
+		fail "day $day: a kept dump is not replayable to the newest event"
 done
 [ "$(ls "$store/test/db/backups" | wc -l)" -lt 6 ] || fail "no dump was pruned"
 [ ! -e "$binlog/mysql-bin.000001" ] || fail "the first day's binary log was kept"
 assert_contains "$KB_TMP/all.log" "pruned binary logs no backup kept needs" "binary logs pruned"
 
 say "prune --dry-run deletes nothing"
-before=$(find "$store" -type f | sort | sha256sum)
+find "$store" -type f | sort >"$KB_TMP/before"
 run_at "2026-12-06 04:00:00" -c "$conf" prune --dry-run
 expect_rc 0 "prune --dry-run"
-assert_eq "$(find "$store" -type f | sort | sha256sum)" "$before" "storage after --dry-run"
+find "$store" -type f | sort | cmp -s - "$KB_TMP/before" || fail "prune --dry-run deleted"
 
 say "the oldest dump kept, replayed to the current position: every row"
 daemon_start
