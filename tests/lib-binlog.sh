@@ -74,6 +74,14 @@ workload_stop() {
 	wait "$WORKLOAD"
 }
 
+# An event two seconds after the last row, then a flush: the window (which
+# ends the second before the newest archived event) reaches past every row.
+binlog_mark_end() {
+	sleep 2.2
+	my_q -e "CREATE TABLE IF NOT EXISTS shop.marks (i INT); INSERT INTO shop.marks VALUES (1)"
+	sleep 1.5
+}
+
 # The whole second T (UTC) after row number n's second.
 second_after_row() {	# n
 	my_q -N -e "SELECT DATE_FORMAT(FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP(ts)) + 1),

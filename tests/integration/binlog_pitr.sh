@@ -63,7 +63,7 @@ workload_stop
 read -r pos_file pos_off _ < <(my_q -N -e "SHOW MASTER STATUS")
 rows_at_pos=$(my_q -N -e "SELECT COUNT(*), SUM(id), MAX(id) FROM shop.ticks")
 my_q -e "INSERT INTO shop.ticks (ts) VALUES (NOW(6)); INSERT INTO shop.ticks (ts) VALUES (NOW(6))"
-sleep 2.5	# a flush after the last row
+binlog_mark_end
 echo "rows: $(my_q -N -e "SELECT COUNT(*) FROM shop.ticks"), $(wc -l <"$KB_TMP/commits") commits logged"
 [ "$(pgrep -fc -- "--result-file=$KB_TMP/")" = 1 ] ||
 	fail "not one mariadb-binlog: $(pgrep -fa -- "--result-file=$KB_TMP/")"

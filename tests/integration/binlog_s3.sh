@@ -40,7 +40,7 @@ sleep 1
 my_q -e "FLUSH BINARY LOGS"
 sleep 2
 workload_stop
-sleep 2.5	# a flush after the last row
+binlog_mark_end
 kill "$DAEMON"
 wait "$DAEMON" 2>/dev/null || true
 
