@@ -144,15 +144,24 @@ my_binlog_dump_details(const struct my_binlog_tee *t, json_t **details, char *er
 }
 
 int
-my_binlog_server_check(const char *answer, int *mariadb, char *err, size_t errlen)
+my_binlog_server_check(const char *answer, const char **dump_opts, char *err,
+    size_t errlen)
 {
+	unsigned int	major = 0, minor = 0, patch = 0;
+
 	if (strncmp(answer, "0\t", 2) == 0)
 		return errf(err, errlen, "binlog = archive, but the server writes no binary log "
 		    "(log_bin is off): set log_bin, binlog_format = ROW and server_id in its "
 		    "my.cnf and restart it");
 	if (strncmp(answer, "1\t", 2) != 0)
 		return errf(err, errlen, "SELECT @@log_bin did not answer 0 or 1");
-	*mariadb = strstr(answer, "MariaDB") != NULL;
+	if (strstr(answer, "MariaDB") != NULL)
+		*dump_opts = "--master-data=2 --gtid";
+	else if (sscanf(answer + 2, "%u.%u.%u", &major, &minor, &patch) == 3 &&
+	    (major > 8 || (major == 8 && (minor > 0 || patch >= 26))))
+		*dump_opts = "--source-data=2";	/* MySQL 8.0.26 renamed it */
+	else
+		*dump_opts = "--master-data=2";
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * my_binlog: where a MariaDB or MySQL dump stands in the server's binary
  * log, for point-in-time recovery ([mysql] binlog = archive).
  *
- * The dump is taken with --master-data=2 (and --gtid on MariaDB), which
+ * The dump is taken with --master-data=2 (and --gtid on MariaDB;
+ * --source-data=2 on MySQL 8.0.26 and later), which
  * writes the binary log file and position of its snapshot as a comment
  * near its start ("-- CHANGE MASTER TO MASTER_LOG_FILE='f', MASTER_LOG_POS=n;",
  * or SOURCE_ on MySQL 8) and MariaDB's GTID position near its end ("-- SET
@@ -63,9 +64,12 @@ int	 my_binlog_dump_details(const struct my_binlog_tee *, json_t **details, char
 	    size_t errlen);
 /*
  * The answer to "SELECT @@log_bin, @@version": fails, saying what to set,
- * when the server writes no binary log; *mariadb 1 for MariaDB.
+ * when the server writes no binary log; *dump_opts the dump's options that
+ * record the position (MariaDB: --master-data=2 --gtid; MySQL 8.0.26 and
+ * later: --source-data=2; older: --master-data=2).
  */
-int	 my_binlog_server_check(const char *answer, int *mariadb, char *err, size_t errlen);
+int	 my_binlog_server_check(const char *answer, const char **dump_opts, char *err,
+	    size_t errlen);
 
 /* The position in the dump's text: head (the first bytes), tail (the last). */
 int	 my_binpos_scan(const char *head, const char *tail, struct my_binpos *, char *err,

@@ -38,7 +38,7 @@
 struct my_job {
 	struct child	 child;
 	int		 running;
-	int		 mariadb;	/* preflight: the server is MariaDB */
+	const char	*position_opts;	/* preflight: the dump's options for its position */
 	struct my_binlog_tee *tee;	/* binlog = archive: the dump read on its way */
 	struct memfile	 opts;		/* [client] password=... */
 	char		*created;	/* restore: the database it created, dropped on failure */
@@ -345,8 +345,8 @@ my_archiving(struct engine_job *job)
 
 /*
  * binlog = archive needs a server that writes a binary log: said before
- * anything is written.  Remembers whether it is MariaDB (whose dump takes
- * --gtid).
+ * anything is written.  Remembers the dump's options for its position,
+ * which differ between MariaDB and MySQL versions.
  */
 static int
 my_binlog_ready(struct engine_job *job, char *err, size_t errlen)
@@ -359,7 +359,7 @@ my_binlog_ready(struct engine_job *job, char *err, size_t errlen)
 		return 0;
 	rc = my_sql(job, NULL, "SELECT @@log_bin, @@version;\n", 0, &out, err, errlen);
 	if (rc == 0)
-		rc = my_binlog_server_check(out, &my->mariadb, err, errlen);
+		rc = my_binlog_server_check(out, &my->position_opts, err, errlen);
 	free(out);
 	return rc;
 }
@@ -401,11 +401,9 @@ my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	child_args_add(&a, "--events");
 	child_args_add(&a, "--triggers");
 	child_args_add(&a, "--hex-blob");
-	if (my_archiving(job)) {
-		child_args_add(&a, "--master-data=2");
-		if (my->mariadb)
-			child_args_add(&a, "--gtid");
-	}
+	if (my_archiving(job))
+		child_args_add_words(&a, my->position_opts != NULL ? my->position_opts :
+		    "--master-data=2");
 	child_args_add_words(&a, config_get(job->section, "dump_options"));
 	w = words_split(dbs, &n);
 	if (n == 1 && strcmp(w[0], "*") == 0)

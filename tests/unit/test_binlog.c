@@ -1,6 +1,7 @@
 /*
  * test_binlog: the binary log side of MariaDB/MySQL point-in-time recovery.
- * The dump's position read from its head and tail (MariaDB's and MySQL's
+ * What the server's log_bin and version make of the dump's options; the
+ * dump's position read from its head and tail (MariaDB's and MySQL's
  * forms, missing and malformed ones), the manifest's details and back,
  * binary log file names and the next one, a stored piece's head, and the
  * walk over events that finds where the whole ones end.
@@ -58,6 +59,27 @@ test_scan(void **state)
 	assert_int_equal(my_binpos_scan("-- CHANGE MASTER TO MASTER_LOG_FILE='b.000001', "
 	    "MASTER_LOG_POS=4;\n", "-- SET GLOBAL gtid_slave_pos='0-1-2; DROP';\n", &pos, err,
 	    sizeof(err)), -1);
+}
+
+static void
+test_server(void **state)
+{
+	const char	*opts = NULL;
+	char		 err[KB_ERRLEN];
+
+	assert_int_equal(my_binlog_server_check("0\t10.11.19-MariaDB\n", &opts, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "log_bin is off"));
+	assert_int_equal(my_binlog_server_check("1\t10.11.19-MariaDB-0+deb12u1-log\n", &opts,
+	    err, sizeof(err)), 0);
+	assert_string_equal(opts, "--master-data=2 --gtid");
+	assert_int_equal(my_binlog_server_check("1\t8.0.35\n", &opts, err, sizeof(err)), 0);
+	assert_string_equal(opts, "--source-data=2");
+	assert_int_equal(my_binlog_server_check("1\t8.0.25\n", &opts, err, sizeof(err)), 0);
+	assert_string_equal(opts, "--master-data=2");
+	assert_int_equal(my_binlog_server_check("1\t8.4.3\n", &opts, err, sizeof(err)), 0);
+	assert_string_equal(opts, "--source-data=2");
+	assert_int_equal(my_binlog_server_check("", &opts, err, sizeof(err)), -1);
 }
 
 static void
@@ -189,6 +211,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_server),
 		cmocka_unit_test(test_details),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_events),
