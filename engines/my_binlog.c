@@ -321,3 +321,76 @@ my_binlog_name_parse(const char *name, char *base, size_t baselen, uint32_t *seq
 	*seq = (uint32_t)n;
 	return 0;
 }
+
+/* MariaDB 10.x's two forms of the lines that set the session's GTID. */
+static const char *const gtid_lines[] = {
+	"/*M!100001 SET @@session.gtid_", "/*!100001 SET @@session.gtid_", NULL
+};
+
+/* 1 if the n bytes at p start a GTID line (all of its prefix), 0 if not, -1 if not yet known. */
+static int
+gtid_line(const char *p, size_t n)
+{
+	size_t	i, len;
+	int	maybe = 0;
+
+	for (i = 0; gtid_lines[i] != NULL; i++) {
+		len = strlen(gtid_lines[i]);
+		if (n >= len && memcmp(p, gtid_lines[i], len) == 0)
+			return 1;
+		if (n < len && memcmp(p, gtid_lines[i], n) == 0)
+			maybe = 1;
+	}
+	return maybe ? -1 : 0;
+}
+
+void
+my_sql_filter_init(struct my_sql_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->bol = 1;
+}
+
+size_t
+my_sql_filter_feed(struct my_sql_filter *f, const char *in, size_t n, char *out)
+{
+	size_t	i, o = 0;
+	char	c;
+	int	m;
+
+	for (i = 0; i < n; i++) {
+		c = in[i];
+		if (f->dropping) {
+			f->dropping = c != '\n';
+			f->bol = !f->dropping;
+			continue;
+		}
+		if (!f->bol && f->npend == 0) {
+			out[o++] = c;
+			f->bol = c == '\n';
+			continue;
+		}
+		f->pend[f->npend++] = c;
+		f->bol = 0;
+		if ((m = gtid_line(f->pend, f->npend)) == 1) {
+			f->dropping = 1;
+			f->npend = 0;
+		} else if (m == 0) {
+			memcpy(out + o, f->pend, f->npend);
+			o += f->npend;
+			f->npend = 0;
+			f->bol = c == '\n';
+		}
+	}
+	return o;
+}
+
+size_t
+my_sql_filter_end(struct my_sql_filter *f, char *out)
+{
+	size_t	n = f->npend;
+
+	memcpy(out, f->pend, n);
+	f->npend = 0;
+	return n;
+}

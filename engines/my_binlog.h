@@ -80,6 +80,27 @@ json_t	*my_binpos_details(const struct my_binpos *);
 int	 my_binpos_from_details(const json_t *details, struct my_binpos *, char *err,
 	    size_t errlen);
 
+/*
+ * The SQL mariadb-binlog prints, on its way to the client, without the
+ * lines that set the session's GTID ("/\*M!100001 SET @@session.gtid_..."):
+ * the replayed transactions get new GTIDs from the server instead of their
+ * old ones, which it would log again out of order (refused under
+ * gtid_strict_mode, and out of order for every later reader).
+ */
+#define MY_SQL_FILTER_PEND	64
+struct my_sql_filter {
+	char	pend[MY_SQL_FILTER_PEND];	/* a line's start, not decided yet */
+	size_t	npend;
+	int	dropping;
+	int	bol;
+};
+
+void	 my_sql_filter_init(struct my_sql_filter *);
+/* Filters n bytes of in into out (room for n + MY_SQL_FILTER_PEND); the bytes out. */
+size_t	 my_sql_filter_feed(struct my_sql_filter *, const char *in, size_t n, char *out);
+/* At the end: what is still pending, into out (MY_SQL_FILTER_PEND). */
+size_t	 my_sql_filter_end(struct my_sql_filter *, char *out);
+
 /* "mysql-bin.000003": the base name and the sequence number; -1 if not that form. */
 int	 my_binlog_name_parse(const char *name, char *base, size_t baselen, uint32_t *seq);
 

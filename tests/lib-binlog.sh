@@ -1,7 +1,8 @@
 # Helpers of the MariaDB point-in-time recovery tests (binlog_pitr,
 # binlog_s3), sourced after lib.sh and lib-engines.sh.
 #
-# binlog_server_start: a MariaDB with log_bin (ROW) and the table
+# binlog_server_start: a MariaDB with log_bin (ROW, gtid_strict_mode: a replay
+# that logged the old GTIDs again would fail) and the table
 # shop.ticks; binlog_config FILE STORE: a definition of shop with binlog =
 # archive (an empty STORE: the [storage] section comes on stdin); the
 # daemon, a workload of one row every ~100 ms whose rows hold NOW(6) (the
@@ -11,7 +12,8 @@ command -v mariadb-binlog >/dev/null || skip "mariadb-binlog not installed"
 export TZ=UTC
 
 binlog_server_start() {
-	MY_SERVER_ARGS="--log-bin=mysql-bin --server-id=1 --binlog-format=ROW" mariadb_start my
+	MY_SERVER_ARGS="--log-bin=mysql-bin --server-id=1 --binlog-format=ROW --gtid-strict-mode=1" \
+		mariadb_start my
 	export KB_TEST_MYSQL_PW=$MY_PASSWORD
 	my_q <<'SQL'
 CREATE DATABASE shop;

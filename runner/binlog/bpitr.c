@@ -374,14 +374,18 @@ remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-/* The decoder's SQL into the client. */
+/* The decoder's SQL into the client, without its GTIDs (my_binlog.h). */
 static int
 copy_out(int from, int to, char *err, size_t errlen)
 {
-	char	*buf = xmalloc(COPY_CHUNK);
-	ssize_t	 n;
-	int	 rc = 0;
+	struct my_sql_filter	 f;
+	char			*buf = xmalloc(COPY_CHUNK);
+	char			*out = xmalloc(COPY_CHUNK + MY_SQL_FILTER_PEND);
+	ssize_t			 n;
+	size_t			 o;
+	int			 rc = 0;
 
+	my_sql_filter_init(&f);
 	for (;;) {
 		if (cancel_requested()) {
 			rc = errf(err, errlen, "cancelled");
@@ -390,18 +394,21 @@ copy_out(int from, int to, char *err, size_t errlen)
 		n = read(from, buf, COPY_CHUNK);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			if (n == -1)
-				rc = errf(err, errlen, "reading mariadb-binlog: %s",
-				    strerror(errno));
+		if (n == -1) {
+			rc = errf(err, errlen, "reading mariadb-binlog: %s", strerror(errno));
 			break;
 		}
-		if (write_all(to, buf, (size_t)n) == -1) {
+		o = n > 0 ? my_sql_filter_feed(&f, buf, (size_t)n, out) :
+		    my_sql_filter_end(&f, out);
+		if (write_all(to, out, o) == -1) {
 			rc = errf(err, errlen, "the client stopped reading: %s", strerror(errno));
 			break;
 		}
+		if (n == 0)
+			break;
 	}
 	free(buf);
+	free(out);
 	return rc;
 }
 

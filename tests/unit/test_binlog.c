@@ -4,7 +4,8 @@
  * dump's position read from its head and tail (MariaDB's and MySQL's
  * forms, missing and malformed ones), the manifest's details and back,
  * binary log file names and the next one, a stored piece's head, and the
- * walk over events that finds where the whole ones end.
+ * walk over events that finds where the whole ones end; the filter that
+ * takes the GTIDs out of the replayed SQL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,6 +81,42 @@ test_server(void **state)
 	assert_int_equal(my_binlog_server_check("1\t8.4.3\n", &opts, err, sizeof(err)), 0);
 	assert_string_equal(opts, "--source-data=2");
 	assert_int_equal(my_binlog_server_check("", &opts, err, sizeof(err)), -1);
+}
+
+/* The filter over text cut into pieces of every size from 1 byte. */
+static void
+filter_check(const char *in, const char *want)
+{
+	struct my_sql_filter	 f;
+	char			*out = xmalloc(strlen(in) + 2 * MY_SQL_FILTER_PEND + 1);
+	size_t			 step, i, n, o;
+
+	for (step = 1; step <= strlen(in) + 1; step++) {
+		my_sql_filter_init(&f);
+		for (i = 0, o = 0; i < strlen(in); i += n) {
+			n = strlen(in) - i < step ? strlen(in) - i : step;
+			o += my_sql_filter_feed(&f, in + i, n, out + o);
+		}
+		o += my_sql_filter_end(&f, out + o);
+		out[o] = '\0';
+		assert_string_equal(out, want);
+	}
+	free(out);
+}
+
+static void
+test_filter(void **state)
+{
+	filter_check("BEGIN\n/*M!100001 SET @@session.gtid_domain_id=0*//*!*/;\n"
+	    "/*M!100001 SET @@session.server_id=1*//*!*/;\n"
+	    "/*M!100001 SET @@session.gtid_seq_no=11*//*!*/;\nINSERT 1\n"
+	    "/*!100001 SET @@session.gtid_seq_no=12*//*!*/;\n/*M!1 x\n/*M!100001 SET @@se",
+	    "BEGIN\n/*M!100001 SET @@session.server_id=1*//*!*/;\nINSERT 1\n/*M!1 x\n"
+	    "/*M!100001 SET @@se");
+	/* Only at a line's start. */
+	filter_check("x /*M!100001 SET @@session.gtid_seq_no=1*/\n",
+	    "x /*M!100001 SET @@session.gtid_seq_no=1*/\n");
+	filter_check("", "");
 }
 
 static void
@@ -212,6 +249,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_details),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_events),
