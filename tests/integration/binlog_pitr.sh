@@ -12,7 +12,8 @@
 # --position FILE:POS: exactly the rows written before it; the archiving
 # metrics count the reconnect.  A
 # binary log piece deleted from storage: verify names it and exits 1,
-# restore --at past it refuses before writing anything.  A server without
+# restore --at past it refuses before writing anything; files the server
+# purged unarchived: the daemon says so and goes on.  A server without
 # log_bin: check says so (exit 1), a backup is refused before anything is
 # stored.
 . "$(dirname "$0")/../lib.sh"
@@ -125,6 +126,22 @@ expect_rc 1 "restore --at past the missing piece"
 assert_contains "$KB_TMP/log" "refused before anything was written" "refused"
 [ "$(my_q -N -e "SELECT COUNT(*) FROM information_schema.schemata
 	WHERE schema_name = 'shop_t3'")" = 0 ] || fail "restore created shop_t3"
+
+say "files the server purged before they were archived: a gap, archiving goes on"
+my_q -e "INSERT INTO shop.ticks (ts) VALUES (NOW(6)); FLUSH BINARY LOGS;
+	INSERT INTO shop.ticks (ts) VALUES (NOW(6)); FLUSH BINARY LOGS"
+read -r current _ < <(my_q -N -e "SHOW MASTER STATUS")
+my_q -e "PURGE BINARY LOGS TO '$current'"
+daemon_start
+for _ in $(seq 1 100); do
+	[ -d "$binlog/$current" ] && break
+	sleep 0.1
+done
+[ -d "$binlog/$current" ] || fail "$current not archived: $(tail -3 "$KB_TMP/daemon.log")"
+assert_contains "$(cat "$KB_TMP/daemon.log")" "no longer has the binary log the archive needs" \
+	"the gap logged"
+kill "$DAEMON"
+wait "$DAEMON" 2>/dev/null || true
 
 say "a server without log_bin"
 MY_SERVER_ARGS= mariadb_start nolog
