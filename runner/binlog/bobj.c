@@ -57,7 +57,7 @@ bobj_decode(const unsigned char in[BOBJ_HEAD_LEN], struct bobj_head *h, char *er
 		return errf(err, errlen, "a binary log piece's head does not hold together");
 	for (i = 25; i < 32; i++)
 		if (in[i] != 0)
-			return errf(err, errlen, "a binary log piece's head does not hold together");
+			return errf(err, errlen, "a binary log piece's head has bad padding");
 	return 0;
 }
 

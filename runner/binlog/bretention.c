@@ -107,9 +107,9 @@ binlog_prune(struct catalog *c, int dry_run, size_t *deleted, size_t *planned)
 				    id);
 				*planned += n;
 			} else if ((failed += retention_remove(c, keys, n, deleted)) == 0)
-				log_kv(LOGL_INFO, "pruned binary logs no backup kept needs", "pieces",
-				    count, "before", file, "oldest_backup", id, "location",
-				    c->loc->desc, NULL);
+				log_kv(LOGL_INFO, "pruned binary logs no backup kept needs",
+				    "pieces", count, "before", file, "oldest_backup", id,
+				    "location", c->loc->desc, NULL);
 			free(keys);
 		}
 	}

@@ -234,6 +234,7 @@ orphan_end(struct session *ss)
 {
 	unsigned long long	 ticks, now;
 	long			 pid;
+	int			 i;
 	char			*path = pidfile_path(ss);
 	FILE			*f;
 
@@ -242,6 +243,10 @@ orphan_end(struct session *ss)
 		    proc_start_ticks((pid_t)pid, &now) == 0 && now == ticks) {
 			log_kv(LOGL_WARN, "ending the mariadb-binlog a killed runner left", NULL);
 			kill((pid_t)pid, SIGKILL);
+			/* Gone (or a zombie for init, up to 1 s) before the files go. */
+			for (i = 0; i < 50 && proc_start_ticks((pid_t)pid, &now) == 0 &&
+			    now == ticks; i++)
+				poll(NULL, 0, 20);
 		}
 		fclose(f);
 	}
