@@ -641,6 +641,25 @@ my_scratch_list(struct engine_job *job, const char *prefix, char ***names, char 
 	return rc;
 }
 
+/* binlog = archive: what a replay can filter, one database or all of them. */
+static int
+my_validate(const struct config_section_schema *schema, const struct config_section *s,
+    char *err, size_t errlen)
+{
+	const char	*dbs = config_get(s, "databases");
+	char		**w;
+	size_t		 n;
+
+	if (!mysql_binlog_archiving(s) || dbs == NULL)
+		return 0;
+	w = words_split(dbs, &n);
+	words_free(w);
+	if (n > 1)
+		return errf(err, errlen, "binlog = archive: databases must be one database or *, "
+		    "not a list (a binary log replay keeps one database's events or every one)");
+	return 0;
+}
+
 static void
 my_pod(const struct config_section *section, struct engine_pod *pod)
 {
@@ -749,6 +768,7 @@ mysql_binlog_done(struct engine_job *job)
 const struct engine_desc engine_mysql_desc = {
 	.name = "mysql",
 	.keys = mysql_keys,
+	.validate = my_validate,
 	.pod = my_pod,
 };
 

@@ -160,4 +160,11 @@ run_runner -c "$KB_TMP/nolog.conf" backup
 expect_rc 1 "backup without log_bin"
 assert_contains "$KB_TMP/log" "refused before anything was written" "backup refused"
 expect_nothing_stored "$KB_TMP/nolog-store" "backup without log_bin"
+
+say "binlog = archive with a list of databases: a configuration error"
+sed -i 's/^databases = mysql$/databases = mysql shop/' "$KB_TMP/nolog.conf"
+run_runner -c "$KB_TMP/nolog.conf" check --offline
+expect_rc 2 "binlog = archive and a list of databases"
+assert_contains "$KB_TMP/log" "[mysql] binlog = archive: databases must be one database or *" \
+	"the error names the key"
 echo "ok"
