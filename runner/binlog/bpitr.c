@@ -47,10 +47,33 @@ window_text(time_t from, const struct binlog_run *run, char *buf, size_t len)
 struct dump_window {
 	struct my_binpos	 pos;
 	int			 ok;		/* its file is in the archive */
+	int			 pending;	/* its file is newer than the archive's end */
 	char			 why[KB_ERRLEN];
 	struct binlog_run	 run;
 	const char		*to_file;
 };
+
+/*
+ * 1 when file is newer than every archived one: the archive has not got
+ * there yet (the archiver lags or is stopped, which its lag metric and
+ * alert tell), which is no gap -- nothing the dump needs is missing
+ * between its position and the archive's end.
+ */
+static int	position_before(const struct my_binpos *, const struct my_binpos *);
+
+static int
+archive_behind(const struct binlog_archive *ar, const char *file)
+{
+	struct my_binpos	a, b;
+
+	if (ar->n == 0)
+		return 1;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	strlcpy(a.file, ar->v[ar->n - 1].name, sizeof(a.file));
+	strlcpy(b.file, file, sizeof(b.file));
+	return position_before(&a, &b) == 1 && strcmp(a.file, b.file) != 0;
+}
 
 /* 0 when e records no binary log position; else 1 with w filled. */
 static int
@@ -67,6 +90,8 @@ dump_window(struct binlog_archive *ar, const struct catalog_entry *e,
 	    sizeof(w->why)) == 0;
 	if (w->ok)
 		w->to_file = ar->v[w->run.end - 1].name;
+	else
+		w->pending = archive_behind(ar, w->pos.file);
 	return 1;
 }
 
@@ -104,6 +129,12 @@ binlog_report(struct runner *r, struct location *loc, const struct catalog *c, F
 		if (!dump_window(&ar, &c->v[i], &w))
 			continue;
 		dumps++;
+		if (!w.ok && w.pending) {
+			fprintf(out, "binlog: backup %s (from %s:%" PRIu64 "): its binary log "
+			    "is not archived yet; restorable to its own end only\n", c->v[i].id,
+			    w.pos.file, w.pos.position);
+			continue;
+		}
 		if (!w.ok) {
 			fprintf(out, "binlog: backup %s cannot be replayed: %s\n", c->v[i].id,
 			    w.why);
@@ -143,7 +174,7 @@ binlog_report_json(struct runner *r, struct location *loc, const struct catalog 
 		snprintf(start, sizeof(start), "%s:%" PRIu64, w.pos.file, w.pos.position);
 		if (!w.ok || w.run.last_event - 1 < c->v[i].rec.finished) {
 			json_object_set_new(o, c->v[i].id, json_pack("{s:b, s:s, s:s}",
-			    "restorable", 0, "binlog_from", start, "why", w.ok ?
+			    "restorable", 0, "binlog_from", start, "why", w.ok || w.pending ?
 			    "no archived event after its end yet" : w.why));
 			continue;
 		}
