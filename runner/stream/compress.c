@@ -131,6 +131,21 @@ compressor_write(struct compressor *c, const void *buf, size_t len, char *err, s
 }
 
 int
+compressor_set_level(struct compressor *c, int level, char *err, size_t errlen)
+{
+	size_t	r;
+
+	if (c->comp == CONTAINER_COMP_NONE)
+		return 0;
+	r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level);
+	if (ZSTD_isError(r)) {
+		c->failed = 1;
+		return errf(err, errlen, "zstd level %d: %s", level, ZSTD_getErrorName(r));
+	}
+	return 0;
+}
+
+int
 compressor_finish(struct compressor *c, char *err, size_t errlen)
 {
 	if (c->comp == CONTAINER_COMP_NONE)
