@@ -13,7 +13,7 @@
 #include "common/util.h"
 #include "runner/stream/compress.h"
 
-#define COMPRESS_JOB_SIZE	(512 * 1024)
+#define COMPRESS_JOB_SIZE	(1024 * 1024)
 
 struct compressor {
 	enum container_compression	 comp;
@@ -74,7 +74,11 @@ compressor_new(struct compressor **cp, enum container_compression comp, int leve
 	/*
 	 * Workers buffer a few jobs each; zstd's default job (4 windows, 8 MiB
 	 * at level 3) costs tens of MiB.  Small jobs keep memory bounded at a
-	 * small loss of ratio.
+	 * small loss of ratio.  Not the smallest zstd takes (512 KiB): a job
+	 * then lasts about one scheduler time slice, and on cores that the
+	 * dump shares the workers run dry whenever the reading thread waits
+	 * for a core (docs/BENCHMARKS.md: 1 MiB costs 3 MiB more than 512 KiB
+	 * and gains as much as zstd's default).
 	 */
 	if (!ZSTD_isError(r) && threads > 0)
 		r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_jobSize, COMPRESS_JOB_SIZE);

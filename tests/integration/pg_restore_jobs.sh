@@ -3,10 +3,11 @@
 # file in the workdir.  The restored database equals the original (into a
 # new database and into one that exists); pg_restore got --jobs and a file;
 # the spool is gone after a restore that worked, one whose pg_restore was
-# killed half-way (and the database it had created dropped), one that hit a
-# full disk while spooling, and one whose runner was SIGKILLed (swept by the
-# next run); a workdir without the room refuses to start, nothing written;
-# without --jobs the restore streams (no spool) on the same small disk.
+# killed half-way (and the database it had created dropped), one cancelled
+# by SIGTERM, one that hit a full disk while spooling, and one whose runner
+# was SIGKILLed (swept by the next run); a workdir without the room refuses
+# to start, nothing written; without --jobs the restore streams (no spool)
+# on the same small disk.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -103,6 +104,22 @@ assert_contains "$KB_TMP/pg_restore.calls" ".spool" "the spool was there while p
 assert_workdir_clean "$KB_TMP/work" "killed pg_restore"
 [ "$(psql_q postgres "SELECT count(*) FROM pg_database WHERE datname = 'shop_kill'")" = 0 ] ||
 	fail "the database a failed restore created is still there"
+
+say "SIGTERM while pg_restore runs: pg_restore stopped, no spool"
+KB_PG_RESTORE=pause run_runner_until_paused "" -c "$KB_TMP/kb.conf" restore latest \
+	--database shop_term --jobs 2
+[ -n "$(spools)" ] || fail "no spool while pg_restore ran"
+kill -TERM "$KB_PAUSED_RUNNER"
+set +e
+wait "$KB_PAUSED_RUNNER"
+rc=$?
+set -e
+cat "$KB_TMP/paused.log" >>"$KB_TMP/all.log"
+[ "$rc" != 0 ] || fail "a cancelled restore exited 0"
+kill -0 "$(cat "$KB_TMP/paused")" 2>/dev/null && fail "pg_restore still runs after the cancel"
+[ -z "$(spools)" ] || fail "spool left by a cancelled restore: $(spools)"
+[ "$(psql_q postgres "SELECT count(*) FROM pg_database WHERE datname = 'shop_term'")" = 0 ] ||
+	fail "the database a cancelled restore created is still there"
 
 say "the runner SIGKILLed while pg_restore runs: the next run sweeps the spool"
 KB_PG_RESTORE=pause run_runner_until_paused "" -c "$KB_TMP/kb.conf" restore latest \
