@@ -156,6 +156,7 @@ $(FUZZ_BIN): $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 bench: all
 	@KBACKUP_RUNNER=$(abspath $(RUNNER)) bench/run
 	@KBACKUP_RUNNER=$(abspath $(RUNNER)) bench/pitr
+	@KBACKUP_RUNNER=$(abspath $(RUNNER)) bench/binlog
 
 lint:
 	@for m in man/*.[58]; do mandoc -Tlint -Wwarning $$m || exit 1; done

@@ -3,6 +3,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -475,4 +476,43 @@ monotonic_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+dir_unlink_files(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*path;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		path = path_join(dir, de->d_name);
+		unlink(path);
+		free(path);
+	}
+	closedir(d);
+}
+
+void
+be64_put(unsigned char *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)(v & 0xff);
+}
+
+uint64_t
+be64_get(const unsigned char *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
 }

@@ -47,6 +47,13 @@ int	 write_file_atomic(const char *path, const void *buf, size_t len, mode_t mod
 int	 mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
 int	 fsync_dir(const char *dir, char *err, size_t errlen);
 
+/* Removes the files of a directory (not its subdirectories), leaving it. */
+void	 dir_unlink_files(const char *dir);
+
+/* Big-endian integers of the stored formats. */
+void	 be64_put(unsigned char *p, uint64_t v);
+uint64_t be64_get(const unsigned char *p);
+
 /* Joins with exactly one '/' between non-empty parts; returns a new string. */
 char	*path_join(const char *a, const char *b);
 

@@ -15,6 +15,10 @@
  * missing, and dropped again if the restore fails).  A list of databases,
  * or "*" (--all-databases), makes a dump that names its databases itself:
  * it restores only into those names.
+ *
+ * binlog = archive: the server must write a binary log (preflight and
+ * check say so when it does not); the dump records its position in it
+ * (engines/my_binlog), which point-in-time recovery starts from.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +32,14 @@
 #include "common/util.h"
 #include "common/proc.h"
 #include "engines/engine.h"
+#include "engines/my_binlog.h"
+#include "engines/mysql.h"
 
 struct my_job {
 	struct child	 child;
 	int		 running;
+	const char	*position_opts;	/* preflight: the dump's options for its position */
+	struct my_binlog_tee *tee;	/* binlog = archive: the dump read on its way */
 	struct memfile	 opts;		/* [client] password=... */
 	char		*created;	/* restore: the database it created, dropped on failure */
 };
@@ -49,11 +57,16 @@ static const struct config_key mysql_keys[] = {
 	{ "restore_options", CFG_LIST, 0, NULL, "extra client arguments for restores",
 	    0, 0, NULL },
 	{ "bin_dir", CFG_PATH, 0, NULL, "the directory of the dump tool and client", 0, 0, NULL },
+	{ "binlog", CFG_ENUM, 0, "off", "off|archive", 0, 0, NULL },
+	{ "binlog_flush", CFG_DURATION, 0, "1m",
+	    "how often the current binary log file is stored", 1, 86400, NULL },
+	{ "binlog_command", CFG_STRING, 0, NULL, "mariadb-binlog or mysqlbinlog", 0, 0, NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
 static const char *const dump_tools[] = { "mariadb-dump", "mysqldump", NULL };
 static const char *const client_tools[] = { "mariadb", "mysql", NULL };
+static const char *const binlog_tools[] = { "mariadb-binlog", "mysqlbinlog", NULL };
 
 static struct my_job *
 my_priv(struct engine_job *job)
@@ -156,7 +169,7 @@ my_write_optfile(struct engine_job *job, char *err, size_t errlen)
  * name another database than CREATE DATABASE `é` made.
  */
 static void
-my_command(struct engine_job *job, struct child_args *a, const char *key,
+my_connection(struct engine_job *job, struct child_args *a, const char *key,
     const char *const *names)
 {
 	struct my_job	*my = my_priv(job);
@@ -175,6 +188,13 @@ my_command(struct engine_job *job, struct child_args *a, const char *key,
 	}
 	if (user != NULL)
 		child_args_addf(a, "--user=%s", user);
+}
+
+static void
+my_command(struct engine_job *job, struct child_args *a, const char *key,
+    const char *const *names)
+{
+	my_connection(job, a, key, names);
 	child_args_add(a, "--default-character-set=utf8mb4");
 }
 
@@ -263,10 +283,13 @@ static int
 my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
 	struct my_job	*my = job->priv;
+	char		 terr[KB_ERRLEN];
 	int		 rc = 0;
 
 	if (my == NULL)
 		return 0;
+	if (my->tee != NULL && aborted)
+		my_binlog_tee_abort(my->tee);
 	if (my->running) {
 		if (aborted) {
 			child_kill(&my->child);
@@ -275,6 +298,13 @@ my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 		} else
 			rc = child_wait(&my->child, err, errlen);
 		my->running = 0;
+	}
+	if (my->tee != NULL) {
+		if (my_binlog_tee_end(my->tee, terr, sizeof(terr)) == -1 && rc == 0)
+			rc = errf(err, errlen, "%s", terr);
+		if (rc == 0)
+			rc = my_binlog_dump_details(my->tee, &job->details, err, errlen);
+		free(my->tee);
 	}
 	if (my->created != NULL && (aborted || rc == -1))
 		my_drop_created(job);
@@ -301,6 +331,55 @@ my_single(struct engine_job *job, char **name)
 	return single;
 }
 
+int
+mysql_binlog_archiving(const struct config_section *section)
+{
+	return strcmp(config_get(section, "binlog"), "archive") == 0;
+}
+
+static int
+my_archiving(struct engine_job *job)
+{
+	return mysql_binlog_archiving(job->section);
+}
+
+/*
+ * binlog = archive needs a server that writes a binary log: said before
+ * anything is written.  Remembers the dump's options for its position,
+ * which differ between MariaDB and MySQL versions.
+ */
+static int
+my_binlog_ready(struct engine_job *job, char *err, size_t errlen)
+{
+	struct my_job	*my = my_priv(job);
+	char		*out = NULL;
+	int		 rc;
+
+	if (!my_archiving(job))
+		return 0;
+	rc = my_sql(job, NULL, "SELECT @@log_bin, @@version;\n", 0, &out, err, errlen);
+	if (rc == 0)
+		rc = my_binlog_server_check(out, &my->position_opts, err, errlen);
+	free(out);
+	return rc;
+}
+
+static int
+my_preflight(struct engine_job *job, char *err, size_t errlen)
+{
+	if (my_binlog_ready(job, err, errlen) == -1) {
+		my_end(job, 0, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+my_release(struct engine_job *job)
+{
+	my_end(job, 1, NULL, 0);
+}
+
 static int
 my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
@@ -322,6 +401,9 @@ my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	child_args_add(&a, "--events");
 	child_args_add(&a, "--triggers");
 	child_args_add(&a, "--hex-blob");
+	if (my_archiving(job))
+		child_args_add_words(&a, my->position_opts != NULL ? my->position_opts :
+		    "--master-data=2");
 	child_args_add_words(&a, config_get(job->section, "dump_options"));
 	w = words_split(dbs, &n);
 	if (n == 1 && strcmp(w[0], "*") == 0)
@@ -343,6 +425,15 @@ my_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 	}
 	my->running = 1;
 	*fd = my->child.out_fd;
+	if (my_archiving(job)) {
+		my->tee = xcalloc(1, sizeof(*my->tee));
+		if (my_binlog_tee_start(my->tee, my->child.out_fd, fd, err, errlen) == -1) {
+			free(my->tee);
+			my->tee = NULL;
+			my_end(job, 1, NULL, 0);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -422,9 +513,11 @@ my_check(struct engine_job *job, char *err, size_t errlen)
 	int	 rc;
 
 	rc = my_sql(job, NULL, "SELECT 1;\n", 0, &out, err, errlen);
-	my_end(job, 0, NULL, 0);
 	if (rc == 0 && strncmp(out, "1", 1) != 0)
 		rc = errf(err, errlen, "SELECT 1 did not answer 1");
+	if (rc == 0)
+		rc = my_binlog_ready(job, err, errlen);
+	my_end(job, 0, NULL, 0);
 	free(out);
 	return rc;
 }
@@ -548,6 +641,25 @@ my_scratch_list(struct engine_job *job, const char *prefix, char ***names, char 
 	return rc;
 }
 
+/* binlog = archive: what a replay can filter, one database or all of them. */
+static int
+my_validate(const struct config_section_schema *schema, const struct config_section *s,
+    char *err, size_t errlen)
+{
+	const char	*dbs = config_get(s, "databases");
+	char		**w;
+	size_t		 n;
+
+	if (!mysql_binlog_archiving(s) || dbs == NULL)
+		return 0;
+	w = words_split(dbs, &n);
+	words_free(w);
+	if (n > 1)
+		return errf(err, errlen, "binlog = archive: databases must be one database or *, "
+		    "not a list (a binary log replay keeps one database's events or every one)");
+	return 0;
+}
+
 static void
 my_pod(const struct config_section *section, struct engine_pod *pod)
 {
@@ -555,15 +667,115 @@ my_pod(const struct config_section *section, struct engine_pod *pod)
 	pod->image = "kbackup/runner-mysql";
 }
 
+/* The binary log archive's side (engines/mysql.h) */
+
+int
+mysql_binlog_start(struct engine_job *job, const char *want, char *name, size_t len,
+    char *err, size_t errlen)
+{
+	char	*out = NULL, *tab, *line, *save = NULL;
+	int	 rc;
+
+	if (my_binlog_ready(job, err, errlen) == -1)	/* log_bin off: said plainly */
+		return -1;
+	rc = my_sql(job, NULL, "SHOW BINARY LOGS;\n", 0, &out, err, errlen);
+	if (rc == 0 && ((tab = strchr(out, '\t')) == NULL || tab == out ||
+	    (size_t)(tab - out) >= len))
+		rc = errf(err, errlen, "SHOW BINARY LOGS named no file: is log_bin on?");
+	if (rc == 0) {
+		memcpy(name, out, (size_t)(tab - out));
+		name[tab - out] = '\0';
+		for (line = strtok_r(out, "\n", &save); want != NULL && line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			if ((tab = strchr(line, '\t')) != NULL)
+				*tab = '\0';
+			if (strcmp(line, want) == 0) {
+				strlcpy(name, want, len);
+				break;
+			}
+		}
+	}
+	free(out);
+	return rc;
+}
+
+int
+mysql_binlog_stream_spawn(struct engine_job *job, const char *start, const char *dir,
+    struct child *c, char *err, size_t errlen)
+{
+	struct my_job		*my = my_priv(job);
+	struct child_args	 a = { 0 };
+	int			 rc;
+
+	if (my_write_optfile(job, err, errlen) == -1)
+		return -1;
+	my_connection(job, &a, "binlog_command", binlog_tools);
+	child_args_add(&a, "--read-from-remote-server");
+	child_args_add(&a, "--raw");
+	child_args_add(&a, "--stop-never");
+	child_args_addf(&a, "--result-file=%s", dir);
+	child_args_add(&a, "--");
+	child_args_add(&a, start);
+	rc = child_spawn(c, child_args_list(&a), NULL, &my->opts, CHILD_STDOUT_PIPE, err,
+	    errlen);
+	child_args_free(&a);
+	return rc;
+}
+
+int
+mysql_binlog_decode_spawn(struct engine_job *job, const char *const *files,
+    uint64_t start_pos, const char *stop_datetime, uint64_t stop_pos, struct child *c,
+    char *err, size_t errlen)
+{
+	static const char *const utc[] = { "TZ=UTC", NULL };
+	struct child_args	 a = { 0 };
+	const char		*dbs = config_get(job->section, "databases");
+	char			*single = NULL;
+	size_t			 i;
+	int			 rc;
+
+	if (!my_single(job, &single) && strcmp(dbs, "*") != 0)
+		return errf(err, errlen, "restore --at with binary logs needs a definition of "
+		    "one database or of all (*): this one backs up '%s', and the binary log "
+		    "decoder keeps one database or every one", dbs);
+	my_tool(job, &a, "binlog_command", binlog_tools);
+	if (start_pos > 4)
+		child_args_addf(&a, "--start-position=%llu", (unsigned long long)start_pos);
+	if (stop_datetime != NULL)
+		child_args_addf(&a, "--stop-datetime=%s", stop_datetime);
+	if (stop_pos > 0)
+		child_args_addf(&a, "--stop-position=%llu", (unsigned long long)stop_pos);
+	if (single != NULL && job->database != NULL && strcmp(single, job->database) != 0)
+		child_args_addf(&a, "--rewrite-db=%s->%s", single, job->database);
+	if (single != NULL)	/* the filter reads the names before the rewrite */
+		child_args_addf(&a, "--database=%s", single);
+	child_args_add(&a, "--");
+	for (i = 0; files[i] != NULL; i++)
+		child_args_add(&a, files[i]);
+	free(single);
+	rc = child_spawn(c, child_args_list(&a), utc, NULL, CHILD_STDOUT_PIPE, err, errlen);
+	child_args_free(&a);
+	return rc;
+}
+
+void
+mysql_binlog_done(struct engine_job *job)
+{
+	my_end(job, 0, NULL, 0);
+}
+
 /* What the config schema and the operator read. */
 const struct engine_desc engine_mysql_desc = {
 	.name = "mysql",
 	.keys = mysql_keys,
+	.validate = my_validate,
 	.pod = my_pod,
 };
 
 const struct engine_ops engine_mysql = {
 	.desc = &engine_mysql_desc,
+	.preflight = my_preflight,
+	.release = my_release,
 	.backup_begin = my_backup_begin,
 	.backup_end = my_end,
 	.restore_begin = my_restore_begin,

@@ -162,6 +162,36 @@ as_mysql() {
 	if [ "$(id -u)" = 0 ]; then runuser -u mysql -- "$@"; else "$@"; fi
 }
 
+# mariadb_run NAME PORT: starts the server of $KB_TMP/NAME and waits until it
+# answers; MY_ARGS_NAME: its binary log arguments (--skip-log-bin unless
+# MY_SERVER_ARGS was set for mariadb_start).
+mariadb_run() {	# name port
+	local dir=$KB_TMP/$1 args
+	eval "args=\$MY_ARGS_$1"
+	# shellcheck disable=SC2086
+	as_mysql /usr/sbin/mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
+		--port="$2" --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
+		--log-error="$dir/error.log" $args --innodb-buffer-pool-size=32M \
+		--innodb-log-file-size=16M >/dev/null 2>&1 &
+	for _ in $(seq 1 100); do
+		[ -S "$dir/mysqld.sock" ] && mariadb --no-defaults -S "$dir/mysqld.sock" -uroot \
+			-e 'SELECT 1' >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	mariadb --no-defaults -S "$dir/mysqld.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1 ||
+		fail "mariadbd did not start: $(tail -5 "$dir/error.log")"
+}
+
+# mariadb_restart NAME: stops the server (waiting for it to be gone) and starts it again.
+mariadb_restart() {	# name
+	local dir=$KB_TMP/$1 pid port
+	pid=$(cat "$dir/mysqld.pid")
+	eval "port=\$MY_PORT_$1"
+	kill "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+	mariadb_run "$1" "$port"
+}
+
 # mariadb_start NAME: a fresh server; sets MY_SOCK_NAME, MY_PORT_NAME (as
 # MY_SOCK / MY_PORT for the first one started), root password in MY_PASSWORD.
 mariadb_start() {	# name
@@ -175,17 +205,9 @@ mariadb_start() {	# name
 	mariadb-install-db --no-defaults --datadir="$dir/data" --user=mysql \
 		--auth-root-authentication-method=normal --skip-test-db \
 		>"$dir/install.log" 2>&1 || fail "mariadb-install-db: $(tail -3 "$dir/install.log")"
-	as_mysql /usr/sbin/mariadbd --no-defaults --datadir="$dir/data" --socket="$sock" \
-		--port="$port" --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
-		--log-error="$dir/error.log" --skip-log-bin --innodb-buffer-pool-size=32M \
-		--innodb-log-file-size=16M >/dev/null 2>&1 &
+	eval "MY_ARGS_$name=\${MY_SERVER_ARGS:---skip-log-bin}"
+	mariadb_run "$name" "$port"
 	at_exit "kill \$(cat $dir/mysqld.pid) ; sleep 1"
-	for _ in $(seq 1 100); do
-		[ -S "$sock" ] && mariadb --no-defaults -S "$sock" -uroot -e 'SELECT 1' >/dev/null 2>&1 && break
-		sleep 0.2
-	done
-	mariadb --no-defaults -S "$sock" -uroot -e 'SELECT 1' >/dev/null 2>&1 ||
-		fail "mariadbd did not start: $(tail -5 "$dir/error.log")"
 	MY_PASSWORD=${MY_PASSWORD:-"my-${RANDOM}${RANDOM}-not-in-argv"}
 	mariadb --no-defaults -S "$sock" -uroot <<SQL
 CREATE USER 'kb'@'127.0.0.1' IDENTIFIED BY '$MY_PASSWORD';

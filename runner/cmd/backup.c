@@ -256,26 +256,59 @@ backup_part(struct backup_job *b, size_t n, struct progress *prog, int zstd, int
 	return -1;
 }
 
-/*
- * A failed backup of several parts: the parts it had stored go (they are
- * this job's own, and its live marker keeps everyone else off them).
- */
+/* The parts this job stored at location i go: its own, its live marker keeps everyone else off them. */
+static void
+backup_remove_parts(struct backup_job *b, size_t i)
+{
+	struct location	*loc = &b->r->locations[i];
+	char		 err[KB_ERRLEN];
+	size_t		 n;
+
+	for (n = 0; n < b->ndone; n++) {
+		if (storage_remove_one(loc->st, b->done[i][n].key, err, sizeof(err)) == 0)
+			continue;
+		log_kv(LOGL_WARN, "a part of the failed backup was not removed: prune "
+		    "removes it once older than orphan_grace", "key", b->done[i][n].key,
+		    "location", loc->desc, "error", err, NULL);
+	}
+}
+
+/* A failed backup: what it had stored goes from every location. */
 static void
 backup_remove_done(struct backup_job *b)
 {
-	struct runner	*r = b->r;
-	char		 err[KB_ERRLEN];
-	size_t		 i, n;
+	size_t	i;
 
-	for (i = 0; i < r->nlocations; i++)
-		for (n = 0; n < b->ndone; n++) {
-			if (storage_remove_one(r->locations[i].st, b->done[i][n].key, err,
-			    sizeof(err)) == 0)
-				continue;
-			log_kv(LOGL_WARN, "a part of the failed backup was not removed: prune "
-			    "removes it once older than orphan_grace", "key", b->done[i][n].key,
-			    "location", r->locations[i].desc, "error", err, NULL);
-		}
+	for (i = 0; i < b->r->nlocations; i++)
+		backup_remove_parts(b, i);
+}
+
+/*
+ * A commit that failed at location i (a full disk, a store that went
+ * away): its parts there and at the locations after it, which were never
+ * committed, go at once rather than after orphan_grace -- on a full disk
+ * they would keep the next backup from fitting.  Unless the manifest made
+ * it to location i after all (an answer lost after the write): then the
+ * backup is listed there, and what it names stays.  The locations before
+ * i hold the backup whole and listed.
+ */
+static void
+backup_remove_uncommitted(struct backup_job *b, size_t i)
+{
+	struct location		*loc = &b->r->locations[i];
+	struct storage_stat	 st;
+	char			 err[KB_ERRLEN], *key;
+	int			 missing = 0;
+
+	key = b->single ? NULL : layout_manifest_key(b->r->base, b->res->id);
+	if (key != NULL && loc->st->ops->head(loc->st, key, &st, &missing, err,
+	    sizeof(err)) == 0)
+		i++;		/* written after all: listed there */
+	else if (key != NULL && !missing)
+		i++;		/* unknown: keep what it may name */
+	free(key);
+	for (; i < b->r->nlocations; i++)
+		backup_remove_parts(b, i);
 }
 
 /* Every part in turn; 0 only if each one's dump and uploads succeeded. */
@@ -475,8 +508,10 @@ backup_commit(struct backup_job *b, char *err, size_t errlen)
 	}
 	b->res->finished = time(NULL);
 	for (i = 0; i < r->nlocations; i++)
-		if (backup_commit_one(b, i, err, errlen) == -1)
+		if (backup_commit_one(b, i, err, errlen) == -1) {
+			backup_remove_uncommitted(b, i);
 			return -1;
+		}
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/timeparse.h"
 #include "common/util.h"
+#include "runner/binlog/bpitr.h"
 #include "runner/catalog/catalog.h"
 #include "runner/cmd/jobs.h"
 #include "runner/stream/keys.h"
@@ -486,6 +487,7 @@ job_restore(struct runner *r, const struct restore_request *req)
 {
 	struct opened		 o;
 	struct restore_plan	 p;
+	struct binlog_plan	 bp;
 	struct engine_job	 job;
 	char			 err[KB_ERRLEN], size[16];
 	const char		*target;
@@ -510,8 +512,15 @@ job_restore(struct runner *r, const struct restore_request *req)
 	}
 	target = req->database != NULL ? req->database :
 	    config_get(r->engine_section, "database");
+	if ((rc = binlog_pitr_plan(r, req, &o, &bp)) != EXIT_OK) {
+		job_plan_free(&p);
+		job_close_backup(&o);
+		return rc;
+	}
 	if (req->dry_run) {
 		dry_run(r, req, &o, &p, target);
+		binlog_pitr_print(&bp, stdout);
+		binlog_pitr_free(&bp);
 		job_plan_free(&p);
 		job_close_backup(&o);
 		return EXIT_OK;
@@ -533,6 +542,9 @@ job_restore(struct runner *r, const struct restore_request *req)
 	progress_finish(&prog, rc == 0);
 	if (r->engine->release != NULL)
 		r->engine->release(&job);
+	if (rc == 0 && bp.active)
+		rc = binlog_pitr_replay(r, &bp, req->database, err, sizeof(err));
+	binlog_pitr_free(&bp);
 	if (rc == -1) {
 		log_kv(LOGL_ERROR, "restore failed; the target was left as it was where the "
 		    "engine allows", "id", o.m->id, "error", err, NULL);

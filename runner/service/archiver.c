@@ -16,7 +16,9 @@
 #include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "engines/mysql.h"
 #include "engines/pg_physical.h"
+#include "runner/binlog/bstream.h"
 #include "runner/service/archiver.h"
 #include "runner/stream/keys.h"
 #include "runner/wal/archive.h"
@@ -41,6 +43,8 @@ struct archiver {
 	pthread_t		 thread;
 	int			 stop[2];
 	uint64_t		 stored;	/* files this archiver stored */
+	int			 binlog;	/* [mysql] binlog = archive, not WAL */
+	struct binlog_stream	 bs;
 };
 
 void
@@ -148,6 +152,14 @@ progress(void *arg, uint64_t received, time_t pending)
 	metrics_wal_pending(a->m, pending);
 }
 
+static void
+binlog_progress(void *arg, const struct binlog_stream *bs)
+{
+	struct archiver	*a = arg;
+
+	metrics_binlog(a->m, bs->newest_event, bs->synced, bs->stored);
+}
+
 /* Waits up to secs; 1 when told to stop. */
 static int
 pause_for(struct archiver *a, int secs)
@@ -186,16 +198,20 @@ archiver_main(void *arg)
 	w.arg = a;
 	w.stop_fd = a->stop[0];
 	for (;;) {
-		before = a->stored;
+		before = a->stored + a->bs.stored;
 		err[0] = '\0';
 		/* 0: told to stop (or cancelled); -1: the connection or an upload failed. */
-		if (wal_receive(&w, err, sizeof(err)) == 0)
+		if (a->binlog ? binlog_stream_session(&a->bs, err, sizeof(err)) == 0 :
+		    wal_receive(&w, err, sizeof(err)) == 0)
 			break;
-		if (a->stored != before)
+		if (a->stored + a->bs.stored != before)
 			backoff = 1;
+		if (a->binlog)
+			metrics_binlog_reconnect(a->m);
 		snprintf(secs, sizeof(secs), "%d", backoff);
-		log_kv(LOGL_ERROR, "WAL streaming stopped; the slot keeps the server's WAL, "
-		    "trying again", "error", err, "seconds", secs, NULL);
+		log_kv(LOGL_ERROR, a->binlog ? "binary log archiving stopped, trying again" :
+		    "WAL streaming stopped; the slot keeps the server's WAL, trying again",
+		    "error", err, "seconds", secs, NULL);
 		if (pause_for(a, backoff))
 			break;
 		backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
@@ -276,6 +292,21 @@ open_locations(struct archiver *a, char *err, size_t errlen)
 	return a->nlocs > 0 ? 0 : errf(err, errlen, "no storage location");
 }
 
+static int
+streams_wal(const struct runner *r)
+{
+	return strcmp(r->engine->desc->name, "postgres") == 0 &&
+	    pg_physical_on(r->engine_section) &&
+	    strcmp(config_get(r->engine_section, "wal_method"), "stream") == 0;
+}
+
+static int
+archives_binlog(const struct runner *r)
+{
+	return strcmp(r->engine->desc->name, "mysql") == 0 &&
+	    mysql_binlog_archiving(r->engine_section);
+}
+
 int
 archiver_start(struct archiver **ap, struct runner *r, struct metrics *m, char *err,
     size_t errlen)
@@ -283,11 +314,10 @@ archiver_start(struct archiver **ap, struct runner *r, struct metrics *m, char *
 	struct archiver	*a;
 
 	*ap = NULL;
-	if (strcmp(r->engine->desc->name, "postgres") != 0 ||
-	    !pg_physical_on(r->engine_section) ||
-	    strcmp(config_get(r->engine_section, "wal_method"), "stream") != 0)
+	if (!streams_wal(r) && !archives_binlog(r))
 		return 0;
 	a = xcalloc(1, sizeof(*a));
+	a->binlog = archives_binlog(r);
 	a->r = r;
 	a->m = m;
 	a->stop[0] = a->stop[1] = -1;
@@ -303,11 +333,20 @@ archiver_start(struct archiver **ap, struct runner *r, struct metrics *m, char *
 		archiver_free(a);
 		return errprefix(err, errlen, "WAL stream");
 	}
+	a->bs.r = r;
+	a->bs.locs = a->locs;
+	a->bs.keys = a->keys;
+	a->bs.nlocs = a->nlocs;
+	a->bs.opts = &a->opts;
+	a->bs.stop_fd = a->stop[0];
+	a->bs.progress = binlog_progress;
+	a->bs.arg = a;
 	if (pthread_create(&a->thread, NULL, archiver_main, a) != 0) {
 		archiver_free(a);
 		return errf(err, errlen, "WAL stream: cannot start a thread");
 	}
-	log_kv(LOGL_INFO, "WAL streaming into the archive", "slot", a->slot, NULL);
+	if (!a->binlog)
+		log_kv(LOGL_INFO, "WAL streaming into the archive", "slot", a->slot, NULL);
 	*ap = a;
 	return 0;
 }

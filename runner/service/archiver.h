@@ -9,6 +9,9 @@
  * shared across threads), feeds the metrics, and connects again after a
  * failure with a growing pause (1 s to 60 s).  wal_method = push: nothing
  * runs here (PostgreSQL runs wal-push); the metrics read wal-push's status.
+ *
+ * [mysql] binlog = archive: the same thread, locations and pauses run the
+ * sessions of runner/binlog/bstream.h instead of the WAL stream.
  */
 #ifndef KB_ARCHIVER_H
 #define KB_ARCHIVER_H

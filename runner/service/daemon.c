@@ -337,6 +337,12 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	    (http_start(listen, &d->http, err, errlen) == -1 ||
 	    metrics_serve(&d->jr.metrics, d->http, err, errlen) == -1))
 		return errprefix(err, errlen, "[metrics] listen %s", listen);
+	/*
+	 * The first count of the stored backups, before the control socket,
+	 * the API and the archiver exist: a job they started would use the
+	 * locations' storage from its thread at the same time.
+	 */
+	jobrun_seed(&d->jr);
 	memset(&cc, 0, sizeof(cc));
 	cc.socket_path = d->r->control_path;
 	cc.definition = d->r->base;
@@ -350,27 +356,6 @@ daemon_start(struct daemon *d, char *err, size_t errlen)
 	if (archiver_start(&d->archiver, d->r, &d->jr.metrics, err, errlen) == -1)
 		return -1;
 	return api_start(&d->api, d->http, d->ctl, &d->jr, err, errlen);
-}
-
-/*
- * The first count of the stored backups, in the job slot: it uses the
- * locations' storage, which a job triggered meanwhile (the control socket
- * and the API are up) would use at the same time from its thread.
- */
-static void
-seed(struct daemon *d)
-{
-	struct timespec	 tick = { 0, 100 * 1000 * 1000 };
-	char		 busy[400];
-
-	while (control_job_begin(d->ctl, "counting the stored backups", busy,
-	    sizeof(busy)) == -1) {
-		if (cancel_requested())
-			return;
-		nanosleep(&tick, NULL);		/* a job got in first */
-	}
-	jobrun_seed(&d->jr);
-	control_job_end(d->ctl);
 }
 
 int
@@ -391,7 +376,6 @@ daemon_run(struct runner *r, const char *config_path, daemon_trigger_fn trigger)
 		rc = EXIT_JOB;
 		goto out;
 	}
-	seed(&d);
 	snprintf(port, sizeof(port), "%u", d.http != NULL ? http_port(d.http) : 0);
 	log_kv(LOGL_INFO, "daemon started", "schedule", config_get(r->backup, "schedule"),
 	    "timezone", timezone_of(r), "metrics_port", d.http != NULL ? port : "none",

@@ -139,6 +139,28 @@ metrics_wal_pending(struct metrics *m, time_t since)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void
+metrics_binlog(struct metrics *m, time_t newest_event, time_t synced, uint64_t pieces)
+{
+	pthread_mutex_lock(&m->lock);
+	m->have_binlog = 1;
+	if (newest_event > 0)
+		m->binlog_last_event = (double)newest_event;
+	if (synced > 0)
+		m->binlog_synced = (double)synced;
+	m->binlog_pieces = pieces;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_binlog_reconnect(struct metrics *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->have_binlog = 1;
+	m->binlog_reconnects++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 int
 metrics_healthy(struct metrics *m, char *reason, size_t len)
 {
@@ -254,6 +276,34 @@ render_wal(FILE *f, const struct metrics *m)
 	put_sample(f, m, "kbackup_wal_push_failures_total", NULL, NULL, (double)failed);
 }
 
+/* The binary log archive's series. */
+static void
+render_binlog(FILE *f, const struct metrics *m)
+{
+	double	lag;
+
+	if (!m->have_binlog)
+		return;
+	lag = m->binlog_synced > 0 ? (double)time(NULL) - m->binlog_synced :
+	    (double)time(NULL) - m->start_time;
+	put_header(f, "kbackup_binlog_last_event_timestamp_seconds", "gauge",
+	    "Time of the newest archived binary log event, seconds since the epoch (0: none).");
+	put_sample(f, m, "kbackup_binlog_last_event_timestamp_seconds", NULL, NULL,
+	    m->binlog_last_event);
+	put_header(f, "kbackup_binlog_archive_lag_seconds", "gauge",
+	    "Seconds since the archive last held every binary log event the server had sent "
+	    "(at most binlog_flush while archiving works).");
+	put_sample(f, m, "kbackup_binlog_archive_lag_seconds", NULL, NULL, lag > 0 ? lag : 0);
+	put_header(f, "kbackup_binlog_pieces_total", "counter",
+	    "Binary log pieces archived.");
+	put_sample(f, m, "kbackup_binlog_pieces_total", NULL, NULL, (double)m->binlog_pieces);
+	put_header(f, "kbackup_binlog_reconnects_total", "counter",
+	    "Times binary log archiving started again after its connection or an upload "
+	    "failed.");
+	put_sample(f, m, "kbackup_binlog_reconnects_total", NULL, NULL,
+	    (double)m->binlog_reconnects);
+}
+
 static void
 render(FILE *f, const struct metrics *m)
 {
@@ -302,6 +352,7 @@ render(FILE *f, const struct metrics *m)
 		    m->interval);
 	}
 	render_wal(f, m);
+	render_binlog(f, m);
 }
 
 char *

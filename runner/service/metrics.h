@@ -59,6 +59,12 @@ struct metrics {
 	uint64_t	 wal_archived;			/* counters */
 	uint64_t	 wal_failed;
 	double		 wal_pending_since;		/* 0: nothing waits */
+	/* Binary log archiving ([mysql] binlog = archive), set by the daemon's sessions. */
+	int		 have_binlog;
+	double		 binlog_last_event;		/* the newest archived event, 0: none */
+	double		 binlog_synced;			/* the archive last held all there was */
+	uint64_t	 binlog_pieces;
+	uint64_t	 binlog_reconnects;
 };
 
 /* start_time: the runner's start (time(NULL) by the caller). */
@@ -86,6 +92,15 @@ void	 metrics_wal_from_status(struct metrics *, const char *dir);
 void	 metrics_wal_archived(struct metrics *, time_t when);
 void	 metrics_wal_failed(struct metrics *);
 void	 metrics_wal_pending(struct metrics *, time_t since);
+
+/*
+ * binlog = archive: the newest archived event, when the archive last held
+ * everything the server had sent (the lag is counted from there), pieces
+ * stored so far; a session that started again.
+ */
+void	 metrics_binlog(struct metrics *, time_t newest_event, time_t synced,
+	    uint64_t pieces);
+void	 metrics_binlog_reconnect(struct metrics *);
 
 /* 1 if healthy (the last job did not fail, or none ran); else 0 and why in reason. */
 int	 metrics_healthy(struct metrics *, char *reason, size_t len);

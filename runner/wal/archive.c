@@ -351,14 +351,37 @@ stored_same(struct location *loc, const struct keyring *kr, const char *key,
 }
 
 int
+archive_put(struct location *loc, const struct keyring *kr, const char *key,
+    const void *head, size_t headlen, int fd, uint64_t size, const struct wal_store_opts *o,
+    int *exists, char *err, size_t errlen)
+{
+	struct pipeline_sink	 sink;
+	uint64_t		 plain;
+	int			 rc;
+
+	*exists = 0;
+	memset(&sink, 0, sizeof(sink));
+	sink.st = loc->st;
+	sink.secret = keyring_current(kr);
+	sink.key = key;
+	sink.put.if_absent = 1;
+	sink.put.size_hint = size;
+	rc = pipeline_backup_head(head, headlen, fd, o->zstd, o->level, o->threads, &sink,
+	    1, NULL, &plain, err, errlen);
+	if (rc == 0) {
+		rc = pipeline_commit(&sink, 1, err, errlen);
+		*exists = sink.exists;
+	}
+	return rc;
+}
+
+int
 wal_store(struct location *loc, const char *base, const struct keyring *kr, int fd,
     const struct walobj_head *h, const struct wal_store_opts *o, int *same, char *err,
     size_t errlen)
 {
-	struct pipeline_sink	 sink;
 	unsigned char		 raw[WALOBJ_HEAD_LEN];
 	char			*key;
-	uint64_t		 plain;
 	int			 exists = 0, rc;
 
 	*same = 0;
@@ -366,18 +389,7 @@ wal_store(struct location *loc, const char *base, const struct keyring *kr, int 
 		return errf(err, errlen, "%s: %s", h->name, strerror(errno));
 	walobj_encode(h, raw);
 	key = wal_key(base, h->name);
-	memset(&sink, 0, sizeof(sink));
-	sink.st = loc->st;
-	sink.secret = keyring_current(kr);
-	sink.key = key;
-	sink.put.if_absent = 1;
-	sink.put.size_hint = h->size;
-	rc = pipeline_backup_head(raw, sizeof(raw), fd, o->zstd, o->level, o->threads, &sink,
-	    1, NULL, &plain, err, errlen);
-	if (rc == 0) {
-		rc = pipeline_commit(&sink, 1, err, errlen);
-		exists = sink.exists;
-	}
+	rc = archive_put(loc, kr, key, raw, sizeof(raw), fd, h->size, o, &exists, err, errlen);
 	if (rc == -1 && exists) {
 		rc = stored_same(loc, kr, key, h, err, errlen);
 		*same = rc == 0;

@@ -64,6 +64,15 @@ int	 wal_identity_check(struct location *, const char *base,
  */
 int	 wal_file_scan(int fd, const char *name, struct walobj_head *,
 	    struct walseg_info *info, char *err, size_t errlen);
+/*
+ * One archived object: head, then fd's bytes to EOF (size: a hint), in the
+ * container format under key, created only where absent (*exists: there
+ * was one, and nothing was stored).  What WAL and binary log archives
+ * (runner/binlog) store their files with.
+ */
+int	 archive_put(struct location *, const struct keyring *, const char *key,
+	    const void *head, size_t headlen, int fd, uint64_t size,
+	    const struct wal_store_opts *, int *exists, char *err, size_t errlen);
 /* Stores the scanned file at fd under its key; *same: it was there with the same bytes. */
 int	 wal_store(struct location *, const char *base, const struct keyring *, int fd,
 	    const struct walobj_head *, const struct wal_store_opts *, int *same,

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/timeparse.h"
 #include "common/util.h"
+#include "runner/binlog/bpitr.h"
 #include "runner/stream/pipeline.h"
 #include "runner/wal/pitr.h"
 
@@ -85,6 +86,8 @@ wal_report(struct runner *r, struct location *loc, const struct catalog *c, FILE
 	char			 err[KB_ERRLEN];
 	size_t			 nbases, nw = 0, nbad = 0, i, problems = 0;
 
+	if (binlog_pitr_on(r))		/* MariaDB/MySQL: the binary log archive */
+		return binlog_report(r, loc, c, out);
 	wal_bases_of(c, &bases, &nbases);
 	if (nbases == 0) {
 		free(bases);
@@ -132,6 +135,8 @@ wal_report_json(struct runner *r, struct location *loc, const struct catalog *c)
 	size_t			 nbases, nw = 0, nbad = 0, i, *win_of;
 	json_t			*o;
 
+	if (binlog_pitr_on(r))		/* MariaDB/MySQL: the binary log archive */
+		return binlog_report_json(r, loc, c);
 	wal_bases_of(c, &bases, &nbases);
 	if (nbases == 0) {
 		free(bases);

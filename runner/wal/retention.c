@@ -7,6 +7,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "runner/binlog/bretention.h"
+#include "runner/binlog/bpitr.h"
 #include "runner/wal/chain.h"
 #include "runner/wal/retention.h"
 
@@ -48,9 +50,8 @@ cutoff(const struct catalog *c, uint64_t *segsize, uint32_t *tli, char *id, size
 	return cut;
 }
 
-/* The manifests decide: each kept physical backup read again. */
-static int
-refresh_kept(struct catalog *c)
+int
+retention_refresh(struct catalog *c, int (*kept)(const struct catalog_entry *))
 {
 	struct catalog_entry	*e;
 	char			 err[KB_ERRLEN];
@@ -58,19 +59,19 @@ refresh_kept(struct catalog *c)
 
 	for (i = 0; i < c->n; i++) {
 		e = &c->v[i];
-		if (!kept_physical(e))
+		if (!kept(e))
 			continue;
 		if (catalog_refresh(c, e, err, sizeof(err)) == -1) {
-			log_kv(LOGL_ERROR, "prune: manifest not read; WAL kept", "id", e->id,
-			    "error", err, NULL);
+			log_kv(LOGL_ERROR, "prune: manifest not read; the archive kept", "id",
+			    e->id, "error", err, NULL);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static int
-running(const struct catalog *c)
+int
+retention_running(const struct catalog *c)
 {
 	return catalog_count(c, CATALOG_RUNNING) > 0;
 }
@@ -92,8 +93,8 @@ older(const struct wal_archive *ar, uint64_t cut, char ***keys)
 	return n;
 }
 
-static size_t
-remove_keys(struct catalog *c, char **keys, size_t n, size_t *deleted)
+size_t
+retention_remove(struct catalog *c, char **keys, size_t n, size_t *deleted)
 {
 	char	err[KB_ERRLEN];
 	size_t	i, k;
@@ -102,7 +103,8 @@ remove_keys(struct catalog *c, char **keys, size_t n, size_t *deleted)
 		k = n - i < REMOVE_BATCH ? n - i : REMOVE_BATCH;
 		if (c->loc->st->ops->remove(c->loc->st, (const char *const *)keys + i, k, err,
 		    sizeof(err)) == -1) {
-			log_kv(LOGL_ERROR, "prune: WAL not deleted", "location", c->loc->desc,
+			log_kv(LOGL_ERROR, "prune: archived files not deleted", "location",
+			    c->loc->desc,
 			    "error", err, NULL);
 			return 1;
 		}
@@ -122,9 +124,11 @@ wal_prune(struct catalog *c, int dry_run, size_t *deleted, size_t *planned)
 	uint32_t		 tli = 1;
 	size_t			 n, failed = 0;
 
+	if (binlog_pitr_on(c->r))	/* MariaDB/MySQL: the binary log archive */
+		return binlog_prune(c, dry_run, deleted, planned);
 	if ((cut = cutoff(c, &segsize, &tli, id, sizeof(id))) == NONE || cut == 0)
 		return 0;
-	if (running(c)) {
+	if (retention_running(c)) {
 		log_kv(LOGL_INFO, "prune: WAL kept while a backup is in progress", NULL);
 		return 0;
 	}
@@ -137,7 +141,7 @@ wal_prune(struct catalog *c, int dry_run, size_t *deleted, size_t *planned)
 	if (older(&ar, cut, &keys) > 0) {
 		free(keys);
 		/* The index proposed it; the manifests decide. */
-		if (refresh_kept(c) == -1)
+		if (retention_refresh(c, kept_physical) == -1)
 			failed++;
 		else if ((cut = cutoff(c, &segsize, &tli, id, sizeof(id))) != NONE && cut > 0 &&
 		    (n = older(&ar, cut, &keys)) > 0) {
@@ -148,7 +152,7 @@ wal_prune(struct catalog *c, int dry_run, size_t *deleted, size_t *planned)
 				    "base backup kept, %s, starts there)\n", n, n == 1 ? "" : "s",
 				    first, id);
 				*planned += n;
-			} else if ((failed += remove_keys(c, keys, n, deleted)) == 0)
+			} else if ((failed += retention_remove(c, keys, n, deleted)) == 0)
 				log_kv(LOGL_INFO, "pruned WAL no base backup kept needs", "files",
 				    count, "before", first, "oldest_backup", id, "location",
 				    c->loc->desc, NULL);

@@ -8,28 +8,6 @@
 
 static const unsigned char magic[8] = { 'K', 'B', 'W', 'A', 'L', '\0', 'v', '1' };
 
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 void
 walobj_encode(const struct walobj_head *h, unsigned char out[WALOBJ_HEAD_LEN])
 {
@@ -43,11 +21,11 @@ walobj_encode(const struct walobj_head *h, unsigned char out[WALOBJ_HEAD_LEN])
 	out[13] = (unsigned char)(h->tli >> 16);
 	out[14] = (unsigned char)(h->tli >> 8);
 	out[15] = (unsigned char)h->tli;
-	put64(out + 16, h->size);
-	put64(out + 24, h->sysid);
-	put64(out + 32, (uint64_t)h->completed);
-	put64(out + 40, (uint64_t)h->last_xact_us);
-	put64(out + 48, h->nxact);
+	be64_put(out + 16, h->size);
+	be64_put(out + 24, h->sysid);
+	be64_put(out + 32, (uint64_t)h->completed);
+	be64_put(out + 40, (uint64_t)h->last_xact_us);
+	be64_put(out + 48, h->nxact);
 	memcpy(out + 56, h->sha256, 32);
 	memcpy(out + 88, h->name, strnlen(h->name, PG_WAL_NAME_MAX - 1));
 }
@@ -80,11 +58,11 @@ walobj_decode(const unsigned char in[WALOBJ_HEAD_LEN], struct walobj_head *h, ch
 	h->pg_magic = (uint16_t)(in[10] << 8 | in[11]);
 	h->tli = (uint32_t)in[12] << 24 | (uint32_t)in[13] << 16 | (uint32_t)in[14] << 8 |
 	    in[15];
-	h->size = get64(in + 16);
-	h->sysid = get64(in + 24);
-	h->completed = (time_t)get64(in + 32);
-	h->last_xact_us = (int64_t)get64(in + 40);
-	h->nxact = get64(in + 48);
+	h->size = be64_get(in + 16);
+	h->sysid = be64_get(in + 24);
+	h->completed = (time_t)be64_get(in + 32);
+	h->last_xact_us = (int64_t)be64_get(in + 40);
+	h->nxact = be64_get(in + 48);
 	memcpy(h->sha256, in + 56, 32);
 	memcpy(h->name, in + 88, len);
 	h->name[len] = '\0';

@@ -35,6 +35,7 @@ static const char *const free_text[] = {
 	"encryption_key_old.*", "endpoints", "databases", "session_token", "role_arn",
 	"role_session_name", "web_identity_token_file", "sse_kms_key_id", "storage_class",
 	"container_credentials_uri", "container_token_file", "kms_key_id", "exclude",
+	"binlog_command",
 	NULL
 };
 

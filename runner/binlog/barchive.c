@@ -1,0 +1,378 @@
+/*
+ * barchive: the binary log archive of a definition.  See barchive.h.
+ */
+#define _GNU_SOURCE	/* memfd_create */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "common/util.h"
+#include "engines/my_binlog.h"
+#include "runner/binlog/barchive.h"
+#include "runner/stream/pipeline.h"
+
+#define FETCH_CHUNK	(128 * 1024)
+
+char *
+binlog_prefix(const char *base)
+{
+	return xasprintf("%s/binlog/", base);
+}
+
+char *
+binlog_piece_key(const char *base, const char *name, uint64_t from, uint64_t to, int last)
+{
+	return xasprintf("%s/binlog/%s/%020" PRIu64 "-%020" PRIu64 "%s", base, name, from, to,
+	    last ? ".last" : "");
+}
+
+int
+binlog_next_name(const char *name, char *buf, size_t len)
+{
+	char		base[BOBJ_NAME_MAX];
+	uint32_t	seq;
+	int		width;
+
+	if (my_binlog_name_parse(name, base, sizeof(base), &seq) == -1 || seq == UINT32_MAX)
+		return -1;
+	width = (int)(strlen(name) - strlen(base) - 1);
+	if (snprintf(buf, len, "%s.%0*" PRIu32, base, width, seq + 1) >= (int)len)
+		return -1;
+	return 0;
+}
+
+/* NAME/FROM-TO[.last] after the prefix. */
+static int
+piece_parse(const char *rest, struct binlog_piece *p)
+{
+	const char	*slash = strchr(rest, '/');
+	char		 num[21], *end;
+	size_t		 nlen;
+
+	memset(p, 0, sizeof(*p));
+	if (slash == NULL || (nlen = (size_t)(slash - rest)) >= sizeof(p->name))
+		return -1;
+	memcpy(p->name, rest, nlen);
+	p->name[nlen] = '\0';
+	if (my_binlog_name_parse(p->name, p->base, sizeof(p->base), &p->seq) == -1)
+		return -1;
+	rest = slash + 1;
+	if (strlen(rest) < 41 || rest[20] != '-' || strspn(rest, "0123456789") != 20 ||
+	    strspn(rest + 21, "0123456789") != 20)
+		return -1;
+	if (strcmp(rest + 41, ".last") == 0)
+		p->last = 1;
+	else if (rest[41] != '\0')
+		return -1;
+	memcpy(num, rest, 20);
+	num[20] = '\0';
+	p->from = strtoull(num, &end, 10);
+	memcpy(num, rest + 21, 20);
+	p->to = strtoull(num, &end, 10);
+	return p->to >= p->from ? 0 : -1;
+}
+
+struct lister {
+	struct binlog_archive	*ar;
+	size_t			 plen;
+};
+
+static int
+list_one(const struct storage_object *o, void *arg)
+{
+	struct lister		*l = arg;
+	struct binlog_piece	 p;
+
+	if (strlen(o->key) <= l->plen || piece_parse(o->key + l->plen, &p) == -1)
+		return 0;	/* not a piece: left alone */
+	p.key = xstrdup(o->key);
+	l->ar->v = xreallocarray(l->ar->v, l->ar->n + 1, sizeof(*l->ar->v));
+	l->ar->v[l->ar->n++] = p;
+	return 0;
+}
+
+static int
+piece_cmp(const void *a, const void *b)
+{
+	const struct binlog_piece	*x = a, *y = b;
+	int				 c;
+
+	if ((c = strcmp(x->base, y->base)) != 0)
+		return c;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	return x->to < y->to ? -1 : x->to > y->to;
+}
+
+int
+binlog_archive_open(struct location *loc, const char *base, const struct keyring *kr,
+    struct binlog_archive *ar, char *err, size_t errlen)
+{
+	struct lister	 l;
+	char		*prefix;
+	int		 rc;
+
+	memset(ar, 0, sizeof(*ar));
+	ar->loc = loc;
+	ar->kr = kr;
+	ar->base = xstrdup(base);
+	prefix = binlog_prefix(base);
+	l.ar = ar;
+	l.plen = strlen(prefix);
+	rc = loc->st->ops->list(loc->st, prefix, NULL, list_one, &l, err, errlen);
+	free(prefix);
+	if (rc == -1) {
+		binlog_archive_close(ar);
+		return errprefix(err, errlen, "listing the binary log archive");
+	}
+	if (ar->n > 0)
+		qsort(ar->v, ar->n, sizeof(*ar->v), piece_cmp);
+	return 0;
+}
+
+void
+binlog_archive_close(struct binlog_archive *ar)
+{
+	size_t	i;
+
+	for (i = 0; i < ar->n; i++)
+		free(ar->v[i].key);
+	free(ar->v);
+	free(ar->base);
+	memset(ar, 0, sizeof(*ar));
+}
+
+uint64_t
+binlog_archive_end(const struct binlog_archive *ar, const char *name, int *last)
+{
+	uint64_t	end = 0;
+	size_t		i;
+
+	*last = 0;
+	for (i = 0; i < ar->n; i++)
+		if (strcmp(ar->v[i].name, name) == 0 && ar->v[i].from == end) {
+			end = ar->v[i].to;
+			*last = ar->v[i].last;
+		}
+	return end;
+}
+
+size_t
+binlog_archive_newest(const struct binlog_archive *ar)
+{
+	return ar->n == 0 ? SIZE_MAX : ar->n - 1;
+}
+
+int
+binlog_piece_head(struct binlog_archive *ar, size_t i, struct bobj_head *h, char *err,
+    size_t errlen)
+{
+	const struct binlog_piece	*p = &ar->v[i];
+	unsigned char			 raw[BOBJ_HEAD_LEN];
+	uint64_t			 plain;
+
+	if (pipeline_restore_head(ar->loc->st, p->key, ar->kr, p->name, NULL, NULL, raw,
+	    sizeof(raw), 1, -1, NULL, &plain, NULL, err, errlen) == -1 ||
+	    bobj_decode(raw, h, err, errlen) == -1)
+		return errprefix(err, errlen, "%s", p->key);
+	if (strcmp(h->name, p->name) != 0 || h->offset != p->from ||
+	    h->size != p->to - p->from)
+		return errf(err, errlen, "%s holds bytes %" PRIu64 "-%" PRIu64 " of %s: swapped",
+		    p->key, h->offset, h->offset + h->size, h->name);
+	return 0;
+}
+
+/* Whether piece j follows piece i. */
+static int
+follows(const struct binlog_piece *i, const struct binlog_piece *j)
+{
+	if (!i->last)
+		return strcmp(i->name, j->name) == 0 && j->from == i->to;
+	return strcmp(i->base, j->base) == 0 && j->seq == i->seq + 1 && j->from == 0;
+}
+
+int
+binlog_run_from(struct binlog_archive *ar, const char *name, struct binlog_run *run,
+    char *missing, size_t missinglen, char *err, size_t errlen)
+{
+	struct bobj_head	 h;
+	const struct binlog_piece *p;
+	char			 next[BOBJ_NAME_MAX];
+	size_t			 i;
+
+	memset(run, 0, sizeof(*run));
+	for (i = 0; i < ar->n; i++)
+		if (strcmp(ar->v[i].name, name) == 0 && ar->v[i].from == 0)
+			break;
+	if (i == ar->n) {
+		snprintf(missing, missinglen, "%s/binlog/%s/%020d-*", ar->base, name, 0);
+		return errf(err, errlen, "binary log %s is not in the archive (%s)", name,
+		    missing);
+	}
+	run->first = i;
+	while (i + 1 < ar->n && follows(&ar->v[i], &ar->v[i + 1]))
+		i++;
+	run->end = i + 1;
+	p = &ar->v[i];
+	if (run->end < ar->n) {
+		if (!p->last)
+			snprintf(run->gap, sizeof(run->gap), "%s/binlog/%s/%020" PRIu64 "-*",
+			    ar->base, p->name, p->to);
+		else if (binlog_next_name(p->name, next, sizeof(next)) == 0)
+			snprintf(run->gap, sizeof(run->gap), "%s/binlog/%s/%020d-*", ar->base,
+			    next, 0);
+	}
+	if (binlog_piece_head(ar, i, &h, err, errlen) == -1)
+		return -1;
+	run->last_event = h.last;
+	return 0;
+}
+
+static int
+sha256_of(const unsigned char *buf, size_t len, unsigned char out[32])
+{
+	unsigned int	n = 32;
+
+	return EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
+int
+binlog_store_piece(struct location *loc, const struct keyring *kr, const char *base,
+    const char *name, uint64_t from, const unsigned char *buf, size_t len, int last,
+    time_t newest, const struct wal_store_opts *o, char *err, size_t errlen)
+{
+	struct bobj_head	 h;
+	struct binlog_archive	 ar;
+	unsigned char		 raw[BOBJ_HEAD_LEN];
+	char			*key;
+	size_t			 whole;
+	int			 fd, exists = 0, rc;
+
+	memset(&h, 0, sizeof(h));
+	if (bobj_events(buf, len, from, &whole, &h, err, errlen) == -1)
+		return errprefix(err, errlen, "%s at offset %" PRIu64, name, from);
+	if (whole != len)
+		return errf(err, errlen, "%s: bytes %" PRIu64 "-%" PRIu64 " end inside an event",
+		    name, from, from + len);
+	if (newest > h.last)
+		h.last = newest;
+	if (h.first == 0 || h.first > h.last)
+		h.first = h.last;
+	h.offset = from;
+	h.size = len;
+	h.flags = last ? BOBJ_FINAL : 0;
+	strlcpy(h.name, name, sizeof(h.name));
+	if (sha256_of(buf, len, h.sha256) == -1)
+		return errf(err, errlen, "SHA-256 unavailable");
+	bobj_encode(&h, raw);
+	if ((fd = memfd_create("kbackup-binlog", MFD_CLOEXEC)) == -1)
+		return errf(err, errlen, "memfd_create: %s", strerror(errno));
+	if (write_all(fd, buf, len) == -1 || lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return errf(err, errlen, "%s: %s", name, strerror(errno));
+	}
+	key = binlog_piece_key(base, name, from, from + len, last);
+	rc = archive_put(loc, kr, key, raw, sizeof(raw), fd, len, o, &exists, err, errlen);
+	close(fd);
+	if (rc == -1 && exists) {
+		/* Stored before (a retry after a lost answer): the same bytes, or refused. */
+		struct bobj_head have;
+
+		memset(&ar, 0, sizeof(ar));
+		ar.loc = loc;
+		ar.kr = kr;
+		ar.v = xcalloc(1, sizeof(*ar.v));
+		ar.n = 1;
+		strlcpy(ar.v[0].name, name, sizeof(ar.v[0].name));
+		ar.v[0].from = from;
+		ar.v[0].to = from + len;
+		ar.v[0].key = key;
+		rc = binlog_piece_head(&ar, 0, &have, err, errlen);
+		if (rc == 0 && memcmp(have.sha256, h.sha256, 32) != 0)
+			rc = errf(err, errlen, "%s is archived already with other bytes: the "
+			    "archive keeps the stored ones", key);
+		free(ar.v);
+	} else if (rc == -1)
+		errprefix(err, errlen, "storing %s in %s", key, loc->desc);
+	free(key);
+	return rc;
+}
+
+/* SHA-256 of out_fd's bytes [start, start + size). */
+static int
+sha256_range(int fd, off_t start, uint64_t size, unsigned char md[32], char *err,
+    size_t errlen)
+{
+	EVP_MD_CTX	*ctx;
+	unsigned char	*buf;
+	unsigned int	 n = 32;
+	ssize_t		 got;
+	int		 rc = 0;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(),
+	    NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return errf(err, errlen, "SHA-256 unavailable");
+	}
+	buf = xmalloc(FETCH_CHUNK);
+	while (rc == 0 && size > 0) {
+		got = pread(fd, buf, size < FETCH_CHUNK ? (size_t)size : FETCH_CHUNK, start);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			rc = errf(err, errlen, "reading back: %s", got == 0 ? "short" :
+			    strerror(errno));
+		else {
+			EVP_DigestUpdate(ctx, buf, (size_t)got);
+			start += got;
+			size -= (uint64_t)got;
+		}
+	}
+	EVP_DigestFinal_ex(ctx, md, &n);
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+int
+binlog_fetch_piece(struct binlog_archive *ar, size_t i, int out_fd, struct bobj_head *hp,
+    char *err, size_t errlen)
+{
+	const struct binlog_piece	*p = &ar->v[i];
+	struct bobj_head		 h;
+	unsigned char			 raw[BOBJ_HEAD_LEN], md[32];
+	uint64_t			 plain;
+	off_t				 start;
+	int				 missing = 0;
+
+	if ((start = lseek(out_fd, 0, SEEK_END)) == -1)
+		return errf(err, errlen, "%s: %s", p->name, strerror(errno));
+	if (pipeline_restore_head(ar->loc->st, p->key, ar->kr, p->name, NULL, NULL, raw,
+	    sizeof(raw), 0, out_fd, NULL, &plain, &missing, err, errlen) == -1)
+		return errprefix(err, errlen, "%s", p->key);
+	if (bobj_decode(raw, &h, err, errlen) == -1)
+		return errprefix(err, errlen, "%s", p->key);
+	if (strcmp(h.name, p->name) != 0 || h.offset != p->from || h.size != p->to - p->from)
+		return errf(err, errlen, "%s holds bytes %" PRIu64 "-%" PRIu64 " of %s: swapped",
+		    p->key, h.offset, h.offset + h.size, h.name);
+	if (plain != BOBJ_HEAD_LEN + h.size)
+		return errf(err, errlen, "%s: truncated", p->key);
+	if (sha256_range(out_fd, start, h.size, md, err, errlen) == -1)
+		return errprefix(err, errlen, "%s", p->key);
+	if (memcmp(md, h.sha256, 32) != 0)
+		return errf(err, errlen, "%s: its bytes do not have the SHA-256 its head says",
+		    p->key);
+	if (hp != NULL)
+		*hp = h;
+	return 0;
+}

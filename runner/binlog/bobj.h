@@ -1,0 +1,64 @@
+/*
+ * bobj: one stored piece of a MariaDB/MySQL binary log file
+ * (kbackup-format(5), "Binary log archive"), and the events in it.
+ *
+ * A binary log file is archived as pieces: the bytes [offset, offset+size)
+ * of the file, whole events only, each one object in the container format
+ * whose plain stream is this fixed head followed by the bytes.  The head
+ * binds them to their file and offset (a swapped object is refused), carries
+ * their SHA-256 and the times of their events, and says whether the piece
+ * ends its file (the server had moved on to the next).
+ *
+ *   0   8  magic "KBBINLG1"
+ *   8   8  offset of the piece in its file
+ *  16   8  size of the piece in bytes
+ *  24   1  flags: 1 the piece ends its file
+ *  25   7  zero
+ *  32   8  the oldest event timestamp in the piece, Unix seconds (0: none)
+ *  40   8  the newest event timestamp in the piece or archived before it
+ *  48   8  number of events
+ *  56  32  SHA-256 of the bytes
+ *  88 256  the file's name, NUL-padded
+ * 344   8  zero
+ *
+ * Integers are big-endian, as in the container.
+ */
+#ifndef KB_BOBJ_H
+#define KB_BOBJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define BOBJ_HEAD_LEN	352
+#define BOBJ_NAME_MAX	256
+#define BOBJ_FINAL	0x1
+/* A file's first bytes: the binary log magic. */
+#define BOBJ_MAGIC_LEN	4
+
+struct bobj_head {
+	uint64_t	 offset;
+	uint64_t	 size;
+	uint8_t		 flags;
+	time_t		 first;
+	time_t		 last;
+	uint64_t	 nevents;
+	unsigned char	 sha256[32];
+	char		 name[BOBJ_NAME_MAX];
+};
+
+void	 bobj_encode(const struct bobj_head *, unsigned char out[BOBJ_HEAD_LEN]);
+int	 bobj_decode(const unsigned char in[BOBJ_HEAD_LEN], struct bobj_head *, char *err,
+	    size_t errlen);
+
+/*
+ * Walks the events of buf (the file's bytes from offset on, offset at an
+ * event boundary or 0): *whole gets how many bytes of buf are whole events
+ * (the magic included at offset 0); h gets their times and count.  -1 when
+ * the bytes are not binary log events (a bad magic, an event shorter than
+ * its header).
+ */
+int	 bobj_events(const unsigned char *buf, size_t len, uint64_t offset, size_t *whole,
+	    struct bobj_head *h, char *err, size_t errlen);
+
+#endif

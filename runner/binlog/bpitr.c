@@ -1,0 +1,511 @@
+/*
+ * bpitr: restore --at and verify for MariaDB/MySQL with binary log
+ * archiving.  See bpitr.h.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cancel.h"
+#include "common/log.h"
+#include "common/timeparse.h"
+#include "common/util.h"
+#include "engines/mysql.h"
+#include "runner/binlog/bpitr.h"
+
+#define COPY_CHUNK	(128 * 1024)
+
+int
+binlog_pitr_on(const struct runner *r)
+{
+	return strcmp(r->engine->desc->name, "mysql") == 0 &&
+	    mysql_binlog_archiving(r->engine_section);
+}
+
+/* The window text: "any time from A to B", or why there is none. */
+static void
+window_text(time_t from, const struct binlog_run *run, char *buf, size_t len)
+{
+	char	a[21], b[21];
+
+	time_to_rfc3339(from, a);
+	if (run->last_event - 1 < from) {
+		snprintf(buf, len, "no time yet (no archived event after its end, %s)", a);
+		return;
+	}
+	time_to_rfc3339(run->last_event - 1, b);
+	snprintf(buf, len, "any time from %s to %s", a, b);
+}
+
+/* What one dump can be replayed to. */
+struct dump_window {
+	struct my_binpos	 pos;
+	int			 ok;		/* its file is in the archive */
+	int			 pending;	/* its file is newer than the archive's end */
+	char			 why[KB_ERRLEN];
+	struct binlog_run	 run;
+	const char		*to_file;
+};
+
+/*
+ * 1 when file is newer than every archived one: the archive has not got
+ * there yet (the archiver lags or is stopped, which its lag metric and
+ * alert tell), which is no gap -- nothing the dump needs is missing
+ * between its position and the archive's end.
+ */
+static int	position_before(const struct my_binpos *, const struct my_binpos *);
+
+static int
+archive_behind(const struct binlog_archive *ar, const char *file)
+{
+	struct my_binpos	a, b;
+
+	if (ar->n == 0)
+		return 1;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	strlcpy(a.file, ar->v[ar->n - 1].name, sizeof(a.file));
+	strlcpy(b.file, file, sizeof(b.file));
+	return position_before(&a, &b) == 1 && strcmp(a.file, b.file) != 0;
+}
+
+/* 0 when e records no binary log position; else 1 with w filled. */
+static int
+dump_window(struct binlog_archive *ar, const struct catalog_entry *e,
+    struct dump_window *w)
+{
+	char	missing[BINLOG_KEY_MAX];
+
+	memset(w, 0, sizeof(*w));
+	if (e->state != CATALOG_OK || !e->have_rec || e->future ||
+	    my_binpos_from_details(e->rec.details, &w->pos, w->why, sizeof(w->why)) != 1)
+		return 0;
+	w->ok = binlog_run_from(ar, w->pos.file, &w->run, missing, sizeof(missing), w->why,
+	    sizeof(w->why)) == 0;
+	if (w->ok)
+		w->to_file = ar->v[w->run.end - 1].name;
+	else
+		w->pending = archive_behind(ar, w->pos.file);
+	return 1;
+}
+
+static int
+open_archive(struct runner *r, struct location *loc, struct keyring *kr,
+    struct binlog_archive *ar, char *err, size_t errlen)
+{
+	if (keyring_load(loc->section, kr, err, errlen) == -1)
+		return -1;
+	if (binlog_archive_open(loc, r->base, kr, ar, err, errlen) == -1) {
+		keyring_free(kr);
+		return -1;
+	}
+	return 0;
+}
+
+size_t
+binlog_report(struct runner *r, struct location *loc, const struct catalog *c, FILE *out)
+{
+	struct binlog_archive	 ar;
+	struct dump_window	 w;
+	struct keyring		 kr;
+	char			 err[KB_ERRLEN], text[128];
+	size_t			 i, problems = 0, dumps = 0;
+
+	if (open_archive(r, loc, &kr, &ar, err, sizeof(err)) == -1) {
+		fprintf(out, "binary log archive: FAILED %s\n", err);
+		return 1;
+	}
+	fprintf(out, "binary log archive: %zu piece%s", ar.n, ar.n == 1 ? "" : "s");
+	if (ar.n > 0)
+		fprintf(out, ", %s to %s", ar.v[0].name, ar.v[ar.n - 1].name);
+	fprintf(out, "\n");
+	for (i = 0; i < c->n; i++) {
+		if (!dump_window(&ar, &c->v[i], &w))
+			continue;
+		dumps++;
+		if (!w.ok && w.pending) {
+			fprintf(out, "binlog: backup %s (from %s:%" PRIu64 "): its binary log "
+			    "is not archived yet; restorable to its own end only\n", c->v[i].id,
+			    w.pos.file, w.pos.position);
+			continue;
+		}
+		if (!w.ok) {
+			fprintf(out, "binlog: backup %s cannot be replayed: %s\n", c->v[i].id,
+			    w.why);
+			problems++;
+			continue;
+		}
+		window_text(c->v[i].rec.finished, &w.run, text, sizeof(text));
+		fprintf(out, "binlog: backup %s (from %s:%" PRIu64 "): %s, to %s%s%s%s\n",
+		    c->v[i].id, w.pos.file, w.pos.position, text, w.to_file,
+		    w.run.gap[0] != '\0' ? "; ends at a gap: " : "", w.run.gap,
+		    w.run.gap[0] != '\0' ? " is missing" : "");
+		problems += w.run.gap[0] != '\0';
+	}
+	if (dumps == 0)
+		fprintf(out, "binlog: no backup records a binary log position\n");
+	fflush(out);
+	binlog_archive_close(&ar);
+	keyring_free(&kr);
+	return problems;
+}
+
+json_t *
+binlog_report_json(struct runner *r, struct location *loc, const struct catalog *c)
+{
+	struct binlog_archive	 ar;
+	struct dump_window	 w;
+	struct keyring		 kr;
+	char			 err[KB_ERRLEN], from[21], to[21], start[BOBJ_NAME_MAX + 24];
+	json_t			*o = json_object();
+	size_t			 i;
+
+	if (open_archive(r, loc, &kr, &ar, err, sizeof(err)) == -1)
+		return o;
+	for (i = 0; i < c->n; i++) {
+		if (!dump_window(&ar, &c->v[i], &w))
+			continue;
+		snprintf(start, sizeof(start), "%s:%" PRIu64, w.pos.file, w.pos.position);
+		if (!w.ok || w.run.last_event - 1 < c->v[i].rec.finished) {
+			json_object_set_new(o, c->v[i].id, json_pack("{s:b, s:s, s:s}",
+			    "restorable", 0, "binlog_from", start, "why", w.ok || w.pending ?
+			    "no archived event after its end yet" : w.why));
+			continue;
+		}
+		time_to_rfc3339(c->v[i].rec.finished, from);
+		time_to_rfc3339(w.run.last_event - 1, to);
+		json_object_set_new(o, c->v[i].id, json_pack("{s:b, s:s, s:s, s:s, s:s?}",
+		    "restorable", 1, "binlog_from", start, "recoverable_from", from,
+		    "recoverable_to", to, "gap", w.run.gap[0] != '\0' ? w.run.gap : NULL));
+	}
+	binlog_archive_close(&ar);
+	keyring_free(&kr);
+	return o;
+}
+
+/* Why --at cannot be had along the run, or 0 when it can. */
+static int
+plan_check(const struct binlog_plan *p, time_t finished, char *err, size_t errlen)
+{
+	char	when[21], to[21], text[128];
+
+	time_to_rfc3339(p->at, when);
+	time_to_rfc3339(p->run.last_event - 1, to);
+	if (p->at >= finished && p->at < p->run.last_event)
+		return 0;
+	window_text(finished, &p->run, text, sizeof(text));
+	if (p->run.gap[0] != '\0')
+		return errf(err, errlen, "the binary logs of backup %s reach only to %s: %s is "
+		    "missing from the archive, so %s cannot be restored (%s)", p->id, to,
+		    p->run.gap, when, text);
+	return errf(err, errlen, "%s is outside what backup %s and the archived binary logs "
+	    "can restore: %s", when, p->id, text);
+}
+
+/* FILE:POS into p->stop; -1 when it is not one. */
+static int
+position_parse(const char *s, struct my_binpos *stop)
+{
+	const char	*colon = strrchr(s, ':'), *errstr;
+	char		 base[BOBJ_NAME_MAX];
+	uint32_t	 seq;
+
+	memset(stop, 0, sizeof(*stop));
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(stop->file))
+		return -1;
+	memcpy(stop->file, s, (size_t)(colon - s));
+	stop->file[colon - s] = '\0';
+	stop->position = (uint64_t)strtonum(colon + 1, BOBJ_MAGIC_LEN, INT64_MAX, &errstr);
+	return errstr == NULL &&
+	    my_binlog_name_parse(stop->file, base, sizeof(base), &seq) == 0 ? 0 : -1;
+}
+
+/* 1 if position a is before b (the same base name), 0 if not, -1 if they do not compare. */
+static int
+position_before(const struct my_binpos *a, const struct my_binpos *b)
+{
+	char		ba[BOBJ_NAME_MAX], bb[BOBJ_NAME_MAX];
+	uint32_t	sa, sb;
+
+	if (my_binlog_name_parse(a->file, ba, sizeof(ba), &sa) == -1 ||
+	    my_binlog_name_parse(b->file, bb, sizeof(bb), &sb) == -1 || strcmp(ba, bb) != 0)
+		return -1;
+	return sa < sb || (sa == sb && a->position <= b->position);
+}
+
+/* Why --position cannot be had along the run, or 0 when it can. */
+static int
+plan_check_position(const struct binlog_plan *p, char *err, size_t errlen)
+{
+	uint64_t	end = 0;
+	size_t		i;
+	int		before;
+
+	if ((before = position_before(&p->pos, &p->stop)) != 1)
+		return errf(err, errlen, "backup %s stands at %s:%" PRIu64 ", %s %s:%" PRIu64
+		    ": name an older backup", p->id, p->pos.file, p->pos.position,
+		    before == 0 ? "after" : "not comparable with", p->stop.file,
+		    p->stop.position);
+	for (i = p->run.first; i < p->run.end; i++)
+		if (strcmp(p->ar.v[i].name, p->stop.file) == 0)
+			end = p->ar.v[i].to;
+	if (end >= p->stop.position)
+		return 0;
+	if (p->run.gap[0] != '\0')
+		return errf(err, errlen, "the binary logs of backup %s stop at a gap before "
+		    "%s:%" PRIu64 ": %s is missing from the archive", p->id, p->stop.file,
+		    p->stop.position, p->run.gap);
+	return errf(err, errlen, "the archive does not reach %s:%" PRIu64 " yet (its newest "
+	    "piece is of %s)", p->stop.file, p->stop.position, p->ar.v[p->run.end - 1].name);
+}
+
+int
+binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct opened *o,
+    struct binlog_plan *p)
+{
+	const char	*tz = config_get(r->backup, "timezone");
+	char		 err[KB_ERRLEN], missing[BINLOG_KEY_MAX];
+	int		 rc;
+
+	memset(p, 0, sizeof(*p));
+	if (req->position != NULL && !binlog_pitr_on(r)) {
+		log_kv(LOGL_ERROR, "restore --position needs [mysql] binlog = archive", NULL);
+		return EXIT_USAGE;
+	}
+	if (req->position != NULL && position_parse(req->position, &p->stop) == -1) {
+		log_kv(LOGL_ERROR, "restore --position takes FILE:POS, a binary log file and "
+		    "an offset in it (mysql-bin.000031:1822)", "position", req->position, NULL);
+		return EXIT_USAGE;
+	}
+	if ((req->at == NULL && req->position == NULL) || !binlog_pitr_on(r))
+		return EXIT_OK;
+	p->id = o->m->id;
+	if (req->at != NULL && time_parse(req->at, tz, &p->at, err, sizeof(err)) == -1)
+		goto fail;
+	if ((rc = my_binpos_from_details(o->m->details, &p->pos, err, sizeof(err))) != 1) {
+		if (rc == 0)
+			errf(err, sizeof(err), "backup %s records no binary log position (taken "
+			    "before binlog = archive?): it restores only as it was", o->m->id);
+		goto fail;
+	}
+	if (binlog_archive_open(o->loc, r->base, &o->keys, &p->ar, err, sizeof(err)) == -1)
+		goto fail;
+	if (binlog_run_from(&p->ar, p->pos.file, &p->run, missing, sizeof(missing), err,
+	    sizeof(err)) == -1)
+		goto fail;
+	if (req->at != NULL ? plan_check(p, o->m->finished, err, sizeof(err)) == -1 :
+	    plan_check_position(p, err, sizeof(err)) == -1)
+		goto fail;
+	p->active = 1;
+	return EXIT_OK;
+fail:
+	log_kv(LOGL_ERROR, "restore to a point in time refused before anything was written",
+	    "id", o->m->id, "error", err, NULL);
+	binlog_pitr_free(p);
+	return EXIT_JOB;
+}
+
+/* "2026-11-24T11:30:00Z" or "mysql-bin.000031:1822". */
+static void
+target_text(const struct binlog_plan *p, char *buf, size_t len)
+{
+	if (p->at != 0) {
+		time_to_rfc3339(p->at, buf);
+		return;
+	}
+	snprintf(buf, len, "%s:%" PRIu64, p->stop.file, p->stop.position);
+}
+
+void
+binlog_pitr_print(const struct binlog_plan *p, FILE *out)
+{
+	char	when[BOBJ_NAME_MAX + 24];
+	size_t	i;
+
+	if (!p->active)
+		return;
+	target_text(p, when, sizeof(when));
+	/* Logged too: a triggered dry run shows it to the trigger client. */
+	log_kv(LOGL_INFO, "restore dry run: then the binary logs", "from", p->pos.file,
+	    "until", when, "through", p->ar.v[p->run.end - 1].name, NULL);
+	fprintf(out, "then the binary logs from %s:%" PRIu64 ", every event %s %s, from the "
+	    "archived files:\n", p->pos.file, p->pos.position, p->at != 0 ?
+	    "up to (inclusive, to the second)" : "before", when);
+	for (i = p->run.first; i < p->run.end; i++)
+		if (i == p->run.first || strcmp(p->ar.v[i].name, p->ar.v[i - 1].name) != 0)
+			fprintf(out, "  %s\n", p->ar.v[i].name);
+}
+
+void
+binlog_pitr_free(struct binlog_plan *p)
+{
+	if (p->ar.base != NULL)
+		binlog_archive_close(&p->ar);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Reassembles the files of the run into dir; files (NULL-terminated) their paths. */
+static int
+fetch_files(struct binlog_plan *p, const char *dir, char ***files, char *err, size_t errlen)
+{
+	struct bobj_head	 h;
+	size_t			 i, n = 0;
+	char			*path = NULL;
+	int			 fd = -1, rc = 0;
+
+	*files = xcalloc(1, sizeof(**files));
+	for (i = p->run.first; i < p->run.end && rc == 0; i++) {
+		if (cancel_requested())
+			return errf(err, errlen, "cancelled");
+		if (fd == -1) {
+			path = path_join(dir, p->ar.v[i].name);
+			fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (fd == -1) {
+				rc = errf(err, errlen, "%s: %s", path, strerror(errno));
+				free(path);
+				break;
+			}
+		}
+		rc = binlog_fetch_piece(&p->ar, i, fd, &h, err, errlen);
+		/* A later file whose first event is past the target is not needed. */
+		if (rc == 0 && n > 0 && h.offset == 0 && p->at != 0 && h.first > p->at) {
+			close(fd);
+			unlink(path);
+			free(path);
+			fd = -1;
+			break;
+		}
+		if (rc == 0 && (i + 1 == p->run.end || p->ar.v[i].last)) {
+			close(fd);
+			fd = -1;
+			*files = xreallocarray(*files, n + 2, sizeof(**files));
+			(*files)[n++] = path;
+			(*files)[n] = NULL;
+			if (p->at == 0 && strcmp(p->ar.v[i].name, p->stop.file) == 0)
+				break;	/* --position: its file is the last */
+		}
+	}
+	if (fd != -1) {
+		close(fd);
+		free(path);
+	}
+	return rc;
+}
+
+static void
+remove_dir(const char *dir)
+{
+	dir_unlink_files(dir);
+	rmdir(dir);
+}
+
+/* The decoder's SQL into the client, without its GTIDs (my_binlog.h). */
+static int
+copy_out(int from, int to, char *err, size_t errlen)
+{
+	struct my_sql_filter	 f;
+	char			*buf = xmalloc(COPY_CHUNK);
+	char			*out = xmalloc(COPY_CHUNK + MY_SQL_FILTER_PEND);
+	ssize_t			 n;
+	size_t			 o;
+	int			 rc = 0;
+
+	my_sql_filter_init(&f);
+	for (;;) {
+		if (cancel_requested()) {
+			rc = errf(err, errlen, "cancelled");
+			break;
+		}
+		n = read(from, buf, COPY_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rc = errf(err, errlen, "reading mariadb-binlog: %s", strerror(errno));
+			break;
+		}
+		o = n > 0 ? my_sql_filter_feed(&f, buf, (size_t)n, out) :
+		    my_sql_filter_end(&f, out);
+		if (write_all(to, out, o) == -1) {
+			rc = errf(err, errlen, "the client stopped reading: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+	}
+	free(buf);
+	free(out);
+	return rc;
+}
+
+static int
+replay(struct runner *r, struct binlog_plan *p, char **files, const char *database,
+    char *err, size_t errlen)
+{
+	struct engine_job	 job, dec;
+	struct child		 c;
+	struct tm		 tm;
+	time_t			 stop = p->at + 1;
+	char			 when[32], derr[KB_ERRLEN];
+	int			 fd, rc, drc;
+
+	gmtime_r(&stop, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	runner_engine_job(r, &dec, database);
+	memset(&c, 0, sizeof(c));
+	if (mysql_binlog_decode_spawn(&dec, (const char *const *)files, p->pos.position,
+	    p->at != 0 ? when : NULL, p->at != 0 ? 0 : p->stop.position, &c, err,
+	    errlen) == -1)
+		return -1;
+	runner_engine_job(r, &job, database);
+	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1) {
+		child_kill(&c);
+		return -1;
+	}
+	rc = copy_out(c.out_fd, fd, err, errlen);
+	drc = child_wait(&c, derr, sizeof(derr));
+	if (rc == 0 && drc == -1)
+		rc = errf(err, errlen, "%s", derr);
+	if (r->engine->restore_end(&job, rc == -1, derr, sizeof(derr)) == -1 && rc == 0)
+		rc = errf(err, errlen, "%s", derr);
+	if (r->engine->release != NULL)
+		r->engine->release(&job);
+	return rc;
+}
+
+int
+binlog_pitr_replay(struct runner *r, struct binlog_plan *p, const char *database,
+    char *err, size_t errlen)
+{
+	char	*dir, **files = NULL, when[BOBJ_NAME_MAX + 24];
+	size_t	 i;
+	int	 rc;
+
+	dir = path_join(r->tmpdir, "binlog-replay");
+	remove_dir(dir);
+	if (mkdir_p(dir, 0700, err, errlen) == -1) {
+		free(dir);
+		return -1;
+	}
+	target_text(p, when, sizeof(when));
+	log_kv(LOGL_INFO, "replaying the binary logs", "from", p->pos.file, "until", when,
+	    NULL);
+	rc = fetch_files(p, dir, &files, err, errlen);
+	if (rc == 0)
+		rc = replay(r, p, files, database, err, errlen);
+	if (rc == -1)
+		errprefix(err, errlen, "replaying the binary logs");
+	for (i = 0; files != NULL && files[i] != NULL; i++)
+		free(files[i]);
+	free(files);
+	remove_dir(dir);
+	free(dir);
+	if (rc == 0)
+		log_kv(LOGL_INFO, "binary logs replayed", "until", when, NULL);
+	return rc;
+}

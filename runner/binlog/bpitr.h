@@ -1,0 +1,63 @@
+/*
+ * bpitr: point-in-time recovery of MariaDB/MySQL from a dump and the
+ * binary log archive ([mysql] binlog = archive): the binary log side of
+ * verify and list (what each dump can be replayed to), and of restore --at.
+ *
+ * A dump whose manifest records its binary log position (engines/my_binlog)
+ * is replayable from that position along the run of archived pieces that
+ * starts with its file (barchive.h).  Its window is any second from the
+ * dump's end to the second before the newest archived event of the run:
+ * every event of those seconds is archived (the newest event's own second
+ * may not be whole yet).  restore --at T takes the dump restore.c picked
+ * (the newest finished at or before T), checks that T is in its window,
+ * before anything is written, then restores the dump and replays the
+ * archived files from its position through mariadb-binlog
+ * --stop-datetime=T+1s into the client: every event of second T and before.
+ * restore --position FILE:POS (the dump the request names, latest by
+ * default) replays the events that start before that position, read with
+ * --stop-position from the files up to FILE.
+ */
+#ifndef KB_BPITR_H
+#define KB_BPITR_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "engines/my_binlog.h"
+#include "runner/binlog/barchive.h"
+#include "runner/catalog/catalog.h"
+#include "runner/cmd/jobs.h"
+#include "runner/runner.h"
+
+struct binlog_plan {
+	int			 active;	/* a binlog replay follows the dump */
+	time_t			 at;		/* --at, or 0 */
+	struct my_binpos	 stop;		/* --position: replay the events before it */
+	struct my_binpos	 pos;
+	const char		*id;		/* the dump's */
+	struct binlog_archive	 ar;
+	struct binlog_run	 run;
+};
+
+/* 1 when [mysql] binlog = archive: verify, list and restore --at read the archive. */
+int	 binlog_pitr_on(const struct runner *);
+/* verify and list: each dump's window, and what is missing; the problems found. */
+size_t	 binlog_report(struct runner *, struct location *, const struct catalog *, FILE *);
+/* list --json: per dump ID its window (as wal_report_json()'s objects). */
+json_t	*binlog_report_json(struct runner *, struct location *, const struct catalog *);
+/*
+ * restore: the plan for o's dump and req (active only with --at or
+ * --position and binlog = archive); EXIT_OK, else EXIT_JOB or EXIT_USAGE
+ * after logging why the target cannot be had.
+ */
+int	 binlog_pitr_plan(struct runner *, const struct restore_request *, struct opened *,
+	    struct binlog_plan *);
+void	 binlog_pitr_print(const struct binlog_plan *, FILE *);
+/* After the dump: the replay into database (NULL: the definition's). */
+int	 binlog_pitr_replay(struct runner *, struct binlog_plan *, const char *database,
+	    char *err, size_t errlen);
+void	 binlog_pitr_free(struct binlog_plan *);
+
+#endif

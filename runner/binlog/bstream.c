@@ -1,0 +1,397 @@
+/*
+ * bstream: a session of binary log archiving.  See bstream.h.
+ */
+#include <sys/stat.h>
+
+#include <signal.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cancel.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "engines/my_binlog.h"
+#include "engines/mysql.h"
+#include "runner/binlog/barchive.h"
+#include "runner/binlog/bstream.h"
+
+#define PIECE_MIN	(4 * 1024 * 1024)
+#define PIECE_MAX	(1024 * 1024 * 1024)	/* the largest event the server writes */
+#define TICK_MS		1000
+
+/* A file of this session: how much of it the archive holds. */
+struct bs_file {
+	char		 name[BOBJ_NAME_MAX];
+	uint64_t	 stored;
+	int		 closed;
+};
+
+struct session {
+	struct binlog_stream	*s;
+	struct engine_job	 job;
+	struct child		 child;
+	char			*dir;
+	struct bs_file		*files;
+	size_t			 nfiles;
+	time_t			 flushed;
+	int64_t			 every;
+};
+
+static struct bs_file *
+file_of(struct session *ss, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < ss->nfiles; i++)
+		if (strcmp(ss->files[i].name, name) == 0)
+			return &ss->files[i];
+	ss->files = xreallocarray(ss->files, ss->nfiles + 1, sizeof(*ss->files));
+	memset(&ss->files[ss->nfiles], 0, sizeof(*ss->files));
+	strlcpy(ss->files[ss->nfiles].name, name, sizeof(ss->files->name));
+	return &ss->files[ss->nfiles++];
+}
+
+static int
+store_everywhere(struct session *ss, struct bs_file *f, const unsigned char *buf,
+    size_t len, int last, char *err, size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < ss->s->nlocs; i++)
+		if (binlog_store_piece(&ss->s->locs[i], &ss->s->keys[i], ss->s->r->base, f->name,
+		    f->stored, buf, len, last, ss->s->newest_event, ss->s->opts, err,
+		    errlen) == -1)
+			return -1;
+	ss->s->stored++;
+	log_kv(LOGL_DEBUG, "binary log piece archived", "file", f->name, NULL);
+	return 0;
+}
+
+/* Reads up to cap bytes of fd from off; *got what there was. */
+static int
+read_at(int fd, unsigned char *buf, size_t cap, uint64_t off, size_t *got, char *err,
+    size_t errlen)
+{
+	ssize_t	n;
+
+	*got = 0;
+	while (*got < cap) {
+		n = pread(fd, buf + *got, cap - *got, (off_t)(off + *got));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errf(err, errlen, "reading: %s", strerror(errno));
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Stores the whole events of local file f past what is stored; last: the
+ * server has moved on, the file is complete.
+ */
+static int
+store_file(struct session *ss, struct bs_file *f, int last, char *err, size_t errlen)
+{
+	struct bobj_head	 h;
+	unsigned char		*buf = NULL;
+	char			*path;
+	size_t			 cap = PIECE_MIN, got, whole;
+	int			 fd, rc = 0, any;
+
+	if (f->closed)
+		return 0;
+	path = path_join(ss->dir, f->name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return errf(err, errlen, "%s: %s", f->name, strerror(errno));
+	buf = xmalloc(cap);
+	for (;;) {
+		if ((rc = read_at(fd, buf, cap, f->stored, &got, err, errlen)) == -1)
+			break;
+		memset(&h, 0, sizeof(h));
+		if ((rc = bobj_events(buf, got, f->stored, &whole, &h, err, errlen)) == -1)
+			break;
+		if (whole == 0 && got == cap && cap < PIECE_MAX) {
+			cap *= 2;	/* an event larger than a piece */
+			buf = xreallocarray(buf, cap, 1);
+			continue;
+		}
+		any = h.nevents > 0;
+		if (!any && !(last && whole == got))
+			break;
+		if ((rc = store_everywhere(ss, f, buf, whole, last && whole == got && got < cap,
+		    err, errlen)) == -1)
+			break;
+		if (h.last > ss->s->newest_event)
+			ss->s->newest_event = h.last;
+		f->stored += whole;
+		if (last && whole == got && got < cap) {
+			f->closed = 1;
+			break;
+		}
+	}
+	if (rc == 0 && last && !f->closed)
+		rc = errf(err, errlen, "%s ends inside an event at offset %" PRIu64, f->name,
+		    f->stored);
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	char		ba[BOBJ_NAME_MAX], bb[BOBJ_NAME_MAX];
+	uint32_t	sa = 0, sb = 0;
+
+	my_binlog_name_parse(*(char *const *)a, ba, sizeof(ba), &sa);
+	my_binlog_name_parse(*(char *const *)b, bb, sizeof(bb), &sb);
+	return sa < sb ? -1 : sa > sb;
+}
+
+/* The binary log files in the directory, oldest first. */
+static char **
+local_files(struct session *ss, size_t *n)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		**v = NULL, base[BOBJ_NAME_MAX];
+	uint32_t	 seq;
+
+	*n = 0;
+	if ((d = opendir(ss->dir)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (my_binlog_name_parse(de->d_name, base, sizeof(base), &seq) == -1)
+			continue;
+		v = xreallocarray(v, *n + 1, sizeof(*v));
+		v[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), name_cmp);
+	return v;
+}
+
+/* Every file but the newest is complete: stored and removed; the newest when due. */
+static int
+sweep(struct session *ss, int flush, char *err, size_t errlen)
+{
+	char	**v, *path;
+	size_t	  n, i;
+	int	  rc = 0;
+
+	v = local_files(ss, &n);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (i + 1 < n) {
+			rc = store_file(ss, file_of(ss, v[i]), 1, err, errlen);
+			if (rc == 0) {
+				path = path_join(ss->dir, v[i]);
+				unlink(path);
+				free(path);
+				log_kv(LOGL_INFO, "binary log archived", "file", v[i], NULL);
+			}
+		} else if (flush)
+			rc = store_file(ss, file_of(ss, v[i]), 0, err, errlen);
+	}
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	if (rc == 0 && flush) {
+		ss->flushed = time(NULL);
+		ss->s->synced = ss->flushed;
+		if (ss->s->progress != NULL)
+			ss->s->progress(ss->s->arg, ss->s);
+	}
+	return rc;
+}
+
+/*
+ * mariadb-binlog outlives a runner killed with SIGKILL and would write on
+ * into the directory: its pid and start time are kept beside it, and the
+ * next session ends it first (the start time tells a reused pid apart).
+ */
+static char *
+pidfile_path(struct session *ss)
+{
+	return xasprintf("%s/binlog-stream.pid", ss->s->r->state_dir);
+}
+
+static void
+orphan_end(struct session *ss)
+{
+	unsigned long long	 ticks, now;
+	long			 pid;
+	int			 i;
+	char			*path = pidfile_path(ss);
+	FILE			*f;
+
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld %llu", &pid, &ticks) == 2 && pid > 1 &&
+		    proc_start_ticks((pid_t)pid, &now) == 0 && now == ticks) {
+			log_kv(LOGL_WARN, "ending the mariadb-binlog a killed runner left", NULL);
+			kill((pid_t)pid, SIGKILL);
+			/* Gone (or a zombie for init, up to 1 s) before the files go. */
+			for (i = 0; i < 50 && proc_start_ticks((pid_t)pid, &now) == 0 &&
+			    now == ticks; i++)
+				poll(NULL, 0, 20);
+		}
+		fclose(f);
+	}
+	unlink(path);
+	free(path);
+}
+
+static void
+pid_keep(struct session *ss)
+{
+	unsigned long long	 ticks;
+	char			*path = pidfile_path(ss), line[64], err[KB_ERRLEN];
+
+	if (proc_start_ticks(ss->child.pid, &ticks) == 0) {
+		snprintf(line, sizeof(line), "%ld %llu\n", (long)ss->child.pid, ticks);
+		if (write_file_atomic(path, line, strlen(line), 0600, err, sizeof(err)) == -1)
+			log_kv(LOGL_WARN, "binary log archiving: pid file", "error", err, NULL);
+	}
+	free(path);
+}
+
+/* Where the first location's archive ends: the file to start from and its stored end. */
+static int
+resume_point(struct session *ss, char *err, size_t errlen)
+{
+	struct binlog_archive	 ar;
+	struct bs_file		*f;
+	struct bobj_head	 h;
+	char			 name[BOBJ_NAME_MAX], want[BOBJ_NAME_MAX];
+	size_t			 i;
+	uint64_t		 end = 0;
+	int			 last = 0;
+
+	if (binlog_archive_open(&ss->s->locs[0], ss->s->r->base, &ss->s->keys[0], &ar, err,
+	    errlen) == -1)
+		return -1;
+	want[0] = '\0';
+	if ((i = binlog_archive_newest(&ar)) != SIZE_MAX && ar.v[i].last) {
+		if (binlog_next_name(ar.v[i].name, want, sizeof(want)) == -1) {
+			binlog_archive_close(&ar);
+			return errf(err, errlen, "no file follows %s", ar.v[i].name);
+		}
+	} else if (i != SIZE_MAX) {
+		strlcpy(want, ar.v[i].name, sizeof(want));
+		end = binlog_archive_end(&ar, want, &last);
+	}
+	if (i != SIZE_MAX && binlog_piece_head(&ar, i, &h, err, errlen) == -1) {
+		binlog_archive_close(&ar);
+		return -1;
+	}
+	if (i != SIZE_MAX && h.last > ss->s->newest_event)
+		ss->s->newest_event = h.last;
+	binlog_archive_close(&ar);
+	if (mysql_binlog_start(&ss->job, want[0] != '\0' ? want : NULL, name, sizeof(name),
+	    err, errlen) == -1)
+		return -1;
+	if (want[0] != '\0' && strcmp(name, want) != 0) {
+		/* Purged before it was archived: a gap, which verify names. */
+		log_kv(LOGL_ERROR, "the server no longer has the binary log the archive needs "
+		    "next: archiving from its oldest one; the archive has a gap", "needed",
+		    want, "from", name, NULL);
+		end = 0;
+	}
+	f = file_of(ss, name);
+	f->stored = end;
+	return 0;
+}
+
+static int
+wait_tick(struct session *ss, int *exited, int *stop)
+{
+	struct pollfd	pfd[3];
+	nfds_t		n = 2;
+	char		buf[512];
+
+	pfd[0].fd = ss->s->stop_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = ss->child.out_fd;
+	pfd[1].events = POLLIN;
+	if (cancel_fd() != -1) {
+		pfd[2].fd = cancel_fd();
+		pfd[2].events = POLLIN;
+		n = 3;
+	}
+	if (poll(pfd, n, TICK_MS) == -1 && errno != EINTR)
+		return -1;
+	*stop = pfd[0].revents != 0 || cancel_requested();
+	if (pfd[1].revents != 0 && read(ss->child.out_fd, buf, sizeof(buf)) <= 0)
+		*exited = 1;
+	return 0;
+}
+
+static int
+run(struct session *ss, char *err, size_t errlen)
+{
+	char	 werr[KB_ERRLEN], *path;
+	int	 exited = 0, stop = 0, rc = 0;
+
+	if (mkdir_p(ss->dir, 0700, err, errlen) == -1)
+		return -1;
+	orphan_end(ss);
+	dir_unlink_files(ss->dir);
+	if (resume_point(ss, err, errlen) == -1)
+		return -1;
+	if (mysql_binlog_stream_spawn(&ss->job, ss->files[0].name, ss->dir, &ss->child, err,
+	    errlen) == -1)
+		return -1;
+	mysql_binlog_done(&ss->job);	/* the child has the option file; ours goes */
+	pid_keep(ss);
+	log_kv(LOGL_INFO, "binary log archiving", "from", ss->files[0].name, NULL);
+	ss->flushed = time(NULL);
+	while (rc == 0 && !exited && !stop) {
+		if (wait_tick(ss, &exited, &stop) == -1) {
+			rc = errf(err, errlen, "poll: %s", strerror(errno));
+			break;
+		}
+		rc = sweep(ss, stop || exited || time(NULL) - ss->flushed >= ss->every, err,
+		    errlen);
+	}
+	if (!exited)
+		child_kill(&ss->child);
+	else if (child_wait(&ss->child, werr, sizeof(werr)) == -1 && rc == 0)
+		rc = errf(err, errlen, "%s", werr);
+	else if (rc == 0)
+		rc = errf(err, errlen, "mariadb-binlog ended");
+	path = pidfile_path(ss);
+	unlink(path);
+	free(path);
+	return rc == 0 && stop ? 0 : -1;
+}
+
+int
+binlog_stream_session(struct binlog_stream *s, char *err, size_t errlen)
+{
+	struct session	ss;
+	int		rc;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.s = s;
+	ss.dir = xasprintf("%s/binlog-stream/", s->r->tmpdir);
+	ss.every = config_get_duration(s->r->engine_section, "binlog_flush");
+	runner_engine_job(s->r, &ss.job, NULL);
+	rc = run(&ss, err, errlen);
+	mysql_binlog_done(&ss.job);
+	free(ss.files);
+	free(ss.dir);
+	return rc;
+}

@@ -1,0 +1,260 @@
+/*
+ * test_binlog: the binary log side of MariaDB/MySQL point-in-time recovery.
+ * What the server's log_bin and version make of the dump's options; the
+ * dump's position read from its head and tail (MariaDB's and MySQL's
+ * forms, missing and malformed ones), the manifest's details and back,
+ * binary log file names and the next one, a stored piece's head, and the
+ * walk over events that finds where the whole ones end; the filter that
+ * takes the GTIDs out of the replayed SQL.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/util.h"
+#include "engines/my_binlog.h"
+#include "runner/binlog/barchive.h"
+#include "runner/binlog/bobj.h"
+
+static void
+test_scan(void **state)
+{
+	static const char head[] =
+	    "-- MariaDB dump 10.19\n/*!40101 SET NAMES utf8mb4 */;\n"
+	    "-- CHANGE MASTER TO MASTER_USE_GTID=slave_pos;\n--\n"
+	    "-- CHANGE MASTER TO MASTER_LOG_FILE='mysql-bin.000003', MASTER_LOG_POS=1234;\n"
+	    "INSERT INTO t VALUES ('-- CHANGE MASTER TO MASTER_LOG_FILE=''x.000001''');\n";
+	static const char tail[] = "UNLOCK TABLES;\n\n-- SET GLOBAL gtid_slave_pos='0-1-57,1-2-3';\n"
+	    "-- Dump completed\n";
+	static const char mysql[] =
+	    "SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5,\n"
+	    "  3e11fa47-71ca-11e1-9e33-c80aa9429563:1-2';\n"
+	    "-- CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='binlog.000012', SOURCE_LOG_POS=157;\n";
+	struct my_binpos	pos;
+	char			err[KB_ERRLEN];
+
+	assert_int_equal(my_binpos_scan(head, tail, &pos, err, sizeof(err)), 0);
+	assert_string_equal(pos.file, "mysql-bin.000003");
+	assert_int_equal(pos.position, 1234);
+	assert_string_equal(pos.gtid, "0-1-57,1-2-3");
+	assert_int_equal(my_binpos_scan(head, "", &pos, err, sizeof(err)), 0);
+	assert_string_equal(pos.gtid, "");
+	assert_int_equal(my_binpos_scan(mysql, "", &pos, err, sizeof(err)), 0);
+	assert_string_equal(pos.file, "binlog.000012");
+	assert_int_equal(pos.position, 157);
+	assert_string_equal(pos.gtid, "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5,"
+	    "3e11fa47-71ca-11e1-9e33-c80aa9429563:1-2");
+	/* No position, a bad file name, no number, a bad GTID. */
+	assert_int_equal(my_binpos_scan("-- MariaDB dump\n", "", &pos, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no binary log position"));
+	assert_int_equal(my_binpos_scan("-- CHANGE MASTER TO MASTER_LOG_FILE='../x', "
+	    "MASTER_LOG_POS=4;\n", "", &pos, err, sizeof(err)), -1);
+	assert_int_equal(my_binpos_scan("-- CHANGE MASTER TO MASTER_LOG_FILE='b.000001', "
+	    "MASTER_LOG_POS=;\n", "", &pos, err, sizeof(err)), -1);
+	assert_int_equal(my_binpos_scan("-- CHANGE MASTER TO MASTER_LOG_FILE='b.000001', "
+	    "MASTER_LOG_POS=4;\n", "-- SET GLOBAL gtid_slave_pos='0-1-2; DROP';\n", &pos, err,
+	    sizeof(err)), -1);
+}
+
+static void
+test_server(void **state)
+{
+	const char	*opts = NULL;
+	char		 err[KB_ERRLEN];
+
+	assert_int_equal(my_binlog_server_check("0\t10.11.19-MariaDB\n", &opts, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "log_bin is off"));
+	assert_int_equal(my_binlog_server_check("1\t10.11.19-MariaDB-0+deb12u1-log\n", &opts,
+	    err, sizeof(err)), 0);
+	assert_string_equal(opts, "--master-data=2 --gtid");
+	assert_int_equal(my_binlog_server_check("1\t8.0.35\n", &opts, err, sizeof(err)), 0);
+	assert_string_equal(opts, "--source-data=2");
+	assert_int_equal(my_binlog_server_check("1\t8.0.25\n", &opts, err, sizeof(err)), 0);
+	assert_string_equal(opts, "--master-data=2");
+	assert_int_equal(my_binlog_server_check("1\t8.4.3\n", &opts, err, sizeof(err)), 0);
+	assert_string_equal(opts, "--source-data=2");
+	assert_int_equal(my_binlog_server_check("", &opts, err, sizeof(err)), -1);
+}
+
+/* The filter over text cut into pieces of every size from 1 byte. */
+static void
+filter_check(const char *in, const char *want)
+{
+	struct my_sql_filter	 f;
+	char			*out = xmalloc(strlen(in) + 2 * MY_SQL_FILTER_PEND + 1);
+	size_t			 step, i, n, o;
+
+	for (step = 1; step <= strlen(in) + 1; step++) {
+		my_sql_filter_init(&f);
+		for (i = 0, o = 0; i < strlen(in); i += n) {
+			n = strlen(in) - i < step ? strlen(in) - i : step;
+			o += my_sql_filter_feed(&f, in + i, n, out + o);
+		}
+		o += my_sql_filter_end(&f, out + o);
+		out[o] = '\0';
+		assert_string_equal(out, want);
+	}
+	free(out);
+}
+
+static void
+test_filter(void **state)
+{
+	filter_check("BEGIN\n/*M!100001 SET @@session.gtid_domain_id=0*//*!*/;\n"
+	    "/*M!100001 SET @@session.server_id=1*//*!*/;\n"
+	    "/*M!100001 SET @@session.gtid_seq_no=11*//*!*/;\nINSERT 1\n"
+	    "/*!100001 SET @@session.gtid_seq_no=12*//*!*/;\n/*M!1 x\n/*M!100001 SET @@se",
+	    "BEGIN\n/*M!100001 SET @@session.server_id=1*//*!*/;\nINSERT 1\n/*M!1 x\n"
+	    "/*M!100001 SET @@se");
+	/* Only at a line's start. */
+	filter_check("x /*M!100001 SET @@session.gtid_seq_no=1*/\n",
+	    "x /*M!100001 SET @@session.gtid_seq_no=1*/\n");
+	filter_check("", "");
+}
+
+static void
+test_details(void **state)
+{
+	struct my_binpos	 pos, back;
+	char			 err[KB_ERRLEN];
+	json_t			*d, *bad;
+
+	memset(&pos, 0, sizeof(pos));
+	strlcpy(pos.file, "mysql-bin.000003", sizeof(pos.file));
+	pos.position = 1234;
+	strlcpy(pos.gtid, "0-1-57", sizeof(pos.gtid));
+	d = my_binpos_details(&pos);
+	assert_int_equal(my_binpos_from_details(d, &back, err, sizeof(err)), 1);
+	assert_string_equal(back.file, pos.file);
+	assert_int_equal(back.position, 1234);
+	assert_string_equal(back.gtid, "0-1-57");
+	json_decref(d);
+	assert_int_equal(my_binpos_from_details(NULL, &back, err, sizeof(err)), 0);
+	bad = json_pack("{s:{s:s,s:i}}", "binlog", "file", "a/b.000001", "position", 4);
+	assert_int_equal(my_binpos_from_details(bad, &back, err, sizeof(err)), -1);
+	json_decref(bad);
+	bad = json_pack("{s:{s:s,s:i}}", "binlog", "file", "b.000001", "position", -1);
+	assert_int_equal(my_binpos_from_details(bad, &back, err, sizeof(err)), -1);
+	json_decref(bad);
+}
+
+static void
+test_names(void **state)
+{
+	char		base[64], next[64];
+	uint32_t	seq;
+
+	assert_int_equal(my_binlog_name_parse("mysql-bin.000003", base, sizeof(base), &seq), 0);
+	assert_string_equal(base, "mysql-bin");
+	assert_int_equal(seq, 3);
+	assert_int_equal(my_binlog_name_parse("mysql-bin.index", base, sizeof(base), &seq), -1);
+	assert_int_equal(my_binlog_name_parse("mysql-bin.0003", base, sizeof(base), &seq), -1);
+	assert_int_equal(my_binlog_name_parse(".000003", base, sizeof(base), &seq), -1);
+	assert_int_equal(binlog_next_name("mysql-bin.000009", next, sizeof(next)), 0);
+	assert_string_equal(next, "mysql-bin.000010");
+	assert_int_equal(binlog_next_name("b.999999", next, sizeof(next)), 0);
+	assert_string_equal(next, "b.1000000");
+}
+
+/* An event of size bytes stamped ts at buf. */
+static void
+event(unsigned char *buf, uint32_t ts, uint32_t size)
+{
+	memset(buf, 0, size);
+	buf[0] = ts & 0xff;
+	buf[1] = ts >> 8 & 0xff;
+	buf[2] = ts >> 16 & 0xff;
+	buf[3] = ts >> 24 & 0xff;
+	buf[4] = 2;
+	buf[9] = size & 0xff;
+	buf[10] = size >> 8 & 0xff;
+}
+
+static void
+test_events(void **state)
+{
+	unsigned char		buf[4 + 30 + 40 + 25];
+	struct bobj_head	h;
+	size_t			whole;
+	char			err[KB_ERRLEN];
+
+	memcpy(buf, "\xfe" "bin", 4);
+	event(buf + 4, 1000, 30);
+	event(buf + 34, 1002, 40);
+	event(buf + 74, 1005, 25);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(bobj_events(buf, sizeof(buf), 0, &whole, &h, err, sizeof(err)), 0);
+	assert_int_equal(whole, sizeof(buf));
+	assert_int_equal(h.nevents, 3);
+	assert_int_equal(h.first, 1000);
+	assert_int_equal(h.last, 1005);
+	/* The last event cut: the whole ones end before it. */
+	assert_int_equal(bobj_events(buf, sizeof(buf) - 1, 0, &whole, &h, err, sizeof(err)), 0);
+	assert_int_equal(whole, 74);
+	assert_int_equal(h.nevents, 2);
+	/* From an event boundary further on. */
+	assert_int_equal(bobj_events(buf + 34, 65, 34, &whole, &h, err, sizeof(err)), 0);
+	assert_int_equal(whole, 65);
+	assert_int_equal(h.first, 1002);
+	/* Not a binary log; an event shorter than its header. */
+	assert_int_equal(bobj_events((const unsigned char *)"abcd", 4, 0, &whole, &h, err,
+	    sizeof(err)), -1);
+	event(buf + 4, 1000, 3);
+	assert_int_equal(bobj_events(buf, sizeof(buf), 0, &whole, &h, err, sizeof(err)), -1);
+}
+
+static void
+test_head(void **state)
+{
+	struct bobj_head	h, back;
+	unsigned char		raw[BOBJ_HEAD_LEN];
+	char			err[KB_ERRLEN];
+
+	memset(&h, 0, sizeof(h));
+	h.offset = 4096;
+	h.size = 812;
+	h.flags = BOBJ_FINAL;
+	h.first = 1764633600;
+	h.last = 1764633700;
+	h.nevents = 17;
+	memset(h.sha256, 0xab, sizeof(h.sha256));
+	strlcpy(h.name, "mysql-bin.000003", sizeof(h.name));
+	bobj_encode(&h, raw);
+	assert_int_equal(bobj_decode(raw, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.offset, 4096);
+	assert_int_equal(back.size, 812);
+	assert_int_equal(back.flags, BOBJ_FINAL);
+	assert_int_equal(back.first, h.first);
+	assert_int_equal(back.last, h.last);
+	assert_int_equal(back.nevents, 17);
+	assert_memory_equal(back.sha256, h.sha256, 32);
+	assert_string_equal(back.name, "mysql-bin.000003");
+	raw[0] ^= 1;
+	assert_int_equal(bobj_decode(raw, &back, err, sizeof(err)), -1);
+	raw[0] ^= 1;
+	raw[24] = 4;
+	assert_int_equal(bobj_decode(raw, &back, err, sizeof(err)), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_details),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_head),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
