@@ -30,7 +30,7 @@ static const struct config_key backup_keys[] = {
 	{ "timezone", CFG_STRING, 0, "UTC", "an IANA time zone such as Europe/Berlin", 0, 0,
 	    NULL },
 	{ "mode", CFG_ENUM, 0, "retained", "retained|single", 0, 0, NULL },
-	{ "compression", CFG_STRING, 0, "zstd", "zstd, zstd:LEVEL (1-19) or none", 0, 0,
+	{ "compression", CFG_STRING, 0, "zstd", "zstd, zstd:LEVEL (1-19), zstd:auto or none", 0, 0,
 	    NULL },
 	{ "compression_threads", CFG_UINT, 0, "2", "a number of threads", 0, 64, NULL },
 	{ "workdir", CFG_PATH, 0, "/var/lib/kbackup", "a directory", 0, 0, NULL },

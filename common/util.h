@@ -78,6 +78,8 @@ int	 startswith(const char *s, const char *prefix);
 
 /* Human-readable byte count ("1.5 GiB"); buf needs 16 bytes. */
 void	 format_bytes(uint64_t n, char buf[16]);
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t	 monotonic_ms(void);
 
 /* s between two quote characters, with quote and backslash escaped by a backslash. */
 char	*str_quote(const char *s, char quote);

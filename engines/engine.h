@@ -45,6 +45,7 @@ struct engine_ops;
 #define ENGINE_PART_GLOBALS	"globals"
 #define ENGINE_PART_DATABASE	"database:"
 #define ENGINE_PART_NAME_MAX	255
+#define ENGINE_RESTORE_JOBS_MAX	64	/* restore --jobs N and the engines' keys for it */
 
 /*
  * What verify --restore names its scratch databases with (see
@@ -82,6 +83,14 @@ struct engine_job {
 	/* A backup of several parts: the part being streamed (backup, restore), or NULL. */
 	const char			*part;
 	enum engine_globals		 globals;	/* restore of ENGINE_PART_GLOBALS */
+	/*
+	 * restore --jobs (engines with restore_jobs()): the part, whole and
+	 * verified, in a seekable file for the tool to read with restore_jobs
+	 * workers; restore_begin() then gives no fd (-1) and restore_end()
+	 * waits for the tool.  NULL: the part comes as a stream on the fd.
+	 */
+	const char			*restore_file;
+	unsigned			 restore_jobs;
 	/* restore --data-dir: an empty directory a physical backup goes into, or NULL. */
 	const char			*data_dir;
 	/*
@@ -149,6 +158,13 @@ struct engine_ops {
 	int	(*backup_end)(struct engine_job *, int aborted, char *err, size_t errlen);
 	int	(*restore_begin)(struct engine_job *, int *fd, char *err, size_t errlen);
 	int	(*restore_end)(struct engine_job *, int aborted, char *err, size_t errlen);
+	/*
+	 * May be NULL: the engine restores streams only.  Whether part (NULL:
+	 * a backup of one stream) can be restored from a file by several
+	 * workers (job->restore_file), and how many the config asks for when
+	 * the command line does not say (1: a stream, no file).
+	 */
+	int	(*restore_jobs)(struct engine_job *, const char *part, unsigned *configured);
 
 	/* Database reachable with the configured credentials. */
 	int	(*check)(struct engine_job *, char *err, size_t errlen);

@@ -77,6 +77,8 @@ static const struct config_key postgres_keys[] = {
 	    0, 0, NULL },
 	{ "dump_options", CFG_LIST, 0, NULL, "extra pg_dump arguments", 0, 0, NULL },
 	{ "restore_options", CFG_LIST, 0, NULL, "extra pg_restore arguments", 0, 0, NULL },
+	{ "restore_jobs", CFG_UINT, 0, "1", "a number of pg_restore workers", 1,
+	    ENGINE_RESTORE_JOBS_MAX, NULL },
 	{ "bin_dir", CFG_PATH, 0, NULL, "the directory of pg_dump and pg_restore", 0, 0, NULL },
 	/* method = physical: pg_physical.h */
 	{ "method", CFG_ENUM, 0, "dump", "dump|physical", 0, 0, NULL },
@@ -615,6 +617,35 @@ pg_restore_args(struct engine_job *job, struct child_args *a)
 	child_args_add_words(a, config_get(job->section, "restore_options"));
 }
 
+/*
+ * Starts pg_restore: on the stream of its stdin, or (restore --jobs) with
+ * --jobs=N on the spool file, which pg_restore -j needs to seek in (each
+ * worker reopens it).  Parallel workers cannot share one transaction.
+ */
+static int
+pg_restore_start(struct engine_job *job, struct child_args *a, int *fd, char *err,
+    size_t errlen)
+{
+	if (job->restore_file == NULL)
+		return pg_start(job, a, CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, fd, err, errlen);
+	child_args_addf(a, "--jobs=%u", job->restore_jobs);
+	child_args_add(a, job->restore_file);
+	if (pg_start(job, a, CHILD_STDOUT_LOG, fd, err, errlen) == -1)
+		return -1;
+	*fd = -1;
+	return 0;
+}
+
+/* restore --jobs: the dumps of databases, not the globals (SQL for psql) nor a data directory. */
+static int
+pg_restore_jobs(struct engine_job *job, const char *part, unsigned *configured)
+{
+	*configured = (unsigned)config_get_uint(job->section, "restore_jobs");
+	if (pg_physical_on(job->section))
+		return 0;
+	return part == NULL || engine_part_database(part) != NULL;
+}
+
 /* 1 if the server has database name, 0 if not, -1 if it cannot tell. */
 static int
 pg_has_database(struct engine_job *job, const char *name, char *err, size_t errlen)
@@ -649,7 +680,7 @@ pg_restore_create(struct engine_job *job, const char *name, int *fd, char *err,
 	pg->created = xstrdup(name);
 	log_kv(LOGL_INFO, "restoring a database the server lacks: pg_restore --create makes "
 	    "it as it was", "database", name, NULL);
-	return pg_start(job, &a, CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, fd, err, errlen);
+	return pg_restore_start(job, &a, fd, err, errlen);
 }
 
 /* Into target, created empty if missing: in one transaction, what it holds replaced. */
@@ -664,9 +695,10 @@ pg_restore_into(struct engine_job *job, const char *target, int *fd, char *err,
 	pg_restore_args(job, &a);
 	child_args_add(&a, "--clean");
 	child_args_add(&a, "--if-exists");
-	child_args_add(&a, "--single-transaction");
+	if (job->restore_file == NULL)
+		child_args_add(&a, "--single-transaction");
 	pg_dbname_arg(&a, target);
-	return pg_start(job, &a, CHILD_STDIN_PIPE | CHILD_STDOUT_LOG, fd, err, errlen);
+	return pg_restore_start(job, &a, fd, err, errlen);
 }
 
 static int	pg_restore_globals(struct engine_job *, int *, char *, size_t);
@@ -1168,6 +1200,7 @@ const struct engine_ops engine_postgres = {
 	.backup_end = pg_end,
 	.restore_begin = pg_restore_begin,
 	.restore_end = pg_end,
+	.restore_jobs = pg_restore_jobs,
 	.check = pg_check,
 	.tool_version = pg_tool_version,
 	.scratch_name = pg_scratch_name,

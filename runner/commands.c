@@ -44,6 +44,7 @@ static const struct {
 	{ "lsn", 0, "LSN", 0 },
 	{ "position", 0, "FILE:POS", 0 },
 	{ "data-dir", 0, "DIR", 0 },
+	{ "jobs", 'j', "N", 0 },
 };
 #define NOPTIONS	(sizeof(options) / sizeof(options[0]))
 #define GLOBAL_OPTIONS	5	/* the first ones: every command takes them */
@@ -67,11 +68,10 @@ const struct cmd_entry cmd_table[] = {
 	{ "list", NULL, "[--json] [--storage NAME]", "the backups and their labels",
 	    "json storage", CMD_STORAGE, cmd_list },
 	{ "restore", NULL, "[ID | latest | --at TIME | --lsn LSN | --position FILE:POS] "
-	    "[--only NAME]... "
-	    "[--globals[=replace|skip]] [--database NAME | --data-dir DIR] [--storage NAME] "
-	    "[--skip-damaged] [--dry-run]", "restore a backup into the database (or server), "
-	    "or a physical one into a data directory",
-	    "at lsn position only globals database data-dir storage skip-damaged dry-run",
+	    "[--only NAME]... [--globals[=replace|skip]] [--database NAME | --data-dir DIR] "
+	    "[--jobs N] [--storage NAME] [--skip-damaged] [--dry-run]", "restore a backup "
+	    "into the database (or server), or a physical one into a data directory",
+	    "at lsn position only globals database data-dir jobs storage skip-damaged dry-run",
 	    CMD_LOCK | CMD_STORAGE | CMD_WRITES | CMD_TRIGGER | CMD_WHICH, cmd_restore },
 	{ "unpack", NULL, "[ID | latest | --at TIME] [--only NAME]... [--storage NAME] "
 	    "[--skip-damaged] -o FILE|DIR|-", "the plain dump (or one file per part), verified",
@@ -217,7 +217,12 @@ set_option(struct cmd_args *a, const char *name, const char *value, char *err,
 	else if (strcmp(name, "data-dir") == 0) a->req.data_dir = value;
 	else if (strcmp(name, "only") == 0) return add_only(&a->req, value, err, errlen);
 	else if (strcmp(name, "globals") == 0) return set_globals(&a->req, value, err, errlen);
-	else if (strcmp(name, "count") == 0) {
+	else if (strcmp(name, "jobs") == 0) {
+		a->req.jobs = (unsigned)strtonum(value, 1, ENGINE_RESTORE_JOBS_MAX, &errstr);
+		if (errstr != NULL)
+			return errf(err, errlen, "--jobs %s is %s (1-%d)", value, errstr,
+			    ENGINE_RESTORE_JOBS_MAX);
+	} else if (strcmp(name, "count") == 0) {
 		a->count = (int)strtonum(value, 1, 1000, &errstr);
 		if (errstr != NULL)
 			return errf(err, errlen, "--count %s is %s (1-1000)", value, errstr);
@@ -271,6 +276,9 @@ check_args(struct cmd_args *a, char *err, size_t errlen)
 	    a->req.globals != RESTORE_GLOBALS_DEFAULT))
 		return errf(err, errlen, "--data-dir restores a whole cluster: not with "
 		    "--database, --only or --globals");
+	if (a->req.data_dir != NULL && a->req.jobs > 0)
+		return errf(err, errlen, "--jobs goes with a restore into the database "
+		    "(pg_restore -j), not with --data-dir");
 	if (strcmp(name, "wal-push") == 0 && a->nargs != 1 && !a->help)
 		return errf(err, errlen, "wal-push takes the path of one WAL file (%%p)");
 	if (strcmp(name, "wal-get") == 0 && a->nargs != 2 && !a->help)

@@ -4,6 +4,7 @@
  * error, before anything runs), takes the definition's lock and opens
  * storage where the command says so, and runs it.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,15 @@ main(int argc, char **argv)
 	char		 err[KB_ERRLEN];
 	int		 rc;
 
+	/*
+	 * Large buffers (S3 parts of 8 MiB and more, zstd's jobs) from mmap
+	 * always, returned to the system when freed.  glibc's default raises
+	 * its threshold to the size of each large block freed, after which
+	 * parts come from the heap and up to twice that stays resident when
+	 * they go: part sizes that grow past part 1000 then took the S3 upload
+	 * of an 8 GiB dump to 89 MiB against its 64 MiB bound.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 	signal(SIGPIPE, SIG_IGN);
 	if (cmd_parse_argv(argc, argv, &a, err, sizeof(err)) == -1) {
 		fprintf(stderr, "kbackup-runner: %s\n", err);

@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "engines/engine.h"
 #include "runner/catalog/rules.h"
+#include "runner/stream/compress.h"
 #include "runner/stream/keys.h"
 #include "runner/schema.h"
 #include "storage/storage.h"
@@ -39,6 +40,11 @@ compression_parse(const char *s, int *zstd, int *level)
 	if (strcmp(s, "zstd") == 0) {
 		*zstd = 1;
 		*level = 3;
+		return 0;
+	}
+	if (strcmp(s, "zstd:auto") == 0) {
+		*zstd = 1;
+		*level = COMPRESS_LEVEL_AUTO;
 		return 0;
 	}
 	if (!startswith(s, "zstd:"))
@@ -169,7 +175,11 @@ runner_config_check(const struct config *cfg, char *err, size_t errlen)
 		    engine, engine);
 	if (compression_parse(compression, &zstd, &level) == -1)
 		return errf(err, errlen, "[backup] compression: '%s' is not zstd, zstd:LEVEL "
-		    "(1-19) or none", compression);
+		    "(1-19), zstd:auto or none", compression);
+	if (level == COMPRESS_LEVEL_AUTO && config_get_uint(backup, "compression_threads") == 0)
+		return errf(err, errlen, "[backup] compression: zstd:auto changes the level as "
+		    "the dump goes, which zstd does with workers only: set compression_threads "
+		    "to 1 or more");
 	if (cron_parse(schedule, &cron, cerr, sizeof(cerr)) == -1)
 		return errf(err, errlen, "[backup] schedule: '%s': %s", schedule, cerr);
 	if (!tz_valid(timezone))

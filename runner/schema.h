@@ -14,7 +14,10 @@ const struct config_section_schema *runner_schema(void);
 int	 runner_config_load(const char *path, struct config **, char *err, size_t errlen);
 /* The cross-section checks alone (the operator runs them on what it renders). */
 int	 runner_config_check(const struct config *, char *err, size_t errlen);
-/* Parses [backup] compression: "none" → level 0, "zstd" → 3, "zstd:N". */
+/*
+ * Parses [backup] compression: "none" → level 0, "zstd" → 3, "zstd:N",
+ * "zstd:auto" → COMPRESS_LEVEL_AUTO (runner/stream/compress.h).
+ */
 int	 compression_parse(const char *, int *zstd, int *level);
 
 #endif

@@ -27,6 +27,7 @@
 #include "runner/catalog/record.h"
 #include "runner/cmd/jobs.h"
 #include "runner/schema.h"
+#include "runner/stream/compress.h"
 #include "runner/stream/keys.h"
 #include "runner/stream/pipeline.h"
 #include "runner/wal/pitr.h"
@@ -47,6 +48,8 @@ struct backup_job {
 	struct label_rules	 rules;
 	int			 single;
 	char			 tool_version[256];
+	int			 autolevel_on;	/* compression = zstd:auto */
+	struct autolevel	 autolevel;	/* its level, carried from part to part */
 };
 
 static void
@@ -192,6 +195,8 @@ sinks_for(struct backup_job *b, const char *key)
 	}
 }
 
+static void	autolevel_log(const struct autolevel *);
+
 /* Part n's dump through the pipeline, committed; 0 only if the dump and every upload did. */
 static int
 backup_part(struct backup_job *b, size_t n, struct progress *prog, int zstd, int level,
@@ -201,7 +206,7 @@ backup_part(struct backup_job *b, size_t n, struct progress *prog, int zstd, int
 	const char		*name = b->parts != NULL ? b->parts[n] : ENGINE_PART_DATA;
 	char			*key, perr[KB_ERRLEN], what[ENGINE_PART_NAME_MAX + 16];
 	uint64_t		 raw = 0;
-	int			 fd, prc, drc;
+	int			 fd, prc, drc, threads;
 	size_t			 i;
 
 	key = layout_part_key(r->base, b->res->id, n, b->single);
@@ -215,8 +220,13 @@ backup_part(struct backup_job *b, size_t n, struct progress *prog, int zstd, int
 		return b->parts != NULL ? errprefix(err, errlen, "%s", what) : -1;
 	}
 	perr[0] = '\0';
-	prc = pipeline_backup(fd, zstd, level, (int)config_get_uint(r->backup,
-	    "compression_threads"), b->sinks, r->nlocations, prog, &raw, perr, sizeof(perr));
+	threads = (int)config_get_uint(r->backup, "compression_threads");
+	if (b->autolevel_on)
+		prc = pipeline_backup_auto(fd, threads, &b->autolevel, b->sinks, r->nlocations,
+		    prog, &raw, perr, sizeof(perr));
+	else
+		prc = pipeline_backup(fd, zstd, level, threads, b->sinks, r->nlocations, prog,
+		    &raw, perr, sizeof(perr));
 	drc = r->engine->backup_end(&b->job, prc == -1, err, errlen);
 	if (drc == -1 && prc == 0)
 		pipeline_abort(b->sinks, r->nlocations);
@@ -311,6 +321,8 @@ backup_stream(struct backup_job *b, char *err, size_t errlen)
 	size_t			 n;
 
 	compression_parse(config_get(r->backup, "compression"), &zstd, &level);
+	if ((b->autolevel_on = zstd && level == COMPRESS_LEVEL_AUTO))
+		autolevel_init(&b->autolevel, monotonic_ms());
 	if (r->engine->tool_version != NULL)
 		r->engine->tool_version(&b->job, b->tool_version, sizeof(b->tool_version));
 	progress_start(&prog, PROGRESS_BACKUP, 0);
@@ -318,9 +330,35 @@ backup_stream(struct backup_job *b, char *err, size_t errlen)
 	for (n = 0; n < b->nparts && rc == 0; n++)
 		rc = backup_part(b, n, &prog, zstd, level, err, errlen);
 	progress_finish(&prog, rc == 0);
+	if (rc == 0 && b->autolevel_on)
+		autolevel_log(&b->autolevel);
 	if (rc == -1)
 		backup_remove_done(b);
 	return rc;
+}
+
+/* What zstd:auto did: the input each level compressed. */
+static void
+autolevel_log(const struct autolevel *al)
+{
+	char	levels[256];
+
+	autolevel_describe(al, levels, sizeof(levels));
+	log_kv(LOGL_INFO, "zstd:auto: the levels used, and the input each compressed",
+	    "levels", levels, NULL);
+}
+
+/* The manifest's compression: "zstd:3", "none", or zstd:auto's levels, "zstd:auto:2-5". */
+static char *
+record_compression(const struct backup_job *b, const char *compression)
+{
+	int	min, max;
+
+	if (b->autolevel_on) {
+		autolevel_range(&b->autolevel, &min, &max);
+		return xasprintf("zstd:auto:%d-%d", min, max);
+	}
+	return xstrdup(strcmp(compression, "zstd") == 0 ? "zstd:3" : compression);
 }
 
 static void
@@ -344,8 +382,7 @@ record_fill(struct backup_job *b, size_t i, struct backup_record *rec)
 	rec->mode = xstrdup(b->single ? "single" : "retained");
 	rec->started = b->res->started;
 	rec->finished = b->res->finished;
-	rec->compression = strcmp(compression, "zstd") == 0 ? xstrdup("zstd:3") :
-	    xstrdup(compression);
+	rec->compression = record_compression(b, compression);
 	rec->runner_version = xstrdup(KBACKUP_VERSION);
 	rec->host = xstrdup(host);
 	rec->runner_id = xstrdup(r->runner_id);

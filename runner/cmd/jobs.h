@@ -50,6 +50,11 @@ struct restore_request {
 	const char	*only[RESTORE_ONLY_MAX];
 	size_t		 nonly;
 	enum restore_globals globals;
+	/*
+	 * --jobs N, or 0: [postgres] restore_jobs.  Above 1, each database's
+	 * dump is spooled into tmp/ and restored by N workers (engine.h).
+	 */
+	unsigned	 jobs;
 };
 
 struct prune_request {

@@ -20,11 +20,12 @@
 #include "common/log.h"
 #include "common/timeparse.h"
 #include "common/util.h"
+#include "runner/binlog/bpitr.h"
 #include "runner/catalog/catalog.h"
 #include "runner/cmd/jobs.h"
 #include "runner/stream/keys.h"
 #include "runner/stream/pipeline.h"
-#include "runner/binlog/bpitr.h"
+#include "runner/stream/spool.h"
 #include "runner/wal/pitr.h"
 
 struct location *
@@ -332,34 +333,152 @@ dry_run(struct runner *r, const struct restore_request *req, const struct opened
 	    r->engine->desc->name, NULL);
 }
 
+/*
+ * restore --jobs: part n spooled into tmp/ (verified as it is written), then
+ * the engine's tool reads the file with jobs workers; the file is removed
+ * whatever happened (a failed stream, a tool that failed or was killed, a
+ * cancel: child_wait() stops the tool).
+ */
+static int
+restore_spooled(struct runner *r, struct opened *o, size_t n, unsigned jobs,
+    struct engine_job *job, struct progress *prog, uint64_t *got, char *err, size_t errlen)
+{
+	char	*path, eerr[KB_ERRLEN], size[16], nj[12];
+	int	 sfd, fd, rc;
+
+	if (spool_create(r->tmpdir, &path, &sfd, err, errlen) == -1)
+		return -1;
+	rc = job_read_part(o->loc, &o->keys, o->m, n, sfd, prog, got, err, errlen);
+	if (close(sfd) == -1 && rc == 0)
+		rc = errf(err, errlen, "spool file %s: %s", path, strerror(errno));
+	if (rc == 0) {
+		format_bytes(*got, size);
+		snprintf(nj, sizeof(nj), "%u", jobs);
+		log_kv(LOGL_INFO, "spooled: restoring it in parallel", "path", path, "raw", size,
+		    "jobs", nj, NULL);
+		job->restore_file = path;
+		job->restore_jobs = jobs;
+		if ((rc = r->engine->restore_begin(job, &fd, err, errlen)) == 0 &&
+		    (rc = r->engine->restore_end(job, 0, eerr, sizeof(eerr))) == -1)
+			strlcpy(err, eerr, errlen);
+		job->restore_file = NULL;
+	}
+	spool_remove(path);
+	return rc;
+}
+
+/* Part n as a stream into the engine's tool. */
+static int
+restore_streamed(struct runner *r, struct opened *o, size_t n, struct engine_job *job,
+    struct progress *prog, uint64_t *got, char *err, size_t errlen)
+{
+	char	eerr[KB_ERRLEN];
+	int	fd, prc, erc;
+
+	if (r->engine->restore_begin(job, &fd, err, errlen) == -1)
+		return -1;
+	prc = job_read_part(o->loc, &o->keys, o->m, n, fd, prog, got, err, errlen);
+	erc = r->engine->restore_end(job, prc == -1, eerr, sizeof(eerr));
+	if (prc == 0 && erc == -1)
+		strlcpy(err, eerr, errlen);
+	return prc == -1 || erc == -1 ? -1 : 0;
+}
+
+/* Whether part (NULL: of one stream) goes through a spool: jobs above 1 and the engine can. */
+static int
+part_spooled(struct runner *r, const char *part, unsigned jobs)
+{
+	struct engine_job	job;
+	unsigned		configured;
+
+	if (jobs <= 1 || r->engine->restore_jobs == NULL)
+		return 0;
+	runner_engine_job(r, &job, NULL);
+	return r->engine->restore_jobs(&job, part, &configured);
+}
+
 /* Part n of the backup into the engine; err says why it failed. */
 static int
 restore_part(struct runner *r, const struct restore_request *req, struct opened *o,
-    const struct restore_plan *p, size_t n, struct engine_job *job, struct progress *prog,
-    uint64_t *raw, char *err, size_t errlen)
+    const struct restore_plan *p, size_t n, unsigned jobs, struct engine_job *job,
+    struct progress *prog, uint64_t *raw, char *err, size_t errlen)
 {
 	const struct record_part	*part = &o->m->parts[n];
-	char				 eerr[KB_ERRLEN], what[ENGINE_PART_NAME_MAX + 16];
+	char				 what[ENGINE_PART_NAME_MAX + 16];
 	uint64_t			 got = 0;
-	int				 fd, prc, erc;
+	int				 rc;
 
 	engine_part_describe(part->name, what, sizeof(what));
 	part_job(r, req, p, part, job);
 	if (p->multi)
 		log_kv(LOGL_INFO, "restoring", "part", what, NULL);
-	if (r->engine->restore_begin(job, &fd, err, errlen) == -1)
-		return p->multi ? errprefix(err, errlen, "%s", what) : -1;
-	prc = job_read_part(o->loc, &o->keys, o->m, n, fd, prog, &got, err, errlen);
-	erc = r->engine->restore_end(job, prc == -1, eerr, sizeof(eerr));
+	if (part_spooled(r, job->part, jobs))
+		rc = restore_spooled(r, o, n, jobs, job, prog, &got, err, errlen);
+	else
+		rc = restore_streamed(r, o, n, job, prog, &got, err, errlen);
 	*raw += got;
-	if (prc == 0 && erc == -1)
-		strlcpy(err, eerr, errlen);
-	if ((prc == -1 || erc == -1) && p->multi)
-		errprefix(err, errlen, "%s", what);
-	if (prc == -1 || erc == -1)
-		return -1;
+	if (rc == -1)
+		return p->multi ? errprefix(err, errlen, "%s", what) : -1;
 	if (p->multi)
 		log_kv(LOGL_INFO, "restored", "part", what, NULL);
+	return 0;
+}
+
+/*
+ * The workers of a restore: --jobs, else what the engine's config says; 0
+ * (a stream) for engines that restore streams only.  -1 after logging why
+ * when --jobs asks an engine that cannot.
+ */
+static int
+restore_jobs(struct runner *r, const struct restore_request *req, unsigned *jobs)
+{
+	struct engine_job	job;
+	unsigned		configured = 1;
+
+	*jobs = 0;
+	if (r->engine->restore_jobs == NULL) {
+		if (req->jobs <= 1)
+			return 0;
+		log_kv(LOGL_ERROR, "restore --jobs: this engine restores one stream", "engine",
+		    r->engine->desc->name, NULL);
+		return -1;
+	}
+	runner_engine_job(r, &job, NULL);
+	(void)r->engine->restore_jobs(&job, NULL, &configured);
+	*jobs = req->jobs > 0 ? req->jobs : configured;
+	return 0;
+}
+
+/*
+ * Before anything is restored: the spool of restore --jobs holds one part at
+ * a time, so tmp/ needs the largest raw size of the parts it takes.
+ */
+static int
+spool_check(struct runner *r, const struct opened *o, const struct restore_plan *p,
+    unsigned jobs)
+{
+	const struct record_part	*part;
+	uint64_t			 need = 0;
+	char				 err[KB_ERRLEN], size[16], n[12];
+	size_t				 i;
+
+	for (i = 0; i < p->n; i++) {
+		part = &o->m->parts[p->parts[i]];
+		if (part_spooled(r, p->multi ? part->name : NULL, jobs) && part->raw_bytes > need)
+			need = part->raw_bytes;
+	}
+	if (need == 0)
+		return 0;
+	if (spool_room(r->tmpdir, need, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "restore not started", "id", o->m->id, "error", err, NULL);
+		return -1;
+	}
+	format_bytes(need, size);
+	snprintf(n, sizeof(n), "%u", jobs);
+	log_kv(LOGL_INFO, "restore --jobs: each dump is spooled into the workdir first (disk: "
+	    "its raw size, removed after), then restored by parallel workers, not in one "
+	    "transaction: a failure leaves a database that existed part-restored", "jobs", n,
+	    "spool", size, "dir", r->tmpdir, NULL);
 	return 0;
 }
 
@@ -375,10 +494,13 @@ job_restore(struct runner *r, const struct restore_request *req)
 	struct progress		 prog;
 	uint64_t		 raw = 0, total = 0;
 	size_t			 i;
+	unsigned		 jobs;
 	int			 rc;
 
 	if (req->data_dir != NULL)
 		return job_restore_physical(r, req);
+	if (restore_jobs(r, req, &jobs) == -1)
+		return EXIT_USAGE;
 	if ((rc = job_open_plan(r, req, 1, &o, &p)) != EXIT_OK)
 		return rc;
 	if (pg_physical_is(o.m->details)) {
@@ -403,6 +525,11 @@ job_restore(struct runner *r, const struct restore_request *req)
 		job_close_backup(&o);
 		return EXIT_OK;
 	}
+	if (spool_check(r, &o, &p, jobs) == -1) {
+		job_plan_free(&p);
+		job_close_backup(&o);
+		return EXIT_JOB;
+	}
 	log_kv(LOGL_INFO, "restore started", "id", o.m->id, "from", o.loc->desc, "into",
 	    target != NULL ? target : "", NULL);
 	for (i = 0; i < p.n; i++)
@@ -410,7 +537,7 @@ job_restore(struct runner *r, const struct restore_request *req)
 	progress_start(&prog, PROGRESS_RESTORE, total);
 	memset(&job, 0, sizeof(job));
 	for (i = 0, rc = 0; i < p.n && rc == 0; i++)
-		rc = restore_part(r, req, &o, &p, p.parts[i], &job, &prog, &raw, err,
+		rc = restore_part(r, req, &o, &p, p.parts[i], jobs, &job, &prog, &raw, err,
 		    sizeof(err));
 	progress_finish(&prog, rc == 0);
 	if (r->engine->release != NULL)

@@ -13,7 +13,7 @@
 #include "common/util.h"
 #include "runner/stream/compress.h"
 
-#define COMPRESS_JOB_SIZE	(512 * 1024)
+#define COMPRESS_JOB_SIZE	(1024 * 1024)
 
 struct compressor {
 	enum container_compression	 comp;
@@ -74,7 +74,11 @@ compressor_new(struct compressor **cp, enum container_compression comp, int leve
 	/*
 	 * Workers buffer a few jobs each; zstd's default job (4 windows, 8 MiB
 	 * at level 3) costs tens of MiB.  Small jobs keep memory bounded at a
-	 * small loss of ratio.
+	 * small loss of ratio.  Not the smallest zstd takes (512 KiB): a job
+	 * then lasts about one scheduler time slice, and on cores that the
+	 * dump shares the workers run dry whenever the reading thread waits
+	 * for a core (docs/BENCHMARKS.md: 1 MiB costs 3 MiB more than 512 KiB
+	 * and gains as much as zstd's default).
 	 */
 	if (!ZSTD_isError(r) && threads > 0)
 		r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_jobSize, COMPRESS_JOB_SIZE);
@@ -128,6 +132,21 @@ compressor_write(struct compressor *c, const void *buf, size_t len, char *err, s
 	if (c->comp == CONTAINER_COMP_NONE)
 		return c->out(buf, len, c->arg, err, errlen);
 	return compressor_run(c, buf, len, ZSTD_e_continue, err, errlen);
+}
+
+int
+compressor_set_level(struct compressor *c, int level, char *err, size_t errlen)
+{
+	size_t	r;
+
+	if (c->comp == CONTAINER_COMP_NONE)
+		return 0;
+	r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level);
+	if (ZSTD_isError(r)) {
+		c->failed = 1;
+		return errf(err, errlen, "zstd level %d: %s", level, ZSTD_getErrorName(r));
+	}
+	return 0;
 }
 
 int

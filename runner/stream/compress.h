@@ -12,10 +12,18 @@
 struct compressor;
 struct decompressor;
 
+/* compression = zstd:auto's level (compression_parse()): autolevel.h decides. */
+#define COMPRESS_LEVEL_AUTO	0
+
 /* level: 1..19 for zstd; threads: zstd workers (0: in the caller's thread). */
 int	 compressor_new(struct compressor **, enum container_compression, int level,
 	    int threads, container_out_fn, void *arg, char *err, size_t errlen);
 int	 compressor_write(struct compressor *, const void *, size_t, char *err, size_t errlen);
+/*
+ * A new level for what follows, in the same zstd stream (with workers only:
+ * zstd applies it from their next job on).
+ */
+int	 compressor_set_level(struct compressor *, int level, char *err, size_t errlen);
 int	 compressor_finish(struct compressor *, char *err, size_t errlen);
 void	 compressor_free(struct compressor *);
 

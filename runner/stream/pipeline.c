@@ -1,6 +1,8 @@
 /*
  * pipeline: dump → zstd → container → SHA-256 → storage, and back.
  */
+#define _GNU_SOURCE	/* F_SETPIPE_SZ (Linux) */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -18,6 +20,23 @@
 
 #define READ_SIZE	(128 * 1024)	/* a pipe gives 64 KiB at a time anyway */
 #define TICK_MS		1000	/* progress and cancellation while the dump is quiet */
+/*
+ * The dump's pipe (and the restore tool's), from the default 64 KiB to the
+ * size an unprivileged process may ask for (fs.pipe-max-size, 1 MiB by
+ * default): while the zstd workers hold every job buffer, the dump tool
+ * keeps writing into the pipe instead of stalling, and the database behind it.
+ */
+#define PIPE_SIZE	(1024 * 1024)
+
+/* A bigger pipe where the system allows (Linux); the default where it does not. */
+static void
+pipe_grow(int fd)
+{
+	struct stat	sb;
+
+	if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+}
 
 struct backup_state {
 	struct pipeline_sink	*sinks;
@@ -137,22 +156,46 @@ wait_readable(int in_fd, struct progress *progress, char *err, size_t errlen)
 	}
 }
 
-int
-pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sink *sinks,
-    size_t nsinks, struct progress *progress, uint64_t *raw, char *err, size_t errlen)
+/*
+ * What the dump's pipe holds before a read, and how much it can: zstd:auto's
+ * signal (autolevel.h).  0 of 0 where the system cannot tell.
+ */
+static void
+pipe_fill(int fd, size_t *avail, size_t *cap)
 {
-	return pipeline_backup_head(NULL, 0, in_fd, zstd, level, threads, sinks, nsinks,
-	    progress, raw, err, errlen);
+	int	n = 0, c;
+
+	*avail = *cap = 0;
+	if ((c = fcntl(fd, F_GETPIPE_SZ)) > 0 && ioctl(fd, FIONREAD, &n) == 0 && n >= 0) {
+		*avail = (size_t)n;
+		*cap = (size_t)c;
+	}
 }
 
-int
-pipeline_backup_head(const void *head, size_t headlen, int in_fd, int zstd, int level,
-    int threads, struct pipeline_sink *sinks, size_t nsinks, struct progress *progress,
-    uint64_t *raw, char *err, size_t errlen)
+/* One read's worth of zstd:auto: the level for what follows, changed if the controller says. */
+static int
+auto_step(struct autolevel *al, struct compressor *c, size_t avail, size_t cap, size_t n,
+    char *err, size_t errlen)
+{
+	int	was = al->level;
+
+	if (cap == 0)
+		return 0;
+	if (autolevel_read(al, avail, cap, n, monotonic_ms()) == was)
+		return 0;
+	log_kv(LOGL_DEBUG, "zstd:auto", "level", al->level > was ? "up" : "down", NULL);
+	return compressor_set_level(c, al->level, err, errlen);
+}
+
+static int
+backup_stream(const void *head, size_t headlen, int in_fd, int zstd, int level,
+    int threads, struct autolevel *al, struct pipeline_sink *sinks, size_t nsinks,
+    struct progress *progress, uint64_t *raw, char *err, size_t errlen)
 {
 	struct backup_state	 b = { sinks, nsinks };
 	struct compressor	*c = NULL;
 	char			*buf;
+	size_t			 avail = 0, cap = 0;
 	ssize_t			 n;
 	int			 rc = -1;
 
@@ -166,12 +209,15 @@ pipeline_backup_head(const void *head, size_t headlen, int in_fd, int zstd, int 
 		return -1;
 	}
 	buf = xmalloc(READ_SIZE);
+	pipe_grow(in_fd);
 	if (headlen > 0) {
 		if (compressor_write(c, head, headlen, err, errlen) == -1)
 			goto out;
 		*raw += headlen;
 	}
 	for (;;) {
+		if (al != NULL)
+			pipe_fill(in_fd, &avail, &cap);
 		if (wait_readable(in_fd, progress, err, errlen) == -1)
 			goto out;
 		if ((n = read(in_fd, buf, READ_SIZE)) == -1) {
@@ -189,6 +235,8 @@ pipeline_backup_head(const void *head, size_t headlen, int in_fd, int zstd, int 
 		}
 		if (compressor_write(c, buf, (size_t)n, err, errlen) == -1)
 			goto out;
+		if (al != NULL && auto_step(al, c, avail, cap, (size_t)n, err, errlen) == -1)
+			goto out;
 	}
 	if (compressor_finish(c, err, errlen) == -1 ||
 	    sinks_finish(sinks, nsinks, err, errlen) == -1)
@@ -200,6 +248,32 @@ out:
 	if (rc == -1)
 		pipeline_abort(sinks, nsinks);
 	return rc;
+}
+
+int
+pipeline_backup(int in_fd, int zstd, int level, int threads, struct pipeline_sink *sinks,
+    size_t nsinks, struct progress *progress, uint64_t *raw, char *err, size_t errlen)
+{
+	return pipeline_backup_head(NULL, 0, in_fd, zstd, level, threads, sinks, nsinks,
+	    progress, raw, err, errlen);
+}
+
+int
+pipeline_backup_head(const void *head, size_t headlen, int in_fd, int zstd, int level,
+    int threads, struct pipeline_sink *sinks, size_t nsinks, struct progress *progress,
+    uint64_t *raw, char *err, size_t errlen)
+{
+	return backup_stream(head, headlen, in_fd, zstd, level, threads, NULL, sinks, nsinks,
+	    progress, raw, err, errlen);
+}
+
+int
+pipeline_backup_auto(int in_fd, int threads, struct autolevel *al,
+    struct pipeline_sink *sinks, size_t nsinks, struct progress *progress, uint64_t *raw,
+    char *err, size_t errlen)
+{
+	return backup_stream(NULL, 0, in_fd, 1, al->level, threads, al, sinks, nsinks,
+	    progress, raw, err, errlen);
 }
 
 int
@@ -454,8 +528,10 @@ pipeline_restore_head(struct storage *st, const char *key, const struct keyring 
 	rs.head_only = head_only;
 	rs.out_fd = out_fd;
 	/* A pipe to the restore tool: non-blocking, see write_cancellable(). */
-	if (out_fd != -1 && fstat(out_fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+	if (out_fd != -1 && fstat(out_fd, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
 		fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
+		pipe_grow(out_fd);
+	}
 	rs.progress = progress;
 	rs.kr = kr;
 	rs.id = id;

@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "runner/stream/autolevel.h"
 #include "runner/stream/container.h"
 #include "runner/stream/progress.h"
 #include "runner/stream/keys.h"
@@ -46,6 +47,13 @@ struct pipeline_sink {
  * fail at once with "cancelled".
  */
 int	 pipeline_backup(int in_fd, int zstd, int level, int threads,
+	    struct pipeline_sink *sinks, size_t nsinks, struct progress *progress,
+	    uint64_t *raw, char *err, size_t errlen);
+/*
+ * compression = zstd:auto (zstd with threads > 0): al, initialised by the
+ * caller, sets the level as the dump goes and counts the bytes of each.
+ */
+int	 pipeline_backup_auto(int in_fd, int threads, struct autolevel *al,
 	    struct pipeline_sink *sinks, size_t nsinks, struct progress *progress,
 	    uint64_t *raw, char *err, size_t errlen);
 /*

@@ -17,22 +17,13 @@
 
 static const char *kind_names[] = { "backup", "restore", "unpack" };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 progress_start(struct progress *p, enum progress_kind kind, uint64_t total)
 {
 	memset(p, 0, sizeof(*p));
 	p->kind = kind;
 	p->total = total;
-	p->start_ms = now_ms();
+	p->start_ms = monotonic_ms();
 	p->bar_fd = 2;
 	p->bar = kind != PROGRESS_BACKUP && isatty(2);
 	p->interval_ms = p->bar ? PROGRESS_BAR_MS : PROGRESS_LOG_MS;
@@ -55,7 +46,7 @@ progress_set_heartbeat(struct progress *p, void (*fn)(void *), void *arg, int in
 	p->beat = fn;
 	p->beat_arg = arg;
 	p->beat_ms = interval_ms;
-	p->beat_due_ms = now_ms() + interval_ms;
+	p->beat_due_ms = monotonic_ms() + interval_ms;
 }
 
 void
@@ -137,7 +128,7 @@ print_bar(struct progress *p, int64_t now, const char *end)
 void
 progress_tick(struct progress *p)
 {
-	int64_t	now = now_ms(), due = atomic_load(&p->due_ms);
+	int64_t	now = monotonic_ms(), due = atomic_load(&p->due_ms);
 
 	if (p->beat != NULL && now >= p->beat_due_ms) {
 		p->beat_due_ms = now + p->beat_ms;
@@ -159,7 +150,7 @@ progress_tick(struct progress *p)
 void
 progress_finish(struct progress *p, int ok)
 {
-	int64_t	now = now_ms();
+	int64_t	now = monotonic_ms();
 
 	pthread_mutex_lock(&p->lock);
 	if (p->bar)

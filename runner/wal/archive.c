@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "runner/schema.h"
+#include "runner/stream/compress.h"
 #include "runner/stream/pipeline.h"
 #include "runner/wal/archive.h"
 
@@ -48,6 +49,9 @@ wal_store_opts(const struct runner *r, struct wal_store_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	compression_parse(config_get(r->backup, "compression"), &o->zstd, &o->level);
+	/* zstd:auto follows a dump's speed; a WAL file is no dump: the level it starts at. */
+	if (o->level == COMPRESS_LEVEL_AUTO)
+		o->level = AUTOLEVEL_START;
 	o->threads = (int)config_get_uint(r->backup, "compression_threads");
 }
 

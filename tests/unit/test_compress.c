@@ -192,12 +192,44 @@ test_bad_args(void **state)
 	assert_int_equal(decompressor_new(&d, 7, buf_out, NULL, err, sizeof(err)), -1);
 	assert_null(d);
 }
+/* zstd:auto's level changes between writes: one stream, read back as any other. */
+static void
+test_level_changes(void **state)
+{
+	struct compressor	*c;
+	struct buf		 z, out;
+	unsigned char		*data = make_data(6 << 20, 0);
+	char			 err[KB_ERRLEN];
+	size_t			 off, chunk = 128 * 1024;
+	int			 levels[] = { 3, 1, 6, 2, 4 };
+
+	(void)state;
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(compressor_new(&c, CONTAINER_COMP_ZSTD, 3, 2, buf_out, &z, err,
+	    sizeof(err)), 0);
+	for (off = 0; off < (6 << 20); off += chunk) {
+		if (off % (1 << 20) == 0)
+			assert_int_equal(compressor_set_level(c, levels[(off >> 20) % 5], err,
+			    sizeof(err)), 0);
+		assert_int_equal(compressor_write(c, data + off, chunk, err, sizeof(err)), 0);
+	}
+	assert_int_equal(compressor_finish(c, err, sizeof(err)), 0);
+	compressor_free(c);
+	if (decompress_all(CONTAINER_COMP_ZSTD, z.p, z.len, 65536, &out, err, sizeof(err)) != 0)
+		fail_msg("decompress: %s", err);
+	assert_int_equal(out.len, 6 << 20);
+	assert_memory_equal(out.p, data, 6 << 20);
+	buf_free(&z);
+	buf_free(&out);
+	free(data);
+}
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zstd_roundtrip),
+		cmocka_unit_test(test_level_changes),
 		cmocka_unit_test(test_none_roundtrip),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_garbage),
