@@ -2,7 +2,6 @@
  * snapfile: the file-to-stream and stream-to-file plumbing of the engines
  * whose tools only write files.  See snapfile.h.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -115,20 +114,7 @@ snapfile_commit(struct snapfile *sf, char *err, size_t errlen)
 static void
 remove_dir(const char *dir)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		*p;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			p = path_join(dir, de->d_name);
-			unlink(p);
-			free(p);
-		}
-		closedir(d);
-	}
+	dir_unlink_files(dir);
 	if (rmdir(dir) == -1 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", dir, strerror(errno));
 }
