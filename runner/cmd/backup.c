@@ -300,12 +300,11 @@ backup_remove_uncommitted(struct backup_job *b, size_t i)
 	char			 err[KB_ERRLEN], *key;
 	int			 missing = 0;
 
+	/* Written after all (listed there), or unknown: keep what it may name. */
 	key = b->single ? NULL : layout_manifest_key(b->r->base, b->res->id);
-	if (key != NULL && loc->st->ops->head(loc->st, key, &st, &missing, err,
-	    sizeof(err)) == 0)
-		i++;		/* written after all: listed there */
-	else if (key != NULL && !missing)
-		i++;		/* unknown: keep what it may name */
+	if (key != NULL && (loc->st->ops->head(loc->st, key, &st, &missing, err,
+	    sizeof(err)) == 0 || !missing))
+		i++;
 	free(key);
 	for (; i < b->r->nlocations; i++)
 		backup_remove_parts(b, i);
