@@ -632,6 +632,7 @@ upload_complete(struct storage_upload *u, int *exists, char *err, size_t errlen)
 		s3_xfer_header(&x, "if-none-match", "*");
 	x.body_error = 1;
 	x.fresh = 1;
+	x.patient = 1;
 	r = s3_xfer_run(&x, err, errlen);
 	if (r == -1 && x.tries > 0 && ((x.status == 404 &&
 	    strcmp(x.code, "NoSuchUpload") == 0) || x.status == 412)) {

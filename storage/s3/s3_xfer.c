@@ -407,7 +407,8 @@ s3_xfer_setup(struct s3_xfer *x, char *err, size_t errlen)
 	curl_easy_setopt(c, CURLOPT_SHARE, s3->share);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, x->patient ?
+	    S3_XFER_PATIENT_SECONDS : S3_XFER_QUIET_SECONDS);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);

@@ -65,6 +65,9 @@ struct s3_kv {
 };
 
 /* One HTTP request and its response. */
+#define S3_XFER_QUIET_SECONDS	60L	/* no byte for this long: stalled */
+#define S3_XFER_PATIENT_SECONDS	900L
+
 struct s3_xfer {
 	struct s3	*s3;
 	const char	*method;	/* GET HEAD PUT POST DELETE */
@@ -86,6 +89,13 @@ struct s3_xfer {
 	 * lost answer from tries (CompleteMultipartUpload, conditional PUT).
 	 */
 	int		 fresh;
+	/*
+	 * The server works before it answers: AWS documents that a
+	 * CompleteMultipartUpload "could take several minutes" (it sends
+	 * blanks meanwhile; s3rver and others send nothing), so silence is
+	 * allowed for S3_XFER_PATIENT_SECONDS rather than the usual minute.
+	 */
+	int		 patient;
 
 	/* get(): bytes from offset + received go to sink */
 	storage_read_fn	 sink;
