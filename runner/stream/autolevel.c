@@ -16,14 +16,28 @@ autolevel_init(struct autolevel *a, int64_t now_ms)
 	a->level = AUTOLEVEL_START;
 	a->ceiling = AUTOLEVEL_MAX;
 	a->window_ms = now_ms;
+	a->sample = cpustat_sample;
+	a->idle = -1;
+}
+
+/* The idle share of the processors' time over this window; -1 if unknown. */
+static double
+window_idle(struct autolevel *a)
+{
+	struct cpustat	now;
+
+	if (!a->cpu_known || a->sample(&now) == -1)
+		return -1;
+	return cpustat_idle(&a->cpu_start, &now);
 }
 
 /* The end of a window: the level for the next one. */
 static void
 decide(struct autolevel *a, int64_t now_ms)
 {
-	double	rate, secs = (double)(now_ms - a->window_ms) / 1000.0;
+	double	rate, idle, secs = (double)(now_ms - a->window_ms) / 1000.0;
 
+	a->idle = idle = window_idle(a);
 	rate = (double)a->window / (secs > 0.001 ? secs : 0.001);
 	if (a->ceiling_windows > 0 && --a->ceiling_windows == 0)
 		a->ceiling = AUTOLEVEL_MAX;
@@ -32,10 +46,12 @@ decide(struct autolevel *a, int64_t now_ms)
 		a->ceiling_windows = CEILING_WINDOWS;
 		a->level--;
 		a->stepped_up = 0;
-	} else if (a->full * 4 > a->reads && a->level > AUTOLEVEL_MIN) {
+	} else if ((a->full * 4 > a->reads || (idle >= 0 && idle < AUTOLEVEL_IDLE_LOW)) &&
+	    a->level > AUTOLEVEL_MIN) {
 		a->level--;
 		a->stepped_up = 0;
-	} else if (a->full == 0 && a->empty * 4 > a->reads * 3 && a->level < a->ceiling) {
+	} else if (a->full == 0 && a->empty * 4 > a->reads * 3 &&
+	    (idle < 0 || idle >= AUTOLEVEL_IDLE_HIGH) && a->level < a->ceiling) {
 		a->rate_before = rate;
 		a->level++;
 		a->stepped_up = 1;
@@ -49,6 +65,8 @@ decide(struct autolevel *a, int64_t now_ms)
 int
 autolevel_read(struct autolevel *a, size_t avail, size_t cap, size_t n, int64_t now_ms)
 {
+	if (a->window == 0)
+		a->cpu_known = a->sample(&a->cpu_start) == 0;
 	a->bytes[a->level] += n;
 	a->window += n;
 	a->reads++;

@@ -11,7 +11,13 @@
  * machine whose cores the dump and the workers share, a higher level can
  * also slow the dump by taking its CPU while the pipe stays empty: a step up
  * after which the dump's rate fell by more than AUTOLEVEL_SLOWER is taken
- * back, and the level stays below it for a while.  The workers take the new
+ * back, and the level stays below it for a while.  That shared CPU is
+ * also measured: a window in which the machine's processors had less than
+ * AUTOLEVEL_IDLE_LOW of their time idle goes down a step whatever the pipe
+ * says (the workers' cycles are the dump's), and a step up needs at least
+ * AUTOLEVEL_IDLE_HIGH idle (where the system tells: cpustat.h).  The pipe
+ * alone misses this: a dump slowed by a lack of CPU writes slowly, and the
+ * pipe looks empty.  The workers take the new
  * level from their next job on (zstd's own mid-stream parameter update):
  * one zstd stream, which restore reads as any other.
  */
@@ -21,7 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTOLEVEL_START		3
+#include "common/cpustat.h"
+
+#define AUTOLEVEL_START		1
 #define AUTOLEVEL_MIN		1
 /*
  * Not higher: from level 7 on zstd's tables grow (4 MiB and more per worker,
@@ -31,6 +39,8 @@
 #define AUTOLEVEL_MAX		6
 #define AUTOLEVEL_WINDOW	(32 * 1024 * 1024)	/* input bytes between decisions */
 #define AUTOLEVEL_SLOWER	0.93	/* a step up that left the dump slower than this: back */
+#define AUTOLEVEL_IDLE_LOW	0.10	/* less idle CPU than this: down */
+#define AUTOLEVEL_IDLE_HIGH	0.25	/* a step up needs this much */
 
 struct autolevel {
 	int		 level;
@@ -41,6 +51,11 @@ struct autolevel {
 	uint64_t	 window;	/* bytes of this window */
 	int64_t		 window_ms;	/* when it began */
 	unsigned	 reads, full, empty;
+	/* The processors' time: cpustat_sample, or the tests' own. */
+	int		(*sample)(struct cpustat *);
+	struct cpustat	 cpu_start;	/* at the window's first read */
+	int		 cpu_known;	/* cpu_start was sampled */
+	double		 idle;		/* the last window's idle share; -1 unknown */
 	uint64_t	 bytes[AUTOLEVEL_MAX + 1];	/* input compressed at each level */
 };
 

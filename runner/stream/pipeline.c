@@ -177,13 +177,17 @@ static int
 auto_step(struct autolevel *al, struct compressor *c, size_t avail, size_t cap, size_t n,
     char *err, size_t errlen)
 {
+	char	level[8], idle[16];
 	int	was = al->level;
 
 	if (cap == 0)
 		return 0;
 	if (autolevel_read(al, avail, cap, n, monotonic_ms()) == was)
 		return 0;
-	log_kv(LOGL_DEBUG, "zstd:auto", "level", al->level > was ? "up" : "down", NULL);
+	snprintf(level, sizeof(level), "%d", al->level);
+	snprintf(idle, sizeof(idle), "%.2f", al->idle);
+	log_kv(LOGL_DEBUG, "zstd:auto", "step", al->level > was ? "up" : "down",
+	    "level", level, "cpu_idle", idle, NULL);
 	return compressor_set_level(c, al->level, err, errlen);
 }
 
