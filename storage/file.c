@@ -13,7 +13,7 @@
  * created, so that ages are measured on the clock that set the mtimes (the
  * kernel's, or an NFS server's), not on a runner's.
  */
-#define _GNU_SOURCE	/* O_TMPFILE (Linux) */
+#define _GNU_SOURCE	/* O_TMPFILE, sync_file_range (Linux) */
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -31,6 +31,12 @@
 
 #define TMP_MARK	".kbtmp."
 #define READ_CHUNK	(1024 * 1024)
+/*
+ * Written bytes are handed to the disk every this many (as PostgreSQL's
+ * backend_flush_after does): the commit's fsync then waits for the last few
+ * MiB only, not for the whole object that the page cache held back.
+ */
+#define FLUSH_AFTER	(8 * 1024 * 1024)
 
 struct file_storage {
 	char	*root;
@@ -42,6 +48,8 @@ struct storage_upload {
 	char		*tmp;
 	int		 fd;
 	int		 if_absent;
+	off_t		 written;	/* bytes in tmp */
+	off_t		 flushed;	/* of those, handed to the disk */
 };
 
 static const struct config_key file_keys[] = {
@@ -198,12 +206,30 @@ file_put_begin(struct storage *st, const char *key, const struct storage_put *pu
 	return 0;
 }
 
+/*
+ * Starts the disk writing what has not been handed to it yet, without
+ * waiting (the commit's fsync is what makes it durable).  Where the system
+ * has no sync_file_range, or refuses it, the fsync does it all.
+ */
+static void
+start_writeback(struct storage_upload *up)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	(void)sync_file_range(up->fd, up->flushed, up->written - up->flushed,
+	    SYNC_FILE_RANGE_WRITE);
+#endif
+	up->flushed = up->written;
+}
+
 static int
 file_put_write(struct storage_upload *up, const void *buf, size_t len, char *err,
     size_t errlen)
 {
 	if (write_all(up->fd, buf, len) == -1)
 		return errf(err, errlen, "write %s: %s", up->tmp, strerror(errno));
+	up->written += (off_t)len;
+	if (up->written - up->flushed >= FLUSH_AFTER)
+		start_writeback(up);
 	return 0;
 }
 
