@@ -18,7 +18,6 @@
 #include "runner/stream/compress.h"
 #include "runner/stream/pipeline.h"
 
-#define READ_SIZE	(128 * 1024)	/* a pipe gives 64 KiB at a time anyway */
 #define TICK_MS		1000	/* progress and cancellation while the dump is quiet */
 /*
  * The dump's pipe (and the restore tool's), from the default 64 KiB to the
@@ -27,6 +26,8 @@
  * keeps writing into the pipe instead of stalling, and the database behind it.
  */
 #define PIPE_SIZE	(1024 * 1024)
+/* A pipe that filled while zstd's workers were busy is emptied in one read. */
+#define READ_SIZE	PIPE_SIZE
 
 /* A bigger pipe where the system allows (Linux); the default where it does not. */
 static void
