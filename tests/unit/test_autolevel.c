@@ -58,60 +58,61 @@ window(struct autolevel *a, size_t avail, int64_t *now, int64_t ms)
 	return level;
 }
 
+/* One window: what the pipe held at each read, how long it took, the idle share, the level after. */
+struct step {
+	size_t	avail;
+	int64_t	ms;
+	double	idle;		/* < 0: the system does not tell */
+	int	level;
+};
+
+struct scenario {
+	const char	*name;
+	int		 start;
+	struct step	 steps[6];
+	size_t		 nsteps;
+};
+
+static const struct scenario scenarios[] = {
+	{ "down while the dump waits (a full pipe), to the lowest", 3,
+	    { { CAP, 1000, -1, 2 }, { CAP, 1000, -1, 1 }, { CAP, 1000, -1, 1 } }, 3 },
+	{ "up while the workers idle (an empty pipe), to the highest", 3,
+	    { { 0, 1000, -1, 4 }, { 0, 1000, -1, 5 }, { 0, 1000, -1, 6 }, { 0, 1000, -1, 6 } }, 4 },
+	{ "neither: a pipe half full", 3, { { CAP / 2, 1000, -1, 3 } }, 1 },
+	{ "a step up after which the dump ran slower: back, and not again at once", 3,
+	    { { 0, 1000, -1, 4 }, { 0, 1500, -1, 3 }, { 0, 1500, -1, 3 }, { 0, 1500, -1, 3 } }, 4 },
+	{ "processors with no time to spare: down, though the pipe says neither", 3,
+	    { { CAP / 2, 1000, 0.05, 2 }, { 0, 1000, 0.05, 1 }, { 0, 1000, 0.05, 1 } }, 3 },
+	{ "an empty pipe and too little idle time: not up; enough: up; a full pipe: down", 3,
+	    { { 0, 1000, (AUTOLEVEL_IDLE_LOW + AUTOLEVEL_IDLE_HIGH) / 2, 3 },
+	      { 0, 1000, 0.5, 4 }, { CAP, 1000, 0.5, 3 } }, 3 },
+};
+
 static void
-test_down_while_the_dump_waits(void **state)
+test_scenarios(void **state)
 {
-	struct autolevel	a;
-	int64_t			now = 0;
-	int			i;
+	const struct scenario	*sc;
+	const struct step	*st;
+	struct autolevel	 a;
+	int64_t			 now;
+	size_t			 i, j;
 
 	(void)state;
-	start(&a, 3, -1);
-	assert_int_equal(window(&a, CAP, &now, 1000), 2);
-	for (i = 0; i < 10; i++)
-		window(&a, CAP, &now, 1000);
-	assert_int_equal(a.level, AUTOLEVEL_MIN);
-}
-
-static void
-test_up_while_the_workers_idle(void **state)
-{
-	struct autolevel	a;
-	int64_t			now = 0;
-	int			i;
-
-	(void)state;
-	start(&a, 3, -1);
-	assert_int_equal(window(&a, 0, &now, 1000), 4);
-	for (i = 0; i < 20; i++)
-		window(&a, 0, &now, 1000);
-	assert_int_equal(a.level, AUTOLEVEL_MAX);
-}
-
-static void
-test_neither(void **state)
-{
-	struct autolevel	a;
-	int64_t			now = 0;
-
-	(void)state;
-	start(&a, 3, -1);
-	assert_int_equal(window(&a, CAP / 2, &now, 1000), 3);
-}
-
-/* A step up after which the dump ran slower is taken back, and not tried again at once. */
-static void
-test_step_up_that_slowed_the_dump(void **state)
-{
-	struct autolevel	a;
-	int64_t			now = 0;
-
-	(void)state;
-	start(&a, 3, -1);
-	assert_int_equal(window(&a, 0, &now, 1000), 4);
-	assert_int_equal(window(&a, 0, &now, 1500), 3);
-	assert_int_equal(window(&a, 0, &now, 1500), 3);
-	assert_int_equal(window(&a, 0, &now, 1500), 3);
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+		sc = &scenarios[i];
+		print_message("%s\n", sc->name);
+		start(&a, sc->start, sc->steps[0].idle);
+		now = 0;
+		for (j = 0; j < sc->nsteps; j++) {
+			st = &sc->steps[j];
+			fake_idle = st->idle;
+			assert_int_equal(window(&a, st->avail, &now, st->ms), st->level);
+			if (st->idle < 0)
+				assert_true(a.idle < 0);
+			else
+				assert_true(a.idle > st->idle - 0.001 && a.idle < st->idle + 0.001);
+		}
+	}
 }
 
 static void
@@ -148,37 +149,6 @@ test_starts_at_the_lowest(void **state)
 	assert_int_equal(AUTOLEVEL_START, AUTOLEVEL_MIN);
 }
 
-/* Processors with no time to spare: down, though the pipe says neither. */
-static void
-test_down_while_the_cpu_is_busy(void **state)
-{
-	struct autolevel	a;
-	int64_t			now = 0;
-
-	(void)state;
-	start(&a, 3, 0.05);
-	assert_int_equal(window(&a, CAP / 2, &now, 1000), 2);
-	assert_int_equal(window(&a, 0, &now, 1000), 1);
-	assert_int_equal(window(&a, 0, &now, 1000), 1);
-}
-
-/* An empty pipe is not enough to go up: the processors must be idle enough too. */
-static void
-test_up_only_with_idle_cpu(void **state)
-{
-	struct autolevel	a;
-	int64_t			now = 0;
-
-	(void)state;
-	start(&a, 3, (AUTOLEVEL_IDLE_LOW + AUTOLEVEL_IDLE_HIGH) / 2);
-	assert_int_equal(window(&a, 0, &now, 1000), 3);
-	assert_true(a.idle > AUTOLEVEL_IDLE_LOW && a.idle < AUTOLEVEL_IDLE_HIGH);
-	fake_idle = 0.5;
-	assert_int_equal(window(&a, 0, &now, 1000), 4);
-	/* a full pipe still goes down, however idle the processors */
-	assert_int_equal(window(&a, CAP, &now, 1000), 3);
-}
-
 /* The idle share between two samples, and the system's own sample. */
 static void
 test_cpustat(void **state)
@@ -197,14 +167,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_down_while_the_dump_waits),
-		cmocka_unit_test(test_up_while_the_workers_idle),
-		cmocka_unit_test(test_neither),
-		cmocka_unit_test(test_step_up_that_slowed_the_dump),
+		cmocka_unit_test(test_scenarios),
 		cmocka_unit_test(test_levels_used),
 		cmocka_unit_test(test_starts_at_the_lowest),
-		cmocka_unit_test(test_down_while_the_cpu_is_busy),
-		cmocka_unit_test(test_up_only_with_idle_cpu),
 		cmocka_unit_test(test_cpustat),
 	};
 
