@@ -110,6 +110,19 @@ printf '%s\n' '---' 'apiVersion: kbackup.io/v1alpha1' 'kind: BackupStorageLocati
 	'spec: {engine: postgres, settings: {host: db, port: 5432}, storageLocation: local, schedule: "@daily"}' \
 	>"$tmp/runner-check.yaml"
 expect_fail 'InvalidSpec: kbackup.conf: \[postgres\] database' -f "$tmp/runner-check.yaml"
+# MariaDB point-in-time recovery (k8s/samples/mariadb-pitr.yaml): the runner's
+# own refusals of its [mysql] binlog keys, before any pod exists.
+bad_binlog() {	# expected sed-expression
+	sed "$2" "$top/k8s/samples/mariadb-pitr.yaml" |
+		cat "$top/k8s/samples/00-storage-location.yaml" - >"$tmp/bad-binlog.yaml"
+	expect_fail "$1" -f "$tmp/bad-binlog.yaml"
+}
+bad_binlog "InvalidSpec: kbackup.conf: \\[mysql\\] binlog: 'sometimes' is not one of off|archive" \
+	's/binlog: archive/binlog: sometimes/'
+bad_binlog "InvalidSpec: kbackup.conf: \\[mysql\\] binlog_flush: '0s' is not a duration" \
+	's/binlog_flush: 30s/binlog_flush: 0s/'
+bad_binlog 'InvalidSpec: kbackup.conf: \[mysql\] binlog = archive: databases must be one database or \*' \
+	's/databases: orders/databases: orders other/'
 # Pod settings the operator refuses: its own labels, a bad toleration or quantity.
 bad_runner() {	# expected runner-yaml
 	sed "s|schedule: \"@daily\"}|schedule: \"@daily\", runner: $2}|" "$tmp/runner-check.yaml" >"$tmp/bad-runner.yaml"
