@@ -4,7 +4,9 @@
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -301,6 +303,72 @@ my_binpos_from_details(const json_t *details, struct my_binpos *pos, char *err,
 	    strlcpy(pos->gtid, json_string_value(g), sizeof(pos->gtid)) >= sizeof(pos->gtid)))
 		return errf(err, errlen, "details: binlog: gtid");
 	return 1;
+}
+
+/* Digits only, up to max, ending at *end ('-', ',' or NUL); -1 if not. */
+static int
+gtid_number(const char **p, uint64_t max, uint64_t *v)
+{
+	const char	*s = *p;
+	char		*end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (errno != 0 || *v > max || end - s > 20)
+		return -1;
+	*p = end;
+	return 0;
+}
+
+int
+my_gtid_pos_parse(const char *s, struct my_gtid_pos *pos, char *err, size_t errlen)
+{
+	struct my_gtid	 g;
+	const char	*p = s;
+	uint64_t	 domain, server;
+	char		 text[MY_GTID_TEXT];
+
+	memset(pos, 0, sizeof(*pos));
+	while (*p != '\0') {
+		if (gtid_number(&p, UINT32_MAX, &domain) == -1 || *p++ != '-' ||
+		    gtid_number(&p, UINT32_MAX, &server) == -1 || *p++ != '-' ||
+		    gtid_number(&p, UINT64_MAX, &g.seq) == -1 || (*p != ',' && *p != '\0'))
+			return errf(err, errlen, "not a MariaDB GTID position (DOMAIN-SERVER-SEQ, "
+			    "comma-separated, as @@gtid_binlog_pos gives it)");
+		g.domain = (uint32_t)domain;
+		g.server = (uint32_t)server;
+		if (my_gtid_pos_domain(pos, g.domain) != NULL) {
+			my_gtid_text(&g, text);
+			return errf(err, errlen, "%s: a second GTID of domain %u", text, g.domain);
+		}
+		if (pos->n == MY_GTID_DOMAINS_MAX)
+			return errf(err, errlen, "more than %d replication domains",
+			    MY_GTID_DOMAINS_MAX);
+		pos->v[pos->n++] = g;
+		if (*p == ',' && *++p == '\0')
+			return errf(err, errlen, "a GTID position ends with a comma");
+	}
+	return 0;
+}
+
+const struct my_gtid *
+my_gtid_pos_domain(const struct my_gtid_pos *pos, uint32_t domain)
+{
+	size_t	i;
+
+	for (i = 0; i < pos->n; i++)
+		if (pos->v[i].domain == domain)
+			return &pos->v[i];
+	return NULL;
+}
+
+void
+my_gtid_text(const struct my_gtid *g, char buf[MY_GTID_TEXT])
+{
+	snprintf(buf, MY_GTID_TEXT, "%" PRIu32 "-%" PRIu32 "-%" PRIu64, g->domain, g->server,
+	    g->seq);
 }
 
 int

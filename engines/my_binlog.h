@@ -101,6 +101,31 @@ size_t	 my_sql_filter_feed(struct my_sql_filter *, const char *in, size_t n, cha
 /* At the end: what is still pending, into out (MY_SQL_FILTER_PEND). */
 size_t	 my_sql_filter_end(struct my_sql_filter *, char *out);
 
+/*
+ * A MariaDB GTID, DOMAIN-SERVER-SEQ ("0-1-57"), and a GTID position: at
+ * most one GTID a replication domain, as @@gtid_binlog_pos and the dump's
+ * gtid_slave_pos give it ("0-1-57,1-2-9"; "" holds none).  MySQL's
+ * UUID:N-M sets are another form, not parsed here.
+ */
+#define MY_GTID_DOMAINS_MAX	64
+struct my_gtid {
+	uint32_t	domain;
+	uint32_t	server;
+	uint64_t	seq;
+};
+struct my_gtid_pos {
+	struct my_gtid	v[MY_GTID_DOMAINS_MAX];
+	size_t		n;
+};
+
+/* -1 (err says why) when s is not a MariaDB GTID position, or names a domain twice. */
+int	 my_gtid_pos_parse(const char *s, struct my_gtid_pos *, char *err, size_t errlen);
+/* The GTID of domain in pos, or NULL. */
+const struct my_gtid *my_gtid_pos_domain(const struct my_gtid_pos *, uint32_t domain);
+/* "0-1-57" into buf (room for MY_GTID_TEXT). */
+#define MY_GTID_TEXT	48
+void	 my_gtid_text(const struct my_gtid *, char buf[MY_GTID_TEXT]);
+
 /* "mysql-bin.000003": the base name and the sequence number; -1 if not that form. */
 int	 my_binlog_name_parse(const char *name, char *base, size_t baselen, uint32_t *seq);
 

@@ -43,6 +43,7 @@ static const struct {
 	{ "globals", 0, "MODE", 1 },
 	{ "lsn", 0, "LSN", 0 },
 	{ "position", 0, "FILE:POS", 0 },
+	{ "gtid", 0, "SET", 0 },
 	{ "data-dir", 0, "DIR", 0 },
 	{ "jobs", 'j', "N", 0 },
 };
@@ -67,11 +68,11 @@ const struct cmd_entry cmd_table[] = {
 	    CMD_LOCK | CMD_STORAGE | CMD_WRITES | CMD_TRIGGER, cmd_backup },
 	{ "list", NULL, "[--json] [--storage NAME]", "the backups and their labels",
 	    "json storage", CMD_STORAGE, cmd_list },
-	{ "restore", NULL, "[ID | latest | --at TIME | --lsn LSN | --position FILE:POS] "
-	    "[--only NAME]... [--globals[=replace|skip]] [--database NAME | --data-dir DIR] "
+	{ "restore", NULL, "[ID | latest | --at TIME | --lsn LSN | --position FILE:POS | "
+	    "--gtid SET] [--only NAME]... [--globals[=replace|skip]] [--database NAME | --data-dir DIR] "
 	    "[--jobs N] [--storage NAME] [--skip-damaged] [--dry-run]", "restore a backup "
 	    "into the database (or server), or a physical one into a data directory",
-	    "at lsn position only globals database data-dir jobs storage skip-damaged dry-run",
+	    "at lsn position gtid only globals database data-dir jobs storage skip-damaged dry-run",
 	    CMD_LOCK | CMD_STORAGE | CMD_WRITES | CMD_TRIGGER | CMD_WHICH, cmd_restore },
 	{ "unpack", NULL, "[ID | latest | --at TIME] [--only NAME]... [--storage NAME] "
 	    "[--skip-damaged] -o FILE|DIR|-", "the plain dump (or one file per part), verified",
@@ -214,6 +215,7 @@ set_option(struct cmd_args *a, const char *name, const char *value, char *err,
 	else if (strcmp(name, "offline") == 0) a->offline = 1;
 	else if (strcmp(name, "lsn") == 0) a->req.lsn = value;
 	else if (strcmp(name, "position") == 0) a->req.position = value;
+	else if (strcmp(name, "gtid") == 0) a->req.gtid = value;
 	else if (strcmp(name, "data-dir") == 0) a->req.data_dir = value;
 	else if (strcmp(name, "only") == 0) return add_only(&a->req, value, err, errlen);
 	else if (strcmp(name, "globals") == 0) return set_globals(&a->req, value, err, errlen);
@@ -270,6 +272,10 @@ check_args(struct cmd_args *a, char *err, size_t errlen)
 	    a->req.data_dir != NULL))
 		return errf(err, errlen, "--position FILE:POS (a binary log position) goes with "
 		    "neither --at, --lsn nor --data-dir");
+	if (a->req.gtid != NULL && (a->req.at != NULL || a->req.lsn != NULL ||
+	    a->req.position != NULL || a->req.data_dir != NULL))
+		return errf(err, errlen, "--gtid SET (a MariaDB GTID position) goes with "
+		    "neither --at, --lsn, --position nor --data-dir");
 	if (a->req.lsn != NULL && a->req.data_dir == NULL)
 		return errf(err, errlen, "--lsn goes with --data-dir (a physical restore)");
 	if (a->req.data_dir != NULL && (a->req.database != NULL || a->req.nonly > 0 ||

@@ -85,6 +85,11 @@ binlog_mark_end() {
 }
 
 # The whole second T (UTC) after row number n's second.
+schema_absent() {	# database what
+	[ "$(my_q -N -e "SELECT COUNT(*) FROM information_schema.schemata
+		WHERE schema_name = '$1'")" = 0 ] || fail "$2 created $1"
+}
+
 second_after_row() {	# n
 	my_q -N -e "SELECT DATE_FORMAT(FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP(ts)) + 1),
 		'%Y-%m-%dT%H:%i:%sZ') FROM shop.ticks ORDER BY id LIMIT $(($1 - 1)), 1"

@@ -10,14 +10,38 @@
 static const unsigned char	magic[8] = "KBBINLG1";
 static const unsigned char	binlog_magic[BOBJ_MAGIC_LEN] = { 0xfe, 'b', 'i', 'n' };
 
-/* An event's common header: timestamp, type, server id, size, next position, flags. */
-#define EV_HEADER	19
+#define EV_HEADER	BOBJ_EV_HEADER
+/* MariaDB's GTID_EVENT: its sequence number, then its domain, after the header. */
+#define EV_GTID		162
 
 static uint32_t
 le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+le64(const unsigned char *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+uint32_t
+bobj_event_size(const unsigned char *ev)
+{
+	return le32(ev + 9);
+}
+
+int
+bobj_event_gtid(const unsigned char *ev, struct my_gtid *g)
+{
+	if (ev[4] != EV_GTID)
+		return 0;
+	g->server = le32(ev + 5);
+	g->seq = le64(ev + EV_HEADER);
+	g->domain = le32(ev + EV_HEADER + 8);
+	return 1;
 }
 
 void
@@ -80,7 +104,7 @@ bobj_events(const unsigned char *buf, size_t len, uint64_t offset, size_t *whole
 		p = BOBJ_MAGIC_LEN;
 	}
 	while (len - p >= EV_HEADER) {
-		size = le32(buf + p + 9);
+		size = bobj_event_size(buf + p);
 		if (size < EV_HEADER)
 			return errf(err, errlen, "an event of %u bytes at offset %llu: not a "
 			    "binary log", size, (unsigned long long)(offset + p));

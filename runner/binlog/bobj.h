@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "engines/my_binlog.h"
+
 #define BOBJ_HEAD_LEN	352
 #define BOBJ_NAME_MAX	256
 #define BOBJ_FINAL	0x1
@@ -60,5 +62,17 @@ int	 bobj_decode(const unsigned char in[BOBJ_HEAD_LEN], struct bobj_head *, char
  */
 int	 bobj_events(const unsigned char *buf, size_t len, uint64_t offset, size_t *whole,
 	    struct bobj_head *h, char *err, size_t errlen);
+
+/* An event's common header: timestamp, type, server id, size, next position, flags. */
+#define BOBJ_EV_HEADER	19
+/* What bobj_event_gtid() needs of an event: its header and a GTID's sequence and domain. */
+#define BOBJ_EV_GTID_MIN	(BOBJ_EV_HEADER + 12)
+/* An event's size, from its header (BOBJ_EV_HEADER bytes at ev). */
+uint32_t bobj_event_size(const unsigned char *ev);
+/*
+ * 1 when the event at ev (at least BOBJ_EV_GTID_MIN bytes of it) is a MariaDB
+ * GTID event, the start of a transaction, with g filled; 0 when another.
+ */
+int	 bobj_event_gtid(const unsigned char *ev, struct my_gtid *g);
 
 #endif

@@ -17,9 +17,15 @@
 #include "common/timeparse.h"
 #include "common/util.h"
 #include "engines/mysql.h"
+#include "runner/binlog/bgtid.h"
 #include "runner/binlog/bpitr.h"
 
 #define COPY_CHUNK	(128 * 1024)
+/* target_text()'s room: a position and the GTID position it stands for. */
+#define TARGET_TEXT	(BOBJ_NAME_MAX + MY_BINLOG_GTID_MAX + 48)
+
+static int	fetch_files(struct binlog_plan *, const char *, char ***, char *, size_t);
+static void	remove_dir(const char *);
 
 int
 binlog_pitr_on(const struct runner *r)
@@ -265,17 +271,106 @@ plan_check_position(const struct binlog_plan *p, char *err, size_t errlen)
 	    "piece is of %s)", p->stop.file, p->stop.position, p->ar.v[p->run.end - 1].name);
 }
 
-int
-binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct opened *o,
-    struct binlog_plan *p)
+/* The plan's fetched files and their directory, removed. */
+static void
+plan_files_free(struct binlog_plan *p)
 {
-	const char	*tz = config_get(r->backup, "timezone");
-	char		 err[KB_ERRLEN], missing[BINLOG_KEY_MAX];
-	int		 rc;
+	size_t	i;
 
-	memset(p, 0, sizeof(*p));
-	if (req->position != NULL && !binlog_pitr_on(r)) {
-		log_kv(LOGL_ERROR, "restore --position needs [mysql] binlog = archive", NULL);
+	for (i = 0; p->files != NULL && p->files[i] != NULL; i++)
+		free(p->files[i]);
+	free(p->files);
+	p->files = NULL;
+	if (p->dir != NULL)
+		remove_dir(p->dir);
+	free(p->dir);
+	p->dir = NULL;
+}
+
+/* The run's files fetched into the plan's directory (the replay's). */
+static int
+plan_fetch(struct runner *r, struct binlog_plan *p, char *err, size_t errlen)
+{
+	p->dir = path_join(r->tmpdir, "binlog-replay");
+	remove_dir(p->dir);
+	if (mkdir_p(p->dir, 0700, err, errlen) == -1)
+		return -1;
+	return fetch_files(p, p->dir, &p->files, err, errlen);
+}
+
+/* The GTID walk over the fetched files, to the archive's end. */
+static int
+gtid_walk(struct binlog_plan *p, struct bgtid_walk *w, char *err, size_t errlen)
+{
+	const char	*name;
+	size_t		 i;
+	int		 fd, rc;
+
+	for (i = 0; p->files[i] != NULL && !w->done; i++) {
+		name = strrchr(p->files[i], '/') + 1;
+		if ((fd = open(p->files[i], O_RDONLY | O_CLOEXEC)) == -1)
+			return errf(err, errlen, "%s: %s", p->files[i], strerror(errno));
+		rc = bgtid_file(w, fd, name, i == 0 ? p->pos.position : BOBJ_MAGIC_LEN, err,
+		    errlen);
+		close(fd);
+		if (rc == -1)
+			return -1;
+	}
+	return bgtid_end(w, p->ar.v[p->run.end - 1].name, p->ar.v[p->run.end - 1].to, err,
+	    errlen);
+}
+
+/*
+ * --gtid: where target stands in the run (bgtid.h), into p->stop; the files
+ * after the one it stands in are not needed.
+ */
+static int
+gtid_locate(struct runner *r, struct binlog_plan *p, const struct my_gtid_pos *target,
+    char *err, size_t errlen)
+{
+	struct my_gtid_pos	 dump;
+	struct bgtid_walk	 w;
+	char			 why[KB_ERRLEN];
+	size_t			 i;
+
+	if (my_gtid_pos_parse(p->pos.gtid, &dump, why, sizeof(why)) == -1)
+		return errf(err, errlen, "backup %s: its GTID position '%s': %s", p->id,
+		    p->pos.gtid, why);
+	if (bgtid_begin(&w, target, &dump, p->id, err, errlen) == -1 ||
+	    plan_fetch(r, p, err, errlen) == -1)
+		return -1;
+	if (gtid_walk(p, &w, err, errlen) == -1) {
+		if (p->run.gap[0] != '\0') {
+			strlcpy(why, err, sizeof(why));
+			errf(err, errlen, "%s, and the binary logs of backup %s stop at a gap: %s "
+			    "is missing from the archive", why, p->id, p->run.gap);
+		}
+		return -1;
+	}
+	p->stop = w.stop;
+	for (i = 0; p->files[i] != NULL; i++)
+		if (strcmp(strrchr(p->files[i], '/') + 1, p->stop.file) == 0)
+			break;
+	while (p->files[i] != NULL && p->files[++i] != NULL) {
+		unlink(p->files[i]);
+		free(p->files[i]);
+		p->files[i] = NULL;
+	}
+	log_kv(LOGL_INFO, "the GTID position stands in the binary logs", "gtid", p->gtid,
+	    "before", p->stop.file, NULL);
+	return 0;
+}
+
+/* The options of a target in the binary logs, parsed; EXIT_USAGE when one is bad. */
+static int
+plan_options(const struct runner *r, const struct restore_request *req,
+    struct binlog_plan *p, struct my_gtid_pos *target)
+{
+	char	err[KB_ERRLEN];
+
+	if ((req->position != NULL || req->gtid != NULL) && !binlog_pitr_on(r)) {
+		log_kv(LOGL_ERROR, req->gtid != NULL ? "restore --gtid needs [mysql] binlog = "
+		    "archive" : "restore --position needs [mysql] binlog = archive", NULL);
 		return EXIT_USAGE;
 	}
 	if (req->position != NULL && position_parse(req->position, &p->stop) == -1) {
@@ -283,7 +378,32 @@ binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct ope
 		    "an offset in it (mysql-bin.000031:1822)", "position", req->position, NULL);
 		return EXIT_USAGE;
 	}
-	if ((req->at == NULL && req->position == NULL) || !binlog_pitr_on(r))
+	if (req->gtid != NULL && (my_gtid_pos_parse(req->gtid, target, err,
+	    sizeof(err)) == -1 || (target->n == 0 && errf(err, sizeof(err), "empty") == -1))) {
+		log_kv(LOGL_ERROR, "restore --gtid takes a MariaDB GTID position: "
+		    "DOMAIN-SERVER-SEQ, one per domain, comma-separated (0-1-57), as "
+		    "@@gtid_binlog_pos gives it; MySQL's UUID:N sets are not read (use "
+		    "--position or --at)", "gtid", req->gtid, "error", err, NULL);
+		return EXIT_USAGE;
+	}
+	p->gtid = req->gtid;
+	return EXIT_OK;
+}
+
+int
+binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct opened *o,
+    struct binlog_plan *p)
+{
+	struct my_gtid_pos	 target;
+	const char		*tz = config_get(r->backup, "timezone");
+	char			 err[KB_ERRLEN], missing[BINLOG_KEY_MAX];
+	int			 rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = plan_options(r, req, p, &target)) != EXIT_OK)
+		return rc;
+	if ((req->at == NULL && req->position == NULL && req->gtid == NULL) ||
+	    !binlog_pitr_on(r))
 		return EXIT_OK;
 	p->id = o->m->id;
 	if (req->at != NULL && time_parse(req->at, tz, &p->at, err, sizeof(err)) == -1)
@@ -298,6 +418,8 @@ binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct ope
 		goto fail;
 	if (binlog_run_from(&p->ar, p->pos.file, &p->run, missing, sizeof(missing), err,
 	    sizeof(err)) == -1)
+		goto fail;
+	if (req->gtid != NULL && gtid_locate(r, p, &target, err, sizeof(err)) == -1)
 		goto fail;
 	if (req->at != NULL ? plan_check(p, o->m->finished, err, sizeof(err)) == -1 :
 	    plan_check_position(p, err, sizeof(err)) == -1)
@@ -319,13 +441,15 @@ target_text(const struct binlog_plan *p, char *buf, size_t len)
 		time_to_rfc3339(p->at, buf);
 		return;
 	}
-	snprintf(buf, len, "%s:%" PRIu64, p->stop.file, p->stop.position);
+	snprintf(buf, len, "%s:%" PRIu64 "%s%s%s", p->stop.file, p->stop.position,
+	    p->gtid != NULL ? " (the end of GTID " : "", p->gtid != NULL ? p->gtid : "",
+	    p->gtid != NULL ? ")" : "");
 }
 
 void
 binlog_pitr_print(const struct binlog_plan *p, FILE *out)
 {
-	char	when[BOBJ_NAME_MAX + 24];
+	char	when[TARGET_TEXT];
 	size_t	i;
 
 	if (!p->active)
@@ -345,6 +469,7 @@ binlog_pitr_print(const struct binlog_plan *p, FILE *out)
 void
 binlog_pitr_free(struct binlog_plan *p)
 {
+	plan_files_free(p);
 	if (p->ar.base != NULL)
 		binlog_archive_close(&p->ar);
 	memset(p, 0, sizeof(*p));
@@ -482,29 +607,19 @@ int
 binlog_pitr_replay(struct runner *r, struct binlog_plan *p, const char *database,
     char *err, size_t errlen)
 {
-	char	*dir, **files = NULL, when[BOBJ_NAME_MAX + 24];
-	size_t	 i;
-	int	 rc;
+	char	when[TARGET_TEXT];
+	int	rc = 0;
 
-	dir = path_join(r->tmpdir, "binlog-replay");
-	remove_dir(dir);
-	if (mkdir_p(dir, 0700, err, errlen) == -1) {
-		free(dir);
-		return -1;
-	}
 	target_text(p, when, sizeof(when));
 	log_kv(LOGL_INFO, "replaying the binary logs", "from", p->pos.file, "until", when,
 	    NULL);
-	rc = fetch_files(p, dir, &files, err, errlen);
+	if (p->files == NULL)
+		rc = plan_fetch(r, p, err, errlen);
 	if (rc == 0)
-		rc = replay(r, p, files, database, err, errlen);
+		rc = replay(r, p, p->files, database, err, errlen);
 	if (rc == -1)
 		errprefix(err, errlen, "replaying the binary logs");
-	for (i = 0; files != NULL && files[i] != NULL; i++)
-		free(files[i]);
-	free(files);
-	remove_dir(dir);
-	free(dir);
+	plan_files_free(p);
 	if (rc == 0)
 		log_kv(LOGL_INFO, "binary logs replayed", "until", when, NULL);
 	return rc;

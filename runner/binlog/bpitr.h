@@ -15,7 +15,10 @@
  * --stop-datetime=T+1s into the client: every event of second T and before.
  * restore --position FILE:POS (the dump the request names, latest by
  * default) replays the events that start before that position, read with
- * --stop-position from the files up to FILE.
+ * --stop-position from the files up to FILE.  restore --gtid SET (MariaDB)
+ * is such a position: the plan fetches the files of the run and finds in
+ * them where the GTID position stands (bgtid.h), before anything is
+ * written; the replay reads the files fetched.
  */
 #ifndef KB_BPITR_H
 #define KB_BPITR_H
@@ -35,6 +38,9 @@ struct binlog_plan {
 	int			 active;	/* a binlog replay follows the dump */
 	time_t			 at;		/* --at, or 0 */
 	struct my_binpos	 stop;		/* --position: replay the events before it */
+	const char		*gtid;		/* --gtid, which stop stands for */
+	char			*dir;		/* --gtid: the files fetched, or NULL */
+	char			**files;
 	struct my_binpos	 pos;
 	const char		*id;		/* the dump's */
 	struct binlog_archive	 ar;

@@ -40,6 +40,7 @@ struct restore_request {
 	const char	*at;		/* --at TIME, or NULL */
 	const char	*lsn;		/* --lsn LSN (physical), or NULL */
 	const char	*position;	/* --position FILE:POS (MySQL binary log), or NULL */
+	const char	*gtid;		/* --gtid SET (MariaDB GTID position), or NULL */
 	const char	*data_dir;	/* --data-dir DIR (physical), or NULL */
 	const char	*database;	/* --database NAME, or NULL */
 	const char	*storage;	/* --storage NAME, or NULL: the first */

@@ -9,7 +9,9 @@
 # the daemon, which goes on archiving): exactly the rows of second T and
 # before, for a T before the kill and one after the restart (no gap, no
 # event twice: the primary key would refuse a row replayed twice); restore
-# --position FILE:POS: exactly the rows written before it; the archiving
+# --position FILE:POS: exactly the rows written before it; restore --gtid
+# SET: exactly the rows up to that transaction, and the sets that name no
+# point of the archive refused before anything is written; the archiving
 # metrics count the reconnect.  A
 # binary log piece deleted from storage: verify names it and exits 1,
 # restore --at past it refuses before writing anything; files the server
@@ -62,6 +64,7 @@ sleep 2
 workload_stop
 # A binary log position with the rows before it known, then two rows after it.
 read -r pos_file pos_off _ < <(my_q -N -e "SHOW MASTER STATUS")
+pos_gtid=$(my_q -N -e "SELECT @@gtid_binlog_pos")
 rows_at_pos=$(my_q -N -e "SELECT COUNT(*), SUM(id), MAX(id) FROM shop.ticks")
 my_q -e "INSERT INTO shop.ticks (ts) VALUES (NOW(6)); INSERT INTO shop.ticks (ts) VALUES (NOW(6))"
 binlog_mark_end
@@ -112,6 +115,31 @@ assert_eq "$(my_q -N -e "SELECT COUNT(*), SUM(id), MAX(id) FROM shop_p.ticks")" 
 run_runner -c "$conf" trigger restore --position "nonsense" --database shop_p
 expect_rc 2 "restore --position nonsense"
 
+say "restore --gtid SET: the transactions up to and including it"
+run_runner -c "$conf" trigger restore --gtid "$pos_gtid" --database shop_g --dry-run
+expect_rc 0 "restore --gtid $pos_gtid --dry-run"
+assert_contains "$(cat "$KB_TMP/out" "$KB_TMP/log")" "(the end of GTID $pos_gtid)" "the plan"
+schema_absent shop_g "the dry run"
+run_runner -c "$conf" trigger restore --gtid "$pos_gtid" --database shop_g
+expect_rc 0 "restore --gtid $pos_gtid"
+assert_eq "$(my_q -N -e "SELECT COUNT(*), SUM(id), MAX(id) FROM shop_g.ticks")" \
+	"$rows_at_pos" "rows of shop_g at GTID $pos_gtid"
+seq=${pos_gtid##*-}
+ds=${pos_gtid%-*}
+# What no single point of the archive is: refused before anything is written.
+gtid_refused() {	# set, rc, what the log says
+	run_runner -c "$conf" trigger restore --gtid "$1" --database shop_gx
+	expect_rc "$2" "restore --gtid $1"
+	assert_contains "$(cat "$KB_TMP/out" "$KB_TMP/log")" "$3" "restore --gtid $1 says why"
+	schema_absent shop_gx "restore --gtid $1"
+}
+gtid_refused "$ds-$((seq + 1000))" 1 "the archive does not reach GTID $ds-$((seq + 1000)) yet"
+gtid_refused "${ds%-*}-99-$seq" 1 "GTID ${ds%-*}-99-$seq is not in the binary log"
+gtid_refused "$ds-1" 1 "name an older backup"
+gtid_refused "$pos_gtid,$pos_gtid" 2 "a second GTID of domain"
+gtid_refused "nonsense" 2 "restore --gtid takes a MariaDB GTID position"
+gtid_refused "$pos_gtid,77-1-3" 1 "the GTID position is no point of the binary log"
+
 say "a binary log piece deleted from storage"
 kill "$DAEMON"
 wait "$DAEMON" 2>/dev/null || true
@@ -124,8 +152,7 @@ assert_contains "$KB_TMP/out" "${rel%-*}-" "verify names the missing piece"
 run_runner -c "$conf" restore --at "$t2" --database shop_t3
 expect_rc 1 "restore --at past the missing piece"
 assert_contains "$KB_TMP/log" "refused before anything was written" "refused"
-[ "$(my_q -N -e "SELECT COUNT(*) FROM information_schema.schemata
-	WHERE schema_name = 'shop_t3'")" = 0 ] || fail "restore created shop_t3"
+schema_absent shop_t3 "restore --at past the missing piece"
 
 say "files the server purged before they were archived: a gap, archiving goes on"
 my_q -e "INSERT INTO shop.ticks (ts) VALUES (NOW(6)); FLUSH BINARY LOGS;

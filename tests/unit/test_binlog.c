@@ -5,7 +5,9 @@
  * forms, missing and malformed ones), the manifest's details and back,
  * binary log file names and the next one, a stored piece's head, and the
  * walk over events that finds where the whole ones end; the filter that
- * takes the GTIDs out of the replayed SQL.
+ * takes the GTIDs out of the replayed SQL; GTID positions parsed, and
+ * where one stands in a file of GTID events (restore --gtid), with the
+ * sets that name no point of it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/util.h"
 #include "engines/my_binlog.h"
 #include "runner/binlog/barchive.h"
+#include "runner/binlog/bgtid.h"
 #include "runner/binlog/bobj.h"
 
 static void
@@ -243,6 +247,134 @@ test_head(void **state)
 	assert_int_equal(bobj_decode(raw, &back, err, sizeof(err)), -1);
 }
 
+
+static void
+test_gtid_parse(void **state)
+{
+	struct my_gtid_pos	 p;
+	char			 err[KB_ERRLEN], text[MY_GTID_TEXT];
+	static const char *const bad[] = {
+		"0-1", "0-1-", "-1-2", "a-1-2", "0-1-2,", "0-1-2,0-3-4", "0-1-2 ", "0:1-2",
+		"3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5", "4294967296-1-2",
+		"0-1-99999999999999999999999", NULL
+	};
+	size_t			 i;
+
+	assert_int_equal(my_gtid_pos_parse("0-1-57,1-2-9", &p, err, sizeof(err)), 0);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.v[1].domain, 1);
+	assert_int_equal(p.v[1].server, 2);
+	assert_int_equal(p.v[1].seq, 9);
+	my_gtid_text(my_gtid_pos_domain(&p, 0), text);
+	assert_string_equal(text, "0-1-57");
+	assert_null(my_gtid_pos_domain(&p, 7));
+	assert_int_equal(my_gtid_pos_parse("", &p, err, sizeof(err)), 0);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(my_gtid_pos_parse("4294967295-4294967295-18446744073709551615", &p,
+	    err, sizeof(err)), 0);
+	for (i = 0; bad[i] != NULL; i++)
+		assert_int_equal(my_gtid_pos_parse(bad[i], &p, err, sizeof(err)), -1);
+}
+
+/* A GTID event of (domain, server, seq) at buf: 19 + 8 + 4 + 1 + 4 (a checksum). */
+#define GTID_EV	36
+static void
+gtid_event(unsigned char *buf, uint32_t domain, uint32_t server, uint64_t seq)
+{
+	int	i;
+
+	event(buf, 1000, GTID_EV);
+	buf[4] = 162;
+	for (i = 0; i < 4; i++)
+		buf[5 + i] = server >> (8 * i) & 0xff;
+	for (i = 0; i < 8; i++)
+		buf[19 + i] = seq >> (8 * i) & 0xff;
+	for (i = 0; i < 4; i++)
+		buf[27 + i] = domain >> (8 * i) & 0xff;
+}
+
+/*
+ * A file of transactions: each its GTID event and a 50-byte event; the
+ * GTIDs given as (domain, seq), server 1.  Returns the open file.
+ */
+static int
+gtid_file(const uint32_t (*tx)[2], size_t n)
+{
+	unsigned char	buf[4 + 16 * (GTID_EV + 50)];
+	char		path[] = "/tmp/test_binlog.XXXXXX";
+	size_t		i, p = 4;
+	int		fd;
+
+	assert_true(n <= 16);
+	memcpy(buf, "\xfe" "bin", 4);
+	for (i = 0; i < n; i++) {
+		gtid_event(buf + p, tx[i][0], 1, tx[i][1]);
+		event(buf + p + GTID_EV, 1000, 50);
+		p += GTID_EV + 50;
+	}
+	assert_true((fd = mkstemp(path)) != -1);
+	unlink(path);
+	assert_int_equal(write(fd, buf, p), (ssize_t)p);
+	return fd;
+}
+
+/* Where target stands in the file of tx after a dump at dump: the stop offset, or -1. */
+static long
+gtid_stop(const uint32_t (*tx)[2], size_t n, const char *target, const char *dump,
+    char *err, size_t errlen)
+{
+	struct my_gtid_pos	 t, d;
+	struct bgtid_walk	 w;
+	int			 fd = gtid_file(tx, n), rc;
+
+	assert_int_equal(my_gtid_pos_parse(target, &t, err, errlen), 0);
+	assert_int_equal(my_gtid_pos_parse(dump, &d, err, errlen), 0);
+	rc = bgtid_begin(&w, &t, &d, "B", err, errlen);
+	if (rc == 0)
+		rc = bgtid_file(&w, fd, "mysql-bin.000001", 4, err, errlen);
+	if (rc == 0)
+		rc = bgtid_end(&w, "mysql-bin.000001", 4 + n * (GTID_EV + 50), err, errlen);
+	close(fd);
+	if (rc == -1)
+		return -1;
+	assert_string_equal(w.stop.file, "mysql-bin.000001");
+	return (long)w.stop.position;
+}
+
+static void
+test_gtid_walk(void **state)
+{
+	static const uint32_t	one[][2] = { { 0, 5 }, { 0, 6 }, { 0, 7 }, { 0, 9 } };
+	static const uint32_t	two[][2] = { { 0, 5 }, { 1, 3 }, { 0, 6 }, { 1, 4 } };
+	const long		tx = GTID_EV + 50;
+	char			err[KB_ERRLEN];
+
+	/* Stops at the GTID event of the transaction after the target. */
+	assert_int_equal(gtid_stop(one, 4, "0-1-6", "0-1-4", err, sizeof(err)), 4 + 2 * tx);
+	/* The last transaction: the end of the file. */
+	assert_int_equal(gtid_stop(one, 4, "0-1-9", "0-1-4", err, sizeof(err)), 4 + 4 * tx);
+	/* The dump's own position: nothing replayed. */
+	assert_int_equal(gtid_stop(one, 4, "0-1-4", "0-1-4", err, sizeof(err)), 4);
+	/* Two domains, interleaved. */
+	assert_int_equal(gtid_stop(two, 4, "0-1-6,1-1-3", "", err, sizeof(err)), 4 + 3 * tx);
+	/* No point: 0-1-6 comes before 1-1-4 is reached... */
+	assert_int_equal(gtid_stop(two, 4, "0-1-5,1-1-4", "", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no point of the binary log"));
+	/* ...a domain the set does not name; a skipped number; another server's. */
+	assert_int_equal(gtid_stop(two, 4, "0-1-6", "", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "of domain 1"));
+	assert_int_equal(gtid_stop(one, 4, "0-1-8", "0-1-4", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "GTID 0-1-8 is not in the binary log"));
+	assert_int_equal(gtid_stop(one, 4, "0-2-6", "0-1-4", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "GTID 0-2-6 is not in the binary log"));
+	/* Past the archive; a dump past the target. */
+	assert_int_equal(gtid_stop(one, 4, "0-1-12", "0-1-4", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not reach GTID 0-1-12 yet"));
+	assert_non_null(strstr(err, "newest archived transaction is 0-1-9"));
+	assert_int_equal(gtid_stop(one, 4, "0-1-3", "0-1-4", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "name an older backup"));
+}
+
 int
 main(void)
 {
@@ -254,6 +386,8 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_head),
+		cmocka_unit_test(test_gtid_parse),
+		cmocka_unit_test(test_gtid_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
