@@ -64,10 +64,11 @@ struct s3_kv {
 	char	*value;
 };
 
-/* One HTTP request and its response. */
 #define S3_XFER_QUIET_SECONDS	60L	/* no byte for this long: stalled */
+/* A request that may answer late (CompleteMultipartUpload): silent this long. */
 #define S3_XFER_PATIENT_SECONDS	900L
 
+/* One HTTP request and its response. */
 struct s3_xfer {
 	struct s3	*s3;
 	const char	*method;	/* GET HEAD PUT POST DELETE */
