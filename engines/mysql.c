@@ -669,32 +669,49 @@ my_pod(const struct config_section *section, struct engine_pod *pod)
 
 /* The binary log archive's side (engines/mysql.h) */
 
+/* "NAME\tSIZE..." of SHOW BINARY LOGS, split; -1 when the line is not that. */
+static int
+binlog_line(char *line, char **name, uint64_t *size)
+{
+	char	*tab = strchr(line, '\t'), *end;
+
+	if (tab == NULL || tab == line)
+		return -1;
+	*tab = '\0';
+	*name = line;
+	errno = 0;
+	*size = strtoull(tab + 1, &end, 10);
+	return errno != 0 || end == tab + 1 ? -1 : 0;
+}
+
 int
 mysql_binlog_start(struct engine_job *job, const char *want, char *name, size_t len,
-    char *err, size_t errlen)
+    uint64_t *size, char *err, size_t errlen)
 {
-	char	*out = NULL, *tab, *line, *save = NULL;
-	int	 rc;
+	char		*out = NULL, *line, *save = NULL, *file;
+	uint64_t	 fsize;
+	int		 rc, first = 1;
 
 	if (my_binlog_ready(job, err, errlen) == -1)	/* log_bin off: said plainly */
 		return -1;
 	rc = my_sql(job, NULL, "SHOW BINARY LOGS;\n", 0, &out, err, errlen);
-	if (rc == 0 && ((tab = strchr(out, '\t')) == NULL || tab == out ||
-	    (size_t)(tab - out) >= len))
-		rc = errf(err, errlen, "SHOW BINARY LOGS named no file: is log_bin on?");
-	if (rc == 0) {
-		memcpy(name, out, (size_t)(tab - out));
-		name[tab - out] = '\0';
-		for (line = strtok_r(out, "\n", &save); want != NULL && line != NULL;
-		    line = strtok_r(NULL, "\n", &save)) {
-			if ((tab = strchr(line, '\t')) != NULL)
-				*tab = '\0';
-			if (strcmp(line, want) == 0) {
-				strlcpy(name, want, len);
-				break;
-			}
+	for (line = rc == 0 ? strtok_r(out, "\n", &save) : NULL; line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (binlog_line(line, &file, &fsize) == -1 || strlen(file) >= len) {
+			rc = errf(err, errlen, "SHOW BINARY LOGS gave a line that is no file "
+			    "and size");
+			break;
 		}
+		if (first || (want != NULL && strcmp(file, want) == 0)) {
+			strlcpy(name, file, len);
+			*size = fsize;
+		}
+		first = 0;
+		if (want != NULL && strcmp(file, want) == 0)
+			break;
 	}
+	if (rc == 0 && first)
+		rc = errf(err, errlen, "SHOW BINARY LOGS named no file: is log_bin on?");
 	free(out);
 	return rc;
 }

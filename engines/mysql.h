@@ -17,10 +17,11 @@
 int	 mysql_binlog_archiving(const struct config_section *);
 /*
  * The file to archive from (SHOW BINARY LOGS): want when the server still
- * has it, else (want NULL, or purged) the oldest file it has.
+ * has it, else (want NULL, or purged) the oldest file it has; *size its
+ * size on the server now.
  */
 int	 mysql_binlog_start(struct engine_job *, const char *want, char *name, size_t len,
-	    char *err, size_t errlen);
+	    uint64_t *size, char *err, size_t errlen);
 /*
  * mariadb-binlog --read-from-remote-server --raw --stop-never from file
  * start on, writing the server's files into dir (with a trailing '/');

@@ -248,8 +248,9 @@ sha256_of(const unsigned char *buf, size_t len, unsigned char out[32])
 
 int
 binlog_store_piece(struct location *loc, const struct keyring *kr, const char *base,
-    const char *name, uint64_t from, const unsigned char *buf, size_t len, int last,
-    time_t newest, const struct wal_store_opts *o, char *err, size_t errlen)
+    const char *name, uint32_t server, uint64_t from, const unsigned char *buf,
+    size_t len, int last, time_t newest, const struct wal_store_opts *o, char *err,
+    size_t errlen)
 {
 	struct bobj_head	 h;
 	struct binlog_archive	 ar;
@@ -272,6 +273,7 @@ binlog_store_piece(struct location *loc, const struct keyring *kr, const char *b
 	h.size = len;
 	h.flags = last ? BOBJ_FINAL : 0;
 	strlcpy(h.name, name, sizeof(h.name));
+	h.server = server;
 	if (sha256_of(buf, len, h.sha256) == -1)
 		return errf(err, errlen, "SHA-256 unavailable");
 	bobj_encode(&h, raw);

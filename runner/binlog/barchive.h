@@ -80,13 +80,15 @@ int	 binlog_run_from(struct binlog_archive *, const char *name, struct binlog_ru
 /*
  * Stores bytes [from, from + len) of file name (whole events) as one piece
  * in loc; a piece stored there already with the same bytes succeeds.
+ * server: the id of the file's writer (bobj_file_server()).
  * newest: the newest event time archived before it, which its head's
  * newest time is not below (a replay writes events with their old times:
  * the window must not shrink behind them).
  */
 int	 binlog_store_piece(struct location *, const struct keyring *, const char *base,
-	    const char *name, uint64_t from, const unsigned char *buf, size_t len, int last,
-	    time_t newest, const struct wal_store_opts *, char *err, size_t errlen);
+	    const char *name, uint32_t server, uint64_t from, const unsigned char *buf,
+	    size_t len, int last, time_t newest, const struct wal_store_opts *, char *err,
+	    size_t errlen);
 /* The head of piece i (its first frame only), checked against its key. */
 int	 binlog_piece_head(struct binlog_archive *, size_t i, struct bobj_head *, char *err,
 	    size_t errlen);

@@ -13,6 +13,7 @@ static const unsigned char	binlog_magic[BOBJ_MAGIC_LEN] = { 0xfe, 'b', 'i', 'n' 
 #define EV_HEADER	BOBJ_EV_HEADER
 /* MariaDB's GTID_EVENT: its sequence number, then its domain, after the header. */
 #define EV_GTID		162
+#define EV_FORMAT	15	/* FORMAT_DESCRIPTION_EVENT */
 
 static uint32_t
 le32(const unsigned char *p)
@@ -44,6 +45,19 @@ bobj_event_gtid(const unsigned char *ev, struct my_gtid *g)
 	return 1;
 }
 
+int
+bobj_file_server(const unsigned char *start, size_t len, uint32_t *server)
+{
+	if (len < BOBJ_MAGIC_LEN + EV_HEADER)
+		return len >= BOBJ_MAGIC_LEN && memcmp(start, binlog_magic, BOBJ_MAGIC_LEN) != 0 ?
+		    -1 : 0;
+	if (memcmp(start, binlog_magic, BOBJ_MAGIC_LEN) != 0 ||
+	    start[BOBJ_MAGIC_LEN + 4] != EV_FORMAT)
+		return -1;
+	*server = le32(start + BOBJ_MAGIC_LEN + 5);
+	return 1;
+}
+
 void
 bobj_encode(const struct bobj_head *h, unsigned char out[BOBJ_HEAD_LEN])
 {
@@ -57,6 +71,7 @@ bobj_encode(const struct bobj_head *h, unsigned char out[BOBJ_HEAD_LEN])
 	be64_put(out + 48, h->nevents);
 	memcpy(out + 56, h->sha256, 32);
 	memcpy(out + 88, h->name, strnlen(h->name, BOBJ_NAME_MAX - 1));
+	be64_put(out + 344, h->server);
 }
 
 int
@@ -76,6 +91,9 @@ bobj_decode(const unsigned char in[BOBJ_HEAD_LEN], struct bobj_head *h, char *er
 	h->nevents = be64_get(in + 48);
 	memcpy(h->sha256, in + 56, 32);
 	memcpy(h->name, in + 88, BOBJ_NAME_MAX - 1);
+	if (be64_get(in + 344) > UINT32_MAX)
+		return errf(err, errlen, "a binary log piece's head has a bad server id");
+	h->server = (uint32_t)be64_get(in + 344);
 	if ((h->flags & ~BOBJ_FINAL) != 0 || h->name[0] == '\0' || h->first > h->last ||
 	    h->offset > UINT64_MAX - h->size)
 		return errf(err, errlen, "a binary log piece's head does not hold together");

@@ -19,7 +19,8 @@
  *  48   8  number of events
  *  56  32  SHA-256 of the bytes
  *  88 256  the file's name, NUL-padded
- * 344   8  zero
+ * 344   8  the server id of the file's writer, from its format description
+ *          event (0: not known, a piece stored before it was recorded)
  *
  * Integers are big-endian, as in the container.
  */
@@ -47,6 +48,7 @@ struct bobj_head {
 	uint64_t	 nevents;
 	unsigned char	 sha256[32];
 	char		 name[BOBJ_NAME_MAX];
+	uint32_t	 server;
 };
 
 void	 bobj_encode(const struct bobj_head *, unsigned char out[BOBJ_HEAD_LEN]);
@@ -62,6 +64,15 @@ int	 bobj_decode(const unsigned char in[BOBJ_HEAD_LEN], struct bobj_head *, char
  */
 int	 bobj_events(const unsigned char *buf, size_t len, uint64_t offset, size_t *whole,
 	    struct bobj_head *h, char *err, size_t errlen);
+
+/*
+ * The server id of a binary log file's writer, from the first bytes of the
+ * file (the magic, then the format description event, whose header carries
+ * the id of the server that wrote the file; replicated events carry their
+ * origin's): 1 with *server set, 0 when len is too short yet, -1 when the
+ * bytes are no binary log file.
+ */
+int	 bobj_file_server(const unsigned char *start, size_t len, uint32_t *server);
 
 /* An event's common header: timestamp, type, server id, size, next position, flags. */
 #define BOBJ_EV_HEADER	19

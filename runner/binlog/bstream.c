@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -32,6 +34,21 @@ struct bs_file {
 	char		 name[BOBJ_NAME_MAX];
 	uint64_t	 stored;
 	int		 closed;
+	uint32_t	 server;	/* its writer's id, once read */
+};
+
+/*
+ * What the server must show before a resumed session appends anything: that
+ * it still writes the log the archive holds (kbackup-format(5)).
+ */
+struct resume_expect {
+	int		 pending;
+	uint32_t	 server;	/* the newest piece's writer; 0: not recorded */
+	int		 bytes;		/* resuming in the newest piece's file: */
+	uint64_t	 off;		/* its offset, size and SHA-256 */
+	uint64_t	 size;
+	unsigned char	 sha256[32];
+	uint64_t	 have;		/* the server's size of the file (SHOW BINARY LOGS) */
 };
 
 struct session {
@@ -43,6 +60,7 @@ struct session {
 	size_t			 nfiles;
 	time_t			 flushed;
 	int64_t			 every;
+	struct resume_expect	 expect;
 };
 
 static struct bs_file *
@@ -67,7 +85,7 @@ store_everywhere(struct session *ss, struct bs_file *f, const unsigned char *buf
 
 	for (i = 0; i < ss->s->nlocs; i++)
 		if (binlog_store_piece(&ss->s->locs[i], &ss->s->keys[i], ss->s->r->base, f->name,
-		    f->stored, buf, len, last, ss->s->newest_event, ss->s->opts, err,
+		    f->server, f->stored, buf, len, last, ss->s->newest_event, ss->s->opts, err,
 		    errlen) == -1)
 			return -1;
 	ss->s->stored++;
@@ -96,6 +114,94 @@ read_at(int fd, unsigned char *buf, size_t cap, uint64_t off, size_t *got, char 
 	return 0;
 }
 
+/* The SHA-256 of bytes [off, off + size) of fd; *got how many there were. */
+static int
+sha256_range(int fd, uint64_t off, uint64_t size, unsigned char md[32], uint64_t *got,
+    char *err, size_t errlen)
+{
+	EVP_MD_CTX	*ctx = EVP_MD_CTX_new();
+	unsigned char	*buf = xmalloc(PIECE_MIN);
+	size_t		 n;
+	unsigned int	 mdlen = 32;
+	int		 rc = 0;
+
+	*got = 0;
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		rc = errf(err, errlen, "SHA-256 unavailable");
+	while (rc == 0 && *got < size) {
+		if ((rc = read_at(fd, buf, size - *got < PIECE_MIN ? size - *got : PIECE_MIN,
+		    off + *got, &n, err, errlen)) == -1 || n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, n) != 1)
+			rc = errf(err, errlen, "SHA-256 failed");
+		*got += n;
+	}
+	if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		rc = errf(err, errlen, "SHA-256 failed");
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+/* f's writer from its first bytes: 1 once known, 0 not written yet. */
+static int
+file_server(struct bs_file *f, int fd, char *err, size_t errlen)
+{
+	unsigned char	start[BOBJ_MAGIC_LEN + BOBJ_EV_HEADER];
+	size_t		got;
+	int		rc;
+
+	if (f->server != 0)
+		return 1;
+	if (read_at(fd, start, sizeof(start), 0, &got, err, errlen) == -1)
+		return -1;
+	if ((rc = bobj_file_server(start, got, &f->server)) == -1)
+		return errf(err, errlen, "%s is not a binary log file (no format description "
+		    "event at its start)", f->name);
+	return rc;
+}
+
+/*
+ * The first file of a resumed session, before anything of it is stored:
+ * 1 when the server writes the log the archive holds, 0 when that is not
+ * known yet (too few bytes), -1 (err says which check failed) when not.
+ */
+static int
+resume_check(struct session *ss, struct bs_file *f, int fd, int last, char *err,
+    size_t errlen)
+{
+	struct resume_expect	*x = &ss->expect;
+	unsigned char		 md[32];
+	uint64_t		 got;
+
+	if (x->server != 0 && f->server != x->server)
+		return errf(err, errlen, "%s is written by server id %" PRIu32 ", the archive's "
+		    "newest piece by server id %" PRIu32 ": a failover to another server? "
+		    "Nothing stored: the archive follows one server's binary log (resuming on "
+		    "another by GTID is not done yet)", f->name, f->server, x->server);
+	if (x->bytes && x->have < x->off + x->size)
+		return errf(err, errlen, "%s on the server is not the file the archive holds: it "
+		    "has %" PRIu64 " bytes, the archive %" PRIu64 " (RESET MASTER, or another "
+		    "server with the same file names?). Nothing stored: the archive keeps one "
+		    "file under one name", f->name, x->have, x->off + x->size);
+	if (x->bytes) {
+		if (sha256_range(fd, x->off, x->size, md, &got, err, errlen) == -1)
+			return -1;
+		if (got < x->size && !last)
+			return 0;
+		if (got < x->size || memcmp(md, x->sha256, sizeof(md)) != 0)
+			return errf(err, errlen, "%s on the server is not the file the archive "
+			    "holds: its bytes %" PRIu64 "-%" PRIu64 " differ from the archived ones "
+			    "(RESET MASTER, or another server with the same file names?). Nothing "
+			    "stored: the archive keeps one file under one name", f->name, x->off,
+			    x->off + x->size);
+	}
+	x->pending = 0;
+	log_kv(LOGL_DEBUG, "the server writes the binary log the archive holds", "file",
+	    f->name, NULL);
+	return 1;
+}
+
 /*
  * Stores the whole events of local file f past what is stored; last: the
  * server has moved on, the file is complete.
@@ -116,6 +222,12 @@ store_file(struct session *ss, struct bs_file *f, int last, char *err, size_t er
 	free(path);
 	if (fd == -1)
 		return errf(err, errlen, "%s: %s", f->name, strerror(errno));
+	if ((rc = file_server(f, fd, err, errlen)) != 1 || (ss->expect.pending &&
+	    (rc = resume_check(ss, f, fd, last, err, errlen)) != 1)) {
+		close(fd);
+		return rc == 0 && last ? errf(err, errlen, "%s ends before its format "
+		    "description event", f->name) : rc == -1 ? -1 : 0;
+	}
 	buf = xmalloc(cap);
 	for (;;) {
 		if ((rc = read_at(fd, buf, cap, f->stored, &got, err, errlen)) == -1)
@@ -268,6 +380,60 @@ pid_keep(struct session *ss)
 	free(path);
 }
 
+/* 1 if file a comes after b (the same base name, a larger number), else 0. */
+static int
+name_after(const char *a, const char *b)
+{
+	char		ba[BOBJ_NAME_MAX], bb[BOBJ_NAME_MAX];
+	uint32_t	sa, sb;
+
+	if (my_binlog_name_parse(a, ba, sizeof(ba), &sa) == -1 ||
+	    my_binlog_name_parse(b, bb, sizeof(bb), &sb) == -1 || strcmp(ba, bb) != 0)
+		return 0;
+	return sa > sb;
+}
+
+/* What the server must show first, after the newest piece h (in_file: resuming in its file). */
+static void
+expect_from(struct session *ss, const struct bobj_head *h, int in_file)
+{
+	struct resume_expect	*x = &ss->expect;
+
+	memset(x, 0, sizeof(*x));
+	x->pending = 1;
+	x->server = h->server;
+	x->bytes = in_file;
+	x->off = h->offset;
+	x->size = h->size;
+	memcpy(x->sha256, h->sha256, sizeof(x->sha256));
+}
+
+/*
+ * The server's file name (of size bytes) where the archive needs want (""
+ * when empty) next, from its end: -1 when its log starts again; *end 0 when
+ * the server purged want unarchived (a gap).
+ */
+static int
+server_continues(struct session *ss, const char *want, const char *name, uint64_t size,
+    uint64_t *end, char *err, size_t errlen)
+{
+	ss->expect.have = size;
+	if (want[0] == '\0' || strcmp(name, want) == 0)
+		return 0;
+	if (name_after(name, want) != 1)
+		return errf(err, errlen, "the server's oldest binary log is %s, not after %s, the "
+		    "one the archive needs next: its log starts again (RESET MASTER, or another "
+		    "server?). Nothing stored: the archive keeps one file under one name", name,
+		    want);
+	/* Purged before it was archived: a gap, which verify names. */
+	log_kv(LOGL_ERROR, "the server no longer has the binary log the archive needs next: "
+	    "archiving from its oldest one; the archive has a gap", "needed", want, "from",
+	    name, NULL);
+	*end = 0;
+	ss->expect.bytes = 0;
+	return 0;
+}
+
 /* Where the first location's archive ends: the file to start from and its stored end. */
 static int
 resume_point(struct session *ss, char *err, size_t errlen)
@@ -277,7 +443,7 @@ resume_point(struct session *ss, char *err, size_t errlen)
 	struct bobj_head	 h;
 	char			 name[BOBJ_NAME_MAX], want[BOBJ_NAME_MAX];
 	size_t			 i;
-	uint64_t		 end = 0;
+	uint64_t		 end = 0, size;
 	int			 last = 0;
 
 	if (binlog_archive_open(&ss->s->locs[0], ss->s->r->base, &ss->s->keys[0], &ar, err,
@@ -299,17 +465,14 @@ resume_point(struct session *ss, char *err, size_t errlen)
 	}
 	if (i != SIZE_MAX && h.last > ss->s->newest_event)
 		ss->s->newest_event = h.last;
+	if (i != SIZE_MAX)
+		expect_from(ss, &h, !ar.v[i].last);
 	binlog_archive_close(&ar);
 	if (mysql_binlog_start(&ss->job, want[0] != '\0' ? want : NULL, name, sizeof(name),
-	    err, errlen) == -1)
+	    &size, err, errlen) == -1)
 		return -1;
-	if (want[0] != '\0' && strcmp(name, want) != 0) {
-		/* Purged before it was archived: a gap, which verify names. */
-		log_kv(LOGL_ERROR, "the server no longer has the binary log the archive needs "
-		    "next: archiving from its oldest one; the archive has a gap", "needed",
-		    want, "from", name, NULL);
-		end = 0;
-	}
+	if (server_continues(ss, want, name, size, &end, err, errlen) == -1)
+		return -1;
 	f = file_of(ss, name);
 	f->stored = end;
 	return 0;
