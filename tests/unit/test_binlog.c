@@ -3,7 +3,8 @@
  * What the server's log_bin and version make of the dump's options; the
  * dump's position read from its head and tail (MariaDB's and MySQL's
  * forms, missing and malformed ones), the manifest's details and back,
- * binary log file names and the next one, a stored piece's head, and the
+ * binary log file names and the next one, a stored piece's head (its
+ * writer's server id too) and a file's writer from its first bytes, and the
  * walk over events that finds where the whole ones end; the filter that
  * takes the GTIDs out of the replayed SQL; GTID positions parsed, and
  * where one stands in a file of GTID events (restore --gtid), with the
@@ -230,6 +231,7 @@ test_head(void **state)
 	h.nevents = 17;
 	memset(h.sha256, 0xab, sizeof(h.sha256));
 	strlcpy(h.name, "mysql-bin.000003", sizeof(h.name));
+	h.server = 4294967295U;
 	bobj_encode(&h, raw);
 	assert_int_equal(bobj_decode(raw, &back, err, sizeof(err)), 0);
 	assert_int_equal(back.offset, 4096);
@@ -240,6 +242,10 @@ test_head(void **state)
 	assert_int_equal(back.nevents, 17);
 	assert_memory_equal(back.sha256, h.sha256, 32);
 	assert_string_equal(back.name, "mysql-bin.000003");
+	assert_int_equal(back.server, 4294967295U);
+	raw[344 + 3] = 1;	/* a server id over 32 bits */
+	assert_int_equal(bobj_decode(raw, &back, err, sizeof(err)), -1);
+	raw[344 + 3] = 0;
 	raw[0] ^= 1;
 	assert_int_equal(bobj_decode(raw, &back, err, sizeof(err)), -1);
 	raw[0] ^= 1;
@@ -247,6 +253,26 @@ test_head(void **state)
 	assert_int_equal(bobj_decode(raw, &back, err, sizeof(err)), -1);
 }
 
+
+static void
+test_file_server(void **state)
+{
+	unsigned char	start[4 + 19];
+	uint32_t	server = 0;
+
+	memcpy(start, "\xfe" "bin", 4);
+	event(start + 4, 1000, 19);
+	start[4 + 4] = 15;	/* FORMAT_DESCRIPTION_EVENT */
+	start[4 + 5] = 2;
+	start[4 + 6] = 1;
+	assert_int_equal(bobj_file_server(start, 10, &server), 0);
+	assert_int_equal(bobj_file_server(start, sizeof(start), &server), 1);
+	assert_int_equal(server, 258);
+	start[4 + 4] = 2;	/* another event first: no binary log file */
+	assert_int_equal(bobj_file_server(start, sizeof(start), &server), -1);
+	start[0] = 'x';
+	assert_int_equal(bobj_file_server(start, 6, &server), -1);
+}
 
 static void
 test_gtid_parse(void **state)
@@ -386,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_head),
+		cmocka_unit_test(test_file_server),
 		cmocka_unit_test(test_gtid_parse),
 		cmocka_unit_test(test_gtid_walk),
 	};
