@@ -161,6 +161,26 @@ read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+ssize_t
+pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	char	*p = buf;
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	while (got < len) {
+		if ((n = pread(fd, p + got, len - got, off + (off_t)got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int
 read_file(const char *path, size_t max, char **bufp, size_t *lenp, char *err,
     size_t errlen)

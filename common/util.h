@@ -36,6 +36,8 @@ int	 errprefix(char *err, size_t errlen, const char *fmt, ...)
 /* write(2)/read(2) until done; read_full returns bytes read (short only at EOF) or -1. */
 int	 write_all(int fd, const void *buf, size_t len);
 ssize_t	 read_full(int fd, void *buf, size_t len);
+/* pread(2) until len bytes from off, or EOF: the bytes read, or -1. */
+ssize_t	 pread_full(int fd, void *buf, size_t len, off_t off);
 
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer. */
 int	 read_file(const char *path, size_t max, char **buf, size_t *len, char *err,

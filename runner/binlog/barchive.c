@@ -310,9 +310,8 @@ binlog_store_piece(struct location *loc, const struct keyring *kr, const char *b
 	return rc;
 }
 
-/* SHA-256 of out_fd's bytes [start, start + size). */
-static int
-sha256_range(int fd, off_t start, uint64_t size, unsigned char md[32], char *err,
+int
+binlog_sha256_range(int fd, off_t start, uint64_t size, unsigned char md[32], char *err,
     size_t errlen)
 {
 	EVP_MD_CTX	*ctx;
@@ -328,9 +327,7 @@ sha256_range(int fd, off_t start, uint64_t size, unsigned char md[32], char *err
 	}
 	buf = xmalloc(FETCH_CHUNK);
 	while (rc == 0 && size > 0) {
-		got = pread(fd, buf, size < FETCH_CHUNK ? (size_t)size : FETCH_CHUNK, start);
-		if (got == -1 && errno == EINTR)
-			continue;
+		got = pread_full(fd, buf, size < FETCH_CHUNK ? (size_t)size : FETCH_CHUNK, start);
 		if (got <= 0)
 			rc = errf(err, errlen, "reading back: %s", got == 0 ? "short" :
 			    strerror(errno));
@@ -369,7 +366,7 @@ binlog_fetch_piece(struct binlog_archive *ar, size_t i, int out_fd, struct bobj_
 		    p->key, h.offset, h.offset + h.size, h.name);
 	if (plain != BOBJ_HEAD_LEN + h.size)
 		return errf(err, errlen, "%s: truncated", p->key);
-	if (sha256_range(out_fd, start, h.size, md, err, errlen) == -1)
+	if (binlog_sha256_range(out_fd, start, h.size, md, err, errlen) == -1)
 		return errprefix(err, errlen, "%s", p->key);
 	if (memcmp(md, h.sha256, 32) != 0)
 		return errf(err, errlen, "%s: its bytes do not have the SHA-256 its head says",

@@ -18,6 +18,8 @@
 #ifndef KB_BARCHIVE_H
 #define KB_BARCHIVE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -89,6 +91,9 @@ int	 binlog_store_piece(struct location *, const struct keyring *, const char *b
 	    const char *name, uint32_t server, uint64_t from, const unsigned char *buf,
 	    size_t len, int last, time_t newest, const struct wal_store_opts *, char *err,
 	    size_t errlen);
+/* SHA-256 of fd's bytes [start, start + size); fails when fewer are there. */
+int	 binlog_sha256_range(int fd, off_t start, uint64_t size, unsigned char md[32],
+	    char *err, size_t errlen);
 /* The head of piece i (its first frame only), checked against its key. */
 int	 binlog_piece_head(struct binlog_archive *, size_t i, struct bobj_head *, char *err,
 	    size_t errlen);

@@ -110,16 +110,9 @@ refill(int fd, unsigned char *buf, size_t *len, size_t *p, uint64_t *off, char *
 	*off += *p;
 	*len -= *p;
 	*p = 0;
-	while (*len < WALK_BUF) {
-		n = pread(fd, buf + *len, WALK_BUF - *len, (off_t)(*off + *len));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return errf(err, errlen, "reading: %s", strerror(errno));
-		if (n == 0)
-			break;
-		*len += (size_t)n;
-	}
+	if ((n = pread_full(fd, buf + *len, WALK_BUF - *len, (off_t)(*off + *len))) == -1)
+		return errf(err, errlen, "reading: %s", strerror(errno));
+	*len += (size_t)n;
 	return 0;
 }
 

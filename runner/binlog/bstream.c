@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -101,46 +99,10 @@ read_at(int fd, unsigned char *buf, size_t cap, uint64_t off, size_t *got, char 
 	ssize_t	n;
 
 	*got = 0;
-	while (*got < cap) {
-		n = pread(fd, buf + *got, cap - *got, (off_t)(off + *got));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return errf(err, errlen, "reading: %s", strerror(errno));
-		if (n == 0)
-			break;
-		*got += (size_t)n;
-	}
+	if ((n = pread_full(fd, buf, cap, (off_t)off)) == -1)
+		return errf(err, errlen, "reading: %s", strerror(errno));
+	*got = (size_t)n;
 	return 0;
-}
-
-/* The SHA-256 of bytes [off, off + size) of fd; *got how many there were. */
-static int
-sha256_range(int fd, uint64_t off, uint64_t size, unsigned char md[32], uint64_t *got,
-    char *err, size_t errlen)
-{
-	EVP_MD_CTX	*ctx = EVP_MD_CTX_new();
-	unsigned char	*buf = xmalloc(PIECE_MIN);
-	size_t		 n;
-	unsigned int	 mdlen = 32;
-	int		 rc = 0;
-
-	*got = 0;
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		rc = errf(err, errlen, "SHA-256 unavailable");
-	while (rc == 0 && *got < size) {
-		if ((rc = read_at(fd, buf, size - *got < PIECE_MIN ? size - *got : PIECE_MIN,
-		    off + *got, &n, err, errlen)) == -1 || n == 0)
-			break;
-		if (EVP_DigestUpdate(ctx, buf, n) != 1)
-			rc = errf(err, errlen, "SHA-256 failed");
-		*got += n;
-	}
-	if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-		rc = errf(err, errlen, "SHA-256 failed");
-	EVP_MD_CTX_free(ctx);
-	free(buf);
-	return rc;
 }
 
 /* f's writer from its first bytes: 1 once known, 0 not written yet. */
@@ -171,8 +133,8 @@ resume_check(struct session *ss, struct bs_file *f, int fd, int last, char *err,
     size_t errlen)
 {
 	struct resume_expect	*x = &ss->expect;
+	struct stat		 st;
 	unsigned char		 md[32];
-	uint64_t		 got;
 
 	if (x->server != 0 && f->server != x->server)
 		return errf(err, errlen, "%s is written by server id %" PRIu32 ", the archive's "
@@ -185,11 +147,13 @@ resume_check(struct session *ss, struct bs_file *f, int fd, int last, char *err,
 		    "server with the same file names?). Nothing stored: the archive keeps one "
 		    "file under one name", f->name, x->have, x->off + x->size);
 	if (x->bytes) {
-		if (sha256_range(fd, x->off, x->size, md, &got, err, errlen) == -1)
-			return -1;
-		if (got < x->size && !last)
-			return 0;
-		if (got < x->size || memcmp(md, x->sha256, sizeof(md)) != 0)
+		if (fstat(fd, &st) == -1)
+			return errf(err, errlen, "%s: %s", f->name, strerror(errno));
+		if ((uint64_t)st.st_size < x->off + x->size && !last)
+			return 0;	/* not all fetched yet: the server has them */
+		if ((uint64_t)st.st_size < x->off + x->size ||
+		    binlog_sha256_range(fd, (off_t)x->off, x->size, md, err, errlen) == -1 ||
+		    memcmp(md, x->sha256, sizeof(md)) != 0)
 			return errf(err, errlen, "%s on the server is not the file the archive "
 			    "holds: its bytes %" PRIu64 "-%" PRIu64 " differ from the archived ones "
 			    "(RESET MASTER, or another server with the same file names?). Nothing "
