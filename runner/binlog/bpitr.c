@@ -25,6 +25,7 @@
 #define TARGET_TEXT	(BOBJ_NAME_MAX + MY_BINLOG_GTID_MAX + 48)
 
 static int	fetch_files(struct binlog_plan *, const char *, char ***, char *, size_t);
+static int	walk_file(struct binlog_plan *, const char *, size_t, char *, size_t);
 static void	remove_dir(const char *);
 
 int
@@ -298,31 +299,23 @@ plan_fetch(struct runner *r, struct binlog_plan *p, char *err, size_t errlen)
 	return fetch_files(p, p->dir, &p->files, err, errlen);
 }
 
-/* The GTID walk over the fetched files, to the archive's end. */
+/* --gtid: the walk over the nth file fetched (at path), from the dump's position in the first. */
 static int
-gtid_walk(struct binlog_plan *p, struct bgtid_walk *w, char *err, size_t errlen)
+walk_file(struct binlog_plan *p, const char *path, size_t nth, char *err, size_t errlen)
 {
-	const char	*name;
-	size_t		 i;
-	int		 fd, rc;
+	int	fd, rc;
 
-	for (i = 0; p->files[i] != NULL && !w->done; i++) {
-		name = strrchr(p->files[i], '/') + 1;
-		if ((fd = open(p->files[i], O_RDONLY | O_CLOEXEC)) == -1)
-			return errf(err, errlen, "%s: %s", p->files[i], strerror(errno));
-		rc = bgtid_file(w, fd, name, i == 0 ? p->pos.position : BOBJ_MAGIC_LEN, err,
-		    errlen);
-		close(fd);
-		if (rc == -1)
-			return -1;
-	}
-	return bgtid_end(w, p->ar.v[p->run.end - 1].name, p->ar.v[p->run.end - 1].to, err,
-	    errlen);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
+	rc = bgtid_file(p->walk, fd, strrchr(path, '/') + 1, nth == 0 ? p->pos.position :
+	    BOBJ_MAGIC_LEN, err, errlen);
+	close(fd);
+	return rc;
 }
 
 /*
  * --gtid: where target stands in the run (bgtid.h), into p->stop; the files
- * after the one it stands in are not needed.
+ * are fetched and walked one by one, up to the one it stands in.
  */
 static int
 gtid_locate(struct runner *r, struct binlog_plan *p, const struct my_gtid_pos *target,
@@ -331,15 +324,20 @@ gtid_locate(struct runner *r, struct binlog_plan *p, const struct my_gtid_pos *t
 	struct my_gtid_pos	 dump;
 	struct bgtid_walk	 w;
 	char			 why[KB_ERRLEN];
-	size_t			 i;
+	int			 rc;
 
 	if (my_gtid_pos_parse(p->pos.gtid, &dump, why, sizeof(why)) == -1)
 		return errf(err, errlen, "backup %s: its GTID position '%s': %s", p->id,
 		    p->pos.gtid, why);
-	if (bgtid_begin(&w, target, &dump, p->id, err, errlen) == -1 ||
-	    plan_fetch(r, p, err, errlen) == -1)
+	if (bgtid_begin(&w, target, &dump, p->id, err, errlen) == -1)
 		return -1;
-	if (gtid_walk(p, &w, err, errlen) == -1) {
+	p->walk = &w;
+	rc = plan_fetch(r, p, err, errlen);
+	p->walk = NULL;
+	if (rc == 0 && !w.done)
+		rc = bgtid_end(&w, p->ar.v[p->run.end - 1].name, p->ar.v[p->run.end - 1].to,
+		    err, errlen);
+	if (rc == -1) {
 		if (p->run.gap[0] != '\0') {
 			strlcpy(why, err, sizeof(why));
 			errf(err, errlen, "%s, and the binary logs of backup %s stop at a gap: %s "
@@ -348,14 +346,6 @@ gtid_locate(struct runner *r, struct binlog_plan *p, const struct my_gtid_pos *t
 		return -1;
 	}
 	p->stop = w.stop;
-	for (i = 0; p->files[i] != NULL; i++)
-		if (strcmp(strrchr(p->files[i], '/') + 1, p->stop.file) == 0)
-			break;
-	while (p->files[i] != NULL && p->files[++i] != NULL) {
-		unlink(p->files[i]);
-		free(p->files[i]);
-		p->files[i] = NULL;
-	}
 	log_kv(LOGL_INFO, "the GTID position stands in the binary logs", "gtid", p->gtid,
 	    "before", p->stop.file, NULL);
 	return 0;
@@ -514,6 +504,9 @@ fetch_files(struct binlog_plan *p, const char *dir, char ***files, char *err, si
 			(*files)[n] = NULL;
 			if (p->at == 0 && strcmp(p->ar.v[i].name, p->stop.file) == 0)
 				break;	/* --position: its file is the last */
+			if (p->walk != NULL && ((rc = walk_file(p, path, n - 1, err,
+			    errlen)) == -1 || p->walk->done))
+				break;	/* --gtid: found in this file */
 		}
 	}
 	if (fd != -1) {

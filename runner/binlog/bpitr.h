@@ -16,9 +16,9 @@
  * restore --position FILE:POS (the dump the request names, latest by
  * default) replays the events that start before that position, read with
  * --stop-position from the files up to FILE.  restore --gtid SET (MariaDB)
- * is such a position: the plan fetches the files of the run and finds in
- * them where the GTID position stands (bgtid.h), before anything is
- * written; the replay reads the files fetched.
+ * is such a position: the plan fetches the files of the run one by one
+ * and reads in them where the GTID position stands (bgtid.h), up to the
+ * file it stands in, before anything is written; the replay reads them.
  */
 #ifndef KB_BPITR_H
 #define KB_BPITR_H
@@ -30,6 +30,7 @@
 
 #include "engines/my_binlog.h"
 #include "runner/binlog/barchive.h"
+#include "runner/binlog/bgtid.h"
 #include "runner/catalog/catalog.h"
 #include "runner/cmd/jobs.h"
 #include "runner/runner.h"
@@ -41,6 +42,7 @@ struct binlog_plan {
 	const char		*gtid;		/* --gtid, which stop stands for */
 	char			*dir;		/* --gtid: the files fetched, or NULL */
 	char			**files;
+	struct bgtid_walk	*walk;		/* --gtid, while they are fetched */
 	struct my_binpos	 pos;
 	const char		*id;		/* the dump's */
 	struct binlog_archive	 ar;
