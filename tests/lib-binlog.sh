@@ -21,6 +21,16 @@ CREATE TABLE shop.ticks (id INT AUTO_INCREMENT PRIMARY KEY, ts DATETIME(6) NOT N
 SQL
 }
 
+# The server and a definition archiving to a directory: $store, $conf, and
+# $binlog where the pieces are.
+binlog_file_setup() {
+	binlog_server_start
+	store=$KB_TMP/backups
+	conf=$KB_TMP/kb.conf
+	binlog_config "$conf" "$store" </dev/null
+	binlog=$store/test/db/binlog
+}
+
 binlog_config() {	# file storage-dir
 	local mysql
 	mysql="socket = $MY_SOCK

@@ -13,11 +13,7 @@
 . "$(dirname "$0")/../lib-engines.sh"
 . "$(dirname "$0")/../lib-binlog.sh"
 
-binlog_server_start
-store=$KB_TMP/backups
-conf=$KB_TMP/kb.conf
-binlog_config "$conf" "$store" </dev/null
-binlog=$store/test/db/binlog
+binlog_file_setup
 sock1=$MY_SOCK
 
 pieces() { (cd "$binlog" && find . -type f | sort | xargs sha256sum); }

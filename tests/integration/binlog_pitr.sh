@@ -22,13 +22,9 @@
 . "$(dirname "$0")/../lib-engines.sh"
 . "$(dirname "$0")/../lib-binlog.sh"
 
-binlog_server_start
-store=$KB_TMP/backups
-conf=$KB_TMP/kb.conf
-binlog_config "$conf" "$store" </dev/null
+binlog_file_setup
 mport=$(free_port)
 printf '\n[metrics]\nlisten = 127.0.0.1:%s\n' "$mport" >>"$conf"
-binlog=$store/test/db/binlog
 
 say "check: the server writes a binary log"
 run_runner -c "$conf" check

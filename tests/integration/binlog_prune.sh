@@ -20,16 +20,12 @@ FT_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime.so.1$' | head -1)
 [ -n "$FT_LIB" ] || skip "libfaketime not installed"
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 
-binlog_server_start
-store=$KB_TMP/backups
-conf=$KB_TMP/kb.conf
-binlog_config "$conf" "$store" </dev/null
+binlog_file_setup
 # One dump a day kept three days, nothing else.
 {
 	printf '\n[retention]\ndaily = 3d\n'
 	for rule in all hourly weekly monthly yearly; do echo "$rule = off"; done
 } >>"$conf"
-binlog=$store/test/db/binlog
 
 run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
 	local t=$1
