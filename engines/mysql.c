@@ -717,6 +717,24 @@ mysql_binlog_start(struct engine_job *job, const char *want, char *name, size_t 
 }
 
 int
+mysql_binlog_server_id(struct engine_job *job, uint32_t *id, char *err, size_t errlen)
+{
+	const char	*errstr;
+	char		*out = NULL;
+	int		 rc;
+
+	rc = my_sql(job, NULL, "SELECT @@server_id;\n", 0, &out, err, errlen);
+	if (rc == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		*id = (uint32_t)strtonum(out, 0, UINT32_MAX, &errstr);
+		if (errstr != NULL)
+			rc = errf(err, errlen, "SELECT @@server_id gave '%s'", out);
+	}
+	free(out);
+	return rc;
+}
+
+int
 mysql_binlog_stream_spawn(struct engine_job *job, const char *start, const char *dir,
     struct child *c, char *err, size_t errlen)
 {

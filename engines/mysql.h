@@ -22,6 +22,8 @@ int	 mysql_binlog_archiving(const struct config_section *);
  */
 int	 mysql_binlog_start(struct engine_job *, const char *want, char *name, size_t len,
 	    uint64_t *size, char *err, size_t errlen);
+/* The server's @@server_id: the id its binary log files are written with. */
+int	 mysql_binlog_server_id(struct engine_job *, uint32_t *id, char *err, size_t errlen);
 /*
  * mariadb-binlog --read-from-remote-server --raw --stop-never from file
  * start on, writing the server's files into dir (with a trailing '/');

@@ -163,6 +163,43 @@ binlog_report(struct runner *r, struct location *loc, const struct catalog *c, F
 	return problems;
 }
 
+int
+binlog_check_server(struct runner *r, struct location *loc, FILE *out)
+{
+	struct binlog_archive	 ar;
+	struct engine_job	 job;
+	struct bobj_head	 h;
+	struct keyring		 kr;
+	char			 err[KB_ERRLEN];
+	uint32_t		 id;
+	size_t			 i;
+	int			 rc = 0;
+
+	if (open_archive(r, loc, &kr, &ar, err, sizeof(err)) == -1) {
+		fprintf(out, "binary log archive: FAILED %s\n", err);
+		return -1;
+	}
+	runner_engine_job(r, &job, NULL);
+	if ((i = binlog_archive_newest(&ar)) == SIZE_MAX)
+		fprintf(out, "binary log archive: empty\n");
+	else if (binlog_piece_head(&ar, i, &h, err, sizeof(err)) == -1 ||
+	    mysql_binlog_server_id(&job, &id, err, sizeof(err)) == -1) {
+		fprintf(out, "binary log archive: FAILED %s\n", err);
+		rc = -1;
+	} else if (h.server != 0 && h.server != id) {
+		fprintf(out, "binary log archive: FAILED it follows server id %" PRIu32 " (%s), "
+		    "the server is server id %" PRIu32 ": after a failover the archiving stops "
+		    "(kbackup-runner(8))\n", h.server, ar.v[i].name, id);
+		rc = -1;
+	} else
+		fprintf(out, "binary log archive: ok, ends in %s, written by %s\n", ar.v[i].name,
+		    h.server != 0 ? "this server" : "a server it does not record");
+	mysql_binlog_done(&job);
+	binlog_archive_close(&ar);
+	keyring_free(&kr);
+	return rc;
+}
+
 json_t *
 binlog_report_json(struct runner *r, struct location *loc, const struct catalog *c)
 {

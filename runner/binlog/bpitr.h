@@ -53,6 +53,11 @@ struct binlog_plan {
 int	 binlog_pitr_on(const struct runner *);
 /* verify and list: each dump's window, and what is missing; the problems found. */
 size_t	 binlog_report(struct runner *, struct location *, const struct catalog *, FILE *);
+/*
+ * check: whether the server writes the binary log the archive in loc holds
+ * (the writer's server id of its newest piece); a line on out, -1 when not.
+ */
+int	 binlog_check_server(struct runner *, struct location *, FILE *);
 /* list --json: per dump ID its window (as wal_report_json()'s objects). */
 json_t	*binlog_report_json(struct runner *, struct location *, const struct catalog *);
 /*

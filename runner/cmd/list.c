@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "runner/binlog/bpitr.h"
 #include "runner/catalog/catalog.h"
 #include "runner/catalog/record.h"
 #include "runner/cmd/jobs.h"
@@ -294,6 +295,8 @@ job_check(struct runner *r, int offline)
 		}
 		printf("storage %s: ok (%s)\n", r->locations[i].st->name, r->locations[i].desc);
 		check_backups(r, &r->locations[i]);
+		if (binlog_pitr_on(r) && binlog_check_server(r, &r->locations[i], stdout) == -1)
+			failed++;
 		if (probe_location(&r->locations[i]) == -1)
 			failed++;
 	}

@@ -6,7 +6,8 @@
 # mysql-bin.* files: a failover); server 1 after RESET MASTER (its log starts
 # again at mysql-bin.000001); server 1 with a new file of the archive's
 # newest name, shorter and then longer than the archive's piece but other
-# bytes.  Each time the daemon stores nothing, logs which check failed, and
+# bytes.  check says whether the server is the archive's writer.  Each time
+# the daemon stores nothing, logs which check failed, and
 # tries again, and verify still passes on what the archive holds.  (That a
 # server restarted with its log as archived is resumed: binlog_pitr.)
 . "$(dirname "$0")/../lib.sh"
@@ -57,6 +58,11 @@ read -r current _ < <(my_q -N -e "SHOW MASTER STATUS")
 [ -d "$binlog/$current" ] || fail "$current not archived"
 ls "$binlog/$current" | grep -qv '\.last$' || fail "the archive does not end inside $current"
 
+run_runner -c "$conf" check
+expect_rc 0 "check on server 1"
+assert_contains "$KB_TMP/out" "binary log archive: ok, ends in $current, written by this server" \
+	"check"
+
 say "a failover: the definition now reaches server 2"
 MY_SERVER_ARGS="--log-bin=mysql-bin --server-id=2 --binlog-format=ROW --gtid-strict-mode=1" \
 	mariadb_start two
@@ -64,6 +70,9 @@ MY_SOCK=$MY_SOCK_two my_q -e "CREATE DATABASE shop; CREATE TABLE shop.t (i INT);
 	INSERT INTO shop.t VALUES (1); FLUSH BINARY LOGS; INSERT INTO shop.t VALUES (2);
 	FLUSH BINARY LOGS; INSERT INTO shop.t VALUES (3); FLUSH BINARY LOGS"
 sed -i "s|^socket = .*|socket = $MY_SOCK_two|" "$conf"
+run_runner -c "$conf" check
+expect_rc 1 "check on server 2"
+assert_contains "$KB_TMP/out" "binary log archive: FAILED it follows server id 1" "check says so"
 refused "is written by server id 2, the archive's newest piece by server id 1"
 
 say "server 1 again, after RESET MASTER"
