@@ -141,15 +141,18 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-ssize_t
-read_full(int fd, void *buf, size_t len)
+/* read(2), or pread(2) from off when off >= 0, until len bytes or EOF. */
+static ssize_t
+read_until(int fd, void *buf, size_t len, off_t off)
 {
 	char	*p = buf;
 	size_t	 got = 0;
 	ssize_t	 n;
 
 	while (got < len) {
-		if ((n = read(fd, p + got, len - got)) == -1) {
+		n = off < 0 ? read(fd, p + got, len - got) :
+		    pread(fd, p + got, len - got, off + (off_t)got);
+		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
@@ -162,23 +165,19 @@ read_full(int fd, void *buf, size_t len)
 }
 
 ssize_t
+read_full(int fd, void *buf, size_t len)
+{
+	return read_until(fd, buf, len, -1);
+}
+
+ssize_t
 pread_full(int fd, void *buf, size_t len, off_t off)
 {
-	char	*p = buf;
-	size_t	 got = 0;
-	ssize_t	 n;
-
-	while (got < len) {
-		if ((n = pread(fd, p + got, len - got, off + (off_t)got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
 	}
-	return (ssize_t)got;
+	return read_until(fd, buf, len, off);
 }
 
 int

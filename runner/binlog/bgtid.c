@@ -63,6 +63,16 @@ unreached(const struct bgtid_walk *w, char buf[MY_GTID_TEXT])
 	strlcpy(buf, "?", MY_GTID_TEXT);
 }
 
+/* Done: the replay stops before name:off. */
+static int
+stop_at(struct bgtid_walk *w, const char *name, uint64_t off)
+{
+	w->done = 1;
+	strlcpy(w->stop.file, name, sizeof(w->stop.file));
+	w->stop.position = off;
+	return 0;
+}
+
 /* One transaction's GTID event at name:off. */
 static int
 step(struct bgtid_walk *w, const struct my_gtid *g, const char *name, uint64_t off,
@@ -72,12 +82,8 @@ step(struct bgtid_walk *w, const struct my_gtid *g, const char *name, uint64_t o
 	char			 gt[MY_GTID_TEXT], tt[MY_GTID_TEXT];
 	size_t			 i;
 
-	if (all_reached(w)) {
-		w->done = 1;
-		strlcpy(w->stop.file, name, sizeof(w->stop.file));
-		w->stop.position = off;
-		return 0;
-	}
+	if (all_reached(w))
+		return stop_at(w, name, off);
 	my_gtid_text(g, gt);
 	if ((t = my_gtid_pos_domain(&w->target, g->domain)) == NULL)
 		return errf(err, errlen, "transaction %s (at %s:%" PRIu64 ") is of domain %" PRIu32
@@ -158,12 +164,8 @@ bgtid_end(struct bgtid_walk *w, const char *name, uint64_t end, char *err, size_
 
 	if (w->done)
 		return 0;
-	if (all_reached(w)) {
-		w->done = 1;
-		strlcpy(w->stop.file, name, sizeof(w->stop.file));
-		w->stop.position = end;
-		return 0;
-	}
+	if (all_reached(w))
+		return stop_at(w, name, end);
 	unreached(w, want);
 	if (w->any)
 		my_gtid_text(&w->newest, newest);
