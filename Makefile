@@ -106,7 +106,7 @@ $(OPERATOR): $(O)/operator/main.o $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
 	@$(CC) $(LDFLAGS) -Wl,--gc-sections -Wl,--as-needed -o $@ $^ $(OPERATOR_LIBS) -lm
 
 # Every unit test links every library: the archives contribute only what a test uses.
-$(O)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
+$(UNIT_BIN): $(O)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TESTUTIL_OBJ) $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON) \
