@@ -19,6 +19,7 @@
 
 #include "common/util.h"
 #include "engines/pg_globals.h"
+#include "tests/unit/testutil.h"
 
 /* As pg_dumpall 15 writes it, with the awkward cases a real one may hold. */
 static const char dump[] =
@@ -52,33 +53,16 @@ static const char dump[] =
     "\\unrestrict AbC123\n\n"
     "--\n-- PostgreSQL database cluster dump complete\n--\n\n";
 
-struct sink {
-	char	*buf;
-	size_t	 len;
-};
-
-static int
-collect(const char *buf, size_t len, void *arg, char *err, size_t errlen)
-{
-	struct sink	*s = arg;
-
-	s->buf = realloc(s->buf, s->len + len + 1);
-	memcpy(s->buf + s->len, buf, len);
-	s->len += len;
-	s->buf[s->len] = '\0';
-	return 0;
-}
-
 /* The kept text, the input fed in pieces of step bytes (0: at once). */
 static char *
 run(const char *in, size_t step, int replace, char **roles, char **spaces)
 {
-	struct sink		 s = { NULL, 0 };
+	struct tbuf		 s = { 0 };
 	struct pg_globals	*g;
 	char			 err[KB_ERRLEN];
 	size_t			 len = strlen(in), i, n;
 
-	g = pg_globals_new(roles, spaces, "postgres", replace, collect, &s);
+	g = pg_globals_new(roles, spaces, "postgres", replace, tbuf_text_out, &s);
 	for (i = 0; i < len; i += n) {
 		n = step == 0 || len - i < step ? len - i : step;
 		if (pg_globals_feed(g, in + i, n, err, sizeof(err)) == -1)
@@ -87,7 +71,7 @@ run(const char *in, size_t step, int replace, char **roles, char **spaces)
 	if (pg_globals_finish(g, err, sizeof(err)) == -1)
 		fail_msg("finish: %s", err);
 	pg_globals_free(g);
-	return s.buf != NULL ? s.buf : xstrdup("");
+	return s.data != NULL ? s.data : xstrdup("");
 }
 
 static char	*server_roles[] = { "postgres", "alice", "pg_monitor", NULL };
@@ -180,18 +164,18 @@ test_chunking(void **state)
 static void
 test_unfinished(void **state)
 {
-	struct sink		 s = { NULL, 0 };
+	struct tbuf		 s = { 0 };
 	struct pg_globals	*g;
 	char			 err[KB_ERRLEN];
 	static const char	 cut[] = "CREATE ROLE x;\nALTER ROLE x PASSWORD 'abc";
 
-	g = pg_globals_new(NULL, NULL, NULL, 0, collect, &s);
+	g = pg_globals_new(NULL, NULL, NULL, 0, tbuf_text_out, &s);
 	assert_int_equal(pg_globals_feed(g, cut, strlen(cut), err, sizeof(err)), 0);
 	assert_int_equal(pg_globals_finish(g, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "inside a statement"));
-	assert_string_equal(s.buf, "CREATE ROLE x;");
+	assert_string_equal(s.data, "CREATE ROLE x;");
 	pg_globals_free(g);
-	free(s.buf);
+	free(s.data);
 }
 
 int
