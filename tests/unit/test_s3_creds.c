@@ -34,6 +34,7 @@
 #include "storage/s3/s3_creds.h"
 #include "storage/s3/s3_xml.h"
 #include "storage/storage.h"
+#include "tests/unit/testutil.h"
 
 #define MIB	(1024 * 1024)
 
@@ -140,66 +141,21 @@ live(void)
 static char *
 idp(const char *method, const char *path)
 {
-	CURL	*c = curl_easy_init();
-	FILE	*f = tmpfile();
-	char	*url = xasprintf("%s%s", getenv("S3_IDP"), path), *buf;
-	long	 n;
+	char	*url = xasprintf("%s%s", getenv("S3_IDP"), path);
+	char	*s = tu_http(method, url);
 
-	assert_non_null(f);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	n = ftell(f);
-	rewind(f);
-	buf = xcalloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
 	free(url);
-	curl_easy_cleanup(c);
-	return buf;
-}
-
-/* One counter of a JSON stats answer ({"name":N,...}). */
-static long
-counter(const char *json, const char *name)
-{
-	char	*want = xasprintf("\"%s\":", name);
-	char	*p = strstr(json, want);
-	long	 n = p != NULL ? strtol(p + strlen(want), NULL, 10) : 0;
-
-	free(want);
-	return n;
+	return s;
 }
 
 static long
 idp_stat(const char *name)
 {
 	char	*s = idp("GET", "/__idp/stats");
-	long	 n = counter(s, name);
+	long	 n = tu_json_counter(s, name);
 
 	free(s);
 	return n;
-}
-
-static long
-proxy_stat(const char *name)
-{
-	CURL	*c = curl_easy_init();
-	FILE	*f = tmpfile();
-	char	*url = xasprintf("%s/__proxy/stats", getenv("S3_ENDPOINT")), buf[8192];
-	size_t	 n;
-
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	rewind(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	free(url);
-	curl_easy_cleanup(c);
-	return counter(buf, name);
 }
 
 static char *
@@ -356,7 +312,7 @@ paced_upload(struct storage *st, const char *counter_name)
 
 	if (counter_name != NULL) {
 		before = idp_stat(counter_name);
-		expired = proxy_stat("ExpiredToken");
+		expired = tu_proxy_stat("ExpiredToken");
 	}
 
 	if (st->ops->put_begin(st, "paced", &p, &up, err, sizeof(err)) == -1)
@@ -373,9 +329,9 @@ paced_upload(struct storage *st, const char *counter_name)
 	if (counter_name == NULL)
 		return;
 	print_message("%s: %ld more, ExpiredToken %ld more\n", counter_name,
-	    idp_stat(counter_name) - before, proxy_stat("ExpiredToken") - expired);
+	    idp_stat(counter_name) - before, tu_proxy_stat("ExpiredToken") - expired);
 	assert_true(idp_stat(counter_name) - before >= 2);
-	assert_int_equal(proxy_stat("ExpiredToken"), expired);
+	assert_int_equal(tu_proxy_stat("ExpiredToken"), expired);
 }
 
 static void
@@ -406,7 +362,7 @@ test_web_identity(void **state)
 	try_list(st, err, sizeof(err));
 	assert_string_equal(err, "");
 	assert_int_equal(idp_stat("sts"), n + 1);
-	assert_true(proxy_stat("ExpiredToken") >= 1);
+	assert_true(tu_proxy_stat("ExpiredToken") >= 1);
 	storage_close(st);
 
 	/* the role refused; an expired token; a token for another audience */
