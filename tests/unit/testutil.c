@@ -59,6 +59,17 @@ tbuf_text_out(const char *p, size_t len, void *arg, char *err, size_t errlen)
 	return 0;
 }
 
+void
+tu_expect_text(const char *text, const char *const *present, const char *const *absent)
+{
+	for (; present != NULL && *present != NULL; present++)
+		if (strstr(text, *present) == NULL)
+			fail_msg("\"%s\" is not in:\n%s", *present, text);
+	for (; absent != NULL && *absent != NULL; absent++)
+		if (strstr(text, *absent) != NULL)
+			fail_msg("\"%s\" is in:\n%s", *absent, text);
+}
+
 time_t
 tu_utc(const char *s)
 {

@@ -2,9 +2,10 @@
  * testutil: what several unit tests (and tests/fuzz/fuzz_pg_globals) share,
  * so that each test file holds only its own cases: a growing buffer to
  * collect output into, with the callbacks that fill it (curl, the byte
- * path's out(), the globals filter), a UTC time from text, files and trees
- * of a test's temporary directory, and the counters that the S3 test proxy
- * (tests/s3/proxy.js) keeps.  Linked into every unit test by the Makefile.
+ * path's out(), the globals filter), what a text must and must not hold,
+ * a UTC time from text, files and trees of a test's temporary directory,
+ * and the counters that the S3 test proxy (tests/s3/proxy.js) keeps.
+ * Linked into every unit test (and fuzz target) by the Makefile.
  */
 #ifndef KB_TESTUTIL_H
 #define KB_TESTUTIL_H
@@ -28,6 +29,13 @@ size_t	 tbuf_curl_write(char *, size_t, size_t, void *);
 int	 tbuf_out(const void *, size_t, void *, char *, size_t);
 /* The out() of the globals filter (pg_globals_out). */
 int	 tbuf_text_out(const char *, size_t, void *, char *, size_t);
+
+/*
+ * Asserts that text holds each string of present and none of absent (both
+ * NULL-terminated, either NULL for none); a failure names the string.
+ */
+void	 tu_expect_text(const char *text, const char *const *present,
+	    const char *const *absent);
 
 /* "2026-03-29T01:00:00Z" -> time_t, without the code under test. */
 time_t	 tu_utc(const char *);
