@@ -112,6 +112,19 @@ free_port() {
 	fail "no free port"
 }
 
+# Starts the S3 harness (tests/s3/harness.sh: s3rver behind the checking
+# proxy) in $KB_TMP/s3, stopped at exit; points the AWS CLI at it and puts
+# its secret key in $KB_TMP/s3secret, for secret_key_file.
+s3_setup() {
+	. "$KB_TOP/tests/s3/harness.sh"
+	s3_start "$KB_TMP/s3" >/dev/null || fail "s3 harness did not start"
+	at_exit "s3_stop"
+	export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+	export AWS_DEFAULT_REGION=$S3_REGION AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
+	printf '%s' "$S3_SECRET_KEY" >"$KB_TMP/s3secret"
+	chmod 600 "$KB_TMP/s3secret"
+}
+
 as_pg() {
 	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
