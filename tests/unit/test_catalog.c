@@ -35,6 +35,16 @@
 static char		 dir[] = "/tmp/test_catalog.XXXXXX";
 static struct runner	 r;
 
+/* The config of the tests, these sections (retention) added. */
+static char *
+conf_text(const char *extra)
+{
+	return xasprintf("[backup]\nname = orders\nnamespace = test\nengine = postgres\n"
+	    "workdir = %s\n\n[postgres]\nhost = 127.0.0.1\nuser = u\npassword = p\n"
+	    "database = d\n\n[storage]\ntype = file\npath = %s/store\n\n%s", dir, dir,
+	    extra);
+}
+
 static int
 load_config(const char *extra, struct config **cfg, char *err, size_t errlen)
 {
@@ -42,10 +52,7 @@ load_config(const char *extra, struct config **cfg, char *err, size_t errlen)
 	int	 rc;
 
 	path = path_join(dir, "kb.conf");
-	text = xasprintf("[backup]\nname = orders\nnamespace = test\nengine = postgres\n"
-	    "workdir = %s\n\n[postgres]\nhost = 127.0.0.1\nuser = u\npassword = p\n"
-	    "database = d\n\n[storage]\ntype = file\npath = %s/store\n\n%s", dir, dir,
-	    extra);
+	text = conf_text(extra);
 	tu_write_text(path, text);
 	rc = runner_config_load(path, cfg, err, errlen);
 	free(text);
@@ -56,20 +63,19 @@ load_config(const char *extra, struct config **cfg, char *err, size_t errlen)
 static int
 setup(void **state)
 {
-	struct config	*cfg;
-	char		 err[KB_ERRLEN];
+	char	 err[KB_ERRLEN], *text;
+	int	 rc;
 
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	log_set_level(LOGL_ERROR);
-	if (load_config("[retention]\nall = 1h\nhourly = off\ndaily = 2d\nweekly = off\n"
-	    "monthly = off\n", &cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
+	text = conf_text("[retention]\nall = 1h\nhourly = off\ndaily = 2d\nweekly = off\n"
+	    "monthly = off\n");
+	rc = tu_runner_open(&r, dir, text);
+	free(text);
+	if (rc == -1)
 		return -1;
-	}
-	runner_init(&r, cfg);
-	if (runner_open_storage(&r, err, sizeof(err)) == -1 ||
-	    runner_state_open(&r, err, sizeof(err)) == -1) {
+	if (runner_state_open(&r, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}

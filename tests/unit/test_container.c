@@ -223,13 +223,24 @@ test_fresh_salt(void **state)
 	tbuf_free(&b);
 }
 
-/* Three frames plus 100 bytes, encrypted with key_a or not. */
+/*
+ * Three frames plus 100 bytes, encrypted with key_a or not; the data into
+ * *data (NULL: not wanted).
+ */
 static void
 three_frames(const struct container_secret *s, struct tbuf *stored, unsigned char **data)
 {
-	*data = make_data(3 * FS + 100, 7);
-	write_container(*data, 3 * FS + 100, s, 0, stored, NULL);
+	unsigned char	*d = make_data(3 * FS + 100, 7);
+
+	write_container(d, 3 * FS + 100, s, 0, stored, NULL);
+	if (data != NULL)
+		*data = d;
+	else
+		free(d);
 }
+
+/* Most kinds of damage are tried unencrypted and with raw_a: secrets[i], i of them. */
+static const struct container_secret *const secrets[] = { NULL, &raw_a };
 
 static void
 expect_error(const struct tbuf *stored, const struct container_secret *s, size_t ns,
@@ -256,9 +267,8 @@ static void
 test_flip_header(void **state)
 {
 	struct tbuf	 stored;
-	unsigned char	*data;
 
-	three_frames(NULL, &stored, &data);
+	three_frames(NULL, &stored, NULL);
 	stored.data[40] ^= 1;		/* salt: covered only by the checksum */
 	expect_error(&stored, NULL, 0,
 	    "backup 20261124T030000Z: header checksum mismatch", 0);
@@ -270,50 +280,42 @@ test_flip_header(void **state)
 	stored.data[9] = 2;
 	expect_error(&stored, NULL, 0, "backup 20261124T030000Z: unsupported version 2", 0);
 	tbuf_free(&stored);
-	free(data);
 
-	three_frames(&raw_a, &stored, &data);
+	three_frames(&raw_a, &stored, NULL);
 	stored.data[70] ^= 0x80;		/* nonce prefix */
 	expect_error(&stored, &raw_a, 1,
 	    "backup 20261124T030000Z: header checksum mismatch", 0);
 	tbuf_free(&stored);
-	free(data);
 }
 
 static void
 test_flip_frame(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct tbuf			 stored;
-	unsigned char			*data;
-	size_t				 i;
+	struct tbuf	 stored;
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
+		three_frames(secrets[i], &stored, NULL);
 		stored.data[HDR + FRAME + 5 + 1000] ^= 4;
 		expect_error(&stored, secrets[i], i, AUTH(1), FS);
 		stored.data[HDR + FRAME + 5 + 1000] ^= 4;
 		stored.data[HDR + 2 * FRAME - 1] ^= 4;	/* tag of frame 1 */
 		expect_error(&stored, secrets[i], i, AUTH(1), FS);
 		tbuf_free(&stored);
-		free(data);
 	}
 }
 
 static void
 test_flip_trailer(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct tbuf			 stored;
-	unsigned char			*data;
-	size_t				 i;
+	struct tbuf	 stored;
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
+		three_frames(secrets[i], &stored, NULL);
 		stored.data[stored.len - TRAILER + 5 + 7] ^= 1;	/* frame count */
 		expect_error(&stored, secrets[i], i, AUTH(4), 3 * FS + 100);
 		tbuf_free(&stored);
-		free(data);
 	}
 }
 
@@ -321,10 +323,9 @@ static void
 test_truncated(void **state)
 {
 	struct tbuf	 stored, out;
-	unsigned char	*data;
 	char		 err[KB_ERRLEN];
 
-	three_frames(&raw_a, &stored, &data);
+	three_frames(&raw_a, &stored, NULL);
 	/* In the middle of frame 2. */
 	assert_int_equal(read_container(stored.data, HDR + 2 * FRAME + 1000, &raw_a, 1, -100000,
 	    &out, err, sizeof(err), NULL), -1);
@@ -350,25 +351,22 @@ test_truncated(void **state)
 	assert_string_equal(err, "backup 20261124T030000Z is truncated in its header");
 	tbuf_free(&out);
 	tbuf_free(&stored);
-	free(data);
 }
 
 static void
 test_swapped(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct tbuf			 stored;
-	unsigned char			*data, *tmp = xmalloc(FRAME);
-	size_t				 i;
+	struct tbuf	 stored;
+	unsigned char	*tmp = xmalloc(FRAME);
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
+		three_frames(secrets[i], &stored, NULL);
 		memcpy(tmp, stored.data + HDR, FRAME);
 		memmove(stored.data + HDR, stored.data + HDR + FRAME, FRAME);
 		memcpy(stored.data + HDR + FRAME, tmp, FRAME);
 		expect_error(&stored, secrets[i], i, AUTH(0), 0);
 		tbuf_free(&stored);
-		free(data);
 	}
 	free(tmp);
 }
@@ -376,48 +374,41 @@ test_swapped(void **state)
 static void
 test_duplicated(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct tbuf			 stored, dup;
-	unsigned char			*data;
-	size_t				 i;
+	struct tbuf	 stored, dup;
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
+		three_frames(secrets[i], &stored, NULL);
 		memset(&dup, 0, sizeof(dup));
 		tbuf_add(&dup, stored.data, HDR + FRAME);
 		tbuf_add(&dup, stored.data + HDR, stored.len - HDR);
 		expect_error(&dup, secrets[i], i, AUTH(1), FS);
 		tbuf_free(&dup);
 		tbuf_free(&stored);
-		free(data);
 	}
 }
 
 static void
 test_dropped(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct tbuf			 stored;
-	unsigned char			*data;
-	size_t				 i;
+	struct tbuf	 stored;
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
+		three_frames(secrets[i], &stored, NULL);
 		/* Frame 1 removed. */
 		memmove(stored.data + HDR + FRAME, stored.data + HDR + 2 * FRAME,
 		    stored.len - HDR - 2 * FRAME);
 		stored.len -= FRAME;
 		expect_error(&stored, secrets[i], i, AUTH(1), FS);
 		tbuf_free(&stored);
-		free(data);
 
 		/* The last (short) data frame removed: the trailer follows a full one. */
-		three_frames(secrets[i], &stored, &data);
+		three_frames(secrets[i], &stored, NULL);
 		memmove(stored.data + HDR + 3 * FRAME, stored.data + stored.len - TRAILER, TRAILER);
 		stored.len = HDR + 3 * FRAME + TRAILER;
 		expect_error(&stored, secrets[i], i, AUTH(3), 3 * FS);
 		tbuf_free(&stored);
-		free(data);
 	}
 }
 
@@ -425,30 +416,26 @@ static void
 test_trailing_garbage(void **state)
 {
 	struct tbuf	 stored;
-	unsigned char	*data;
 
-	three_frames(&raw_a, &stored, &data);
+	three_frames(&raw_a, &stored, NULL);
 	tbuf_add(&stored, "", 1);	/* one zero byte */
 	expect_error(&stored, &raw_a, 1,
 	    "backup 20261124T030000Z has data after its trailer", 3 * FS + 100);
 	tbuf_free(&stored);
-	free(data);
 }
 
 static void
 test_wrong_key(void **state)
 {
 	struct tbuf	 stored;
-	unsigned char	*data;
 
-	three_frames(&raw_a, &stored, &data);
+	three_frames(&raw_a, &stored, NULL);
 	expect_error(&stored, &raw_b, 1, AUTH(0), 0);
 	expect_error(&stored, NULL, 0, "backup 20261124T030000Z is encrypted but no "
 	    "encryption key is configured", 0);
 	expect_error(&stored, &pass_a, 1, "backup 20261124T030000Z is encrypted with a "
 	    "raw key but none is configured", 0);
 	tbuf_free(&stored);
-	free(data);
 
 	write_container((const unsigned char *)"hello", 5, &pass_a, 0, &stored, NULL);
 	{

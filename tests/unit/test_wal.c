@@ -366,31 +366,19 @@ static int64_t		 T0 = INT64_C(1796157000);
 static int
 setup(void **state)
 {
-	struct config	*cfg;
-	char		 err[KB_ERRLEN], *path, *text;
+	char	*text;
+	int	 rc;
 
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	log_set_level(LOGL_ERROR);
-	path = path_join(dir, "kb.conf");
 	text = xasprintf("[backup]\nname = orders\nnamespace = test\nengine = postgres\n"
 	    "workdir = %s\n\n[postgres]\nhost = 127.0.0.1\nuser = u\ndatabase = d\n"
 	    "method = physical\n\n[storage]\ntype = file\npath = %s/store\n", dir, dir);
-	tu_write_text(path, text);
+	rc = tu_runner_open(&r, dir, text);
 	free(text);
-	if (runner_config_load(path, &cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
-		free(path);
-		return -1;
-	}
-	free(path);
-	runner_init(&r, cfg);
-	if (runner_open_storage(&r, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
 	memset(&kr, 0, sizeof(kr));
-	return 0;
+	return rc;
 }
 
 static int

@@ -14,6 +14,8 @@
 #include <curl/curl.h>
 
 #include "common/util.h"
+#include "runner/runner.h"
+#include "runner/schema.h"
 #include "tests/unit/testutil.h"
 
 void
@@ -98,6 +100,28 @@ tu_rmtree(const char *dir)
 	free(cmd);
 	if (rc != 0) {
 		fprintf(stderr, "could not remove %s\n", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tu_runner_open(struct runner *r, const char *dir, const char *conf)
+{
+	struct config	*cfg;
+	char		 err[KB_ERRLEN], *path = path_join(dir, "kb.conf");
+	int		 rc;
+
+	tu_write_text(path, conf);
+	rc = runner_config_load(path, &cfg, err, sizeof(err));
+	free(path);
+	if (rc == -1) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	runner_init(r, cfg);
+	if (runner_open_storage(r, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
 	return 0;

@@ -4,7 +4,7 @@
  * collect output into, with the callbacks that fill it (curl, the byte
  * path's out(), the globals filter), what a text must and must not hold,
  * a UTC time from text, files and trees of a test's temporary directory,
- * and the counters that the S3 test proxy (tests/s3/proxy.js) keeps.
+ * a runner of a config text, and the counters that the S3 test proxy (tests/s3/proxy.js) keeps.
  * Linked into every unit test (and fuzz target) by the Makefile.
  */
 #ifndef KB_TESTUTIL_H
@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 #include <time.h>
+
+struct runner;
 
 /* Always NUL-terminated once anything (even nothing) was added: text or bytes. */
 struct tbuf {
@@ -44,6 +46,12 @@ time_t	 tu_utc(const char *);
 void	 tu_write_text(const char *path, const char *text);
 /* rm -rf dir; 0, or -1 with a message on stderr. */
 int	 tu_rmtree(const char *dir);
+
+/*
+ * The runner of a config text, written to dir/kb.conf, with its storage
+ * open: 0, or -1 with the message on stderr (for a group's setup).
+ */
+int	 tu_runner_open(struct runner *, const char *dir, const char *conf);
 
 /* The body of a request to url, a new string; asserts the transfer worked. */
 char	*tu_http(const char *method, const char *url);
