@@ -116,6 +116,21 @@ check_and_backup_watched() {	# conf tool seen-arg password
 	! grep -aqr "$pw" "$KB_TMP/backups" || fail "password in storage"
 }
 
+# A backup with a wrong password fails, commits nothing into its own
+# storage, logs no password and leaves the workdir clean.  The engine's
+# section is on stdin; its password_env names KB_TEST_BAD_PW.
+wrong_password_fails() {	# engine
+	say "a wrong password fails, nothing committed"
+	write_engine_config "$KB_TMP/bad.conf" "$1" "$KB_TMP/bad-backups"
+	export KB_TEST_BAD_PW="wrong-${RANDOM}-secret"
+	run_runner -c "$KB_TMP/bad.conf" --once
+	expect_rc 1 "backup with a wrong password"
+	assert_contains "$KB_TMP/log" "backup failed" "failure message"
+	assert_not_contains "$KB_TMP/log" "$KB_TEST_BAD_PW" "password in the log"
+	expect_nothing_stored "$KB_TMP/bad-backups" "failed dump"
+	assert_workdir_clean "$KB_TMP/work" "workdir after failure"
+}
+
 # A wrapper for a tool of the runner's (in a directory of its own, named as
 # the tool): it passes stdin and arguments to the real tool, unless stdin
 # holds $KB_PAUSE_AT; then it writes its pid to $KB_TMP/paused and sleeps,

@@ -123,10 +123,7 @@ for job in backup "restore latest"; do
 	rm -f "$KB_TMP/silent"	# the daemon's first count of the backups gets answers
 	"$RUNNER" -c "$KB_TMP/kb.conf" run >/dev/null 2>"$KB_TMP/daemon.log" &
 	DPID=$!
-	for _ in $(seq 1 50); do
-		grep -q 'msg="daemon started"' "$KB_TMP/daemon.log" && break
-		sleep 0.1
-	done
+	wait_for_text "$KB_TMP/daemon.log" 'msg="daemon started"' 50 0.1
 	grep -q 'msg="daemon started"' "$KB_TMP/daemon.log" ||
 		fail "the daemon did not start: $(cat "$KB_TMP/daemon.log")"
 	touch "$KB_TMP/silent"	# its job's requests do not

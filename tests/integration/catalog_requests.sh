@@ -19,16 +19,8 @@ pg_start
 pg_load_sample shop 50
 write_pg_config "$KB_TMP/kb.conf" shop
 sed -i '/^\[storage\]/,$d' "$KB_TMP/kb.conf"
+S3_PREFIX=req s3_storage_section </dev/null >>"$KB_TMP/kb.conf"
 cat >>"$KB_TMP/kb.conf" <<EOF
-[storage]
-type = s3
-endpoint = $S3_ENDPOINT
-region = $S3_REGION
-bucket = $S3_BUCKET
-prefix = req
-path_style = true
-access_key = $S3_ACCESS_KEY
-secret_key_file = $KB_TMP/s3secret
 
 [retention]
 all = 3650d

@@ -134,17 +134,7 @@ configure() {	# file backend
 	sed -i "s|^workdir = .*|&\ntimezone = America/New_York|" "$1"
 	if [ "$2" = s3 ]; then
 		sed -i '/^\[storage\]/,$d' "$1"
-		cat >>"$1" <<EOF2
-[storage]
-type = s3
-endpoint = $S3_ENDPOINT
-region = $S3_REGION
-bucket = $S3_BUCKET
-prefix = $S3_PREFIX
-path_style = true
-access_key = $S3_ACCESS_KEY
-secret_key_file = $KB_TMP/s3secret
-EOF2
+		s3_storage_section </dev/null >>"$1"
 	fi
 	cat "$KB_TMP/retention.ini" >>"$1"
 }
