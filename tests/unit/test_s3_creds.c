@@ -248,6 +248,16 @@ try_list(struct storage *st, char *err, size_t errlen)
 		err[0] = '\0';
 }
 
+/* A listing of st that works. */
+static void
+list_ok(struct storage *st)
+{
+	char	err[KB_ERRLEN];
+
+	try_list(st, err, sizeof(err));
+	assert_string_equal(err, "");
+}
+
 /* No secret or token idp.js issued appears in s. */
 static void
 no_secrets(const char *s)
@@ -337,7 +347,7 @@ paced_upload(struct storage *st, const char *counter_name)
 static void
 test_web_identity(void **state)
 {
-	char		*tok, *jwt, err[KB_ERRLEN];
+	char		*tok, *jwt;
 	struct loc	 l = { NULL, NULL, "web-identity", { { NULL } } };
 	struct storage	*st;
 	long		 n;
@@ -352,15 +362,13 @@ test_web_identity(void **state)
 	l.kv[2][0] = "sts_endpoint";
 	l.kv[2][1] = getenv("S3_IDP");
 	st = open_loc(&l);
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	paced_upload(st, "sts");
 
 	/* revoked under a running location: ExpiredToken, fetched again */
 	n = idp_stat("sts");
 	free(idp("POST", "/__idp/expire"));
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	assert_int_equal(idp_stat("sts"), n + 1);
 	assert_true(tu_proxy_stat("ExpiredToken") >= 1);
 	storage_close(st);
@@ -392,7 +400,7 @@ test_pod_identity(void **state)
 {
 	struct loc	 l = { NULL, NULL, "pod-identity", { { NULL } } };
 	struct storage	*st;
-	char		*url, *tok, err[KB_ERRLEN];
+	char		*url, *tok;
 
 	if (!live())
 		skip();
@@ -401,8 +409,7 @@ test_pod_identity(void **state)
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tok, 1);
 	st = open_loc(&l);
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	paced_upload(st, "container");
 	storage_close(st);
 
@@ -424,7 +431,6 @@ test_imds(void **state)
 {
 	struct loc	 l = { NULL, NULL, "imds", { { NULL } } };
 	struct storage	*st;
-	char		 err[KB_ERRLEN];
 	long		 tokens;
 
 	if (!live())
@@ -432,8 +438,7 @@ test_imds(void **state)
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", getenv("S3_IDP"), 1);
 	tokens = idp_stat("imdsToken");
 	st = open_loc(&l);
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	assert_int_equal(idp_stat("imdsToken"), tokens + 1);	/* IMDSv2: token first */
 	paced_upload(st, "imdsCreds");
 	storage_close(st);
@@ -493,7 +498,7 @@ test_rgw_sts(void **state)
 {
 	struct loc	 l = { NULL, NULL, "web-identity", { { NULL } } };
 	struct storage	*st;
-	char		*tok, err[KB_ERRLEN];
+	char		*tok;
 
 	if (!live() || getenv("S3_RGW_ENDPOINT") == NULL)
 		skip();
@@ -509,8 +514,7 @@ test_rgw_sts(void **state)
 	l.kv[3][0] = "role_session_duration";
 	l.kv[3][1] = "4s";
 	st = open_loc(&l);
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	/* RGW refuses a session past its end (AccessDenied): this must not see one */
 	paced_upload(st, NULL);
 	storage_close(st);

@@ -25,7 +25,6 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "engines/pg_wal.h"
-#include "runner/schema.h"
 #include "runner/wal/archive.h"
 #include "runner/wal/chain.h"
 #include "runner/wal/walobj.h"
