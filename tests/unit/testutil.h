@@ -2,10 +2,11 @@
  * testutil: what several unit tests (and tests/fuzz/fuzz_pg_globals) share,
  * so that each test file holds only its own cases: a growing buffer to
  * collect output into, with the callbacks that fill it (curl, the byte
- * path's out(), the globals filter), what a text must and must not hold,
- * a UTC time from text, files and trees of a test's temporary directory,
- * a runner of a config text, and the counters that the S3 test proxy (tests/s3/proxy.js) keeps.
- * Linked into every unit test (and fuzz target) by the Makefile.
+ * path's out(), the globals filter); what a text must and must not hold; a
+ * UTC time from text; files and trees of a test's temporary directory; a
+ * runner of a config text; the counters that the S3 test proxy
+ * (tests/s3/proxy.js) keeps.  The Makefile links it into every unit test
+ * and fuzz target.
  */
 #ifndef KB_TESTUTIL_H
 #define KB_TESTUTIL_H
