@@ -63,6 +63,8 @@ COMMON_OBJ	:= $(COMMON_SRC:%.c=$(O)/%.o)
 RUNNER_OBJ	:= $(RUNNER_SRC:%.c=$(O)/%.o)
 OPERATOR_OBJ	:= $(OPERATOR_SRC:%.c=$(O)/%.o)
 UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+# What the unit tests (and fuzz targets) share: tests/unit/testutil.h.
+TESTUTIL_OBJ	:= $(O)/tests/unit/testutil.o
 
 LIBCOMMON	:= $(O)/libkbcommon.a
 LIBRUNNER	:= $(O)/libkbrunner.a
@@ -104,10 +106,10 @@ $(OPERATOR): $(O)/operator/main.o $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
 	@$(CC) $(LDFLAGS) -Wl,--gc-sections -Wl,--as-needed -o $@ $^ $(OPERATOR_LIBS) -lm
 
 # Every unit test links every library: the archives contribute only what a test uses.
-$(O)/tests/%: tests/unit/%.c $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
+$(UNIT_BIN): $(O)/tests/%: tests/unit/%.c $(TESTUTIL_OBJ) $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON) \
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TESTUTIL_OBJ) $(LIBOPERATOR) $(LIBRUNNER) $(LIBCOMMON) \
 		$(TEST_LIBS) $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
 
 check: deps
@@ -138,7 +140,8 @@ install: all
 # The sources are compiled once (instrumented, without libFuzzer's main) for every target.
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	      -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -I. $(PKG_CFLAGS)
-FUZZ_OBJ	:= $(patsubst $(O)/%,$(O)/fuzz/obj/%,$(COMMON_OBJ) $(RUNNER_OBJ) $(OPERATOR_OBJ))
+FUZZ_OBJ	:= $(patsubst $(O)/%,$(O)/fuzz/obj/%,$(COMMON_OBJ) $(RUNNER_OBJ) $(OPERATOR_OBJ) \
+		   $(TESTUTIL_OBJ))
 FUZZ_BIN	:= $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 
 fuzz: $(FUZZ_BIN)
@@ -151,7 +154,7 @@ $(O)/fuzz/obj/%.o: %.c
 $(FUZZ_BIN): $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@echo "  CLANG   $@"
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
-		$(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
+		$(TEST_LIBS) $(OPERATOR_LIBS) $(RUNNER_LIBS) -lm
 
 bench: all
 	@KBACKUP_RUNNER=$(abspath $(RUNNER)) bench/run
@@ -165,4 +168,4 @@ clean:
 	rm -rf build build-san bin
 
 -include $(COMMON_OBJ:.o=.d) $(RUNNER_OBJ:.o=.d) $(OPERATOR_OBJ:.o=.d) $(O)/runner/main.d $(O)/operator/main.d \
-	 $(FUZZ_OBJ:.o=.d)
+	 $(TESTUTIL_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

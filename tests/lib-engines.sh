@@ -88,6 +88,49 @@ watch_cmdlines() {
 }
 stop_watch() { kill "$KB_WATCHER" 2>/dev/null || true; wait "$KB_WATCHER" 2>/dev/null || true; }
 
+# check, then a backup (--once) of conf watching tool: committed, the tool
+# seen with an argument of its dump (when it ran long enough to be seen),
+# the password neither in its argv nor in the log nor in storage, the
+# workdir clean.  For the engines whose tool runs once per backup.
+check_and_backup_watched() {	# conf tool seen-arg password
+	local conf=$1 tool=$2 seen=$3 pw=$4
+
+	say "check"
+	run_runner -c "$conf" check
+	expect_rc 0 "check"
+
+	say "backup, watching $tool's command line"
+	watch_cmdlines "$tool"
+	run_runner -c "$conf" --once
+	stop_watch
+	expect_rc 0 "backup"
+	assert_contains "$KB_TMP/log" 'msg="backup committed"' "backup log"
+	if [ -s "$KB_TMP/cmdlines" ]; then
+		assert_contains "$KB_TMP/cmdlines" "$seen" "$tool seen"
+		assert_not_contains "$KB_TMP/cmdlines" "$pw" "password in $tool's argv"
+	else
+		echo "note: $tool ran too briefly to be seen"
+	fi
+	assert_not_contains "$KB_TMP/all.log" "$pw" "password in the log"
+	assert_workdir_clean "$KB_TMP/work" "workdir"
+	! grep -aqr "$pw" "$KB_TMP/backups" || fail "password in storage"
+}
+
+# A backup with a wrong password fails, commits nothing into its own
+# storage, logs no password and leaves the workdir clean.  The engine's
+# section is on stdin; its password_env names KB_TEST_BAD_PW.
+wrong_password_fails() {	# engine
+	say "a wrong password fails, nothing committed"
+	write_engine_config "$KB_TMP/bad.conf" "$1" "$KB_TMP/bad-backups"
+	export KB_TEST_BAD_PW="wrong-${RANDOM}-secret"
+	run_runner -c "$KB_TMP/bad.conf" --once
+	expect_rc 1 "backup with a wrong password"
+	assert_contains "$KB_TMP/log" "backup failed" "failure message"
+	assert_not_contains "$KB_TMP/log" "$KB_TEST_BAD_PW" "password in the log"
+	expect_nothing_stored "$KB_TMP/bad-backups" "failed dump"
+	assert_workdir_clean "$KB_TMP/work" "workdir after failure"
+}
+
 # A wrapper for a tool of the runner's (in a directory of its own, named as
 # the tool): it passes stdin and arguments to the real tool, unless stdin
 # holds $KB_PAUSE_AT; then it writes its pid to $KB_TMP/paused and sleeps,

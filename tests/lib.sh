@@ -65,6 +65,16 @@ run_runner_term_when() {	# probe args...
 	set -e
 	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
 }
+# Waits until file holds text (a fixed string), looking tries times, every
+# interval seconds; the caller asserts what it waited for.
+wait_for_text() {	# file text tries interval
+	local i
+	for ((i = 0; i < $3; i++)); do
+		grep -qF -- "$2" "$1" && return 0
+		sleep "$4"
+	done
+	return 0
+}
 # Files a job left in a workdir: anything but a state directory's lock and runner id.
 workdir_leftovers() {	# workdir
 	find "$1" -type f ! -name lock ! -name runner-id 2>/dev/null || true
@@ -110,6 +120,21 @@ free_port() {
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
 	done
 	fail "no free port"
+}
+
+# Starts the S3 harness (tests/s3/harness.sh: s3rver behind the checking
+# proxy) in $KB_TMP/s3, stopped at exit; points the AWS CLI at it and puts
+# its secret key in $KB_TMP/s3secret, which the harness's s3_storage_section
+# then names in secret_key_file.
+s3_setup() {
+	. "$KB_TOP/tests/s3/harness.sh"
+	s3_start "$KB_TMP/s3" >/dev/null || fail "s3 harness did not start"
+	at_exit "s3_stop"
+	export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+	export AWS_DEFAULT_REGION=$S3_REGION AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
+	printf '%s' "$S3_SECRET_KEY" >"$KB_TMP/s3secret"
+	chmod 600 "$KB_TMP/s3secret"
+	S3_SECRET_FILE=$KB_TMP/s3secret
 }
 
 as_pg() {

@@ -11,27 +11,12 @@
 
 #include "common/util.h"
 #include "engines/pg_globals.h"
+#include "tests/unit/testutil.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-struct sink {
-	char	*buf;
-	size_t	 len;
-};
-
 static int
-collect(const char *buf, size_t len, void *arg, char *err, size_t errlen)
-{
-	struct sink	*s = arg;
-
-	s->buf = xreallocarray(s->buf, s->len + len + 1, 1);
-	memcpy(s->buf + s->len, buf, len);
-	s->len += len;
-	return 0;
-}
-
-static int
-run(const char *in, size_t len, size_t step, int replace, struct sink *s)
+run(const char *in, size_t len, size_t step, int replace, struct tbuf *s)
 {
 	static char		*roles[] = { "postgres", "alice", "bob ü", NULL };
 	static char		*spaces[] = { "pg_default", "fast", NULL };
@@ -40,7 +25,7 @@ run(const char *in, size_t len, size_t step, int replace, struct sink *s)
 	size_t			 i, n;
 	int			 rc = 0;
 
-	g = pg_globals_new(roles, spaces, "postgres", replace, collect, s);
+	g = pg_globals_new(roles, spaces, "postgres", replace, tbuf_text_out, s);
 	for (i = 0; i < len && rc == 0; i += n) {
 		n = step == 0 || len - i < step ? len - i : step;
 		rc = pg_globals_feed(g, in + i, n, err, sizeof(err));
@@ -54,7 +39,7 @@ run(const char *in, size_t len, size_t step, int replace, struct sink *s)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sink	a = { NULL, 0 }, b = { NULL, 0 };
+	struct tbuf	a = { 0 }, b = { 0 };
 	int		ra, rb, replace;
 
 	if (size < 1)
@@ -62,10 +47,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	replace = data[0] & 1;
 	ra = run((const char *)data + 1, size - 1, 0, replace, &a);
 	rb = run((const char *)data + 1, size - 1, 1 + (data[0] >> 1) % 17, replace, &b);
-	if (ra != rb || a.len != b.len || (a.len > 0 && memcmp(a.buf, b.buf, a.len) != 0) ||
+	if (ra != rb || a.len != b.len || (a.len > 0 && memcmp(a.data, b.data, a.len) != 0) ||
 	    a.len > size - 1)
 		abort();
-	free(a.buf);
-	free(b.buf);
+	tbuf_free(&a);
+	tbuf_free(&b);
 	return 0;
 }

@@ -71,16 +71,10 @@ secret_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 EOF
 sqlite3 "$KB_TMP/app.db" "CREATE TABLE t (x); INSERT INTO t VALUES (1)"
 
-# stops WHAT SIGNAL STATUS args...: the runner, signalled after a second, ends
-# within two more with STATUS.
-stops() {
-	local what=$1 sig=$2 want=$3 pid i
-	shift 3
-	"$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log" &
-	pid=$!
-	sleep 1
-	kill -0 "$pid" 2>/dev/null || fail "$what: ended before the signal: $(tail -3 "$KB_TMP/log")"
-	kill "-$sig" "$pid"
+# ends_after PID WHAT SIGNAL: PID, just sent SIGNAL, ends within 2 s (or is
+# killed, and the test fails).
+ends_after() {
+	local pid=$1 what=$2 sig=$3 i
 	for i in $(seq 1 20); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -89,6 +83,19 @@ stops() {
 		kill -9 "$pid"
 		fail "$what: still running 2 s after SIG$sig"
 	fi
+}
+
+# stops WHAT SIGNAL STATUS args...: the runner, signalled after a second, ends
+# within two more with STATUS.
+stops() {
+	local what=$1 sig=$2 want=$3 pid
+	shift 3
+	"$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log" &
+	pid=$!
+	sleep 1
+	kill -0 "$pid" 2>/dev/null || fail "$what: ended before the signal: $(tail -3 "$KB_TMP/log")"
+	kill "-$sig" "$pid"
+	ends_after "$pid" "$what" "$sig"
 	set +e
 	wait "$pid"
 	rc=$?
@@ -116,10 +123,7 @@ for job in backup "restore latest"; do
 	rm -f "$KB_TMP/silent"	# the daemon's first count of the backups gets answers
 	"$RUNNER" -c "$KB_TMP/kb.conf" run >/dev/null 2>"$KB_TMP/daemon.log" &
 	DPID=$!
-	for _ in $(seq 1 50); do
-		grep -q 'msg="daemon started"' "$KB_TMP/daemon.log" && break
-		sleep 0.1
-	done
+	wait_for_text "$KB_TMP/daemon.log" 'msg="daemon started"' 50 0.1
 	grep -q 'msg="daemon started"' "$KB_TMP/daemon.log" ||
 		fail "the daemon did not start: $(cat "$KB_TMP/daemon.log")"
 	touch "$KB_TMP/silent"	# its job's requests do not
@@ -128,14 +132,7 @@ for job in backup "restore latest"; do
 	TPID=$!
 	sleep 1
 	kill -INT "$DPID"
-	for _ in $(seq 1 20); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$DPID" 2>/dev/null; then
-		kill -9 "$DPID"
-		fail "daemon during $job: still running 2 s after SIGINT"
-	fi
+	ends_after "$DPID" "daemon during $job" INT
 	set +e
 	wait "$DPID"
 	rc=$?

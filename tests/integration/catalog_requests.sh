@@ -13,28 +13,14 @@ command -v node >/dev/null || skip "node not installed"
 command -v aws >/dev/null || skip "aws CLI not installed"
 N=${KB_REQUESTS_BACKUPS:-1000}
 
-. "$KB_TOP/tests/s3/harness.sh"
-s3_start "$KB_TMP/s3" >/dev/null || fail "s3 harness did not start"
-at_exit "s3_stop"
-export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
-export AWS_DEFAULT_REGION=$S3_REGION AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
-printf '%s' "$S3_SECRET_KEY" >"$KB_TMP/s3secret"
-chmod 600 "$KB_TMP/s3secret"
+s3_setup
 
 pg_start
 pg_load_sample shop 50
 write_pg_config "$KB_TMP/kb.conf" shop
 sed -i '/^\[storage\]/,$d' "$KB_TMP/kb.conf"
+S3_PREFIX=req s3_storage_section </dev/null >>"$KB_TMP/kb.conf"
 cat >>"$KB_TMP/kb.conf" <<EOF
-[storage]
-type = s3
-endpoint = $S3_ENDPOINT
-region = $S3_REGION
-bucket = $S3_BUCKET
-prefix = req
-path_style = true
-access_key = $S3_ACCESS_KEY
-secret_key_file = $KB_TMP/s3secret
 
 [retention]
 all = 3650d

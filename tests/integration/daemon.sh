@@ -86,10 +86,7 @@ say "SIGHUP with a broken config keeps the old one"
 cp "$KB_TMP/kb.conf" "$KB_TMP/kb.conf.good"
 sed -i 's/^schedule = .*/schedule = 61 * * * */' "$KB_TMP/kb.conf"
 kill -HUP $DPID
-for _ in $(seq 1 20); do
-	grep -q "configuration not reloaded" "$KB_TMP/daemon.log" && break
-	sleep 0.25
-done
+wait_for_text "$KB_TMP/daemon.log" "configuration not reloaded" 20 0.25
 assert_contains "$KB_TMP/daemon.log" "configuration not reloaded" "bad reload"
 kill -0 $DPID || fail "daemon died on a bad reload"
 
@@ -98,10 +95,7 @@ cp "$KB_TMP/kb.conf.good" "$KB_TMP/kb.conf"
 sed -i 's/^schedule = .*/schedule = @daily/' "$KB_TMP/kb.conf"
 printf '\n[hooks]\nbefore = /bin/sleep 3\n' >>"$KB_TMP/kb.conf"
 kill -HUP $DPID
-for _ in $(seq 1 40); do
-	grep -q "configuration reloaded" "$KB_TMP/daemon.log" && break
-	sleep 0.25
-done
+wait_for_text "$KB_TMP/daemon.log" "configuration reloaded" 40 0.25
 assert_contains "$KB_TMP/daemon.log" "configuration reloaded" "reload"
 for _ in $(seq 1 40); do	# a scheduled backup may still be running
 	"$RUNNER" -c "$KB_TMP/kb.conf" trigger status 2>/dev/null | grep -q '^idle' && break

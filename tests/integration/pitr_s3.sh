@@ -19,16 +19,7 @@ openssl rand -hex 32 >"$KB_TMP/enckey"
 chmod 600 "$KB_TMP/s3secret" "$KB_TMP/enckey"
 pitr_own "$KB_TMP/s3secret" "$KB_TMP/enckey"
 s3_section() {	# key-file
-	cat <<EOF2
-[storage]
-type = s3
-endpoint = $S3_ENDPOINT
-region = $S3_REGION
-bucket = $S3_BUCKET
-prefix = pitr
-path_style = true
-access_key = $S3_ACCESS_KEY
-secret_key_file = $KB_TMP/s3secret
+	S3_PREFIX=pitr S3_SECRET_FILE=$KB_TMP/s3secret s3_storage_section <<EOF2
 encryption_key_format = raw
 encryption_key_file = $1
 EOF2

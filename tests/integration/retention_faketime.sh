@@ -84,6 +84,17 @@ snapshot() {	# dir
 	done <"$d/ids"
 	st_get "$ROOT/labels.json" >"$d/labels.json" 2>/dev/null || echo '{"backups":[]}' >"$d/labels.json"
 }
+# When backup ID finished, from the last snapshot's manifest.
+finished_at() {	# id
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["finished"])' \
+		"$KB_TMP/snap/m/$1.json"
+}
+# The time (YYYY-MM-DDTHH:MM:SSZ) one second before $1.
+second_before() {	# time
+	python3 -c 'import sys, datetime as d
+t = d.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ") - d.timedelta(seconds=1)
+print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"
+}
 # Storage as bytes: every key with its content's hash.
 fingerprint() {
 	local k
@@ -123,17 +134,7 @@ configure() {	# file backend
 	sed -i "s|^workdir = .*|&\ntimezone = America/New_York|" "$1"
 	if [ "$2" = s3 ]; then
 		sed -i '/^\[storage\]/,$d' "$1"
-		cat >>"$1" <<EOF2
-[storage]
-type = s3
-endpoint = $S3_ENDPOINT
-region = $S3_REGION
-bucket = $S3_BUCKET
-prefix = $S3_PREFIX
-path_style = true
-access_key = $S3_ACCESS_KEY
-secret_key_file = $KB_TMP/s3secret
-EOF2
+		s3_storage_section </dev/null >>"$1"
 	fi
 	cat "$KB_TMP/retention.ini" >>"$1"
 }
@@ -263,23 +264,17 @@ PY
 	local ids first second f1 f2
 	mapfile -t ids < <(st_ids | sort)
 	first=${ids[0]} second=${ids[1]}
-	f1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["finished"])' \
-		"$KB_TMP/snap/m/$first.json")
-	f2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["finished"])' \
-		"$KB_TMP/snap/m/$second.json")
+	f1=$(finished_at "$first")
+	f2=$(finished_at "$second")
 	run_runner -c "$CONF" restore --at "$f2" --dry-run
 	expect_rc 0 "restore --at exactly the second's finish time"
 	assert_contains "$KB_TMP/out" "would restore backup $second" "exactly at a finish time"
 	assert_contains "$KB_TMP/log" "id=$second" "the log says which backup was picked"
-	before2=$(python3 -c 'import sys, datetime as d
-t = d.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ") - d.timedelta(seconds=1)
-print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$f2")
+	before2=$(second_before "$f2")
 	run_runner -c "$CONF" restore --at "$before2" --dry-run
 	expect_rc 0 "restore --at one second before"
 	assert_contains "$KB_TMP/out" "would restore backup $first" "one second before"
-	before1=$(python3 -c 'import sys, datetime as d
-t = d.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ") - d.timedelta(seconds=1)
-print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))' "$f1")
+	before1=$(second_before "$f1")
 	run_runner -c "$CONF" restore --at "$before1" --dry-run
 	expect_rc 1 "restore --at before the first backup"
 	assert_contains "$KB_TMP/log" "the first one, $first, finished at $f1" \
@@ -294,13 +289,7 @@ retention_run file
 
 if [ "${KBACKUP_RETENTION_S3:-1}" != 0 ] && [ -f "$KB_TOP/tests/s3/harness.sh" ] &&
     command -v node >/dev/null && command -v aws >/dev/null; then
-	. "$KB_TOP/tests/s3/harness.sh"
-	s3_start "$KB_TMP/s3" >/dev/null || fail "s3 harness did not start"
-	at_exit "s3_stop"
-	export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
-	export AWS_DEFAULT_REGION=$S3_REGION AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
-	printf '%s' "$S3_SECRET_KEY" >"$KB_TMP/s3secret"
-	chmod 600 "$KB_TMP/s3secret"
+	s3_setup
 	S3_PREFIX=retention
 	retention_run s3
 else

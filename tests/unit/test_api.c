@@ -30,6 +30,7 @@
 #include "runner/service/api.h"
 #include "runner/service/control.h"
 #include "runner/service/jobrun.h"
+#include "tests/unit/testutil.h"
 
 #define TOKEN	"test-token-0123456789abcdef"
 
@@ -43,48 +44,23 @@ struct fixture {
 	uint16_t		 port;
 };
 
-struct buf {
-	char	*data;
-	size_t	 len;
-};
-
-static size_t
-collect(char *p, size_t size, size_t n, void *arg)
-{
-	struct buf	*b = arg;
-
-	b->data = xreallocarray(b->data, b->len + size * n + 1, 1);
-	memcpy(b->data + b->len, p, size * n);
-	b->len += size * n;
-	b->data[b->len] = '\0';
-	return size * n;
-}
-
-static size_t
-header(char *p, size_t size, size_t n, void *arg)
-{
-	struct buf	*b = arg;
-
-	return collect(p, size, n, b);
-}
-
 /* One request; the body parsed into *out (NULL if not JSON), headers into hdrs. */
 static long
 request(struct fixture *f, const char *method, const char *path, const char *auth,
-    const char *body, json_t **out, struct buf *hdrs)
+    const char *body, json_t **out, struct tbuf *hdrs)
 {
 	CURL			*c = curl_easy_init();
 	struct curl_slist	*h = NULL;
-	struct buf		 b = { NULL, 0 }, hb = { NULL, 0 };
+	struct tbuf		 b = { 0 }, hb = { 0 };
 	char			 url[256];
 	long			 status = 0;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", f->port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tbuf_curl_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, tbuf_curl_write);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
 	if (auth != NULL)
 		h = curl_slist_append(h, auth);
@@ -112,16 +88,6 @@ str(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-static void
-write_text(const char *path, const char *text)
-{
-	FILE	*fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-}
-
 /* A runner of definition test/orders with the API (token NULL: without). */
 static void
 start(struct fixture *f, const char *token, const char *jobs)
@@ -138,7 +104,7 @@ start(struct fixture *f, const char *token, const char *jobs)
 	    "workdir = %s/work\n\n[sqlite]\npath = %s/db.sqlite\n\n[storage]\ntype = file\n"
 	    "path = %s/store\n\n[metrics]\nlisten = 127.0.0.1:9\n%s%s\n", f->dir, f->dir,
 	    f->dir, token != NULL ? "api_token = " : "", token != NULL ? token : "");
-	write_text(path, text);
+	tu_write_text(path, text);
 	free(text);
 	if (runner_config_load(path, &cfg, err, sizeof(err)) == -1)
 		fail_msg("%s", err);
@@ -147,7 +113,7 @@ start(struct fixture *f, const char *token, const char *jobs)
 	assert_int_equal(mkdir_p(f->r.state_dir, 0700, err, sizeof(err)), 0);
 	if (jobs != NULL) {
 		path = path_join(f->r.state_dir, "api-jobs.json");
-		write_text(path, jobs);
+		tu_write_text(path, jobs);
 		free(path);
 	}
 	assert_int_equal(runner_open_storage(&f->r, err, sizeof(err)), 0);
@@ -166,16 +132,12 @@ start(struct fixture *f, const char *token, const char *jobs)
 static void
 stop(struct fixture *f)
 {
-	char	*cmd;
-
 	api_stop(f->api);
 	control_stop(f->ctl);
 	http_stop(f->http);
 	jobrun_free(&f->jr);
 	runner_free(&f->r);
-	cmd = xasprintf("rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	assert_int_equal(tu_rmtree(f->dir), 0);
 }
 
 static void
@@ -201,7 +163,7 @@ test_unauthorized(void **state)
 		"Authorization: Bearer", NULL
 	};
 	struct fixture	 f;
-	struct buf	 h;
+	struct tbuf	 h;
 	json_t		*out;
 	size_t		 i;
 
@@ -345,7 +307,7 @@ static void
 test_paths(void **state)
 {
 	struct fixture	 f;
-	struct buf	 h;
+	struct tbuf	 h;
 	json_t		*out;
 
 	start(&f, TOKEN, NULL);
@@ -435,23 +397,21 @@ static void
 test_short_token(void **state)
 {
 	struct config	*cfg;
-	char		 err[KB_ERRLEN], dir[] = "/tmp/kb-api.XXXXXX", *path, *text, *cmd;
+	char		 err[KB_ERRLEN], dir[] = "/tmp/kb-api.XXXXXX", *path, *text;
 
 	assert_non_null(mkdtemp(dir));
 	path = xasprintf("%s/kb.conf", dir);
 	text = xasprintf("[backup]\nname = orders\nengine = sqlite\n\n[sqlite]\npath = "
 	    "%s/db\n\n[storage]\ntype = file\npath = %s/store\n\n[metrics]\n"
 	    "listen = 127.0.0.1:9\napi_token = short-secret\n", dir, dir);
-	write_text(path, text);
+	tu_write_text(path, text);
 	free(text);
 	assert_int_equal(runner_config_load(path, &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "[metrics] api_token"));
 	assert_non_null(strstr(err, "at least 16"));
 	assert_null(strstr(err, "short-secret"));
 	free(path);
-	cmd = xasprintf("rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	assert_int_equal(tu_rmtree(dir), 0);
 }
 
 int

@@ -28,19 +28,21 @@
 #include "runner/catalog/layout.h"
 #include "runner/cmd/jobs.h"
 #include "runner/schema.h"
+#include "tests/unit/testutil.h"
 
 #define DAY	86400
 
 static char		 dir[] = "/tmp/test_catalog.XXXXXX";
 static struct runner	 r;
 
-static void
-write_text(const char *path, const char *text)
+/* The config of the tests, these sections (retention) added. */
+static char *
+conf_text(const char *extra)
 {
-	char	err[KB_ERRLEN];
-
-	assert_int_equal(write_file_atomic(path, text, strlen(text), 0600, err,
-	    sizeof(err)), 0);
+	return xasprintf("[backup]\nname = orders\nnamespace = test\nengine = postgres\n"
+	    "workdir = %s\n\n[postgres]\nhost = 127.0.0.1\nuser = u\npassword = p\n"
+	    "database = d\n\n[storage]\ntype = file\npath = %s/store\n\n%s", dir, dir,
+	    extra);
 }
 
 static int
@@ -50,11 +52,8 @@ load_config(const char *extra, struct config **cfg, char *err, size_t errlen)
 	int	 rc;
 
 	path = path_join(dir, "kb.conf");
-	text = xasprintf("[backup]\nname = orders\nnamespace = test\nengine = postgres\n"
-	    "workdir = %s\n\n[postgres]\nhost = 127.0.0.1\nuser = u\npassword = p\n"
-	    "database = d\n\n[storage]\ntype = file\npath = %s/store\n\n%s", dir, dir,
-	    extra);
-	write_text(path, text);
+	text = conf_text(extra);
+	tu_write_text(path, text);
 	rc = runner_config_load(path, cfg, err, errlen);
 	free(text);
 	free(path);
@@ -64,20 +63,19 @@ load_config(const char *extra, struct config **cfg, char *err, size_t errlen)
 static int
 setup(void **state)
 {
-	struct config	*cfg;
-	char		 err[KB_ERRLEN];
+	char	 err[KB_ERRLEN], *text;
+	int	 rc;
 
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	log_set_level(LOGL_ERROR);
-	if (load_config("[retention]\nall = 1h\nhourly = off\ndaily = 2d\nweekly = off\n"
-	    "monthly = off\n", &cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
+	text = conf_text("[retention]\nall = 1h\nhourly = off\ndaily = 2d\nweekly = off\n"
+	    "monthly = off\n");
+	rc = tu_runner_open(&r, dir, text);
+	free(text);
+	if (rc == -1)
 		return -1;
-	}
-	runner_init(&r, cfg);
-	if (runner_open_storage(&r, err, sizeof(err)) == -1 ||
-	    runner_state_open(&r, err, sizeof(err)) == -1) {
+	if (runner_state_open(&r, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
@@ -87,13 +85,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	*cmd;
-
 	runner_free(&r);
-	cmd = xasprintf("rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-	free(cmd);
+	tu_rmtree(dir);
 	return 0;
 }
 
@@ -263,7 +256,7 @@ test_index_is_a_cache(void **state)
 
 	/* An index of garbage, or of another version: ignored, the manifests read. */
 	key = store_path("test/orders/labels.json");
-	write_text(key, "{\"version\":1,\"backups\":[");
+	tu_write_text(key, "{\"version\":1,\"backups\":[");
 	free(key);
 	open_catalog(&c);
 	assert_int_equal(c.stats.manifest_reads, 2);
@@ -291,7 +284,7 @@ test_prune_trusts_the_manifest(void **state)
 	at = strstr(text, want);	/* the index's copy of F's label; its stamp still matches */
 	assert_non_null(at);
 	memcpy(at, "2020", 4);
-	write_text(p, text);
+	tu_write_text(p, text);
 	free(text);
 	free(p);
 	assert_int_equal(job_prune(&r, NULL, &pr), EXIT_OK);

@@ -13,35 +13,7 @@
 
 #include "common/util.h"
 #include "runner/stream/compress.h"
-
-struct buf {
-	unsigned char	*p;
-	size_t		 len, cap;
-	size_t		 max_call;	/* largest single out() call */
-};
-
-static int
-buf_out(const void *p, size_t len, void *arg, char *err, size_t errlen)
-{
-	struct buf	*b = arg;
-
-	if (b->len + len > b->cap) {
-		b->cap = (b->len + len) * 2;
-		b->p = xreallocarray(b->p, b->cap, 1);
-	}
-	memcpy(b->p + b->len, p, len);
-	b->len += len;
-	if (len > b->max_call)
-		b->max_call = len;
-	return 0;
-}
-
-static void
-buf_free(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
+#include "tests/unit/testutil.h"
 
 /* Text-like data that compresses, or noise that does not. */
 static unsigned char *
@@ -63,14 +35,14 @@ make_data(size_t len, int noise)
 
 static void
 compress_all(enum container_compression comp, int level, int threads,
-    const unsigned char *data, size_t len, size_t chunk, struct buf *out)
+    const unsigned char *data, size_t len, size_t chunk, struct tbuf *out)
 {
 	struct compressor	*c;
 	char			 err[KB_ERRLEN];
 	size_t			 off, n;
 
 	memset(out, 0, sizeof(*out));
-	assert_int_equal(compressor_new(&c, comp, level, threads, buf_out, out, err,
+	assert_int_equal(compressor_new(&c, comp, level, threads, tbuf_out, out, err,
 	    sizeof(err)), 0);
 	for (off = 0; off < len; off += n) {
 		n = len - off < chunk ? len - off : chunk;
@@ -81,15 +53,16 @@ compress_all(enum container_compression comp, int level, int threads,
 }
 
 static int
-decompress_all(enum container_compression comp, const unsigned char *data, size_t len,
-    size_t chunk, struct buf *out, char *err, size_t errlen)
+decompress_all(enum container_compression comp, const void *in, size_t len,
+    size_t chunk, struct tbuf *out, char *err, size_t errlen)
 {
+	const unsigned char	*data = in;
 	struct decompressor	*d;
 	size_t			 off, n;
 	int			 rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	assert_int_equal(decompressor_new(&d, comp, buf_out, out, err, errlen), 0);
+	assert_int_equal(decompressor_new(&d, comp, tbuf_out, out, err, errlen), 0);
 	for (off = 0; off < len && rc == 0; off += n) {
 		n = len - off < chunk ? len - off : chunk;
 		rc = decompressor_write(d, data + off, n, err, errlen);
@@ -104,7 +77,7 @@ static void
 roundtrip(enum container_compression comp, int level, int threads, size_t len, int noise,
     size_t wchunk, size_t rchunk)
 {
-	struct buf	 z, out;
+	struct tbuf	 z, out;
 	unsigned char	*data = make_data(len, noise);
 	char		 err[KB_ERRLEN];
 
@@ -113,16 +86,16 @@ roundtrip(enum container_compression comp, int level, int threads, size_t len, i
 		assert_true(z.len < len / 4);
 	if (comp == CONTAINER_COMP_NONE)
 		assert_int_equal(z.len, len);
-	if (decompress_all(comp, z.p, z.len, rchunk, &out, err, sizeof(err)) != 0)
+	if (decompress_all(comp, z.data, z.len, rchunk, &out, err, sizeof(err)) != 0)
 		fail_msg("decompress (len %zu level %d threads %d): %s", len, level, threads, err);
 	assert_int_equal(out.len, len);
 	if (len > 0)
-		assert_memory_equal(out.p, data, len);
+		assert_memory_equal(out.data, data, len);
 	/* Bounded buffers: no single output call larger than zstd's stream buffer. */
 	if (comp == CONTAINER_COMP_ZSTD)
 		assert_true(out.max_call <= 256 * 1024);
-	buf_free(&z);
-	buf_free(&out);
+	tbuf_free(&z);
+	tbuf_free(&out);
 	free(data);
 }
 
@@ -148,33 +121,33 @@ test_none_roundtrip(void **state)
 static void
 test_truncated(void **state)
 {
-	struct buf	 z, out;
+	struct tbuf	 z, out;
 	unsigned char	*data = make_data(1 << 20, 1);
 	char		 err[KB_ERRLEN];
 
 	compress_all(CONTAINER_COMP_ZSTD, 3, 0, data, 1 << 20, 1 << 20, &z);
-	assert_int_equal(decompress_all(CONTAINER_COMP_ZSTD, z.p, z.len - 1, 4096, &out, err,
+	assert_int_equal(decompress_all(CONTAINER_COMP_ZSTD, z.data, z.len - 1, 4096, &out, err,
 	    sizeof(err)), -1);
 	assert_string_equal(err, "zstd stream is incomplete (truncated)");
-	buf_free(&out);
-	assert_int_equal(decompress_all(CONTAINER_COMP_ZSTD, z.p, 0, 4096, &out, err,
+	tbuf_free(&out);
+	assert_int_equal(decompress_all(CONTAINER_COMP_ZSTD, z.data, 0, 4096, &out, err,
 	    sizeof(err)), -1);
-	buf_free(&out);
-	buf_free(&z);
+	tbuf_free(&out);
+	tbuf_free(&z);
 	free(data);
 }
 
 static void
 test_garbage(void **state)
 {
-	struct buf	 out;
+	struct tbuf	 out;
 	unsigned char	*data = make_data(1000, 1);
 	char		 err[KB_ERRLEN];
 
 	assert_int_equal(decompress_all(CONTAINER_COMP_ZSTD, data, 1000, 100, &out, err,
 	    sizeof(err)), -1);
 	assert_true(startswith(err, "zstd: "));
-	buf_free(&out);
+	tbuf_free(&out);
 	free(data);
 }
 
@@ -185,11 +158,11 @@ test_bad_args(void **state)
 	struct decompressor	*d;
 	char			 err[KB_ERRLEN];
 
-	assert_int_equal(compressor_new(&c, CONTAINER_COMP_ZSTD, 0, 0, buf_out, NULL, err,
+	assert_int_equal(compressor_new(&c, CONTAINER_COMP_ZSTD, 0, 0, tbuf_out, NULL, err,
 	    sizeof(err)), -1);
 	assert_null(c);
-	assert_int_equal(compressor_new(&c, 7, 3, 0, buf_out, NULL, err, sizeof(err)), -1);
-	assert_int_equal(decompressor_new(&d, 7, buf_out, NULL, err, sizeof(err)), -1);
+	assert_int_equal(compressor_new(&c, 7, 3, 0, tbuf_out, NULL, err, sizeof(err)), -1);
+	assert_int_equal(decompressor_new(&d, 7, tbuf_out, NULL, err, sizeof(err)), -1);
 	assert_null(d);
 }
 /* zstd:auto's level changes between writes: one stream, read back as any other. */
@@ -197,7 +170,7 @@ static void
 test_level_changes(void **state)
 {
 	struct compressor	*c;
-	struct buf		 z, out;
+	struct tbuf		 z, out;
 	unsigned char		*data = make_data(6 << 20, 0);
 	char			 err[KB_ERRLEN];
 	size_t			 off, chunk = 128 * 1024;
@@ -205,7 +178,7 @@ test_level_changes(void **state)
 
 	(void)state;
 	memset(&z, 0, sizeof(z));
-	assert_int_equal(compressor_new(&c, CONTAINER_COMP_ZSTD, 3, 2, buf_out, &z, err,
+	assert_int_equal(compressor_new(&c, CONTAINER_COMP_ZSTD, 3, 2, tbuf_out, &z, err,
 	    sizeof(err)), 0);
 	for (off = 0; off < (6 << 20); off += chunk) {
 		if (off % (1 << 20) == 0)
@@ -215,12 +188,12 @@ test_level_changes(void **state)
 	}
 	assert_int_equal(compressor_finish(c, err, sizeof(err)), 0);
 	compressor_free(c);
-	if (decompress_all(CONTAINER_COMP_ZSTD, z.p, z.len, 65536, &out, err, sizeof(err)) != 0)
+	if (decompress_all(CONTAINER_COMP_ZSTD, z.data, z.len, 65536, &out, err, sizeof(err)) != 0)
 		fail_msg("decompress: %s", err);
 	assert_int_equal(out.len, 6 << 20);
-	assert_memory_equal(out.p, data, 6 << 20);
-	buf_free(&z);
-	buf_free(&out);
+	assert_memory_equal(out.data, data, 6 << 20);
+	tbuf_free(&z);
+	tbuf_free(&out);
 	free(data);
 }
 

@@ -15,17 +15,12 @@
 
 #include "common/util.h"
 #include "runner/stream/container.h"
+#include "tests/unit/testutil.h"
 
 #define FS	CONTAINER_FRAME_SIZE
 #define HDR	96
 #define FRAME	(5 + FS + 16)		/* a full data frame on disk */
 #define TRAILER	(5 + 16 + 16)
-
-struct buf {
-	unsigned char	*p;
-	size_t		 len, cap;
-	int		 calls;
-};
 
 static const unsigned char key_a[32] = "0123456789abcdef0123456789abcdef";
 static const unsigned char key_b[32] = "fedcba9876543210fedcba9876543210";
@@ -38,28 +33,6 @@ static const struct container_secret pass_a = {
 static const struct container_secret pass_b = {
 	"encryption_key_old.x", (const unsigned char *)"battery staple", 14, 0
 };
-
-static int
-buf_out(const void *p, size_t len, void *arg, char *err, size_t errlen)
-{
-	struct buf	*b = arg;
-
-	if (b->len + len > b->cap) {
-		b->cap = (b->len + len) * 2;
-		b->p = xreallocarray(b->p, b->cap, 1);
-	}
-	memcpy(b->p + b->len, p, len);
-	b->len += len;
-	b->calls++;
-	return 0;
-}
-
-static void
-buf_free(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
 
 /* Deterministic pseudo-random bytes. */
 static unsigned char *
@@ -81,14 +54,14 @@ make_data(size_t len, unsigned int seed)
 /* Writes data in chunks of chunk bytes (0: all at once) into *stored. */
 static void
 write_container(const unsigned char *data, size_t len, const struct container_secret *s,
-    size_t chunk, struct buf *stored, struct container_info *info)
+    size_t chunk, struct tbuf *stored, struct container_info *info)
 {
 	struct container_writer	*w;
 	char			 err[KB_ERRLEN];
 	size_t			 off, n;
 
 	memset(stored, 0, sizeof(*stored));
-	assert_int_equal(container_writer_new(&w, CONTAINER_COMP_ZSTD, s, buf_out, stored,
+	assert_int_equal(container_writer_new(&w, CONTAINER_COMP_ZSTD, s, tbuf_out, stored,
 	    err, sizeof(err)), 0);
 	for (off = 0; off < len; off += n) {
 		n = chunk == 0 || chunk > len - off ? len - off : chunk;
@@ -106,17 +79,18 @@ write_container(const unsigned char *data, size_t len, const struct container_se
  * holds the message of the first failure (feed or finish).
  */
 static int
-read_container(const unsigned char *stored, size_t len, const struct container_secret *s,
-    size_t ns, long chunk, struct buf *out, char *err, size_t errlen,
+read_container(const void *in, size_t len, const struct container_secret *s,
+    size_t ns, long chunk, struct tbuf *out, char *err, size_t errlen,
     struct container_info *info)
 {
+	const unsigned char	*stored = in;
 	struct container_reader	*r;
 	size_t			 off, n;
 	int			 rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	err[0] = '\0';
-	assert_int_equal(container_reader_new(&r, s, ns, "20261124T030000Z", buf_out, out,
+	assert_int_equal(container_reader_new(&r, s, ns, "20261124T030000Z", tbuf_out, out,
 	    err, errlen), 0);
 	srand(42);
 	for (off = 0; off < len && rc == 0; off += n) {
@@ -142,7 +116,7 @@ static void
 roundtrip(size_t len, const struct container_secret *s, size_t wchunk, long rchunk)
 {
 	struct container_info	 wi, ri;
-	struct buf		 stored, out;
+	struct tbuf		 stored, out;
 	unsigned char		*data = make_data(len, (unsigned)len);
 	char			 err[KB_ERRLEN];
 	size_t			 frames = (len + FS - 1) / FS;
@@ -153,16 +127,16 @@ roundtrip(size_t len, const struct container_secret *s, size_t wchunk, long rchu
 	assert_int_equal(wi.payload_bytes, len);
 	assert_int_equal(wi.frames, frames);
 	if (s != NULL && len > 64)	/* encrypted: the payload is not there in clear */
-		assert_true(memcmp(stored.p + HDR + 5, data, 64) != 0);
+		assert_true(memcmp(stored.data + HDR + 5, data, 64) != 0);
 	if (s == NULL && len > 0)
-		assert_memory_equal(stored.p + HDR + 5, data, len < FS ? len : FS);
+		assert_memory_equal(stored.data + HDR + 5, data, len < FS ? len : FS);
 
-	if (read_container(stored.p, stored.len, s, s != NULL, rchunk, &out, err,
+	if (read_container(stored.data, stored.len, s, s != NULL, rchunk, &out, err,
 	    sizeof(err), &ri) != 0)
 		fail_msg("read failed: %s", err);
 	assert_int_equal(out.len, len);
 	if (len > 0)
-		assert_memory_equal(out.p, data, len);
+		assert_memory_equal(out.data, data, len);
 	assert_int_equal(ri.frames, frames);
 	assert_int_equal(ri.payload_bytes, len);
 	assert_int_equal(ri.stored_bytes, stored.len);
@@ -170,8 +144,8 @@ roundtrip(size_t len, const struct container_secret *s, size_t wchunk, long rchu
 	assert_string_equal(ri.kdf, wi.kdf);
 	assert_string_equal(ri.salt_hex, wi.salt_hex);
 	assert_int_equal(ri.compression, CONTAINER_COMP_ZSTD);
-	buf_free(&stored);
-	buf_free(&out);
+	tbuf_free(&stored);
+	tbuf_free(&out);
 	free(data);
 }
 
@@ -193,7 +167,7 @@ static void
 test_roundtrip_raw(void **state)
 {
 	struct container_info	info;
-	struct buf		stored;
+	struct tbuf		stored;
 
 	roundtrip(0, &raw_a, 0, 0);
 	roundtrip(1, &raw_a, 0, 1);
@@ -206,14 +180,14 @@ test_roundtrip_raw(void **state)
 	assert_string_equal(info.cipher, "aes-256-gcm");
 	assert_string_equal(info.kdf, "raw");
 	assert_int_equal(strlen(info.salt_hex), 64);
-	buf_free(&stored);
+	tbuf_free(&stored);
 }
 
 static void
 test_roundtrip_passphrase(void **state)
 {
 	struct container_info	info;
-	struct buf		stored;
+	struct tbuf		stored;
 
 	roundtrip(0, &pass_a, 0, 0);
 	roundtrip(FS + 17, &pass_a, 0, -4096);
@@ -224,54 +198,65 @@ test_roundtrip_passphrase(void **state)
 	assert_int_equal(info.scrypt_n, 32768);
 	assert_int_equal(info.scrypt_r, 8);
 	assert_int_equal(info.scrypt_p, 1);
-	buf_free(&stored);
+	tbuf_free(&stored);
 
 	write_container((const unsigned char *)"x", 1, NULL, 0, &stored, &info);
 	assert_string_equal(info.cipher, "none");
 	assert_string_equal(info.kdf, "none");
 	assert_string_equal(info.salt_hex, "");
-	buf_free(&stored);
+	tbuf_free(&stored);
 }
 
 /* Same data twice under one key: salts, nonce prefixes and ciphertexts differ. */
 static void
 test_fresh_salt(void **state)
 {
-	struct buf	a, b;
+	struct tbuf	a, b;
 	unsigned char	data[100] = { 0 };
 
 	write_container(data, sizeof(data), &raw_a, 0, &a, NULL);
 	write_container(data, sizeof(data), &raw_a, 0, &b, NULL);
 	assert_int_equal(a.len, b.len);
-	assert_true(memcmp(a.p + 32, b.p + 32, 40) != 0);
-	assert_true(memcmp(a.p + HDR + 5, b.p + HDR + 5, sizeof(data)) != 0);
-	buf_free(&a);
-	buf_free(&b);
+	assert_true(memcmp(a.data + 32, b.data + 32, 40) != 0);
+	assert_true(memcmp(a.data + HDR + 5, b.data + HDR + 5, sizeof(data)) != 0);
+	tbuf_free(&a);
+	tbuf_free(&b);
 }
 
-/* Three frames plus 100 bytes, encrypted with key_a or not. */
+/*
+ * Three frames plus 100 bytes, encrypted with key_a or not; the data into
+ * *data (NULL: not wanted).
+ */
 static void
-three_frames(const struct container_secret *s, struct buf *stored, unsigned char **data)
+three_frames(const struct container_secret *s, struct tbuf *stored, unsigned char **data)
 {
-	*data = make_data(3 * FS + 100, 7);
-	write_container(*data, 3 * FS + 100, s, 0, stored, NULL);
+	unsigned char	*d = make_data(3 * FS + 100, 7);
+
+	write_container(d, 3 * FS + 100, s, 0, stored, NULL);
+	if (data != NULL)
+		*data = d;
+	else
+		free(d);
 }
 
+/* Most kinds of damage are tried unencrypted and with raw_a: secrets[i], i of them. */
+static const struct container_secret *const secrets[] = { NULL, &raw_a };
+
 static void
-expect_error(const struct buf *stored, const struct container_secret *s, size_t ns,
+expect_error(const struct tbuf *stored, const struct container_secret *s, size_t ns,
     const char *msg, size_t handed_out)
 {
-	struct buf	out;
+	struct tbuf	out;
 	char		err[KB_ERRLEN];
 	long		chunks[] = { 0, -200000, 1 << 20 };
 	size_t		i;
 
 	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
-		assert_int_equal(read_container(stored->p, stored->len, s, ns, chunks[i], &out,
+		assert_int_equal(read_container(stored->data, stored->len, s, ns, chunks[i], &out,
 		    err, sizeof(err), NULL), -1);
 		assert_string_equal(err, msg);
 		assert_int_equal(out.len, handed_out);
-		buf_free(&out);
+		tbuf_free(&out);
 	}
 }
 
@@ -281,120 +266,107 @@ expect_error(const struct buf *stored, const struct container_secret *s, size_t 
 static void
 test_flip_header(void **state)
 {
-	struct buf	 stored;
-	unsigned char	*data;
+	struct tbuf	 stored;
 
-	three_frames(NULL, &stored, &data);
-	stored.p[40] ^= 1;		/* salt: covered only by the checksum */
+	three_frames(NULL, &stored, NULL);
+	stored.data[40] ^= 1;		/* salt: covered only by the checksum */
 	expect_error(&stored, NULL, 0,
 	    "backup 20261124T030000Z: header checksum mismatch", 0);
-	stored.p[40] ^= 1;
-	stored.p[2] ^= 0x20;
+	stored.data[40] ^= 1;
+	stored.data[2] ^= 0x20;
 	expect_error(&stored, NULL, 0,
 	    "backup 20261124T030000Z: not a kbackup container (bad magic)", 0);
-	stored.p[2] ^= 0x20;
-	stored.p[9] = 2;
+	stored.data[2] ^= 0x20;
+	stored.data[9] = 2;
 	expect_error(&stored, NULL, 0, "backup 20261124T030000Z: unsupported version 2", 0);
-	buf_free(&stored);
-	free(data);
+	tbuf_free(&stored);
 
-	three_frames(&raw_a, &stored, &data);
-	stored.p[70] ^= 0x80;		/* nonce prefix */
+	three_frames(&raw_a, &stored, NULL);
+	stored.data[70] ^= 0x80;		/* nonce prefix */
 	expect_error(&stored, &raw_a, 1,
 	    "backup 20261124T030000Z: header checksum mismatch", 0);
-	buf_free(&stored);
-	free(data);
+	tbuf_free(&stored);
 }
 
 static void
 test_flip_frame(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct buf			 stored;
-	unsigned char			*data;
-	size_t				 i;
+	struct tbuf	 stored;
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
-		stored.p[HDR + FRAME + 5 + 1000] ^= 4;
+		three_frames(secrets[i], &stored, NULL);
+		stored.data[HDR + FRAME + 5 + 1000] ^= 4;
 		expect_error(&stored, secrets[i], i, AUTH(1), FS);
-		stored.p[HDR + FRAME + 5 + 1000] ^= 4;
-		stored.p[HDR + 2 * FRAME - 1] ^= 4;	/* tag of frame 1 */
+		stored.data[HDR + FRAME + 5 + 1000] ^= 4;
+		stored.data[HDR + 2 * FRAME - 1] ^= 4;	/* tag of frame 1 */
 		expect_error(&stored, secrets[i], i, AUTH(1), FS);
-		buf_free(&stored);
-		free(data);
+		tbuf_free(&stored);
 	}
 }
 
 static void
 test_flip_trailer(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct buf			 stored;
-	unsigned char			*data;
-	size_t				 i;
+	struct tbuf	 stored;
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
-		stored.p[stored.len - TRAILER + 5 + 7] ^= 1;	/* frame count */
+		three_frames(secrets[i], &stored, NULL);
+		stored.data[stored.len - TRAILER + 5 + 7] ^= 1;	/* frame count */
 		expect_error(&stored, secrets[i], i, AUTH(4), 3 * FS + 100);
-		buf_free(&stored);
-		free(data);
+		tbuf_free(&stored);
 	}
 }
 
 static void
 test_truncated(void **state)
 {
-	struct buf	 stored, out;
-	unsigned char	*data;
+	struct tbuf	 stored, out;
 	char		 err[KB_ERRLEN];
 
-	three_frames(&raw_a, &stored, &data);
+	three_frames(&raw_a, &stored, NULL);
 	/* In the middle of frame 2. */
-	assert_int_equal(read_container(stored.p, HDR + 2 * FRAME + 1000, &raw_a, 1, -100000,
+	assert_int_equal(read_container(stored.data, HDR + 2 * FRAME + 1000, &raw_a, 1, -100000,
 	    &out, err, sizeof(err), NULL), -1);
 	assert_string_equal(err, "backup 20261124T030000Z is truncated after frame 1");
 	assert_int_equal(out.len, 2 * FS);
-	buf_free(&out);
+	tbuf_free(&out);
 	/* Trailer missing. */
-	assert_int_equal(read_container(stored.p, stored.len - TRAILER, &raw_a, 1, 0,
+	assert_int_equal(read_container(stored.data, stored.len - TRAILER, &raw_a, 1, 0,
 	    &out, err, sizeof(err), NULL), -1);
 	assert_string_equal(err, "backup 20261124T030000Z is truncated after frame 3");
-	buf_free(&out);
+	tbuf_free(&out);
 	/* Header only, part of a header, nothing. */
-	assert_int_equal(read_container(stored.p, HDR, &raw_a, 1, 0, &out, err, sizeof(err),
+	assert_int_equal(read_container(stored.data, HDR, &raw_a, 1, 0, &out, err, sizeof(err),
 	    NULL), -1);
 	assert_string_equal(err, "backup 20261124T030000Z is truncated after its header");
-	buf_free(&out);
-	assert_int_equal(read_container(stored.p, 10, &raw_a, 1, 0, &out, err, sizeof(err),
+	tbuf_free(&out);
+	assert_int_equal(read_container(stored.data, 10, &raw_a, 1, 0, &out, err, sizeof(err),
 	    NULL), -1);
 	assert_string_equal(err, "backup 20261124T030000Z is truncated in its header");
-	buf_free(&out);
-	assert_int_equal(read_container(stored.p, 0, &raw_a, 1, 0, &out, err, sizeof(err),
+	tbuf_free(&out);
+	assert_int_equal(read_container(stored.data, 0, &raw_a, 1, 0, &out, err, sizeof(err),
 	    NULL), -1);
 	assert_string_equal(err, "backup 20261124T030000Z is truncated in its header");
-	buf_free(&out);
-	buf_free(&stored);
-	free(data);
+	tbuf_free(&out);
+	tbuf_free(&stored);
 }
 
 static void
 test_swapped(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct buf			 stored;
-	unsigned char			*data, *tmp = xmalloc(FRAME);
-	size_t				 i;
+	struct tbuf	 stored;
+	unsigned char	*tmp = xmalloc(FRAME);
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
-		memcpy(tmp, stored.p + HDR, FRAME);
-		memmove(stored.p + HDR, stored.p + HDR + FRAME, FRAME);
-		memcpy(stored.p + HDR + FRAME, tmp, FRAME);
+		three_frames(secrets[i], &stored, NULL);
+		memcpy(tmp, stored.data + HDR, FRAME);
+		memmove(stored.data + HDR, stored.data + HDR + FRAME, FRAME);
+		memcpy(stored.data + HDR + FRAME, tmp, FRAME);
 		expect_error(&stored, secrets[i], i, AUTH(0), 0);
-		buf_free(&stored);
-		free(data);
+		tbuf_free(&stored);
 	}
 	free(tmp);
 }
@@ -402,101 +374,88 @@ test_swapped(void **state)
 static void
 test_duplicated(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct buf			 stored, dup;
-	unsigned char			*data;
-	size_t				 i;
+	struct tbuf	 stored, dup;
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
-		dup.len = stored.len + FRAME;
-		dup.p = xmalloc(dup.len);
-		memcpy(dup.p, stored.p, HDR + FRAME);
-		memcpy(dup.p + HDR + FRAME, stored.p + HDR, stored.len - HDR);
+		three_frames(secrets[i], &stored, NULL);
+		memset(&dup, 0, sizeof(dup));
+		tbuf_add(&dup, stored.data, HDR + FRAME);
+		tbuf_add(&dup, stored.data + HDR, stored.len - HDR);
 		expect_error(&dup, secrets[i], i, AUTH(1), FS);
-		free(dup.p);
-		buf_free(&stored);
-		free(data);
+		tbuf_free(&dup);
+		tbuf_free(&stored);
 	}
 }
 
 static void
 test_dropped(void **state)
 {
-	const struct container_secret	*secrets[] = { NULL, &raw_a };
-	struct buf			 stored;
-	unsigned char			*data;
-	size_t				 i;
+	struct tbuf	 stored;
+	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, &data);
+		three_frames(secrets[i], &stored, NULL);
 		/* Frame 1 removed. */
-		memmove(stored.p + HDR + FRAME, stored.p + HDR + 2 * FRAME,
+		memmove(stored.data + HDR + FRAME, stored.data + HDR + 2 * FRAME,
 		    stored.len - HDR - 2 * FRAME);
 		stored.len -= FRAME;
 		expect_error(&stored, secrets[i], i, AUTH(1), FS);
-		buf_free(&stored);
-		free(data);
+		tbuf_free(&stored);
 
 		/* The last (short) data frame removed: the trailer follows a full one. */
-		three_frames(secrets[i], &stored, &data);
-		memmove(stored.p + HDR + 3 * FRAME, stored.p + stored.len - TRAILER, TRAILER);
+		three_frames(secrets[i], &stored, NULL);
+		memmove(stored.data + HDR + 3 * FRAME, stored.data + stored.len - TRAILER, TRAILER);
 		stored.len = HDR + 3 * FRAME + TRAILER;
 		expect_error(&stored, secrets[i], i, AUTH(3), 3 * FS);
-		buf_free(&stored);
-		free(data);
+		tbuf_free(&stored);
 	}
 }
 
 static void
 test_trailing_garbage(void **state)
 {
-	struct buf	 stored;
-	unsigned char	*data;
+	struct tbuf	 stored;
 
-	three_frames(&raw_a, &stored, &data);
-	stored.p = xreallocarray(stored.p, stored.len + 1, 1);
-	stored.p[stored.len++] = 0;
+	three_frames(&raw_a, &stored, NULL);
+	tbuf_add(&stored, "", 1);	/* one zero byte */
 	expect_error(&stored, &raw_a, 1,
 	    "backup 20261124T030000Z has data after its trailer", 3 * FS + 100);
-	buf_free(&stored);
-	free(data);
+	tbuf_free(&stored);
 }
 
 static void
 test_wrong_key(void **state)
 {
-	struct buf	 stored;
-	unsigned char	*data;
+	struct tbuf	 stored;
 
-	three_frames(&raw_a, &stored, &data);
+	three_frames(&raw_a, &stored, NULL);
 	expect_error(&stored, &raw_b, 1, AUTH(0), 0);
 	expect_error(&stored, NULL, 0, "backup 20261124T030000Z is encrypted but no "
 	    "encryption key is configured", 0);
 	expect_error(&stored, &pass_a, 1, "backup 20261124T030000Z is encrypted with a "
 	    "raw key but none is configured", 0);
-	buf_free(&stored);
-	free(data);
+	tbuf_free(&stored);
 
 	write_container((const unsigned char *)"hello", 5, &pass_a, 0, &stored, NULL);
 	{
-		struct buf	out;
+		struct tbuf	out;
 		char		err[KB_ERRLEN];
 
-		assert_int_equal(read_container(stored.p, stored.len, &pass_b, 1, 0, &out,
+		assert_int_equal(read_container(stored.data, stored.len, &pass_b, 1, 0, &out,
 		    err, sizeof(err), NULL), -1);
 		assert_string_equal(err, AUTH(0));
 		assert_int_equal(out.len, 0);
-		buf_free(&out);
+		tbuf_free(&out);
 	}
-	buf_free(&stored);
+	tbuf_free(&stored);
 }
 
 static void
 test_key_rotation(void **state)
 {
 	struct container_secret	 keys[3];
-	struct buf		 stored, out;
+	struct tbuf		 stored, out;
 	unsigned char		*data;
 	char			 err[KB_ERRLEN];
 
@@ -504,23 +463,23 @@ test_key_rotation(void **state)
 	keys[0] = raw_b;
 	keys[1] = pass_a;	/* a passphrase is not tried on a raw-key backup */
 	keys[2] = raw_a;
-	assert_int_equal(read_container(stored.p, stored.len, keys, 3, -300000, &out, err,
+	assert_int_equal(read_container(stored.data, stored.len, keys, 3, -300000, &out, err,
 	    sizeof(err), NULL), 0);
 	assert_int_equal(out.len, 3 * FS + 100);
-	assert_memory_equal(out.p, data, out.len);
-	buf_free(&out);
-	buf_free(&stored);
+	assert_memory_equal(out.data, data, out.len);
+	tbuf_free(&out);
+	tbuf_free(&stored);
 	free(data);
 
 	write_container((const unsigned char *)"hello", 5, &pass_a, 0, &stored, NULL);
 	keys[0] = pass_b;
 	keys[1] = pass_a;
-	assert_int_equal(read_container(stored.p, stored.len, keys, 2, 1, &out, err,
+	assert_int_equal(read_container(stored.data, stored.len, keys, 2, 1, &out, err,
 	    sizeof(err), NULL), 0);
 	assert_int_equal(out.len, 5);
-	assert_memory_equal(out.p, "hello", 5);
-	buf_free(&out);
-	buf_free(&stored);
+	assert_memory_equal(out.data, "hello", 5);
+	tbuf_free(&out);
+	tbuf_free(&stored);
 }
 
 static void
@@ -529,15 +488,15 @@ test_bad_raw_key(void **state)
 	struct container_secret	 s = { "encryption_key", key_a, 31, 1 };
 	struct container_writer	*w;
 	struct container_reader	*r;
-	struct buf		 b = { 0 };
+	struct tbuf		 b = { 0 };
 	char			 err[KB_ERRLEN];
 
-	assert_int_equal(container_writer_new(&w, CONTAINER_COMP_NONE, &s, buf_out, &b,
+	assert_int_equal(container_writer_new(&w, CONTAINER_COMP_NONE, &s, tbuf_out, &b,
 	    err, sizeof(err)), -1);
 	assert_string_equal(err,
 	    "encryption key must be 32 bytes for encryption_key_format = raw");
 	assert_null(w);
-	assert_int_equal(container_reader_new(&r, &s, 1, "x", buf_out, &b, err,
+	assert_int_equal(container_reader_new(&r, &s, 1, "x", tbuf_out, &b, err,
 	    sizeof(err)), -1);
 	assert_string_equal(err, "encryption_key: "
 	    "encryption key must be 32 bytes for encryption_key_format = raw");
@@ -548,17 +507,17 @@ test_bad_raw_key(void **state)
 static void
 test_scrypt_dos(void **state)
 {
-	struct buf	stored;
+	struct tbuf	stored;
 	unsigned char	sum[32];
 
 	write_container((const unsigned char *)"x", 1, &pass_a, 0, &stored, NULL);
-	stored.p[16 + 4] = 0x40;	/* N = 2^30 */
-	stored.p[16 + 6] = 0;
-	SHA256(stored.p, 80, sum);
-	memcpy(stored.p + 80, sum, 16);
+	stored.data[16 + 4] = 0x40;	/* N = 2^30 */
+	stored.data[16 + 6] = 0;
+	SHA256((const unsigned char *)stored.data, 80, sum);
+	memcpy(stored.data + 80, sum, 16);
 	expect_error(&stored, &pass_a, 1, "backup 20261124T030000Z: bad header: "
 	    "scrypt parameters out of range", 0);
-	buf_free(&stored);
+	tbuf_free(&stored);
 }
 
 static int

@@ -83,16 +83,31 @@ client_thread(void *arg)
 	return NULL;
 }
 
+static void
+client_init(struct client *c, const char *sock, const char *definition, int argc,
+    char **argv)
+{
+	memset(c, 0, sizeof(*c));
+	c->path = sock;
+	c->definition = definition;
+	c->argc = argc;
+	c->argv = argv;
+}
+
+/* Runs a client of test/orders in a thread of its own, beside a job that waits. */
+static void
+start_client(struct client *c, pthread_t *t, const char *sock, int argc, char **argv)
+{
+	client_init(c, sock, "test/orders", argc, argv);
+	assert_int_equal(pthread_create(t, NULL, client_thread, c), 0);
+}
+
 static int
 run_client_as(const char *sock, const char *definition, int argc, char **argv, char **out)
 {
 	struct client	c;
 
-	memset(&c, 0, sizeof(c));
-	c.path = sock;
-	c.definition = definition;
-	c.argc = argc;
-	c.argv = argv;
+	client_init(&c, sock, definition, argc, argv);
 	client_thread(&c);
 	*out = c.out;
 	return c.rc;
@@ -152,12 +167,7 @@ test_trigger(void **state)
 
 	/* A backup that runs until released. */
 	reset_fake(0);
-	memset(&a, 0, sizeof(a));
-	a.path = path;
-	a.definition = "test/orders";
-	a.argc = 1;
-	a.argv = backup;
-	assert_int_equal(pthread_create(&t, NULL, client_thread, &a), 0);
+	start_client(&a, &t, path, 1, backup);
 	pthread_mutex_lock(&fake.lock);
 	while (!fake.started)
 		pthread_cond_wait(&fake.cond, &fake.lock);
@@ -183,12 +193,7 @@ test_trigger(void **state)
 
 	/* Restore with arguments, failing. */
 	reset_fake(1);
-	memset(&a, 0, sizeof(a));
-	a.path = path;
-	a.definition = "test/orders";
-	a.argc = 3;
-	a.argv = restore;
-	assert_int_equal(pthread_create(&t, NULL, client_thread, &a), 0);
+	start_client(&a, &t, path, 3, restore);
 	release_fake();
 	pthread_join(t, NULL);
 	assert_int_equal(a.rc, 1);

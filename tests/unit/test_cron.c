@@ -16,17 +16,7 @@
 #include "common/timeparse.h"
 #include "common/tz.h"
 #include "common/util.h"
-
-/* "2026-03-29T01:00:00Z" -> time_t, without the code under test. */
-static time_t
-utc(const char *s)
-{
-	struct tm	tm;
-
-	memset(&tm, 0, sizeof(tm));
-	assert_non_null(strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm));
-	return timegm(&tm);
-}
+#include "tests/unit/testutil.h"
 
 static void
 parse_ok(const char *expr, struct cron *c)
@@ -46,7 +36,7 @@ next_is(const char *expr, const char *tz, const char *after, const char *want)
 	char		got[21];
 
 	parse_ok(expr, &c);
-	assert_int_equal(cron_next(&c, tz, utc(after), &t), 0);
+	assert_int_equal(cron_next(&c, tz, tu_utc(after), &t), 0);
 	time_to_rfc3339(t, got);
 	if (strcmp(got, want) != 0)
 		fail_msg("\"%s\" in %s after %s: got %s, want %s", expr, tz ? tz : "UTC",
@@ -361,9 +351,9 @@ test_tz(void **state)
 	assert_false(tz_valid("Europe"));	/* a directory */
 	assert_int_equal(tz_localtime("Nowhere/Atall", 0, &tm), -1);
 
-	assert_int_equal(tz_utcoff("Europe/Berlin", utc("2026-07-01T00:00:00Z"), &off), 0);
+	assert_int_equal(tz_utcoff("Europe/Berlin", tu_utc("2026-07-01T00:00:00Z"), &off), 0);
 	assert_int_equal(off, 7200);
-	assert_int_equal(tz_utcoff("Europe/Berlin", utc("2026-01-01T00:00:00Z"), &off), 0);
+	assert_int_equal(tz_utcoff("Europe/Berlin", tu_utc("2026-01-01T00:00:00Z"), &off), 0);
 	assert_int_equal(off, 3600);
 	/* TZ of the process is left alone. */
 	assert_null(getenv("TZ"));
@@ -372,14 +362,14 @@ test_tz(void **state)
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = 126; tm.tm_mon = 2; tm.tm_mday = 29; tm.tm_hour = 2; tm.tm_min = 30;
 	assert_int_equal(tz_mktime("Europe/Berlin", &tm, &t), 0);
-	assert_int_equal(t, utc("2026-03-29T01:00:00Z"));
+	assert_int_equal(t, tu_utc("2026-03-29T01:00:00Z"));
 	assert_int_equal(tm.tm_hour, 3);
 	assert_int_equal(tm.tm_min, 0);
 	/* Repeated: 02:30 on 2026-10-25 -> first occurrence (CEST). */
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = 126; tm.tm_mon = 9; tm.tm_mday = 25; tm.tm_hour = 2; tm.tm_min = 30;
 	assert_int_equal(tz_mktime("Europe/Berlin", &tm, &t), 0);
-	assert_int_equal(t, utc("2026-10-25T00:30:00Z"));
+	assert_int_equal(t, tu_utc("2026-10-25T00:30:00Z"));
 }
 
 static void

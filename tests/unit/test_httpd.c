@@ -17,28 +17,12 @@
 #include "common/util.h"
 #include "common/httpd.h"
 #include "runner/service/metrics.h"
-
-struct buf {
-	char	*data;
-	size_t	 len;
-};
-
-static size_t
-collect(char *p, size_t size, size_t n, void *arg)
-{
-	struct buf	*b = arg;
-
-	b->data = xreallocarray(b->data, b->len + size * n + 1, 1);
-	memcpy(b->data + b->len, p, size * n);
-	b->len += size * n;
-	b->data[b->len] = '\0';
-	return size * n;
-}
+#include "tests/unit/testutil.h"
 
 /* Returns the status; body into *out (free it). */
 static long
 request(uint16_t port, const char *method, const char *path, const char *body,
-    const char *range, struct buf *out)
+    const char *range, struct tbuf *out)
 {
 	CURL		*c;
 	char		 url[256];
@@ -49,7 +33,7 @@ request(uint16_t port, const char *method, const char *path, const char *body,
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tbuf_curl_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -74,7 +58,7 @@ request(uint16_t port, const char *method, const char *path, const char *body,
 /* The route: one stored object per suffix is enough for the test. */
 struct store {
 	char	 name[64];
-	struct buf obj;
+	struct tbuf obj;
 	char	 range[64];
 	int	 done_calls;
 	int	 done_ok;
@@ -82,7 +66,7 @@ struct store {
 
 struct put_state {
 	struct store	*st;
-	struct buf	 in;
+	struct tbuf	 in;
 	int		 put;
 };
 
@@ -107,7 +91,7 @@ t_data(void *arg, void *state, const char *p, size_t len)
 {
 	struct put_state *ps = state;
 
-	collect((char *)p, 1, len, &ps->in);
+	tbuf_add(&ps->in, p, len);
 	return 0;
 }
 
@@ -173,7 +157,7 @@ test_builtin(void **state)
 	struct metrics		 m;
 	struct http_server	*srv;
 	char			 err[KB_ERRLEN];
-	struct buf		 b;
+	struct tbuf		 b;
 	uint16_t		 port;
 
 	metrics_init(&m, "orders", "shop", "postgres", time(NULL));
@@ -206,7 +190,7 @@ test_route(void **state)
 	struct http_server	*srv;
 	struct store		 st;
 	char			 err[KB_ERRLEN];
-	struct buf		 b;
+	struct tbuf		 b;
 	uint16_t		 port;
 
 	memset(&st, 0, sizeof(st));

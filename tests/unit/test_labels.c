@@ -16,19 +16,10 @@
 #include "common/util.h"
 #include "runner/catalog/backup_id.h"
 #include "runner/catalog/labels.h"
+#include "tests/unit/testutil.h"
 
 #define HOUR	3600
 #define DAY	86400
-
-static time_t
-utc(const char *s)
-{
-	struct tm	tm;
-
-	memset(&tm, 0, sizeof(tm));
-	assert_non_null(strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm));
-	return timegm(&tm);
-}
 
 /* One backup at t (id from t), then prune at t as the runner does. */
 static void
@@ -64,7 +55,7 @@ test_year_hourly(void **state)
 {
 	struct label_rules	rules;
 	struct labels_index	idx;
-	time_t			start = utc("2026-01-01T00:00:00Z"), now, t;
+	time_t			start = tu_utc("2026-01-01T00:00:00Z"), now, t;
 	long long		day, week, lastday = -1, lastweek = -1;
 	int			lastmonth = -1, nexp = 0, i, keep;
 	struct tm		tm;
@@ -133,7 +124,7 @@ test_dst_berlin(void **state)
 	rules_defaults(&rules);
 	labels_index_init(&idx);
 	/* Fall back: 2026-10-25 03:00 CEST -> 02:00 CET at 01:00Z.  No pruning. */
-	for (t = utc("2026-10-24T18:00:00Z"); t <= utc("2026-10-26T02:00:00Z"); t += HOUR) {
+	for (t = tu_utc("2026-10-24T18:00:00Z"); t <= tu_utc("2026-10-26T02:00:00Z"); t += HOUR) {
 		time_to_id(t, id);
 		assert_int_equal(labels_assign(&idx, &rules, "Europe/Berlin", id, t, err,
 		    sizeof(err)), 0);
@@ -149,7 +140,7 @@ test_dst_berlin(void **state)
 	/* Daily labels at local midnight: 22:00Z (CEST) and 23:00Z (CET). */
 	b = labels_index_find(&idx, "20261024T220000Z");
 	assert_non_null(find_label(b, "daily:2026-10-25"));
-	assert_int_equal(find_label(b, "daily:")->expires, utc("2026-10-31T22:00:00Z"));
+	assert_int_equal(find_label(b, "daily:")->expires, tu_utc("2026-10-31T22:00:00Z"));
 	b = labels_index_find(&idx, "20261025T230000Z");
 	assert_non_null(find_label(b, "daily:2026-10-26"));
 	for (i = 0; i < idx.n; i++) {
@@ -162,11 +153,11 @@ test_dst_berlin(void **state)
 
 	/* Spring forward: 2026-03-29 02:00 CET -> 03:00 CEST at 01:00Z. */
 	labels_index_init(&idx);
-	for (t = utc("2026-03-28T23:00:00Z"); t <= utc("2026-03-29T02:00:00Z"); t += HOUR)
+	for (t = tu_utc("2026-03-28T23:00:00Z"); t <= tu_utc("2026-03-29T02:00:00Z"); t += HOUR)
 		backup_and_prune(&idx, &rules, "Europe/Berlin", t);
-	time_to_id(utc("2026-03-29T01:00:00Z"), id);
+	time_to_id(tu_utc("2026-03-29T01:00:00Z"), id);
 	assert_non_null(find_label(labels_index_find(&idx, id), "hourly:2026-03-29T03"));
-	time_to_id(utc("2026-03-29T00:00:00Z"), id);
+	time_to_id(tu_utc("2026-03-29T00:00:00Z"), id);
 	assert_non_null(find_label(labels_index_find(&idx, id), "hourly:2026-03-29T01"));
 	labels_index_free(&idx);
 	rules_free(&rules);
@@ -179,7 +170,7 @@ test_custom_rule(void **state)
 	struct labels_index		idx;
 	struct config			*cfg;
 	char				err[KB_ERRLEN];
-	time_t				start = utc("2026-01-01T12:00:00Z");
+	time_t				start = tu_utc("2026-01-01T12:00:00Z");
 	int				i;
 
 	/* From explicit arrays: one backup a day, kept by a quarterly-ish rule. */
@@ -201,7 +192,7 @@ test_custom_rule(void **state)
 	assert_string_equal(idx.v[3].id, "20260719T120000Z");
 	assert_non_null(find_label(&idx.v[0], "quarterly-ish:2026-05"));
 	assert_int_equal(find_label(&idx.v[0], "quarterly-ish:")->expires,
-	    utc("2026-07-30T12:00:00Z"));
+	    tu_utc("2026-07-30T12:00:00Z"));
 	labels_index_free(&idx);
 	rules_free(&rules);
 
@@ -247,7 +238,7 @@ test_newest_kept(void **state)
 	struct labels_index		idx;
 	struct labels_prune_plan	plan;
 	char				err[KB_ERRLEN];
-	time_t				t = utc("2026-11-24T03:00:00Z");
+	time_t				t = tu_utc("2026-11-24T03:00:00Z");
 
 	rules_defaults(&rules);
 	labels_index_init(&idx);

@@ -15,6 +15,7 @@
 
 #include "common/util.h"
 #include "runner/service/metrics.h"
+#include "tests/unit/testutil.h"
 
 /* Feeds text to "promtool check metrics"; 0 ok, 1 rejected, 77 no promtool. */
 static int
@@ -35,18 +36,25 @@ promtool_check(const char *text)
 static void
 test_render_fresh(void **state)
 {
+	static const char *const present[] = {
+		"# TYPE kbackup_runner_start_timestamp_seconds gauge\n",
+		"kbackup_runner_start_timestamp_seconds{name=\"orders\",namespace=\"shop\","
+		    "engine=\"postgres\"} 1700000000\n",
+		"kbackup_last_success_timestamp_seconds{name=\"orders\",namespace=\"shop\","
+		    "engine=\"postgres\"} 0\n",
+		NULL
+	};
+	static const char *const absent[] = {
+		"kbackup_last_run_success",
+		"kbackup_next_run_timestamp_seconds",
+		NULL
+	};
 	struct metrics	 m;
 	char		*t;
 
 	metrics_init(&m, "orders", "shop", "postgres", 1700000000);
 	t = metrics_render(&m);
-	assert_non_null(strstr(t, "# TYPE kbackup_runner_start_timestamp_seconds gauge\n"));
-	assert_non_null(strstr(t, "kbackup_runner_start_timestamp_seconds{name=\"orders\","
-	    "namespace=\"shop\",engine=\"postgres\"} 1700000000\n"));
-	assert_non_null(strstr(t, "kbackup_last_success_timestamp_seconds{name=\"orders\","
-	    "namespace=\"shop\",engine=\"postgres\"} 0\n"));
-	assert_null(strstr(t, "kbackup_last_run_success"));
-	assert_null(strstr(t, "kbackup_next_run_timestamp_seconds"));
+	tu_expect_text(t, present, absent);
 	if (promtool_check(t) != 77)
 		assert_int_equal(promtool_check(t), 0);
 	free(t);
@@ -56,6 +64,26 @@ test_render_fresh(void **state)
 static void
 test_render_full(void **state)
 {
+	static const char *const present[] = {
+		"kbackup_last_success_timestamp_seconds{name=\"orders\",namespace=\"shop\","
+		    "engine=\"postgres\"} 1700003600\n",
+		"kbackup_last_run_success{name=\"orders\",namespace=\"shop\","
+		    "engine=\"postgres\",job=\"backup\"} 1\n",
+		"kbackup_last_run_success{name=\"orders\",namespace=\"shop\","
+		    "engine=\"postgres\",job=\"restore\"} 0\n",
+		"job=\"backup\"} 12.5\n",
+		"kind=\"raw\"} 123456789012\n",
+		"kind=\"stored\"} 9876543210\n",
+		"kbackup_stored_backups{",
+		"} 42\n",
+		"kbackup_damaged_backups{name=\"orders\",namespace=\"shop\","
+		    "engine=\"postgres\"} 2\n",
+		"kbackup_future_backups{name=\"orders\",namespace=\"shop\","
+		    "engine=\"postgres\"} 1\n",
+		"kbackup_next_run_timestamp_seconds{",
+		"kbackup_schedule_interval_seconds{",
+		NULL
+	};
 	struct metrics	 m;
 	char		*t, reason[300];
 
@@ -67,23 +95,7 @@ test_render_full(void **state)
 	metrics_set_backup_counts(&m, 42, 2, 1);
 	metrics_set_next_run(&m, 1700089200, 86400);
 	t = metrics_render(&m);
-	assert_non_null(strstr(t, "kbackup_last_success_timestamp_seconds{name=\"orders\","
-	    "namespace=\"shop\",engine=\"postgres\"} 1700003600\n"));
-	assert_non_null(strstr(t, "kbackup_last_run_success{name=\"orders\",namespace=\"shop\","
-	    "engine=\"postgres\",job=\"backup\"} 1\n"));
-	assert_non_null(strstr(t, "kbackup_last_run_success{name=\"orders\",namespace=\"shop\","
-	    "engine=\"postgres\",job=\"restore\"} 0\n"));
-	assert_non_null(strstr(t, "job=\"backup\"} 12.5\n"));
-	assert_non_null(strstr(t, "kind=\"raw\"} 123456789012\n"));
-	assert_non_null(strstr(t, "kind=\"stored\"} 9876543210\n"));
-	assert_non_null(strstr(t, "kbackup_stored_backups{"));
-	assert_non_null(strstr(t, "} 42\n"));
-	assert_non_null(strstr(t, "kbackup_damaged_backups{name=\"orders\",namespace=\"shop\","
-	    "engine=\"postgres\"} 2\n"));
-	assert_non_null(strstr(t, "kbackup_future_backups{name=\"orders\",namespace=\"shop\","
-	    "engine=\"postgres\"} 1\n"));
-	assert_non_null(strstr(t, "kbackup_next_run_timestamp_seconds{"));
-	assert_non_null(strstr(t, "kbackup_schedule_interval_seconds{"));
+	tu_expect_text(t, present, NULL);
 	assert_int_equal(promtool_check(t) == 1, 0);
 	free(t);
 

@@ -19,35 +19,32 @@
 #include "operator/resources.h"
 #include "operator/runnerapi.h"
 
-static json_t *
-definition(const char *runner)
+/* Parses the definition of a JSON text (taken); the error, "" when it parsed. */
+static char *
+parse_text(char *text, struct definition *d)
 {
-	char	*text;
-	json_t	*obj;
+	static char	 err[KB_ERRLEN];
+	const char	*reason;
+	json_t		*obj;
 
-	text = xasprintf("{\"metadata\": {\"name\": \"orders\", \"namespace\": \"shop\"}, "
-	    "\"spec\": {\"engine\": \"postgres\", \"storageLocation\": \"s3\", \"schedule\": "
-	    "\"@daily\"%s%s}}", runner != NULL ? ", \"runner\": " : "",
-	    runner != NULL ? runner : "");
-	obj = json_loads(text, 0, NULL);
-	if (obj == NULL)
+	if ((obj = json_loads(text, 0, NULL)) == NULL)
 		fail_msg("bad JSON: %s", text);
 	free(text);
-	return obj;
+	err[0] = '\0';
+	memset(d, 0, sizeof(*d));
+	definition_parse(obj, d, &reason, err, sizeof(err));
+	json_decref(obj);
+	return err;
 }
 
 /* Parses a definition with spec.runner; returns the error ("" when it parsed). */
 static char *
 parse_runner(const char *runner, struct definition *d)
 {
-	static char	 err[KB_ERRLEN];
-	const char	*reason;
-	json_t		*obj = definition(runner);
-
-	err[0] = '\0';
-	definition_parse(obj, d, &reason, err, sizeof(err));
-	json_decref(obj);
-	return err;
+	return parse_text(xasprintf("{\"metadata\": {\"name\": \"orders\", \"namespace\": "
+	    "\"shop\"}, \"spec\": {\"engine\": \"postgres\", \"storageLocation\": \"s3\", "
+	    "\"schedule\": \"@daily\"%s%s}}", runner != NULL ? ", \"runner\": " : "",
+	    runner != NULL ? runner : ""), d);
 }
 
 static void
@@ -81,23 +78,9 @@ test_runner_settings(void **state)
 static char *
 parse_settings_of(const char *settings, struct definition *d)
 {
-	static char	 err[KB_ERRLEN];
-	const char	*reason;
-	char		*text;
-	json_t		*obj;
-
-	text = xasprintf("{\"metadata\": {\"name\": \"db1\", \"namespace\": \"shop\"}, "
-	    "\"spec\": {\"engine\": \"postgres\", \"storageLocation\": \"s3\", "
-	    "\"schedule\": \"@daily\", \"settings\": %s}}", settings);
-	obj = json_loads(text, 0, NULL);
-	free(text);
-	if (obj == NULL)
-		fail_msg("bad JSON: %s", settings);
-	err[0] = '\0';
-	memset(d, 0, sizeof(*d));
-	definition_parse(obj, d, &reason, err, sizeof(err));
-	json_decref(obj);
-	return err;
+	return parse_text(xasprintf("{\"metadata\": {\"name\": \"db1\", \"namespace\": "
+	    "\"shop\"}, \"spec\": {\"engine\": \"postgres\", \"storageLocation\": \"s3\", "
+	    "\"schedule\": \"@daily\", \"settings\": %s}}", settings), d);
 }
 
 static const char *
@@ -188,20 +171,9 @@ test_runner_refused(void **state)
 static char *
 parse_spec(const char *spec, struct definition *d)
 {
-	static char	 err[KB_ERRLEN];
-	const char	*reason;
-	char		*text;
-	json_t		*obj;
-
-	text = xasprintf("{\"metadata\": {\"name\": \"ledger\", \"namespace\": \"shop\"}, "
-	    "\"spec\": {\"storageLocation\": \"s3\", \"schedule\": \"@daily\", %s}}", spec);
-	if ((obj = json_loads(text, 0, NULL)) == NULL)
-		fail_msg("bad JSON: %s", text);
-	free(text);
-	err[0] = '\0';
-	definition_parse(obj, d, &reason, err, sizeof(err));
-	json_decref(obj);
-	return err;
+	return parse_text(xasprintf("{\"metadata\": {\"name\": \"ledger\", \"namespace\": "
+	    "\"shop\"}, \"spec\": {\"storageLocation\": \"s3\", \"schedule\": \"@daily\", %s}}",
+	    spec), d);
 }
 
 /* spec.pitr: the runner's stream; refused where it cannot work or would be overridden. */

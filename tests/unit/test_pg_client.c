@@ -20,6 +20,7 @@
 
 #include "common/util.h"
 #include "engines/pg_client.h"
+#include "tests/unit/testutil.h"
 
 static void
 test_choose(void **state)
@@ -91,9 +92,7 @@ test_majors(void **state)
 	pg_client_majors_text(NULL, 0, text, sizeof(text));
 	assert_string_equal(text, "none");
 	assert_null(pg_client_majors("/nonexistent/pg", &n));
-	p = xasprintf("rm -rf %s", root);
-	assert_int_equal(system(p), 0);
-	free(p);
+	assert_int_equal(tu_rmtree(root), 0);
 }
 
 static void

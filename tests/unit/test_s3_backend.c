@@ -42,6 +42,7 @@
 #include "common/util.h"
 #include "runner/schema.h"
 #include "storage/storage.h"
+#include "tests/unit/testutil.h"
 
 #define MIB	(1024 * 1024)
 
@@ -588,27 +589,11 @@ test_faults(void **state)
 static long
 faults_applied(const char *kind)
 {
-	CURL		*c = curl_easy_init();
-	FILE		*f = tmpfile();
-	char		*url = xasprintf("%s/__proxy/stats", getenv("S3_ENDPOINT"));
-	char		*want = xasprintf("\"fault-%s\":", kind), buf[4096], *p;
-	size_t		 n;
-	long		 count = 0;
+	char	*name = xasprintf("fault-%s", kind);
+	long	 n = tu_proxy_stat(name);
 
-	assert_non_null(f);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	rewind(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	if ((p = strstr(buf, want)) != NULL)
-		count = strtol(p + strlen(want), NULL, 10);
-	fclose(f);
-	free(want);
-	free(url);
-	curl_easy_cleanup(c);
-	return count;
+	free(name);
+	return n;
 }
 
 /* An upload like put()'s whose commit fails with an error that says want. */

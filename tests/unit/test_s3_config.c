@@ -31,13 +31,23 @@ load(struct config *cfg, char *err, size_t errlen)
 	return config_validate(cfg, schema, err, errlen);
 }
 
+/* [storage] of type s3 in bucket (NULL: none), with no keys. */
 static struct config *
-base(void)
+keyless(const char *bucket)
 {
 	struct config	*cfg = config_new(NULL);
 
 	config_set(cfg, "storage", "type", "s3");
-	config_set(cfg, "storage", "bucket", "db-backups");
+	if (bucket != NULL)
+		config_set(cfg, "storage", "bucket", bucket);
+	return cfg;
+}
+
+static struct config *
+base(void)
+{
+	struct config	*cfg = keyless("db-backups");
+
 	config_set_secret(cfg, "storage", "access_key", "AKIAEXAMPLE");
 	config_set_secret(cfg, "storage", "secret_key", "s3cr3t-value");
 	return cfg;
@@ -65,31 +75,17 @@ test_valid(void **state)
 	config_free(cfg);
 }
 
+/* A required key missing. */
 static void
 test_invalid(void **state)
 {
 	struct config	*cfg;
 
-	cfg = config_new(NULL);
-	config_set(cfg, "storage", "type", "s3");
+	cfg = keyless(NULL);
 	config_set_secret(cfg, "storage", "secret_key", "s3cr3t-value");
 	expect_invalid(cfg, "bucket");
 
-	cfg = base();
-	config_set(cfg, "storage", "part_size", "4MiB");
-	expect_invalid(cfg, "part_size");
-
-	cfg = base();
-	config_set(cfg, "storage", "parts_in_flight", "65");
-	expect_invalid(cfg, "parts_in_flight");
-
-	cfg = base();
-	config_set(cfg, "storage", "path_style", "maybe");
-	expect_invalid(cfg, "path_style");
-
-	cfg = config_new(NULL);
-	config_set(cfg, "storage", "type", "s3");
-	config_set(cfg, "storage", "bucket", "b");
+	cfg = keyless("b");
 	config_set_secret(cfg, "storage", "access_key", "AKIAEXAMPLE");
 	expect_invalid(cfg, "secret_key");
 }
@@ -113,7 +109,9 @@ test_bad_values(void **state)
 		{ "sts_endpoint", "sts.amazonaws.com" },
 		{ "part_size", "5GiB1" },
 		{ "part_size", "6GiB" },
+		{ "part_size", "4MiB" },
 		{ "parts_in_flight", "0" },
+		{ "parts_in_flight", "65" },
 		{ "max_tries", "101" },
 		{ "object_lock", "on" },
 		{ "storage_class", "glacier ir" },
@@ -145,29 +143,21 @@ test_cross_keys(void **state)
 	config_set(cfg, "storage", "credentials", "imds");
 	expect_invalid(cfg, "access_key: only with credentials = static or auto");
 
-	cfg = config_new(NULL);
-	config_set(cfg, "storage", "type", "s3");
-	config_set(cfg, "storage", "bucket", "b3b");
+	cfg = keyless("b3b");
 	config_set(cfg, "storage", "credentials", "static");
 	expect_invalid(cfg, "access_key and secret_key: both required");
 
-	cfg = config_new(NULL);
-	config_set(cfg, "storage", "type", "s3");
-	config_set(cfg, "storage", "bucket", "b3b");
+	cfg = keyless("b3b");
 	config_set(cfg, "storage", "credentials", "pod-identity");
 	config_set(cfg, "storage", "role_arn", "arn:aws:iam::123456789012:role/kb");
 	expect_invalid(cfg, "role_arn: only with credentials = web-identity or auto");
 
-	cfg = config_new(NULL);
-	config_set(cfg, "storage", "type", "s3");
-	config_set(cfg, "storage", "bucket", "b3b");
+	cfg = keyless("b3b");
 	config_set_secret(cfg, "storage", "session_token", "tok");
 	expect_invalid(cfg, "session_token: only with access_key and secret_key");
 
 	/* keyless: fine at config time, the source is found when the location is used */
-	cfg = config_new(NULL);
-	config_set(cfg, "storage", "type", "s3");
-	config_set(cfg, "storage", "bucket", "b3b");
+	cfg = keyless("b3b");
 	config_set(cfg, "storage", "credentials", "web-identity");
 	config_set(cfg, "storage", "role_arn", "arn:aws:iam::123456789012:role/kb");
 	config_set(cfg, "storage", "web_identity_token_file", "/var/run/token");

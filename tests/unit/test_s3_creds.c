@@ -34,6 +34,7 @@
 #include "storage/s3/s3_creds.h"
 #include "storage/s3/s3_xml.h"
 #include "storage/storage.h"
+#include "tests/unit/testutil.h"
 
 #define MIB	(1024 * 1024)
 
@@ -140,66 +141,21 @@ live(void)
 static char *
 idp(const char *method, const char *path)
 {
-	CURL	*c = curl_easy_init();
-	FILE	*f = tmpfile();
-	char	*url = xasprintf("%s%s", getenv("S3_IDP"), path), *buf;
-	long	 n;
+	char	*url = xasprintf("%s%s", getenv("S3_IDP"), path);
+	char	*s = tu_http(method, url);
 
-	assert_non_null(f);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	n = ftell(f);
-	rewind(f);
-	buf = xcalloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
 	free(url);
-	curl_easy_cleanup(c);
-	return buf;
-}
-
-/* One counter of a JSON stats answer ({"name":N,...}). */
-static long
-counter(const char *json, const char *name)
-{
-	char	*want = xasprintf("\"%s\":", name);
-	char	*p = strstr(json, want);
-	long	 n = p != NULL ? strtol(p + strlen(want), NULL, 10) : 0;
-
-	free(want);
-	return n;
+	return s;
 }
 
 static long
 idp_stat(const char *name)
 {
 	char	*s = idp("GET", "/__idp/stats");
-	long	 n = counter(s, name);
+	long	 n = tu_json_counter(s, name);
 
 	free(s);
 	return n;
-}
-
-static long
-proxy_stat(const char *name)
-{
-	CURL	*c = curl_easy_init();
-	FILE	*f = tmpfile();
-	char	*url = xasprintf("%s/__proxy/stats", getenv("S3_ENDPOINT")), buf[8192];
-	size_t	 n;
-
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	rewind(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	free(url);
-	curl_easy_cleanup(c);
-	return counter(buf, name);
 }
 
 static char *
@@ -292,6 +248,16 @@ try_list(struct storage *st, char *err, size_t errlen)
 		err[0] = '\0';
 }
 
+/* A listing of st that works. */
+static void
+list_ok(struct storage *st)
+{
+	char	err[KB_ERRLEN];
+
+	try_list(st, err, sizeof(err));
+	assert_string_equal(err, "");
+}
+
 /* No secret or token idp.js issued appears in s. */
 static void
 no_secrets(const char *s)
@@ -356,7 +322,7 @@ paced_upload(struct storage *st, const char *counter_name)
 
 	if (counter_name != NULL) {
 		before = idp_stat(counter_name);
-		expired = proxy_stat("ExpiredToken");
+		expired = tu_proxy_stat("ExpiredToken");
 	}
 
 	if (st->ops->put_begin(st, "paced", &p, &up, err, sizeof(err)) == -1)
@@ -373,15 +339,15 @@ paced_upload(struct storage *st, const char *counter_name)
 	if (counter_name == NULL)
 		return;
 	print_message("%s: %ld more, ExpiredToken %ld more\n", counter_name,
-	    idp_stat(counter_name) - before, proxy_stat("ExpiredToken") - expired);
+	    idp_stat(counter_name) - before, tu_proxy_stat("ExpiredToken") - expired);
 	assert_true(idp_stat(counter_name) - before >= 2);
-	assert_int_equal(proxy_stat("ExpiredToken"), expired);
+	assert_int_equal(tu_proxy_stat("ExpiredToken"), expired);
 }
 
 static void
 test_web_identity(void **state)
 {
-	char		*tok, *jwt, err[KB_ERRLEN];
+	char		*tok, *jwt;
 	struct loc	 l = { NULL, NULL, "web-identity", { { NULL } } };
 	struct storage	*st;
 	long		 n;
@@ -396,17 +362,15 @@ test_web_identity(void **state)
 	l.kv[2][0] = "sts_endpoint";
 	l.kv[2][1] = getenv("S3_IDP");
 	st = open_loc(&l);
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	paced_upload(st, "sts");
 
 	/* revoked under a running location: ExpiredToken, fetched again */
 	n = idp_stat("sts");
 	free(idp("POST", "/__idp/expire"));
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	assert_int_equal(idp_stat("sts"), n + 1);
-	assert_true(proxy_stat("ExpiredToken") >= 1);
+	assert_true(tu_proxy_stat("ExpiredToken") >= 1);
 	storage_close(st);
 
 	/* the role refused; an expired token; a token for another audience */
@@ -436,7 +400,7 @@ test_pod_identity(void **state)
 {
 	struct loc	 l = { NULL, NULL, "pod-identity", { { NULL } } };
 	struct storage	*st;
-	char		*url, *tok, err[KB_ERRLEN];
+	char		*url, *tok;
 
 	if (!live())
 		skip();
@@ -445,8 +409,7 @@ test_pod_identity(void **state)
 	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
 	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tok, 1);
 	st = open_loc(&l);
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	paced_upload(st, "container");
 	storage_close(st);
 
@@ -468,7 +431,6 @@ test_imds(void **state)
 {
 	struct loc	 l = { NULL, NULL, "imds", { { NULL } } };
 	struct storage	*st;
-	char		 err[KB_ERRLEN];
 	long		 tokens;
 
 	if (!live())
@@ -476,8 +438,7 @@ test_imds(void **state)
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", getenv("S3_IDP"), 1);
 	tokens = idp_stat("imdsToken");
 	st = open_loc(&l);
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	assert_int_equal(idp_stat("imdsToken"), tokens + 1);	/* IMDSv2: token first */
 	paced_upload(st, "imdsCreds");
 	storage_close(st);
@@ -537,7 +498,7 @@ test_rgw_sts(void **state)
 {
 	struct loc	 l = { NULL, NULL, "web-identity", { { NULL } } };
 	struct storage	*st;
-	char		*tok, err[KB_ERRLEN];
+	char		*tok;
 
 	if (!live() || getenv("S3_RGW_ENDPOINT") == NULL)
 		skip();
@@ -553,8 +514,7 @@ test_rgw_sts(void **state)
 	l.kv[3][0] = "role_session_duration";
 	l.kv[3][1] = "4s";
 	st = open_loc(&l);
-	try_list(st, err, sizeof(err));
-	assert_string_equal(err, "");
+	list_ok(st);
 	/* RGW refuses a session past its end (AccessDenied): this must not see one */
 	paced_upload(st, NULL);
 	storage_close(st);

@@ -25,11 +25,11 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "engines/pg_wal.h"
-#include "runner/schema.h"
 #include "runner/wal/archive.h"
 #include "runner/wal/chain.h"
 #include "runner/wal/walobj.h"
 #include "runner/wal/walseg.h"
+#include "tests/unit/testutil.h"
 
 #define SEG		(1024 * 1024)	/* the smallest segment size: light tests */
 #define BLCK		8192
@@ -362,55 +362,29 @@ static struct runner	 r;
 static struct keyring	 kr;
 static int64_t		 T0 = INT64_C(1796157000);
 
-static void
-write_text(const char *path, const char *text)
-{
-	char	err[KB_ERRLEN];
-
-	assert_int_equal(write_file_atomic(path, text, strlen(text), 0600, err,
-	    sizeof(err)), 0);
-}
-
 static int
 setup(void **state)
 {
-	struct config	*cfg;
-	char		 err[KB_ERRLEN], *path, *text;
+	char	*text;
+	int	 rc;
 
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	log_set_level(LOGL_ERROR);
-	path = path_join(dir, "kb.conf");
 	text = xasprintf("[backup]\nname = orders\nnamespace = test\nengine = postgres\n"
 	    "workdir = %s\n\n[postgres]\nhost = 127.0.0.1\nuser = u\ndatabase = d\n"
 	    "method = physical\n\n[storage]\ntype = file\npath = %s/store\n", dir, dir);
-	write_text(path, text);
+	rc = tu_runner_open(&r, dir, text);
 	free(text);
-	if (runner_config_load(path, &cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
-		free(path);
-		return -1;
-	}
-	free(path);
-	runner_init(&r, cfg);
-	if (runner_open_storage(&r, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
 	memset(&kr, 0, sizeof(kr));
-	return 0;
+	return rc;
 }
 
 static int
 teardown(void **state)
 {
-	char	*cmd;
-
 	runner_free(&r);
-	cmd = xasprintf("rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-	free(cmd);
+	tu_rmtree(dir);
 	return 0;
 }
 

@@ -1,0 +1,64 @@
+/*
+ * testutil: what several unit tests (and tests/fuzz/fuzz_pg_globals) share,
+ * so that each test file holds only its own cases: a growing buffer to
+ * collect output into, with the callbacks that fill it (curl, the byte
+ * path's out(), the globals filter); what a text must and must not hold; a
+ * UTC time from text; files and trees of a test's temporary directory; a
+ * runner of a config text; the counters that the S3 test proxy
+ * (tests/s3/proxy.js) keeps.  The Makefile links it into every unit test
+ * and fuzz target.
+ */
+#ifndef KB_TESTUTIL_H
+#define KB_TESTUTIL_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct runner;
+
+/* Always NUL-terminated once anything (even nothing) was added: text or bytes. */
+struct tbuf {
+	char	*data;
+	size_t	 len, cap;
+	size_t	 calls;		/* how many times tbuf_add() was called */
+	size_t	 max_call;	/* the largest single addition */
+};
+
+void	 tbuf_add(struct tbuf *, const void *, size_t);
+void	 tbuf_free(struct tbuf *);
+/* CURLOPT_WRITEFUNCTION and CURLOPT_HEADERFUNCTION; the data is a struct tbuf. */
+size_t	 tbuf_curl_write(char *, size_t, size_t, void *);
+/* The out() of compressor, decompressor and container (container_out_fn). */
+int	 tbuf_out(const void *, size_t, void *, char *, size_t);
+/* The out() of the globals filter (pg_globals_out). */
+int	 tbuf_text_out(const char *, size_t, void *, char *, size_t);
+
+/*
+ * Asserts that text holds each string of present and none of absent (both
+ * NULL-terminated, either NULL for none); a failure names the string.
+ */
+void	 tu_expect_text(const char *text, const char *const *present,
+	    const char *const *absent);
+
+/* "2026-03-29T01:00:00Z" -> time_t, without the code under test. */
+time_t	 tu_utc(const char *);
+
+/* Writes text to path (0600, atomically); asserts that it worked. */
+void	 tu_write_text(const char *path, const char *text);
+/* rm -rf dir; 0, or -1 with a message on stderr. */
+int	 tu_rmtree(const char *dir);
+
+/*
+ * The runner of a config text, written to dir/kb.conf, with its storage
+ * open: 0, or -1 with the message on stderr (for a group's setup).
+ */
+int	 tu_runner_open(struct runner *, const char *dir, const char *conf);
+
+/* The body of a request to url, a new string; asserts the transfer worked. */
+char	*tu_http(const char *method, const char *url);
+/* One counter of a JSON stats answer ({"name":N,...}); 0 if absent. */
+long	 tu_json_counter(const char *json, const char *name);
+/* One counter of the S3 test proxy's stats ($S3_ENDPOINT/__proxy/stats). */
+long	 tu_proxy_stat(const char *name);
+
+#endif
