@@ -728,15 +728,12 @@ verify_files(struct engine_job *job, const struct pg_tools *t, const char *dir, 
     size_t errlen)
 {
 	struct child_args	a = { 0 };
-	int			rc;
 
 	t->tool(job, &a, "pg_verifybackup");
 	child_args_add(&a, "--no-parse-wal");
 	child_args_add(&a, "--quiet");
 	child_args_add(&a, dir);
-	rc = child_run(child_args_list(&a), NULL, NULL, 0, err, errlen);
-	child_args_free(&a);
-	if (rc == -1)
+	if (child_run_args(&a, NULL, NULL, 0, err, errlen) == -1)
 		return errprefix(err, errlen, "the restored files do not match the backup's "
 		    "backup_manifest");
 	log_kv(LOGL_INFO, "restored files match the backup's backup_manifest", "path", dir,
