@@ -1146,11 +1146,7 @@ pg_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 	memset(s, 0, sizeof(*s));
 	rc = pg_psql(job, database, script, NULL, &out, err, errlen);
 	pg_end(job, 0, NULL, 0);
-	if (rc == -1)
-		return -1;
-	engine_sanity_parse(s, out);
-	free(out);
-	return 0;
+	return engine_sanity_done(s, rc, out);
 }
 
 static int

@@ -318,13 +318,7 @@ sq_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 	if (rc == 0 && *sql != '\0')
 		rc = sq_shell(job, database, sql, &counts, err, errlen);
 	free(sql);
-	if (rc == -1) {
-		free(counts);
-		return -1;
-	}
-	engine_sanity_parse(s, counts);
-	free(counts);
-	return 0;
+	return engine_sanity_done(s, rc, counts);
 }
 
 /* What a restore killed half-way left next to path: .NAME.kbtmp.* (snapfile_create()). */
