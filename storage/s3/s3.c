@@ -125,14 +125,25 @@ check_endpoint(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+#define UPPER_DIGITS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define LETTERS_DIGITS	"abcdefghijklmnopqrstuvwxyz" UPPER_DIGITS
+
+/* The length of v if it is made only of the characters of set; else 0. */
+static size_t
+name_length(const char *v, const char *set)
+{
+	size_t	n = strspn(v, set);
+
+	return v[n] == '\0' ? n : 0;
+}
+
 /* Only characters that stay as they are in a host name and a path. */
 static int
 check_bucket(const char *v, char *err, size_t errlen)
 {
-	size_t	n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789.-_");
+	size_t	n = name_length(v, LETTERS_DIGITS ".-_");
 
-	if (v[n] != '\0' || n == 0 || n > 255)
+	if (n == 0 || n > 255)
 		return errf(err, errlen, "'%s' is not a bucket name (letters, digits, '.', "
 		    "'-', '_')", v);
 	return 0;
@@ -141,10 +152,7 @@ check_bucket(const char *v, char *err, size_t errlen)
 static int
 check_region(const char *v, char *err, size_t errlen)
 {
-	size_t	n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789-_");
-
-	if (v[n] != '\0' || n == 0)
+	if (name_length(v, LETTERS_DIGITS "-_") == 0)
 		return errf(err, errlen, "'%s' is not a region name such as eu-central-1", v);
 	return 0;
 }
@@ -152,9 +160,7 @@ check_region(const char *v, char *err, size_t errlen)
 static int
 check_storage_class(const char *v, char *err, size_t errlen)
 {
-	size_t	n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-
-	if (v[n] != '\0' || n == 0)
+	if (name_length(v, UPPER_DIGITS "_") == 0)
 		return errf(err, errlen, "'%s' is not a storage class such as STANDARD_IA", v);
 	return 0;
 }
