@@ -141,6 +141,16 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+void
+read_to_end(int fd)
+{
+	char	buf[65536];
+	ssize_t	n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n == -1 && errno == EINTR))
+		;
+}
+
 ssize_t
 read_full(int fd, void *buf, size_t len)
 {

@@ -36,6 +36,8 @@ int	 errprefix(char *err, size_t errlen, const char *fmt, ...)
 /* write(2)/read(2) until done; read_full returns bytes read (short only at EOF) or -1. */
 int	 write_all(int fd, const void *buf, size_t len);
 ssize_t	 read_full(int fd, void *buf, size_t len);
+/* Reads fd to its end (or an error), discarding: a writer into the pipe never blocks. */
+void	 read_to_end(int fd);
 
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer. */
 int	 read_file(const char *path, size_t max, char **buf, size_t *len, char *err,

@@ -636,8 +636,7 @@ tar_read_thread(void *arg)
 out:
 	archive_read_free(a);
 	/* Whatever is left: read it, so the writer never blocks on a full pipe. */
-	while ((n = read(cr->pipe[0], buf, sizeof(buf))) > 0 || (n == -1 && errno == EINTR))
-		;
+	read_to_end(cr->pipe[0]);
 	return NULL;
 }
 

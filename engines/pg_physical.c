@@ -670,8 +670,6 @@ unpack_thread(void *arg)
 	struct pg_phys		*ph = arg;
 	struct archive		*a = archive_read_new(), *w = archive_write_disk_new();
 	struct archive_entry	*e;
-	char			 buf[65536];
-	ssize_t			 n;
 	int			 r;
 
 	ph->thread_rc = -1;
@@ -694,8 +692,7 @@ out:
 	archive_write_free(w);
 	archive_read_free(a);
 	/* Whatever is left: read it, so the writer never blocks on a full pipe. */
-	while ((n = read(ph->pipe[0], buf, sizeof(buf))) > 0 || (n == -1 && errno == EINTR))
-		;
+	read_to_end(ph->pipe[0]);
 	return NULL;
 }
 
