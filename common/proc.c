@@ -426,6 +426,21 @@ child_wait(struct child *c, char *err, size_t errlen)
 	return rc;
 }
 
+int
+child_finish(struct child *c, int *running, int aborted, char *err, size_t errlen)
+{
+	int	rc = 0;
+
+	if (!*running)
+		return 0;
+	if (aborted)
+		child_kill(c);
+	else
+		rc = child_wait(c, err, errlen);
+	*running = 0;
+	return rc;
+}
+
 void
 child_kill(struct child *c)
 {

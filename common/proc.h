@@ -72,6 +72,12 @@ int	 child_wait(struct child *, char *err, size_t errlen);
 /* SIGTERM, then SIGKILL after a grace period; then child_wait(). */
 void	 child_kill(struct child *);
 /*
+ * Ends the child if *running: child_kill() if aborted (0), else child_wait();
+ * *running is 0 after.  0 if it was not running.
+ */
+int	 child_finish(struct child *, int *running, int aborted, char *err,
+	    size_t errlen);
+/*
  * Runs argv to completion; stdout (at most outmax bytes) into *out if out is
  * not NULL (else logged).  0 iff exit status 0.
  */

@@ -583,18 +583,12 @@ static int
 backup_end(struct engine_job *job, struct pg_phys *ph, int aborted, char *err,
     size_t errlen)
 {
-	int	rc = 0;
+	int	rc;
 
 	/* The reader end first: a tee blocked on a full pipe gets EPIPE. */
 	if (aborted)
 		close_fd(&ph->pipe[0]);
-	if (ph->running) {
-		if (aborted)
-			child_kill(&ph->child);
-		else
-			rc = child_wait(&ph->child, err, errlen);
-		ph->running = 0;
-	}
+	rc = child_finish(&ph->child, &ph->running, aborted, err, errlen);
 	if (ph->thread_running) {
 		pthread_join(ph->thread, NULL);
 		ph->thread_running = 0;
