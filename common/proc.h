@@ -47,7 +47,7 @@ struct child_args {
 void	 child_args_add(struct child_args *, const char *);
 void	 child_args_addf(struct child_args *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-/* Adds NAME=value (an option or a variable) if value is not NULL: a setting that may be unset. */
+/* Adds NAME=value (an option, a variable) unless value is NULL: a setting left unset. */
 void	 child_args_add_set(struct child_args *, const char *name, const char *value);
 /* Adds the blank-separated words of s (dump_options and the like), no shell. */
 void	 child_args_add_words(struct child_args *, const char *s);

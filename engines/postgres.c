@@ -277,7 +277,7 @@ pg_conn_args(struct engine_job *job, struct child_args *a)
 	child_args_add(a, "--no-password");
 }
 
-/* psql, the connection, and neither ~/.psqlrc nor chatter: what every psql here starts with. */
+/* What every psql here starts with: the connection, no ~/.psqlrc, no chatter. */
 static void
 pg_psql_command(struct engine_job *job, struct child_args *a)
 {

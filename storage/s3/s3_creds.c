@@ -323,7 +323,8 @@ take(struct s3_creds *c, struct s3_cred_answer *a, time_t date)
 static void
 take_given(struct s3_creds *c, const char *key, const char *secret, const char *token)
 {
-	struct s3_cred_answer	a = { xstrdup(key), xstrdup(secret), dup_or_null(token), 0 };
+	struct s3_cred_answer	a = { xstrdup(key), xstrdup(secret), dup_or_null(token),
+				    0 };
 
 	take(c, &a, 0);
 }
