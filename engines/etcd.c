@@ -97,7 +97,6 @@ et_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 static int
 et_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct snapfile	*sf;
 	struct stat	 st;
 	const char	*dir = et_data_dir(job);
 	char		*tmp;
@@ -111,16 +110,10 @@ et_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 		    "directory", dir);
 	if (mkdir_p(job->tmpdir, 0700, err, errlen) == -1)
 		return -1;
-	sf = snapfile_job(job);
 	tmp = path_join(job->tmpdir, "etcd-restore");
-	rc = snapfile_create(sf, tmp, err, errlen);
+	rc = snapfile_restore_begin(job, tmp, fd, err, errlen);
 	free(tmp);
-	if (rc == -1) {
-		snapfile_job_end(job);
-		return -1;
-	}
-	*fd = sf->fd;
-	return 0;
+	return rc;
 }
 
 static int

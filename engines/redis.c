@@ -114,20 +114,13 @@ rd_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 static int
 rd_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct snapfile		*sf;
-	const char		*target = job->database != NULL ? job->database :
-				    config_get(job->section, "rdb_restore_path");
+	const char	*target = job->database != NULL ? job->database :
+			    config_get(job->section, "rdb_restore_path");
 
 	if (target == NULL)
 		return errf(err, errlen, "Redis restores write an RDB file: set "
 		    "rdb_restore_path or give restore --database PATH");
-	sf = snapfile_job(job);
-	if (snapfile_create(sf, target, err, errlen) == -1) {
-		snapfile_job_end(job);
-		return -1;
-	}
-	*fd = sf->fd;
-	return 0;
+	return snapfile_restore_begin(job, target, fd, err, errlen);
 }
 
 static int

@@ -177,6 +177,20 @@ snapfile_backup_end(struct engine_job *job, int aborted, char *err, size_t errle
 }
 
 int
+snapfile_restore_begin(struct engine_job *job, const char *target, int *fd, char *err,
+    size_t errlen)
+{
+	struct snapfile	*sf = snapfile_job(job);
+
+	if (snapfile_create(sf, target, err, errlen) == -1) {
+		snapfile_job_end(job);
+		return -1;
+	}
+	*fd = sf->fd;
+	return 0;
+}
+
+int
 snapfile_restore_ready(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
 	if (job->priv == NULL)

@@ -46,6 +46,9 @@ void	 snapfile_discard(struct snapfile *);
 struct snapfile	*snapfile_job(struct engine_job *);
 /* Discards and frees the job's snapfile, if any: its backup_end() and restore_end(). */
 void	 snapfile_job_end(struct engine_job *);
+/* restore_begin() for these engines: the job's snapfile for target, *fd to write into. */
+int	 snapfile_restore_begin(struct engine_job *, const char *target, int *fd,
+	    char *err, size_t errlen);
 /*
  * restore_end()'s first step: 1 if the job's file was written whole (not
  * aborted) and is synced, to be checked and put in place; 0 if the job has no

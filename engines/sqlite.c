@@ -138,18 +138,16 @@ sq_check_journals(const char *target, char *err, size_t errlen)
 static int
 sq_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct snapfile	*sf = snapfile_job(job);
+	struct snapfile	*sf;
 	const char	*target = sq_target(job);
 	struct stat	 st;
 
 	if (sq_check_journals(target, err, errlen) == -1 ||
-	    snapfile_create(sf, target, err, errlen) == -1) {
-		snapfile_job_end(job);
+	    snapfile_restore_begin(job, target, fd, err, errlen) == -1)
 		return -1;
-	}
+	sf = job->priv;
 	if (stat(target, &st) == 0 && fchmod(sf->fd, st.st_mode & 07777) == -1)
 		log_warn("chmod %s: %s", sf->path, strerror(errno));
-	*fd = sf->fd;
 	return 0;
 }
 
