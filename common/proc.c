@@ -60,6 +60,13 @@ child_args_add_words(struct child_args *a, const char *s)
 	words_free(words);
 }
 
+void
+child_args_add_set(struct child_args *a, const char *name, const char *value)
+{
+	if (value != NULL)
+		child_args_addf(a, "%s=%s", name, value);
+}
+
 const char *const *
 child_args_list(struct child_args *a)
 {
@@ -419,6 +426,21 @@ child_wait(struct child *c, char *err, size_t errlen)
 	return rc;
 }
 
+int
+child_finish(struct child *c, int *running, int aborted, char *err, size_t errlen)
+{
+	int	rc = 0;
+
+	if (!*running)
+		return 0;
+	if (aborted)
+		child_kill(c);
+	else
+		rc = child_wait(c, err, errlen);
+	*running = 0;
+	return rc;
+}
+
 void
 child_kill(struct child *c)
 {
@@ -632,17 +654,45 @@ proc_running_as_us(pid_t pid, unsigned long long start)
 }
 
 int
+child_run_args(struct child_args *a, struct child_args *env, char **out, size_t outmax,
+    char *err, size_t errlen)
+{
+	int	rc;
+
+	rc = child_run(child_args_list(a), env != NULL ? child_args_list(env) : NULL, out,
+	    outmax, err, errlen);
+	child_args_free(a);
+	if (env != NULL)
+		child_args_free(env);
+	return rc;
+}
+
+int
 child_version(struct child_args *a, char *buf, size_t len)
 {
 	char	*out = NULL, err[KB_ERRLEN];
 	int	 rc;
 
-	rc = child_run(child_args_list(a), NULL, &out, 256, err, sizeof(err));
-	child_args_free(a);
+	rc = child_run_args(a, NULL, &out, 256, err, sizeof(err));
 	if (rc == 0) {
 		out[strcspn(out, "\n")] = '\0';
 		strlcpy(buf, out, len);
 	}
 	free(out);
 	return rc;
+}
+
+int
+child_tool_version(char *buf, size_t len, const char *tool, ...)
+{
+	struct child_args	 a = { 0 };
+	const char		*arg;
+	va_list			 ap;
+
+	child_args_add(&a, tool);
+	va_start(ap, tool);
+	while ((arg = va_arg(ap, const char *)) != NULL)
+		child_args_add(&a, arg);
+	va_end(ap);
+	return child_version(&a, buf, len);
 }

@@ -47,6 +47,8 @@ struct child_args {
 void	 child_args_add(struct child_args *, const char *);
 void	 child_args_addf(struct child_args *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Adds NAME=value (an option, a variable) unless value is NULL: a setting left unset. */
+void	 child_args_add_set(struct child_args *, const char *name, const char *value);
 /* Adds the blank-separated words of s (dump_options and the like), no shell. */
 void	 child_args_add_words(struct child_args *, const char *s);
 /* The list as child_spawn() takes it; never NULL. */
@@ -70,6 +72,12 @@ int	 child_wait(struct child *, char *err, size_t errlen);
 /* SIGTERM, then SIGKILL after a grace period; then child_wait(). */
 void	 child_kill(struct child *);
 /*
+ * Ends the child if *running: child_kill() if aborted (0), else child_wait();
+ * *running is 0 after.  0 if it was not running.
+ */
+int	 child_finish(struct child *, int *running, int aborted, char *err,
+	    size_t errlen);
+/*
  * Runs argv to completion; stdout (at most outmax bytes) into *out if out is
  * not NULL (else logged).  0 iff exit status 0.
  */
@@ -83,8 +91,15 @@ int	 child_run_input(const char *const *argv, const char *const *env_add,
 	    const struct memfile *pass, const char *input, char **out, size_t outmax,
 	    char *err, size_t errlen);
 
+/* child_run() of a and env (may be NULL), both freed when it returns. */
+int	 child_run_args(struct child_args *a, struct child_args *env, char **out,
+	    size_t outmax, char *err, size_t errlen);
+
 /* Runs a (then freed) and puts the first line it prints in buf: tool versions. */
 int	 child_version(struct child_args *a, char *buf, size_t len);
+/* child_version() of tool and the arguments after it, up to a NULL. */
+int	 child_tool_version(char *buf, size_t len, const char *tool, ...)
+	    __attribute__((sentinel));
 
 /* 1 if prog is an executable file in one of $PATH's directories. */
 int	 child_in_path(const char *prog);

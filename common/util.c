@@ -141,6 +141,16 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+void
+read_to_end(int fd)
+{
+	char	buf[65536];
+	ssize_t	n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n == -1 && errno == EINTR))
+		;
+}
+
 /* read(2), or pread(2) from off when off >= 0, until len bytes or EOF. */
 static ssize_t
 read_until(int fd, void *buf, size_t len, off_t off)

@@ -38,6 +38,8 @@ int	 write_all(int fd, const void *buf, size_t len);
 ssize_t	 read_full(int fd, void *buf, size_t len);
 /* pread(2) until len bytes from off, or EOF: the bytes read, or -1. */
 ssize_t	 pread_full(int fd, void *buf, size_t len, off_t off);
+/* Reads fd to its end (or an error), discarding: a writer into the pipe never blocks. */
+void	 read_to_end(int fd);
 
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer. */
 int	 read_file(const char *path, size_t max, char **buf, size_t *len, char *err,

@@ -636,8 +636,7 @@ tar_read_thread(void *arg)
 out:
 	archive_read_free(a);
 	/* Whatever is left: read it, so the writer never blocks on a full pipe. */
-	while ((n = read(cr->pipe[0], buf, sizeof(buf))) > 0 || (n == -1 && errno == EINTR))
-		;
+	read_to_end(cr->pipe[0]);
 	return NULL;
 }
 
@@ -769,14 +768,11 @@ cr_check(struct engine_job *job, char *err, size_t errlen)
 static int
 cr_tool_version(struct engine_job *job, char *buf, size_t len)
 {
-	struct child_args	 a = { 0 };
-	char			 version[256];
-	int			 rc;
+	char	version[256];
+	int	rc;
 
-	child_args_add(&a, config_get(job->section, "cockroach_bin"));
-	child_args_add(&a, "version");
-	child_args_add(&a, "--build-tag");
-	rc = child_version(&a, version, sizeof(version));
+	rc = child_tool_version(version, sizeof(version),
+	    config_get(job->section, "cockroach_bin"), "version", "--build-tag", NULL);
 	if (rc == 0)
 		snprintf(buf, len, "cockroach %s", version);
 	return rc;

@@ -216,8 +216,11 @@ void	 engine_part_describe(const char *part, char *buf, size_t len);
 void	 engine_log_created_drop(const char *database, int rc, const char *err);
 /* The non-empty lines of text, NULL-terminated, for words_free(). */
 char	**engine_lines(const char *text);
-/* Adds the "TABLE<TAB>ROWS" lines of text (modified in place) to s. */
-void	 engine_sanity_parse(struct engine_sanity *, char *text);
+/*
+ * sanity()'s last step, after the query that printed text (may be NULL;
+ * freed): -1 if rc is -1, else 0 with its "TABLE<TAB>ROWS" lines added to s.
+ */
+int	 engine_sanity_done(struct engine_sanity *, int rc, char *text);
 void	 engine_sanity_free(struct engine_sanity *);
 
 #endif

@@ -27,11 +27,6 @@
 #include "engines/engine.h"
 #include "engines/snapfile.h"
 
-struct etcd_job {
-	struct snapfile	 sf;
-	char		*data_dir;
-};
-
 static const struct config_key etcd_keys[] = {
 	{ "endpoints", CFG_LIST, 0, "127.0.0.1:2379", "HOST:PORT or URLs; the first is "
 	    "asked for the snapshot", 0, 0, NULL },
@@ -48,27 +43,12 @@ static const struct config_key etcd_keys[] = {
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
 
-static struct etcd_job *
-et_priv(struct engine_job *job)
+/* The data directory restore creates. */
+static const char *
+et_data_dir(struct engine_job *job)
 {
-	if (job->priv == NULL) {
-		job->priv = xcalloc(1, sizeof(struct etcd_job));
-		((struct etcd_job *)job->priv)->sf.fd = -1;
-	}
-	return job->priv;
-}
-
-static void
-et_free(struct engine_job *job)
-{
-	struct etcd_job	*et = job->priv;
-
-	if (et == NULL)
-		return;
-	snapfile_discard(&et->sf);
-	free(et->data_dir);
-	free(et);
-	job->priv = NULL;
+	return job->database != NULL ? job->database :
+	    config_get(job->section, "restore_data_dir");
 }
 
 /* etcdctl, the first endpoint, TLS files; credentials in env. */
@@ -76,7 +56,6 @@ static void
 et_command(struct engine_job *job, struct child_args *a, struct child_args *env)
 {
 	const struct config_section	*s = job->section;
-	const char			*v;
 	char				**w;
 	size_t				 n;
 
@@ -85,61 +64,41 @@ et_command(struct engine_job *job, struct child_args *a, struct child_args *env)
 	if (n > 0)
 		child_args_addf(a, "--endpoints=%s", w[0]);
 	words_free(w);
-	if ((v = config_get(s, "cacert")) != NULL)
-		child_args_addf(a, "--cacert=%s", v);
-	if ((v = config_get(s, "cert")) != NULL)
-		child_args_addf(a, "--cert=%s", v);
-	if ((v = config_get(s, "key")) != NULL)
-		child_args_addf(a, "--key=%s", v);
+	child_args_add_set(a, "--cacert", config_get(s, "cacert"));
+	child_args_add_set(a, "--cert", config_get(s, "cert"));
+	child_args_add_set(a, "--key", config_get(s, "key"));
 	child_args_add(env, "ETCDCTL_API=3");
-	if ((v = config_get(s, "user")) != NULL)
-		child_args_addf(env, "ETCDCTL_USER=%s", v);
-	if ((v = config_get(s, "password")) != NULL)
-		child_args_addf(env, "ETCDCTL_PASSWORD=%s", v);
+	child_args_add_set(env, "ETCDCTL_USER", config_get(s, "user"));
+	child_args_add_set(env, "ETCDCTL_PASSWORD", config_get(s, "password"));
 }
 
 static int
 et_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct etcd_job		*et = et_priv(job);
+	struct snapfile		*sf = snapfile_job(job);
 	struct child_args	 a = { 0 }, env = { 0 };
-	int			 rc;
 
-	if (snapfile_prepare(&et->sf, job->tmpdir, "etcd-backup", err, errlen) == -1) {
-		et_free(job);
+	if (snapfile_prepare(sf, job->tmpdir, "etcd-backup", err, errlen) == -1) {
+		snapfile_job_end(job);
 		return -1;
 	}
 	et_command(job, &a, &env);
 	child_args_add(&a, "snapshot");
 	child_args_add(&a, "save");
-	child_args_add(&a, et->sf.path);
-	rc = child_run(child_args_list(&a), child_args_list(&env), NULL, 0, err, errlen);
-	child_args_free(&a);
-	child_args_free(&env);
-	if (rc == 0)
-		rc = snapfile_open(&et->sf, err, errlen);
-	if (rc == -1) {
-		et_free(job);
+	child_args_add(&a, sf->path);
+	if (snapfile_run(sf, &a, &env, err, errlen) == -1) {
+		snapfile_job_end(job);
 		return errprefix(err, errlen, "etcdctl snapshot save");
 	}
-	*fd = et->sf.fd;
-	return 0;
-}
-
-static int
-et_backup_end(struct engine_job *job, int aborted, char *err, size_t errlen)
-{
-	et_free(job);
+	*fd = sf->fd;
 	return 0;
 }
 
 static int
 et_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct etcd_job	*et;
 	struct stat	 st;
-	const char	*dir = job->database != NULL ? job->database :
-			    config_get(job->section, "restore_data_dir");
+	const char	*dir = et_data_dir(job);
 	char		*tmp;
 	int		 rc;
 
@@ -151,34 +110,21 @@ et_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 		    "directory", dir);
 	if (mkdir_p(job->tmpdir, 0700, err, errlen) == -1)
 		return -1;
-	et = et_priv(job);
 	tmp = path_join(job->tmpdir, "etcd-restore");
-	rc = snapfile_create(&et->sf, tmp, err, errlen);
+	rc = snapfile_restore_begin(job, tmp, fd, err, errlen);
 	free(tmp);
-	if (rc == -1) {
-		et_free(job);
-		return -1;
-	}
-	et->data_dir = xstrdup(dir);
-	*fd = et->sf.fd;
-	return 0;
+	return rc;
 }
 
 static int
 et_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
-	struct etcd_job		*et = job->priv;
+	struct snapfile		*sf = job->priv;
 	struct child_args	 a = { 0 }, env = { 0 };
-	int			 rc = -1;
+	int			 rc;
 
-	if (et == NULL)
-		return 0;
-	if (aborted) {
-		errf(err, errlen, "aborted");
-		goto out;
-	}
-	if (snapfile_sync(&et->sf, err, errlen) == -1)
-		goto out;
+	if ((rc = snapfile_restore_ready(job, aborted, err, errlen)) != 1)
+		return rc;
 	/* etcdutl replaces etcdctl snapshot restore from etcd 3.5 on. */
 	if (child_in_path("etcdutl"))
 		child_args_add(&a, "etcdutl");
@@ -188,21 +134,19 @@ et_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 	}
 	child_args_add(&a, "snapshot");
 	child_args_add(&a, "restore");
-	child_args_add(&a, et->sf.path);
-	child_args_addf(&a, "--data-dir=%s", et->data_dir);
+	child_args_add(&a, sf->path);
+	child_args_addf(&a, "--data-dir=%s", et_data_dir(job));
 	child_args_add_words(&a, config_get(job->section, "restore_options"));
-	rc = child_run(child_args_list(&a), child_args_list(&env), NULL, 0, err, errlen);
-	child_args_free(&a);
-	child_args_free(&env);
+	rc = child_run_args(&a, &env, NULL, 0, err, errlen);
 	if (rc == -1) {
 		errprefix(err, errlen, "snapshot restore");
 		goto out;
 	}
 	log_kv(LOGL_INFO, "etcd data directory restored; start the member on it (every "
 	    "member of a cluster from the same snapshot, each with its own --name)",
-	    "data_dir", et->data_dir, NULL);
+	    "data_dir", et_data_dir(job), NULL);
 out:
-	et_free(job);
+	snapfile_job_end(job);
 	return rc;
 }
 
@@ -210,27 +154,18 @@ static int
 et_check(struct engine_job *job, char *err, size_t errlen)
 {
 	struct child_args	 a = { 0 }, env = { 0 };
-	int			 rc;
 
 	et_command(job, &a, &env);
 	child_args_add(&a, "endpoint");
 	child_args_add(&a, "health");
-	rc = child_run(child_args_list(&a), child_args_list(&env), NULL, 0, err, errlen);
-	child_args_free(&a);
-	child_args_free(&env);
-	return rc;
+	return child_run_args(&a, &env, NULL, 0, err, errlen);
 }
 
 static int
 et_tool_version(struct engine_job *job, char *buf, size_t len)
 {
-	struct child_args	 a = { 0 };
-	int			 rc;
-
-	child_args_add(&a, config_get(job->section, "etcdctl"));
-	child_args_add(&a, "version");
-	rc = child_version(&a, buf, len);
-	return rc;
+	return child_tool_version(buf, len, config_get(job->section, "etcdctl"), "version",
+	    NULL);
 }
 
 static void
@@ -253,7 +188,7 @@ const struct engine_desc engine_etcd_desc = {
 const struct engine_ops engine_etcd = {
 	.desc = &engine_etcd_desc,
 	.backup_begin = et_backup_begin,
-	.backup_end = et_backup_end,
+	.backup_end = snapfile_backup_end,
 	.restore_begin = et_restore_begin,
 	.restore_end = et_restore_end,
 	.check = et_check,

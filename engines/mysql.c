@@ -597,11 +597,7 @@ my_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 		rc = my_sql(job, database, gen, 0, &out, err, errlen);
 	my_end(job, 0, NULL, 0);
 	free(gen);
-	if (rc == -1)
-		return -1;
-	engine_sanity_parse(s, out);
-	free(out);
-	return 0;
+	return engine_sanity_done(s, rc, out);
 }
 
 static int

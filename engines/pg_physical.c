@@ -583,18 +583,12 @@ static int
 backup_end(struct engine_job *job, struct pg_phys *ph, int aborted, char *err,
     size_t errlen)
 {
-	int	rc = 0;
+	int	rc;
 
 	/* The reader end first: a tee blocked on a full pipe gets EPIPE. */
 	if (aborted)
 		close_fd(&ph->pipe[0]);
-	if (ph->running) {
-		if (aborted)
-			child_kill(&ph->child);
-		else
-			rc = child_wait(&ph->child, err, errlen);
-		ph->running = 0;
-	}
+	rc = child_finish(&ph->child, &ph->running, aborted, err, errlen);
 	if (ph->thread_running) {
 		pthread_join(ph->thread, NULL);
 		ph->thread_running = 0;
@@ -670,8 +664,6 @@ unpack_thread(void *arg)
 	struct pg_phys		*ph = arg;
 	struct archive		*a = archive_read_new(), *w = archive_write_disk_new();
 	struct archive_entry	*e;
-	char			 buf[65536];
-	ssize_t			 n;
 	int			 r;
 
 	ph->thread_rc = -1;
@@ -694,8 +686,7 @@ out:
 	archive_write_free(w);
 	archive_read_free(a);
 	/* Whatever is left: read it, so the writer never blocks on a full pipe. */
-	while ((n = read(ph->pipe[0], buf, sizeof(buf))) > 0 || (n == -1 && errno == EINTR))
-		;
+	read_to_end(ph->pipe[0]);
 	return NULL;
 }
 
@@ -728,15 +719,12 @@ verify_files(struct engine_job *job, const struct pg_tools *t, const char *dir, 
     size_t errlen)
 {
 	struct child_args	a = { 0 };
-	int			rc;
 
 	t->tool(job, &a, "pg_verifybackup");
 	child_args_add(&a, "--no-parse-wal");
 	child_args_add(&a, "--quiet");
 	child_args_add(&a, dir);
-	rc = child_run(child_args_list(&a), NULL, NULL, 0, err, errlen);
-	child_args_free(&a);
-	if (rc == -1)
+	if (child_run_args(&a, NULL, NULL, 0, err, errlen) == -1)
 		return errprefix(err, errlen, "the restored files do not match the backup's "
 		    "backup_manifest");
 	log_kv(LOGL_INFO, "restored files match the backup's backup_manifest", "path", dir,

@@ -277,6 +277,16 @@ pg_conn_args(struct engine_job *job, struct child_args *a)
 	child_args_add(a, "--no-password");
 }
 
+/* What every psql here starts with: the connection, no ~/.psqlrc, no chatter. */
+static void
+pg_psql_command(struct engine_job *job, struct child_args *a)
+{
+	pg_tool(job, a, "psql");
+	pg_conn_args(job, a);
+	child_args_add(a, "--no-psqlrc");
+	child_args_add(a, "--quiet");
+}
+
 /*
  * Runs psql on database with the SQL script on its stdin (psql variables
  * given as NAME=VALUE in vars interpolate there, quoted by psql itself), and
@@ -293,10 +303,7 @@ pg_psql(struct engine_job *job, const char *database, const char *script,
 
 	if (pg_write_passfile(job, err, errlen) == -1)
 		return -1;
-	pg_tool(job, &a, "psql");
-	pg_conn_args(job, &a);
-	child_args_add(&a, "--no-psqlrc");
-	child_args_add(&a, "--quiet");
+	pg_psql_command(job, &a);
 	child_args_add(&a, "--tuples-only");
 	child_args_add(&a, "--no-align");
 	child_args_add(&a, "--field-separator=\t");
@@ -513,16 +520,10 @@ static int
 pg_stream_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
 	struct pg_job	*pg = job->priv;
-	int		 rc = 0;
+	int		 rc;
 
 	pg_globals_stop(pg, aborted);
-	if (pg->running) {
-		if (aborted)
-			child_kill(&pg->child);
-		else
-			rc = child_wait(&pg->child, err, errlen);
-		pg->running = 0;
-	}
+	rc = child_finish(&pg->child, &pg->running, aborted, err, errlen);
 	if (aborted)
 		rc = errf(err, errlen, "aborted");
 	if (rc == 0 && pg->thread_rc == -1)
@@ -848,10 +849,7 @@ pg_restore_globals(struct engine_job *job, int *fd, char *err, size_t errlen)
 		return -1;
 	pg->globals = pg_globals_new(roles + (self != NULL), spaces, self,
 	    job->globals == ENGINE_GLOBALS_REPLACE, globals_write, pg);
-	pg_tool(job, &a, "psql");
-	pg_conn_args(job, &a);
-	child_args_add(&a, "--no-psqlrc");
-	child_args_add(&a, "--quiet");
+	pg_psql_command(job, &a);
 	child_args_add(&a, "--set=ON_ERROR_STOP=1");
 	child_args_add(&a, "--set=VERBOSITY=terse");
 	pg_dbname_arg(&a, PG_SERVER_DB);
@@ -1146,11 +1144,7 @@ pg_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 	memset(s, 0, sizeof(*s));
 	rc = pg_psql(job, database, script, NULL, &out, err, errlen);
 	pg_end(job, 0, NULL, 0);
-	if (rc == -1)
-		return -1;
-	engine_sanity_parse(s, out);
-	free(out);
-	return 0;
+	return engine_sanity_done(s, rc, out);
 }
 
 static int

@@ -26,10 +26,6 @@
 #include "engines/engine.h"
 #include "engines/snapfile.h"
 
-struct redis_job {
-	struct snapfile	 sf;
-};
-
 static const struct config_key redis_keys[] = {
 	{ "host", CFG_STRING, 0, "127.0.0.1", "a host name or address", 0, 0, NULL },
 	{ "port", CFG_UINT, 0, "6379", "a port", 1, 65535, NULL },
@@ -46,28 +42,6 @@ static const struct config_key redis_keys[] = {
 	{ "redis_cli", CFG_STRING, 0, "redis-cli", "the redis-cli to run", 0, 0, NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
-
-static struct redis_job *
-rd_priv(struct engine_job *job)
-{
-	if (job->priv == NULL) {
-		job->priv = xcalloc(1, sizeof(struct redis_job));
-		((struct redis_job *)job->priv)->sf.fd = -1;
-	}
-	return job->priv;
-}
-
-static void
-rd_free(struct engine_job *job)
-{
-	struct redis_job	*rd = job->priv;
-
-	if (rd == NULL)
-		return;
-	snapfile_discard(&rd->sf);
-	free(rd);
-	job->priv = NULL;
-}
 
 /* redis-cli and the connection; REDISCLI_AUTH in env if there is a password. */
 static void
@@ -92,19 +66,13 @@ rd_command(struct engine_job *job, struct child_args *a, struct child_args *env)
 	}
 	if (config_get_bool(s, "tls")) {
 		child_args_add(a, "--tls");
-		if ((v = config_get(s, "cacert")) != NULL)
-			child_args_addf(a, "--cacert=%s", v);
-		if ((v = config_get(s, "cert")) != NULL)
-			child_args_addf(a, "--cert=%s", v);
-		if ((v = config_get(s, "key")) != NULL)
-			child_args_addf(a, "--key=%s", v);
+		child_args_add_set(a, "--cacert", config_get(s, "cacert"));
+		child_args_add_set(a, "--cert", config_get(s, "cert"));
+		child_args_add_set(a, "--key", config_get(s, "key"));
 	}
 	child_args_add(a, "--no-auth-warning");
-	if ((v = config_get(s, "password")) != NULL)
-		child_args_addf(env, "REDISCLI_AUTH=%s", v);
+	child_args_add_set(env, "REDISCLI_AUTH", config_get(s, "password"));
 }
-
-static int	rd_backup_end(struct engine_job *, int, char *, size_t);
 
 /* RDB files begin with "REDIS" and a version. */
 static int
@@ -121,77 +89,53 @@ rd_check_magic(int fd, char *err, size_t errlen)
 static int
 rd_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct redis_job	*rd = rd_priv(job);
+	struct snapfile		*sf = snapfile_job(job);
 	struct child_args	 a = { 0 }, env = { 0 };
 	int			 rc;
 
-	if (snapfile_prepare(&rd->sf, job->tmpdir, "redis-backup", err, errlen) == -1) {
-		rd_free(job);
+	if (snapfile_prepare(sf, job->tmpdir, "redis-backup", err, errlen) == -1) {
+		snapfile_job_end(job);
 		return -1;
 	}
 	rd_command(job, &a, &env);
 	child_args_add(&a, "--rdb");
-	child_args_add(&a, rd->sf.path);
-	rc = child_run(child_args_list(&a), child_args_list(&env), NULL, 0, err, errlen);
-	child_args_free(&a);
-	child_args_free(&env);
+	child_args_add(&a, sf->path);
+	rc = snapfile_run(sf, &a, &env, err, errlen);
 	if (rc == 0)
-		rc = snapfile_open(&rd->sf, err, errlen);
-	if (rc == 0)
-		rc = rd_check_magic(rd->sf.fd, err, errlen);
+		rc = rd_check_magic(sf->fd, err, errlen);
 	if (rc == -1) {
-		rd_free(job);
+		snapfile_job_end(job);
 		return errprefix(err, errlen, "redis-cli --rdb");
 	}
-	*fd = rd->sf.fd;
-	return 0;
-}
-
-static int
-rd_backup_end(struct engine_job *job, int aborted, char *err, size_t errlen)
-{
-	rd_free(job);
+	*fd = sf->fd;
 	return 0;
 }
 
 static int
 rd_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct redis_job	*rd;
-	const char		*target = job->database != NULL ? job->database :
-				    config_get(job->section, "rdb_restore_path");
+	const char	*target = job->database != NULL ? job->database :
+			    config_get(job->section, "rdb_restore_path");
 
 	if (target == NULL)
 		return errf(err, errlen, "Redis restores write an RDB file: set "
 		    "rdb_restore_path or give restore --database PATH");
-	rd = rd_priv(job);
-	if (snapfile_create(&rd->sf, target, err, errlen) == -1) {
-		rd_free(job);
-		return -1;
-	}
-	*fd = rd->sf.fd;
-	return 0;
+	return snapfile_restore_begin(job, target, fd, err, errlen);
 }
 
 static int
 rd_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
-	struct redis_job	*rd = job->priv;
+	struct snapfile		*sf = job->priv;
 	const char		*argv[3];
 	char			*out = NULL;
-	int			 rc = -1;
+	int			 rc;
 
-	if (rd == NULL)
-		return 0;
-	if (aborted) {
-		errf(err, errlen, "aborted");
-		goto out;
-	}
-	if (snapfile_sync(&rd->sf, err, errlen) == -1)
-		goto out;
+	if ((rc = snapfile_restore_ready(job, aborted, err, errlen)) != 1)
+		return rc;
 	if (child_in_path("redis-check-rdb")) {
 		argv[0] = "redis-check-rdb";
-		argv[1] = rd->sf.path;
+		argv[1] = sf->path;
 		argv[2] = NULL;
 		rc = child_run(argv, NULL, &out, 64 * 1024, err, errlen);
 		free(out);
@@ -202,15 +146,15 @@ rd_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 		}
 	}
 	rc = -1;
-	if (snapfile_commit(&rd->sf, err, errlen) == -1)
+	if (snapfile_commit(sf, err, errlen) == -1)
 		goto out;
 	log_kv(LOGL_INFO, "RDB file written; to load it: stop the server, make this file "
 	    "its dbfilename in its dir, with appendonly no (or move the appendonly "
 	    "directory away), start it, then CONFIG SET appendonly yes if wanted",
-	    "path", rd->sf.target, NULL);
+	    "path", sf->target, NULL);
 	rc = 0;
 out:
-	rd_free(job);
+	snapfile_job_end(job);
 	return rc;
 }
 
@@ -223,9 +167,7 @@ rd_check(struct engine_job *job, char *err, size_t errlen)
 
 	rd_command(job, &a, &env);
 	child_args_add(&a, "PING");
-	rc = child_run(child_args_list(&a), child_args_list(&env), &out, 4096, err, errlen);
-	child_args_free(&a);
-	child_args_free(&env);
+	rc = child_run_args(&a, &env, &out, 4096, err, errlen);
 	if (rc == 0 && strncmp(out, "PONG", 4) != 0) {
 		out[strcspn(out, "\n")] = '\0';
 		rc = errf(err, errlen, "PING answered: %.200s", out);
@@ -237,13 +179,8 @@ rd_check(struct engine_job *job, char *err, size_t errlen)
 static int
 rd_tool_version(struct engine_job *job, char *buf, size_t len)
 {
-	struct child_args	 a = { 0 };
-	int			 rc;
-
-	child_args_add(&a, config_get(job->section, "redis_cli"));
-	child_args_add(&a, "--version");
-	rc = child_version(&a, buf, len);
-	return rc;
+	return child_tool_version(buf, len, config_get(job->section, "redis_cli"),
+	    "--version", NULL);
 }
 
 static void
@@ -263,7 +200,7 @@ const struct engine_desc engine_redis_desc = {
 const struct engine_ops engine_redis = {
 	.desc = &engine_redis_desc,
 	.backup_begin = rd_backup_begin,
-	.backup_end = rd_backup_end,
+	.backup_end = snapfile_backup_end,
 	.restore_begin = rd_restore_begin,
 	.restore_end = rd_restore_end,
 	.check = rd_check,

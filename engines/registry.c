@@ -137,11 +137,15 @@ engine_lines(const char *text)
 	return lines;
 }
 
-void
-engine_sanity_parse(struct engine_sanity *s, char *text)
+int
+engine_sanity_done(struct engine_sanity *s, int rc, char *text)
 {
 	char	*line, *save = NULL, *tab;
 
+	if (rc == -1) {
+		free(text);
+		return -1;
+	}
 	for (line = text == NULL ? NULL : strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if ((tab = strchr(line, '\t')) == NULL)
@@ -152,6 +156,8 @@ engine_sanity_parse(struct engine_sanity *s, char *text)
 		s->tables[s->ntables].rows = strtoull(tab + 1, NULL, 10);
 		s->ntables++;
 	}
+	free(text);
+	return 0;
 }
 
 void

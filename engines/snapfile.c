@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/util.h"
+#include "engines/engine.h"
 #include "engines/snapfile.h"
 
 int
@@ -49,6 +51,15 @@ snapfile_open(struct snapfile *sf, char *err, size_t errlen)
 		sf->dir = NULL;
 	}
 	return 0;
+}
+
+int
+snapfile_run(struct snapfile *sf, struct child_args *a, struct child_args *env, char *err,
+    size_t errlen)
+{
+	if (child_run_args(a, env, NULL, 0, err, errlen) == -1)
+		return -1;
+	return snapfile_open(sf, err, errlen);
 }
 
 int
@@ -133,4 +144,61 @@ snapfile_discard(struct snapfile *sf)
 	free(sf->dir);
 	free(sf->target);
 	sf->path = sf->dir = sf->target = NULL;
+}
+
+struct snapfile *
+snapfile_job(struct engine_job *job)
+{
+	struct snapfile	*sf;
+
+	if (job->priv == NULL) {
+		sf = xcalloc(1, sizeof(*sf));
+		sf->fd = -1;
+		job->priv = sf;
+	}
+	return job->priv;
+}
+
+void
+snapfile_job_end(struct engine_job *job)
+{
+	if (job->priv == NULL)
+		return;
+	snapfile_discard(job->priv);
+	free(job->priv);
+	job->priv = NULL;
+}
+
+int
+snapfile_backup_end(struct engine_job *job, int aborted, char *err, size_t errlen)
+{
+	snapfile_job_end(job);
+	return 0;
+}
+
+int
+snapfile_restore_begin(struct engine_job *job, const char *target, int *fd, char *err,
+    size_t errlen)
+{
+	struct snapfile	*sf = snapfile_job(job);
+
+	if (snapfile_create(sf, target, err, errlen) == -1) {
+		snapfile_job_end(job);
+		return -1;
+	}
+	*fd = sf->fd;
+	return 0;
+}
+
+int
+snapfile_restore_ready(struct engine_job *job, int aborted, char *err, size_t errlen)
+{
+	if (job->priv == NULL)
+		return 0;
+	if (aborted)
+		errf(err, errlen, "aborted");
+	else if (snapfile_sync(job->priv, err, errlen) == 0)
+		return 1;
+	snapfile_job_end(job);
+	return -1;
 }

@@ -26,25 +26,11 @@
 #include "engines/engine.h"
 #include "engines/snapfile.h"
 
-struct sqlite_job {
-	struct snapfile	 sf;
-};
-
 static const struct config_key sqlite_keys[] = {
 	{ "path", CFG_PATH, 1, NULL, "the database file", 0, 0, NULL },
 	{ "sqlite3", CFG_STRING, 0, "sqlite3", "the sqlite3 shell to run", 0, 0, NULL },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, NULL }
 };
-
-static struct sqlite_job *
-sq_priv(struct engine_job *job)
-{
-	if (job->priv == NULL) {
-		job->priv = xcalloc(1, sizeof(struct sqlite_job));
-		((struct sqlite_job *)job->priv)->sf.fd = -1;
-	}
-	return job->priv;
-}
 
 /* A file name the shell cannot take for an option. */
 static void
@@ -92,45 +78,30 @@ sq_quote(const char *s)
 	return str_quote(s, '"');
 }
 
-static int	sq_backup_end(struct engine_job *, int, char *, size_t);
-
 static int
 sq_backup_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct sqlite_job	*sq = sq_priv(job);
-	char			*quoted, *cmd;
-	int			 rc;
+	struct snapfile	*sf = snapfile_job(job);
+	char		*quoted, *cmd;
+	int		 rc;
 
-	if (snapfile_prepare(&sq->sf, job->tmpdir, "sqlite-backup", err, errlen) == -1) {
-		sq_backup_end(job, 1, NULL, 0);
+	if (snapfile_prepare(sf, job->tmpdir, "sqlite-backup", err, errlen) == -1) {
+		snapfile_job_end(job);
 		return -1;
 	}
-	quoted = sq_quote(sq->sf.path);
+	quoted = sq_quote(sf->path);
 	cmd = xasprintf(".backup %s", quoted);
 	rc = sq_shell(job, config_get(job->section, "path"), cmd, NULL, err, errlen);
 	free(cmd);
 	free(quoted);
 	if (rc == 0)
-		rc = snapfile_open(&sq->sf, err, errlen);
+		rc = snapfile_open(sf, err, errlen);
 	if (rc == -1) {
 		/* backup_end() is not called when begin fails. */
-		sq_backup_end(job, 1, NULL, 0);
+		snapfile_job_end(job);
 		return errprefix(err, errlen, "sqlite3 .backup");
 	}
-	*fd = sq->sf.fd;
-	return 0;
-}
-
-static int
-sq_backup_end(struct engine_job *job, int aborted, char *err, size_t errlen)
-{
-	struct sqlite_job	*sq = job->priv;
-
-	if (sq == NULL)
-		return 0;
-	snapfile_discard(&sq->sf);
-	free(sq);
-	job->priv = NULL;
+	*fd = sf->fd;
 	return 0;
 }
 
@@ -167,23 +138,16 @@ sq_check_journals(const char *target, char *err, size_t errlen)
 static int
 sq_restore_begin(struct engine_job *job, int *fd, char *err, size_t errlen)
 {
-	struct sqlite_job	*sq = sq_priv(job);
-	const char		*target = sq_target(job);
-	struct stat		 st;
+	struct snapfile	*sf;
+	const char	*target = sq_target(job);
+	struct stat	 st;
 
-	if (sq_check_journals(target, err, errlen) == -1) {
-		free(sq);
-		job->priv = NULL;
+	if (sq_check_journals(target, err, errlen) == -1 ||
+	    snapfile_restore_begin(job, target, fd, err, errlen) == -1)
 		return -1;
-	}
-	if (snapfile_create(&sq->sf, target, err, errlen) == -1) {
-		free(sq);
-		job->priv = NULL;
-		return -1;
-	}
-	if (stat(target, &st) == 0 && fchmod(sq->sf.fd, st.st_mode & 07777) == -1)
-		log_warn("chmod %s: %s", sq->sf.path, strerror(errno));
-	*fd = sq->sf.fd;
+	sf = job->priv;
+	if (stat(target, &st) == 0 && fchmod(sf->fd, st.st_mode & 07777) == -1)
+		log_warn("chmod %s: %s", sf->path, strerror(errno));
 	return 0;
 }
 
@@ -206,20 +170,14 @@ sq_remove_sidecars(const char *path)
 static int
 sq_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
-	struct sqlite_job	*sq = job->priv;
-	char			*out = NULL;
-	int			 rc = -1;
+	struct snapfile	*sf = job->priv;
+	char		*out = NULL;
+	int		 rc;
 
-	if (sq == NULL)
-		return 0;
-	if (aborted) {
-		errf(err, errlen, "aborted");
-		goto out;
-	}
-	if (snapfile_sync(&sq->sf, err, errlen) == -1)
-		goto out;
-	rc = sq_shell(job, sq->sf.path, "PRAGMA integrity_check;", &out, err, errlen);
-	sq_remove_sidecars(sq->sf.path);
+	if ((rc = snapfile_restore_ready(job, aborted, err, errlen)) != 1)
+		return rc;
+	rc = sq_shell(job, sf->path, "PRAGMA integrity_check;", &out, err, errlen);
+	sq_remove_sidecars(sf->path);
 	if (rc == -1) {
 		errprefix(err, errlen, "checking the restored file");
 		goto out;
@@ -230,16 +188,14 @@ sq_restore_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 		errf(err, errlen, "the restored file fails PRAGMA integrity_check: %.200s", out);
 		goto out;
 	}
-	if (sq_check_journals(sq->sf.target, err, errlen) == -1 ||
-	    snapfile_commit(&sq->sf, err, errlen) == -1)
+	if (sq_check_journals(sf->target, err, errlen) == -1 ||
+	    snapfile_commit(sf, err, errlen) == -1)
 		goto out;
-	log_kv(LOGL_INFO, "database file replaced", "path", sq->sf.target, NULL);
+	log_kv(LOGL_INFO, "database file replaced", "path", sf->target, NULL);
 	rc = 0;
 out:
 	free(out);
-	snapfile_discard(&sq->sf);
-	free(sq);
-	job->priv = NULL;
+	snapfile_job_end(job);
 	return rc;
 }
 
@@ -259,13 +215,11 @@ sq_check(struct engine_job *job, char *err, size_t errlen)
 static int
 sq_tool_version(struct engine_job *job, char *buf, size_t len)
 {
-	struct child_args	 a = { 0 };
-	char			 version[256];
-	int			 rc;
+	char	version[256];
+	int	rc;
 
-	child_args_add(&a, config_get(job->section, "sqlite3"));
-	child_args_add(&a, "-version");
-	rc = child_version(&a, version, sizeof(version));
+	rc = child_tool_version(version, sizeof(version), config_get(job->section, "sqlite3"),
+	    "-version", NULL);
 	if (rc == 0)
 		snprintf(buf, len, "sqlite3 %s", version);
 	return rc;
@@ -362,13 +316,7 @@ sq_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 	if (rc == 0 && *sql != '\0')
 		rc = sq_shell(job, database, sql, &counts, err, errlen);
 	free(sql);
-	if (rc == -1) {
-		free(counts);
-		return -1;
-	}
-	engine_sanity_parse(s, counts);
-	free(counts);
-	return 0;
+	return engine_sanity_done(s, rc, counts);
 }
 
 /* What a restore killed half-way left next to path: .NAME.kbtmp.* (snapfile_create()). */
@@ -451,7 +399,7 @@ const struct engine_desc engine_sqlite_desc = {
 const struct engine_ops engine_sqlite = {
 	.desc = &engine_sqlite_desc,
 	.backup_begin = sq_backup_begin,
-	.backup_end = sq_backup_end,
+	.backup_end = snapfile_backup_end,
 	.restore_begin = sq_restore_begin,
 	.restore_end = sq_restore_end,
 	.check = sq_check,

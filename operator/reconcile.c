@@ -368,6 +368,46 @@ def_get(struct reconciler *r, const char *ns, const char *name, char *err,
 	return obj;
 }
 
+enum put_result {
+	PUT_ERROR = -1,
+	PUT_DONE,	/* *obj is the server's answer */
+	PUT_AGAIN,	/* a conflict: *obj is the definition as it is now */
+	PUT_GONE	/* the definition is not there (any more) */
+};
+
+/* PUTs *obj to the definition's path (sub: NULL, or "/status"). */
+static enum put_result
+def_put(struct reconciler *r, json_t **obj, const char *sub, char *err, size_t errlen)
+{
+	json_t		*md = json_object_get(*obj, "metadata"), *out;
+	const char	*ns = json_string_value(json_object_get(md, "namespace"));
+	const char	*name = json_string_value(json_object_get(md, "name"));
+	char		*path;
+	long		 status;
+
+	path = def_path(ns, name, sub);
+	if (reconcile_write(r, "PUT", path, *obj, &status, &out, err, errlen) == -1) {
+		free(path);
+		return PUT_ERROR;
+	}
+	free(path);
+	if (status == 200) {
+		json_decref(*obj);
+		*obj = out;
+		return PUT_DONE;
+	}
+	json_decref(out);
+	if (status == 404)
+		return PUT_GONE;
+	if (status != 409)
+		return PUT_ERROR;
+	if ((out = def_get(r, ns, name, err, errlen)) == NULL)
+		return PUT_GONE;
+	json_decref(*obj);
+	*obj = out;
+	return PUT_AGAIN;
+}
+
 /*
  * Adds (add = 1) or removes our finalizer; *obj is replaced by the server's
  * answer.  Returns 0, or -1 (also when the definition is gone).
@@ -375,17 +415,12 @@ def_get(struct reconciler *r, const char *ns, const char *name, char *err,
 static int
 set_finalizer(struct reconciler *r, json_t **obj, int add, char *err, size_t errlen)
 {
-	const char	*ns, *name;
-	json_t		*md, *fin, *nfin, *v, *out;
-	char		*path;
+	json_t		*md, *fin, *nfin, *v;
 	size_t		 i;
-	long		 status;
 	int		 attempt, has;
 
 	for (attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
 		md = json_object_get(*obj, "metadata");
-		ns = json_string_value(json_object_get(md, "namespace"));
-		name = json_string_value(json_object_get(md, "name"));
 		fin = json_object_get(md, "finalizers");
 		nfin = json_array();
 		has = 0;
@@ -402,26 +437,16 @@ set_finalizer(struct reconciler *r, json_t **obj, int add, char *err, size_t err
 		if (add)
 			json_array_append_new(nfin, json_string(KB_FINALIZER));
 		json_object_set_new(md, "finalizers", nfin);
-		path = def_path(ns, name, NULL);
-		if (reconcile_write(r, "PUT", path, *obj, &status, &out, err, errlen) == -1) {
-			free(path);
-			return -1;
-		}
-		free(path);
-		if (status == 200) {
-			json_decref(*obj);
-			*obj = out;
+		switch (def_put(r, obj, NULL, err, errlen)) {
+		case PUT_DONE:
 			return 0;
-		}
-		json_decref(out);
-		if (status == 404 && !add)
-			return 0;
-		if (status != 409)
-			return -1;
-		if ((out = def_get(r, ns, name, err, errlen)) == NULL)
+		case PUT_GONE:
 			return add ? -1 : 0;
-		json_decref(*obj);
-		*obj = out;
+		case PUT_ERROR:
+			return -1;
+		case PUT_AGAIN:
+			break;
+		}
 	}
 	return errf(err, errlen, "finalizer: still conflicting");
 }
@@ -482,18 +507,15 @@ set_status(struct reconciler *r, json_t **obj, const char *cond, const char *rea
     const char *message, const char *runner, const char *hash, json_t *backups,
     char *err, size_t errlen)
 {
-	json_t		*md, *status, *conds, *old, *c, *out;
-	const char	*ns, *name, *since = NULL;
-	char		 now[21], *path;
+	json_t		*md, *status, *conds, *old, *c;
+	const char	*since = NULL;
+	char		 now[21];
 	json_int_t	 gen;
-	long		 code;
 	int		 attempt;
 
 	time_to_rfc3339(time(NULL), now);
 	for (attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
 		md = json_object_get(*obj, "metadata");
-		ns = json_string_value(json_object_get(md, "namespace"));
-		name = json_string_value(json_object_get(md, "name"));
 		gen = json_integer_value(json_object_get(md, "generation"));
 		old = json_object_get(*obj, "status");
 		c = ready_condition(*obj);
@@ -515,26 +537,15 @@ set_status(struct reconciler *r, json_t **obj, const char *cond, const char *rea
 			return 0;
 		}
 		json_object_set_new(*obj, "status", status);
-		path = def_path(ns, name, "/status");
-		if (reconcile_write(r, "PUT", path, *obj, &code, &out, err, errlen) == -1) {
-			free(path);
+		switch (def_put(r, obj, "/status", err, errlen)) {
+		case PUT_DONE:
+		case PUT_GONE:
+			return 0;
+		case PUT_ERROR:
 			return -1;
+		case PUT_AGAIN:
+			break;
 		}
-		free(path);
-		if (code == 200) {
-			json_decref(*obj);
-			*obj = out;
-			return 0;
-		}
-		json_decref(out);
-		if (code == 404)
-			return 0;
-		if (code != 409)
-			return -1;
-		if ((out = def_get(r, ns, name, err, errlen)) == NULL)
-			return 0;
-		json_decref(*obj);
-		*obj = out;
 	}
 	return errf(err, errlen, "status: still conflicting");
 }

@@ -25,14 +25,23 @@ one_of(const char *s, const char *const *words)
 	return 0;
 }
 
+/* The member key of obj; NULL if it is left out (absent or null). */
+static json_t *
+member(json_t *obj, const char *key)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	return v == NULL || json_is_null(v) ? NULL : v;
+}
+
 /* Optional string member; -1 if present but not a string. */
 static int
 get_str(json_t *obj, const char *key, char **out, char *err, size_t errlen)
 {
-	json_t	*v = json_object_get(obj, key);
+	json_t	*v;
 
 	*out = NULL;
-	if (v == NULL || json_is_null(v))
+	if ((v = member(obj, key)) == NULL)
 		return 0;
 	if (!json_is_string(v))
 		return errf(err, errlen, "%s: expected a string", key);
@@ -43,10 +52,10 @@ get_str(json_t *obj, const char *key, char **out, char *err, size_t errlen)
 static int
 get_bool(json_t *obj, const char *key, int *out, char *err, size_t errlen)
 {
-	json_t	*v = json_object_get(obj, key);
+	json_t	*v;
 
 	*out = -1;
-	if (v == NULL || json_is_null(v))
+	if ((v = member(obj, key)) == NULL)
 		return 0;
 	if (!json_is_boolean(v))
 		return errf(err, errlen, "%s: expected true or false", key);
@@ -54,13 +63,24 @@ get_bool(json_t *obj, const char *key, int *out, char *err, size_t errlen)
 	return 0;
 }
 
+/* Optional object member of spec; -1 if present but not an object. */
+static int
+spec_object(json_t *spec, const char *key, json_t **out, char *err, size_t errlen)
+{
+	if ((*out = member(spec, key)) != NULL && !json_is_object(*out)) {
+		*out = NULL;
+		return errf(err, errlen, "spec.%s: expected an object", key);
+	}
+	return 0;
+}
+
 static int
 get_ref(json_t *obj, const char *key, struct secret_ref *ref, char *err, size_t errlen)
 {
-	json_t	*v = json_object_get(obj, key);
+	json_t	*v;
 
 	memset(ref, 0, sizeof(*ref));
-	if (v == NULL || json_is_null(v))
+	if ((v = member(obj, key)) == NULL)
 		return 0;
 	if (!json_is_object(v) ||
 	    !json_is_string(json_object_get(v, "name")) ||
@@ -502,14 +522,14 @@ static int
 runner_object(json_t *spec, const char *const *members, const char *hint, json_t **out,
     char *err, size_t errlen)
 {
-	json_t		*p = json_object_get(spec, "runner"), *v;
+	json_t		*p, *v;
 	const char	*key;
 
 	*out = NULL;
-	if (p == NULL || json_is_null(p))
+	if (spec_object(spec, "runner", &p, err, errlen) == -1)
+		return -1;
+	if (p == NULL)
 		return 0;
-	if (!json_is_object(p))
-		return errf(err, errlen, "spec.runner: expected an object");
 	json_object_foreach(p, key, v)
 		if (!one_of(key, members))
 			return errf(err, errlen, "spec.runner.%s: unknown setting%s", key, hint);
@@ -569,14 +589,14 @@ parse_pitr(json_t *spec, struct definition *d, char *err, size_t errlen)
 {
 	static const char *const own[] = { "method", "wal_method", "slot", "checkpoint",
 	    NULL };
-	json_t		*p = json_object_get(spec, "pitr");
+	json_t		*p;
 	char		 e[256];
 	size_t		 i, j;
 
-	if (p == NULL || json_is_null(p))
+	if (spec_object(spec, "pitr", &p, err, errlen) == -1)
+		return -1;
+	if (p == NULL)
 		return 0;
-	if (!json_is_object(p))
-		return errf(err, errlen, "spec.pitr: expected an object");
 	if (strcmp(d->engine, "postgres") != 0)
 		return errf(err, errlen, "spec.pitr: only for engine postgres");
 	if (strcmp(d->mode, "retained") != 0)

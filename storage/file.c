@@ -469,15 +469,23 @@ walk_dir(struct walk *w, const char *dir)
 	return rc;
 }
 
-/* Walks from the deepest directory the prefix names, not from the root. */
+/*
+ * Walks from the deepest directory the prefix names, not from the root: w
+ * holds what to visit (fn, or pending_fn) and from where (start_after).
+ */
 static int
-walk_prefix(struct storage *st, struct walk *w)
+walk_prefix(struct storage *st, struct walk *w, const char *prefix, void *arg, char *err,
+    size_t errlen)
 {
 	struct file_storage	*fs = st->priv;
 	char			*start, *slash;
 	int			 rc;
 
 	w->st = st;
+	w->prefix = prefix;
+	w->arg = arg;
+	w->err = err;
+	w->errlen = errlen;
 	w->rootlen = strlen(fs->root);
 	while (w->rootlen > 1 && fs->root[w->rootlen - 1] == '/')
 		w->rootlen--;
@@ -495,16 +503,9 @@ static int
 file_list(struct storage *st, const char *prefix, const char *start_after,
     storage_list_fn fn, void *arg, char *err, size_t errlen)
 {
-	struct walk	w;
+	struct walk	w = { .start_after = start_after, .fn = fn };
 
-	memset(&w, 0, sizeof(w));
-	w.prefix = prefix;
-	w.start_after = start_after;
-	w.fn = fn;
-	w.arg = arg;
-	w.err = err;
-	w.errlen = errlen;
-	return walk_prefix(st, &w);
+	return walk_prefix(st, &w, prefix, arg, err, errlen);
 }
 
 /* Removes now-empty directories between path's directory and the root. */
@@ -527,16 +528,10 @@ static int
 file_list_pending(struct storage *st, const char *prefix, storage_pending_fn fn,
     void *arg, int *unsupported, char *err, size_t errlen)
 {
-	struct walk	w;
+	struct walk	w = { .pending_fn = fn };
 
 	*unsupported = 0;
-	memset(&w, 0, sizeof(w));
-	w.prefix = prefix;
-	w.pending_fn = fn;
-	w.arg = arg;
-	w.err = err;
-	w.errlen = errlen;
-	return walk_prefix(st, &w);
+	return walk_prefix(st, &w, prefix, arg, err, errlen);
 }
 
 static int

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "common/util.h"
+#include "common/xjson.h"
 #include "runner/catalog/index.h"
 #include "storage/storage.h"
 
@@ -109,7 +110,6 @@ char *
 index_to_text(const struct index *idx, const char *definition)
 {
 	json_t	*backups, *o;
-	char	*s;
 	size_t	 i;
 
 	backups = json_array();
@@ -118,13 +118,7 @@ index_to_text(const struct index *idx, const char *definition)
 		    idx->v[i].stamp, "manifest", record_to_json(&idx->v[i].rec)));
 	o = json_pack("{s:i, s:s, s:o}", "version", INDEX_VERSION, "definition",
 	    definition, "backups", backups);
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (s == NULL) {
-		fprintf(stderr, "kbackup: out of memory\n");
-		exit(1);
-	}
-	return s;
+	return xjson_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 void

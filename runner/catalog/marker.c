@@ -8,25 +8,20 @@
 #include <jansson.h>
 
 #include "common/util.h"
+#include "common/xjson.h"
 #include "runner/catalog/marker.h"
 
 char *
 marker_to_text(const struct marker *m)
 {
 	json_t	*o;
-	char	*s, when[21];
+	char	 when[21];
 
 	time_to_rfc3339(m->started, when);
 	o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s}", "version", 1, "id", m->id,
 	    "runner_id", m->runner_id, "host", m->host, "pid", (json_int_t)m->pid,
 	    "started", when);
-	s = json_dumps(o, JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (s == NULL) {
-		fprintf(stderr, "kbackup: out of memory\n");
-		exit(1);
-	}
-	return s;
+	return xjson_dumps(o, JSON_PRESERVE_ORDER);
 }
 
 int

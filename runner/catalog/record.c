@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "common/util.h"
+#include "common/xjson.h"
 #include "runner/catalog/record.h"
 
 static json_t *
@@ -64,15 +65,11 @@ record_checksum(const struct backup_record *r, char out[72])
 	json_t		*o = record_fields(r);
 	char		*s, hex[65];
 
-	if ((s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
-		fprintf(stderr, "kbackup: out of memory\n");
-		exit(1);
-	}
+	s = xjson_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	SHA256((const unsigned char *)s, strlen(s), md);
 	hex_encode(md, sizeof(md), hex);
 	snprintf(out, 72, "sha256:%s", hex);
 	free(s);
-	json_decref(o);
 }
 
 json_t *
@@ -123,16 +120,7 @@ record_fields(const struct backup_record *r)
 char *
 record_to_text(const struct backup_record *r)
 {
-	json_t	*o = record_to_json(r);
-	char	*s;
-
-	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (s == NULL) {
-		fprintf(stderr, "kbackup: out of memory\n");
-		exit(1);
-	}
-	return s;
+	return xjson_dumps(record_to_json(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
 /* Readers: each fills err with the key and what was expected. */

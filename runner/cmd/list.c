@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/xjson.h"
 #include "runner/binlog/bpitr.h"
 #include "runner/catalog/catalog.h"
 #include "runner/catalog/record.h"
@@ -139,10 +140,9 @@ list_json(const struct catalog *c, json_t *wal)
 		    c->v[i].state == CATALOG_RUNNING || (c->v[i].state == CATALOG_ORPHAN &&
 		    c->v[i].nobjects > 0))
 			json_array_append_new(arr, entry_json(&c->v[i], wal));
-	s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	s = xjson_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	printf("%s\n", s);
 	free(s);
-	json_decref(arr);
 }
 
 int

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/timeparse.h"
 #include "common/util.h"
+#include "common/xjson.h"
 #include "runner/catalog/backup_id.h"
 #include "runner/cmd/jobs.h"
 #include "runner/service/api.h"
@@ -232,8 +233,7 @@ jobs_save(struct api *a)
 			json_array_append_new(arr, json_pack("{s:I, s:o}", "seq",
 			    (json_int_t)a->jobs[i].seq, "job", job_json(&a->jobs[i])));
 	doc = json_pack("{s:i, s:o}", "format", 1, "jobs", arr);
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	text = xjson_dumps(doc, JSON_COMPACT);
 	if (write_file_atomic(a->jobs_path, text, strlen(text), 0600, err,
 	    sizeof(err)) == -1)
 		log_kv(LOGL_WARN, "control API: jobs not saved", "error", err, NULL);
@@ -808,8 +808,7 @@ route_finish(void *arg, void *state, const struct http_request *rq,
 			rep->header_values[h++] = q->location;
 		}
 	}
-	q->reply = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
+	q->reply = xjson_dumps(out, JSON_COMPACT);
 	rep->status = status;
 	rep->content_type = "application/json";
 	rep->body = q->reply;

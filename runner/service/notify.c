@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/xjson.h"
 #include "runner/service/notify.h"
 
 #define NOTIFY_RETRIES		3
@@ -22,7 +23,7 @@ char *
 notify_webhook_body(const struct notify_event *ev)
 {
 	json_t	*o;
-	char	*text, ts[21];
+	char	 ts[21];
 
 	o = json_object();
 	json_object_set_new(o, "name", json_string(ev->name != NULL ? ev->name : ""));
@@ -42,13 +43,7 @@ notify_webhook_body(const struct notify_event *ev)
 	}
 	json_object_set_new(o, "error", ev->error != NULL && *ev->error != '\0' ?
 	    json_string(ev->error) : json_null());
-	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	if (text == NULL) {
-		fputs("kbackup: out of memory\n", stderr);
-		exit(1);
-	}
-	return text;
+	return xjson_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
 /* "https://hc-ping.com/UUID" -> "https://hc-ping.com": what may be logged. */

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/util.h"
+#include "common/xjson.h"
 #include "runner/wal/status.h"
 
 #define STATUS_FILE	"wal-status.json"
@@ -76,8 +77,7 @@ status_write(const char *state_dir, const struct wal_status *s)
 	    "failed", (json_int_t)s->failed, "pending_since", (json_int_t)s->pending_since,
 	    "running_pid", (json_int_t)s->running_pid,
 	    "running_start", (json_int_t)s->running_start);
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
+	text = xjson_dumps(o, JSON_COMPACT);
 	path = path_join(state_dir, STATUS_FILE);
 	tmp = xasprintf("%s.%ld", path, (long)getpid());
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) != -1) {

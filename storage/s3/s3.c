@@ -125,14 +125,25 @@ check_endpoint(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+#define UPPER_DIGITS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define LETTERS_DIGITS	"abcdefghijklmnopqrstuvwxyz" UPPER_DIGITS
+
+/* The length of v if it is made only of the characters of set; else 0. */
+static size_t
+name_length(const char *v, const char *set)
+{
+	size_t	n = strspn(v, set);
+
+	return v[n] == '\0' ? n : 0;
+}
+
 /* Only characters that stay as they are in a host name and a path. */
 static int
 check_bucket(const char *v, char *err, size_t errlen)
 {
-	size_t	n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789.-_");
+	size_t	n = name_length(v, LETTERS_DIGITS ".-_");
 
-	if (v[n] != '\0' || n == 0 || n > 255)
+	if (n == 0 || n > 255)
 		return errf(err, errlen, "'%s' is not a bucket name (letters, digits, '.', "
 		    "'-', '_')", v);
 	return 0;
@@ -141,10 +152,7 @@ check_bucket(const char *v, char *err, size_t errlen)
 static int
 check_region(const char *v, char *err, size_t errlen)
 {
-	size_t	n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789-_");
-
-	if (v[n] != '\0' || n == 0)
+	if (name_length(v, LETTERS_DIGITS "-_") == 0)
 		return errf(err, errlen, "'%s' is not a region name such as eu-central-1", v);
 	return 0;
 }
@@ -152,9 +160,7 @@ check_region(const char *v, char *err, size_t errlen)
 static int
 check_storage_class(const char *v, char *err, size_t errlen)
 {
-	size_t	n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-
-	if (v[n] != '\0' || n == 0)
+	if (name_length(v, UPPER_DIGITS "_") == 0)
 		return errf(err, errlen, "'%s' is not a storage class such as STANDARD_IA", v);
 	return 0;
 }
@@ -385,7 +391,6 @@ s3_now(struct storage *st, time_t *t, char *err, size_t errlen)
 
 struct list_ctx {
 	struct s3	*s3;
-	size_t		 strip;
 	storage_list_fn	 fn;
 	void		*arg;
 };
@@ -396,9 +401,8 @@ list_one(const char *key, uint64_t size, time_t mtime, const char *etag, void *a
 	struct list_ctx		*c = arg;
 	struct storage_object	 o;
 
-	if (strlen(key) < c->strip)
+	if ((o.key = s3_listed_key(c->s3, key)) == NULL)
 		return 0;
-	o.key = key + c->strip;
 	o.size = size;
 	o.mtime = mtime;
 	o.stamp = etag;
@@ -420,7 +424,6 @@ s3_list(struct storage *st, const char *prefix, const char *start_after,
 	if (start_after != NULL)
 		after = s3_full_key(s3, start_after);
 	c.s3 = s3;
-	c.strip = *s3->prefix ? strlen(s3->prefix) + 1 : 0;
 	c.fn = fn;
 	c.arg = arg;
 	do {
@@ -449,7 +452,7 @@ s3_list(struct storage *st, const char *prefix, const char *start_after,
 }
 
 struct pending_ctx {
-	size_t			 strip;
+	struct s3		*s3;
 	storage_pending_fn	 fn;
 	void			*arg;
 };
@@ -460,9 +463,8 @@ pending_one(const char *key, const char *id, time_t initiated, void *arg)
 	struct pending_ctx	*c = arg;
 	struct storage_pending	 p;
 
-	if (strlen(key) < c->strip)
+	if ((p.key = s3_listed_key(c->s3, key)) == NULL)
 		return 0;
-	p.key = key + c->strip;
 	p.upload_id = id;
 	p.initiated = initiated;
 	p.owner = NULL;		/* a multipart upload names no writer */
@@ -486,7 +488,7 @@ s3_list_pending(struct storage *st, const char *prefix, storage_pending_fn fn, v
 	char			*full = s3_full_key(s3, prefix);
 	int			 r;
 
-	c.strip = *s3->prefix ? strlen(s3->prefix) + 1 : 0;
+	c.s3 = s3;
 	c.fn = fn;
 	c.arg = arg;
 	r = s3_xfer_pages(s3, "uploads", full, "upload-id-marker", pending_page, &c,

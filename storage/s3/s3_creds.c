@@ -319,32 +319,34 @@ take(struct s3_creds *c, struct s3_cred_answer *a, time_t date)
 
 /* Sources */
 
+/* Credentials given as they are (the config, the environment), without an expiration. */
+static void
+take_given(struct s3_creds *c, const char *key, const char *secret, const char *token)
+{
+	struct s3_cred_answer	a = { xstrdup(key), xstrdup(secret), dup_or_null(token),
+				    0 };
+
+	take(c, &a, 0);
+}
+
 static int
 from_static(struct s3_creds *c, char *err, size_t errlen)
 {
-	struct s3_cred_answer	a = { xstrdup(c->cfg_key), xstrdup(c->cfg_secret),
-				    dup_or_null(c->cfg_token), 0 };
-
-	take(c, &a, 0);
+	take_given(c, c->cfg_key, c->cfg_secret, c->cfg_token);
 	return 0;
 }
 
 static int
 from_env(struct s3_creds *c, char *err, size_t errlen)
 {
-	const char		*k = getenv("AWS_ACCESS_KEY_ID");
-	const char		*s = getenv("AWS_SECRET_ACCESS_KEY");
-	const char		*t = getenv("AWS_SESSION_TOKEN");
-	struct s3_cred_answer	 a;
+	const char	*k = getenv("AWS_ACCESS_KEY_ID");
+	const char	*s = getenv("AWS_SECRET_ACCESS_KEY");
+	const char	*t = getenv("AWS_SESSION_TOKEN");
 
 	if (k == NULL || *k == '\0' || s == NULL || *s == '\0')
 		return errf(err, errlen, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not "
 		    "both set");
-	a.access_key = xstrdup(k);
-	a.secret_key = xstrdup(s);
-	a.token = t != NULL && *t != '\0' ? xstrdup(t) : NULL;
-	a.expiration = 0;
-	take(c, &a, 0);
+	take_given(c, k, s, t != NULL && *t != '\0' ? t : NULL);
 	return 0;
 }
 

@@ -33,6 +33,14 @@ s3_full_key(struct s3 *s3, const char *key)
 	return xasprintf("%s/%s", s3->prefix, key);
 }
 
+const char *
+s3_listed_key(struct s3 *s3, const char *full)
+{
+	size_t	strip = *s3->prefix != '\0' ? strlen(s3->prefix) + 1 : 0;
+
+	return strlen(full) < strip ? NULL : full + strip;
+}
+
 char *
 s3_object_path(struct s3 *s3, const char *key)
 {

@@ -178,6 +178,8 @@ uint64_t s3_backoff_ms(unsigned n);
 
 /* Keys and paths: prefix/key; /BUCKET/KEY (path style) or /KEY, encoded. */
 char	*s3_full_key(struct s3 *, const char *key);
+/* The key a listed full key is s3_full_key() of; NULL if it is not one (shorter). */
+const char *s3_listed_key(struct s3 *, const char *full);
 char	*s3_object_path(struct s3 *, const char *key);
 char	*s3_bucket_path(struct s3 *);
 

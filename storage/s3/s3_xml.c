@@ -54,6 +54,19 @@ child_text(xmlNodePtr parent, const char *name)
 	return s;
 }
 
+/* The text of the child element name if it is there and not empty, or NULL. */
+static char *
+child_text_set(xmlNodePtr parent, const char *name)
+{
+	char	*s;
+
+	if ((s = child_text(parent, name)) != NULL && *s == '\0') {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
 static void
 child_copy(xmlNodePtr parent, const char *name, char *buf, size_t len)
 {
@@ -124,18 +137,25 @@ s3_xml_time(const char *s, time_t *t)
 	return 0;
 }
 
+/*
+ * The root element of a response, which must be <name>: *docp to free with
+ * xmlFreeDoc().  NULL (err filled, nothing to free) if it is not.
+ */
 static xmlNodePtr
-root_named(xmlDocPtr doc, const char *name, char *err, size_t errlen)
+response_root(const char *body, size_t len, const char *name, xmlDocPtr *docp, char *err,
+    size_t errlen)
 {
 	xmlNodePtr	root;
 
-	if (doc == NULL) {
+	if ((*docp = parse(body, len)) == NULL) {
 		errf(err, errlen, "unreadable XML in response");
 		return NULL;
 	}
-	root = xmlDocGetRootElement(doc);
+	root = xmlDocGetRootElement(*docp);
 	if (root == NULL || !is(root, name)) {
 		errf(err, errlen, "unexpected XML in response: expected <%s>", name);
+		xmlFreeDoc(*docp);
+		*docp = NULL;
 		return NULL;
 	}
 	return root;
@@ -178,30 +198,25 @@ int
 s3_xml_list_objects(const char *body, size_t len, s3_xml_object_fn fn, void *arg,
     char **next, char *err, size_t errlen)
 {
-	xmlDocPtr	doc = parse(body, len);
+	xmlDocPtr	doc;
 	xmlNodePtr	root, n;
 	int		r = -1;
 
 	*next = NULL;
-	if ((root = root_named(doc, "ListBucketResult", err, errlen)) == NULL)
-		goto out;
+	if ((root = response_root(body, len, "ListBucketResult", &doc, err, errlen)) == NULL)
+		return -1;
 	for (n = root->children; n != NULL; n = n->next) {
 		if (is(n, "Contents") && one_object(n, fn, arg, err, errlen) == -1)
 			goto out;
 	}
-	if (child_true(root, "IsTruncated")) {
-		*next = child_text(root, "NextContinuationToken");
-		if (*next == NULL || **next == '\0') {
-			free(*next);
-			*next = NULL;
-			errf(err, errlen, "truncated listing without NextContinuationToken");
-			goto out;
-		}
+	if (child_true(root, "IsTruncated") &&
+	    (*next = child_text_set(root, "NextContinuationToken")) == NULL) {
+		errf(err, errlen, "truncated listing without NextContinuationToken");
+		goto out;
 	}
 	r = 0;
 out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	xmlFreeDoc(doc);
 	return r;
 }
 
@@ -223,13 +238,13 @@ static int
 marked_listing(const char *body, size_t len, const struct listing *l, entry_fn one,
     void *ctx, char **next_key, char **next_id, char *err, size_t errlen)
 {
-	xmlDocPtr	doc = parse(body, len);
+	xmlDocPtr	doc;
 	xmlNodePtr	root, n;
 	int		r = -1;
 
 	*next_key = *next_id = NULL;
-	if ((root = root_named(doc, l->root, err, errlen)) == NULL)
-		goto out;
+	if ((root = response_root(body, len, l->root, &doc, err, errlen)) == NULL)
+		return -1;
 	for (n = root->children; n != NULL; n = n->next) {
 		if ((is(n, l->entry) || (l->entry2 != NULL && is(n, l->entry2))) &&
 		    one(n, ctx, err, errlen) == -1)
@@ -247,8 +262,7 @@ marked_listing(const char *body, size_t len, const struct listing *l, entry_fn o
 	}
 	r = 0;
 out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	xmlFreeDoc(doc);
 	return r;
 }
 
@@ -298,47 +312,37 @@ s3_xml_list_uploads(const char *body, size_t len, s3_xml_upload_fn fn, void *arg
 int
 s3_xml_upload_id(const char *body, size_t len, char **id, char *err, size_t errlen)
 {
-	xmlDocPtr	doc = parse(body, len);
+	xmlDocPtr	doc;
 	xmlNodePtr	root;
-	int		r = -1;
+	int		r = 0;
 
 	*id = NULL;
-	if ((root = root_named(doc, "InitiateMultipartUploadResult", err, errlen)) == NULL)
-		goto out;
-	if ((*id = child_text(root, "UploadId")) == NULL || **id == '\0') {
-		free(*id);
-		*id = NULL;
-		errf(err, errlen, "CreateMultipartUpload: no UploadId in response");
-		goto out;
-	}
-	r = 0;
-out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	if ((root = response_root(body, len, "InitiateMultipartUploadResult", &doc, err,
+	    errlen)) == NULL)
+		return -1;
+	if ((*id = child_text_set(root, "UploadId")) == NULL)
+		r = errf(err, errlen, "CreateMultipartUpload: no UploadId in response");
+	xmlFreeDoc(doc);
 	return r;
 }
 
 int
 s3_xml_delete_result(const char *body, size_t len, char *err, size_t errlen)
 {
-	xmlDocPtr	 doc = parse(body, len);
+	xmlDocPtr	 doc;
 	xmlNodePtr	 root, n;
 	char		 key[1024], code[64], msg[256];
-	int		 r = -1;
+	int		 r = 0;
 
-	if ((root = root_named(doc, "DeleteResult", err, errlen)) == NULL)
-		goto out;
+	if ((root = response_root(body, len, "DeleteResult", &doc, err, errlen)) == NULL)
+		return -1;
 	if ((n = child(root, "Error")) != NULL) {
 		child_copy(n, "Key", key, sizeof(key));
 		child_copy(n, "Code", code, sizeof(code));
 		child_copy(n, "Message", msg, sizeof(msg));
-		errf(err, errlen, "delete %s: %s: %s", key, code, msg);
-		goto out;
+		r = errf(err, errlen, "delete %s: %s: %s", key, code, msg);
 	}
-	r = 0;
-out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	xmlFreeDoc(doc);
 	return r;
 }
 
@@ -386,34 +390,31 @@ s3_xml_list_versions(const char *body, size_t len, s3_xml_version_fn fn, void *a
 int
 s3_xml_versioning(const char *body, size_t len, char *err, size_t errlen)
 {
-	xmlDocPtr	doc = parse(body, len);
+	xmlDocPtr	doc;
 	xmlNodePtr	root;
 	char		status[32];
-	int		r = -1;
 
-	if ((root = root_named(doc, "VersioningConfiguration", err, errlen)) == NULL)
-		goto out;
+	if ((root = response_root(body, len, "VersioningConfiguration", &doc, err,
+	    errlen)) == NULL)
+		return -1;
 	child_copy(root, "Status", status, sizeof(status));
-	r = strcmp(status, "Enabled") == 0 ? 1 : strcmp(status, "Suspended") == 0 ? 2 : 0;
-out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	return r;
+	xmlFreeDoc(doc);
+	return strcmp(status, "Enabled") == 0 ? 1 : strcmp(status, "Suspended") == 0 ? 2 : 0;
 }
 
 int
 s3_xml_lock_config(const char *body, size_t len, int *enabled, char *mode, size_t modelen,
     char *period, size_t periodlen, char *err, size_t errlen)
 {
-	xmlDocPtr	doc = parse(body, len);
+	xmlDocPtr	doc;
 	xmlNodePtr	root, n;
 	char		v[32], days[24], years[24];
-	int		r = -1;
 
 	*enabled = 0;
 	mode[0] = period[0] = '\0';
-	if ((root = root_named(doc, "ObjectLockConfiguration", err, errlen)) == NULL)
-		goto out;
+	if ((root = response_root(body, len, "ObjectLockConfiguration", &doc, err,
+	    errlen)) == NULL)
+		return -1;
 	child_copy(root, "ObjectLockEnabled", v, sizeof(v));
 	*enabled = strcmp(v, "Enabled") == 0;
 	if ((n = child(root, "Rule")) != NULL && (n = child(n, "DefaultRetention")) != NULL) {
@@ -425,36 +426,28 @@ s3_xml_lock_config(const char *body, size_t len, int *enabled, char *mode, size_
 		else if (years[0] != '\0')
 			snprintf(period, periodlen, "%sy", years);
 	}
-	r = 0;
-out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	return r;
+	xmlFreeDoc(doc);
+	return 0;
 }
 
 int
 s3_xml_retention(const char *body, size_t len, char *mode, size_t modelen, time_t *until,
     char *err, size_t errlen)
 {
-	xmlDocPtr	doc = parse(body, len);
+	xmlDocPtr	doc;
 	xmlNodePtr	root;
 	char		date[64];
-	int		r = -1;
+	int		r = 0;
 
 	mode[0] = '\0';
 	*until = 0;
-	if ((root = root_named(doc, "Retention", err, errlen)) == NULL)
-		goto out;
+	if ((root = response_root(body, len, "Retention", &doc, err, errlen)) == NULL)
+		return -1;
 	child_copy(root, "Mode", mode, modelen);
 	child_copy(root, "RetainUntilDate", date, sizeof(date));
-	if (date[0] != '\0' && s3_xml_time(date, until) == -1) {
-		errf(err, errlen, "retention: bad RetainUntilDate");
-		goto out;
-	}
-	r = 0;
-out:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	if (date[0] != '\0' && s3_xml_time(date, until) == -1)
+		r = errf(err, errlen, "retention: bad RetainUntilDate");
+	xmlFreeDoc(doc);
 	return r;
 }
 
