@@ -137,7 +137,101 @@ binlog_archive_open(struct location *loc, const char *base, const struct keyring
 	}
 	if (ar->n > 0)
 		qsort(ar->v, ar->n, sizeof(*ar->v), piece_cmp);
+	binlog_chain(ar->v, &ar->n, &ar->spare, &ar->nspare);
 	return 0;
+}
+
+/* A piece's end offset and its index, to find what ends where another starts. */
+struct piece_end {
+	uint64_t	to;
+	size_t		k;
+};
+
+static int
+end_cmp(const void *a, const void *b)
+{
+	const struct piece_end	*x = a, *y = b;
+
+	return x->to < y->to ? -1 : x->to > y->to;
+}
+
+/*
+ * The pieces v[a..b) of one file: via[k] the piece its chain comes from
+ * (SIZE_MAX: it starts at 0; b: no chain reaches it).  Sorted by offset, a
+ * piece's predecessors come before it; ends[] finds them by their end.
+ */
+static void
+chain_links(const struct binlog_piece *v, size_t a, size_t b, size_t *via)
+{
+	struct piece_end	*ends = xcalloc(b - a, sizeof(*ends)), key;
+	size_t			 k, lo, hi, mid, n = b - a;
+
+	for (k = a; k < b; k++) {
+		ends[k - a].to = v[k].to;
+		ends[k - a].k = k;
+	}
+	qsort(ends, n, sizeof(*ends), end_cmp);
+	for (k = a; k < b; k++) {
+		via[k - a] = v[k].from == 0 ? SIZE_MAX : b;
+		key.to = v[k].from;
+		for (lo = 0, hi = n; lo < hi; ) {	/* the first end >= from */
+			mid = lo + (hi - lo) / 2;
+			if (end_cmp(&ends[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; via[k - a] == b && lo < n && ends[lo].to == key.to; lo++)
+			if (ends[lo].k < k && via[ends[lo].k - a] != b && !v[ends[lo].k].last)
+				via[k - a] = ends[lo].k;
+	}
+	free(ends);
+}
+
+/* Marks on[] the chain of v[a..b) that reaches furthest; its end offset, or 0. */
+static uint64_t
+chain_mark(const struct binlog_piece *v, size_t a, size_t b, const size_t *via, int *on)
+{
+	size_t	k, best = b;
+
+	for (k = a; k < b; k++)
+		if (via[k - a] != b && (best == b || v[k].last > v[best].last ||
+		    (v[k].last == v[best].last && v[k].to > v[best].to)))
+			best = k;
+	if (best == b)
+		return 0;
+	for (k = best; k != SIZE_MAX; k = via[k - a])
+		on[k - a] = 1;
+	return v[best].to;
+}
+
+void
+binlog_chain(struct binlog_piece *v, size_t *n, struct binlog_piece **spare,
+    size_t *nspare)
+{
+	size_t		 a, b, k, kept = 0, *via;
+	uint64_t	 end;
+	int		*on;
+
+	for (a = 0; a < *n; a = b) {
+		for (b = a + 1; b < *n && strcmp(v[b].name, v[a].name) == 0; b++)
+			;
+		via = xcalloc(b - a, sizeof(*via));
+		on = xcalloc(b - a, sizeof(*on));
+		chain_links(v, a, b, via);
+		end = chain_mark(v, a, b, via, on);
+		for (k = a; k < b; k++) {
+			if (on[k - a] || v[k].to > end)
+				v[kept++] = v[k];
+			else {
+				*spare = xreallocarray(*spare, *nspare + 1, sizeof(**spare));
+				(*spare)[(*nspare)++] = v[k];
+			}
+		}
+		free(via);
+		free(on);
+	}
+	*n = kept;
 }
 
 void
@@ -147,7 +241,10 @@ binlog_archive_close(struct binlog_archive *ar)
 
 	for (i = 0; i < ar->n; i++)
 		free(ar->v[i].key);
+	for (i = 0; i < ar->nspare; i++)
+		free(ar->spare[i].key);
 	free(ar->v);
+	free(ar->spare);
 	free(ar->base);
 	memset(ar, 0, sizeof(*ar));
 }

@@ -47,7 +47,26 @@ struct binlog_archive {
 	char			*base;
 	struct binlog_piece	*v;		/* by (base, seq, from) */
 	size_t			 n;
+	/*
+	 * Pieces whose bytes the chain of v holds already (binlog_chain()):
+	 * what a second archiver of the same server stored with other piece
+	 * boundaries.  Never replayed; pruned with their file.
+	 */
+	struct binlog_piece	*spare;
+	size_t			 nspare;
 };
+
+/*
+ * Keeps in v[0..*n) (sorted) the pieces a replay follows: per file, the
+ * chain from offset 0 that reaches furthest (a .last piece first) along
+ * piece boundaries, and every piece not inside that chain's bytes (what
+ * lies past a gap stays, so that the gap is seen).  The pieces inside it
+ * but off it move to *spare (appended, *nspare counts them).  Two
+ * archivers of one server store the same bytes with other boundaries;
+ * without this their pieces would interleave and look like a gap.
+ */
+void	 binlog_chain(struct binlog_piece *v, size_t *n, struct binlog_piece **spare,
+	    size_t *nspare);
 
 /* A run: pieces v[first..end) follow one another. */
 struct binlog_run {

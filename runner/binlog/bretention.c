@@ -55,19 +55,31 @@ cutoff(const struct catalog *c, char *base, size_t baselen, uint32_t *seq, char 
 	return found;
 }
 
+/* The keys of the pieces of v[0..nv) older than (base, seq), appended to *keys. */
+static void
+older_of(const struct binlog_piece *v, size_t nv, const char *base, uint32_t seq,
+    char ***keys, size_t *n)
+{
+	size_t	i;
+
+	for (i = 0; i < nv; i++) {
+		if (strcmp(v[i].base, base) != 0 || v[i].seq >= seq)
+			continue;
+		*keys = xreallocarray(*keys, *n + 2, sizeof(**keys));
+		(*keys)[(*n)++] = v[i].key;
+		(*keys)[*n] = NULL;
+	}
+}
+
+/* Every piece of a file older than (base, seq), the spare ones too. */
 static size_t
 older(const struct binlog_archive *ar, const char *base, uint32_t seq, char ***keys)
 {
-	size_t	i, n = 0;
+	size_t	n = 0;
 
 	*keys = NULL;
-	for (i = 0; i < ar->n; i++) {
-		if (strcmp(ar->v[i].base, base) != 0 || ar->v[i].seq >= seq)
-			continue;
-		*keys = xreallocarray(*keys, n + 2, sizeof(**keys));
-		(*keys)[n++] = ar->v[i].key;
-		(*keys)[n] = NULL;
-	}
+	older_of(ar->v, ar->n, base, seq, keys, &n);
+	older_of(ar->spare, ar->nspare, base, seq, keys, &n);
 	return n;
 }
 

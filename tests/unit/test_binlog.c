@@ -401,6 +401,59 @@ test_gtid_walk(void **state)
 	assert_non_null(strstr(err, "name an older backup"));
 }
 
+/* Pieces of mysql-bin.000001 as (from, to, last), through binlog_chain(): the kept ones. */
+static size_t
+chain_of(const uint64_t (*r)[3], size_t n, struct binlog_piece *v, size_t *nspare)
+{
+	struct binlog_piece	*spare = NULL;
+	size_t			 i, kept = n;
+
+	memset(v, 0, n * sizeof(*v));
+	for (i = 0; i < n; i++) {
+		strlcpy(v[i].name, "mysql-bin.000001", sizeof(v[i].name));
+		strlcpy(v[i].base, "mysql-bin", sizeof(v[i].base));
+		v[i].seq = 1;
+		v[i].from = r[i][0];
+		v[i].to = r[i][1];
+		v[i].last = (int)r[i][2];
+	}
+	*nspare = 0;
+	binlog_chain(v, &kept, &spare, nspare);
+	free(spare);
+	return kept;
+}
+
+static void
+test_chain(void **state)
+{
+	/* Two archivers: 0-1000-2000 and 0-1500-2500.  The furthest chain is kept. */
+	static const uint64_t	two[][3] = { { 0, 1000, 0 }, { 0, 1500, 0 }, { 1000, 2000, 0 },
+	    { 1500, 2500, 0 } };
+	/* A .last piece ends the file: its chain wins over a longer one that is not. */
+	static const uint64_t	last[][3] = { { 0, 1000, 0 }, { 0, 1200, 1 }, { 1000, 3000, 0 } };
+	/* A gap: what lies past it stays. */
+	static const uint64_t	gap[][3] = { { 0, 1000, 0 }, { 0, 800, 0 }, { 2000, 3000, 0 } };
+	/* One archiver: nothing moves. */
+	static const uint64_t	one[][3] = { { 0, 10, 0 }, { 10, 20, 0 }, { 20, 30, 1 } };
+	struct binlog_piece	v[4];
+	size_t			spare;
+
+	assert_int_equal(chain_of(two, 4, v, &spare), 2);
+	assert_int_equal(spare, 2);
+	assert_int_equal(v[0].to, 1500);
+	assert_int_equal(v[1].from, 1500);
+	assert_int_equal(chain_of(last, 3, v, &spare), 2);
+	assert_int_equal(v[0].to, 1200);
+	assert_true(v[0].last);
+	assert_int_equal(v[1].from, 1000);	/* past the .last piece's end: kept, seen */
+	assert_int_equal(chain_of(gap, 3, v, &spare), 2);
+	assert_int_equal(spare, 1);
+	assert_int_equal(v[0].to, 1000);
+	assert_int_equal(v[1].from, 2000);
+	assert_int_equal(chain_of(one, 3, v, &spare), 3);
+	assert_int_equal(spare, 0);
+}
+
 int
 main(void)
 {
@@ -413,6 +466,7 @@ main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_file_server),
+		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_gtid_parse),
 		cmocka_unit_test(test_gtid_walk),
 	};
