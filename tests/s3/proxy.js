@@ -483,7 +483,18 @@ function abortUpload(res, bucket, id) {
 		noSuchUpload(res);
 		return;
 	}
-	fs.rmSync(dir, { recursive: true, force: true });
+	/*
+	 * A part still being written by s3rver into the directory makes a
+	 * plain recursive removal fail (ENOTEMPTY): retried, as Node offers,
+	 * and if it still fails the answer is a 500 (a store that failed, which
+	 * the client retries), never the proxy's end.
+	 */
+	try {
+		fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 10 });
+	} catch (e) {
+		refuse(res, 500, 'InternalError', 'abort: ' + e.code);
+		return;
+	}
 	res.writeHead(204);
 	res.end();
 }
