@@ -10,6 +10,9 @@
 #                  (hence versioned); RGW_ENDPOINT is S3_ENDPOINT, kept when
 #                  s3_passthrough puts the proxy in front.  rgw_admin runs
 #                  radosgw-admin on it.
+#                  The OSD keeps everything in memory, RGW_MEMSTORE_BYTES
+#                  of it (default 1 GiB, Ceph's own; a full OSD makes every
+#                  write wait).
 #   rgw_stop       stops it (radosgw TERM, the memstore OSD KILL: on TERM it
 #                  writes its whole store to disk; the mon TERM)
 # The settings are those ../shared/TEST-NOTES.md found necessary (msgr2 on
@@ -67,6 +70,7 @@ mon data = $1/mon
 [osd.0]
 osd data = $1/osd
 osd objectstore = memstore
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 osd journal size = 0
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:$3
