@@ -462,3 +462,15 @@ my_sql_filter_end(struct my_sql_filter *f, char *out)
 	f->npend = 0;
 	return n;
 }
+
+int
+my_binlog_name_order(const char *a, const char *b)
+{
+	char		ba[MY_BINLOG_NAME_MAX + 1], bb[MY_BINLOG_NAME_MAX + 1];
+	uint32_t	sa, sb;
+
+	if (my_binlog_name_parse(a, ba, sizeof(ba), &sa) == -1 ||
+	    my_binlog_name_parse(b, bb, sizeof(bb), &sb) == -1 || strcmp(ba, bb) != 0)
+		return 2;
+	return sa < sb ? -1 : sa > sb;
+}

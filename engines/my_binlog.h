@@ -128,5 +128,10 @@ void	 my_gtid_text(const struct my_gtid *, char buf[MY_GTID_TEXT]);
 
 /* "mysql-bin.000003": the base name and the sequence number; -1 if not that form. */
 int	 my_binlog_name_parse(const char *name, char *base, size_t baselen, uint32_t *seq);
+/*
+ * The order of two file names of one base name, by their sequence numbers:
+ * -1, 0 or 1; 2 when they do not compare (other base names, or not that form).
+ */
+int	 my_binlog_name_order(const char *a, const char *b);
 
 #endif

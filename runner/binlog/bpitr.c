@@ -274,13 +274,11 @@ position_parse(const char *s, struct my_binpos *stop)
 static int
 position_before(const struct my_binpos *a, const struct my_binpos *b)
 {
-	char		ba[BOBJ_NAME_MAX], bb[BOBJ_NAME_MAX];
-	uint32_t	sa, sb;
+	int	order = my_binlog_name_order(a->file, b->file);
 
-	if (my_binlog_name_parse(a->file, ba, sizeof(ba), &sa) == -1 ||
-	    my_binlog_name_parse(b->file, bb, sizeof(bb), &sb) == -1 || strcmp(ba, bb) != 0)
+	if (order == 2)
 		return -1;
-	return sa < sb || (sa == sb && a->position <= b->position);
+	return order < 0 || (order == 0 && a->position <= b->position);
 }
 
 /* Why --position cannot be had along the run, or 0 when it can. */

@@ -344,19 +344,6 @@ pid_keep(struct session *ss)
 	free(path);
 }
 
-/* 1 if file a comes after b (the same base name, a larger number), else 0. */
-static int
-name_after(const char *a, const char *b)
-{
-	char		ba[BOBJ_NAME_MAX], bb[BOBJ_NAME_MAX];
-	uint32_t	sa, sb;
-
-	if (my_binlog_name_parse(a, ba, sizeof(ba), &sa) == -1 ||
-	    my_binlog_name_parse(b, bb, sizeof(bb), &sb) == -1 || strcmp(ba, bb) != 0)
-		return 0;
-	return sa > sb;
-}
-
 /* What the server must show first, after the newest piece h (in_file: resuming in its file). */
 static void
 expect_from(struct session *ss, const struct bobj_head *h, int in_file)
@@ -384,7 +371,7 @@ server_continues(struct session *ss, const char *want, const char *name, uint64_
 	ss->expect.have = size;
 	if (want[0] == '\0' || strcmp(name, want) == 0)
 		return 0;
-	if (name_after(name, want) != 1)
+	if (my_binlog_name_order(name, want) != 1)
 		return errf(err, errlen, "the server's oldest binary log is %s, not after %s, the "
 		    "one the archive needs next: its log starts again (RESET MASTER, or another "
 		    "server?). Nothing stored: the archive keeps one file under one name", name,

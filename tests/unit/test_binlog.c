@@ -166,6 +166,11 @@ test_names(void **state)
 	assert_string_equal(next, "mysql-bin.000010");
 	assert_int_equal(binlog_next_name("b.999999", next, sizeof(next)), 0);
 	assert_string_equal(next, "b.1000000");
+	assert_int_equal(my_binlog_name_order("mysql-bin.000009", "mysql-bin.000010"), -1);
+	assert_int_equal(my_binlog_name_order("mysql-bin.000010", "mysql-bin.000010"), 0);
+	assert_int_equal(my_binlog_name_order("mysql-bin.1000000", "mysql-bin.999999"), 1);
+	assert_int_equal(my_binlog_name_order("a-bin.000002", "mysql-bin.000001"), 2);
+	assert_int_equal(my_binlog_name_order("mysql-bin", "mysql-bin.000001"), 2);
 }
 
 /* An event of size bytes stamped ts at buf. */
