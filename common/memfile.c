@@ -75,3 +75,13 @@ memfile_close(struct memfile *mf)
 	mf->fd = -1;
 	mf->path[0] = '\0';
 }
+
+int
+memfile_scratch(const char *name, char *err, size_t errlen)
+{
+	int	fd;
+
+	if ((fd = memfd_create(name, MFD_CLOEXEC)) == -1)
+		return errf(err, errlen, "memfd_create: %s", strerror(errno));
+	return fd;
+}

@@ -27,5 +27,10 @@ int	 memfile_open(struct memfile *, const char *name, const void *buf, size_t le
 	    char *err, size_t errlen);
 /* Closed is a no-op. */
 void	 memfile_close(struct memfile *);
+/*
+ * An empty memory file for scratch bytes of our own (what is stored or
+ * fetched whole), close-on-exec: its descriptor, or -1 with err filled.
+ */
+int	 memfile_scratch(const char *name, char *err, size_t errlen);
 
 #endif

@@ -122,8 +122,8 @@ my_binlog_tee_end(struct my_binlog_tee *t, char *err, size_t errlen)
 }
 
 int
-my_binlog_dump_details(const struct my_binlog_tee *t, json_t **details, char *err,
-    size_t errlen)
+my_binlog_dump_details(const struct my_binlog_tee *t, uint32_t server, json_t **details,
+    char *err, size_t errlen)
 {
 	struct my_binpos	 pos;
 	char			*head, *tail;
@@ -140,6 +140,7 @@ my_binlog_dump_details(const struct my_binlog_tee *t, json_t **details, char *er
 	free(tail);
 	if (rc == -1)
 		return -1;
+	pos.server = server;
 	json_decref(*details);
 	*details = my_binpos_details(&pos);
 	return 0;
@@ -278,6 +279,8 @@ my_binpos_details(const struct my_binpos *pos)
 	b = json_pack("{s:s, s:I}", "file", pos->file, "position", (json_int_t)pos->position);
 	if (pos->gtid[0] != '\0')
 		json_object_set_new(b, "gtid", json_string(pos->gtid));
+	if (pos->server != 0)
+		json_object_set_new(b, "server_id", json_integer(pos->server));
 	return json_pack("{s:o}", "binlog", b);
 }
 
@@ -285,7 +288,7 @@ int
 my_binpos_from_details(const json_t *details, struct my_binpos *pos, char *err,
     size_t errlen)
 {
-	const json_t	*b, *f, *p, *g;
+	const json_t	*b, *f, *p, *g, *s;
 
 	memset(pos, 0, sizeof(*pos));
 	if (details == NULL || (b = json_object_get(details, "binlog")) == NULL)
@@ -302,6 +305,10 @@ my_binpos_from_details(const json_t *details, struct my_binpos *pos, char *err,
 	if (g != NULL && (!json_is_string(g) || !gtid_ok(json_string_value(g)) ||
 	    strlcpy(pos->gtid, json_string_value(g), sizeof(pos->gtid)) >= sizeof(pos->gtid)))
 		return errf(err, errlen, "details: binlog: gtid");
+	if ((s = json_object_get(b, "server_id")) != NULL && (!json_is_integer(s) ||
+	    json_integer_value(s) <= 0 || json_integer_value(s) > UINT32_MAX))
+		return errf(err, errlen, "details: binlog: server_id");
+	pos->server = s != NULL ? (uint32_t)json_integer_value(s) : 0;
 	return 1;
 }
 

@@ -36,6 +36,7 @@ struct my_binpos {
 	char		file[MY_BINLOG_NAME_MAX + 1];	/* "mysql-bin.000003" */
 	uint64_t	position;			/* byte offset in file */
 	char		gtid[MY_BINLOG_GTID_MAX + 1];	/* "" when none */
+	uint32_t	server;				/* @@server_id; 0: not recorded */
 };
 
 /* The dump's stdout passed on to a pipe, its head and tail kept. */
@@ -59,9 +60,13 @@ int	 my_binlog_tee_start(struct my_binlog_tee *, int in_fd, int *out_fd, char *e
 void	 my_binlog_tee_abort(struct my_binlog_tee *);
 /* Waits for the thread (once the dump has ended); fails if the thread failed. */
 int	 my_binlog_tee_end(struct my_binlog_tee *, char *err, size_t errlen);
-/* The manifest's details of the dump that passed: the position its text names. */
-int	 my_binlog_dump_details(const struct my_binlog_tee *, json_t **details, char *err,
-	    size_t errlen);
+/*
+ * The manifest's details of the dump that passed: the position its text
+ * names, and server, the id of the server it was taken on (which binary
+ * log the position is in, once the archive has followed several servers).
+ */
+int	 my_binlog_dump_details(const struct my_binlog_tee *, uint32_t server,
+	    json_t **details, char *err, size_t errlen);
 /*
  * The answer to "SELECT @@log_bin, @@version": fails, saying what to set,
  * when the server writes no binary log; *dump_opts the dump's options that

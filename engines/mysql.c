@@ -39,6 +39,7 @@ struct my_job {
 	struct child	 child;
 	int		 running;
 	const char	*position_opts;	/* preflight: the dump's options for its position */
+	uint32_t	 server_id;	/* preflight: @@server_id, recorded with the position */
 	struct my_binlog_tee *tee;	/* binlog = archive: the dump read on its way */
 	struct memfile	 opts;		/* [client] password=... */
 	char		*created;	/* restore: the database it created, dropped on failure */
@@ -303,7 +304,8 @@ my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 		if (my_binlog_tee_end(my->tee, terr, sizeof(terr)) == -1 && rc == 0)
 			rc = errf(err, errlen, "%s", terr);
 		if (rc == 0)
-			rc = my_binlog_dump_details(my->tee, &job->details, err, errlen);
+			rc = my_binlog_dump_details(my->tee, my->server_id, &job->details,
+			    err, errlen);
 		free(my->tee);
 	}
 	if (my->created != NULL && (aborted || rc == -1))
@@ -352,14 +354,19 @@ static int
 my_binlog_ready(struct engine_job *job, char *err, size_t errlen)
 {
 	struct my_job	*my = my_priv(job);
+	const char	*tab;
 	char		*out = NULL;
 	int		 rc;
 
 	if (!my_archiving(job))
 		return 0;
-	rc = my_sql(job, NULL, "SELECT @@log_bin, @@version;\n", 0, &out, err, errlen);
+	rc = my_sql(job, NULL, "SELECT @@log_bin, @@version, @@server_id;\n", 0, &out, err,
+	    errlen);
 	if (rc == 0)
 		rc = my_binlog_server_check(out, &my->position_opts, err, errlen);
+	/* The version holds no tab: the id is the last column. */
+	if (rc == 0 && (tab = strrchr(out, '\t')) != NULL)
+		my->server_id = (uint32_t)strtoul(tab + 1, NULL, 10);
 	free(out);
 	return rc;
 }
@@ -526,12 +533,14 @@ static int
 my_tool_version(struct engine_job *job, char *buf, size_t len)
 {
 	struct child_args	 a = { 0 };
-	int			 rc;
+	int			 rc, ours = job->priv == NULL;
 
 	my_tool(job, &a, "dump_command", dump_tools);
 	child_args_add(&a, "--version");
 	rc = child_version(&a, buf, len);
-	my_end(job, 0, NULL, 0);
+	/* Asked during a backup too: what preflight learned stays for the dump. */
+	if (ours)
+		my_end(job, 0, NULL, 0);
 	return rc;
 }
 
@@ -708,6 +717,23 @@ mysql_binlog_start(struct engine_job *job, const char *want, char *name, size_t 
 	}
 	if (rc == 0 && first)
 		rc = errf(err, errlen, "SHOW BINARY LOGS named no file: is log_bin on?");
+	free(out);
+	return rc;
+}
+
+int
+mysql_binlog_gtid_pos(struct engine_job *job, char *buf, size_t len, char *err,
+    size_t errlen)
+{
+	char	*out = NULL;
+	int	 rc;
+
+	rc = my_sql(job, NULL, "SELECT @@gtid_binlog_pos;\n", 0, &out, err, errlen);
+	if (rc == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		if (strlcpy(buf, out, len) >= len)
+			rc = errf(err, errlen, "@@gtid_binlog_pos is longer than %zu bytes", len);
+	}
 	free(out);
 	return rc;
 }

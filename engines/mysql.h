@@ -24,6 +24,9 @@ int	 mysql_binlog_start(struct engine_job *, const char *want, char *name, size_
 	    uint64_t *size, char *err, size_t errlen);
 /* The server's @@server_id: the id its binary log files are written with. */
 int	 mysql_binlog_server_id(struct engine_job *, uint32_t *id, char *err, size_t errlen);
+/* MariaDB's @@gtid_binlog_pos: the last GTID of each domain in its binary log. */
+int	 mysql_binlog_gtid_pos(struct engine_job *, char *buf, size_t len, char *err,
+	    size_t errlen);
 /*
  * mariadb-binlog --read-from-remote-server --raw --stop-never from file
  * start on, writing the server's files into dir (with a trailing '/');

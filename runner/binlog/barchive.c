@@ -1,8 +1,6 @@
 /*
  * barchive: the binary log archive of a definition.  See barchive.h.
  */
-#define _GNU_SOURCE	/* memfd_create */
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -14,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/memfile.h"
 #include "common/util.h"
 #include "engines/my_binlog.h"
 #include "runner/binlog/barchive.h"
@@ -27,11 +26,25 @@ binlog_prefix(const char *base)
 	return xasprintf("%s/binlog/", base);
 }
 
-char *
-binlog_piece_key(const char *base, const char *name, uint64_t from, uint64_t to, int last)
+/* BASE/binlog/[H/]NAME: where the pieces of a file of history hist are. */
+static char *
+file_dir(const char *base, uint32_t hist, const char *name)
 {
-	return xasprintf("%s/binlog/%s/%020" PRIu64 "-%020" PRIu64 "%s", base, name, from, to,
+	if (hist <= 1)
+		return xasprintf("%s/binlog/%s", base, name);
+	return xasprintf("%s/binlog/%" PRIu32 "/%s", base, hist, name);
+}
+
+char *
+binlog_piece_key(const char *base, uint32_t hist, const char *name, uint64_t from,
+    uint64_t to, int last)
+{
+	char	*dir = file_dir(base, hist, name), *key;
+
+	key = xasprintf("%s/%020" PRIu64 "-%020" PRIu64 "%s", dir, from, to,
 	    last ? ".last" : "");
+	free(dir);
+	return key;
 }
 
 int
@@ -49,15 +62,27 @@ binlog_next_name(const char *name, char *buf, size_t len)
 	return 0;
 }
 
-/* NAME/FROM-TO[.last] after the prefix. */
+/* [H/]NAME/FROM-TO[.last] after the prefix. */
 static int
 piece_parse(const char *rest, struct binlog_piece *p)
 {
-	const char	*slash = strchr(rest, '/');
+	const char	*slash, *errstr;
 	char		 num[21], *end;
-	size_t		 nlen;
+	size_t		 nlen = strspn(rest, "0123456789");
 
 	memset(p, 0, sizeof(*p));
+	p->hist = 1;
+	if (nlen > 0 && rest[nlen] == '/') {	/* a file name is never digits alone */
+		if (nlen >= 11)
+			return -1;
+		memcpy(num, rest, nlen);
+		num[nlen] = '\0';
+		p->hist = (uint32_t)strtonum(num, 2, UINT32_MAX, &errstr);
+		if (errstr != NULL)
+			return -1;
+		rest += nlen + 1;
+	}
+	slash = strchr(rest, '/');
 	if (slash == NULL || (nlen = (size_t)(slash - rest)) >= sizeof(p->name))
 		return -1;
 	memcpy(p->name, rest, nlen);
@@ -90,8 +115,21 @@ list_one(const struct storage_object *o, void *arg)
 {
 	struct lister		*l = arg;
 	struct binlog_piece	 p;
+	struct binlog_link	*k;
+	uint32_t		 hist;
 
-	if (strlen(o->key) <= l->plen || piece_parse(o->key + l->plen, &p) == -1)
+	if (strlen(o->key) <= l->plen)
+		return 0;
+	if (blink_key_parse(o->key + l->plen, &hist) == 1) {
+		l->ar->links = xreallocarray(l->ar->links, l->ar->nlinks + 1,
+		    sizeof(*l->ar->links));
+		k = &l->ar->links[l->ar->nlinks++];
+		memset(k, 0, sizeof(*k));
+		k->hist = hist;
+		k->key = xstrdup(o->key);
+		return 0;
+	}
+	if (piece_parse(o->key + l->plen, &p) == -1)
 		return 0;	/* not a piece: left alone */
 	p.key = xstrdup(o->key);
 	l->ar->v = xreallocarray(l->ar->v, l->ar->n + 1, sizeof(*l->ar->v));
@@ -105,6 +143,8 @@ piece_cmp(const void *a, const void *b)
 	const struct binlog_piece	*x = a, *y = b;
 	int				 c;
 
+	if (x->hist != y->hist)
+		return x->hist < y->hist ? -1 : 1;
 	if ((c = strcmp(x->base, y->base)) != 0)
 		return c;
 	if (x->seq != y->seq)
@@ -114,12 +154,21 @@ piece_cmp(const void *a, const void *b)
 	return x->to < y->to ? -1 : x->to > y->to;
 }
 
+static int
+link_cmp(const void *a, const void *b)
+{
+	const struct binlog_link	*x = a, *y = b;
+
+	return x->hist < y->hist ? -1 : x->hist > y->hist;
+}
+
 int
 binlog_archive_open(struct location *loc, const char *base, const struct keyring *kr,
     struct binlog_archive *ar, char *err, size_t errlen)
 {
 	struct lister	 l;
 	char		*prefix;
+	size_t		 i;
 	int		 rc;
 
 	memset(ar, 0, sizeof(*ar));
@@ -138,6 +187,13 @@ binlog_archive_open(struct location *loc, const char *base, const struct keyring
 	if (ar->n > 0)
 		qsort(ar->v, ar->n, sizeof(*ar->v), piece_cmp);
 	binlog_chain(ar->v, &ar->n, &ar->spare, &ar->nspare);
+	if (ar->nlinks > 0)
+		qsort(ar->links, ar->nlinks, sizeof(*ar->links), link_cmp);
+	for (i = 0; i < ar->nlinks; i++)
+		if (blink_read(loc, kr, &ar->links[i], err, errlen) == -1) {
+			binlog_archive_close(ar);
+			return errprefix(err, errlen, "the binary log archive");
+		}
 	return 0;
 }
 
@@ -214,7 +270,8 @@ binlog_chain(struct binlog_piece *v, size_t *n, struct binlog_piece **spare,
 	int		*on;
 
 	for (a = 0; a < *n; a = b) {
-		for (b = a + 1; b < *n && strcmp(v[b].name, v[a].name) == 0; b++)
+		for (b = a + 1; b < *n && v[b].hist == v[a].hist &&
+		    strcmp(v[b].name, v[a].name) == 0; b++)
 			;
 		via = xcalloc(b - a, sizeof(*via));
 		on = xcalloc(b - a, sizeof(*on));
@@ -243,6 +300,9 @@ binlog_archive_close(struct binlog_archive *ar)
 		free(ar->v[i].key);
 	for (i = 0; i < ar->nspare; i++)
 		free(ar->spare[i].key);
+	for (i = 0; i < ar->nlinks; i++)
+		free(ar->links[i].key);
+	free(ar->links);
 	free(ar->v);
 	free(ar->spare);
 	free(ar->base);
@@ -250,14 +310,16 @@ binlog_archive_close(struct binlog_archive *ar)
 }
 
 uint64_t
-binlog_archive_end(const struct binlog_archive *ar, const char *name, int *last)
+binlog_archive_end(const struct binlog_archive *ar, uint32_t hist, const char *name,
+    int *last)
 {
 	uint64_t	end = 0;
 	size_t		i;
 
 	*last = 0;
 	for (i = 0; i < ar->n; i++)
-		if (strcmp(ar->v[i].name, name) == 0 && ar->v[i].from == end) {
+		if (ar->v[i].hist == hist && strcmp(ar->v[i].name, name) == 0 &&
+		    ar->v[i].from == end) {
 			end = ar->v[i].to;
 			*last = ar->v[i].last;
 		}
@@ -268,6 +330,70 @@ size_t
 binlog_archive_newest(const struct binlog_archive *ar)
 {
 	return ar->n == 0 ? SIZE_MAX : ar->n - 1;
+}
+
+uint32_t
+binlog_archive_hist(const struct binlog_archive *ar)
+{
+	uint32_t	hist = ar->n > 0 ? ar->v[ar->n - 1].hist : 1;
+
+	if (ar->nlinks > 0 && ar->links[ar->nlinks - 1].hist > hist)
+		hist = ar->links[ar->nlinks - 1].hist;
+	return hist;
+}
+
+const struct binlog_link *
+binlog_link_of(const struct binlog_archive *ar, uint32_t hist)
+{
+	size_t	i;
+
+	for (i = 0; i < ar->nlinks; i++)
+		if (ar->links[i].hist == hist)
+			return &ar->links[i];
+	return NULL;
+}
+
+/* The server id of history hist's writer, 0 when the archive does not say. */
+static uint32_t
+hist_server(const struct binlog_archive *ar, uint32_t hist)
+{
+	const struct binlog_link	*l;
+
+	if ((l = binlog_link_of(ar, hist)) != NULL)
+		return l->server;
+	l = binlog_link_of(ar, hist + 1);
+	return l != NULL ? l->parent_server : 0;
+}
+
+/* Whether history hist has pieces of file. */
+static int
+hist_has(const struct binlog_archive *ar, uint32_t hist, const char *file)
+{
+	size_t	i;
+
+	for (i = 0; i < ar->n; i++)
+		if (ar->v[i].hist == hist && strcmp(ar->v[i].name, file) == 0)
+			return 1;
+	return 0;
+}
+
+uint32_t
+binlog_dump_hist(const struct binlog_archive *ar, const char *file, uint32_t server)
+{
+	uint32_t	hist, newest = binlog_archive_hist(ar), writer, any = 0;
+
+	if (server == 0)
+		return 1;
+	for (hist = newest; hist >= 1; hist--) {
+		writer = hist_server(ar, hist);
+		if (writer != 0 && writer != server)
+			continue;
+		if (hist_has(ar, hist, file))
+			return hist;
+		if (any == 0)
+			any = hist;
+	}
+	return any;
 }
 
 int
@@ -289,46 +415,77 @@ binlog_piece_head(struct binlog_archive *ar, size_t i, struct bobj_head *h, char
 	return 0;
 }
 
-/* Whether piece j follows piece i. */
+/*
+ * Whether piece j follows piece i: in one history, or the first piece of
+ * the next one where its link says the parent ends inside i's file.
+ */
 static int
-follows(const struct binlog_piece *i, const struct binlog_piece *j)
+follows(const struct binlog_archive *ar, const struct binlog_piece *i,
+    const struct binlog_piece *j)
 {
+	const struct binlog_link	*l;
+
+	if (j->hist != i->hist)
+		return j->hist == i->hist + 1 && (l = binlog_link_of(ar, j->hist)) != NULL &&
+		    strcmp(l->parent_file, i->name) == 0 && l->parent_end <= i->to &&
+		    strcmp(l->file, j->name) == 0 && j->from == 0;
 	if (!i->last)
 		return strcmp(i->name, j->name) == 0 && j->from == i->to;
 	return strcmp(i->base, j->base) == 0 && j->seq == i->seq + 1 && j->from == 0;
 }
 
+/* What is missing after piece p, the last of a run that newer pieces follow. */
+static void
+run_gap(const struct binlog_archive *ar, const struct binlog_piece *p, char *gap,
+    size_t len)
+{
+	const struct binlog_piece	*q = p + 1;
+	const struct binlog_link	*l = NULL;
+	char				 next[BOBJ_NAME_MAX], *dir = NULL;
+	uint64_t			 from = 0;
+
+	if (q->hist != p->hist && (l = binlog_link_of(ar, q->hist)) == NULL) {
+		snprintf(gap, len, "%s/binlog/%" PRIu32 "/link", ar->base, q->hist);
+		return;
+	}
+	if (l != NULL && strcmp(l->parent_file, p->name) == 0 && l->parent_end <= p->to)
+		dir = file_dir(ar->base, q->hist, l->file);	/* its first piece */
+	else if (!p->last) {
+		dir = file_dir(ar->base, p->hist, p->name);
+		from = p->to;
+	} else if (binlog_next_name(p->name, next, sizeof(next)) == 0)
+		dir = file_dir(ar->base, p->hist, next);
+	if (dir != NULL)
+		snprintf(gap, len, "%s/%020" PRIu64 "-*", dir, from);
+	free(dir);
+}
+
 int
-binlog_run_from(struct binlog_archive *ar, const char *name, struct binlog_run *run,
-    char *missing, size_t missinglen, char *err, size_t errlen)
+binlog_run_from(struct binlog_archive *ar, uint32_t hist, const char *name,
+    struct binlog_run *run, char *missing, size_t missinglen, char *err, size_t errlen)
 {
 	struct bobj_head	 h;
-	const struct binlog_piece *p;
-	char			 next[BOBJ_NAME_MAX];
+	char			*dir;
 	size_t			 i;
 
 	memset(run, 0, sizeof(*run));
 	for (i = 0; i < ar->n; i++)
-		if (strcmp(ar->v[i].name, name) == 0 && ar->v[i].from == 0)
+		if (ar->v[i].hist == hist && strcmp(ar->v[i].name, name) == 0 &&
+		    ar->v[i].from == 0)
 			break;
 	if (i == ar->n) {
-		snprintf(missing, missinglen, "%s/binlog/%s/%020d-*", ar->base, name, 0);
+		dir = file_dir(ar->base, hist, name);
+		snprintf(missing, missinglen, "%s/%020d-*", dir, 0);
+		free(dir);
 		return errf(err, errlen, "binary log %s is not in the archive (%s)", name,
 		    missing);
 	}
 	run->first = i;
-	while (i + 1 < ar->n && follows(&ar->v[i], &ar->v[i + 1]))
+	while (i + 1 < ar->n && follows(ar, &ar->v[i], &ar->v[i + 1]))
 		i++;
 	run->end = i + 1;
-	p = &ar->v[i];
-	if (run->end < ar->n) {
-		if (!p->last)
-			snprintf(run->gap, sizeof(run->gap), "%s/binlog/%s/%020" PRIu64 "-*",
-			    ar->base, p->name, p->to);
-		else if (binlog_next_name(p->name, next, sizeof(next)) == 0)
-			snprintf(run->gap, sizeof(run->gap), "%s/binlog/%s/%020d-*", ar->base,
-			    next, 0);
-	}
+	if (run->end < ar->n)
+		run_gap(ar, &ar->v[i], run->gap, sizeof(run->gap));
 	if (binlog_piece_head(ar, i, &h, err, errlen) == -1)
 		return -1;
 	run->last_event = h.last;
@@ -345,7 +502,7 @@ sha256_of(const unsigned char *buf, size_t len, unsigned char out[32])
 
 int
 binlog_store_piece(struct location *loc, const struct keyring *kr, const char *base,
-    const char *name, uint32_t server, uint64_t from, const unsigned char *buf,
+    uint32_t hist, const char *name, uint32_t server, uint64_t from, const unsigned char *buf,
     size_t len, int last, time_t newest, const struct wal_store_opts *o, char *err,
     size_t errlen)
 {
@@ -374,13 +531,13 @@ binlog_store_piece(struct location *loc, const struct keyring *kr, const char *b
 	if (sha256_of(buf, len, h.sha256) == -1)
 		return errf(err, errlen, "SHA-256 unavailable");
 	bobj_encode(&h, raw);
-	if ((fd = memfd_create("kbackup-binlog", MFD_CLOEXEC)) == -1)
-		return errf(err, errlen, "memfd_create: %s", strerror(errno));
+	if ((fd = memfile_scratch("kbackup-binlog", err, errlen)) == -1)
+		return -1;
 	if (write_all(fd, buf, len) == -1 || lseek(fd, 0, SEEK_SET) == -1) {
 		close(fd);
 		return errf(err, errlen, "%s: %s", name, strerror(errno));
 	}
-	key = binlog_piece_key(base, name, from, from + len, last);
+	key = binlog_piece_key(base, hist, name, from, from + len, last);
 	rc = archive_put(loc, kr, key, raw, sizeof(raw), fd, len, o, &exists, err, errlen);
 	close(fd);
 	if (rc == -1 && exists) {
@@ -470,5 +627,23 @@ binlog_fetch_piece(struct binlog_archive *ar, size_t i, int out_fd, struct bobj_
 		    p->key);
 	if (hp != NULL)
 		*hp = h;
+	return 0;
+}
+
+int
+binlog_fetch_file(struct binlog_archive *ar, size_t i, int out_fd, uint64_t *len,
+    char *err, size_t errlen)
+{
+	size_t	j;
+
+	*len = 0;
+	if (ar->v[i].from != 0)
+		return errf(err, errlen, "%s has no piece at offset 0", ar->v[i].name);
+	for (j = i; j < ar->n && ar->v[j].hist == ar->v[i].hist &&
+	    strcmp(ar->v[j].name, ar->v[i].name) == 0 && ar->v[j].from == *len; j++) {
+		if (binlog_fetch_piece(ar, j, out_fd, NULL, err, errlen) == -1)
+			return -1;
+		*len = ar->v[j].to;
+	}
 	return 0;
 }

@@ -5,6 +5,8 @@
  *
  *   BASE/binlog/FILE/FROM-TO        bytes [FROM, TO) of binary log FILE
  *   BASE/binlog/FILE/FROM-TO.last   the same, and the file ends there
+ *   BASE/binlog/H/FILE/...          the same, of history H (2 and up)
+ *   BASE/binlog/H/link              where history H continues H-1 (blink.h)
  *
  * FROM and TO are 20 decimal digits, so that keys sort as offsets do.  A
  * piece is one object in the container format (bobj.h), created only where
@@ -13,7 +15,9 @@
  * number plus one) starts once FILE has its ".last" piece.  A run is such
  * a sequence of pieces from one file's offset 0 on: what can be replayed
  * from there.  It stops at a gap (the first missing piece is named) or at
- * the newest piece.
+ * the newest piece.  A history is one server's log (blink.h): a run goes on
+ * into the next history where its link says, and a replay of such a run is
+ * one segment per history.
  */
 #ifndef KB_BARCHIVE_H
 #define KB_BARCHIVE_H
@@ -27,6 +31,7 @@
 #include "runner/runner.h"
 #include "runner/stream/keys.h"
 #include "runner/wal/archive.h"
+#include "runner/binlog/blink.h"
 #include "runner/binlog/bobj.h"
 
 #define BINLOG_KEY_MAX	(BOBJ_NAME_MAX + 64)
@@ -35,6 +40,7 @@ struct binlog_piece {
 	char		 name[BOBJ_NAME_MAX];
 	char		 base[BOBJ_NAME_MAX];	/* the name without its sequence number */
 	uint32_t	 seq;
+	uint32_t	 hist;			/* its history, 1 the first */
 	uint64_t	 from;
 	uint64_t	 to;
 	int		 last;
@@ -45,8 +51,10 @@ struct binlog_archive {
 	struct location		*loc;
 	const struct keyring	*kr;
 	char			*base;
-	struct binlog_piece	*v;		/* by (base, seq, from) */
+	struct binlog_piece	*v;		/* by (hist, base, seq, from) */
 	size_t			 n;
+	struct binlog_link	*links;		/* by hist */
+	size_t			 nlinks;
 	/*
 	 * Pieces whose bytes the chain of v holds already (binlog_chain()):
 	 * what a second archiver of the same server stored with other piece
@@ -78,25 +86,37 @@ struct binlog_run {
 };
 
 char	*binlog_prefix(const char *base);		/* BASE/binlog/ */
-char	*binlog_piece_key(const char *base, const char *name, uint64_t from, uint64_t to,
-	    int last);
+char	*binlog_piece_key(const char *base, uint32_t hist, const char *name, uint64_t from,
+	    uint64_t to, int last);
 /* "mysql-bin.000010" after "mysql-bin.000009" (the width kept, at least six digits). */
 int	 binlog_next_name(const char *name, char *buf, size_t len);
 
 int	 binlog_archive_open(struct location *, const char *base, const struct keyring *,
 	    struct binlog_archive *, char *err, size_t errlen);
 void	 binlog_archive_close(struct binlog_archive *);
-/* Where the stored pieces of name end: 0 when there are none. */
-uint64_t binlog_archive_end(const struct binlog_archive *, const char *name, int *last);
-/* The index of the newest piece, or SIZE_MAX when there is none. */
+/* Where the stored pieces of name in history hist end: 0 when there are none. */
+uint64_t binlog_archive_end(const struct binlog_archive *, uint32_t hist, const char *name,
+	    int *last);
+/* The index of the newest piece (of the newest history), or SIZE_MAX when there is none. */
 size_t	 binlog_archive_newest(const struct binlog_archive *);
+/* The newest history: its pieces' or its link's (1 when the archive has no link). */
+uint32_t binlog_archive_hist(const struct binlog_archive *);
+/* The link that starts history hist, or NULL. */
+const struct binlog_link *binlog_link_of(const struct binlog_archive *, uint32_t hist);
+/*
+ * The history a dump's position is in: the newest whose writer is the
+ * dump's server (server 0, a dump that does not record it: the first).
+ * 0 when the archive follows no server of that id.
+ */
+uint32_t binlog_dump_hist(const struct binlog_archive *, const char *file, uint32_t server);
 
 /*
- * The run from file name's offset 0 (-1 when the archive has no piece of
- * it at offset 0: *missing gets that piece's name).
+ * The run from file name's offset 0 in history hist (-1 when the archive
+ * has no piece of it at offset 0: *missing gets that piece's name).
  */
-int	 binlog_run_from(struct binlog_archive *, const char *name, struct binlog_run *,
-	    char *missing, size_t missinglen, char *err, size_t errlen);
+int	 binlog_run_from(struct binlog_archive *, uint32_t hist, const char *name,
+	    struct binlog_run *, char *missing, size_t missinglen, char *err,
+	    size_t errlen);
 
 /*
  * Stores bytes [from, from + len) of file name (whole events) as one piece
@@ -107,8 +127,8 @@ int	 binlog_run_from(struct binlog_archive *, const char *name, struct binlog_ru
  * the window must not shrink behind them).
  */
 int	 binlog_store_piece(struct location *, const struct keyring *, const char *base,
-	    const char *name, uint32_t server, uint64_t from, const unsigned char *buf,
-	    size_t len, int last, time_t newest, const struct wal_store_opts *, char *err,
+	    uint32_t hist, const char *name, uint32_t server, uint64_t from,
+	    const unsigned char *buf, size_t len, int last, time_t newest, const struct wal_store_opts *, char *err,
 	    size_t errlen);
 /* SHA-256 of fd's bytes [start, start + size); fails when fewer are there. */
 int	 binlog_sha256_range(int fd, off_t start, uint64_t size, unsigned char md[32],
@@ -123,5 +143,11 @@ int	 binlog_piece_head(struct binlog_archive *, size_t i, struct bobj_head *, ch
  */
 int	 binlog_fetch_piece(struct binlog_archive *, size_t i, int out_fd,
 	    struct bobj_head *h, char *err, size_t errlen);
+/*
+ * Appends the file of piece i (which starts it, at offset 0) to out_fd, as
+ * far as its pieces follow one another; *len the bytes.
+ */
+int	 binlog_fetch_file(struct binlog_archive *, size_t i, int out_fd, uint64_t *len,
+	    char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * bgtid: a MariaDB GTID position in the replayed files.  See bgtid.h.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,8 +13,6 @@
 #include "common/util.h"
 #include "runner/binlog/bgtid.h"
 #include "runner/binlog/bobj.h"
-
-#define WALK_BUF	(1024 * 1024)
 
 int
 bgtid_begin(struct bgtid_walk *w, const struct my_gtid_pos *target,
@@ -105,56 +105,38 @@ step(struct bgtid_walk *w, const struct my_gtid *g, const char *name, uint64_t o
 	return 0;
 }
 
-/* Refills buf from fd at *off + *p: what is left moves to the front. */
+struct walk_arg {
+	struct bgtid_walk	*w;
+	const char		*name;
+};
+
 static int
-refill(int fd, unsigned char *buf, size_t *len, size_t *p, uint64_t *off, char *err,
+walk_event(const unsigned char *ev, size_t have, uint64_t off, void *arg, char *err,
     size_t errlen)
 {
-	ssize_t	n;
+	struct walk_arg	*a = arg;
+	struct my_gtid	 g;
 
-	memmove(buf, buf + *p, *len - *p);
-	*off += *p;
-	*len -= *p;
-	*p = 0;
-	if ((n = pread_full(fd, buf + *len, WALK_BUF - *len, (off_t)(*off + *len))) == -1)
-		return errf(err, errlen, "reading: %s", strerror(errno));
-	*len += (size_t)n;
-	return 0;
+	if (have >= BOBJ_EV_GTID_MIN && bobj_event_gtid(ev, &g) == 1 &&
+	    step(a->w, &g, a->name, off, err, errlen) == -1)
+		return -1;
+	return a->w->done;
 }
 
 int
-bgtid_file(struct bgtid_walk *w, int fd, const char *name, uint64_t from, char *err,
-    size_t errlen)
+bgtid_file(struct bgtid_walk *w, int fd, const char *name, uint64_t from, uint64_t end,
+    char *err, size_t errlen)
 {
-	struct my_gtid	 g;
-	unsigned char	*buf = xmalloc(WALK_BUF);
-	uint64_t	 off = from;
-	size_t		 len = 0, p = 0;
-	uint32_t	 size;
-	int		 rc = 0;
+	struct walk_arg	a;
+	struct stat	st;
 
-	while (rc == 0 && !w->done) {
-		if (len - p < BOBJ_EV_GTID_MIN &&
-		    (rc = refill(fd, buf, &len, &p, &off, err, errlen)) == -1)
-			break;
-		if (len - p < BOBJ_EV_HEADER)
-			break;
-		if ((size = bobj_event_size(buf + p)) < BOBJ_EV_HEADER) {
-			rc = errf(err, errlen, "%s: an event of %" PRIu32 " bytes at offset %"
-			    PRIu64, name, size, off + p);
-			break;
-		}
-		if (len - p >= BOBJ_EV_GTID_MIN && bobj_event_gtid(buf + p, &g) == 1)
-			rc = step(w, &g, name, off + p, err, errlen);
-		if (size <= len - p)
-			p += size;
-		else {
-			off += p + size;
-			len = p = 0;
-		}
-	}
-	free(buf);
-	return rc;
+	if (fstat(fd, &st) == -1)
+		return errf(err, errlen, "%s: %s", name, strerror(errno));
+	a.w = w;
+	a.name = name;
+	if (end == 0 || end > (uint64_t)st.st_size)
+		end = (uint64_t)st.st_size;
+	return bobj_walk(fd, from, end, walk_event, &a, err, errlen);
 }
 
 int

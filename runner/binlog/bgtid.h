@@ -32,9 +32,12 @@ struct bgtid_walk {
 /* -1 when the dump's GTID position (dump) is already past target. */
 int	 bgtid_begin(struct bgtid_walk *, const struct my_gtid_pos *target,
 	    const struct my_gtid_pos *dump, const char *id, char *err, size_t errlen);
-/* Reads the GTID events of the file at fd (named name) from offset from on. */
-int	 bgtid_file(struct bgtid_walk *, int fd, const char *name, uint64_t from, char *err,
-	    size_t errlen);
+/*
+ * Reads the GTID events of the file at fd (named name) from offset from on,
+ * up to end (0: its end).
+ */
+int	 bgtid_file(struct bgtid_walk *, int fd, const char *name, uint64_t from,
+	    uint64_t end, char *err, size_t errlen);
 /* No more files: the last one, name, ends at end; -1 when the target is not reached. */
 int	 bgtid_end(struct bgtid_walk *, const char *name, uint64_t end, char *err,
 	    size_t errlen);

@@ -1,7 +1,10 @@
 /*
  * bobj: a stored piece of a binary log file.  See bobj.h.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -14,6 +17,9 @@ static const unsigned char	binlog_magic[BOBJ_MAGIC_LEN] = { 0xfe, 'b', 'i', 'n' 
 /* MariaDB's GTID_EVENT: its sequence number, then its domain, after the header. */
 #define EV_GTID		162
 #define EV_FORMAT	15	/* FORMAT_DESCRIPTION_EVENT */
+/* MariaDB's GTID_LIST_EVENT: a count (its top four bits are flags), then the GTIDs. */
+#define EV_GTID_LIST	163
+#define GTID_LIST_ONE	16	/* domain, server, sequence */
 
 static uint32_t
 le32(const unsigned char *p)
@@ -42,6 +48,32 @@ bobj_event_gtid(const unsigned char *ev, struct my_gtid *g)
 	g->server = le32(ev + 5);
 	g->seq = le64(ev + EV_HEADER);
 	g->domain = le32(ev + EV_HEADER + 8);
+	return 1;
+}
+
+int
+bobj_event_gtid_list(const unsigned char *ev, size_t len, struct my_gtid_pos *pos)
+{
+	const unsigned char	*p;
+	uint32_t		 count, i;
+
+	if (len < EV_HEADER || ev[4] != EV_GTID_LIST)
+		return 0;
+	if (len < EV_HEADER + 4)
+		return -1;
+	count = le32(ev + EV_HEADER) & 0x0fffffff;
+	if (count > MY_GTID_DOMAINS_MAX || len < EV_HEADER + 4 + (size_t)count * GTID_LIST_ONE)
+		return -1;
+	memset(pos, 0, sizeof(*pos));
+	for (i = 0; i < count; i++) {
+		p = ev + EV_HEADER + 4 + (size_t)i * GTID_LIST_ONE;
+		pos->v[i].domain = le32(p);
+		pos->v[i].server = le32(p + 4);
+		pos->v[i].seq = le64(p + 8);
+		if (my_gtid_pos_domain(pos, pos->v[i].domain) != NULL)
+			return -1;	/* one GTID a domain */
+		pos->n = i + 1;
+	}
 	return 1;
 }
 
@@ -138,4 +170,66 @@ bobj_events(const unsigned char *buf, size_t len, uint64_t offset, size_t *whole
 	}
 	*whole = p;
 	return 0;
+}
+
+#define WALK_BUF	(1024 * 1024)
+
+/* Refills buf from fd at *off + *p, up to end: what is left moves to the front. */
+static int
+refill(int fd, unsigned char *buf, size_t *len, size_t *p, uint64_t *off, uint64_t end,
+    char *err, size_t errlen)
+{
+	uint64_t	room = WALK_BUF;
+	ssize_t		n;
+
+	memmove(buf, buf + *p, *len - *p);
+	*off += *p;
+	*len -= *p;
+	*p = 0;
+	room -= *len;
+	if (*off + *len >= end)
+		return 0;
+	if (end - (*off + *len) < room)
+		room = end - (*off + *len);
+	if ((n = pread_full(fd, buf + *len, (size_t)room, (off_t)(*off + *len))) == -1)
+		return errf(err, errlen, "reading: %s", strerror(errno));
+	*len += (size_t)n;
+	return 0;
+}
+
+int
+bobj_walk(int fd, uint64_t from, uint64_t end, bobj_walk_fn fn, void *arg, char *err,
+    size_t errlen)
+{
+	unsigned char	*buf = xmalloc(WALK_BUF);
+	uint64_t	 off = from;
+	size_t		 len = 0, p = 0, have;
+	uint32_t	 size;
+	int		 rc = 0;
+
+	while (rc == 0) {
+		if (len - p < BOBJ_WALK_KEEP &&
+		    (rc = refill(fd, buf, &len, &p, &off, end, err, errlen)) == -1)
+			break;
+		if (len - p < EV_HEADER)
+			break;
+		if ((size = bobj_event_size(buf + p)) < EV_HEADER) {
+			rc = errf(err, errlen, "an event of %" PRIu32 " bytes at offset %" PRIu64,
+			    size, off + p);
+			break;
+		}
+		if (off + p + size > end)
+			break;	/* not whole yet */
+		have = size <= len - p ? size : len - p;
+		if ((rc = fn(buf + p, have, off + p, arg, err, errlen)) != 0)
+			break;
+		if (size <= len - p)
+			p += size;
+		else {
+			off += p + size;
+			len = p = 0;
+		}
+	}
+	free(buf);
+	return rc == -1 ? -1 : 0;
 }

@@ -85,5 +85,24 @@ uint32_t bobj_event_size(const unsigned char *ev);
  * GTID event, the start of a transaction, with g filled; 0 when another.
  */
 int	 bobj_event_gtid(const unsigned char *ev, struct my_gtid *g);
+/*
+ * 1 when the event at ev (len bytes of it there) is MariaDB's GTID list, the
+ * state of the log where a file starts (the last GTID of each domain), into
+ * pos; 0 when another event; -1 when it does not read.
+ */
+int	 bobj_event_gtid_list(const unsigned char *ev, size_t len, struct my_gtid_pos *pos);
+
+/*
+ * Calls fn for each whole event of fd in [from, end) (from at an event
+ * boundary), in order: ev holds have bytes of it (all, or at least
+ * BOBJ_WALK_KEEP), off is its offset.  fn returns 0 to go on, 1 to stop,
+ * -1 (err filled) when it failed.  -1 too when an event is shorter than
+ * its header.
+ */
+#define BOBJ_WALK_KEEP	4096
+typedef int	(*bobj_walk_fn)(const unsigned char *ev, size_t have, uint64_t off,
+		    void *arg, char *err, size_t errlen);
+int	 bobj_walk(int fd, uint64_t from, uint64_t end, bobj_walk_fn fn, void *arg,
+	    char *err, size_t errlen);
 
 #endif

@@ -15,17 +15,20 @@
 #include "common/cancel.h"
 #include "common/log.h"
 #include "common/timeparse.h"
+#include "common/memfile.h"
 #include "common/util.h"
 #include "engines/mysql.h"
 #include "runner/binlog/bgtid.h"
+#include "runner/binlog/bhandover.h"
 #include "runner/binlog/bpitr.h"
 
 #define COPY_CHUNK	(128 * 1024)
 /* target_text()'s room: a position and the GTID position it stands for. */
 #define TARGET_TEXT	(BOBJ_NAME_MAX + MY_BINLOG_GTID_MAX + 48)
 
-static int	fetch_files(struct binlog_plan *, const char *, char ***, char *, size_t);
-static int	walk_file(struct binlog_plan *, const char *, size_t, char *, size_t);
+static int	fetch_files(struct binlog_plan *, const char *, char *, size_t);
+static int	walk_file(struct binlog_plan *, const char *, const char *, size_t, char *,
+		    size_t);
 static void	remove_dir(const char *);
 
 int
@@ -69,11 +72,13 @@ struct dump_window {
 static int	position_before(const struct my_binpos *, const struct my_binpos *);
 
 static int
-archive_behind(const struct binlog_archive *ar, const char *file)
+archive_behind(const struct binlog_archive *ar, uint32_t hist, const char *file)
 {
 	struct my_binpos	a, b;
 
-	if (ar->n == 0)
+	if (hist != binlog_archive_hist(ar))
+		return 0;
+	if (ar->n == 0 || ar->v[ar->n - 1].hist != hist)
 		return 1;
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
@@ -90,15 +95,22 @@ dump_window(struct binlog_archive *ar, const struct catalog_entry *e,
 	char	missing[BINLOG_KEY_MAX];
 
 	memset(w, 0, sizeof(*w));
+	uint32_t	hist;
+
 	if (e->state != CATALOG_OK || !e->have_rec || e->future ||
 	    my_binpos_from_details(e->rec.details, &w->pos, w->why, sizeof(w->why)) != 1)
 		return 0;
-	w->ok = binlog_run_from(ar, w->pos.file, &w->run, missing, sizeof(missing), w->why,
-	    sizeof(w->why)) == 0;
+	if ((hist = binlog_dump_hist(ar, w->pos.file, w->pos.server)) == 0) {
+		errf(w->why, sizeof(w->why), "it was taken on server id %" PRIu32 ", whose "
+		    "binary log the archive does not hold", w->pos.server);
+		return 1;
+	}
+	w->ok = binlog_run_from(ar, hist, w->pos.file, &w->run, missing, sizeof(missing),
+	    w->why, sizeof(w->why)) == 0;
 	if (w->ok)
 		w->to_file = ar->v[w->run.end - 1].name;
 	else
-		w->pending = archive_behind(ar, w->pos.file);
+		w->pending = archive_behind(ar, hist, w->pos.file);
 	return 1;
 }
 
@@ -132,6 +144,12 @@ binlog_report(struct runner *r, struct location *loc, const struct catalog *c, F
 	if (ar.n > 0)
 		fprintf(out, ", %s to %s", ar.v[0].name, ar.v[ar.n - 1].name);
 	fprintf(out, "\n");
+	for (i = 0; i < ar.nlinks; i++)
+		fprintf(out, "binlog: history %" PRIu32 ": server id %" PRIu32 " from %s:%" PRIu64
+		    ", after server id %" PRIu32 "'s %s:%" PRIu64 " (GTID %s)\n",
+		    ar.links[i].hist, ar.links[i].server, ar.links[i].file, ar.links[i].start,
+		    ar.links[i].parent_server, ar.links[i].parent_file, ar.links[i].parent_end,
+		    ar.links[i].gtid[0] != '\0' ? ar.links[i].gtid : "none");
 	for (i = 0; i < c->n; i++) {
 		if (!dump_window(&ar, &c->v[i], &w))
 			continue;
@@ -167,11 +185,10 @@ int
 binlog_check_server(struct runner *r, struct location *loc, FILE *out)
 {
 	struct binlog_archive	 ar;
+	struct binlog_handover	 ho;
 	struct engine_job	 job;
-	struct bobj_head	 h;
 	struct keyring		 kr;
 	char			 err[KB_ERRLEN];
-	uint32_t		 id;
 	size_t			 i;
 	int			 rc = 0;
 
@@ -182,18 +199,18 @@ binlog_check_server(struct runner *r, struct location *loc, FILE *out)
 	runner_engine_job(r, &job, NULL);
 	if ((i = binlog_archive_newest(&ar)) == SIZE_MAX)
 		fprintf(out, "binary log archive: empty\n");
-	else if (binlog_piece_head(&ar, i, &h, err, sizeof(err)) == -1 ||
-	    mysql_binlog_server_id(&job, &id, err, sizeof(err)) == -1) {
-		fprintf(out, "binary log archive: FAILED %s\n", err);
+	else if (binlog_handover_plan(&ar, &job, &ho, err, sizeof(err)) == -1) {
+		fprintf(out, "binary log archive: FAILED %s (kbackup-runner(8), \"Failover\")\n",
+		    err);
 		rc = -1;
-	} else if (h.server != 0 && h.server != id) {
-		fprintf(out, "binary log archive: FAILED it follows server id %" PRIu32 " (%s), "
-		    "the server is server id %" PRIu32 ": after a failover the archiving stops "
-		    "(kbackup-runner(8))\n", h.server, ar.v[i].name, id);
-		rc = -1;
-	} else
+	} else if (ho.needed)
+		fprintf(out, "binary log archive: ok, ends in %s of server id %" PRIu32 "; this "
+		    "server (server id %" PRIu32 ") has its transactions up to GTID %s, and the "
+		    "archiving goes on from it (a failover)\n", ar.v[i].name, ho.writer,
+		    ho.server, ho.link.gtid[0] != '\0' ? ho.link.gtid : "(none)");
+	else
 		fprintf(out, "binary log archive: ok, ends in %s, written by %s\n", ar.v[i].name,
-		    h.server != 0 ? "this server" : "a server it does not record");
+		    ho.writer != 0 ? "this server" : "a server it does not record");
 	mysql_binlog_done(&job);
 	binlog_archive_close(&ar);
 	keyring_free(&kr);
@@ -281,23 +298,30 @@ position_before(const struct my_binpos *a, const struct my_binpos *b)
 	return order < 0 || (order == 0 && a->position <= b->position);
 }
 
-/* Why --position cannot be had along the run, or 0 when it can. */
+/*
+ * Why --position cannot be had along the run, or 0 when it can.  A file
+ * name the run holds in the logs of two servers is the newer one's.
+ */
 static int
-plan_check_position(const struct binlog_plan *p, char *err, size_t errlen)
+plan_check_position(struct binlog_plan *p, char *err, size_t errlen)
 {
 	uint64_t	end = 0;
+	uint32_t	hist = 0;
 	size_t		i;
 	int		before;
 
-	if ((before = position_before(&p->pos, &p->stop)) != 1)
+	for (i = p->run.first; i < p->run.end; i++)
+		if (strcmp(p->ar.v[i].name, p->stop.file) == 0) {
+			hist = p->ar.v[i].hist;
+			end = p->ar.v[i].to;
+		}
+	p->stop_hist = hist != 0 ? hist : p->hist;
+	if (p->stop_hist == p->hist && (before = position_before(&p->pos, &p->stop)) != 1)
 		return errf(err, errlen, "backup %s stands at %s:%" PRIu64 ", %s %s:%" PRIu64
 		    ": name an older backup", p->id, p->pos.file, p->pos.position,
 		    before == 0 ? "after" : "not comparable with", p->stop.file,
 		    p->stop.position);
-	for (i = p->run.first; i < p->run.end; i++)
-		if (strcmp(p->ar.v[i].name, p->stop.file) == 0)
-			end = p->ar.v[i].to;
-	if (end >= p->stop.position)
+	if (hist != 0 && end >= p->stop.position)
 		return 0;
 	if (p->run.gap[0] != '\0')
 		return errf(err, errlen, "the binary logs of backup %s stop at a gap before "
@@ -305,6 +329,53 @@ plan_check_position(const struct binlog_plan *p, char *err, size_t errlen)
 		    p->stop.position, p->run.gap);
 	return errf(err, errlen, "the archive does not reach %s:%" PRIu64 " yet (its newest "
 	    "piece is of %s)", p->stop.file, p->stop.position, p->ar.v[p->run.end - 1].name);
+}
+
+/* The link the run crosses into history hist by, or NULL. */
+static const struct binlog_link *
+crossing(const struct binlog_plan *p, uint32_t hist)
+{
+	size_t	i;
+
+	for (i = p->run.first; i < p->run.end; i++)
+		if (p->ar.v[i].hist == hist)
+			return binlog_link_of(&p->ar, hist);
+	return NULL;
+}
+
+/*
+ * A dump that stands past where its history hands over (it holds the
+ * transaction the next history takes up again): where the replay enters
+ * the next history instead, after the dump's GTID position, into p->enter.
+ */
+static int
+plan_enter(struct binlog_plan *p, char *err, size_t errlen)
+{
+	const struct binlog_link	*l = crossing(p, p->hist + 1);
+	struct my_gtid_pos		 dump;
+	char				 why[KB_ERRLEN];
+	uint64_t			 len;
+	size_t				 i;
+	int				 fd, rc;
+
+	if (l == NULL || strcmp(l->parent_file, p->pos.file) != 0 ||
+	    p->pos.position <= l->parent_end)
+		return 0;
+	if (my_gtid_pos_parse(p->pos.gtid, &dump, why, sizeof(why)) == -1 || dump.n == 0)
+		return errf(err, errlen, "backup %s stands after where server id %" PRIu32 "'s "
+		    "log hands over to server id %" PRIu32 " (%s:%" PRIu64 "), and records no "
+		    "GTID position to enter the new one by", p->id, l->parent_server, l->server,
+		    l->parent_file, l->parent_end);
+	for (i = p->run.first; p->ar.v[i].hist != l->hist; i++)
+		;
+	if ((fd = memfile_scratch("kbackup-enter", err, errlen)) == -1)
+		return -1;
+	rc = binlog_fetch_file(&p->ar, i, fd, &len, err, errlen);
+	if (rc == 0 && (rc = blink_continuation(fd, len, &dump, &p->enter, err, errlen)) == 0)
+		rc = errf(err, errlen, "%s of server id %" PRIu32 " holds no transaction after "
+		    "backup %s's GTID position %s", l->file, l->server, p->id, p->pos.gtid);
+	close(fd);
+	return rc == -1 ? -1 : 0;
 }
 
 /* The plan's fetched files and their directory, removed. */
@@ -316,7 +387,9 @@ plan_files_free(struct binlog_plan *p)
 	for (i = 0; p->files != NULL && p->files[i] != NULL; i++)
 		free(p->files[i]);
 	free(p->files);
+	free(p->fhist);
 	p->files = NULL;
+	p->fhist = NULL;
 	if (p->dir != NULL)
 		remove_dir(p->dir);
 	free(p->dir);
@@ -331,20 +404,48 @@ plan_fetch(struct runner *r, struct binlog_plan *p, char *err, size_t errlen)
 	remove_dir(p->dir);
 	if (mkdir_p(p->dir, 0700, err, errlen) == -1)
 		return -1;
-	return fetch_files(p, p->dir, &p->files, err, errlen);
+	return fetch_files(p, p->dir, err, errlen);
 }
 
-/* --gtid: the walk over the nth file fetched (at path), from the dump's position in the first. */
-static int
-walk_file(struct binlog_plan *p, const char *path, size_t nth, char *err, size_t errlen)
+/*
+ * Where the replay of the nth file fetched starts and ends: the dump's
+ * position in its own file, a link's start in a history's first file
+ * (end 0: the file's end).
+ */
+static void
+file_bounds(const struct binlog_plan *p, size_t nth, uint64_t *from, uint64_t *end)
 {
-	int	fd, rc;
+	const struct binlog_link	*l;
 
+	*from = BOBJ_MAGIC_LEN;
+	*end = 0;
+	if (nth == 0)
+		*from = p->pos.position;
+	else if (p->fhist[nth] != p->fhist[nth - 1] &&
+	    (l = binlog_link_of(&p->ar, p->fhist[nth])) != NULL)
+		*from = nth == 1 && p->enter != 0 ? p->enter : l->start;
+	if (p->files[nth + 1] != NULL && p->fhist[nth + 1] != p->fhist[nth] &&
+	    (l = binlog_link_of(&p->ar, p->fhist[nth + 1])) != NULL)
+		*end = l->parent_end;
+}
+
+/* --gtid: the walk over the nth file fetched (at path, of the file name). */
+static int
+walk_file(struct binlog_plan *p, const char *path, const char *name, size_t nth,
+    char *err, size_t errlen)
+{
+	uint64_t	from, end;
+	int		fd, rc;
+
+	file_bounds(p, nth, &from, &end);
+	if (nth == 0 && p->enter != 0)
+		return 0;	/* its events are the next history's */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return errf(err, errlen, "%s: %s", path, strerror(errno));
-	rc = bgtid_file(p->walk, fd, strrchr(path, '/') + 1, nth == 0 ? p->pos.position :
-	    BOBJ_MAGIC_LEN, err, errlen);
+	rc = bgtid_file(p->walk, fd, name, from, end, err, errlen);
 	close(fd);
+	if (p->walk->done)
+		p->stop_hist = p->fhist[nth];
 	return rc;
 }
 
@@ -441,8 +542,13 @@ binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct ope
 	}
 	if (binlog_archive_open(o->loc, r->base, &o->keys, &p->ar, err, sizeof(err)) == -1)
 		goto fail;
-	if (binlog_run_from(&p->ar, p->pos.file, &p->run, missing, sizeof(missing), err,
-	    sizeof(err)) == -1)
+	if ((p->hist = binlog_dump_hist(&p->ar, p->pos.file, p->pos.server)) == 0) {
+		errf(err, sizeof(err), "backup %s was taken on server id %" PRIu32 ", whose "
+		    "binary log the archive does not hold", o->m->id, p->pos.server);
+		goto fail;
+	}
+	if (binlog_run_from(&p->ar, p->hist, p->pos.file, &p->run, missing, sizeof(missing),
+	    err, sizeof(err)) == -1 || plan_enter(p, err, sizeof(err)) == -1)
 		goto fail;
 	if (req->gtid != NULL && gtid_locate(r, p, &target, err, sizeof(err)) == -1)
 		goto fail;
@@ -486,9 +592,14 @@ binlog_pitr_print(const struct binlog_plan *p, FILE *out)
 	fprintf(out, "then the binary logs from %s:%" PRIu64 ", every event %s %s, from the "
 	    "archived files:\n", p->pos.file, p->pos.position, p->at != 0 ?
 	    "up to (inclusive, to the second)" : "before", when);
-	for (i = p->run.first; i < p->run.end; i++)
-		if (i == p->run.first || strcmp(p->ar.v[i].name, p->ar.v[i - 1].name) != 0)
+	for (i = p->run.first; i < p->run.end; i++) {
+		if (i > p->run.first && p->ar.v[i].hist != p->ar.v[i - 1].hist)
+			fprintf(out, "  then server id %" PRIu32 "'s log (a failover):\n",
+			    binlog_link_of(&p->ar, p->ar.v[i].hist)->server);
+		if (i == p->run.first || p->ar.v[i].hist != p->ar.v[i - 1].hist ||
+		    strcmp(p->ar.v[i].name, p->ar.v[i - 1].name) != 0)
 			fprintf(out, "  %s\n", p->ar.v[i].name);
+	}
 }
 
 void
@@ -500,21 +611,50 @@ binlog_pitr_free(struct binlog_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Reassembles the files of the run into dir; files (NULL-terminated) their paths. */
-static int
-fetch_files(struct binlog_plan *p, const char *dir, char ***files, char *err, size_t errlen)
+/* Where piece i's file is put: its name, after its history's number from the second on. */
+static char *
+local_path(const char *dir, const struct binlog_piece *piece)
 {
-	struct bobj_head	 h;
-	size_t			 i, n = 0;
-	char			*path = NULL;
-	int			 fd = -1, rc = 0;
+	if (piece->hist <= 1)
+		return path_join(dir, piece->name);
+	return xasprintf("%s/%" PRIu32 "-%s", dir, piece->hist, piece->name);
+}
 
-	*files = xcalloc(1, sizeof(**files));
+/* Whether piece i, fetched, ends its file in the run. */
+static int
+file_done(const struct binlog_plan *p, size_t i)
+{
+	return i + 1 == p->run.end || p->ar.v[i].last || p->ar.v[i + 1].hist != p->ar.v[i].hist;
+}
+
+/* A file fetched, appended to the plan's (NULL-terminated) list. */
+static void
+files_add(struct binlog_plan *p, size_t *n, char *path, uint32_t hist)
+{
+	p->files = xreallocarray(p->files, *n + 2, sizeof(*p->files));
+	p->fhist = xreallocarray(p->fhist, *n + 2, sizeof(*p->fhist));
+	p->fhist[*n] = hist;
+	p->files[(*n)++] = path;
+	p->files[*n] = NULL;
+}
+
+/* Reassembles the files of the run into dir, into the plan's files. */
+static int
+fetch_files(struct binlog_plan *p, const char *dir, char *err, size_t errlen)
+{
+	const struct binlog_piece	*v = p->ar.v;
+	struct bobj_head		 h;
+	size_t				 i, n = 0;
+	char				*path = NULL;
+	int				 fd = -1, rc = 0;
+
+	p->files = xcalloc(1, sizeof(*p->files));
+	p->fhist = xcalloc(1, sizeof(*p->fhist));
 	for (i = p->run.first; i < p->run.end && rc == 0; i++) {
 		if (cancel_requested())
 			return errf(err, errlen, "cancelled");
 		if (fd == -1) {
-			path = path_join(dir, p->ar.v[i].name);
+			path = local_path(dir, &v[i]);
 			fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 			if (fd == -1) {
 				rc = errf(err, errlen, "%s: %s", path, strerror(errno));
@@ -531,15 +671,14 @@ fetch_files(struct binlog_plan *p, const char *dir, char ***files, char *err, si
 			fd = -1;
 			break;
 		}
-		if (rc == 0 && (i + 1 == p->run.end || p->ar.v[i].last)) {
+		if (rc == 0 && file_done(p, i)) {
 			close(fd);
 			fd = -1;
-			*files = xreallocarray(*files, n + 2, sizeof(**files));
-			(*files)[n++] = path;
-			(*files)[n] = NULL;
-			if (p->at == 0 && strcmp(p->ar.v[i].name, p->stop.file) == 0)
+			files_add(p, &n, path, v[i].hist);
+			if (p->at == 0 && p->walk == NULL && v[i].hist == p->stop_hist &&
+			    strcmp(v[i].name, p->stop.file) == 0)
 				break;	/* --position: its file is the last */
-			if (p->walk != NULL && ((rc = walk_file(p, path, n - 1, err,
+			if (p->walk != NULL && ((rc = walk_file(p, path, v[i].name, n - 1, err,
 			    errlen)) == -1 || p->walk->done))
 				break;	/* --gtid: found in this file */
 		}
@@ -596,34 +735,60 @@ copy_out(int from, int to, char *err, size_t errlen)
 	return rc;
 }
 
+/* One decoder over files [a, b) of the plan, one history's, into the client at fd. */
 static int
-replay(struct runner *r, struct binlog_plan *p, char **files, const char *database,
-    char *err, size_t errlen)
+replay_segment(struct runner *r, struct binlog_plan *p, size_t a, size_t b,
+    const char *database, int fd, char *err, size_t errlen)
 {
-	struct engine_job	 job, dec;
+	struct engine_job	 dec;
 	struct child		 c;
 	struct tm		 tm;
 	time_t			 stop = p->at + 1;
-	char			 when[32], derr[KB_ERRLEN];
-	int			 fd, rc, drc;
+	char			 when[32], derr[KB_ERRLEN], *next = p->files[b];
+	uint64_t		 from, end, last_from;
+	int			 rc, drc;
 
+	file_bounds(p, a, &from, &end);
+	file_bounds(p, b - 1, &last_from, &end);
+	if (end == 0 && next == NULL && p->at == 0)
+		end = p->stop.position;
+	if (a == 0 && p->enter != 0)
+		return 0;	/* the next history holds its events after the dump */
 	gmtime_r(&stop, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	runner_engine_job(r, &dec, database);
 	memset(&c, 0, sizeof(c));
-	if (mysql_binlog_decode_spawn(&dec, (const char *const *)files, p->pos.position,
-	    p->at != 0 ? when : NULL, p->at != 0 ? 0 : p->stop.position, &c, err,
-	    errlen) == -1)
+	p->files[b] = NULL;
+	rc = mysql_binlog_decode_spawn(&dec, (const char *const *)p->files + a, from,
+	    p->at != 0 ? when : NULL, end, &c, err, errlen);
+	p->files[b] = next;
+	if (rc == -1)
 		return -1;
-	runner_engine_job(r, &job, database);
-	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1) {
-		child_kill(&c);
-		return -1;
-	}
 	rc = copy_out(c.out_fd, fd, err, errlen);
 	drc = child_wait(&c, derr, sizeof(derr));
 	if (rc == 0 && drc == -1)
 		rc = errf(err, errlen, "%s", derr);
+	return rc;
+}
+
+/* The fetched files into the client: a decoder a history, one after the other. */
+static int
+replay(struct runner *r, struct binlog_plan *p, const char *database, char *err,
+    size_t errlen)
+{
+	struct engine_job	 job;
+	char			 derr[KB_ERRLEN];
+	size_t			 a, b;
+	int			 fd, rc = 0;
+
+	runner_engine_job(r, &job, database);
+	if (r->engine->restore_begin(&job, &fd, err, errlen) == -1)
+		return -1;
+	for (a = 0; rc == 0 && p->files[a] != NULL; a = b) {
+		for (b = a + 1; p->files[b] != NULL && p->fhist[b] == p->fhist[a]; b++)
+			;
+		rc = replay_segment(r, p, a, b, database, fd, err, errlen);
+	}
 	if (r->engine->restore_end(&job, rc == -1, derr, sizeof(derr)) == -1 && rc == 0)
 		rc = errf(err, errlen, "%s", derr);
 	if (r->engine->release != NULL)
@@ -644,7 +809,7 @@ binlog_pitr_replay(struct runner *r, struct binlog_plan *p, const char *database
 	if (p->files == NULL)
 		rc = plan_fetch(r, p, err, errlen);
 	if (rc == 0)
-		rc = replay(r, p, p->files, database, err, errlen);
+		rc = replay(r, p, database, err, errlen);
 	if (rc == -1)
 		errprefix(err, errlen, "replaying the binary logs");
 	plan_files_free(p);

@@ -19,6 +19,9 @@
  * is such a position: the plan fetches the files of the run one by one
  * and reads in them where the GTID position stands (bgtid.h), up to the
  * file it stands in, before anything is written; the replay reads them.
+ * A run that goes on into the log of another server (a failover, blink.h)
+ * is replayed in segments, one decoder a history, into one client: each
+ * history's events up to where the next one's link takes over.
  */
 #ifndef KB_BPITR_H
 #define KB_BPITR_H
@@ -42,6 +45,14 @@ struct binlog_plan {
 	const char		*gtid;		/* --gtid, which stop stands for */
 	char			*dir;		/* --gtid: the files fetched, or NULL */
 	char			**files;
+	uint32_t		*fhist;		/* the history of each of files */
+	uint32_t		 hist;		/* the dump's history (blink.h) */
+	uint32_t		 stop_hist;	/* --position, --gtid: the history of stop */
+	/*
+	 * Where the replay enters the history after the dump's, when the dump
+	 * stands past where its own history hands over (0: the link's start).
+	 */
+	uint64_t		 enter;
 	struct bgtid_walk	*walk;		/* --gtid, while they are fetched */
 	struct my_binpos	 pos;
 	const char		*id;		/* the dump's */

@@ -21,6 +21,7 @@
 #include "engines/my_binlog.h"
 #include "engines/mysql.h"
 #include "runner/binlog/barchive.h"
+#include "runner/binlog/bhandover.h"
 #include "runner/binlog/bstream.h"
 
 #define PIECE_MIN	(4 * 1024 * 1024)
@@ -59,6 +60,8 @@ struct session {
 	time_t			 flushed;
 	int64_t			 every;
 	struct resume_expect	 expect;
+	uint32_t		 hist;		/* the history stored into */
+	struct binlog_handover	 ho;		/* needed: its link not stored yet */
 };
 
 static struct bs_file *
@@ -82,8 +85,8 @@ store_everywhere(struct session *ss, struct bs_file *f, const unsigned char *buf
 	size_t	i;
 
 	for (i = 0; i < ss->s->nlocs; i++)
-		if (binlog_store_piece(&ss->s->locs[i], &ss->s->keys[i], ss->s->r->base, f->name,
-		    f->server, f->stored, buf, len, last, ss->s->newest_event, ss->s->opts, err,
+		if (binlog_store_piece(&ss->s->locs[i], &ss->s->keys[i], ss->s->r->base,
+		    ss->hist, f->name, f->server, f->stored, buf, len, last, ss->s->newest_event, ss->s->opts, err,
 		    errlen) == -1)
 			return -1;
 	ss->s->stored++;
@@ -167,6 +170,47 @@ resume_check(struct session *ss, struct bs_file *f, int fd, int last, char *err,
 }
 
 /*
+ * Another server than the archive's writer (a failover, bhandover.h): 1
+ * once file f shows where it goes on from the archive's state and the link
+ * of the new history is stored everywhere; 0 while it does not show it yet
+ * (f is skipped when it is complete: the archive holds all of it); -1 when
+ * its log is not the archive's.
+ */
+static int
+handover_enter(struct session *ss, struct bs_file *f, int fd, int last, char *err,
+    size_t errlen)
+{
+	struct binlog_link	*l = &ss->ho.link;
+	struct stat		 st;
+	char			 at[BOBJ_NAME_MAX + 24], id[16];
+	size_t			 i;
+	int			 rc;
+
+	if (fstat(fd, &st) == -1)
+		return errf(err, errlen, "%s: %s", f->name, strerror(errno));
+	rc = blink_continuation(fd, (uint64_t)st.st_size, &ss->ho.state, &l->start, err,
+	    errlen);
+	if (rc == -1)
+		return errprefix(err, errlen, "%s of server id %" PRIu32 " does not continue the "
+		    "archive (its state there: %s)", f->name, ss->ho.server, l->gtid);
+	if (rc == 0) {
+		f->closed = last;	/* the archive holds it all */
+		return 0;
+	}
+	strlcpy(l->file, f->name, sizeof(l->file));
+	for (i = 0; i < ss->s->nlocs; i++)
+		if (blink_store(&ss->s->locs[i], &ss->s->keys[i], ss->s->r->base, l, err,
+		    errlen) == -1)
+			return -1;
+	ss->ho.needed = 0;
+	snprintf(at, sizeof(at), "%s:%" PRIu64, l->file, l->start);
+	snprintf(id, sizeof(id), "%" PRIu32, l->server);
+	log_kv(LOGL_WARN, "binary log archiving goes on from another server (a failover): a "
+	    "new history", "server_id", id, "from", at, "gtid", l->gtid, NULL);
+	return 1;
+}
+
+/*
  * Stores the whole events of local file f past what is stored; last: the
  * server has moved on, the file is complete.
  */
@@ -186,11 +230,14 @@ store_file(struct session *ss, struct bs_file *f, int last, char *err, size_t er
 	free(path);
 	if (fd == -1)
 		return errf(err, errlen, "%s: %s", f->name, strerror(errno));
-	if ((rc = file_server(f, fd, err, errlen)) != 1 || (ss->expect.pending &&
-	    (rc = resume_check(ss, f, fd, last, err, errlen)) != 1)) {
+	if ((rc = file_server(f, fd, err, errlen)) == 1 && ss->expect.pending)
+		rc = resume_check(ss, f, fd, last, err, errlen);
+	if (rc == 1 && ss->ho.needed)
+		rc = handover_enter(ss, f, fd, last, err, errlen);
+	if (rc != 1) {
 		close(fd);
-		return rc == 0 && last ? errf(err, errlen, "%s ends before its format "
-		    "description event", f->name) : rc == -1 ? -1 : 0;
+		return rc == 0 && last && !f->closed ? errf(err, errlen, "%s ends before its "
+		    "format description event", f->name) : rc == -1 ? -1 : 0;
 	}
 	buf = xmalloc(cap);
 	for (;;) {
@@ -277,7 +324,9 @@ sweep(struct session *ss, int flush, char *err, size_t errlen)
 				path = path_join(ss->dir, v[i]);
 				unlink(path);
 				free(path);
-				log_kv(LOGL_INFO, "binary log archived", "file", v[i], NULL);
+				log_kv(LOGL_INFO, file_of(ss, v[i])->stored > 0 ? "binary log "
+				    "archived" : "binary log held by the archive already", "file",
+				    v[i], NULL);
 			}
 		} else if (flush)
 			rc = store_file(ss, file_of(ss, v[i]), 0, err, errlen);
@@ -385,44 +434,67 @@ server_continues(struct session *ss, const char *want, const char *name, uint64_
 	return 0;
 }
 
-/* Where the first location's archive ends: the file to start from and its stored end. */
+/*
+ * Where the newest piece i of the session's history leaves off: want, the
+ * file to go on in (its offset *end), and what the server must show first.
+ */
+static int
+resume_in(struct session *ss, struct binlog_archive *ar, size_t i, char *want,
+    size_t wantlen, uint64_t *end, char *err, size_t errlen)
+{
+	struct bobj_head	h;
+	int			last = 0;
+
+	if (ar->v[i].last && binlog_next_name(ar->v[i].name, want, wantlen) == -1)
+		return errf(err, errlen, "no file follows %s", ar->v[i].name);
+	if (!ar->v[i].last) {
+		strlcpy(want, ar->v[i].name, wantlen);
+		*end = binlog_archive_end(ar, ss->hist, want, &last);
+	}
+	if (binlog_piece_head(ar, i, &h, err, errlen) == -1)
+		return -1;
+	if (h.last > ss->s->newest_event)
+		ss->s->newest_event = h.last;
+	expect_from(ss, &h, !ar->v[i].last);
+	return 0;
+}
+
+/*
+ * Where the first location's archive ends: the file to start from and its
+ * stored end; or, on another server than its writer's, the server's oldest
+ * file, read until it shows where it continues the archive.
+ */
 static int
 resume_point(struct session *ss, char *err, size_t errlen)
 {
-	struct binlog_archive	 ar;
-	struct bs_file		*f;
-	struct bobj_head	 h;
-	char			 name[BOBJ_NAME_MAX], want[BOBJ_NAME_MAX];
-	size_t			 i;
-	uint64_t		 end = 0, size;
-	int			 last = 0;
+	struct binlog_archive		 ar;
+	const struct binlog_link	*l;
+	struct bs_file			*f;
+	char				 name[BOBJ_NAME_MAX], want[BOBJ_NAME_MAX];
+	size_t				 i;
+	uint64_t			 end = 0, size;
+	int				 rc = 0;
 
 	if (binlog_archive_open(&ss->s->locs[0], ss->s->r->base, &ss->s->keys[0], &ar, err,
 	    errlen) == -1)
 		return -1;
 	want[0] = '\0';
-	if ((i = binlog_archive_newest(&ar)) != SIZE_MAX && ar.v[i].last) {
-		if (binlog_next_name(ar.v[i].name, want, sizeof(want)) == -1) {
-			binlog_archive_close(&ar);
-			return errf(err, errlen, "no file follows %s", ar.v[i].name);
-		}
-	} else if (i != SIZE_MAX) {
-		strlcpy(want, ar.v[i].name, sizeof(want));
-		end = binlog_archive_end(&ar, want, &last);
+	if (binlog_handover_plan(&ar, &ss->job, &ss->ho, err, errlen) == -1)
+		rc = -1;
+	ss->hist = ss->ho.needed ? ss->ho.hist + 1 : ss->ho.hist;
+	i = binlog_archive_newest(&ar);
+	if (rc == 0 && !ss->ho.needed && i != SIZE_MAX && ar.v[i].hist == ss->hist)
+		rc = resume_in(ss, &ar, i, want, sizeof(want), &end, err, errlen);
+	else if (rc == 0 && !ss->ho.needed && (l = binlog_link_of(&ar, ss->hist)) != NULL) {
+		strlcpy(want, l->file, sizeof(want));	/* a link stored, no piece yet */
+		ss->expect.pending = 1;
+		ss->expect.server = l->server;
 	}
-	if (i != SIZE_MAX && binlog_piece_head(&ar, i, &h, err, errlen) == -1) {
-		binlog_archive_close(&ar);
-		return -1;
-	}
-	if (i != SIZE_MAX && h.last > ss->s->newest_event)
-		ss->s->newest_event = h.last;
-	if (i != SIZE_MAX)
-		expect_from(ss, &h, !ar.v[i].last);
 	binlog_archive_close(&ar);
-	if (mysql_binlog_start(&ss->job, want[0] != '\0' ? want : NULL, name, sizeof(name),
-	    &size, err, errlen) == -1)
+	if (rc == -1 || mysql_binlog_start(&ss->job, want[0] != '\0' ? want : NULL, name,
+	    sizeof(name), &size, err, errlen) == -1)
 		return -1;
-	if (server_continues(ss, want, name, size, &end, err, errlen) == -1)
+	if (!ss->ho.needed && server_continues(ss, want, name, size, &end, err, errlen) == -1)
 		return -1;
 	f = file_of(ss, name);
 	f->stored = end;

@@ -1,8 +1,7 @@
 /*
  * archiver: the WAL stream of the daemon.  See archiver.h.
  */
-#define _GNU_SOURCE	/* memfd_create, pipe2 */
-#include <sys/mman.h>
+#define _GNU_SOURCE	/* pipe2 */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +14,7 @@
 
 #include "common/cancel.h"
 #include "common/log.h"
+#include "common/memfile.h"
 #include "common/util.h"
 #include "engines/mysql.h"
 #include "engines/pg_physical.h"
@@ -133,8 +133,8 @@ history(void *arg, const char *name, const char *text, size_t len, char *err,
 {
 	int	fd, rc;
 
-	if ((fd = memfd_create("kbackup-history", MFD_CLOEXEC)) == -1)
-		return errf(err, errlen, "memfd_create: %s", strerror(errno));
+	if ((fd = memfile_scratch("kbackup-history", err, errlen)) == -1)
+		return -1;
 	if (write_all(fd, text, len) == -1) {
 		close(fd);
 		return errf(err, errlen, "%s: %s", name, strerror(errno));

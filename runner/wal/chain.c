@@ -2,8 +2,6 @@
  * chain: timelines, runs and recoverable windows of a WAL archive.  See
  * chain.h.
  */
-#define _GNU_SOURCE	/* memfd_create */
-#include <sys/mman.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/memfile.h"
 #include "common/util.h"
 #include "runner/wal/chain.h"
 
@@ -112,8 +111,8 @@ history_load(struct wal_archive *ar, const struct wal_entry *e, char *err, size_
 	off_t			 len = 0;
 	int			 fd, missing = 0, rc;
 
-	if ((fd = memfd_create("kbackup-history", MFD_CLOEXEC)) == -1)
-		return errf(err, errlen, "memfd_create: %s", strerror(errno));
+	if ((fd = memfile_scratch("kbackup-history", err, errlen)) == -1)
+		return -1;
 	rc = wal_fetch(ar->loc, ar->kr, ar->base, e->name, fd, NULL, &missing, err, errlen);
 	if (rc == 0 && ((len = lseek(fd, 0, SEEK_END)) == -1 || len > HISTORY_MAX))
 		rc = errf(err, errlen, "%s: too large for a history file", e->name);

@@ -54,7 +54,7 @@ walk(const struct my_gtid_pos *target, const uint8_t *log, size_t len)
 		return;
 	if (write(fd, log, len) == (ssize_t)len &&
 	    bgtid_begin(&w, target, &dump, "B", err, sizeof(err)) == 0 &&
-	    bgtid_file(&w, fd, "mysql-bin.000001", 4, err, sizeof(err)) == 0 &&
+	    bgtid_file(&w, fd, "mysql-bin.000001", 4, 0, err, sizeof(err)) == 0 &&
 	    bgtid_end(&w, "mysql-bin.000001", len, err, sizeof(err)) == 0 &&
 	    (!w.done || w.stop.position > len))
 		abort();

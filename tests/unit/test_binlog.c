@@ -362,7 +362,7 @@ gtid_stop(const uint32_t (*tx)[2], size_t n, const char *target, const char *dum
 	assert_int_equal(my_gtid_pos_parse(dump, &d, err, errlen), 0);
 	rc = bgtid_begin(&w, &t, &d, "B", err, errlen);
 	if (rc == 0)
-		rc = bgtid_file(&w, fd, "mysql-bin.000001", 4, err, errlen);
+		rc = bgtid_file(&w, fd, "mysql-bin.000001", 4, 0, err, errlen);
 	if (rc == 0)
 		rc = bgtid_end(&w, "mysql-bin.000001", 4 + n * (GTID_EV + 50), err, errlen);
 	close(fd);

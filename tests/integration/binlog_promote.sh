@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# A failover under the binary log archive, on real MariaDB servers: server 1
+# is the primary, server 2 its replica (GTIDs, log_slave_updates, its own
+# mysql-bin.* files, whose names are server 1's again).  The definition
+# reaches "the primary" through a socket link, as clients reach a Service or
+# a virtual IP.  A dump of server 1 and archiving while a workload writes;
+# the archiver killed, so that server 1 commits more than the archive holds;
+# server 1 stopped, server 2 promoted, the link moved.  The daemon goes on
+# from server 2 by GTID (a new history): restore --at a second that only
+# server 2's log holds for the archive (written on server 1 while the
+# archiver was down), one after the failover from server 1's dump, one from
+# a dump of server 2, and --gtid of a server 2 transaction: exactly the rows
+# of that point each time.  verify and list show the histories and the
+# windows; prune, once server 1's dump is no longer kept, deletes server 1's
+# log and keeps what server 2's dump needs.  (A server that does not
+# continue the archive is refused: binlog_failover.)
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-engines.sh"
+. "$(dirname "$0")/../lib-binlog.sh"
+
+binlog_file_setup
+# Every dump but the newest expires at once: a dump of server 2 prunes server 1's.
+printf '\n[retention]\nall = 1s\nhourly = off\ndaily = off\nweekly = off\nmonthly = off\n' >>"$conf"
+ln -s "$MY_SOCK" "$KB_TMP/primary.sock"
+sed -i "s|^socket = .*|socket = $KB_TMP/primary.sock|" "$conf"
+
+say "server 2 replicates server 1"
+MY_SERVER_ARGS="--log-bin=mysql-bin --server-id=2 --binlog-format=ROW --gtid-strict-mode=1
+	--log-slave-updates" mariadb_start two
+# Its own users come from server 1's log; its log starts empty.
+MY_SOCK=$MY_SOCK_two my_q -e "SET sql_log_bin = 0; DROP USER 'kb'@'127.0.0.1', 'kb'@'localhost';
+	SET sql_log_bin = 1; RESET MASTER;
+	CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = $MY_PORT, MASTER_USER = 'kb',
+		MASTER_PASSWORD = '$MY_PASSWORD', MASTER_USE_GTID = slave_pos;
+	START SLAVE"
+caught_up() {
+	local pos
+	pos=$(my_q -N -e "SELECT @@gtid_binlog_pos")
+	[ "$(MY_SOCK=$MY_SOCK_two my_q -N -e "SELECT MASTER_GTID_WAIT('$pos', 30)")" = 0 ] ||
+		fail "server 2 did not catch up with $pos: $(MY_SOCK=$MY_SOCK_two my_q -e 'SHOW SLAVE STATUS\G' | grep -i error)"
+}
+rows() { my_q -N -e "SELECT COUNT(*) FROM shop.ticks"; }
+
+say "a dump of server 1, archived while the workload writes"
+workload_start
+sleep 1
+run_runner -c "$conf" backup
+expect_rc 0 "backup of server 1"
+id_1=$(ls "$store/test/db/backups")
+daemon_start
+sleep 2
+my_q -e "FLUSH BINARY LOGS"
+sleep 2.5
+kill -9 "$DAEMON"
+wait "$DAEMON" 2>/dev/null || true
+n_archived=$(rows)
+sleep 2	# committed on server 1 and replicated, not archived
+workload_stop
+n_failover=$(rows)
+caught_up
+[ "$n_failover" -gt $((n_archived + 5)) ] || fail "too few rows after the archiver: $n_archived, $n_failover"
+
+say "the failover: server 1 stopped, server 2 promoted"
+kill "$(cat "$KB_TMP/my/mysqld.pid")"
+while [ -e "$KB_TMP/my/mysqld.pid" ] && kill -0 "$(cat "$KB_TMP/my/mysqld.pid")" 2>/dev/null; do
+	sleep 0.1
+done
+MY_SOCK=$MY_SOCK_two
+my_q -e "STOP SLAVE; RESET SLAVE ALL"
+ln -sfn "$MY_SOCK_two" "$KB_TMP/primary.sock"
+run_runner -c "$conf" check
+expect_rc 0 "check on server 2"
+assert_contains "$KB_TMP/out" "server id 2) has its transactions up to GTID 0-1-" "check"
+assert_contains "$KB_TMP/out" "the archiving goes on from it (a failover)" "check"
+
+say "the daemon goes on from server 2"
+daemon_start
+for _ in $(seq 1 100); do [ -e "$binlog/2/link" ] && break; sleep 0.1; done
+[ -e "$binlog/2/link" ] || fail "no link of history 2: $(grep -v level=debug "$KB_TMP/daemon.log" | tail -5)"
+assert_contains "$KB_TMP/daemon.log" "goes on from another server (a failover)" "the daemon's log"
+# Killed as it enters the new history (the link stored, its pieces maybe not
+# yet): the next daemon goes on in that history.
+kill -9 "$DAEMON"
+wait "$DAEMON" 2>/dev/null || true
+daemon_start
+my_q -e "INSERT INTO shop.ticks (ts) VALUES (NOW(6)), (NOW(6)), (NOW(6))"
+gtid=$(my_q -N -e "SELECT @@gtid_binlog_pos")
+n_gtid=$(rows)
+case $gtid in 0-2-*) ;; *) fail "server 2 writes GTID $gtid" ;; esac
+workload_start
+sleep 2
+my_q -e "FLUSH BINARY LOGS"
+sleep 1.5
+workload_stop
+binlog_mark_end
+kill "$DAEMON"
+wait "$DAEMON" 2>/dev/null || true
+n_stop=$(rows)
+echo "rows: $n_archived archived from server 1, $n_failover at the failover, $n_gtid at $gtid, $n_stop"
+
+say "verify and list show both histories"
+run_runner -c "$conf" verify
+expect_rc 0 "verify"
+assert_contains "$KB_TMP/out" "binlog: history 2: server id 2 from mysql-bin." "verify names history 2"
+assert_contains "$KB_TMP/out" "binlog: backup $id_1 (from mysql-bin.000001:" "verify: server 1's dump"
+assert_contains "$KB_TMP/out" "any time from" "verify: its window"
+ls "$binlog/2" | grep -q '^mysql-bin\.' || fail "nothing of server 2's log under history 2"
+run_runner -c "$conf" list --json
+expect_rc 0 "list --json"
+grep -q '"recoverable_to"' "$KB_TMP/out" || fail "list --json: no window: $(cat "$KB_TMP/out")"
+
+say "restore --at and --gtid from server 1's dump across the failover"
+t_lag=$(second_after_row $(((n_archived + n_failover) / 2)))
+t_after=$(second_after_row $((n_stop - 2)))
+run_runner -c "$conf" restore --at "$t_lag" --dry-run
+expect_rc 0 "restore --dry-run"
+assert_contains "$KB_TMP/out" "then server id 2's log (a failover):" "the plan"
+restore_check "$t_lag" r_lag direct
+restore_check "$t_after" r_after direct
+run_runner -c "$conf" restore "$id_1" --gtid "$gtid" --database r_gtid
+expect_rc 0 "restore --gtid $gtid"
+assert_eq "$(my_q -N -e "SELECT COUNT(*) FROM r_gtid.ticks")" "$n_gtid" "rows at GTID $gtid"
+
+say "a dump of server 2; prune then deletes server 1's dump and log"
+daemon_start
+workload_start
+sleep 1.5
+run_runner -c "$conf" trigger backup
+expect_rc 0 "backup of server 2 (through the daemon)"
+sleep 2
+workload_stop
+binlog_mark_end
+kill "$DAEMON"
+wait "$DAEMON" 2>/dev/null || true
+n_all=$(rows)
+[ "$(ls "$store/test/db/backups" | wc -l)" = 1 ] || fail "not one dump left: $(ls "$store/test/db/backups")"
+[ -z "$(find "$binlog" -maxdepth 1 -name 'mysql-bin.*')" ] || fail "server 1's log is still there"
+[ -e "$binlog/2/link" ] || fail "history 2's link was pruned"
+run_runner -c "$conf" verify
+expect_rc 0 "verify after prune"
+[ "$(grep -c 'binlog: backup .*any time from' "$KB_TMP/out")" = 1 ] ||
+	fail "verify after prune: $(cat "$KB_TMP/out")"
+restore_check "$(second_after_row $((n_all - 1)))" r_last direct
+echo "ok"
