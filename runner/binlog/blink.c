@@ -314,6 +314,23 @@ state_is(const struct cont_walk *c, uint64_t off, char *err, size_t errlen)
 	return 0;
 }
 
+/* -1 when g has the number of want's GTID of its domain but another server. */
+static int
+same_number(const struct my_gtid_pos *want, const struct my_gtid *g, uint64_t off,
+    char *err, size_t errlen)
+{
+	const struct my_gtid	*w = my_gtid_pos_domain(want, g->domain);
+	char			 gt[MY_GTID_TEXT], wt[MY_GTID_TEXT];
+
+	if (w == NULL || w->seq != g->seq || w->server == g->server)
+		return 0;
+	my_gtid_text(g, gt);
+	my_gtid_text(w, wt);
+	return errf(err, errlen, "the server's binary log has %s where the archive has %s "
+	    "(offset %" PRIu64 "): it wrote another transaction under that number", gt, wt,
+	    off);
+}
+
 /* A file's start: -1 when its log is past want already in a domain of want. */
 static int
 list_check(const struct cont_walk *c, const struct my_gtid_pos *list, char *err,
@@ -352,6 +369,8 @@ cont_event(const unsigned char *ev, size_t have, uint64_t off, void *arg, char *
 	if (have < BOBJ_EV_GTID_MIN || bobj_event_gtid(ev, &g) != 1)
 		return 0;
 	if (held(c->want, &g)) {
+		if (same_number(c->want, &g, off, err, errlen) == -1)
+			return -1;
 		if (state_set(&c->state, &g) == -1)
 			return errf(err, errlen, "more than %d replication domains",
 			    MY_GTID_DOMAINS_MAX);

@@ -3,7 +3,10 @@
  * (my_gtid_pos_parse(), restore --gtid's parser); for what parses, its text
  * parsed again to the same position, and the rest of the input walked as
  * the binary log a restore reads for it (bgtid): whatever the bytes, the
- * walk ends, and a stop it finds lies within them.
+ * walk ends, and a stop it finds lies within them.  The same bytes as a
+ * new server's file that must continue the archive at that position, as an
+ * archived file whose end and state a failover reads (blink), and as a
+ * history link's head: each ends, and an offset found lies within them.
  */
 #define _GNU_SOURCE	/* memfd_create */
 #include <sys/mman.h>
@@ -17,6 +20,7 @@
 #include "common/util.h"
 #include "engines/my_binlog.h"
 #include "runner/binlog/bgtid.h"
+#include "runner/binlog/blink.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -41,6 +45,43 @@ roundtrip(const struct my_gtid_pos *p)
 		abort();
 }
 
+/* The bytes at fd as the files of a failover. */
+static void
+handover(int fd, const struct my_gtid_pos *target, size_t len)
+{
+	struct my_gtid_pos	 state;
+	char			 err[KB_ERRLEN], text[MY_BINLOG_GTID_MAX];
+	uint64_t		 end, start;
+
+	if (blink_tail(fd, len, &end, &state, err, sizeof(err)) == 0) {
+		if (end > len)
+			abort();
+		blink_gtid_text(&state, text, sizeof(text));
+		if (state.n > 0 && my_gtid_pos_parse(text, &state, err, sizeof(err)) == -1)
+			abort();
+	}
+	if (blink_continuation(fd, len, target, &start, err, sizeof(err)) == 1 &&
+	    (start < 4 || start >= len))
+		abort();
+}
+
+/* The bytes as a history link's head: what decodes encodes to the same. */
+static void
+link_head(const uint8_t *log, size_t len)
+{
+	struct binlog_link	 l;
+	unsigned char		 raw[BLINK_HEAD_LEN], again[BLINK_HEAD_LEN];
+	char			 err[KB_ERRLEN];
+
+	memset(raw, 0, sizeof(raw));
+	memcpy(raw, log, len < sizeof(raw) ? len : sizeof(raw));
+	if (blink_decode(raw, &l, err, sizeof(err)) == -1)
+		return;
+	blink_encode(&l, again);
+	if (blink_decode(again, &l, err, sizeof(err)) == -1)
+		abort();
+}
+
 static void
 walk(const struct my_gtid_pos *target, const uint8_t *log, size_t len)
 {
@@ -58,7 +99,9 @@ walk(const struct my_gtid_pos *target, const uint8_t *log, size_t len)
 	    bgtid_end(&w, "mysql-bin.000001", len, err, sizeof(err)) == 0 &&
 	    (!w.done || w.stop.position > len))
 		abort();
+	handover(fd, target, len);
 	close(fd);
+	link_head(log, len);
 }
 
 int

@@ -25,6 +25,7 @@
 #include "engines/my_binlog.h"
 #include "runner/binlog/barchive.h"
 #include "runner/binlog/bgtid.h"
+#include "runner/binlog/blink.h"
 #include "runner/binlog/bobj.h"
 
 static void
@@ -459,6 +460,189 @@ test_chain(void **state)
 	assert_int_equal(spare, 0);
 }
 
+/* A GTID list event of list[0..n) (domain, server, seq) at buf; its size. */
+static size_t
+gtid_list_event(unsigned char *buf, const uint32_t (*list)[3], size_t n)
+{
+	size_t	size = 19 + 4 + 16 * n + 4, i, k;
+
+	event(buf, 1000, (uint32_t)size);
+	buf[4] = 163;
+	buf[19] = n & 0xff;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 16; k++)
+			buf[23 + 16 * i + k] = k < 4 ? list[i][0] >> (8 * k) & 0xff :
+			    k < 8 ? list[i][1] >> (8 * (k - 4)) & 0xff :
+			    (uint64_t)list[i][2] >> (8 * (k - 8)) & 0xff;
+	return size;
+}
+
+/*
+ * A server's file: its GTID list, then transactions tx[0..n) (domain,
+ * server, seq), each a GTID event and a 50-byte event.  *len its size;
+ * offsets[i] where tx[i] starts.  Returns the open file.
+ */
+static int
+server_file(const uint32_t (*list)[3], size_t nlist, const uint32_t (*tx)[3], size_t n,
+    uint64_t *len, uint64_t *offsets)
+{
+	unsigned char	buf[4 + 200 + 16 * (GTID_EV + 50)];
+	char		path[] = "/tmp/test_binlog.XXXXXX";
+	size_t		i, p = 4;
+	int		fd;
+
+	assert_true(n <= 16 && nlist <= 8);
+	memcpy(buf, "\xfe" "bin", 4);
+	p += gtid_list_event(buf + p, list, nlist);
+	for (i = 0; i < n; i++) {
+		offsets[i] = p;
+		gtid_event(buf + p, tx[i][0], tx[i][1], tx[i][2]);
+		event(buf + p + GTID_EV, 1000, 50);
+		p += GTID_EV + 50;
+	}
+	assert_true((fd = mkstemp(path)) != -1);
+	unlink(path);
+	assert_int_equal(write(fd, buf, p), (ssize_t)p);
+	*len = p;
+	return fd;
+}
+
+/* Where the old history ends: before its last transaction, at the state before it. */
+static void
+test_handover_tail(void **state)
+{
+	static const uint32_t	list[][3] = { { 0, 1, 4 }, { 1, 1, 2 } };
+	static const uint32_t	tx[][3] = { { 0, 1, 5 }, { 1, 1, 3 }, { 0, 1, 6 } };
+	struct my_gtid_pos	 s;
+	char			 err[KB_ERRLEN], text[256];
+	uint64_t		 len, end, off[3];
+	int			 fd;
+
+	(void)state;
+	fd = server_file(list, 2, tx, 3, &len, off);
+	assert_int_equal(blink_tail(fd, len, &end, &s, err, sizeof(err)), 0);
+	assert_int_equal(end, off[2]);
+	blink_gtid_text(&s, text, sizeof(text));
+	assert_string_equal(text, "0-1-5,1-1-3");
+	/* The last transaction archived in part (its GTID event, not its rows): the same. */
+	assert_int_equal(blink_tail(fd, off[2] + GTID_EV, &end, &s, err, sizeof(err)), 0);
+	assert_int_equal(end, off[2]);
+	close(fd);
+	fd = server_file(list, 2, tx, 0, &len, off);
+	assert_int_equal(blink_tail(fd, len, &end, &s, err, sizeof(err)), 0);
+	assert_int_equal(end, len);
+	blink_gtid_text(&s, text, sizeof(text));
+	assert_string_equal(text, "0-1-4,1-1-2");
+	close(fd);
+}
+
+/* One case of blink_continuation(): a server's file against the archive's state. */
+struct cont_case {
+	const char	*what;
+	uint32_t	 list[3][3];
+	size_t		 nlist;
+	uint32_t	 tx[4][3];
+	size_t		 ntx;
+	int		 rc;		/* 1: at tx[at]; 0: not yet; -1: refused */
+	size_t		 at;
+	const char	*why;		/* rc -1: in the message */
+};
+
+static void
+test_handover_continuation(void **state)
+{
+	static const struct cont_case	cases[] = {
+		{ "a replica: after 0-1-5", { { 0, 1, 3 } }, 1,
+		    { { 0, 1, 4 }, { 0, 1, 5 }, { 0, 2, 6 } }, 3, 1, 2, NULL },
+		{ "a replica's file that starts at the state", { { 0, 1, 5 } }, 1,
+		    { { 0, 2, 6 } }, 1, 1, 0, NULL },
+		{ "a replica that had not written on yet", { { 0, 1, 3 } }, 1,
+		    { { 0, 1, 4 }, { 0, 1, 5 } }, 2, 0, 0, NULL },
+		{ "another transaction under the state's number", { { 0, 1, 3 } }, 1,
+		    { { 0, 1, 4 }, { 0, 2, 5 } }, 2, -1, 0,
+		    "has 0-2-5 where the archive has 0-1-5 (offset" },
+		{ "its own transactions under the archive's numbers", { { 0, 2, 3 } }, 1,
+		    { { 0, 2, 4 }, { 0, 2, 6 } }, 2, -1, 0, "has 0-2-4 where the archive has 0-1-5" },
+		{ "behind the archive", { { 0, 1, 3 } }, 1,
+		    { { 0, 2, 4 }, { 0, 2, 8 } }, 2, -1, 0, "has 0-2-4 where the archive has 0-1-5" },
+		{ "its oldest file starts past the archive (purged)", { { 0, 1, 7 } }, 1,
+		    { { 0, 2, 8 } }, 1, -1, 0, "purged" },
+		{ "a domain the archive does not have", { { 0, 1, 5 }, { 7, 2, 1 } }, 2,
+		    { { 0, 2, 6 } }, 1, -1, 0, "domain the archive does not have" },
+		{ "no GTID list event: not the state", { { 0 } }, 0,
+		    { { 0, 2, 6 } }, 1, -1, 0, "no transaction of domain 0" },
+	};
+	struct my_gtid_pos	 want;
+	char			 err[KB_ERRLEN];
+	uint64_t		 len, start, off[4];
+	size_t			 i;
+	int			 fd;
+
+	(void)state;
+	assert_int_equal(my_gtid_pos_parse("0-1-5", &want, err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = server_file(cases[i].list, cases[i].nlist, cases[i].tx, cases[i].ntx, &len,
+		    off);
+		err[0] = '\0';
+		if (blink_continuation(fd, len, &want, &start, err, sizeof(err)) != cases[i].rc)
+			fail_msg("%s: not %d (%s)", cases[i].what, cases[i].rc, err);
+		if (cases[i].rc == 1 && start != off[cases[i].at])
+			fail_msg("%s: at %llu", cases[i].what, (unsigned long long)start);
+		if (cases[i].rc == -1 && strstr(err, cases[i].why) == NULL)
+			fail_msg("%s: %s", cases[i].what, err);
+		close(fd);
+	}
+}
+
+static void
+test_link(void **state)
+{
+	struct binlog_link	 l, back;
+	unsigned char		 raw[BLINK_HEAD_LEN];
+	char			 err[KB_ERRLEN];
+	uint32_t		 hist;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	l.hist = 2;
+	l.server = 2;
+	l.parent_server = 1;
+	l.parent_end = 11892;
+	l.start = 4145;
+	strlcpy(l.parent_file, "mysql-bin.000003", sizeof(l.parent_file));
+	strlcpy(l.file, "mysql-bin.000001", sizeof(l.file));
+	strlcpy(l.gtid, "0-1-51,1-1-7", sizeof(l.gtid));
+	blink_encode(&l, raw);
+	assert_int_equal(blink_decode(raw, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.hist, 2);
+	assert_int_equal(back.server, 2);
+	assert_int_equal(back.parent_server, 1);
+	assert_int_equal(back.parent_end, 11892);
+	assert_int_equal(back.start, 4145);
+	assert_string_equal(back.parent_file, "mysql-bin.000003");
+	assert_string_equal(back.file, "mysql-bin.000001");
+	assert_string_equal(back.gtid, "0-1-51,1-1-7");
+	raw[0] ^= 1;
+	assert_int_equal(blink_decode(raw, &back, err, sizeof(err)), -1);
+	raw[0] ^= 1;
+	memset(raw + 48, 'x', BOBJ_NAME_MAX);	/* a name that fills its room */
+	assert_int_equal(blink_decode(raw, &back, err, sizeof(err)), -1);
+	l.hist = 1;
+	blink_encode(&l, raw);
+	assert_int_equal(blink_decode(raw, &back, err, sizeof(err)), -1);
+	l.hist = 2;
+	strlcpy(l.gtid, "0-1", sizeof(l.gtid));
+	blink_encode(&l, raw);
+	assert_int_equal(blink_decode(raw, &back, err, sizeof(err)), -1);
+	assert_int_equal(blink_key_parse("2/link", &hist), 1);
+	assert_int_equal(hist, 2);
+	assert_int_equal(blink_key_parse("1/link", &hist), 0);
+	assert_int_equal(blink_key_parse("2/links", &hist), 0);
+	assert_int_equal(blink_key_parse("/link", &hist), 0);
+	assert_int_equal(blink_key_parse("mysql-bin.000001/link", &hist), 0);
+	assert_int_equal(blink_key_parse("99999999999/link", &hist), 0);
+}
+
 int
 main(void)
 {
@@ -474,6 +658,9 @@ main(void)
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_gtid_parse),
 		cmocka_unit_test(test_gtid_walk),
+		cmocka_unit_test(test_handover_tail),
+		cmocka_unit_test(test_handover_continuation),
+		cmocka_unit_test(test_link),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
