@@ -141,9 +141,9 @@ resume_check(struct session *ss, struct bs_file *f, int fd, int last, char *err,
 
 	if (x->server != 0 && f->server != x->server)
 		return errf(err, errlen, "%s is written by server id %" PRIu32 ", the archive's "
-		    "newest piece by server id %" PRIu32 ": a failover to another server? "
-		    "Nothing stored: the archive follows one server's binary log (resuming on "
-		    "another by GTID is not done yet)", f->name, f->server, x->server);
+		    "newest piece by server id %" PRIu32 ": the server changed as the session "
+		    "started (a failover?). Nothing stored: the next session reads which "
+		    "server it reaches", f->name, f->server, x->server);
 	if (x->bytes && x->have < x->off + x->size)
 		return errf(err, errlen, "%s on the server is not the file the archive holds: it "
 		    "has %" PRIu64 " bytes, the archive %" PRIu64 " (RESET MASTER, or another "
