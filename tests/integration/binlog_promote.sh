@@ -13,12 +13,40 @@
 # of that point each time.  verify and list show the histories and the
 # windows; prune, once server 1's dump is no longer kept, deletes server 1's
 # log and keeps what server 2's dump needs.  (A server that does not
-# continue the archive is refused: binlog_failover.)
+# continue the archive is refused: binlog_failover.)  PROMOTE_STORE=rgw
+# (binlog_promote_rgw) stores on a real S3 server, Ceph RGW, encrypted.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 . "$(dirname "$0")/../lib-binlog.sh"
 
-binlog_file_setup
+if [ "${PROMOTE_STORE:-file}" = rgw ]; then
+	[ "${KBACKUP_S3_RGW:-1}" != 0 ] || skip "KBACKUP_S3_RGW=0"
+	. "$KB_TOP/tests/s3/rgw.sh"
+	rgw_have || skip "Ceph RGW not installed"
+	rgw_start "$KB_TMP/rgw" >/dev/null || fail "Ceph RGW did not start"
+	at_exit "rgw_stop"
+	printf '%s' "$S3_SECRET_KEY" >"$KB_TMP/s3secret"
+	openssl rand -hex 32 >"$KB_TMP/enckey"
+	chmod 600 "$KB_TMP/s3secret" "$KB_TMP/enckey"
+	export S3_SECRET_FILE=$KB_TMP/s3secret
+	binlog_server_start
+	conf=$KB_TMP/kb.conf
+	s3_storage_section <<<"encryption_key_format = raw
+encryption_key_file = $KB_TMP/enckey" | binlog_config "$conf" ""
+	# The archive's keys after BASE/binlog/, one a line.
+	keys() {
+		s3_curl "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=kb%2Ftest%2Fdb%2Fbinlog%2F" |
+			grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g; s|^kb/test/db/binlog/||'
+	}
+else
+	binlog_file_setup
+	keys() { [ ! -d "$binlog" ] || (cd "$binlog" && find . -type f | sed 's|^\./||'); }
+fi
+# The IDs of the backups, oldest first.
+backups() {
+	run_runner -c "$conf" list >/dev/null
+	grep -o '[0-9]\{8\}T[0-9]\{6\}Z-[0-9a-f]\{6\}' "$KB_TMP/out" | sort -u
+}
 # Every dump but the newest expires at once: a dump of server 2 prunes server 1's.
 printf '\n[retention]\nall = 1s\nhourly = off\ndaily = off\nweekly = off\nmonthly = off\n' >>"$conf"
 ln -s "$MY_SOCK" "$KB_TMP/primary.sock"
@@ -46,7 +74,7 @@ workload_start
 sleep 1
 run_runner -c "$conf" backup
 expect_rc 0 "backup of server 1"
-id_1=$(ls "$store/test/db/backups")
+id_1=$(backups)
 daemon_start
 sleep 2
 my_q -e "FLUSH BINARY LOGS"
@@ -75,8 +103,8 @@ assert_contains "$KB_TMP/out" "the archiving goes on from it (a failover)" "chec
 
 say "the daemon goes on from server 2"
 daemon_start
-for _ in $(seq 1 100); do [ -e "$binlog/2/link" ] && break; sleep 0.1; done
-[ -e "$binlog/2/link" ] || fail "no link of history 2: $(grep -v level=debug "$KB_TMP/daemon.log" | tail -5)"
+for _ in $(seq 1 100); do keys | grep -qx 2/link && break; sleep 0.1; done
+keys | grep -qx 2/link || fail "no link of history 2: $(grep -v level=debug "$KB_TMP/daemon.log" | tail -5)"
 assert_contains "$KB_TMP/daemon.log" "goes on from another server (a failover)" "the daemon's log"
 # Killed as it enters the new history (the link stored, its pieces maybe not
 # yet): the next daemon goes on in that history.
@@ -104,7 +132,12 @@ expect_rc 0 "verify"
 assert_contains "$KB_TMP/out" "binlog: history 2: server id 2 from mysql-bin." "verify names history 2"
 assert_contains "$KB_TMP/out" "binlog: backup $id_1 (from mysql-bin.000001:" "verify: server 1's dump"
 assert_contains "$KB_TMP/out" "any time from" "verify: its window"
-ls "$binlog/2" | grep -q '^mysql-bin\.' || fail "nothing of server 2's log under history 2"
+keys | grep -q '^2/mysql-bin\.' || fail "nothing of server 2's log under history 2"
+if [ "${PROMOTE_STORE:-file}" = rgw ]; then
+	s3_curl "$S3_ENDPOINT/$S3_BUCKET/kb/test/db/binlog/2/link" >"$KB_TMP/link"
+	[ -s "$KB_TMP/link" ] && ! grep -qa 'mysql-bin' "$KB_TMP/link" ||
+		fail "the link on RGW is missing or in plain text"
+fi
 run_runner -c "$conf" list --json
 expect_rc 0 "list --json"
 grep -q '"recoverable_to"' "$KB_TMP/out" || fail "list --json: no window: $(cat "$KB_TMP/out")"
@@ -133,9 +166,9 @@ binlog_mark_end
 kill "$DAEMON"
 wait "$DAEMON" 2>/dev/null || true
 n_all=$(rows)
-[ "$(ls "$store/test/db/backups" | wc -l)" = 1 ] || fail "not one dump left: $(ls "$store/test/db/backups")"
-[ -z "$(find "$binlog" -maxdepth 1 -name 'mysql-bin.*')" ] || fail "server 1's log is still there"
-[ -e "$binlog/2/link" ] || fail "history 2's link was pruned"
+[ "$(backups | wc -l)" = 1 ] || fail "not one dump left: $(backups)"
+! keys | grep -q '^mysql-bin\.' || fail "server 1's log is still there: $(keys)"
+keys | grep -qx 2/link || fail "history 2's link was pruned"
 run_runner -c "$conf" verify
 expect_rc 0 "verify after prune"
 [ "$(grep -c 'binlog: backup .*any time from' "$KB_TMP/out")" = 1 ] ||
