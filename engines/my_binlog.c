@@ -378,6 +378,21 @@ my_gtid_text(const struct my_gtid *g, char buf[MY_GTID_TEXT])
 	    g->seq);
 }
 
+void
+my_gtid_pos_text(const struct my_gtid_pos *pos, char *buf, size_t len)
+{
+	char	one[MY_GTID_TEXT];
+	size_t	i;
+
+	buf[0] = '\0';
+	for (i = 0; i < pos->n; i++) {
+		my_gtid_text(&pos->v[i], one);
+		if (i > 0)
+			strlcat(buf, ",", len);
+		strlcat(buf, one, len);
+	}
+}
+
 int
 my_binlog_name_parse(const char *name, char *base, size_t baselen, uint32_t *seq)
 {

@@ -130,6 +130,8 @@ const struct my_gtid *my_gtid_pos_domain(const struct my_gtid_pos *, uint32_t do
 /* "0-1-57" into buf (room for MY_GTID_TEXT). */
 #define MY_GTID_TEXT	48
 void	 my_gtid_text(const struct my_gtid *, char buf[MY_GTID_TEXT]);
+/* The position as @@gtid_binlog_pos prints it ("0-1-57,1-2-9"), cut to len. */
+void	 my_gtid_pos_text(const struct my_gtid_pos *, char *buf, size_t len);
 
 /* "mysql-bin.000003": the base name and the sequence number; -1 if not that form. */
 int	 my_binlog_name_parse(const char *name, char *base, size_t baselen, uint32_t *seq);

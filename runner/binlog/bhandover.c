@@ -113,7 +113,7 @@ handover_state(struct binlog_archive *ar, struct engine_job *job,
 	ho->link.parent_server = ho->writer;
 	ho->link.parent_end = end;
 	strlcpy(ho->link.parent_file, ar->v[i].name, sizeof(ho->link.parent_file));
-	blink_gtid_text(&ho->state, ho->link.gtid, sizeof(ho->link.gtid));
+	my_gtid_pos_text(&ho->state, ho->link.gtid, sizeof(ho->link.gtid));
 	return 0;
 }
 

@@ -173,24 +173,9 @@ blink_store(struct location *loc, const struct keyring *kr, const char *base,
 	return rc;
 }
 
-void
-blink_gtid_text(const struct my_gtid_pos *pos, char *buf, size_t len)
-{
-	char	one[MY_GTID_TEXT];
-	size_t	i;
-
-	buf[0] = '\0';
-	for (i = 0; i < pos->n; i++) {
-		my_gtid_text(&pos->v[i], one);
-		if (i > 0)
-			strlcat(buf, ",", len);
-		strlcat(buf, one, len);
-	}
-}
-
 /* pos with g as its GTID of g's domain. */
 static int
-state_set(struct my_gtid_pos *pos, const struct my_gtid *g)
+state_set(struct my_gtid_pos *pos, const struct my_gtid *g, char *err, size_t errlen)
 {
 	size_t	i;
 
@@ -200,12 +185,16 @@ state_set(struct my_gtid_pos *pos, const struct my_gtid *g)
 			return 0;
 		}
 	if (pos->n == MY_GTID_DOMAINS_MAX)
-		return -1;
+		return errf(err, errlen, "more than %d replication domains",
+		    MY_GTID_DOMAINS_MAX);
 	pos->v[pos->n++] = *g;
 	return 0;
 }
 
-/* The file's GTID list or GTID event at ev into *state; 1: a GTID (g filled). */
+/*
+ * The file's GTID list at ev into *state (2), or a GTID event into g (1);
+ * 0 for another event.
+ */
 static int
 state_event(const unsigned char *ev, size_t have, struct my_gtid_pos *state,
     struct my_gtid *g, uint64_t off, char *err, size_t errlen)
@@ -218,7 +207,7 @@ state_event(const unsigned char *ev, size_t have, struct my_gtid_pos *state,
 		    "read", off);
 	if (rc == 1) {
 		*state = list;
-		return 0;
+		return 2;
 	}
 	if (have < BOBJ_EV_GTID_MIN || bobj_event_gtid(ev, g) != 1)
 		return 0;
@@ -241,14 +230,11 @@ tail_event(const unsigned char *ev, size_t have, uint64_t off, void *arg, char *
 	int			 rc;
 
 	if ((rc = state_event(ev, have, &t->state, &g, off, err, errlen)) != 1)
-		return rc;
+		return rc == -1 ? -1 : 0;
 	t->before = t->state;
 	t->end = off;
 	t->any = 1;
-	if (state_set(&t->state, &g) == -1)
-		return errf(err, errlen, "more than %d replication domains",
-		    MY_GTID_DOMAINS_MAX);
-	return 0;
+	return state_set(&t->state, &g, err, errlen);
 }
 
 int
@@ -355,27 +341,14 @@ cont_event(const unsigned char *ev, size_t have, uint64_t off, void *arg, char *
     size_t errlen)
 {
 	struct cont_walk	*c = arg;
-	struct my_gtid_pos	 list;
 	struct my_gtid		 g;
 	int			 rc;
 
-	if ((rc = bobj_event_gtid_list(ev, have, &list)) == -1)
-		return errf(err, errlen, "a GTID list event at offset %" PRIu64 " that does not "
-		    "read", off);
-	if (rc == 1) {
-		c->state = list;
-		return list_check(c, &list, err, errlen);
-	}
-	if (have < BOBJ_EV_GTID_MIN || bobj_event_gtid(ev, &g) != 1)
-		return 0;
-	if (held(c->want, &g)) {
-		if (same_number(c->want, &g, off, err, errlen) == -1)
-			return -1;
-		if (state_set(&c->state, &g) == -1)
-			return errf(err, errlen, "more than %d replication domains",
-			    MY_GTID_DOMAINS_MAX);
-		return 0;
-	}
+	if ((rc = state_event(ev, have, &c->state, &g, off, err, errlen)) != 1)
+		return rc == 2 ? list_check(c, &c->state, err, errlen) : rc;
+	if (held(c->want, &g))
+		return same_number(c->want, &g, off, err, errlen) == -1 ? -1 :
+		    state_set(&c->state, &g, err, errlen);
 	if (state_is(c, off, err, errlen) == -1)
 		return -1;
 	c->start = off;

@@ -87,7 +87,5 @@ int	 blink_tail(int fd, uint64_t len, uint64_t *end, struct my_gtid_pos *state,
  */
 int	 blink_continuation(int fd, uint64_t len, const struct my_gtid_pos *state,
 	    uint64_t *start, char *err, size_t errlen);
-/* The GTID position as @@gtid_binlog_pos prints it (room for MY_BINLOG_GTID_MAX). */
-void	 blink_gtid_text(const struct my_gtid_pos *, char *buf, size_t len);
 
 #endif

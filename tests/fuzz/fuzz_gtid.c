@@ -29,17 +29,10 @@ static void
 roundtrip(const struct my_gtid_pos *p)
 {
 	struct my_gtid_pos	 back;
-	char			 text[MY_GTID_DOMAINS_MAX * (MY_GTID_TEXT + 1)], one[MY_GTID_TEXT];
+	char			 text[MY_GTID_DOMAINS_MAX * (MY_GTID_TEXT + 1)];
 	char			 err[KB_ERRLEN];
-	size_t			 i;
 
-	text[0] = '\0';
-	for (i = 0; i < p->n; i++) {
-		my_gtid_text(&p->v[i], one);
-		if (i > 0)
-			strlcat(text, ",", sizeof(text));
-		strlcat(text, one, sizeof(text));
-	}
+	my_gtid_pos_text(p, text, sizeof(text));
 	if (my_gtid_pos_parse(text, &back, err, sizeof(err)) == -1 || back.n != p->n ||
 	    memcmp(back.v, p->v, p->n * sizeof(p->v[0])) != 0)
 		abort();
@@ -56,7 +49,7 @@ handover(int fd, const struct my_gtid_pos *target, size_t len)
 	if (blink_tail(fd, len, &end, &state, err, sizeof(err)) == 0) {
 		if (end > len)
 			abort();
-		blink_gtid_text(&state, text, sizeof(text));
+		my_gtid_pos_text(&state, text, sizeof(text));
 		if (state.n > 0 && my_gtid_pos_parse(text, &state, err, sizeof(err)) == -1)
 			abort();
 	}

@@ -325,29 +325,70 @@ gtid_event(unsigned char *buf, uint32_t domain, uint32_t server, uint64_t seq)
 		buf[27 + i] = domain >> (8 * i) & 0xff;
 }
 
+/* A GTID list event of list[0..n) (domain, server, seq) at buf; its size. */
+static size_t
+gtid_list_event(unsigned char *buf, const uint32_t (*list)[3], size_t n)
+{
+	size_t	size = 19 + 4 + 16 * n + 4, i, k;
+
+	event(buf, 1000, (uint32_t)size);
+	buf[4] = 163;
+	buf[19] = n & 0xff;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 16; k++)
+			buf[23 + 16 * i + k] = k < 4 ? list[i][0] >> (8 * k) & 0xff :
+			    k < 8 ? list[i][1] >> (8 * (k - 4)) & 0xff :
+			    (uint64_t)list[i][2] >> (8 * (k - 8)) & 0xff;
+	return size;
+}
+
 /*
- * A file of transactions: each its GTID event and a 50-byte event; the
- * GTIDs given as (domain, seq), server 1.  Returns the open file.
+ * A server's file: its GTID list (none when list is NULL), then
+ * transactions tx[0..n) (domain, server, seq), each a GTID event and a
+ * 50-byte event.  *len its size; offsets[i] where tx[i] starts.  Returns the
+ * open file.
  */
 static int
-gtid_file(const uint32_t (*tx)[2], size_t n)
+server_file(const uint32_t (*list)[3], size_t nlist, const uint32_t (*tx)[3], size_t n,
+    uint64_t *len, uint64_t *offsets)
 {
-	unsigned char	buf[4 + 16 * (GTID_EV + 50)];
+	unsigned char	buf[4 + 200 + 16 * (GTID_EV + 50)];
 	char		path[] = "/tmp/test_binlog.XXXXXX";
 	size_t		i, p = 4;
 	int		fd;
 
-	assert_true(n <= 16);
+	assert_true(n <= 16 && nlist <= 8);
 	memcpy(buf, "\xfe" "bin", 4);
+	if (list != NULL)
+		p += gtid_list_event(buf + p, list, nlist);
 	for (i = 0; i < n; i++) {
-		gtid_event(buf + p, tx[i][0], 1, tx[i][1]);
+		offsets[i] = p;
+		gtid_event(buf + p, tx[i][0], tx[i][1], tx[i][2]);
 		event(buf + p + GTID_EV, 1000, 50);
 		p += GTID_EV + 50;
 	}
 	assert_true((fd = mkstemp(path)) != -1);
 	unlink(path);
 	assert_int_equal(write(fd, buf, p), (ssize_t)p);
+	*len = p;
 	return fd;
+}
+
+/* A file of transactions tx[0..n) (domain, seq) of server 1, without a GTID list. */
+static int
+gtid_file(const uint32_t (*tx)[2], size_t n)
+{
+	uint32_t	tx3[16][3];
+	uint64_t	len, off[16];
+	size_t		i;
+
+	assert_true(n <= 16);
+	for (i = 0; i < n; i++) {
+		tx3[i][0] = tx[i][0];
+		tx3[i][1] = 1;
+		tx3[i][2] = tx[i][1];
+	}
+	return server_file(NULL, 0, (const uint32_t (*)[3])tx3, n, &len, off);
 }
 
 /* Where target stands in the file of tx after a dump at dump: the stop offset, or -1. */
@@ -460,53 +501,6 @@ test_chain(void **state)
 	assert_int_equal(spare, 0);
 }
 
-/* A GTID list event of list[0..n) (domain, server, seq) at buf; its size. */
-static size_t
-gtid_list_event(unsigned char *buf, const uint32_t (*list)[3], size_t n)
-{
-	size_t	size = 19 + 4 + 16 * n + 4, i, k;
-
-	event(buf, 1000, (uint32_t)size);
-	buf[4] = 163;
-	buf[19] = n & 0xff;
-	for (i = 0; i < n; i++)
-		for (k = 0; k < 16; k++)
-			buf[23 + 16 * i + k] = k < 4 ? list[i][0] >> (8 * k) & 0xff :
-			    k < 8 ? list[i][1] >> (8 * (k - 4)) & 0xff :
-			    (uint64_t)list[i][2] >> (8 * (k - 8)) & 0xff;
-	return size;
-}
-
-/*
- * A server's file: its GTID list, then transactions tx[0..n) (domain,
- * server, seq), each a GTID event and a 50-byte event.  *len its size;
- * offsets[i] where tx[i] starts.  Returns the open file.
- */
-static int
-server_file(const uint32_t (*list)[3], size_t nlist, const uint32_t (*tx)[3], size_t n,
-    uint64_t *len, uint64_t *offsets)
-{
-	unsigned char	buf[4 + 200 + 16 * (GTID_EV + 50)];
-	char		path[] = "/tmp/test_binlog.XXXXXX";
-	size_t		i, p = 4;
-	int		fd;
-
-	assert_true(n <= 16 && nlist <= 8);
-	memcpy(buf, "\xfe" "bin", 4);
-	p += gtid_list_event(buf + p, list, nlist);
-	for (i = 0; i < n; i++) {
-		offsets[i] = p;
-		gtid_event(buf + p, tx[i][0], tx[i][1], tx[i][2]);
-		event(buf + p + GTID_EV, 1000, 50);
-		p += GTID_EV + 50;
-	}
-	assert_true((fd = mkstemp(path)) != -1);
-	unlink(path);
-	assert_int_equal(write(fd, buf, p), (ssize_t)p);
-	*len = p;
-	return fd;
-}
-
 /* Where the old history ends: before its last transaction, at the state before it. */
 static void
 test_handover_tail(void **state)
@@ -522,7 +516,7 @@ test_handover_tail(void **state)
 	fd = server_file(list, 2, tx, 3, &len, off);
 	assert_int_equal(blink_tail(fd, len, &end, &s, err, sizeof(err)), 0);
 	assert_int_equal(end, off[2]);
-	blink_gtid_text(&s, text, sizeof(text));
+	my_gtid_pos_text(&s, text, sizeof(text));
 	assert_string_equal(text, "0-1-5,1-1-3");
 	/* The last transaction archived in part (its GTID event, not its rows): the same. */
 	assert_int_equal(blink_tail(fd, off[2] + GTID_EV, &end, &s, err, sizeof(err)), 0);
@@ -531,7 +525,7 @@ test_handover_tail(void **state)
 	fd = server_file(list, 2, tx, 0, &len, off);
 	assert_int_equal(blink_tail(fd, len, &end, &s, err, sizeof(err)), 0);
 	assert_int_equal(end, len);
-	blink_gtid_text(&s, text, sizeof(text));
+	my_gtid_pos_text(&s, text, sizeof(text));
 	assert_string_equal(text, "0-1-4,1-1-2");
 	close(fd);
 }
@@ -569,7 +563,7 @@ test_handover_continuation(void **state)
 		    { { 0, 2, 8 } }, 1, -1, 0, "purged" },
 		{ "a domain the archive does not have", { { 0, 1, 5 }, { 7, 2, 1 } }, 2,
 		    { { 0, 2, 6 } }, 1, -1, 0, "domain the archive does not have" },
-		{ "no GTID list event: not the state", { { 0 } }, 0,
+		{ "an empty GTID list: not the state", { { 0 } }, 0,
 		    { { 0, 2, 6 } }, 1, -1, 0, "no transaction of domain 0" },
 	};
 	struct my_gtid_pos	 want;
