@@ -305,10 +305,11 @@ position_before(const struct my_binpos *a, const struct my_binpos *b)
 static int
 plan_check_position(struct binlog_plan *p, char *err, size_t errlen)
 {
-	uint64_t	end = 0;
-	uint32_t	hist = 0;
-	size_t		i;
-	int		before;
+	const struct binlog_link	*l;
+	uint64_t			 end = 0;
+	uint32_t			 hist = 0;
+	size_t				 i;
+	int				 before;
 
 	for (i = p->run.first; i < p->run.end; i++)
 		if (strcmp(p->ar.v[i].name, p->stop.file) == 0) {
@@ -321,6 +322,12 @@ plan_check_position(struct binlog_plan *p, char *err, size_t errlen)
 		    ": name an older backup", p->id, p->pos.file, p->pos.position,
 		    before == 0 ? "after" : "not comparable with", p->stop.file,
 		    p->stop.position);
+	if (hist != p->hist && (l = binlog_link_of(&p->ar, hist)) != NULL &&
+	    strcmp(l->file, p->stop.file) == 0 && p->stop.position < l->start)
+		return errf(err, errlen, "%s:%" PRIu64 " is before where server id %" PRIu32
+		    "'s log continues the archive (%s:%" PRIu64 "): name a position of the log "
+		    "before the failover, or after that one", p->stop.file, p->stop.position,
+		    l->server, l->file, l->start);
 	if (hist != 0 && end >= p->stop.position)
 		return 0;
 	if (p->run.gap[0] != '\0')

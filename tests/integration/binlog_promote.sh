@@ -113,6 +113,7 @@ wait "$DAEMON" 2>/dev/null || true
 daemon_start
 my_q -e "INSERT INTO shop.ticks (ts) VALUES (NOW(6)), (NOW(6)), (NOW(6))"
 gtid=$(my_q -N -e "SELECT @@gtid_binlog_pos")
+read -r pos_file pos_off _ < <(my_q -N -e "SHOW MASTER STATUS")
 n_gtid=$(rows)
 case $gtid in 0-2-*) ;; *) fail "server 2 writes GTID $gtid" ;; esac
 workload_start
@@ -153,6 +154,15 @@ restore_check "$t_after" r_after direct
 run_runner -c "$conf" restore "$id_1" --gtid "$gtid" --database r_gtid
 expect_rc 0 "restore --gtid $gtid"
 assert_eq "$(my_q -N -e "SELECT COUNT(*) FROM r_gtid.ticks")" "$n_gtid" "rows at GTID $gtid"
+# A file name both servers wrote is the newer history's.
+run_runner -c "$conf" restore "$id_1" --position "$pos_file:$pos_off" --database r_pos
+expect_rc 0 "restore --position $pos_file:$pos_off (server 2's)"
+assert_eq "$(my_q -N -e "SELECT COUNT(*) FROM r_pos.ticks")" "$n_gtid" "rows at $pos_file:$pos_off"
+first=$(keys | sed -n 's|^2/\([^/]*\)/0\{20\}-.*|\1|p' | sort | head -1)
+run_runner -c "$conf" restore "$id_1" --position "$first:200" --database r_before
+expect_rc 1 "restore --position before where server 2's log continues the archive"
+assert_contains "$KB_TMP/log" "is before where server id 2's log continues the archive" "the refusal"
+schema_absent r_before "a refused restore --position"
 
 say "a dump of server 2; prune then deletes server 1's dump and log"
 daemon_start
