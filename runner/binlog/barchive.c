@@ -386,7 +386,8 @@ binlog_dump_hist(const struct binlog_archive *ar, const char *file, uint32_t ser
 		return 1;
 	for (hist = newest; hist >= 1; hist--) {
 		writer = hist_server(ar, hist);
-		if (writer != 0 && writer != server)
+		/* A later history without its link says no writer: none of its files. */
+		if ((writer != 0 && writer != server) || (writer == 0 && hist > 1))
 			continue;
 		if (hist_has(ar, hist, file))
 			return hist;

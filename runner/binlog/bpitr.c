@@ -87,6 +87,32 @@ archive_behind(const struct binlog_archive *ar, uint32_t hist, const char *file)
 	return position_before(&a, &b) == 1 && strcmp(a.file, b.file) != 0;
 }
 
+/*
+ * The run a dump at pos replays (its history in *hist, 0 when the archive
+ * holds no log of the dump's server): -1 (err says why) when it cannot be
+ * had, or when the file the run starts with was written by another server
+ * than the dump's (its pieces record their writer).
+ */
+static int
+dump_run(struct binlog_archive *ar, const struct my_binpos *pos, const char *id,
+    uint32_t *hist, struct binlog_run *run, char *missing, size_t missinglen, char *err,
+    size_t errlen)
+{
+	struct bobj_head	h;
+
+	if ((*hist = binlog_dump_hist(ar, pos->file, pos->server)) == 0)
+		return errf(err, errlen, "backup %s was taken on server id %" PRIu32 ", whose "
+		    "binary log the archive does not hold", id, pos->server);
+	if (binlog_run_from(ar, *hist, pos->file, run, missing, missinglen, err,
+	    errlen) == -1 || binlog_piece_head(ar, run->first, &h, err, errlen) == -1)
+		return -1;
+	if (h.server != 0 && pos->server != 0 && h.server != pos->server)
+		return errf(err, errlen, "backup %s was taken on server id %" PRIu32 ", and the "
+		    "archive's %s (%s) is written by server id %" PRIu32, id, pos->server,
+		    pos->file, ar->v[run->first].key, h.server);
+	return 0;
+}
+
 /* 0 when e records no binary log position; else 1 with w filled. */
 static int
 dump_window(struct binlog_archive *ar, const struct catalog_entry *e,
@@ -100,12 +126,7 @@ dump_window(struct binlog_archive *ar, const struct catalog_entry *e,
 	if (e->state != CATALOG_OK || !e->have_rec || e->future ||
 	    my_binpos_from_details(e->rec.details, &w->pos, w->why, sizeof(w->why)) != 1)
 		return 0;
-	if ((hist = binlog_dump_hist(ar, w->pos.file, w->pos.server)) == 0) {
-		errf(w->why, sizeof(w->why), "it was taken on server id %" PRIu32 ", whose "
-		    "binary log the archive does not hold", w->pos.server);
-		return 1;
-	}
-	w->ok = binlog_run_from(ar, hist, w->pos.file, &w->run, missing, sizeof(missing),
+	w->ok = dump_run(ar, &w->pos, e->id, &hist, &w->run, missing, sizeof(missing),
 	    w->why, sizeof(w->why)) == 0;
 	if (w->ok)
 		w->to_file = ar->v[w->run.end - 1].name;
@@ -549,12 +570,7 @@ binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct ope
 	}
 	if (binlog_archive_open(o->loc, r->base, &o->keys, &p->ar, err, sizeof(err)) == -1)
 		goto fail;
-	if ((p->hist = binlog_dump_hist(&p->ar, p->pos.file, p->pos.server)) == 0) {
-		errf(err, sizeof(err), "backup %s was taken on server id %" PRIu32 ", whose "
-		    "binary log the archive does not hold", o->m->id, p->pos.server);
-		goto fail;
-	}
-	if (binlog_run_from(&p->ar, p->hist, p->pos.file, &p->run, missing, sizeof(missing),
+	if (dump_run(&p->ar, &p->pos, o->m->id, &p->hist, &p->run, missing, sizeof(missing),
 	    err, sizeof(err)) == -1 || plan_enter(p, err, sizeof(err)) == -1)
 		goto fail;
 	if (req->gtid != NULL && gtid_locate(r, p, &target, err, sizeof(err)) == -1)

@@ -164,6 +164,29 @@ expect_rc 1 "restore --position before where server 2's log continues the archiv
 assert_contains "$KB_TMP/log" "is before where server id 2's log continues the archive" "the refusal"
 schema_absent r_before "a refused restore --position"
 
+if [ "${PROMOTE_STORE:-file}" = file ]; then
+	say "history 2's link deleted: a gap that names it, and no file of history 2 is taken for server 1's"
+	mv "$binlog/2/link" "$KB_TMP/link.saved"
+	run_runner -c "$conf" verify
+	expect_rc 1 "verify without the link"
+	assert_contains "$KB_TMP/out" "ends at a gap: test/db/binlog/2/link is missing" "verify names it"
+	run_runner -c "$conf" restore --at "$t_after" --database r_gap
+	expect_rc 1 "restore --at past the missing link"
+	assert_contains "$KB_TMP/log" "test/db/binlog/2/link is missing from the archive" "the refusal"
+	schema_absent r_gap "a refused restore --at"
+	say "history 2's link damaged: verify and restore say which object"
+	cp "$KB_TMP/link.saved" "$binlog/2/link"
+	flip_bit "$binlog/2/link" 200
+	run_runner -c "$conf" verify
+	expect_rc 1 "verify with a damaged link"
+	assert_contains "$KB_TMP/out" "binary log archive: FAILED" "verify"
+	assert_contains "$KB_TMP/out" "test/db/binlog/2/link" "verify names the link"
+	run_runner -c "$conf" restore --at "$t_after" --database r_gap
+	expect_rc 1 "restore --at with a damaged link"
+	schema_absent r_gap "a refused restore --at"
+	mv "$KB_TMP/link.saved" "$binlog/2/link"
+fi
+
 say "a dump of server 2; prune then deletes server 1's dump and log"
 daemon_start
 workload_start
