@@ -30,7 +30,6 @@
 
 #include "common/config.h"
 #include "common/util.h"
-#include "runner/schema.h"
 #include "storage/s3/s3_creds.h"
 #include "storage/s3/s3_xml.h"
 #include "storage/storage.h"
@@ -193,10 +192,8 @@ struct loc {
 static const struct config_section *
 section(const struct loc *l)
 {
-	static struct config_section_schema	 schema[2];
-	const struct config_section_schema	*ss;
-	char					 err[KB_ERRLEN];
-	size_t					 i;
+	char	err[KB_ERRLEN];
+	size_t	i;
 
 	config_free(cfg);
 	cfg = config_new(NULL);
@@ -211,10 +208,7 @@ section(const struct loc *l)
 	config_set(cfg, "storage", "credentials", l->credentials);
 	for (i = 0; i < 8 && l->kv[i][0] != NULL; i++)
 		config_set(cfg, "storage", l->kv[i][0], l->kv[i][1]);
-	for (ss = runner_schema(); strcmp(ss->name, "storage") != 0; ss++)
-		;
-	schema[0] = *ss;
-	if (config_validate(cfg, schema, err, sizeof(err)) == -1)
+	if (tu_storage_validate(cfg, err, sizeof(err)) == -1)
 		fail_msg("config: %s", err);
 	return config_section(cfg, "storage");
 }

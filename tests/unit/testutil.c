@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "common/config.h"
 #include "common/util.h"
 #include "runner/runner.h"
 #include "runner/schema.h"
@@ -125,6 +126,18 @@ tu_runner_open(struct runner *r, const char *dir, const char *conf)
 		return -1;
 	}
 	return 0;
+}
+
+int
+tu_storage_validate(struct config *cfg, char *err, size_t errlen)
+{
+	static struct config_section_schema	 schema[2];
+	const struct config_section_schema	*ss;
+
+	for (ss = runner_schema(); strcmp(ss->name, "storage") != 0; ss++)
+		;
+	schema[0] = *ss;
+	return config_validate(cfg, schema, err, errlen);
 }
 
 char *

@@ -4,9 +4,9 @@
  * collect output into, with the callbacks that fill it (curl, the byte
  * path's out(), the globals filter); what a text must and must not hold; a
  * UTC time from text; files and trees of a test's temporary directory; a
- * runner of a config text; the counters that the S3 test proxy
- * (tests/s3/proxy.js) keeps.  The Makefile links it into every unit test
- * and fuzz target.
+ * runner of a config text; a [storage] section through the runner's
+ * schema; the counters that the S3 test proxy (tests/s3/proxy.js) keeps.
+ * The Makefile links it into every unit test and fuzz target.
  */
 #ifndef KB_TESTUTIL_H
 #define KB_TESTUTIL_H
@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
+struct config;
 struct runner;
 
 /* Always NUL-terminated once anything (even nothing) was added: text or bytes. */
@@ -53,6 +54,12 @@ int	 tu_rmtree(const char *dir);
  * open: 0, or -1 with the message on stderr (for a group's setup).
  */
 int	 tu_runner_open(struct runner *, const char *dir, const char *conf);
+
+/*
+ * cfg's [storage] through the runner's schema of that section alone, as
+ * check --offline and config_load() read it: 0, or -1 with err filled.
+ */
+int	 tu_storage_validate(struct config *cfg, char *err, size_t errlen);
 
 /* The body of a request to url, a new string; asserts the transfer worked. */
 char	*tu_http(const char *method, const char *url);
