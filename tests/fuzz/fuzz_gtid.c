@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "engines/my_binlog.h"
 #include "runner/binlog/bgtid.h"
+#include "tests/unit/testutil.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -69,10 +70,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t			 n = nl != NULL ? (size_t)(nl - data) : size;
 	char			 text[4096], err[KB_ERRLEN];
 
-	if (n >= sizeof(text))
+	if (tu_cstring(text, sizeof(text), data, n) == -1)
 		return 0;
-	memcpy(text, data, n);
-	text[n] = '\0';
 	if (my_gtid_pos_parse(text, &p, err, sizeof(err)) == -1)
 		return 0;
 	roundtrip(&p);

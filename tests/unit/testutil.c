@@ -83,6 +83,16 @@ tu_utc(const char *s)
 	return timegm(&tm);
 }
 
+int
+tu_cstring(char *buf, size_t size, const void *data, size_t n)
+{
+	if (n >= size)
+		return -1;
+	memcpy(buf, data, n);
+	buf[n] = '\0';
+	return 0;
+}
+
 void
 tu_write_text(const char *path, const char *text)
 {

@@ -1,11 +1,12 @@
 /*
- * testutil: what several unit tests (and tests/fuzz/fuzz_pg_globals) share,
- * so that each test file holds only its own cases: a growing buffer to
- * collect output into, with the callbacks that fill it (curl, the byte
- * path's out(), the globals filter); what a text must and must not hold; a
- * UTC time from text; files and trees of a test's temporary directory; a
- * runner of a config text; a [storage] section through the runner's
- * schema; the counters that the S3 test proxy (tests/s3/proxy.js) keeps.
+ * testutil: what several unit tests and fuzz targets share, so that each
+ * test file holds only its own cases: a growing buffer to collect output
+ * into, with the callbacks that fill it (curl, the byte path's out(), the
+ * globals filter); what a text must and must not hold; a UTC time from
+ * text; a fuzz input as a string; files and trees of a test's temporary
+ * directory; a runner of a config text; a [storage] section through the
+ * runner's schema; the counters that the S3 test proxy (tests/s3/proxy.js)
+ * keeps.
  * The Makefile links it into every unit test and fuzz target.
  */
 #ifndef KB_TESTUTIL_H
@@ -43,6 +44,12 @@ void	 tu_expect_text(const char *text, const char *const *present,
 
 /* "2026-03-29T01:00:00Z" -> time_t, without the code under test. */
 time_t	 tu_utc(const char *);
+
+/*
+ * The n bytes of data (a fuzz target's input: no NUL at its end) as a
+ * string in buf of size bytes: 0, or -1 when they do not fit.
+ */
+int	 tu_cstring(char *buf, size_t size, const void *data, size_t n);
 
 /* Writes text to path (0600, atomically); asserts that it worked. */
 void	 tu_write_text(const char *path, const char *text);
