@@ -389,19 +389,32 @@ test_web_identity(void **state)
 	free(tok);
 }
 
+/*
+ * The stand-in's container credentials endpoint (EKS Pod Identity) in the
+ * environment, with a token file holding token: the file's path.
+ */
+static char *
+container_env(const char *token)
+{
+	char	*url = xasprintf("%s/v1/credentials", getenv("S3_IDP"));
+	char	*tok = write_tmp("pod-token", token);
+
+	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tok, 1);
+	free(url);
+	return tok;
+}
+
 static void
 test_pod_identity(void **state)
 {
 	struct loc	 l = { NULL, NULL, "pod-identity", { { NULL } } };
 	struct storage	*st;
-	char		*url, *tok;
+	char		*tok;
 
 	if (!live())
 		skip();
-	url = xasprintf("%s/v1/credentials", getenv("S3_IDP"));
-	tok = write_tmp("pod-token", "pod-identity-token\n");
-	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
-	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tok, 1);
+	tok = container_env("pod-identity-token\n");
 	st = open_loc(&l);
 	list_ok(st);
 	paced_upload(st, "container");
@@ -416,7 +429,6 @@ test_pod_identity(void **state)
 	unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
 	unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	expect_fails(&l, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	free(url);
 	free(tok);
 }
 
@@ -449,14 +461,11 @@ test_auto(void **state)
 	struct loc		 l = { NULL, NULL, "auto", { { NULL } } };
 	struct storage_probe	 p;
 	struct storage		*st;
-	char			*url, *tok, err[KB_ERRLEN];
+	char			*tok, err[KB_ERRLEN];
 
 	if (!live())
 		skip();
-	url = xasprintf("%s/v1/credentials", getenv("S3_IDP"));
-	tok = write_tmp("pod-token", "pod-identity-token");
-	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
-	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tok, 1);
+	tok = container_env("pod-identity-token");
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", getenv("S3_IDP"), 1);
 	st = open_loc(&l);
 	assert_int_equal(st->ops->probe(st, &p, err, sizeof(err)), 0);
@@ -482,7 +491,6 @@ test_auto(void **state)
 	expect_fails(&l, "no credentials found");
 	unsetenv("AWS_EC2_METADATA_DISABLED");
 	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	free(url);
 	free(tok);
 }
 
