@@ -16,48 +16,48 @@
 
 #define S(x)	x, strlen(x)
 
-/* The error documents stores send: S3's, CompleteMultipartUpload's answer of
- * 200 that failed in the body, Ceph RGW's with an empty <Message>, and STS's
- * in <ErrorResponse>. */
+/*
+ * The error documents stores send: S3's, CompleteMultipartUpload's answer
+ * of 200 that failed in the body, Ceph RGW's with an empty <Message>, and
+ * STS's in <ErrorResponse>.
+ */
 static void
 test_error(void **state)
 {
 	static const struct {
 		const char	*body;
-		const char	*code;
-		const char	*message;
-		const char	*request_id;
+		struct s3_error	 want;
 	} cases[] = {
 		{ "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		    "<Error><Code>NoSuchBucket</Code>"
 		    "<Message>The specified bucket does not exist</Message>"
 		    "<BucketName>nope</BucketName><RequestId>4442587FB7D0A2F9</RequestId>"
 		    "<HostId>x</HostId></Error>",
-		    "NoSuchBucket", "The specified bucket does not exist",
-		    "4442587FB7D0A2F9" },
+		    { "NoSuchBucket", "The specified bucket does not exist",
+		    "4442587FB7D0A2F9" } },
 		{ "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n\n"
 		    "<Error><Code>InternalError</Code><Message>We encountered an internal "
 		    "error. Please try again.</Message><RequestId>656c76696e6727732072657175657374"
 		    "</RequestId><HostId>Uuag1LuByRx9e6j5Onimru9pO4ZVKnJ2Qz7/C1NPcfTWAtRPfTaOFg=="
 		    "</HostId></Error>",
-		    "InternalError", "We encountered an internal error. Please try again.",
-		    "656c76696e6727732072657175657374" },
+		    { "InternalError", "We encountered an internal error. Please try again.",
+		    "656c76696e6727732072657175657374" } },
 		{ "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
 		    "AccessDenied</Code><Message></Message><RequestId>tx1</RequestId></Error>",
-		    "AccessDenied", "", "tx1" },
+		    { "AccessDenied", "", "tx1" } },
 		{ "<ErrorResponse><Error><Type>Sender</Type><Code>"
 		    "InvalidIdentityToken</Code><Message>bad</Message></Error><RequestId>r2"
 		    "</RequestId></ErrorResponse>",
-		    "InvalidIdentityToken", "bad", "r2" },
+		    { "InvalidIdentityToken", "bad", "r2" } },
 	};
 	struct s3_error	e;
 	size_t		i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(s3_xml_error(S(cases[i].body), &e), 1);
-		assert_string_equal(e.code, cases[i].code);
-		assert_string_equal(e.message, cases[i].message);
-		assert_string_equal(e.request_id, cases[i].request_id);
+		assert_string_equal(e.code, cases[i].want.code);
+		assert_string_equal(e.message, cases[i].want.message);
+		assert_string_equal(e.request_id, cases[i].want.request_id);
 	}
 }
 
