@@ -73,6 +73,15 @@ tu_expect_text(const char *text, const char *const *present, const char *const *
 			fail_msg("\"%s\" is in:\n%s", *absent, text);
 }
 
+void
+tu_expect_refused(const struct tu_refused *c, int rc, const char *err)
+{
+	if (rc != -1)
+		fail_msg("accepted: \"%s\"", c->text);
+	if (strstr(err, c->msg) == NULL)
+		fail_msg("\"%s\": error \"%s\" lacks \"%s\"", c->text, err, c->msg);
+}
+
 time_t
 tu_utc(const char *s)
 {

@@ -2,8 +2,8 @@
  * testutil: what several unit tests and fuzz targets share, so that each
  * test file holds only its own cases: a growing buffer to collect output
  * into, with the callbacks that fill it (curl, the byte path's out(), the
- * globals filter); what a text must and must not hold; a UTC time from
- * text; a fuzz input as a string; files and trees of a test's temporary
+ * globals filter); what a text must and must not hold; a text a parser
+ * refuses; a UTC time from text; a fuzz input as a string; files and trees of a test's temporary
  * directory; a runner of a config text; a [storage] section through the
  * runner's schema; the counters that the S3 test proxy (tests/s3/proxy.js)
  * keeps.
@@ -41,6 +41,18 @@ int	 tbuf_text_out(const char *, size_t, void *, char *, size_t);
  */
 void	 tu_expect_text(const char *text, const char *const *present,
 	    const char *const *absent);
+
+/* A text a parser must refuse, and what its error must name. */
+struct tu_refused {
+	const char	*text;
+	const char	*msg;
+};
+
+/*
+ * Asserts that a parser given c->text returned rc -1 with an error (err)
+ * naming c->msg; a failure names the text.
+ */
+void	 tu_expect_refused(const struct tu_refused *c, int rc, const char *err);
 
 /* "2026-03-29T01:00:00Z" -> time_t, without the code under test. */
 time_t	 tu_utc(const char *);
