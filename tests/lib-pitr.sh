@@ -151,6 +151,17 @@ pitr_restore_check() {	# conf T data-dir [restore args...]
 	echo "restored to $t: rows 1..$(echo "$got" | tr ',' '\n' | tail -1) of $(psql_q postgres 'SELECT count(*) FROM ticks')"
 }
 
+# A restore into data-dir that must be refused (exit 1), the log naming why,
+# before anything was written: data-dir is not made.
+pitr_restore_refused() {	# conf data-dir message what restore-args...
+	local conf=$1 dir=$2 msg=$3 what=$4
+	shift 4
+	run_pitr -c "$conf" restore "$@" --data-dir "$dir"
+	expect_rc 1 "$what"
+	assert_contains "$KB_TMP/log" "$msg" "$what: the message"
+	[ ! -e "$dir" ] || fail "$what: a refused restore wrote $dir"
+}
+
 # The newest segment in a file-storage archive.
 pitr_newest_segment() {	# storage-dir
 	find "$1/test/orders/wal" -name '[0-9A-F]*' | grep -E '/[0-9A-F]{24}$' | sort | tail -1

@@ -237,6 +237,20 @@ pg_fingerprint() {	# database
 	done
 }
 
+# restore latest of $KB_TMP/kb.conf into database copy (restore options may
+# follow), then copy and orig must have the same fingerprint (fp: a command
+# that prints a database's, as pg_fingerprint); orig's stays in $KB_TMP/a.
+restore_copy_same() {	# fp orig copy [restore-options...]
+	local fp=$1 orig=$2 copy=$3
+	shift 3
+	run_runner -c "$KB_TMP/kb.conf" restore latest --database "$copy" "$@"
+	expect_rc 0 "restore into $copy $*"
+	"$fp" "$orig" >"$KB_TMP/a"
+	"$fp" "$copy" >"$KB_TMP/b"
+	diff -u "$KB_TMP/a" "$KB_TMP/b" >"$KB_TMP/diff" ||
+		fail "restored database $copy differs: $(head -20 "$KB_TMP/diff")"
+}
+
 # A runner config for PostgreSQL into a directory; extra lines from stdin if any.
 write_pg_config() {	# file database [storage-dir]
 	local file=$1 db=$2 dir=${3:-$KB_TMP/backups}

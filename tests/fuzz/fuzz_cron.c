@@ -10,6 +10,7 @@
 
 #include "common/cron.h"
 #include "common/util.h"
+#include "tests/unit/testutil.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -21,10 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	time_t		t, after = 1774742400;	/* 2026-03-29T00:00:00Z, DST day */
 	int		i;
 
-	if (size >= sizeof(expr))
+	if (tu_cstring(expr, sizeof(expr), data, size) == -1)
 		return 0;
-	memcpy(expr, data, size);
-	expr[size] = '\0';
 	if (cron_parse(expr, &c, err, sizeof(err)) == -1)
 		return 0;
 	for (i = 0; i < 3; i++) {

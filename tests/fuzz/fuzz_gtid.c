@@ -21,6 +21,7 @@
 #include "engines/my_binlog.h"
 #include "runner/binlog/bgtid.h"
 #include "runner/binlog/blink.h"
+#include "tests/unit/testutil.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -105,10 +106,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t			 n = nl != NULL ? (size_t)(nl - data) : size;
 	char			 text[4096], err[KB_ERRLEN];
 
-	if (n >= sizeof(text))
+	if (tu_cstring(text, sizeof(text), data, n) == -1)
 		return 0;
-	memcpy(text, data, n);
-	text[n] = '\0';
 	if (my_gtid_pos_parse(text, &p, err, sizeof(err)) == -1)
 		return 0;
 	roundtrip(&p);

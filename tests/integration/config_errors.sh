@@ -21,6 +21,13 @@ path = $KB_TMP/backups
 EOF2
 }
 
+# base with lines added after its line that reads line: keys in a section it has.
+base_after() {	# line new-line...
+	local line=$1
+	shift
+	base | awk -v at="$line" -v add="$(printf '%s\n' "$@")" '{ print } $0 == at { print add }'
+}
+
 n=0
 bad() {	# what expected-in-message ; config on stdin
 	local what=$1 expect=$2
@@ -52,27 +59,27 @@ base | sed '/^\[storage\]/,$d' | bad "no storage" "[storage]: missing section"
 (base; printf '[retention]\ndaily = 7 days\n') | bad "bad duration" "[retention] daily: '7 days' is not a duration"
 (base; printf '[retention]\nrule.q = %%Y-%%m\n') | bad "bad custom rule" "[retention] rule.q: expected STRFTIME-FORMAT DURATION"
 (base; printf '[retention]\nrule.q = quarterly 90d\n') | bad "rule without conversion" '[retention] rule.q: format \"quarterly\" has no % conversion'
-base | sed 's/^engine = postgres/engine = postgres\nmode = mirror/' | bad "bad mode" "[backup] mode: 'mirror' is not one of retained|single"
-base | sed 's/^engine = postgres/engine = postgres\ncompression = lz4/' | bad "bad compression" "[backup] compression: 'lz4' is not zstd"
-base | sed 's/^engine = postgres/engine = postgres\ncompression = zstd:99/' | bad "bad zstd level" "[backup] compression: 'zstd:99'"
-base | sed 's/^engine = postgres/engine = postgres\ncompression = zstd:auto\ncompression_threads = 0/' | bad "zstd:auto without workers" "set compression_threads to 1 or more"
-base | sed 's/^database = shop/database = shop\nport = 99999/' | bad "port out of range" "[postgres] port: '99999' is too large"
+base_after 'engine = postgres' 'mode = mirror' | bad "bad mode" "[backup] mode: 'mirror' is not one of retained|single"
+base_after 'engine = postgres' 'compression = lz4' | bad "bad compression" "[backup] compression: 'lz4' is not zstd"
+base_after 'engine = postgres' 'compression = zstd:99' | bad "bad zstd level" "[backup] compression: 'zstd:99'"
+base_after 'engine = postgres' 'compression = zstd:auto' 'compression_threads = 0' | bad "zstd:auto without workers" "set compression_threads to 1 or more"
+base_after 'database = shop' 'port = 99999' | bad "port out of range" "[postgres] port: '99999' is too large"
 base | sed 's/^password = .*/password_file = \/nonexistent\/pw/' | bad "missing secret file" "[postgres] password_file: /nonexistent/pw: No such file"
 base | sed 's/^password = .*/password_env = KB_TEST_UNSET_VAR/' | bad "unset secret env" "[postgres] password_env: environment variable KB_TEST_UNSET_VAR is not set"
-base | sed 's/^password = inline-secret-value/password = inline-secret-value\npassword_file = \/x/' | bad "secret given twice" "give only one of password, password_file and password_env"
+base_after 'password = inline-secret-value' 'password_file = /x' | bad "secret given twice" "give only one of password, password_file and password_env"
 (base; printf '[storage.off_site]\ntype = file\npath = /tmp/x\n') | bad "bad location name" "[storage.off_site]: 'off_site' is not a name"
 (base; printf '[storage.two]\ntype = file\npath = /tmp/x\nbucket = b\n') | bad "key of another type" "[storage.two] bucket: "
 (base; printf '[metrics]\nlisten = localhost\n') | bad "bad listen" "[metrics] listen: 'localhost' is not HOST:PORT"
 (base; printf '[postgres:x]\nhost = y\n') | bad "colon in section" "[postgres:x]: ':' in a section name (line 13)"
 (base; printf '[postgres\\\n:x]\nhost = y\n') | bad "colon after a continuation" "[postgres:x]: ':' in a section name"
 (base; printf '[backup]\nname = x\n') | bad "section twice" "[backup]: section given twice (lines 1 and 13)"
-base | sed 's/^database = shop/database = shop\ndatabase = other/' | bad "key twice" "[postgres] database: given twice (lines 7 and 8)"
+base_after 'database = shop' 'database = other' | bad "key twice" "[postgres] database: given twice (lines 7 and 8)"
 printf 'this is not ini\n[backup\n' | bad "not INI" "bad$((n + 1)).conf"
 (base; printf '[mysql]\ndatabases = x\n') | bad "other engine's section" "[mysql]: "
-base | sed 's/^engine = postgres/engine = postgres\nschedule = 61 * * * */' | bad "bad schedule" "[backup] schedule: '61 * * * *': minute field: 61 is out of range 0-59"
-base | sed 's/^engine = postgres/engine = postgres\nschedule = @every 10x/' | bad "bad @every" "[backup] schedule: '@every 10x': @every: bad duration"
-base | sed 's/^engine = postgres/engine = postgres\ntimezone = Mars\/Olympus/' | bad "bad timezone" "[backup] timezone: 'Mars/Olympus' is not an IANA time zone"
-base | sed 's/^engine = postgres/engine = postgres\ntimezone = ..\/..\/etc\/passwd/' | bad "timezone outside zoneinfo" "[backup] timezone: '../../etc/passwd'"
+base_after 'engine = postgres' 'schedule = 61 * * * *' | bad "bad schedule" "[backup] schedule: '61 * * * *': minute field: 61 is out of range 0-59"
+base_after 'engine = postgres' 'schedule = @every 10x' | bad "bad @every" "[backup] schedule: '@every 10x': @every: bad duration"
+base_after 'engine = postgres' 'timezone = Mars/Olympus' | bad "bad timezone" "[backup] timezone: 'Mars/Olympus' is not an IANA time zone"
+base_after 'engine = postgres' 'timezone = ../../etc/passwd' | bad "timezone outside zoneinfo" "[backup] timezone: '../../etc/passwd'"
 
 (base; printf 'encryption_key_format = raw\nencryption_key = 0123\n') | bad "malformed raw key" "[storage] encryption_key: a raw key is 64 hex digits"
 (base; printf 'encryption_key_format = raw\nencryption_key = %064d\nencryption_key_old = zz\n' 0) | bad "malformed old raw key" "[storage] encryption_key_old: a raw key is 64 hex digits"

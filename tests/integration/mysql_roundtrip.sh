@@ -94,11 +94,7 @@ grep -q '"engine": "mysql"' "$KB_TMP/backups/test/db/backups/$id/manifest.json" 
 ! grep -aqr "$MY_PASSWORD" "$KB_TMP/backups" || fail "password in storage"
 
 say "restore into a new database, compare"
-run_runner -c "$KB_TMP/kb.conf" restore latest --database shop_copy
-expect_rc 0 "restore into shop_copy"
-fingerprint shop >"$KB_TMP/a"
-fingerprint shop_copy >"$KB_TMP/b"
-diff -u "$KB_TMP/a" "$KB_TMP/b" >"$KB_TMP/diff" || fail "restored database differs: $(head -20 "$KB_TMP/diff")"
+restore_copy_same fingerprint shop shop_copy
 assert_eq "$(my_q -N -e 'SELECT shop_copy.order_count(5)')" 2 "routine restored"
 
 say "damage the original, restore by ID into the configured database"

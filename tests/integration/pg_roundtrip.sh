@@ -53,11 +53,7 @@ expect_rc 0 "list --json"
 assert_contains "$KB_TMP/out" "\"sha256\"" "list --json"
 
 say "restore into a new database, compare"
-run_runner -c "$KB_TMP/kb.conf" restore latest --database shop_copy
-expect_rc 0 "restore"
-pg_fingerprint shop >"$KB_TMP/a"
-pg_fingerprint shop_copy >"$KB_TMP/b"
-diff -u "$KB_TMP/a" "$KB_TMP/b" >"$KB_TMP/diff" || fail "restored database differs: $(head -20 "$KB_TMP/diff")"
+restore_copy_same pg_fingerprint shop shop_copy
 [ "$(psql_q shop_copy 'SELECT count(*) FROM orders')" = 4000 ] || fail "row count"
 
 say "drop a table, restore the backup by ID into the configured database"

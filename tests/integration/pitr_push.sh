@@ -168,22 +168,17 @@ mv "$wal/$gap" "$KB_TMP/gap.saved"
 run_pitr -c "$conf" verify --all
 expect_rc 1 "verify with a segment missing"
 assert_contains "$KB_TMP/out" "segment $gap is missing" "verify names the missing segment"
-run_pitr -c "$conf" restore --at "$late" --data-dir "$KB_TMP/past-gap"
-expect_rc 1 "restore --at past the gap"
-assert_contains "$KB_TMP/log" "segment $gap is missing" "restore names the missing segment"
-[ ! -e "$KB_TMP/past-gap" ] || fail "a refused restore wrote $KB_TMP/past-gap"
-run_pitr -c "$conf" restore latest --data-dir "$KB_TMP/past-gap"
-expect_rc 1 "restore latest past the gap"
-assert_contains "$KB_TMP/log" "segment $gap is missing" "latest names the missing segment"
+pitr_restore_refused "$conf" "$KB_TMP/past-gap" "segment $gap is missing" \
+	"restore --at past the gap" --at "$late"
+pitr_restore_refused "$conf" "$KB_TMP/past-gap" "segment $gap is missing" \
+	"restore latest past the gap" latest
 run_pitr -c "$conf" restore --at "$t" --data-dir "$KB_TMP/before-gap" --dry-run
 expect_rc 0 "restore --at before the gap"
 mv "$KB_TMP/gap.saved" "$wal/$gap"
 
 say "a target outside the window, a directory that is not empty"
-run_pitr -c "$conf" restore --at 2001-01-01T00:00:00Z --data-dir "$KB_TMP/old"
-expect_rc 1 "restore --at before every backup"
-assert_contains "$KB_TMP/log" "outside the recoverable window: any time from" "window named"
-[ ! -e "$KB_TMP/old" ] || fail "a refused restore wrote $KB_TMP/old"
+pitr_restore_refused "$conf" "$KB_TMP/old" "outside the recoverable window: any time from" \
+	"restore --at before every backup" --at 2001-01-01T00:00:00Z
 mkdir -p "$KB_TMP/full" && touch "$KB_TMP/full/PG_VERSION" && pitr_own "$KB_TMP/full"
 run_pitr -c "$conf" restore --at "$t" --data-dir "$KB_TMP/full"
 expect_rc 1 "restore into a non-empty directory"

@@ -61,10 +61,8 @@ s3_section "$KB_TMP/wrongkey" >>"$KB_TMP/wrong.conf"
 run_pitr -c "$KB_TMP/wrong.conf" verify
 expect_rc 1 "verify with a wrong key"
 assert_contains "$KB_TMP/out" "failed authentication" "wrong key named"
-run_pitr -c "$KB_TMP/wrong.conf" restore --at "$t" --data-dir "$KB_TMP/wrong-dir"
-expect_rc 1 "restore with a wrong key"
-assert_contains "$KB_TMP/log" "nothing was written" "refused before writing"
-[ ! -e "$KB_TMP/wrong-dir" ] || fail "a refused restore wrote $KB_TMP/wrong-dir"
+pitr_restore_refused "$KB_TMP/wrong.conf" "$KB_TMP/wrong-dir" "nothing was written" \
+	"restore with a wrong key" --at "$t"
 mkdir -p "$KB_TMP/wg" && pitr_own "$KB_TMP/wg"
 cd "$KB_TMP/wg"
 run_pitr -c "$KB_TMP/wrong.conf" wal-get "$last" "$KB_TMP/wg/RECOVERYXLOG"

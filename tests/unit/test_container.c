@@ -288,35 +288,53 @@ test_flip_header(void **state)
 	tbuf_free(&stored);
 }
 
+/*
+ * three_frames() unencrypted and with raw_a, each damaged in place by
+ * damage: reading fails with msg, handed_out bytes handed out first.
+ */
 static void
-test_flip_frame(void **state)
+damaged_fails(void (*damage)(struct tbuf *), const char *msg, size_t handed_out)
 {
 	struct tbuf	 stored;
 	size_t		 i;
 
 	for (i = 0; i < 2; i++) {
 		three_frames(secrets[i], &stored, NULL);
-		stored.data[HDR + FRAME + 5 + 1000] ^= 4;
-		expect_error(&stored, secrets[i], i, AUTH(1), FS);
-		stored.data[HDR + FRAME + 5 + 1000] ^= 4;
-		stored.data[HDR + 2 * FRAME - 1] ^= 4;	/* tag of frame 1 */
-		expect_error(&stored, secrets[i], i, AUTH(1), FS);
+		damage(&stored);
+		expect_error(&stored, secrets[i], i, msg, handed_out);
 		tbuf_free(&stored);
 	}
 }
 
 static void
+flip_frame_data(struct tbuf *b)
+{
+	b->data[HDR + FRAME + 5 + 1000] ^= 4;
+}
+
+static void
+flip_frame_tag(struct tbuf *b)
+{
+	b->data[HDR + 2 * FRAME - 1] ^= 4;	/* tag of frame 1 */
+}
+
+static void
+test_flip_frame(void **state)
+{
+	damaged_fails(flip_frame_data, AUTH(1), FS);
+	damaged_fails(flip_frame_tag, AUTH(1), FS);
+}
+
+static void
+flip_frame_count(struct tbuf *b)
+{
+	b->data[b->len - TRAILER + 5 + 7] ^= 1;
+}
+
+static void
 test_flip_trailer(void **state)
 {
-	struct tbuf	 stored;
-	size_t		 i;
-
-	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, NULL);
-		stored.data[stored.len - TRAILER + 5 + 7] ^= 1;	/* frame count */
-		expect_error(&stored, secrets[i], i, AUTH(4), 3 * FS + 100);
-		tbuf_free(&stored);
-	}
+	damaged_fails(flip_frame_count, AUTH(4), 3 * FS + 100);
 }
 
 static void
@@ -354,62 +372,61 @@ test_truncated(void **state)
 }
 
 static void
+swap_frames(struct tbuf *b)
+{
+	unsigned char	*tmp = xmalloc(FRAME);
+
+	memcpy(tmp, b->data + HDR, FRAME);
+	memmove(b->data + HDR, b->data + HDR + FRAME, FRAME);
+	memcpy(b->data + HDR + FRAME, tmp, FRAME);
+	free(tmp);
+}
+
+static void
 test_swapped(void **state)
 {
-	struct tbuf	 stored;
-	unsigned char	*tmp = xmalloc(FRAME);
-	size_t		 i;
+	damaged_fails(swap_frames, AUTH(0), 0);
+}
 
-	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, NULL);
-		memcpy(tmp, stored.data + HDR, FRAME);
-		memmove(stored.data + HDR, stored.data + HDR + FRAME, FRAME);
-		memcpy(stored.data + HDR + FRAME, tmp, FRAME);
-		expect_error(&stored, secrets[i], i, AUTH(0), 0);
-		tbuf_free(&stored);
-	}
-	free(tmp);
+/* Frame 0 twice. */
+static void
+duplicate_frame(struct tbuf *b)
+{
+	struct tbuf	dup;
+
+	memset(&dup, 0, sizeof(dup));
+	tbuf_add(&dup, b->data, HDR + FRAME);
+	tbuf_add(&dup, b->data + HDR, b->len - HDR);
+	tbuf_free(b);
+	*b = dup;
 }
 
 static void
 test_duplicated(void **state)
 {
-	struct tbuf	 stored, dup;
-	size_t		 i;
+	damaged_fails(duplicate_frame, AUTH(1), FS);
+}
 
-	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, NULL);
-		memset(&dup, 0, sizeof(dup));
-		tbuf_add(&dup, stored.data, HDR + FRAME);
-		tbuf_add(&dup, stored.data + HDR, stored.len - HDR);
-		expect_error(&dup, secrets[i], i, AUTH(1), FS);
-		tbuf_free(&dup);
-		tbuf_free(&stored);
-	}
+static void
+drop_frame_1(struct tbuf *b)
+{
+	memmove(b->data + HDR + FRAME, b->data + HDR + 2 * FRAME, b->len - HDR - 2 * FRAME);
+	b->len -= FRAME;
+}
+
+/* The last (short) data frame removed: the trailer follows a full one. */
+static void
+drop_last_frame(struct tbuf *b)
+{
+	memmove(b->data + HDR + 3 * FRAME, b->data + b->len - TRAILER, TRAILER);
+	b->len = HDR + 3 * FRAME + TRAILER;
 }
 
 static void
 test_dropped(void **state)
 {
-	struct tbuf	 stored;
-	size_t		 i;
-
-	for (i = 0; i < 2; i++) {
-		three_frames(secrets[i], &stored, NULL);
-		/* Frame 1 removed. */
-		memmove(stored.data + HDR + FRAME, stored.data + HDR + 2 * FRAME,
-		    stored.len - HDR - 2 * FRAME);
-		stored.len -= FRAME;
-		expect_error(&stored, secrets[i], i, AUTH(1), FS);
-		tbuf_free(&stored);
-
-		/* The last (short) data frame removed: the trailer follows a full one. */
-		three_frames(secrets[i], &stored, NULL);
-		memmove(stored.data + HDR + 3 * FRAME, stored.data + stored.len - TRAILER, TRAILER);
-		stored.len = HDR + 3 * FRAME + TRAILER;
-		expect_error(&stored, secrets[i], i, AUTH(3), 3 * FS);
-		tbuf_free(&stored);
-	}
+	damaged_fails(drop_frame_1, AUTH(1), FS);
+	damaged_fails(drop_last_frame, AUTH(3), 3 * FS);
 }
 
 static void

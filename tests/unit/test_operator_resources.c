@@ -210,32 +210,46 @@ test_pitr(void **state)
 	definition_free(&d);
 }
 
+/*
+ * Parses a file location with spec.runner; the error, "" when it parsed
+ * (0 returned), never "" when it did not (-1).
+ */
+static const char *
+parse_location(const char *runner, struct location *l)
+{
+	static char	 err[KB_ERRLEN];
+	char		*text;
+	json_t		*obj;
+	int		 rc;
+
+	text = xasprintf("{\"metadata\": {\"name\": \"s3\", \"namespace\": \"kbackup\"}, "
+	    "\"spec\": {\"type\": \"file\", \"path\": \"/b\", \"runner\": %s}}", runner);
+	if ((obj = json_loads(text, 0, NULL)) == NULL)
+		fail_msg("bad JSON: %s", text);
+	free(text);
+	err[0] = '\0';
+	rc = location_parse(obj, l, err, sizeof(err));
+	json_decref(obj);
+	if (rc != (err[0] == '\0' ? 0 : -1))
+		fail_msg("location_parse returned %d, error \"%s\"", rc, err);
+	return err;
+}
+
 static void
 test_location_service_account(void **state)
 {
 	struct location	 l;
-	char		 err[KB_ERRLEN];
-	json_t		*obj;
 
-	obj = json_loads("{\"metadata\": {\"name\": \"s3\", \"namespace\": \"kbackup\"}, "
-	    "\"spec\": {\"type\": \"file\", \"path\": \"/b\", \"runner\": "
-	    "{\"serviceAccountName\": \"kbackup-runner\"}}}", 0, NULL);
-	assert_int_equal(location_parse(obj, &l, err, sizeof(err)), 0);
+	assert_string_equal(parse_location("{\"serviceAccountName\": \"kbackup-runner\"}",
+	    &l), "");
 	assert_string_equal(l.service_account, "kbackup-runner");
 	location_free(&l);
-	json_decref(obj);
-	obj = json_loads("{\"metadata\": {\"name\": \"s3\"}, \"spec\": {\"type\": \"file\", "
-	    "\"path\": \"/b\", \"runner\": {\"serviceAccountName\": \"-x\"}}}", 0, NULL);
-	assert_int_equal(location_parse(obj, &l, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "spec.runner.serviceAccountName: invalid name"));
+	assert_non_null(strstr(parse_location("{\"serviceAccountName\": \"-x\"}", &l),
+	    "spec.runner.serviceAccountName: invalid name"));
 	location_free(&l);
-	json_decref(obj);
-	obj = json_loads("{\"metadata\": {\"name\": \"s3\"}, \"spec\": {\"type\": \"file\", "
-	    "\"path\": \"/b\", \"runner\": {\"resources\": {}}}}", 0, NULL);
-	assert_int_equal(location_parse(obj, &l, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "spec.runner.resources: unknown setting"));
+	assert_non_null(strstr(parse_location("{\"resources\": {}}", &l),
+	    "spec.runner.resources: unknown setting"));
 	location_free(&l);
-	json_decref(obj);
 }
 
 /* Parses a run of kind with spec; the error, "" when it parsed. */

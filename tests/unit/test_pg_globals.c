@@ -74,6 +74,17 @@ run(const char *in, size_t step, int replace, char **roles, char **spaces)
 	return s.data != NULL ? s.data : xstrdup("");
 }
 
+/* The dump through the filter: kept holds what must reach the server, dropped what must not. */
+static void
+expect_filtered(int replace, char **roles, char **spaces, const char *const *kept,
+    const char *const *dropped)
+{
+	char	*out = run(dump, 0, replace, roles, spaces);
+
+	tu_expect_text(out, kept, dropped);
+	free(out);
+}
+
 static char	*server_roles[] = { "postgres", "alice", "pg_monitor", NULL };
 static char	*server_spaces[] = { "pg_default", "pg_global", "slow", NULL };
 
@@ -110,10 +121,8 @@ test_missing(void **state)
 		"spinning",
 		NULL
 	};
-	char	*out = run(dump, 0, 0, server_roles, server_spaces);
 
-	tu_expect_text(out, kept, dropped);
-	free(out);
+	expect_filtered(0, server_roles, server_spaces, kept, dropped);
 }
 
 static void
@@ -135,10 +144,8 @@ test_replace(void **state)
 		"CREATE TABLESPACE slow",
 		NULL
 	};
-	char	*out = run(dump, 0, 1, server_roles, server_spaces);
 
-	tu_expect_text(out, kept, dropped);
-	free(out);
+	expect_filtered(1, server_roles, server_spaces, kept, dropped);
 }
 
 /* An empty server (but for us): everything but our own role. */
@@ -153,10 +160,8 @@ test_empty_server(void **state)
 	};
 	static const char *const dropped[] = { "ALTER ROLE postgres", NULL };
 	char	*roles[] = { "postgres", NULL }, *spaces[] = { NULL };
-	char	*out = run(dump, 0, 0, roles, spaces);
 
-	tu_expect_text(out, kept, dropped);
-	free(out);
+	expect_filtered(0, roles, spaces, kept, dropped);
 }
 
 static void

@@ -20,6 +20,7 @@
 #include "runner/catalog/index.h"
 #include "runner/catalog/marker.h"
 #include "runner/catalog/record.h"
+#include "tests/unit/testutil.h"
 
 #define PART "{\"name\":\"data\",\"key\":\"test/orders/backups/20261124T030000Z/data\"," \
 	"\"raw_bytes\":10,\"stored_bytes\":5,\"sha256\":\"" \
@@ -130,10 +131,7 @@ test_format1(void **state)
 static void
 test_rejects(void **state)
 {
-	static const struct {
-		const char	*json;
-		const char	*msg;
-	} bad[] = {
+	static const struct tu_refused	bad[] = {
 		{ "", "empty" },
 		{ "[]", "not a JSON object" },
 		{ "{\"format\":3}", "newer kbackup" },
@@ -178,12 +176,8 @@ test_rejects(void **state)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		if (record_parse(bad[i].json, strlen(bad[i].json), &m, err,
-		    sizeof(err)) != -1)
-			fail_msg("accepted: %s", bad[i].json);
-		if (strstr(err, bad[i].msg) == NULL)
-			fail_msg("%s: error \"%s\" lacks \"%s\"", bad[i].json, err,
-			    bad[i].msg);
+		tu_expect_refused(&bad[i], record_parse(bad[i].text, strlen(bad[i].text),
+		    &m, err, sizeof(err)), err);
 	}
 }
 
@@ -191,10 +185,7 @@ static void
 test_index(void **state)
 {
 	char		*ok = with_checksum(OK), *good;
-	static const struct {
-		const char	*json;
-		const char	*msg;
-	} bad[] = {
+	static const struct tu_refused	bad[] = {
 		{ "{\"version\":1,\"backups\":[]}", "not an object of version" },
 		{ "{\"version\":1,\"definition\":\"test/orders\",\"backups\":[]}", "version" },
 		{ "{\"version\":2,\"definition\":\"test/users\",\"backups\":[]}",
@@ -233,12 +224,8 @@ test_index(void **state)
 	assert_int_equal(index_parse(s, strlen(s), "test/users", &idx, err, sizeof(err)), -1);
 	free(s);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (index_parse(bad[i].json, strlen(bad[i].json), "test/orders", &idx, err,
-		    sizeof(err)) != -1)
-			fail_msg("accepted: %s", bad[i].json);
-		if (strstr(err, bad[i].msg) == NULL)
-			fail_msg("%s: error \"%s\" lacks \"%s\"", bad[i].json, err,
-			    bad[i].msg);
+		tu_expect_refused(&bad[i], index_parse(bad[i].text, strlen(bad[i].text),
+		    "test/orders", &idx, err, sizeof(err)), err);
 		assert_int_equal(idx.n, 0);
 	}
 }

@@ -40,7 +40,6 @@
 #include "common/cancel.h"
 #include "common/config.h"
 #include "common/util.h"
-#include "runner/schema.h"
 #include "storage/storage.h"
 #include "tests/unit/testutil.h"
 
@@ -81,18 +80,6 @@ rgw(void)
 	return s != NULL && strcmp(s, "rgw") == 0;
 }
 
-/* The runner's [storage] schema alone, as config_load() applies it. */
-static int
-load(struct config *c, char *err, size_t errlen)
-{
-	static struct config_section_schema	schema[2];
-	const struct config_section_schema	*ss;
-
-	for (ss = runner_schema(); strcmp(ss->name, "storage") != 0; ss++)
-		;
-	schema[0] = *ss;
-	return config_validate(c, schema, err, errlen);
-}
 static struct config	*cfg;
 
 /* Position-addressable test data, so that ranged reads can be checked. */
@@ -138,7 +125,7 @@ open_store(const struct opts *o)
 	config_set_secret(cfg, name, "access_key", getenv("S3_ACCESS_KEY"));
 	config_set_secret(cfg, name, "secret_key", o->secret ? o->secret :
 	    getenv("S3_SECRET_KEY"));
-	if (load(cfg, err, sizeof(err)) == -1)
+	if (tu_storage_validate(cfg, err, sizeof(err)) == -1)
 		fail_msg("config: %s", err);
 	sec = config_section(cfg, name);
 	assert_non_null(sec);

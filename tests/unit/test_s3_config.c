@@ -13,23 +13,10 @@
 
 #include "common/config.h"
 #include "common/util.h"
-#include "runner/schema.h"
 #include "storage/storage.h"
+#include "tests/unit/testutil.h"
 
 extern const struct storage_ops storage_s3;
-
-/* The runner's [storage] schema alone: check --offline reads the section through it. */
-static int
-load(struct config *cfg, char *err, size_t errlen)
-{
-	static struct config_section_schema	schema[2];
-	const struct config_section_schema	*ss;
-
-	for (ss = runner_schema(); strcmp(ss->name, "storage") != 0; ss++)
-		;
-	schema[0] = *ss;
-	return config_validate(cfg, schema, err, errlen);
-}
 
 /* [storage] of type s3 in bucket (NULL: none), with no keys. */
 static struct config *
@@ -58,7 +45,7 @@ expect_invalid(struct config *cfg, const char *want)
 {
 	char	err[KB_ERRLEN];
 
-	assert_int_equal(load(cfg, err, sizeof(err)), -1);
+	assert_int_equal(tu_storage_validate(cfg, err, sizeof(err)), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("'%s' does not mention '%s'", err, want);
 	assert_null(strstr(err, "s3cr3t"));
@@ -71,7 +58,7 @@ test_valid(void **state)
 	struct config	*cfg = base();
 	char		 err[KB_ERRLEN];
 
-	assert_int_equal(load(cfg, err, sizeof(err)), 0);
+	assert_int_equal(tu_storage_validate(cfg, err, sizeof(err)), 0);
 	config_free(cfg);
 }
 
@@ -132,25 +119,31 @@ test_bad_values(void **state)
 static void
 test_cross_keys(void **state)
 {
+	static const struct {
+		int		 keys;		/* base(), else keyless("b3b") */
+		const char	*kv[2][2];	/* set on top of it */
+		const char	*want;
+	} cases[] = {
+		{ 1, { { "sse_kms_key_id", "alias/backups" } },
+		    "sse_kms_key_id: only with sse = aws:kms" },
+		{ 1, { { "credentials", "imds" } },
+		    "access_key: only with credentials = static or auto" },
+		{ 0, { { "credentials", "static" } },
+		    "access_key and secret_key: both required" },
+		{ 0, { { "credentials", "pod-identity" },
+		    { "role_arn", "arn:aws:iam::123456789012:role/kb" } },
+		    "role_arn: only with credentials = web-identity or auto" },
+	};
 	struct config	*cfg;
 	char		 err[KB_ERRLEN];
+	size_t		 i, j;
 
-	cfg = base();
-	config_set(cfg, "storage", "sse_kms_key_id", "alias/backups");
-	expect_invalid(cfg, "sse_kms_key_id: only with sse = aws:kms");
-
-	cfg = base();
-	config_set(cfg, "storage", "credentials", "imds");
-	expect_invalid(cfg, "access_key: only with credentials = static or auto");
-
-	cfg = keyless("b3b");
-	config_set(cfg, "storage", "credentials", "static");
-	expect_invalid(cfg, "access_key and secret_key: both required");
-
-	cfg = keyless("b3b");
-	config_set(cfg, "storage", "credentials", "pod-identity");
-	config_set(cfg, "storage", "role_arn", "arn:aws:iam::123456789012:role/kb");
-	expect_invalid(cfg, "role_arn: only with credentials = web-identity or auto");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cfg = cases[i].keys ? base() : keyless("b3b");
+		for (j = 0; j < 2 && cases[i].kv[j][0] != NULL; j++)
+			config_set(cfg, "storage", cases[i].kv[j][0], cases[i].kv[j][1]);
+		expect_invalid(cfg, cases[i].want);
+	}
 
 	cfg = keyless("b3b");
 	config_set_secret(cfg, "storage", "session_token", "tok");
@@ -161,7 +154,7 @@ test_cross_keys(void **state)
 	config_set(cfg, "storage", "credentials", "web-identity");
 	config_set(cfg, "storage", "role_arn", "arn:aws:iam::123456789012:role/kb");
 	config_set(cfg, "storage", "web_identity_token_file", "/var/run/token");
-	assert_int_equal(load(cfg, err, sizeof(err)), 0);
+	assert_int_equal(tu_storage_validate(cfg, err, sizeof(err)), 0);
 	config_free(cfg);
 }
 
@@ -173,7 +166,7 @@ test_defaults(void **state)
 	const struct config_section	*sec;
 	char				 err[KB_ERRLEN];
 
-	assert_int_equal(load(cfg, err, sizeof(err)), 0);
+	assert_int_equal(tu_storage_validate(cfg, err, sizeof(err)), 0);
 	sec = config_section(cfg, "storage");
 	assert_int_equal(config_get_size(sec, "part_size"), 8 * 1024 * 1024);
 	assert_int_equal(config_get_uint(sec, "parts_in_flight"), 3);
@@ -193,7 +186,7 @@ test_open_describe(void **state)
 	char		 err[KB_ERRLEN], buf[256];
 
 	config_set(cfg, "storage", "prefix", "/prod/");
-	assert_int_equal(load(cfg, err, sizeof(err)), 0);
+	assert_int_equal(tu_storage_validate(cfg, err, sizeof(err)), 0);
 	assert_int_equal(storage_open(config_section(cfg, "storage"), &st, err,
 	    sizeof(err)), 0);
 	assert_string_equal(st->ops->desc->type, "s3");

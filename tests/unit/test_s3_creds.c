@@ -30,7 +30,6 @@
 
 #include "common/config.h"
 #include "common/util.h"
-#include "runner/schema.h"
 #include "storage/s3/s3_creds.h"
 #include "storage/s3/s3_xml.h"
 #include "storage/storage.h"
@@ -193,10 +192,8 @@ struct loc {
 static const struct config_section *
 section(const struct loc *l)
 {
-	static struct config_section_schema	 schema[2];
-	const struct config_section_schema	*ss;
-	char					 err[KB_ERRLEN];
-	size_t					 i;
+	char	err[KB_ERRLEN];
+	size_t	i;
 
 	config_free(cfg);
 	cfg = config_new(NULL);
@@ -211,10 +208,7 @@ section(const struct loc *l)
 	config_set(cfg, "storage", "credentials", l->credentials);
 	for (i = 0; i < 8 && l->kv[i][0] != NULL; i++)
 		config_set(cfg, "storage", l->kv[i][0], l->kv[i][1]);
-	for (ss = runner_schema(); strcmp(ss->name, "storage") != 0; ss++)
-		;
-	schema[0] = *ss;
-	if (config_validate(cfg, schema, err, sizeof(err)) == -1)
+	if (tu_storage_validate(cfg, err, sizeof(err)) == -1)
 		fail_msg("config: %s", err);
 	return config_section(cfg, "storage");
 }
@@ -395,19 +389,32 @@ test_web_identity(void **state)
 	free(tok);
 }
 
+/*
+ * The stand-in's container credentials endpoint (EKS Pod Identity) in the
+ * environment, with a token file holding token: the file's path.
+ */
+static char *
+container_env(const char *token)
+{
+	char	*url = xasprintf("%s/v1/credentials", getenv("S3_IDP"));
+	char	*tok = write_tmp("pod-token", token);
+
+	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tok, 1);
+	free(url);
+	return tok;
+}
+
 static void
 test_pod_identity(void **state)
 {
 	struct loc	 l = { NULL, NULL, "pod-identity", { { NULL } } };
 	struct storage	*st;
-	char		*url, *tok;
+	char		*tok;
 
 	if (!live())
 		skip();
-	url = xasprintf("%s/v1/credentials", getenv("S3_IDP"));
-	tok = write_tmp("pod-token", "pod-identity-token\n");
-	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
-	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tok, 1);
+	tok = container_env("pod-identity-token\n");
 	st = open_loc(&l);
 	list_ok(st);
 	paced_upload(st, "container");
@@ -422,7 +429,6 @@ test_pod_identity(void **state)
 	unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
 	unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	expect_fails(&l, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	free(url);
 	free(tok);
 }
 
@@ -455,14 +461,11 @@ test_auto(void **state)
 	struct loc		 l = { NULL, NULL, "auto", { { NULL } } };
 	struct storage_probe	 p;
 	struct storage		*st;
-	char			*url, *tok, err[KB_ERRLEN];
+	char			*tok, err[KB_ERRLEN];
 
 	if (!live())
 		skip();
-	url = xasprintf("%s/v1/credentials", getenv("S3_IDP"));
-	tok = write_tmp("pod-token", "pod-identity-token");
-	setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
-	setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tok, 1);
+	tok = container_env("pod-identity-token");
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", getenv("S3_IDP"), 1);
 	st = open_loc(&l);
 	assert_int_equal(st->ops->probe(st, &p, err, sizeof(err)), 0);
@@ -488,7 +491,6 @@ test_auto(void **state)
 	expect_fails(&l, "no credentials found");
 	unsetenv("AWS_EC2_METADATA_DISABLED");
 	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	free(url);
 	free(tok);
 }
 

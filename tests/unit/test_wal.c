@@ -164,6 +164,16 @@ segb_finish(struct segb *b, int switched)
 		put_record(b, 10, 0, filler, sizeof(filler));
 }
 
+/* Segment segno of tli holding one commit at unix_us, then finished as segb_finish(). */
+static void
+segb_one_commit(struct segb *b, uint32_t tli, uint64_t segno, int64_t unix_us,
+    int switched)
+{
+	segb_init(b, tli, segno, NULL, 0);
+	put_commit(b, unix_us);
+	segb_finish(b, switched);
+}
+
 static int
 scan(const unsigned char *buf, size_t len, uint32_t tli, uint64_t segno,
     struct walseg_info *info, char *err, size_t errlen)
@@ -315,9 +325,7 @@ test_walseg_identity(void **state)
 	struct walseg_info	info;
 	char			err[KB_ERRLEN];
 
-	segb_init(&b, 2, 9, NULL, 0);
-	put_commit(&b, INT64_C(1796157000000000));
-	segb_finish(&b, 1);
+	segb_one_commit(&b, 2, 9, INT64_C(1796157000000000), 1);
 	assert_int_equal(scan(b.buf, SEG, 2, 9, &info, err, sizeof(err)), 0);
 	/* Named as another segment: swapped. */
 	assert_int_equal(scan(b.buf, SEG, 2, 10, &info, err, sizeof(err)), -1);
@@ -344,9 +352,7 @@ test_walseg_damage(void **state)
 	char			err[KB_ERRLEN];
 
 	/* A page of another address in the middle: the walk stops, the identity holds. */
-	segb_init(&b, 1, 5, NULL, 0);
-	put_commit(&b, INT64_C(1796157000000000));
-	segb_finish(&b, 0);
+	segb_one_commit(&b, 1, 5, INT64_C(1796157000000000), 0);
 	put_le(b.buf + 10 * BLCK + 8, 0, 8);
 	assert_int_equal(scan(b.buf, SEG, 1, 5, &info, err, sizeof(err)), 0);
 	assert_false(info.times_complete);
@@ -444,6 +450,21 @@ remove_segment(uint32_t tli, uint64_t segno)
 	assert_int_equal(unlink(path), 0);
 	free(path);
 	free(key);
+}
+
+/* Segment segno of tli removed, the archive opened again: its windows over the three bases. */
+static void
+windows_without(uint32_t tli, uint64_t segno, struct wal_archive *ar,
+    const struct wal_base *bases, struct wal_window **w, size_t *nw,
+    struct wal_bad_base **bad, size_t *nbad)
+{
+	char	err[KB_ERRLEN];
+
+	remove_segment(tli, segno);
+	if (wal_archive_open(&r.locations[0], r.base, &kr, 0, ar, err, sizeof(err)) != 0)
+		fail_msg("wal_archive_open: %s", err);
+	if (wal_windows(ar, bases, 3, w, nw, bad, nbad, err, sizeof(err)) != 0)
+		fail_msg("wal_windows: %s", err);
 }
 
 static struct wal_base
@@ -564,11 +585,7 @@ test_chain(void **state)
 	wal_archive_close(&ar);
 
 	/* A gap on timeline 2 at segment 10: the window ends at 9; latest is refused. */
-	remove_segment(2, 10);
-	assert_int_equal(wal_archive_open(&r.locations[0], r.base, &kr, 0, &ar, err,
-	    sizeof(err)), 0);
-	assert_int_equal(wal_windows(&ar, bases, 3, &w, &nw, &bad, &nbad, err,
-	    sizeof(err)), 0);
+	windows_without(2, 10, &ar, bases, &w, &nw, &bad, &nbad);
 	assert_string_equal(w[0].gap, "00000002000000000000000A");
 	assert_int_equal(w[0].last_segno, 9);
 	assert_int_equal(w[0].missing, 1);
@@ -586,11 +603,7 @@ test_chain(void **state)
 	wal_archive_close(&ar);
 
 	/* A backup's own segment missing: it cannot be restored, and says which. */
-	remove_segment(1, 8);
-	assert_int_equal(wal_archive_open(&r.locations[0], r.base, &kr, 0, &ar, err,
-	    sizeof(err)), 0);
-	assert_int_equal(wal_windows(&ar, bases, 3, &w, &nw, &bad, &nbad, err,
-	    sizeof(err)), 0);
+	windows_without(1, 8, &ar, bases, &w, &nw, &bad, &nbad);
 	assert_int_equal(nbad, 1);
 	assert_string_equal(bad[0].base->id, bases[1].id);
 	assert_string_equal(bad[0].missing, "000000010000000000000008");
@@ -609,9 +622,7 @@ test_store_twice(void **state)
 	char			err[KB_ERRLEN], name[PG_WAL_NAME_MAX], *path;
 	int			fd, same;
 
-	segb_init(&b, 1, 30, NULL, 0);
-	put_commit(&b, T0 * 1000000);
-	segb_finish(&b, 1);
+	segb_one_commit(&b, 1, 30, T0 * 1000000, 1);
 	pg_wal_segment_name(1, 30, SEG, name);
 	store_file(name, b.buf, SEG);
 	path = path_join(dir, name);

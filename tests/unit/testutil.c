@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "common/config.h"
 #include "common/util.h"
 #include "runner/runner.h"
 #include "runner/schema.h"
@@ -72,6 +73,15 @@ tu_expect_text(const char *text, const char *const *present, const char *const *
 			fail_msg("\"%s\" is in:\n%s", *absent, text);
 }
 
+void
+tu_expect_refused(const struct tu_refused *c, int rc, const char *err)
+{
+	if (rc != -1)
+		fail_msg("accepted: \"%s\"", c->text);
+	if (strstr(err, c->msg) == NULL)
+		fail_msg("\"%s\": error \"%s\" lacks \"%s\"", c->text, err, c->msg);
+}
+
 time_t
 tu_utc(const char *s)
 {
@@ -80,6 +90,16 @@ tu_utc(const char *s)
 	memset(&tm, 0, sizeof(tm));
 	assert_non_null(strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm));
 	return timegm(&tm);
+}
+
+int
+tu_cstring(char *buf, size_t size, const void *data, size_t n)
+{
+	if (n >= size)
+		return -1;
+	memcpy(buf, data, n);
+	buf[n] = '\0';
+	return 0;
 }
 
 void
@@ -125,6 +145,18 @@ tu_runner_open(struct runner *r, const char *dir, const char *conf)
 		return -1;
 	}
 	return 0;
+}
+
+int
+tu_storage_validate(struct config *cfg, char *err, size_t errlen)
+{
+	static struct config_section_schema	 schema[2];
+	const struct config_section_schema	*ss;
+
+	for (ss = runner_schema(); strcmp(ss->name, "storage") != 0; ss++)
+		;
+	schema[0] = *ss;
+	return config_validate(cfg, schema, err, errlen);
 }
 
 char *

@@ -1,12 +1,13 @@
 /*
- * testutil: what several unit tests (and tests/fuzz/fuzz_pg_globals) share,
- * so that each test file holds only its own cases: a growing buffer to
- * collect output into, with the callbacks that fill it (curl, the byte
- * path's out(), the globals filter); what a text must and must not hold; a
- * UTC time from text; files and trees of a test's temporary directory; a
- * runner of a config text; the counters that the S3 test proxy
- * (tests/s3/proxy.js) keeps.  The Makefile links it into every unit test
- * and fuzz target.
+ * testutil: what several unit tests and fuzz targets share, so that each
+ * test file holds only its own cases: a growing buffer to collect output
+ * into, with the callbacks that fill it (curl, the byte path's out(), the
+ * globals filter); what a text must and must not hold; a text a parser
+ * refuses; a UTC time from text; a fuzz input as a string; files and trees of a test's temporary
+ * directory; a runner of a config text; a [storage] section through the
+ * runner's schema; the counters that the S3 test proxy (tests/s3/proxy.js)
+ * keeps.
+ * The Makefile links it into every unit test and fuzz target.
  */
 #ifndef KB_TESTUTIL_H
 #define KB_TESTUTIL_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <time.h>
 
+struct config;
 struct runner;
 
 /* Always NUL-terminated once anything (even nothing) was added: text or bytes. */
@@ -40,8 +42,26 @@ int	 tbuf_text_out(const char *, size_t, void *, char *, size_t);
 void	 tu_expect_text(const char *text, const char *const *present,
 	    const char *const *absent);
 
+/* A text a parser must refuse, and what its error must name. */
+struct tu_refused {
+	const char	*text;
+	const char	*msg;
+};
+
+/*
+ * Asserts that a parser given c->text returned rc -1 with an error (err)
+ * naming c->msg; a failure names the text.
+ */
+void	 tu_expect_refused(const struct tu_refused *c, int rc, const char *err);
+
 /* "2026-03-29T01:00:00Z" -> time_t, without the code under test. */
 time_t	 tu_utc(const char *);
+
+/*
+ * The n bytes of data (a fuzz target's input: no NUL at its end) as a
+ * string in buf of size bytes: 0, or -1 when they do not fit.
+ */
+int	 tu_cstring(char *buf, size_t size, const void *data, size_t n);
 
 /* Writes text to path (0600, atomically); asserts that it worked. */
 void	 tu_write_text(const char *path, const char *text);
@@ -53,6 +73,12 @@ int	 tu_rmtree(const char *dir);
  * open: 0, or -1 with the message on stderr (for a group's setup).
  */
 int	 tu_runner_open(struct runner *, const char *dir, const char *conf);
+
+/*
+ * cfg's [storage] through the runner's schema of that section alone, as
+ * check --offline and config_load() read it: 0, or -1 with err filled.
+ */
+int	 tu_storage_validate(struct config *cfg, char *err, size_t errlen);
 
 /* The body of a request to url, a new string; asserts the transfer worked. */
 char	*tu_http(const char *method, const char *url);
