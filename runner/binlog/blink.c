@@ -214,47 +214,16 @@ state_event(const unsigned char *ev, size_t have, struct my_gtid_pos *state,
 	return 1;
 }
 
-struct tail_walk {
-	struct my_gtid_pos	 state;		/* up to the event read */
-	struct my_gtid_pos	 before;	/* before the last GTID read */
-	uint64_t		 end;
-	int			 any;
-};
-
-static int
-tail_event(const unsigned char *ev, size_t have, uint64_t off, void *arg, char *err,
-    size_t errlen)
-{
-	struct tail_walk	*t = arg;
-	struct my_gtid		 g;
-	int			 rc;
-
-	if ((rc = state_event(ev, have, &t->state, &g, off, err, errlen)) != 1)
-		return rc == -1 ? -1 : 0;
-	t->before = t->state;
-	t->end = off;
-	t->any = 1;
-	return state_set(&t->state, &g, err, errlen);
-}
-
-int
-blink_tail(int fd, uint64_t len, uint64_t *end, struct my_gtid_pos *state, char *err,
-    size_t errlen)
-{
-	struct tail_walk	t;
-
-	memset(&t, 0, sizeof(t));
-	if (bobj_walk(fd, BOBJ_MAGIC_LEN, len, tail_event, &t, err, errlen) == -1)
-		return -1;
-	*end = t.any ? t.end : len;
-	*state = t.any ? t.before : t.state;
-	return 0;
-}
-
-struct cont_walk {
+/*
+ * The GTID position along a file's events: for blink_tail() (want NULL) the
+ * state before the last GTID and where it starts; for blink_continuation()
+ * where the first transaction want does not hold starts.
+ */
+struct state_walk {
 	const struct my_gtid_pos *want;
-	struct my_gtid_pos	 state;
-	uint64_t		 start;
+	struct my_gtid_pos	 state;		/* up to the event read */
+	struct my_gtid_pos	 before;	/* the tail: before the last GTID read */
+	uint64_t		 at;
 	int			 found;
 };
 
@@ -269,7 +238,7 @@ held(const struct my_gtid_pos *want, const struct my_gtid *g)
 
 /* -1 unless the state reached is want, domain by domain. */
 static int
-state_is(const struct cont_walk *c, uint64_t off, char *err, size_t errlen)
+state_is(const struct state_walk *c, uint64_t off, char *err, size_t errlen)
 {
 	const struct my_gtid	*a, *b;
 	char			 at[MY_GTID_TEXT], wt[MY_GTID_TEXT];
@@ -319,7 +288,7 @@ same_number(const struct my_gtid_pos *want, const struct my_gtid *g, uint64_t of
 
 /* A file's start: -1 when its log is past want already in a domain of want. */
 static int
-list_check(const struct cont_walk *c, const struct my_gtid_pos *list, char *err,
+list_check(const struct state_walk *c, const struct my_gtid_pos *list, char *err,
     size_t errlen)
 {
 	char	lt[MY_GTID_TEXT];
@@ -337,35 +306,55 @@ list_check(const struct cont_walk *c, const struct my_gtid_pos *list, char *err,
 }
 
 static int
-cont_event(const unsigned char *ev, size_t have, uint64_t off, void *arg, char *err,
+walk_event(const unsigned char *ev, size_t have, uint64_t off, void *arg, char *err,
     size_t errlen)
 {
-	struct cont_walk	*c = arg;
+	struct state_walk	*w = arg;
 	struct my_gtid		 g;
 	int			 rc;
 
-	if ((rc = state_event(ev, have, &c->state, &g, off, err, errlen)) != 1)
-		return rc == 2 ? list_check(c, &c->state, err, errlen) : rc;
-	if (held(c->want, &g))
-		return same_number(c->want, &g, off, err, errlen) == -1 ? -1 :
-		    state_set(&c->state, &g, err, errlen);
-	if (state_is(c, off, err, errlen) == -1)
+	if ((rc = state_event(ev, have, &w->state, &g, off, err, errlen)) != 1)
+		return rc == 2 && w->want != NULL ? list_check(w, &w->state, err, errlen) :
+		    rc == -1 ? -1 : 0;
+	if (w->want == NULL) {		/* the tail: the last GTID so far */
+		w->before = w->state;
+		w->at = off;
+		w->found = 1;
+	} else if (!held(w->want, &g)) {
+		if (state_is(w, off, err, errlen) == -1)
+			return -1;
+		w->at = off;
+		w->found = 1;
+		return 1;
+	} else if (same_number(w->want, &g, off, err, errlen) == -1)
 		return -1;
-	c->start = off;
-	c->found = 1;
-	return 1;
+	return state_set(&w->state, &g, err, errlen);
+}
+
+int
+blink_tail(int fd, uint64_t len, uint64_t *end, struct my_gtid_pos *state, char *err,
+    size_t errlen)
+{
+	struct state_walk	w;
+
+	memset(&w, 0, sizeof(w));
+	if (bobj_walk(fd, BOBJ_MAGIC_LEN, len, walk_event, &w, err, errlen) == -1)
+		return -1;
+	*end = w.found ? w.at : len;
+	*state = w.found ? w.before : w.state;
+	return 0;
 }
 
 int
 blink_continuation(int fd, uint64_t len, const struct my_gtid_pos *state,
     uint64_t *start, char *err, size_t errlen)
 {
-	struct cont_walk	c;
+	struct state_walk	w;
 
-	memset(&c, 0, sizeof(c));
-	c.want = state;
-	if (bobj_walk(fd, BOBJ_MAGIC_LEN, len, cont_event, &c, err, errlen) == -1)
+	memset(&w, 0, sizeof(w));
+	w.want = state;
+	if (bobj_walk(fd, BOBJ_MAGIC_LEN, len, walk_event, &w, err, errlen) == -1)
 		return -1;
-	*start = c.start;
-	return c.found;
+	*start = w.at;
+	return w.found;
 }

@@ -59,12 +59,7 @@ done
 echo "$n pieces, none in plain text"
 
 say "verify, then restore --at a second between two commits, from S3"
-run_runner -c "$conf" verify
-expect_rc 0 "verify"
-assert_contains "$KB_TMP/out" "any time from" "the window"
-last=$(my_q -N -e "SELECT COUNT(*) FROM shop.ticks")
-t=$(second_after_row "$((last - 12))")
-restore_check "$t" shop_at direct
+verify_then_restore 12 shop_at
 
 say "a wrong key: verify fails, restore --at refuses, nothing is written"
 run_runner -c "$KB_TMP/wrong.conf" verify

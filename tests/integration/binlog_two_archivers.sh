@@ -49,12 +49,7 @@ done
 [ "$overlap" = 1 ] || fail "no two pieces share a start or an end: one archiver only?"
 
 say "verify: no gap; restore --at exact"
-run_runner -c "$conf1" verify
-expect_rc 0 "verify with two archivers' pieces"
-assert_contains "$KB_TMP/out" "any time from" "the window"
-last=$(my_q -N -e "SELECT COUNT(*) FROM shop.ticks")
-t=$(second_after_row "$((last - 8))")
-restore_check "$t" shop_t direct
+verify_then_restore 8 shop_t
 run_runner -c "$conf1" prune
 expect_rc 0 "prune"
 run_runner -c "$conf1" verify
