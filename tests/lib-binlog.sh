@@ -110,14 +110,14 @@ rows_at() {	# database T
 	my_q -N -e "SELECT COUNT(*), IFNULL(SUM(id), 0), IFNULL(MAX(id), 0) FROM \`$1\`.ticks
 		WHERE ts < TIMESTAMP('${t/T/ }') + INTERVAL 1 SECOND"
 }
-# verify shows a window; then restore --at the second after the row n rows
-# before the last (the command itself): exactly the rows up to it.
+# verify shows a window; then restore --at t, the second after the row n
+# rows before the last (the command itself): exactly the rows up to it.
 verify_then_restore() {	# rows-back database
 	run_runner -c "$conf" verify
 	expect_rc 0 "verify"
 	assert_contains "$KB_TMP/out" "any time from" "the window"
-	restore_check "$(second_after_row "$(($(my_q -N -e "SELECT COUNT(*) FROM shop.ticks") - $1))")" \
-		"$2" direct
+	t=$(second_after_row "$(($(my_q -N -e "SELECT COUNT(*) FROM shop.ticks") - $1))")
+	restore_check "$t" "$2" direct
 }
 # restore --at T --database DB (through the daemon, or the command itself
 # with "direct"): exactly the rows of second T and before.
