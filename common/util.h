@@ -82,8 +82,9 @@ int	 startswith(const char *s, const char *prefix);
 
 /* Human-readable byte count ("1.5 GiB"); buf needs 16 bytes. */
 void	 format_bytes(uint64_t n, char buf[16]);
-/* CLOCK_MONOTONIC in milliseconds. */
+/* CLOCK_MONOTONIC in milliseconds; in seconds to its full resolution, for durations. */
 int64_t	 monotonic_ms(void);
+double	 monotonic_seconds(void);
 
 /* s between two quote characters, with quote and backslash escaped by a backslash. */
 char	*str_quote(const char *s, char quote);
