@@ -536,21 +536,48 @@ dir_unlink_files(const char *dir)
 }
 
 void
+be32_put(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+void
 be64_put(unsigned char *p, uint64_t v)
 {
-	int	i;
+	be32_put(p, (uint32_t)(v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
 
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)(v & 0xff);
+uint32_t
+be32_get(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 uint64_t
 be64_get(const unsigned char *p)
 {
-	uint64_t	v = 0;
-	int		i;
+	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
 
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
+uint16_t
+le16_get(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+uint32_t
+le32_get(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+uint64_t
+le64_get(const unsigned char *p)
+{
+	return (uint64_t)le32_get(p) | (uint64_t)le32_get(p + 4) << 32;
 }

@@ -54,9 +54,15 @@ int	 fsync_dir(const char *dir, char *err, size_t errlen);
 /* Removes the files of a directory (not its subdirectories), leaving it. */
 void	 dir_unlink_files(const char *dir);
 
-/* Big-endian integers of the stored formats. */
+/* Big-endian integers of the stored formats and of PostgreSQL's replication protocol. */
+void	 be32_put(unsigned char *p, uint32_t v);
 void	 be64_put(unsigned char *p, uint64_t v);
+uint32_t be32_get(const unsigned char *p);
 uint64_t be64_get(const unsigned char *p);
+/* Little-endian integers of the files servers write (WAL pages, pg_control, binary logs). */
+uint16_t le16_get(const unsigned char *p);
+uint32_t le32_get(const unsigned char *p);
+uint64_t le64_get(const unsigned char *p);
 
 /* Joins with exactly one '/' between non-empty parts; returns a new string. */
 char	*path_join(const char *a, const char *b);
