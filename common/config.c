@@ -430,6 +430,16 @@ config_get(const struct config_section *s, const char *key)
 	return NULL;
 }
 
+const char *
+config_given(const struct config_section *s, const char *key)
+{
+	const struct config_entry	*e;
+
+	if (s == NULL || (e = entry_find(s, key)) == NULL)
+		return NULL;
+	return e->value;
+}
+
 int
 config_get_bool(const struct config_section *s, const char *key)
 {
