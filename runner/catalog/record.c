@@ -547,9 +547,7 @@ record_free(struct backup_record *r)
 	for (i = 0; i < r->nparts; i++)
 		part_free(&r->parts[i]);
 	free(r->parts);
-	for (i = 0; i < r->nlabels; i++)
-		free(r->labels[i].name);
-	free(r->labels);
+	record_labels_free(r->labels, r->nlabels);
 	free(r->runner_version);
 	free(r->host);
 	free(r->runner_id);
@@ -594,12 +592,28 @@ record_copy(struct backup_record *d, const struct backup_record *s)
 }
 
 void
+record_labels_add(struct label **v, size_t *n, const char *name, time_t expires)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].name = xstrdup(name);
+	(*v)[*n].expires = expires;
+	(*n)++;
+}
+
+void
+record_labels_free(struct label *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+void
 record_add_label(struct backup_record *r, const char *name, time_t expires)
 {
-	r->labels = xreallocarray(r->labels, r->nlabels + 1, sizeof(*r->labels));
-	r->labels[r->nlabels].name = xstrdup(name);
-	r->labels[r->nlabels].expires = expires;
-	r->nlabels++;
+	record_labels_add(&r->labels, &r->nlabels, name, expires);
 }
 
 void
