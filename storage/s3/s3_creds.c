@@ -319,6 +319,15 @@ take(struct s3_creds *c, struct s3_cred_answer *a, time_t date)
 
 /* Sources */
 
+/* An environment variable's value, NULL when not set or empty (as the SDKs read them). */
+static const char *
+env_value(const char *name)
+{
+	const char	*v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
 /* Credentials given as they are (the config, the environment), without an expiration. */
 static void
 take_given(struct s3_creds *c, const char *key, const char *secret, const char *token)
@@ -339,14 +348,13 @@ from_static(struct s3_creds *c, char *err, size_t errlen)
 static int
 from_env(struct s3_creds *c, char *err, size_t errlen)
 {
-	const char	*k = getenv("AWS_ACCESS_KEY_ID");
-	const char	*s = getenv("AWS_SECRET_ACCESS_KEY");
-	const char	*t = getenv("AWS_SESSION_TOKEN");
+	const char	*k = env_value("AWS_ACCESS_KEY_ID");
+	const char	*s = env_value("AWS_SECRET_ACCESS_KEY");
 
-	if (k == NULL || *k == '\0' || s == NULL || *s == '\0')
+	if (k == NULL || s == NULL)
 		return errf(err, errlen, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not "
 		    "both set");
-	take_given(c, k, s, t != NULL && *t != '\0' ? t : NULL);
+	take_given(c, k, s, env_value("AWS_SESSION_TOKEN"));
 	return 0;
 }
 
@@ -424,10 +432,10 @@ sts_error(const struct s3_buf *resp, long status, char *err, size_t errlen)
 static int
 from_web_identity(struct s3_creds *c, char *err, size_t errlen)
 {
-	const char		*role = c->role_arn ? c->role_arn : getenv("AWS_ROLE_ARN");
+	const char		*role = c->role_arn ? c->role_arn : env_value("AWS_ROLE_ARN");
 	const char		*file = c->token_file ? c->token_file :
-				    getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
-	const char		*name = getenv("AWS_ROLE_SESSION_NAME");
+				    env_value("AWS_WEB_IDENTITY_TOKEN_FILE");
+	const char		*name = env_value("AWS_ROLE_SESSION_NAME");
 	const char		*headers[] = {
 		"Content-Type: application/x-www-form-urlencoded", NULL
 	};
@@ -439,13 +447,13 @@ from_web_identity(struct s3_creds *c, char *err, size_t errlen)
 	time_t			 date;
 	int			 rc;
 
-	if (role == NULL || *role == '\0' || file == NULL || *file == '\0')
+	if (role == NULL || file == NULL)
 		return errf(err, errlen, "no role: set role_arn and web_identity_token_file, "
 		    "or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE");
 	if ((jwt = read_token(file, "web identity token file", err, errlen)) == NULL)
 		return -1;
 	/* AWS_ROLE_SESSION_NAME goes with AWS_ROLE_ARN; the key with role_arn */
-	if (c->role_arn != NULL || name == NULL || *name == '\0')
+	if (c->role_arn != NULL || name == NULL)
 		name = c->session_name;
 	snprintf(dur, sizeof(dur), "%lld", (long long)c->duration);
 	form_add(&body, "Action", "AssumeRoleWithWebIdentity");
@@ -522,10 +530,10 @@ take_json(struct s3_creds *c, const struct s3_buf *resp, long status, time_t dat
 static int
 from_container(struct s3_creds *c, char *err, size_t errlen)
 {
-	const char		*full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char		*rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char		*file = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	const char		*tok = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	const char		*full = env_value("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	const char		*rel = env_value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char		*file = env_value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char		*tok = env_value("AWS_CONTAINER_AUTHORIZATION_TOKEN");
 	const char		*headers[2] = { NULL, NULL };
 	struct s3_http_req	 r;
 	struct s3_buf		 resp = { 0 };
@@ -534,9 +542,9 @@ from_container(struct s3_creds *c, char *err, size_t errlen)
 	time_t			 date;
 	int			 rc;
 
-	if (rel != NULL && *rel != '\0')
+	if (rel != NULL)
 		url = xasprintf("%s%s", ECS_HOST, rel);
-	else if (full != NULL && *full != '\0')
+	else if (full != NULL)
 		url = xstrdup(full);
 	else
 		return errf(err, errlen, "neither AWS_CONTAINER_CREDENTIALS_FULL_URI nor "
@@ -547,13 +555,13 @@ from_container(struct s3_creds *c, char *err, size_t errlen)
 		free(url);
 		return rc;
 	}
-	if (file != NULL && *file != '\0') {
+	if (file != NULL) {
 		if ((auth = read_token(file, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", err,
 		    errlen)) == NULL) {
 			free(url);
 			return -1;
 		}
-	} else if (tok != NULL && *tok != '\0')
+	} else if (tok != NULL)
 		auth = xstrdup(tok);
 	if (auth != NULL)
 		headers[0] = hdr = xasprintf("Authorization: %s", auth);
@@ -606,7 +614,7 @@ imds_request(const char *method, const char *url, const char *header, struct s3_
 static int
 from_imds(struct s3_creds *c, char *err, size_t errlen)
 {
-	const char	*base = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char	*base = env_value("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 	struct s3_buf	 resp = { 0 };
 	char		*url = NULL, *hdr = NULL, role[256];
 	unsigned	 tries = c->want == SRC_IMDS ? 3 : 1;
@@ -615,7 +623,7 @@ from_imds(struct s3_creds *c, char *err, size_t errlen)
 	size_t		 n;
 	int		 rc;
 
-	if (base == NULL || *base == '\0')
+	if (base == NULL)
 		base = IMDS_DEFAULT;
 	n = strlen(base);
 	while (n > 0 && base[n - 1] == '/')
@@ -658,14 +666,6 @@ from_imds(struct s3_creds *c, char *err, size_t errlen)
 
 /* Getting */
 
-static int
-env_set(const char *name)
-{
-	const char	*v = getenv(name);
-
-	return v != NULL && *v != '\0';
-}
-
 /* credentials = auto: the first source that is set up, in the SDKs' order. */
 static enum source
 find_source(struct s3_creds *c)
@@ -674,13 +674,14 @@ find_source(struct s3_creds *c)
 
 	if (c->cfg_key != NULL)
 		return SRC_STATIC;
-	if (env_set("AWS_ACCESS_KEY_ID") && env_set("AWS_SECRET_ACCESS_KEY"))
+	if (env_value("AWS_ACCESS_KEY_ID") != NULL &&
+	    env_value("AWS_SECRET_ACCESS_KEY") != NULL)
 		return SRC_ENV;
-	if ((c->role_arn != NULL || env_set("AWS_ROLE_ARN")) &&
-	    (c->token_file != NULL || env_set("AWS_WEB_IDENTITY_TOKEN_FILE")))
+	if ((c->role_arn != NULL || env_value("AWS_ROLE_ARN") != NULL) &&
+	    (c->token_file != NULL || env_value("AWS_WEB_IDENTITY_TOKEN_FILE") != NULL))
 		return SRC_WEB;
-	if (env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI") ||
-	    env_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"))
+	if (env_value("AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL ||
+	    env_value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != NULL)
 		return SRC_CONTAINER;
 	if (off == NULL || strcasecmp(off, "true") != 0)
 		return SRC_IMDS;
