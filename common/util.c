@@ -297,6 +297,21 @@ mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 	return 0;
 }
 
+int
+mkdir_parent(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	char	*dir, *slash;
+	int	 rc = 0;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		rc = mkdir_p(dir, mode, err, errlen);
+	}
+	free(dir);
+	return rc;
+}
+
 char *
 path_join(const char *a, const char *b)
 {

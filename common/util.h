@@ -49,6 +49,8 @@ int	 write_file_atomic(const char *path, const void *buf, size_t len, mode_t mod
 	    char *err, size_t errlen);
 /* mkdir -p with the given mode for the directories it creates. */
 int	 mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
+/* mkdir_p of the directory path is in (before its last '/'), where it names one. */
+int	 mkdir_parent(const char *path, mode_t mode, char *err, size_t errlen);
 int	 fsync_dir(const char *dir, char *err, size_t errlen);
 
 /* Removes the files of a directory (not its subdirectories), leaving it. */
