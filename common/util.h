@@ -24,6 +24,8 @@ void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
+/* xstrdup, or NULL for NULL. */
+char	*xstrdup_or_null(const char *);
 char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /* Fills err (if not NULL) and returns -1, so that "return errf(...)" reads naturally. */

@@ -556,27 +556,21 @@ record_free(struct backup_record *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 void
 record_copy(struct backup_record *d, const struct backup_record *s)
 {
 	size_t	i;
 
 	*d = *s;
-	d->name = dup_or_null(s->name);
-	d->namespace_ = dup_or_null(s->namespace_);
-	d->engine = dup_or_null(s->engine);
-	d->tool_version = dup_or_null(s->tool_version);
-	d->mode = dup_or_null(s->mode);
-	d->compression = dup_or_null(s->compression);
-	d->runner_version = dup_or_null(s->runner_version);
-	d->host = dup_or_null(s->host);
-	d->runner_id = dup_or_null(s->runner_id);
+	d->name = xstrdup_or_null(s->name);
+	d->namespace_ = xstrdup_or_null(s->namespace_);
+	d->engine = xstrdup_or_null(s->engine);
+	d->tool_version = xstrdup_or_null(s->tool_version);
+	d->mode = xstrdup_or_null(s->mode);
+	d->compression = xstrdup_or_null(s->compression);
+	d->runner_version = xstrdup_or_null(s->runner_version);
+	d->host = xstrdup_or_null(s->host);
+	d->runner_id = xstrdup_or_null(s->runner_id);
 	d->details = s->details != NULL ? json_deep_copy(s->details) : NULL;
 	d->parts = xcalloc(s->nparts > 0 ? s->nparts : 1, sizeof(*d->parts));
 	for (i = 0; i < s->nparts; i++) {

@@ -209,12 +209,6 @@ s3_free(struct s3 *s3)
 	freezero(s3, sizeof(*s3));
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static const char *
 lock_mode(const char *v)
 {
@@ -274,16 +268,16 @@ s3_open(struct storage *st, const struct config_section *sec, char *err, size_t 
 	}
 	s3->path_style = config_get_bool(sec, "path_style");
 	s3->tls_verify = config_get_bool(sec, "tls_verify");
-	s3->ca_file = dup_or_null(cfg(sec, "ca_file"));
+	s3->ca_file = xstrdup_or_null(cfg(sec, "ca_file"));
 	s3->part_size = config_get_size(sec, "part_size");
 	s3->parts_in_flight = (unsigned)config_get_uint(sec, "parts_in_flight");
 	s3->max_tries = (unsigned)config_get_uint(sec, "max_tries");
 	s3->lock_mode = lock_mode(config_get(sec, "object_lock"));
-	s3->storage_class = dup_or_null(cfg(sec, "storage_class"));
+	s3->storage_class = xstrdup_or_null(cfg(sec, "storage_class"));
 	v = config_get(sec, "sse");
 	s3->sse = strcmp(v, "AES256") == 0 ? "AES256" : strcmp(v, "aws:kms") == 0 ?
 	    "aws:kms" : NULL;
-	s3->sse_kms_key_id = dup_or_null(cfg(sec, "sse_kms_key_id"));
+	s3->sse_kms_key_id = xstrdup_or_null(cfg(sec, "sse_kms_key_id"));
 	s3->checksum = strcmp(config_get(sec, "checksum"), "sha256") == 0;
 	if (s3_creds_open(sec, s3->region, s3->ca_file, &s3->creds, err, errlen) == -1) {
 		s3_free(s3);

@@ -157,12 +157,6 @@ s3_creds_validate(const struct config_section *sec, char *err, size_t errlen)
 
 /* Opening and freeing */
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static void
 wipe(char **s)
 {
@@ -182,18 +176,18 @@ s3_creds_open(const struct config_section *sec, const char *region, const char *
 		return -1;
 	c = xcalloc(1, sizeof(*c));
 	c->want = source_of(config_get(sec, "credentials"));
-	c->cfg_key = dup_or_null(cfg(sec, "access_key"));
-	c->cfg_secret = dup_or_null(cfg(sec, "secret_key"));
-	c->cfg_token = dup_or_null(cfg(sec, "session_token"));
-	c->role_arn = dup_or_null(cfg(sec, "role_arn"));
-	c->token_file = dup_or_null(cfg(sec, "web_identity_token_file"));
-	c->session_name = dup_or_null(cfg(sec, "role_session_name"));
+	c->cfg_key = xstrdup_or_null(cfg(sec, "access_key"));
+	c->cfg_secret = xstrdup_or_null(cfg(sec, "secret_key"));
+	c->cfg_token = xstrdup_or_null(cfg(sec, "session_token"));
+	c->role_arn = xstrdup_or_null(cfg(sec, "role_arn"));
+	c->token_file = xstrdup_or_null(cfg(sec, "web_identity_token_file"));
+	c->session_name = xstrdup_or_null(cfg(sec, "role_session_name"));
 	c->duration = config_get_duration(sec, "role_session_duration");
 	if ((v = cfg(sec, "sts_endpoint")) != NULL)
 		c->sts_endpoint = xstrdup(v);
 	else
 		c->sts_endpoint = xasprintf("https://sts.%s.amazonaws.com", region);
-	c->ca_file = dup_or_null(ca_file);
+	c->ca_file = xstrdup_or_null(ca_file);
 	*cp = c;
 	return 0;
 }
@@ -332,7 +326,7 @@ env_value(const char *name)
 static void
 take_given(struct s3_creds *c, const char *key, const char *secret, const char *token)
 {
-	struct s3_cred_answer	a = { xstrdup(key), xstrdup(secret), dup_or_null(token),
+	struct s3_cred_answer	a = { xstrdup(key), xstrdup(secret), xstrdup_or_null(token),
 				    0 };
 
 	take(c, &a, 0);
