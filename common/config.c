@@ -431,6 +431,14 @@ config_get(const struct config_section *s, const char *key)
 }
 
 const char *
+config_get_nonempty(const struct config_section *s, const char *key)
+{
+	const char	*v = config_get(s, key);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+const char *
 config_given(const struct config_section *s, const char *key)
 {
 	const struct config_entry	*e;

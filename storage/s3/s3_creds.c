@@ -120,36 +120,29 @@ source_of(const char *v)
 	return SRC_AUTO;
 }
 
-static const char *
-cfg(const struct config_section *sec, const char *key)
-{
-	const char	*v = config_get(sec, key);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
-
 int
 s3_creds_validate(const struct config_section *sec, char *err, size_t errlen)
 {
 	enum source	 want = source_of(config_get(sec, "credentials"));
-	int		 key = cfg(sec, "access_key") != NULL;
-	int		 secret = cfg(sec, "secret_key") != NULL;
+	int		 key = config_get_nonempty(sec, "access_key") != NULL;
+	int		 secret = config_get_nonempty(sec, "secret_key") != NULL;
 	const char	*web[] = { "role_arn", "web_identity_token_file", NULL };
 	size_t		 i;
 
 	if (key != secret || (want == SRC_STATIC && !key))
 		return errf(err, errlen, "access_key and secret_key: both required for "
 		    "type = s3%s", want == SRC_STATIC ? " with credentials = static" : "");
-	if (cfg(sec, "session_token") != NULL && !key)
+	if (config_get_nonempty(sec, "session_token") != NULL && !key)
 		return errf(err, errlen, "session_token: only with access_key and secret_key");
 	if (key && want != SRC_STATIC && want != SRC_AUTO)
 		return errf(err, errlen, "access_key: only with credentials = static or auto, "
 		    "not %s", source_names[want]);
 	for (i = 0; web[i] != NULL; i++)
-		if (cfg(sec, web[i]) != NULL && want != SRC_WEB && want != SRC_AUTO)
+		if (config_get_nonempty(sec, web[i]) != NULL && want != SRC_WEB &&
+		    want != SRC_AUTO)
 			return errf(err, errlen, "%s: only with credentials = web-identity or "
 			    "auto, not %s", web[i], source_names[want]);
-	if (want == SRC_AUTO && key && cfg(sec, "role_arn") != NULL)
+	if (want == SRC_AUTO && key && config_get_nonempty(sec, "role_arn") != NULL)
 		return errf(err, errlen, "role_arn: not with access_key (set credentials = "
 		    "web-identity or static)");
 	return 0;
@@ -176,14 +169,14 @@ s3_creds_open(const struct config_section *sec, const char *region, const char *
 		return -1;
 	c = xcalloc(1, sizeof(*c));
 	c->want = source_of(config_get(sec, "credentials"));
-	c->cfg_key = xstrdup_or_null(cfg(sec, "access_key"));
-	c->cfg_secret = xstrdup_or_null(cfg(sec, "secret_key"));
-	c->cfg_token = xstrdup_or_null(cfg(sec, "session_token"));
-	c->role_arn = xstrdup_or_null(cfg(sec, "role_arn"));
-	c->token_file = xstrdup_or_null(cfg(sec, "web_identity_token_file"));
-	c->session_name = xstrdup_or_null(cfg(sec, "role_session_name"));
+	c->cfg_key = xstrdup_or_null(config_get_nonempty(sec, "access_key"));
+	c->cfg_secret = xstrdup_or_null(config_get_nonempty(sec, "secret_key"));
+	c->cfg_token = xstrdup_or_null(config_get_nonempty(sec, "session_token"));
+	c->role_arn = xstrdup_or_null(config_get_nonempty(sec, "role_arn"));
+	c->token_file = xstrdup_or_null(config_get_nonempty(sec, "web_identity_token_file"));
+	c->session_name = xstrdup_or_null(config_get_nonempty(sec, "role_session_name"));
 	c->duration = config_get_duration(sec, "role_session_duration");
-	if ((v = cfg(sec, "sts_endpoint")) != NULL)
+	if ((v = config_get_nonempty(sec, "sts_endpoint")) != NULL)
 		c->sts_endpoint = xstrdup(v);
 	else
 		c->sts_endpoint = xasprintf("https://sts.%s.amazonaws.com", region);
