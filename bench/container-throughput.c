@@ -43,15 +43,6 @@ sink_out(const void *buf, size_t len, void *arg, char *err, size_t errlen)
 	return 0;
 }
 
-static double
-now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 die(const char *what, const char *err)
 {
@@ -69,7 +60,7 @@ bench_write(const struct container_secret *key, const unsigned char *src, size_t
 	size_t			 off, n, chunk = 128 * 1024;
 	double			 t0;
 
-	t0 = now();
+	t0 = monotonic_seconds();
 	if (container_writer_new(&w, CONTAINER_COMP_NONE, key, sink_out, stored, err,
 	    sizeof(err)) == -1)
 		die("writer", err);
@@ -81,7 +72,7 @@ bench_write(const struct container_secret *key, const unsigned char *src, size_t
 	if (container_writer_finish(w, err, sizeof(err)) == -1)
 		die("finish", err);
 	container_writer_free(w);
-	return now() - t0;
+	return monotonic_seconds() - t0;
 }
 
 static double
@@ -94,7 +85,7 @@ bench_read(const struct container_secret *key, const struct sink *stored, size_t
 	size_t			 off, n;
 	double			 t0;
 
-	t0 = now();
+	t0 = monotonic_seconds();
 	if (container_reader_new(&r, key, key != NULL, "bench", sink_out, &out, err,
 	    sizeof(err)) == -1)
 		die("reader", err);
@@ -108,7 +99,7 @@ bench_read(const struct container_secret *key, const struct sink *stored, size_t
 	container_reader_free(r);
 	if (out.len != expect)
 		die("read", "wrong length");
-	return now() - t0;
+	return monotonic_seconds() - t0;
 }
 
 int

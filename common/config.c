@@ -430,6 +430,24 @@ config_get(const struct config_section *s, const char *key)
 	return NULL;
 }
 
+const char *
+config_get_nonempty(const struct config_section *s, const char *key)
+{
+	const char	*v = config_get(s, key);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+const char *
+config_given(const struct config_section *s, const char *key)
+{
+	const struct config_entry	*e;
+
+	if (s == NULL || (e = entry_find(s, key)) == NULL)
+		return NULL;
+	return e->value;
+}
+
 int
 config_get_bool(const struct config_section *s, const char *key)
 {

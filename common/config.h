@@ -104,6 +104,10 @@ const struct config_section *config_section_nth(const struct config *, const cha
 
 /* Value as written, else the schema default, else NULL.  Secrets: the resolved secret. */
 const char *config_get(const struct config_section *, const char *key);
+/* Value as written, NULL when the section does not give key (whatever its default). */
+const char *config_given(const struct config_section *, const char *key);
+/* config_get, NULL for an empty value too ("key =" as if not given). */
+const char *config_get_nonempty(const struct config_section *, const char *key);
 int	 config_get_bool(const struct config_section *, const char *key);
 uint64_t config_get_uint(const struct config_section *, const char *key);
 uint64_t config_get_size(const struct config_section *, const char *key);

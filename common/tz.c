@@ -60,7 +60,7 @@ tz_enter(const char *tz, char **saved)
 
 	pthread_mutex_lock(&tz_lock);
 	old = getenv("TZ");
-	*saved = old != NULL ? xstrdup(old) : NULL;
+	*saved = xstrdup_or_null(old);
 	setenv("TZ", tz, 1);
 	tzset();
 }

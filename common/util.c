@@ -64,6 +64,12 @@ xstrdup(const char *s)
 }
 
 char *
+xstrdup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+char *
 xstrndup(const char *s, size_t n)
 {
 	char	*p;
@@ -297,6 +303,21 @@ mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 	return 0;
 }
 
+int
+mkdir_parent(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	char	*dir, *slash;
+	int	 rc = 0;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		rc = mkdir_p(dir, mode, err, errlen);
+	}
+	free(dir);
+	return rc;
+}
+
 char *
 path_join(const char *a, const char *b)
 {
@@ -507,6 +528,15 @@ monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double
+monotonic_seconds(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void
 dir_unlink_files(const char *dir)
 {
@@ -527,21 +557,48 @@ dir_unlink_files(const char *dir)
 }
 
 void
+be32_put(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+void
 be64_put(unsigned char *p, uint64_t v)
 {
-	int	i;
+	be32_put(p, (uint32_t)(v >> 32));
+	be32_put(p + 4, (uint32_t)v);
+}
 
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)(v & 0xff);
+uint32_t
+be32_get(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 uint64_t
 be64_get(const unsigned char *p)
 {
-	uint64_t	v = 0;
-	int		i;
+	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
 
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
+uint16_t
+le16_get(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+uint32_t
+le32_get(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+uint64_t
+le64_get(const unsigned char *p)
+{
+	return (uint64_t)le32_get(p) | (uint64_t)le32_get(p + 4) << 32;
 }

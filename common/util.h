@@ -24,6 +24,8 @@ void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
 char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
+/* xstrdup, or NULL for NULL. */
+char	*xstrdup_or_null(const char *);
 char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /* Fills err (if not NULL) and returns -1, so that "return errf(...)" reads naturally. */
@@ -49,14 +51,22 @@ int	 write_file_atomic(const char *path, const void *buf, size_t len, mode_t mod
 	    char *err, size_t errlen);
 /* mkdir -p with the given mode for the directories it creates. */
 int	 mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
+/* mkdir_p of the directory path is in (before its last '/'), where it names one. */
+int	 mkdir_parent(const char *path, mode_t mode, char *err, size_t errlen);
 int	 fsync_dir(const char *dir, char *err, size_t errlen);
 
 /* Removes the files of a directory (not its subdirectories), leaving it. */
 void	 dir_unlink_files(const char *dir);
 
-/* Big-endian integers of the stored formats. */
+/* Big-endian integers of the stored formats and of PostgreSQL's replication protocol. */
+void	 be32_put(unsigned char *p, uint32_t v);
 void	 be64_put(unsigned char *p, uint64_t v);
+uint32_t be32_get(const unsigned char *p);
 uint64_t be64_get(const unsigned char *p);
+/* Little-endian integers of the files servers write (WAL pages, pg_control, binary logs). */
+uint16_t le16_get(const unsigned char *p);
+uint32_t le32_get(const unsigned char *p);
+uint64_t le64_get(const unsigned char *p);
 
 /* Joins with exactly one '/' between non-empty parts; returns a new string. */
 char	*path_join(const char *a, const char *b);
@@ -82,8 +92,9 @@ int	 startswith(const char *s, const char *prefix);
 
 /* Human-readable byte count ("1.5 GiB"); buf needs 16 bytes. */
 void	 format_bytes(uint64_t n, char buf[16]);
-/* CLOCK_MONOTONIC in milliseconds. */
+/* CLOCK_MONOTONIC in milliseconds; in seconds to its full resolution, for durations. */
 int64_t	 monotonic_ms(void);
+double	 monotonic_seconds(void);
 
 /* s between two quote characters, with quote and backslash escaped by a backslash. */
 char	*str_quote(const char *s, char quote);

@@ -111,20 +111,6 @@ xfer_path_ok(const char *s)
 	return 1;
 }
 
-static int
-mkdir_parents(const char *path)
-{
-	char	*copy = xstrdup(path), *slash, err[KB_ERRLEN];
-	int	 rc = 0;
-
-	if ((slash = strrchr(copy, '/')) != NULL) {
-		*slash = '\0';
-		rc = mkdir_p(copy, 0700, err, sizeof(err));
-	}
-	free(copy);
-	return rc;
-}
-
 /* "bytes=A-B", "bytes=A-", "bytes=-N" against size; 0, or -1 if unsatisfiable. */
 static int
 parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *len)
@@ -177,7 +163,7 @@ xfer_begin(void *arg, const struct http_request *rq, void **state)
 	x->fd = -1;
 	x->path = path_join(dir, rq->suffix);
 	if (strcmp(rq->method, "PUT") == 0) {
-		if (mkdir_parents(x->path) == -1)
+		if (mkdir_parent(x->path, 0700, NULL, 0) == -1)
 			goto fail500;
 		x->tmp = xasprintf("%s.kbput.XXXXXX", x->path);
 		if ((x->fd = mkstemp(x->tmp)) == -1)
@@ -610,7 +596,7 @@ tar_read_thread(void *arg)
 			goto out;
 		}
 		path = path_join(cr->files.dir, name);
-		if (mkdir_parents(path) == -1 ||
+		if (mkdir_parent(path, 0700, NULL, 0) == -1 ||
 		    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
 			errf(cr->thread_err, sizeof(cr->thread_err), "%s: %s", path,
 			    strerror(errno));

@@ -146,18 +146,6 @@ pg_physical_check_slot(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
-/* Whether the section itself gives key (not its default). */
-static int
-given(const struct config_section *s, const char *key)
-{
-	size_t	i;
-
-	for (i = 0; i < s->nentries; i++)
-		if (strcmp(s->entries[i].key, key) == 0)
-			return 1;
-	return 0;
-}
-
 int
 pg_physical_validate(const struct config_section_schema *ss, const struct config_section *s,
     char *err, size_t errlen)
@@ -170,13 +158,13 @@ pg_physical_validate(const struct config_section_schema *ss, const struct config
 	size_t		 i;
 
 	for (i = 0; physical_only[i] != NULL; i++)
-		if (!pg_physical_on(s) && given(s, physical_only[i]))
+		if (!pg_physical_on(s) && config_given(s, physical_only[i]) != NULL)
 			return errf(err, errlen, "%s: only with method = physical",
 			    physical_only[i]);
-	if (given(s, "slot") && (wm == NULL || strcmp(wm, "stream") != 0))
+	if (config_given(s, "slot") != NULL && (wm == NULL || strcmp(wm, "stream") != 0))
 		return errf(err, errlen, "slot: only with wal_method = stream");
 	for (i = 0; pg_physical_on(s) && dump_only[i] != NULL; i++)
-		if (given(s, dump_only[i]))
+		if (config_given(s, dump_only[i]) != NULL)
 			return errf(err, errlen, "%s: not with method = physical (a physical "
 			    "backup is the whole cluster; database names where the checks "
 			    "connect)", dump_only[i]);

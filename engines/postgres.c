@@ -827,7 +827,7 @@ pg_server_names(struct engine_job *job, char ***roles, char ***spaces, char **se
 	*dash = '\0';
 	*spaces = pg_hex_lines(dash + 3);
 	*roles = pg_hex_lines(out);
-	*self = (*roles)[0] != NULL ? xstrdup((*roles)[0]) : NULL;
+	*self = xstrdup_or_null((*roles)[0]);
 	free(out);
 	return 0;
 }

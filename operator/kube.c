@@ -117,9 +117,9 @@ kube_copy(struct kube *dst, const struct kube *src)
 {
 	*dst = *src;
 	dst->server = xstrdup(src->server);
-	dst->token_file = src->token_file != NULL ? xstrdup(src->token_file) : NULL;
-	dst->ca_file = src->ca_file != NULL ? xstrdup(src->ca_file) : NULL;
-	dst->user_agent = src->user_agent != NULL ? xstrdup(src->user_agent) : NULL;
+	dst->token_file = xstrdup_or_null(src->token_file);
+	dst->ca_file = xstrdup_or_null(src->ca_file);
+	dst->user_agent = xstrdup_or_null(src->user_agent);
 	dst->token = NULL;
 	dst->write_gate = NULL;
 	dst->nrequests = dst->nretries = 0;

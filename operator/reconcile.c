@@ -1164,7 +1164,7 @@ queue_push(struct queue *q, int resync, enum watched what, const char *type, jso
 
 	e->resync = resync;
 	e->what = what;
-	e->type = type != NULL ? xstrdup(type) : NULL;
+	e->type = xstrdup_or_null(type);
 	e->obj = obj != NULL ? json_deep_copy(obj) : NULL;
 	pthread_mutex_lock(&q->lock);
 	if (q->tail != NULL)

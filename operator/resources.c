@@ -74,6 +74,13 @@ spec_object(json_t *spec, const char *key, json_t **out, char *err, size_t errle
 	return 0;
 }
 
+static void
+ref_free(struct secret_ref *ref)
+{
+	free(ref->name);
+	free(ref->key);
+}
+
 static int
 get_ref(json_t *obj, const char *key, struct secret_ref *ref, char *err, size_t errlen)
 {
@@ -90,19 +97,11 @@ get_ref(json_t *obj, const char *key, struct secret_ref *ref, char *err, size_t 
 	ref->key = xstrdup(json_string_value(json_object_get(v, "key")));
 	if (!names_is_dns1123_subdomain(ref->name) || ref->key[0] == '\0') {
 		errf(err, errlen, "%s: invalid Secret name or key", key);
-		free(ref->name);
-		free(ref->key);
+		ref_free(ref);
 		memset(ref, 0, sizeof(*ref));
 		return -1;
 	}
 	return 0;
-}
-
-static void
-ref_free(struct secret_ref *ref)
-{
-	free(ref->name);
-	free(ref->key);
 }
 
 /* DNS-1123 label: namespaces. */

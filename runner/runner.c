@@ -67,11 +67,10 @@ runner_workdir(struct runner *r)
 {
 	const struct config_section	*backup = r->backup;
 	const char			*dir, *base;
-	size_t				 i, len;
+	size_t				 len;
 
-	for (i = 0; i < backup->nentries; i++)
-		if (strcmp(backup->entries[i].key, "workdir") == 0)
-			return backup->entries[i].value;
+	if ((dir = config_given(backup, "workdir")) != NULL)
+		return dir;
 	if ((dir = getenv("STATE_DIRECTORY")) != NULL && *dir == '/' &&
 	    strchr(dir, ':') == NULL)
 		return dir;

@@ -113,21 +113,6 @@ file_path(struct storage *st, const char *key)
 	return path_join(fs->root, key);
 }
 
-static int
-parent_mkdir(const char *path, char *err, size_t errlen)
-{
-	char	*dir, *slash;
-	int	 rc = 0;
-
-	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		rc = mkdir_p(dir, 0700, err, errlen);
-	}
-	free(dir);
-	return rc;
-}
-
 static void
 upload_free(struct storage_upload *up)
 {
@@ -193,7 +178,7 @@ file_put_begin(struct storage *st, const char *key, const struct storage_put *pu
 	up->if_absent = put->if_absent;
 	up->path = file_path(st, key);
 	up->tmp = tmp_name(up->path, put->owner);
-	if (parent_mkdir(up->path, err, errlen) == -1) {
+	if (mkdir_parent(up->path, 0700, err, errlen) == -1) {
 		upload_free(up);
 		return -1;
 	}

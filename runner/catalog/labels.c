@@ -24,11 +24,7 @@ labels_index_init(struct labels_index *idx)
 void
 labels_backup_free(struct labels_backup *b)
 {
-	size_t	i;
-
-	for (i = 0; i < b->nlabels; i++)
-		free(b->labels[i].name);
-	free(b->labels);
+	record_labels_free(b->labels, b->nlabels);
 	free(b->id);
 	memset(b, 0, sizeof(*b));
 }
@@ -151,10 +147,7 @@ label_held(const struct labels_index *idx, const struct labels_backup *self,
 void
 labels_backup_add(struct labels_backup *b, const char *name, time_t expires)
 {
-	b->labels = xreallocarray(b->labels, b->nlabels + 1, sizeof(*b->labels));
-	b->labels[b->nlabels].name = xstrdup(name);
-	b->labels[b->nlabels].expires = expires;
-	b->nlabels++;
+	record_labels_add(&b->labels, &b->nlabels, name, expires);
 }
 
 /* "RULE:VALUE" for one rule at t. */

@@ -20,14 +20,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "runner/catalog/record.h"
 #include "runner/catalog/rules.h"
 
 #define LABELS_BACKUPS_MAX	100000
-
-struct label {
-	char	*name;		/* "daily:2026-11-24" */
-	time_t	 expires;
-};
 
 struct labels_backup {
 	char		*id;

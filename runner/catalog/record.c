@@ -547,9 +547,7 @@ record_free(struct backup_record *r)
 	for (i = 0; i < r->nparts; i++)
 		part_free(&r->parts[i]);
 	free(r->parts);
-	for (i = 0; i < r->nlabels; i++)
-		free(r->labels[i].name);
-	free(r->labels);
+	record_labels_free(r->labels, r->nlabels);
 	free(r->runner_version);
 	free(r->host);
 	free(r->runner_id);
@@ -558,27 +556,21 @@ record_free(struct backup_record *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 void
 record_copy(struct backup_record *d, const struct backup_record *s)
 {
 	size_t	i;
 
 	*d = *s;
-	d->name = dup_or_null(s->name);
-	d->namespace_ = dup_or_null(s->namespace_);
-	d->engine = dup_or_null(s->engine);
-	d->tool_version = dup_or_null(s->tool_version);
-	d->mode = dup_or_null(s->mode);
-	d->compression = dup_or_null(s->compression);
-	d->runner_version = dup_or_null(s->runner_version);
-	d->host = dup_or_null(s->host);
-	d->runner_id = dup_or_null(s->runner_id);
+	d->name = xstrdup_or_null(s->name);
+	d->namespace_ = xstrdup_or_null(s->namespace_);
+	d->engine = xstrdup_or_null(s->engine);
+	d->tool_version = xstrdup_or_null(s->tool_version);
+	d->mode = xstrdup_or_null(s->mode);
+	d->compression = xstrdup_or_null(s->compression);
+	d->runner_version = xstrdup_or_null(s->runner_version);
+	d->host = xstrdup_or_null(s->host);
+	d->runner_id = xstrdup_or_null(s->runner_id);
 	d->details = s->details != NULL ? json_deep_copy(s->details) : NULL;
 	d->parts = xcalloc(s->nparts > 0 ? s->nparts : 1, sizeof(*d->parts));
 	for (i = 0; i < s->nparts; i++) {
@@ -594,12 +586,28 @@ record_copy(struct backup_record *d, const struct backup_record *s)
 }
 
 void
+record_labels_add(struct label **v, size_t *n, const char *name, time_t expires)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].name = xstrdup(name);
+	(*v)[*n].expires = expires;
+	(*n)++;
+}
+
+void
+record_labels_free(struct label *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+void
 record_add_label(struct backup_record *r, const char *name, time_t expires)
 {
-	r->labels = xreallocarray(r->labels, r->nlabels + 1, sizeof(*r->labels));
-	r->labels[r->nlabels].name = xstrdup(name);
-	r->labels[r->nlabels].expires = expires;
-	r->nlabels++;
+	record_labels_add(&r->labels, &r->nlabels, name, expires);
 }
 
 void

@@ -41,7 +41,8 @@ struct record_part {
 	struct container_info	 container;	/* cipher, kdf, scrypt, salt, frames */
 };
 
-struct record_label {
+/* A retention label a backup holds: in its record, and in the view of labels.h. */
+struct label {
 	char	*name;		/* "daily:2026-11-24" */
 	time_t	 expires;
 };
@@ -61,7 +62,7 @@ struct backup_record {
 	char			*compression;	/* "zstd:3" or "none" */
 	struct record_part	*parts;
 	size_t			 nparts;
-	struct record_label	*labels;
+	struct label		*labels;
 	size_t			 nlabels;
 	char			*runner_version;
 	char			*host;
@@ -83,6 +84,9 @@ void	 record_free(struct backup_record *);
 void	 record_copy(struct backup_record *dst, const struct backup_record *src);
 
 void	 record_add_label(struct backup_record *, const char *name, time_t expires);
+/* The n labels at v: one more (name copied), or freed with the array. */
+void	 record_labels_add(struct label **v, size_t *n, const char *name, time_t expires);
+void	 record_labels_free(struct label *v, size_t n);
 /* Adds a part (copied) and its sizes to the totals. */
 void	 record_add_part(struct backup_record *, const struct record_part *);
 /* Latest expiry of its labels (0: none): how long the labels keep the backup. */

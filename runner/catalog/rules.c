@@ -67,7 +67,7 @@ rules_defaults(struct label_rules *r)
 		if (parse_keep(presets[i].keep, &keep) == -1)
 			abort();	/* the table above is wrong */
 		r->v[i].name = xstrdup(presets[i].name);
-		r->v[i].format = presets[i].format ? xstrdup(presets[i].format) : NULL;
+		r->v[i].format = xstrdup_or_null(presets[i].format);
 		r->v[i].keep = keep;
 	}
 	r->n = NPRESETS;
@@ -145,7 +145,7 @@ rules_set(struct label_rules *r, const char *name, const char *format, int64_t k
 		rule->name = xstrdup(name);
 	} else
 		free(rule->format);
-	rule->format = format != NULL ? xstrdup(format) : NULL;
+	rule->format = xstrdup_or_null(format);
 	rule->keep = keep < 0 ? -1 : keep;
 	return 0;
 }

@@ -171,15 +171,6 @@ notify_config_of(const struct runner *r, struct notify_config *nc)
 	nc->ping_failure = config_get(s, "ping_failure");
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 run_hook(struct jobrun *jr, const char *which, const struct hook_job *hj)
 {
@@ -308,7 +299,7 @@ jobrun_run(struct jobrun *jr, struct jobrun_job *j)
 	struct notify_config	 nc;
 	struct hook_job		 hj;
 	char			 error[256];
-	double			 t0 = now_seconds(), duration;
+	double			 t0 = monotonic_seconds(), duration;
 	int			 rc;
 
 	log_clear_last_error();
@@ -339,11 +330,11 @@ jobrun_run(struct jobrun *jr, struct jobrun_job *j)
 		hj.error = rc == EXIT_OK ? NULL : error;
 		hj.raw_bytes = j->res.raw_bytes;
 		hj.stored_bytes = j->res.stored_bytes;
-		hj.duration = now_seconds() - t0;
+		hj.duration = monotonic_seconds() - t0;
 		/* The undo of before: a failure is logged, the job's result stands. */
 		run_hook(jr, "after", &hj);
 	}
-	duration = now_seconds() - t0;
+	duration = monotonic_seconds() - t0;
 	if (rc != EXIT_OK) {
 		hj.result = "failure";
 		hj.error = error;

@@ -107,7 +107,7 @@ metrics_wal_from_status(struct metrics *m, const char *dir)
 {
 	pthread_mutex_lock(&m->lock);
 	free(m->wal_status_dir);
-	m->wal_status_dir = dir != NULL ? xstrdup(dir) : NULL;
+	m->wal_status_dir = xstrdup_or_null(dir);
 	pthread_mutex_unlock(&m->lock);
 }
 

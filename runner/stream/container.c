@@ -111,34 +111,6 @@ struct container_reader {
 };
 
 static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static void
 header_encode(struct header *h)
 {
 	unsigned char	*p = h->raw;
@@ -151,12 +123,12 @@ header_encode(struct header *h)
 	p[10] = h->compression;
 	p[11] = h->cipher;
 	p[12] = h->kdf;
-	put64(p + 16, h->scrypt_n);
-	put32(p + 24, h->scrypt_r);
-	put32(p + 28, h->scrypt_p);
+	be64_put(p + 16, h->scrypt_n);
+	be32_put(p + 24, h->scrypt_r);
+	be32_put(p + 28, h->scrypt_p);
 	memcpy(p + 32, h->salt, SALT_LEN);
 	memcpy(p + 64, h->prefix, PREFIX_LEN);
-	put32(p + 72, h->frame_size);
+	be32_put(p + 72, h->frame_size);
 	SHA256(p, HDR_SUM_OFF, sum);
 	memcpy(p + HDR_SUM_OFF, sum, HDR_SUM_LEN);
 	SHA256(p, HDR_LEN, h->hash);
@@ -194,17 +166,17 @@ header_decode(struct header *h, const unsigned char *p, const char *id, char *er
 	h->compression = p[10];
 	h->cipher = p[11];
 	h->kdf = p[12];
-	h->scrypt_n = get64(p + 16);
-	h->scrypt_r = get32(p + 24);
-	h->scrypt_p = get32(p + 28);
+	h->scrypt_n = be64_get(p + 16);
+	h->scrypt_r = be32_get(p + 24);
+	h->scrypt_p = be32_get(p + 28);
 	memcpy(h->salt, p + 32, SALT_LEN);
 	memcpy(h->prefix, p + 64, PREFIX_LEN);
-	h->frame_size = get32(p + 72);
+	h->frame_size = be32_get(p + 72);
 
 	for (i = 13; i < 16; i++)
 		if (p[i] != 0)
 			return errf(err, errlen, "backup %s: bad header: reserved byte set", id);
-	if (get32(p + 76) != 0)
+	if (be32_get(p + 76) != 0)
 		return errf(err, errlen, "backup %s: bad header: reserved byte set", id);
 	if (h->compression != CONTAINER_COMP_NONE && h->compression != CONTAINER_COMP_ZSTD)
 		return errf(err, errlen, "backup %s: bad header: unknown compression %u", id,
@@ -307,16 +279,16 @@ make_aad(unsigned char aad[AAD_LEN], const struct header *h, uint64_t index, uin
     uint32_t len)
 {
 	memcpy(aad, h->hash, 32);
-	put64(aad + 32, index);
+	be64_put(aad + 32, index);
 	aad[40] = kind;
-	put32(aad + 41, len);
+	be32_put(aad + 41, len);
 }
 
 static void
 make_nonce(unsigned char nonce[12], const struct header *h, uint64_t index)
 {
 	memcpy(nonce, h->prefix, PREFIX_LEN);
-	put32(nonce + PREFIX_LEN, (uint32_t)index);
+	be32_put(nonce + PREFIX_LEN, (uint32_t)index);
 }
 
 /* Unencrypted tag: SHA-256(aad || payload), first 16 bytes. */
@@ -494,7 +466,7 @@ writer_seal(struct container_writer *w, uint8_t kind, char *err, size_t errlen)
 			return -1;
 		w->header_sent = 1;
 	}
-	put32(w->frame, len);
+	be32_put(w->frame, len);
 	w->frame[4] = kind;
 	if (seal(w->ctx, &w->hdr, w->index, kind, w->frame + HEAD_LEN, len,
 	    w->frame + HEAD_LEN + len) == -1) {
@@ -546,8 +518,8 @@ container_writer_finish(struct container_writer *w, char *err, size_t errlen)
 	if (w->fill > 0 && writer_seal(w, KIND_LAST, err, errlen) == -1)
 		return -1;
 	frames = w->index;
-	put64(w->frame + HEAD_LEN, frames);
-	put64(w->frame + HEAD_LEN + 8, w->payload_bytes);
+	be64_put(w->frame + HEAD_LEN, frames);
+	be64_put(w->frame + HEAD_LEN + 8, w->payload_bytes);
 	w->fill = TRAILER_LEN;
 	if (writer_seal(w, KIND_TRAILER, err, errlen) == -1)
 		return -1;
@@ -666,7 +638,7 @@ reader_header(struct container_reader *r, char *err, size_t errlen)
 static int
 reader_head(struct container_reader *r, char *err, size_t errlen)
 {
-	uint32_t	len = get32(r->small);
+	uint32_t	len = be32_get(r->small);
 	uint8_t		kind = r->small[4];
 	size_t		size;
 
@@ -771,7 +743,7 @@ reader_body(struct container_reader *r, const unsigned char *in, char *err, size
 	r->stored_bytes += (size_t)r->cur_len + TAG_LEN;
 
 	if (r->cur_kind == KIND_TRAILER) {
-		if (get64(payload) != r->index || get64(payload + 8) != r->payload_bytes)
+		if (be64_get(payload) != r->index || be64_get(payload + 8) != r->payload_bytes)
 			return corrupt(r, "trailer counts do not match", err, errlen);
 		r->state = R_DONE;
 		r->need = 0;

@@ -271,42 +271,22 @@ rx_history(struct rx *x, uint32_t tli)
 	return rc;
 }
 
-static void
-put64(char *p, uint64_t v)
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (char)(v & 0xff);
-}
-
-static uint64_t
-get64(const char *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | (unsigned char)p[i];
-	return v;
-}
-
 /* Standby status: written = received, flushed = applied = archived. */
 static int
 rx_status(struct rx *x)
 {
-	char		msg[34];
+	unsigned char	msg[34];
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	msg[0] = 'r';
-	put64(msg + 1, x->pos);
-	put64(msg + 9, x->archived);
-	put64(msg + 17, x->archived);
-	put64(msg + 25, (uint64_t)(((int64_t)ts.tv_sec - PG_EPOCH) * 1000000 +
+	be64_put(msg + 1, x->pos);
+	be64_put(msg + 9, x->archived);
+	be64_put(msg + 17, x->archived);
+	be64_put(msg + 25, (uint64_t)(((int64_t)ts.tv_sec - PG_EPOCH) * 1000000 +
 	    ts.tv_nsec / 1000));
 	msg[33] = 0;
-	if (PQputCopyData(x->conn, msg, sizeof(msg)) != 1 || PQflush(x->conn) == -1)
+	if (PQputCopyData(x->conn, (const char *)msg, sizeof(msg)) != 1 || PQflush(x->conn) == -1)
 		return fail(x, "sending the standby status");
 	x->last_status = time(NULL);
 	return 0;
@@ -364,7 +344,7 @@ static int
 rx_message(struct rx *x, const char *buf, int len)
 {
 	if (len >= 25 && buf[0] == 'w')
-		return rx_data(x, buf + 25, (size_t)len - 25, get64(buf + 1));
+		return rx_data(x, buf + 25, (size_t)len - 25, be64_get((const unsigned char *)buf + 1));
 	if (len >= 18 && buf[0] == 'k')
 		return buf[17] ? rx_status(x) : 0;
 	return errf(x->err, x->errlen, "a replication message of another kind (%c)", buf[0]);

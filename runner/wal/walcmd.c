@@ -140,8 +140,8 @@ static int
 same_system(const struct walobj_head *h, char *err, size_t errlen)
 {
 	unsigned char	buf[8];
-	uint64_t	sysid = 0;
-	int		fd, i;
+	uint64_t	sysid;
+	int		fd;
 	ssize_t		n;
 
 	if (h->kind != PG_WAL_SEGMENT && h->kind != PG_WAL_PARTIAL)
@@ -152,8 +152,7 @@ same_system(const struct walobj_head *h, char *err, size_t errlen)
 	close(fd);
 	if (n != (ssize_t)sizeof(buf))
 		return 0;
-	for (i = 7; i >= 0; i--)
-		sysid = sysid << 8 | buf[i];
+	sysid = le64_get(buf);
 	if (sysid != h->sysid)
 		return errf(err, errlen, "%s belongs to database system %llu, this cluster "
 		    "(global/pg_control) is %llu", h->name, (unsigned long long)h->sysid,

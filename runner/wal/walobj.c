@@ -17,10 +17,7 @@ walobj_encode(const struct walobj_head *h, unsigned char out[WALOBJ_HEAD_LEN])
 	out[9] = h->flags;
 	out[10] = (unsigned char)(h->pg_magic >> 8);
 	out[11] = (unsigned char)h->pg_magic;
-	out[12] = (unsigned char)(h->tli >> 24);
-	out[13] = (unsigned char)(h->tli >> 16);
-	out[14] = (unsigned char)(h->tli >> 8);
-	out[15] = (unsigned char)h->tli;
+	be32_put(out + 12, h->tli);
 	be64_put(out + 16, h->size);
 	be64_put(out + 24, h->sysid);
 	be64_put(out + 32, (uint64_t)h->completed);
@@ -56,8 +53,7 @@ walobj_decode(const unsigned char in[WALOBJ_HEAD_LEN], struct walobj_head *h, ch
 	h->kind = (enum pg_wal_kind)in[8];
 	h->flags = in[9];
 	h->pg_magic = (uint16_t)(in[10] << 8 | in[11]);
-	h->tli = (uint32_t)in[12] << 24 | (uint32_t)in[13] << 16 | (uint32_t)in[14] << 8 |
-	    in[15];
+	h->tli = be32_get(in + 12);
 	h->size = be64_get(in + 16);
 	h->sysid = be64_get(in + 24);
 	h->completed = (time_t)be64_get(in + 32);

@@ -38,25 +38,6 @@
 
 #define MAXALIGN(x)		(((x) + 7) & ~(uint64_t)7)
 
-static uint16_t
-le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-le64(const unsigned char *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 /* XLOG_PAGE_MAGIC has been 0xD0xx or 0xD1xx in every release with this layout. */
 static int
 magic_plausible(uint16_t magic)
@@ -78,10 +59,10 @@ walseg_identify(const void *buf, size_t len, uint32_t tli, uint64_t segno,
 	pg_wal_segment_name(tli, segno, segsize, want);
 	if (len < LONG_PHD)
 		return errf(err, errlen, "%s: %zu bytes, not a WAL segment", want, len);
-	magic = le16(p);
-	flags = le16(p + 2);
-	ptli = le32(p + 4);
-	addr = le64(p + 8);
+	magic = le16_get(p);
+	flags = le16_get(p + 2);
+	ptli = le32_get(p + 4);
+	addr = le64_get(p + 8);
 	if (!magic_plausible(magic) || !(flags & XLP_LONG_HEADER) ||
 	    (flags & ~XLP_ALL_FLAGS) != 0)
 		return errf(err, errlen, "%s: not a WAL segment (its first page header is "
@@ -94,8 +75,8 @@ walseg_identify(const void *buf, size_t len, uint32_t tli, uint64_t segno,
 		return errf(err, errlen, "%s: the file holds %s (its first page says so): "
 		    "swapped or misnamed", want, got);
 	}
-	ssize = le32(p + 32);
-	blck = le32(p + 36);
+	ssize = le32_get(p + 32);
+	blck = le32_get(p + 36);
 	if (ssize != segsize)
 		return errf(err, errlen, "%s: a segment of %u bytes where the archive's are "
 		    "%llu", want, ssize, (unsigned long long)segsize);
@@ -103,7 +84,7 @@ walseg_identify(const void *buf, size_t len, uint32_t tli, uint64_t segno,
 		return errf(err, errlen, "%s: page size %u is none PostgreSQL has", want, blck);
 	info->magic = magic;
 	info->tli = ptli;
-	info->sysid = le64(p + 24);
+	info->sysid = le64_get(p + 24);
 	info->blcksz = blck;
 	return 0;
 }
@@ -176,14 +157,14 @@ record_time(struct walseg_scan *s)
 		main_len = r[p + 1];
 		p += 2;
 	} else if (id == XLR_BLOCK_ID_DATA_LONG && p + 5 <= s->rec_total) {
-		main_len = le32(r + p + 1);
+		main_len = le32_get(r + p + 1);
 		p += 5;
 	} else
 		return;
 	if (main_len < 8 || main_len > s->rec_total - p)
 		return;
 	/* The main data ends the record; each of these begins with its TimestampTz. */
-	t = (int64_t)le64(r + s->rec_total - main_len);
+	t = (int64_t)le64_get(r + s->rec_total - main_len);
 	if (t > INT64_MAX - PG_EPOCH_US || t < -PG_EPOCH_US)
 		return;
 	t += PG_EPOCH_US;
@@ -234,15 +215,15 @@ rec_take(struct walseg_scan *s, const unsigned char *page, uint32_t off)
 static int
 page_header_ok(struct walseg_scan *s, const unsigned char *page)
 {
-	uint16_t	flags = le16(page + 2);
-	uint32_t	ptli = le32(page + 4);
+	uint16_t	flags = le16_get(page + 2);
+	uint32_t	ptli = le32_get(page + 4);
 
-	if (le16(page) != s->info.magic || (flags & ~XLP_ALL_FLAGS) != 0 ||
+	if (le16_get(page) != s->info.magic || (flags & ~XLP_ALL_FLAGS) != 0 ||
 	    (flags & XLP_LONG_HEADER)) {
 		stop_walk(s, 0, "not a WAL page header");
 		return -1;
 	}
-	if (le64(page + 8) != s->segno * s->segsize + s->pageno * s->info.blcksz) {
+	if (le64_get(page + 8) != s->segno * s->segsize + s->pageno * s->info.blcksz) {
 		stop_walk(s, 0, "a page of another address");
 		return -1;
 	}
@@ -258,9 +239,9 @@ page_header_ok(struct walseg_scan *s, const unsigned char *page)
 static uint32_t
 page_continuation(struct walseg_scan *s, const unsigned char *page, uint32_t hdrlen)
 {
-	uint32_t	rem = le32(page + 16), off;
+	uint32_t	rem = le32_get(page + 16), off;
 
-	if (!(le16(page + 2) & XLP_FIRST_IS_CONTRECORD)) {
+	if (!(le16_get(page + 2) & XLP_FIRST_IS_CONTRECORD)) {
 		if (s->in_rec) {
 			stop_walk(s, hdrlen, "a record continues but the page says none does");
 			return 0;
@@ -302,7 +283,7 @@ page_done(struct walseg_scan *s)
 		return;
 	while (s->walking && off < s->info.blcksz) {
 		if (!s->in_rec) {
-			tot = le32(page + off);
+			tot = le32_get(page + off);
 			if (tot < REC_HDR) {
 				stop_walk(s, off, tot == 0 ? "no further record before the "
 				    "segment's end" : "a record header of a bad length");

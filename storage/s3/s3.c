@@ -165,23 +165,16 @@ check_storage_class(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *
-cfg(const struct config_section *sec, const char *key)
-{
-	const char	*v = config_get(sec, key);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
-
 static int
 s3_validate(const struct config_section_schema *schema, const struct config_section *sec,
     char *err, size_t errlen)
 {
 	const char	*sse = config_get(sec, "sse");
 
-	if (cfg(sec, "bucket") == NULL)
+	if (config_get_nonempty(sec, "bucket") == NULL)
 		return errf(err, errlen, "bucket: required for type = s3");
-	if (cfg(sec, "sse_kms_key_id") != NULL && (sse == NULL || strcmp(sse, "aws:kms") != 0))
+	if (config_get_nonempty(sec, "sse_kms_key_id") != NULL &&
+	    (sse == NULL || strcmp(sse, "aws:kms") != 0))
 		return errf(err, errlen, "sse_kms_key_id: only with sse = aws:kms");
 	return s3_creds_validate(sec, err, errlen);
 }
@@ -207,12 +200,6 @@ s3_free(struct s3 *s3)
 	if (s3->share != NULL)
 		curl_share_cleanup(s3->share);
 	freezero(s3, sizeof(*s3));
-}
-
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
 }
 
 static const char *
@@ -264,7 +251,7 @@ s3_open(struct storage *st, const struct config_section *sec, char *err, size_t 
 	s3->prefix = xstrdup(v);
 	for (n = strlen(s3->prefix); n > 0 && s3->prefix[n - 1] == '/'; n--)
 		s3->prefix[n - 1] = '\0';
-	if ((v = cfg(sec, "endpoint")) == NULL)
+	if ((v = config_get_nonempty(sec, "endpoint")) == NULL)
 		v = def = xasprintf("https://s3.%s.amazonaws.com", s3->region);
 	r = split_url(v, &s3->scheme, &s3->host);
 	free(def);
@@ -274,16 +261,16 @@ s3_open(struct storage *st, const struct config_section *sec, char *err, size_t 
 	}
 	s3->path_style = config_get_bool(sec, "path_style");
 	s3->tls_verify = config_get_bool(sec, "tls_verify");
-	s3->ca_file = dup_or_null(cfg(sec, "ca_file"));
+	s3->ca_file = xstrdup_or_null(config_get_nonempty(sec, "ca_file"));
 	s3->part_size = config_get_size(sec, "part_size");
 	s3->parts_in_flight = (unsigned)config_get_uint(sec, "parts_in_flight");
 	s3->max_tries = (unsigned)config_get_uint(sec, "max_tries");
 	s3->lock_mode = lock_mode(config_get(sec, "object_lock"));
-	s3->storage_class = dup_or_null(cfg(sec, "storage_class"));
+	s3->storage_class = xstrdup_or_null(config_get_nonempty(sec, "storage_class"));
 	v = config_get(sec, "sse");
 	s3->sse = strcmp(v, "AES256") == 0 ? "AES256" : strcmp(v, "aws:kms") == 0 ?
 	    "aws:kms" : NULL;
-	s3->sse_kms_key_id = dup_or_null(cfg(sec, "sse_kms_key_id"));
+	s3->sse_kms_key_id = xstrdup_or_null(config_get_nonempty(sec, "sse_kms_key_id"));
 	s3->checksum = strcmp(config_get(sec, "checksum"), "sha256") == 0;
 	if (s3_creds_open(sec, s3->region, s3->ca_file, &s3->creds, err, errlen) == -1) {
 		s3_free(s3);

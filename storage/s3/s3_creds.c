@@ -120,48 +120,35 @@ source_of(const char *v)
 	return SRC_AUTO;
 }
 
-static const char *
-cfg(const struct config_section *sec, const char *key)
-{
-	const char	*v = config_get(sec, key);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
-
 int
 s3_creds_validate(const struct config_section *sec, char *err, size_t errlen)
 {
 	enum source	 want = source_of(config_get(sec, "credentials"));
-	int		 key = cfg(sec, "access_key") != NULL;
-	int		 secret = cfg(sec, "secret_key") != NULL;
+	int		 key = config_get_nonempty(sec, "access_key") != NULL;
+	int		 secret = config_get_nonempty(sec, "secret_key") != NULL;
 	const char	*web[] = { "role_arn", "web_identity_token_file", NULL };
 	size_t		 i;
 
 	if (key != secret || (want == SRC_STATIC && !key))
 		return errf(err, errlen, "access_key and secret_key: both required for "
 		    "type = s3%s", want == SRC_STATIC ? " with credentials = static" : "");
-	if (cfg(sec, "session_token") != NULL && !key)
+	if (config_get_nonempty(sec, "session_token") != NULL && !key)
 		return errf(err, errlen, "session_token: only with access_key and secret_key");
 	if (key && want != SRC_STATIC && want != SRC_AUTO)
 		return errf(err, errlen, "access_key: only with credentials = static or auto, "
 		    "not %s", source_names[want]);
 	for (i = 0; web[i] != NULL; i++)
-		if (cfg(sec, web[i]) != NULL && want != SRC_WEB && want != SRC_AUTO)
+		if (config_get_nonempty(sec, web[i]) != NULL && want != SRC_WEB &&
+		    want != SRC_AUTO)
 			return errf(err, errlen, "%s: only with credentials = web-identity or "
 			    "auto, not %s", web[i], source_names[want]);
-	if (want == SRC_AUTO && key && cfg(sec, "role_arn") != NULL)
+	if (want == SRC_AUTO && key && config_get_nonempty(sec, "role_arn") != NULL)
 		return errf(err, errlen, "role_arn: not with access_key (set credentials = "
 		    "web-identity or static)");
 	return 0;
 }
 
 /* Opening and freeing */
-
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
 
 static void
 wipe(char **s)
@@ -182,18 +169,18 @@ s3_creds_open(const struct config_section *sec, const char *region, const char *
 		return -1;
 	c = xcalloc(1, sizeof(*c));
 	c->want = source_of(config_get(sec, "credentials"));
-	c->cfg_key = dup_or_null(cfg(sec, "access_key"));
-	c->cfg_secret = dup_or_null(cfg(sec, "secret_key"));
-	c->cfg_token = dup_or_null(cfg(sec, "session_token"));
-	c->role_arn = dup_or_null(cfg(sec, "role_arn"));
-	c->token_file = dup_or_null(cfg(sec, "web_identity_token_file"));
-	c->session_name = dup_or_null(cfg(sec, "role_session_name"));
+	c->cfg_key = xstrdup_or_null(config_get_nonempty(sec, "access_key"));
+	c->cfg_secret = xstrdup_or_null(config_get_nonempty(sec, "secret_key"));
+	c->cfg_token = xstrdup_or_null(config_get_nonempty(sec, "session_token"));
+	c->role_arn = xstrdup_or_null(config_get_nonempty(sec, "role_arn"));
+	c->token_file = xstrdup_or_null(config_get_nonempty(sec, "web_identity_token_file"));
+	c->session_name = xstrdup_or_null(config_get_nonempty(sec, "role_session_name"));
 	c->duration = config_get_duration(sec, "role_session_duration");
-	if ((v = cfg(sec, "sts_endpoint")) != NULL)
+	if ((v = config_get_nonempty(sec, "sts_endpoint")) != NULL)
 		c->sts_endpoint = xstrdup(v);
 	else
 		c->sts_endpoint = xasprintf("https://sts.%s.amazonaws.com", region);
-	c->ca_file = dup_or_null(ca_file);
+	c->ca_file = xstrdup_or_null(ca_file);
 	*cp = c;
 	return 0;
 }
@@ -319,11 +306,20 @@ take(struct s3_creds *c, struct s3_cred_answer *a, time_t date)
 
 /* Sources */
 
+/* An environment variable's value, NULL when not set or empty (as the SDKs read them). */
+static const char *
+env_value(const char *name)
+{
+	const char	*v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
 /* Credentials given as they are (the config, the environment), without an expiration. */
 static void
 take_given(struct s3_creds *c, const char *key, const char *secret, const char *token)
 {
-	struct s3_cred_answer	a = { xstrdup(key), xstrdup(secret), dup_or_null(token),
+	struct s3_cred_answer	a = { xstrdup(key), xstrdup(secret), xstrdup_or_null(token),
 				    0 };
 
 	take(c, &a, 0);
@@ -339,14 +335,13 @@ from_static(struct s3_creds *c, char *err, size_t errlen)
 static int
 from_env(struct s3_creds *c, char *err, size_t errlen)
 {
-	const char	*k = getenv("AWS_ACCESS_KEY_ID");
-	const char	*s = getenv("AWS_SECRET_ACCESS_KEY");
-	const char	*t = getenv("AWS_SESSION_TOKEN");
+	const char	*k = env_value("AWS_ACCESS_KEY_ID");
+	const char	*s = env_value("AWS_SECRET_ACCESS_KEY");
 
-	if (k == NULL || *k == '\0' || s == NULL || *s == '\0')
+	if (k == NULL || s == NULL)
 		return errf(err, errlen, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not "
 		    "both set");
-	take_given(c, k, s, t != NULL && *t != '\0' ? t : NULL);
+	take_given(c, k, s, env_value("AWS_SESSION_TOKEN"));
 	return 0;
 }
 
@@ -424,10 +419,10 @@ sts_error(const struct s3_buf *resp, long status, char *err, size_t errlen)
 static int
 from_web_identity(struct s3_creds *c, char *err, size_t errlen)
 {
-	const char		*role = c->role_arn ? c->role_arn : getenv("AWS_ROLE_ARN");
+	const char		*role = c->role_arn ? c->role_arn : env_value("AWS_ROLE_ARN");
 	const char		*file = c->token_file ? c->token_file :
-				    getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
-	const char		*name = getenv("AWS_ROLE_SESSION_NAME");
+				    env_value("AWS_WEB_IDENTITY_TOKEN_FILE");
+	const char		*name = env_value("AWS_ROLE_SESSION_NAME");
 	const char		*headers[] = {
 		"Content-Type: application/x-www-form-urlencoded", NULL
 	};
@@ -439,13 +434,13 @@ from_web_identity(struct s3_creds *c, char *err, size_t errlen)
 	time_t			 date;
 	int			 rc;
 
-	if (role == NULL || *role == '\0' || file == NULL || *file == '\0')
+	if (role == NULL || file == NULL)
 		return errf(err, errlen, "no role: set role_arn and web_identity_token_file, "
 		    "or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE");
 	if ((jwt = read_token(file, "web identity token file", err, errlen)) == NULL)
 		return -1;
 	/* AWS_ROLE_SESSION_NAME goes with AWS_ROLE_ARN; the key with role_arn */
-	if (c->role_arn != NULL || name == NULL || *name == '\0')
+	if (c->role_arn != NULL || name == NULL)
 		name = c->session_name;
 	snprintf(dur, sizeof(dur), "%lld", (long long)c->duration);
 	form_add(&body, "Action", "AssumeRoleWithWebIdentity");
@@ -522,10 +517,10 @@ take_json(struct s3_creds *c, const struct s3_buf *resp, long status, time_t dat
 static int
 from_container(struct s3_creds *c, char *err, size_t errlen)
 {
-	const char		*full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char		*rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char		*file = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	const char		*tok = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	const char		*full = env_value("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	const char		*rel = env_value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char		*file = env_value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char		*tok = env_value("AWS_CONTAINER_AUTHORIZATION_TOKEN");
 	const char		*headers[2] = { NULL, NULL };
 	struct s3_http_req	 r;
 	struct s3_buf		 resp = { 0 };
@@ -534,9 +529,9 @@ from_container(struct s3_creds *c, char *err, size_t errlen)
 	time_t			 date;
 	int			 rc;
 
-	if (rel != NULL && *rel != '\0')
+	if (rel != NULL)
 		url = xasprintf("%s%s", ECS_HOST, rel);
-	else if (full != NULL && *full != '\0')
+	else if (full != NULL)
 		url = xstrdup(full);
 	else
 		return errf(err, errlen, "neither AWS_CONTAINER_CREDENTIALS_FULL_URI nor "
@@ -547,13 +542,13 @@ from_container(struct s3_creds *c, char *err, size_t errlen)
 		free(url);
 		return rc;
 	}
-	if (file != NULL && *file != '\0') {
+	if (file != NULL) {
 		if ((auth = read_token(file, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", err,
 		    errlen)) == NULL) {
 			free(url);
 			return -1;
 		}
-	} else if (tok != NULL && *tok != '\0')
+	} else if (tok != NULL)
 		auth = xstrdup(tok);
 	if (auth != NULL)
 		headers[0] = hdr = xasprintf("Authorization: %s", auth);
@@ -606,7 +601,7 @@ imds_request(const char *method, const char *url, const char *header, struct s3_
 static int
 from_imds(struct s3_creds *c, char *err, size_t errlen)
 {
-	const char	*base = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char	*base = env_value("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 	struct s3_buf	 resp = { 0 };
 	char		*url = NULL, *hdr = NULL, role[256];
 	unsigned	 tries = c->want == SRC_IMDS ? 3 : 1;
@@ -615,7 +610,7 @@ from_imds(struct s3_creds *c, char *err, size_t errlen)
 	size_t		 n;
 	int		 rc;
 
-	if (base == NULL || *base == '\0')
+	if (base == NULL)
 		base = IMDS_DEFAULT;
 	n = strlen(base);
 	while (n > 0 && base[n - 1] == '/')
@@ -658,14 +653,6 @@ from_imds(struct s3_creds *c, char *err, size_t errlen)
 
 /* Getting */
 
-static int
-env_set(const char *name)
-{
-	const char	*v = getenv(name);
-
-	return v != NULL && *v != '\0';
-}
-
 /* credentials = auto: the first source that is set up, in the SDKs' order. */
 static enum source
 find_source(struct s3_creds *c)
@@ -674,13 +661,14 @@ find_source(struct s3_creds *c)
 
 	if (c->cfg_key != NULL)
 		return SRC_STATIC;
-	if (env_set("AWS_ACCESS_KEY_ID") && env_set("AWS_SECRET_ACCESS_KEY"))
+	if (env_value("AWS_ACCESS_KEY_ID") != NULL &&
+	    env_value("AWS_SECRET_ACCESS_KEY") != NULL)
 		return SRC_ENV;
-	if ((c->role_arn != NULL || env_set("AWS_ROLE_ARN")) &&
-	    (c->token_file != NULL || env_set("AWS_WEB_IDENTITY_TOKEN_FILE")))
+	if ((c->role_arn != NULL || env_value("AWS_ROLE_ARN") != NULL) &&
+	    (c->token_file != NULL || env_value("AWS_WEB_IDENTITY_TOKEN_FILE") != NULL))
 		return SRC_WEB;
-	if (env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI") ||
-	    env_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"))
+	if (env_value("AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL ||
+	    env_value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != NULL)
 		return SRC_CONTAINER;
 	if (off == NULL || strcasecmp(off, "true") != 0)
 		return SRC_IMDS;

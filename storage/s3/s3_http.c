@@ -62,10 +62,7 @@ s3_slist_free(struct curl_slist *l)
 uint64_t
 s3_now_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)monotonic_ms();
 }
 
 int
