@@ -21,23 +21,10 @@ static const unsigned char	binlog_magic[BOBJ_MAGIC_LEN] = { 0xfe, 'b', 'i', 'n' 
 #define EV_GTID_LIST	163
 #define GTID_LIST_ONE	16	/* domain, server, sequence */
 
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-le64(const unsigned char *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 uint32_t
 bobj_event_size(const unsigned char *ev)
 {
-	return le32(ev + 9);
+	return le32_get(ev + 9);
 }
 
 int
@@ -45,9 +32,9 @@ bobj_event_gtid(const unsigned char *ev, struct my_gtid *g)
 {
 	if (ev[4] != EV_GTID)
 		return 0;
-	g->server = le32(ev + 5);
-	g->seq = le64(ev + EV_HEADER);
-	g->domain = le32(ev + EV_HEADER + 8);
+	g->server = le32_get(ev + 5);
+	g->seq = le64_get(ev + EV_HEADER);
+	g->domain = le32_get(ev + EV_HEADER + 8);
 	return 1;
 }
 
@@ -61,15 +48,15 @@ bobj_event_gtid_list(const unsigned char *ev, size_t len, struct my_gtid_pos *po
 		return 0;
 	if (len < EV_HEADER + 4)
 		return -1;
-	count = le32(ev + EV_HEADER) & 0x0fffffff;
+	count = le32_get(ev + EV_HEADER) & 0x0fffffff;
 	if (count > MY_GTID_DOMAINS_MAX || len < EV_HEADER + 4 + (size_t)count * GTID_LIST_ONE)
 		return -1;
 	memset(pos, 0, sizeof(*pos));
 	for (i = 0; i < count; i++) {
 		p = ev + EV_HEADER + 4 + (size_t)i * GTID_LIST_ONE;
-		pos->v[i].domain = le32(p);
-		pos->v[i].server = le32(p + 4);
-		pos->v[i].seq = le64(p + 8);
+		pos->v[i].domain = le32_get(p);
+		pos->v[i].server = le32_get(p + 4);
+		pos->v[i].seq = le64_get(p + 8);
 		if (my_gtid_pos_domain(pos, pos->v[i].domain) != NULL)
 			return -1;	/* one GTID a domain */
 		pos->n = i + 1;
@@ -86,7 +73,7 @@ bobj_file_server(const unsigned char *start, size_t len, uint32_t *server)
 	if (memcmp(start, binlog_magic, BOBJ_MAGIC_LEN) != 0 ||
 	    start[BOBJ_MAGIC_LEN + 4] != EV_FORMAT)
 		return -1;
-	*server = le32(start + BOBJ_MAGIC_LEN + 5);
+	*server = le32_get(start + BOBJ_MAGIC_LEN + 5);
 	return 1;
 }
 
@@ -160,7 +147,7 @@ bobj_events(const unsigned char *buf, size_t len, uint64_t offset, size_t *whole
 			    "binary log", size, (unsigned long long)(offset + p));
 		if (len - p < size)
 			break;
-		ts = (time_t)le32(buf + p);
+		ts = (time_t)le32_get(buf + p);
 		if (ts != 0 && (h->first == 0 || ts < h->first))
 			h->first = ts;
 		if (ts > h->last)

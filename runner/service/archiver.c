@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "engines/mysql.h"
 #include "engines/pg_physical.h"
+#include "runner/binlog/bpitr.h"
 #include "runner/binlog/bstream.h"
 #include "runner/service/archiver.h"
 #include "runner/stream/keys.h"
@@ -300,13 +301,6 @@ streams_wal(const struct runner *r)
 	    strcmp(config_get(r->engine_section, "wal_method"), "stream") == 0;
 }
 
-static int
-archives_binlog(const struct runner *r)
-{
-	return strcmp(r->engine->desc->name, "mysql") == 0 &&
-	    mysql_binlog_archiving(r->engine_section);
-}
-
 int
 archiver_start(struct archiver **ap, struct runner *r, struct metrics *m, char *err,
     size_t errlen)
@@ -314,10 +308,10 @@ archiver_start(struct archiver **ap, struct runner *r, struct metrics *m, char *
 	struct archiver	*a;
 
 	*ap = NULL;
-	if (!streams_wal(r) && !archives_binlog(r))
+	if (!streams_wal(r) && !binlog_pitr_on(r))
 		return 0;
 	a = xcalloc(1, sizeof(*a));
-	a->binlog = archives_binlog(r);
+	a->binlog = binlog_pitr_on(r);
 	a->r = r;
 	a->m = m;
 	a->stop[0] = a->stop[1] = -1;
