@@ -122,8 +122,8 @@ my_binlog_tee_end(struct my_binlog_tee *t, char *err, size_t errlen)
 }
 
 int
-my_binlog_dump_details(const struct my_binlog_tee *t, uint32_t server, json_t **details,
-    char *err, size_t errlen)
+my_binlog_dump_details(const struct my_binlog_tee *t, uint32_t server, time_t server_time,
+    json_t **details, char *err, size_t errlen)
 {
 	struct my_binpos	 pos;
 	char			*head, *tail;
@@ -141,6 +141,7 @@ my_binlog_dump_details(const struct my_binlog_tee *t, uint32_t server, json_t **
 	if (rc == -1)
 		return -1;
 	pos.server = server;
+	pos.server_time = server_time;
 	json_decref(*details);
 	*details = my_binpos_details(&pos);
 	return 0;
@@ -275,12 +276,17 @@ json_t *
 my_binpos_details(const struct my_binpos *pos)
 {
 	json_t	*b;
+	char	 when[21];
 
 	b = json_pack("{s:s, s:I}", "file", pos->file, "position", (json_int_t)pos->position);
 	if (pos->gtid[0] != '\0')
 		json_object_set_new(b, "gtid", json_string(pos->gtid));
 	if (pos->server != 0)
 		json_object_set_new(b, "server_id", json_integer(pos->server));
+	if (pos->server_time != 0) {
+		time_to_rfc3339(pos->server_time, when);
+		json_object_set_new(b, "server_time", json_string(when));
+	}
 	return json_pack("{s:o}", "binlog", b);
 }
 
@@ -288,7 +294,7 @@ int
 my_binpos_from_details(const json_t *details, struct my_binpos *pos, char *err,
     size_t errlen)
 {
-	const json_t	*b, *f, *p, *g, *s;
+	const json_t	*b, *f, *p, *g, *s, *t;
 
 	memset(pos, 0, sizeof(*pos));
 	if (details == NULL || (b = json_object_get(details, "binlog")) == NULL)
@@ -309,6 +315,9 @@ my_binpos_from_details(const json_t *details, struct my_binpos *pos, char *err,
 	    json_integer_value(s) <= 0 || json_integer_value(s) > UINT32_MAX))
 		return errf(err, errlen, "details: binlog: server_id");
 	pos->server = s != NULL ? (uint32_t)json_integer_value(s) : 0;
+	if ((t = json_object_get(b, "server_time")) != NULL && (!json_is_string(t) ||
+	    rfc3339_to_time(json_string_value(t), &pos->server_time) == -1))
+		return errf(err, errlen, "details: binlog: server_time");
 	return 1;
 }
 

@@ -37,6 +37,7 @@ struct my_binpos {
 	uint64_t	position;			/* byte offset in file */
 	char		gtid[MY_BINLOG_GTID_MAX + 1];	/* "" when none */
 	uint32_t	server;				/* @@server_id; 0: not recorded */
+	time_t		server_time;	/* the server's clock after the dump; 0: not recorded */
 };
 
 /* The dump's stdout passed on to a pipe, its head and tail kept. */
@@ -62,11 +63,12 @@ void	 my_binlog_tee_abort(struct my_binlog_tee *);
 int	 my_binlog_tee_end(struct my_binlog_tee *, char *err, size_t errlen);
 /*
  * The manifest's details of the dump that passed: the position its text
- * names, and server, the id of the server it was taken on (which binary
- * log the position is in, once the archive has followed several servers).
+ * names, server, the id of the server it was taken on (which binary log the
+ * position is in, once the archive has followed several servers), and
+ * server_time, the server's clock once the dump was over.
  */
 int	 my_binlog_dump_details(const struct my_binlog_tee *, uint32_t server,
-	    json_t **details, char *err, size_t errlen);
+	    time_t server_time, json_t **details, char *err, size_t errlen);
 /*
  * The answer to "SELECT @@log_bin, @@version": fails, saying what to set,
  * when the server writes no binary log; *dump_opts the dump's options that

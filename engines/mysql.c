@@ -261,6 +261,44 @@ my_sql(struct engine_job *job, const char *database, const char *script, int raw
 	return rc;
 }
 
+/* A query's one number, within [min, max]. */
+static int
+my_sql_number(struct engine_job *job, const char *query, long long min, long long max,
+    long long *v, char *err, size_t errlen)
+{
+	const char	*errstr;
+	char		*out = NULL;
+	int		 rc;
+
+	rc = my_sql(job, NULL, query, 0, &out, err, errlen);
+	if (rc == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		*v = strtonum(out, min, max, &errstr);
+		if (errstr != NULL)
+			rc = errf(err, errlen, "%.*s gave '%s'", (int)strcspn(query, ";"), query,
+			    out);
+	}
+	free(out);
+	return rc;
+}
+
+/*
+ * The server's clock, read once the dump is over: no transaction in the dump
+ * committed after it, so restore --at takes the dump from then on, on the
+ * clock the binary log's events carry, whatever this host's says.
+ */
+static int
+my_server_clock(struct engine_job *job, time_t *now, char *err, size_t errlen)
+{
+	long long	v;
+
+	if (my_sql_number(job, "SELECT UNIX_TIMESTAMP();\n", 1, INT64_MAX, &v, err,
+	    errlen) == -1)
+		return -1;
+	*now = (time_t)v;
+	return 0;
+}
+
 /* A restore that failed drops the database it had created: nothing half-made stays. */
 static void
 my_drop_created(struct engine_job *job)
@@ -285,6 +323,7 @@ my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
 	struct my_job	*my = job->priv;
 	char		 terr[KB_ERRLEN];
+	time_t		 now;
 	int		 rc = 0;
 
 	if (my == NULL)
@@ -304,7 +343,9 @@ my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 		if (my_binlog_tee_end(my->tee, terr, sizeof(terr)) == -1 && rc == 0)
 			rc = errf(err, errlen, "%s", terr);
 		if (rc == 0)
-			rc = my_binlog_dump_details(my->tee, my->server_id, &job->details,
+			rc = my_server_clock(job, &now, err, errlen);
+		if (rc == 0)
+			rc = my_binlog_dump_details(my->tee, my->server_id, now, &job->details,
 			    err, errlen);
 		free(my->tee);
 	}
@@ -741,19 +782,13 @@ mysql_binlog_gtid_pos(struct engine_job *job, char *buf, size_t len, char *err,
 int
 mysql_binlog_server_id(struct engine_job *job, uint32_t *id, char *err, size_t errlen)
 {
-	const char	*errstr;
-	char		*out = NULL;
-	int		 rc;
+	long long	v;
 
-	rc = my_sql(job, NULL, "SELECT @@server_id;\n", 0, &out, err, errlen);
-	if (rc == 0) {
-		out[strcspn(out, "\n")] = '\0';
-		*id = (uint32_t)strtonum(out, 0, UINT32_MAX, &errstr);
-		if (errstr != NULL)
-			rc = errf(err, errlen, "SELECT @@server_id gave '%s'", out);
-	}
-	free(out);
-	return rc;
+	if (my_sql_number(job, "SELECT @@server_id;\n", 0, UINT32_MAX, &v, err,
+	    errlen) == -1)
+		return -1;
+	*id = (uint32_t)v;
+	return 0;
 }
 
 int

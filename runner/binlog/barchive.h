@@ -139,7 +139,9 @@ int	 binlog_piece_head(struct binlog_archive *, size_t i, struct bobj_head *, ch
 /*
  * Appends piece i to out_fd (a regular file, at its end), every frame, the
  * head's name, offset and size and the bytes' SHA-256 checked; h (may be
- * NULL) gets its head.
+ * NULL) gets its head.  out_fd -1: verify's read, every frame and the head
+ * checked and the bytes discarded (not kept, so not hashed again: the
+ * frames' tags already cover every stored byte).
  */
 int	 binlog_fetch_piece(struct binlog_archive *, size_t i, int out_fd,
 	    struct bobj_head *h, char *err, size_t errlen);

@@ -61,7 +61,19 @@ struct dump_window {
 	char			 why[KB_ERRLEN];
 	struct binlog_run	 run;
 	const char		*to_file;
+	time_t			 from;		/* where its window starts */
 };
+
+/*
+ * Where a dump's window starts: the server's clock once it was over, the
+ * clock of the binary log's events (a dump before server_time was recorded:
+ * the runner's, the manifest's finished time).
+ */
+static time_t
+dump_from(const struct my_binpos *pos, time_t finished)
+{
+	return pos->server_time != 0 ? pos->server_time : finished;
+}
 
 /*
  * 1 when file is newer than every archived one: the archive has not got
@@ -113,19 +125,30 @@ dump_run(struct binlog_archive *ar, const struct my_binpos *pos, const char *id,
 	return 0;
 }
 
+int
+binlog_dump_serves(const struct backup_record *rec, time_t at)
+{
+	struct my_binpos	pos;
+	char			err[KB_ERRLEN];
+
+	if (my_binpos_from_details(rec->details, &pos, err, sizeof(err)) != 1)
+		return 1;
+	return dump_from(&pos, rec->finished) <= at;
+}
+
 /* 0 when e records no binary log position; else 1 with w filled. */
 static int
 dump_window(struct binlog_archive *ar, const struct catalog_entry *e,
     struct dump_window *w)
 {
-	char	missing[BINLOG_KEY_MAX];
-
-	memset(w, 0, sizeof(*w));
+	char		missing[BINLOG_KEY_MAX];
 	uint32_t	hist;
 
+	memset(w, 0, sizeof(*w));
 	if (e->state != CATALOG_OK || !e->have_rec || e->future ||
 	    my_binpos_from_details(e->rec.details, &w->pos, w->why, sizeof(w->why)) != 1)
 		return 0;
+	w->from = dump_from(&w->pos, e->rec.finished);
 	w->ok = dump_run(ar, &w->pos, e->id, &hist, &w->run, missing, sizeof(missing),
 	    w->why, sizeof(w->why)) == 0;
 	if (w->ok)
@@ -148,8 +171,29 @@ open_archive(struct runner *r, struct location *loc, struct keyring *kr,
 	return 0;
 }
 
+/* verify: every piece read back, frame by frame; those that fail, named. */
+static size_t
+pieces_read(struct binlog_archive *ar, FILE *out)
+{
+	char	err[KB_ERRLEN];
+	size_t	i, bad = 0;
+
+	for (i = 0; i < ar->n; i++) {
+		if (binlog_fetch_piece(ar, i, -1, NULL, err, sizeof(err)) == -1) {
+			fprintf(out, "binlog: %s FAILED %s\n", ar->v[i].key, err);
+			bad++;
+		}
+		if (cancel_requested())
+			return bad + 1;
+	}
+	fprintf(out, "binary log archive: %zu of %zu pieces read back whole\n", ar->n - bad,
+	    ar->n);
+	return bad;
+}
+
 size_t
-binlog_report(struct runner *r, struct location *loc, const struct catalog *c, FILE *out)
+binlog_report(struct runner *r, struct location *loc, const struct catalog *c, FILE *out,
+    int read)
 {
 	struct binlog_archive	 ar;
 	struct dump_window	 w;
@@ -187,7 +231,7 @@ binlog_report(struct runner *r, struct location *loc, const struct catalog *c, F
 			problems++;
 			continue;
 		}
-		window_text(c->v[i].rec.finished, &w.run, text, sizeof(text));
+		window_text(w.from, &w.run, text, sizeof(text));
 		fprintf(out, "binlog: backup %s (from %s:%" PRIu64 "): %s, to %s%s%s%s\n",
 		    c->v[i].id, w.pos.file, w.pos.position, text, w.to_file,
 		    w.run.gap[0] != '\0' ? "; ends at a gap: " : "", w.run.gap,
@@ -196,6 +240,8 @@ binlog_report(struct runner *r, struct location *loc, const struct catalog *c, F
 	}
 	if (dumps == 0)
 		fprintf(out, "binlog: no backup records a binary log position\n");
+	if (read)
+		problems += pieces_read(&ar, out);
 	fflush(out);
 	binlog_archive_close(&ar);
 	keyring_free(&kr);
@@ -254,13 +300,13 @@ binlog_report_json(struct runner *r, struct location *loc, const struct catalog 
 		if (!dump_window(&ar, &c->v[i], &w))
 			continue;
 		snprintf(start, sizeof(start), "%s:%" PRIu64, w.pos.file, w.pos.position);
-		if (!w.ok || w.run.last_event - 1 < c->v[i].rec.finished) {
+		if (!w.ok || w.run.last_event - 1 < w.from) {
 			json_object_set_new(o, c->v[i].id, json_pack("{s:b, s:s, s:s}",
 			    "restorable", 0, "binlog_from", start, "why", w.ok || w.pending ?
 			    "no archived event after its end yet" : w.why));
 			continue;
 		}
-		time_to_rfc3339(c->v[i].rec.finished, from);
+		time_to_rfc3339(w.from, from);
 		time_to_rfc3339(w.run.last_event - 1, to);
 		json_object_set_new(o, c->v[i].id, json_pack("{s:b, s:s, s:s, s:s, s:s?}",
 		    "restorable", 1, "binlog_from", start, "recoverable_from", from,
@@ -271,17 +317,17 @@ binlog_report_json(struct runner *r, struct location *loc, const struct catalog 
 	return o;
 }
 
-/* Why --at cannot be had along the run, or 0 when it can. */
+/* Why --at cannot be had along the run from a dump's window start, or 0 when it can. */
 static int
-plan_check(const struct binlog_plan *p, time_t finished, char *err, size_t errlen)
+plan_check(const struct binlog_plan *p, time_t from, char *err, size_t errlen)
 {
 	char	when[21], to[21], text[128];
 
 	time_to_rfc3339(p->at, when);
 	time_to_rfc3339(p->run.last_event - 1, to);
-	if (p->at >= finished && p->at < p->run.last_event)
+	if (p->at >= from && p->at < p->run.last_event)
 		return 0;
-	window_text(finished, &p->run, text, sizeof(text));
+	window_text(from, &p->run, text, sizeof(text));
 	if (p->run.gap[0] != '\0')
 		return errf(err, errlen, "the binary logs of backup %s reach only to %s: %s is "
 		    "missing from the archive, so %s cannot be restored (%s)", p->id, to,
@@ -575,8 +621,12 @@ binlog_pitr_plan(struct runner *r, const struct restore_request *req, struct ope
 		goto fail;
 	if (req->gtid != NULL && gtid_locate(r, p, &target, err, sizeof(err)) == -1)
 		goto fail;
-	if (req->at != NULL ? plan_check(p, o->m->finished, err, sizeof(err)) == -1 :
+	if (req->at != NULL ? plan_check(p, dump_from(&p->pos, o->m->finished), err,
+	    sizeof(err)) == -1 :
 	    plan_check_position(p, err, sizeof(err)) == -1)
+		goto fail;
+	/* Every piece read and checked now: a damaged one refuses the restore, not half of it. */
+	if (!req->dry_run && p->files == NULL && plan_fetch(r, p, err, sizeof(err)) == -1)
 		goto fail;
 	p->active = 1;
 	return EXIT_OK;
@@ -829,10 +879,7 @@ binlog_pitr_replay(struct runner *r, struct binlog_plan *p, const char *database
 	target_text(p, when, sizeof(when));
 	log_kv(LOGL_INFO, "replaying the binary logs", "from", p->pos.file, "until", when,
 	    NULL);
-	if (p->files == NULL)
-		rc = plan_fetch(r, p, err, errlen);
-	if (rc == 0)
-		rc = replay(r, p, database, err, errlen);
+	rc = replay(r, p, database, err, errlen);
 	if (rc == -1)
 		errprefix(err, errlen, "replaying the binary logs");
 	plan_files_free(p);

@@ -62,8 +62,12 @@ struct binlog_plan {
 
 /* 1 when [mysql] binlog = archive: verify, list and restore --at read the archive. */
 int	 binlog_pitr_on(const struct runner *);
-/* verify and list: each dump's window, and what is missing; the problems found. */
-size_t	 binlog_report(struct runner *, struct location *, const struct catalog *, FILE *);
+/*
+ * verify and list: each dump's window, and what is missing; with read
+ * (verify), every piece read back too.  The problems found.
+ */
+size_t	 binlog_report(struct runner *, struct location *, const struct catalog *, FILE *,
+	    int read);
 /*
  * check: whether the server writes the binary log the archive in loc holds
  * (the writer's server id of its newest piece); a line on out, -1 when not.
@@ -72,9 +76,16 @@ int	 binlog_check_server(struct runner *, struct location *, FILE *);
 /* list --json: per dump ID its window (as wal_report_json()'s objects). */
 json_t	*binlog_report_json(struct runner *, struct location *, const struct catalog *);
 /*
- * restore: the plan for o's dump and req (active only with --at or
- * --position and binlog = archive); EXIT_OK, else EXIT_JOB or EXIT_USAGE
- * after logging why the target cannot be had.
+ * restore --at: whether a dump's window starts at or before at on the
+ * binary log's clock (the server's, which may run ahead of this host's);
+ * 1 for a dump without a binary log position.
+ */
+int	 binlog_dump_serves(const struct backup_record *, time_t at);
+/*
+ * restore: the plan for o's dump and req (active only with --at,
+ * --position or --gtid and binlog = archive), its files fetched and checked
+ * unless req is a dry run; EXIT_OK, else EXIT_JOB or EXIT_USAGE after
+ * logging why the target cannot be had (nothing is written yet).
  */
 int	 binlog_pitr_plan(struct runner *, const struct restore_request *, struct opened *,
 	    struct binlog_plan *);

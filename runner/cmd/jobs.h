@@ -87,6 +87,12 @@ int	 job_verify_restore(struct runner *, const struct restore_request *,
  * or only in the log (out NULL).  -1 if one could not be listed or dropped.
  */
 int	 job_scratch_sweep(struct runner *, FILE *out);
+/*
+ * Drops database (the engine's drop(), a cancel included: it runs in the
+ * cleanup window) and logs it as what ("the scratch database"); -1 after
+ * logging that it is to be dropped by hand.
+ */
+int	 job_drop_database(struct runner *, const char *database, const char *what);
 int	 job_list(struct runner *, const char *storage, int json);
 int	 job_check(struct runner *, int offline);
 /*

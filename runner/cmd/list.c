@@ -165,7 +165,7 @@ job_list(struct runner *r, const char *storage, int json)
 		json_decref(wal);
 	} else {
 		list_table(&c);
-		wal_report(r, loc, &c, stdout);
+		wal_report(r, loc, &c, stdout, 0);
 	}
 	fflush(stdout);
 	if (catalog_count(&c, CATALOG_DAMAGED) > 0)

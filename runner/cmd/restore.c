@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/timeparse.h"
 #include "common/util.h"
@@ -96,6 +97,23 @@ job_holds(const struct backup_record *rec, void *arg)
 		if (part_of(rec, req->only[i]) == -1)
 			return 0;
 	return 1;
+}
+
+/* What restore picks among: --only's databases, and --at's window under binlog = archive. */
+struct pick {
+	const struct restore_request	*req;
+	time_t				 at;
+	int				 binlog;
+};
+
+static int
+pick_holds(const struct backup_record *rec, void *arg)
+{
+	const struct pick	*p = arg;
+
+	if (p->req->nonly > 0 && !job_holds(rec, (void *)p->req))
+		return 0;
+	return !p->binlog || binlog_dump_serves(rec, p->at);
 }
 
 /* A backup of several parts: its parts are named by the engine (engine.h). */
@@ -216,6 +234,7 @@ job_open_backup(struct runner *r, const struct restore_request *req, struct open
 	struct catalog_filter		 filter;
 	const struct catalog_entry	*newest;
 	char				 err[KB_ERRLEN], fin[21], when[21], what[512];
+	struct pick			 pick;
 	time_t				 at;
 
 	memset(o, 0, sizeof(o[0]));
@@ -225,14 +244,18 @@ job_open_backup(struct runner *r, const struct restore_request *req, struct open
 		log_kv(LOGL_ERROR, "cannot list backups", "error", err, NULL);
 		return -1;
 	}
-	if (req->nonly > 0) {
+	pick.req = req;
+	pick.at = at;
+	pick.binlog = at != 0 && binlog_pitr_on(r);
+	if (req->nonly > 0)
 		only_what(req, what, sizeof(what));
-		filter.holds = job_holds;
-		filter.arg = (void *)req;
-		filter.what = what;
-	}
+	else
+		strlcpy(what, "a binary log position before it on the server's clock", sizeof(what));
+	filter.holds = pick_holds;
+	filter.arg = &pick;
+	filter.what = what;
 	if ((o->e = catalog_select_filtered(&o->catalog, req->which, at, req->skip_damaged,
-	    req->nonly > 0 ? &filter : NULL, err, sizeof(err))) == NULL) {
+	    req->nonly > 0 || pick.binlog ? &filter : NULL, err, sizeof(err))) == NULL) {
 		log_kv(LOGL_ERROR, "no backup to restore", "error", err, NULL);
 		catalog_close(&o->catalog);
 		return -1;
@@ -482,6 +505,23 @@ spool_check(struct runner *r, const struct opened *o, const struct restore_plan 
 	return 0;
 }
 
+/*
+ * restore --database NEW --at ...: whether NEW is missing, so that a replay
+ * that fails drops what the restore made of it, as the engine drops a
+ * database it created when the dump's restore fails.
+ */
+static int
+pitr_target_fresh(struct runner *r, const struct restore_request *req)
+{
+	struct engine_job	job;
+	char			err[KB_ERRLEN];
+
+	if (req->database == NULL || r->engine->exists == NULL || r->engine->drop == NULL)
+		return 0;
+	runner_engine_job(r, &job, req->database);
+	return r->engine->exists(&job, req->database, err, sizeof(err)) == 0;
+}
+
 int
 job_restore(struct runner *r, const struct restore_request *req)
 {
@@ -495,7 +535,7 @@ job_restore(struct runner *r, const struct restore_request *req)
 	uint64_t		 raw = 0, total = 0;
 	size_t			 i;
 	unsigned		 jobs;
-	int			 rc;
+	int			 rc, fresh;
 
 	if (req->data_dir != NULL)
 		return job_restore_physical(r, req);
@@ -530,6 +570,7 @@ job_restore(struct runner *r, const struct restore_request *req)
 		job_close_backup(&o);
 		return EXIT_JOB;
 	}
+	fresh = bp.active && pitr_target_fresh(r, req);
 	log_kv(LOGL_INFO, "restore started", "id", o.m->id, "from", o.loc->desc, "into",
 	    target != NULL ? target : "", NULL);
 	for (i = 0; i < p.n; i++)
@@ -542,8 +583,13 @@ job_restore(struct runner *r, const struct restore_request *req)
 	progress_finish(&prog, rc == 0);
 	if (r->engine->release != NULL)
 		r->engine->release(&job);
-	if (rc == 0 && bp.active)
-		rc = binlog_pitr_replay(r, &bp, req->database, err, sizeof(err));
+	if (rc == 0 && bp.active &&
+	    binlog_pitr_replay(r, &bp, req->database, err, sizeof(err)) == -1) {
+		rc = -1;
+		if (fresh)
+			job_drop_database(r, req->database,
+			    "the database this restore created");
+	}
 	binlog_pitr_free(&bp);
 	if (rc == -1) {
 		log_kv(LOGL_ERROR, "restore failed; the target was left as it was where the "
@@ -765,7 +811,7 @@ verify_all(struct runner *r, const struct restore_request *req)
 		printf("%zu foreign manifest(s) ignored (see the log)\n", c.nforeign);
 	if (c.n == 0)
 		printf("no backups in %s\n", loc->desc);
-	failed += wal_report(r, loc, &c, stdout);
+	failed += wal_report(r, loc, &c, stdout, 1);
 	fflush(stdout);
 	if (failed > 0)
 		log_kv(LOGL_ERROR, "verify found bad backups", "location", loc->desc, NULL);
@@ -785,7 +831,7 @@ job_verify(struct runner *r, const struct restore_request *req, int all)
 	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
 	failed = verify_one(o.loc, &o.keys, o.e) == -1;
-	failed |= wal_report(r, o.loc, &o.catalog, stdout) > 0;
+	failed |= wal_report(r, o.loc, &o.catalog, stdout, 1) > 0;
 	fflush(stdout);
 	if (failed)
 		log_kv(LOGL_ERROR, "verify found bad backups", "location", o.loc->desc, NULL);

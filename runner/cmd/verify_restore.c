@@ -88,24 +88,24 @@ scratch_count(struct runner *r, const char *scratch, size_t *ntables, uint64_t *
 	return 0;
 }
 
-/* Dropped whatever happened, a cancel included (it runs in the cleanup window). */
-static int
-scratch_drop(struct runner *r, const char *scratch)
+int
+job_drop_database(struct runner *r, const char *database, const char *what)
 {
 	struct engine_job	job;
-	char			err[KB_ERRLEN];
+	char			err[KB_ERRLEN], msg[96];
 	int			was, rc;
 
-	runner_engine_job(r, &job, scratch);
+	runner_engine_job(r, &job, database);
 	was = cancel_cleanup_begin();
-	rc = r->engine->drop(&job, scratch, err, sizeof(err));
+	rc = r->engine->drop(&job, database, err, sizeof(err));
 	cancel_cleanup_end(was);
 	if (rc == -1) {
-		log_kv(LOGL_ERROR, "cannot drop the scratch database: drop it by hand",
-		    "database", scratch, "error", err, NULL);
+		snprintf(msg, sizeof(msg), "cannot drop %s: drop it by hand", what);
+		log_kv(LOGL_ERROR, msg, "database", database, "error", err, NULL);
 		return -1;
 	}
-	log_kv(LOGL_INFO, "dropped the scratch database", "database", scratch, NULL);
+	snprintf(msg, sizeof(msg), "dropped %s", what);
+	log_kv(LOGL_INFO, msg, "database", database, NULL);
 	return 0;
 }
 
@@ -338,7 +338,7 @@ verify_part(struct runner *r, struct opened *o, const struct restore_plan *p, si
 		rc = scratch_count(r, scratch, &ntables, &nrows, err, sizeof(err));
 	if (cancel_requested())	/* whatever failed first, say why */
 		rc = errf(err, sizeof(err), "%s", cancel_why());
-	if (scratch_drop(r, scratch) == -1 && rc == 0)
+	if (job_drop_database(r, scratch, "the scratch database") == -1 && rc == 0)
 		rc = errf(err, sizeof(err), "the scratch database %s was not dropped", scratch);
 	if (rc == -1) {
 		printf("%s%s FAILED %s\n", o->m->id, label, err);

@@ -475,7 +475,7 @@ wal_fetch(struct location *loc, const struct keyring *kr, const char *base,
 		rc = errf(err, errlen, "%s: %llu bytes where its head says %llu: truncated",
 		    name, (unsigned long long)(plain - WALOBJ_HEAD_LEN),
 		    (unsigned long long)h.size);
-	if (rc == 0)
+	if (rc == 0 && out_fd != -1)
 		rc = fetched_check(out_fd, name, &h, err, errlen);
 	if (rc == 0 && hp != NULL)
 		*hp = h;

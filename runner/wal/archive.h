@@ -85,7 +85,8 @@ int	 wal_read_head(struct location *, const struct keyring *, const char *key,
  * Fetches the file name into out_fd (a new, empty regular file), checking
  * every frame, the head's name, size and SHA-256, and for a segment its
  * identity; *missing when it is not in the archive.  h (may be NULL) gets
- * the head.
+ * the head.  out_fd -1: verify's read, every frame, the head's name and the
+ * size checked and the bytes discarded (the frames' tags cover them).
  */
 int	 wal_fetch(struct location *, const struct keyring *, const char *base,
 	    const char *name, int out_fd, struct walobj_head *h, int *missing, char *err,

@@ -75,8 +75,30 @@ report_window(FILE *out, const struct wal_archive *ar, const struct wal_window *
 	    w->gap[0] != '\0' ? " is missing" : "");
 }
 
+/* verify: every file of the archive read back, frame by frame; those that fail, named. */
+static size_t
+files_read(struct wal_archive *ar, FILE *out)
+{
+	char	err[KB_ERRLEN];
+	size_t	i, bad = 0;
+	int	missing;
+
+	for (i = 0; i < ar->n; i++) {
+		if (wal_fetch(ar->loc, ar->kr, ar->base, ar->v[i].name, -1, NULL, &missing, err,
+		    sizeof(err)) == -1) {
+			fprintf(out, "WAL: %s FAILED %s\n", ar->v[i].key, err);
+			bad++;
+		}
+		if (cancel_requested())
+			return bad + 1;
+	}
+	fprintf(out, "WAL archive: %zu of %zu files read back whole\n", ar->n - bad, ar->n);
+	return bad;
+}
+
 size_t
-wal_report(struct runner *r, struct location *loc, const struct catalog *c, FILE *out)
+wal_report(struct runner *r, struct location *loc, const struct catalog *c, FILE *out,
+    int read)
 {
 	struct wal_base		*bases;
 	struct wal_archive	 ar;
@@ -87,7 +109,7 @@ wal_report(struct runner *r, struct location *loc, const struct catalog *c, FILE
 	size_t			 nbases, nw = 0, nbad = 0, i, problems = 0;
 
 	if (binlog_pitr_on(r))		/* MariaDB/MySQL: the binary log archive */
-		return binlog_report(r, loc, c, out);
+		return binlog_report(r, loc, c, out, read);
 	wal_bases_of(c, &bases, &nbases);
 	if (nbases == 0) {
 		free(bases);
@@ -114,6 +136,8 @@ wal_report(struct runner *r, struct location *loc, const struct catalog *c, FILE
 	}
 	if (nw == 0)
 		fprintf(out, "WAL: no recoverable window\n");
+	if (read)
+		problems += files_read(&ar, out);
 	fflush(out);
 	free(w);
 	free(bad);

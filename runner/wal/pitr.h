@@ -29,10 +29,12 @@ int	 job_restore_physical(struct runner *, const struct restore_request *);
 /*
  * verify and list: the location's WAL archive, per timeline, for the
  * catalog's physical backups -- gaps, backups that lack their WAL, the
- * recoverable windows.  Prints to out; returns the number of problems
+ * recoverable windows; with read (verify), every archived file read back,
+ * each frame checked.  Prints to out; returns the number of problems
  * (verify fails on them).
  */
-size_t	 wal_report(struct runner *, struct location *, const struct catalog *, FILE *out);
+size_t	 wal_report(struct runner *, struct location *, const struct catalog *, FILE *out,
+	    int read);
 /*
  * list --json: for each physical backup's ID, its timeline, the window of
  * its run and the gap that ends it (an object; NULL when there is no

@@ -12,10 +12,11 @@
 # --position FILE:POS: exactly the rows written before it; restore --gtid
 # SET: exactly the rows up to that transaction, and the sets that name no
 # point of the archive refused before anything is written; the archiving
-# metrics count the reconnect.  A
-# binary log piece deleted from storage: verify names it and exits 1,
-# restore --at past it refuses before writing anything; files the server
-# purged unarchived: the daemon says so and goes on.  A server without
+# metrics count the reconnect.  A binary log piece with a byte changed,
+# then deleted from storage: verify names it and exits 1, restore --at past
+# it refuses before writing anything; a replay that fails drops the
+# database the restore created; files the server purged unarchived: the
+# daemon says so and goes on.  A server without
 # log_bin: check says so (exit 1), a backup is refused before anything is
 # stored.
 . "$(dirname "$0")/../lib.sh"
@@ -136,12 +137,38 @@ gtid_refused "$pos_gtid,$pos_gtid" 2 "a second GTID of domain"
 gtid_refused "nonsense" 2 "restore --gtid takes a MariaDB GTID position"
 gtid_refused "$pos_gtid,77-1-3" 1 "the GTID position is no point of the binary log"
 
-say "a binary log piece deleted from storage"
+say "a binary log piece with a byte changed in storage"
 kill "$DAEMON"
 wait "$DAEMON" 2>/dev/null || true
 piece=$(find "$binlog" -type f | sort | sed -n 3p)
-rm "$piece"
 rel=${piece#"$store/"}
+cp "$piece" "$KB_TMP/piece.orig"
+flip_bit "$piece" $(($(stat -c %s "$piece") / 2))
+run_runner -c "$conf" verify
+expect_rc 1 "verify with a piece damaged"
+assert_contains "$KB_TMP/out" "$rel" "verify names the damaged piece"
+run_runner -c "$conf" restore --at "$t2" --database shop_t3
+expect_rc 1 "restore --at past the damaged piece"
+assert_contains "$KB_TMP/log" "refused before anything was written" "refused"
+assert_contains "$KB_TMP/log" "$rel" "the refusal names the damaged piece"
+schema_absent shop_t3 "restore --at past the damaged piece"
+cp "$KB_TMP/piece.orig" "$piece"
+
+say "a replay that fails after the dump: the database the restore made is dropped"
+cat >"$KB_TMP/binlog-fails" <<'SH'
+#!/bin/sh
+mariadb-binlog "$@" && echo "SELECT 1 FROM no_such_table;"
+SH
+chmod +x "$KB_TMP/binlog-fails"
+sed "/^binlog = archive/a binlog_command = $KB_TMP/binlog-fails" "$conf" >"$KB_TMP/kb-fails.conf"
+chmod 600 "$KB_TMP/kb-fails.conf"
+run_runner -c "$KB_TMP/kb-fails.conf" restore --at "$t2" --database shop_t4
+expect_rc 1 "restore --at whose replay fails"
+assert_contains "$KB_TMP/log" "dropped the database this restore created" "dropped"
+schema_absent shop_t4 "restore --at whose replay fails"
+
+say "a binary log piece deleted from storage"
+rm "$piece"
 run_runner -c "$conf" verify
 expect_rc 1 "verify with a piece missing"
 assert_contains "$KB_TMP/out" "${rel%-*}-" "verify names the missing piece"

@@ -9,7 +9,8 @@
 # the stored one unchanged), a swapped and a truncated segment (wal-get
 # refuses them with exit 126, writing nothing), a segment deleted from
 # storage (verify names it and fails; restore --at past it refuses before
-# writing anything), a target outside the window, a non-empty directory.
+# writing anything), one with a byte changed (verify reads every archived
+# file and names it), a target outside the window, a non-empty directory.
 . "$(dirname "$0")/../lib.sh"
 . "$KB_TOP/tests/lib-pitr.sh"
 
@@ -175,6 +176,17 @@ pitr_restore_refused "$conf" "$KB_TMP/past-gap" "segment $gap is missing" \
 run_pitr -c "$conf" restore --at "$t" --data-dir "$KB_TMP/before-gap" --dry-run
 expect_rc 0 "restore --at before the gap"
 mv "$KB_TMP/gap.saved" "$wal/$gap"
+
+say "a segment with a byte changed in storage: verify reads it and names it"
+cp "$wal/$gap" "$KB_TMP/gap.saved"
+flip_bit "$wal/$gap" $(($(stat -c %s "$wal/$gap") / 2))
+run_pitr -c "$conf" verify --all
+expect_rc 1 "verify with a segment damaged"
+assert_contains "$KB_TMP/out" "WAL: ${wal#"$store/"}/$gap FAILED" "verify names the damaged segment"
+cp "$KB_TMP/gap.saved" "$wal/$gap"
+run_pitr -c "$conf" verify --all
+expect_rc 0 "verify with the segment back"
+assert_contains "$KB_TMP/out" "files read back whole" "verify reads the archive"
 
 say "a target outside the window, a directory that is not empty"
 pitr_restore_refused "$conf" "$KB_TMP/old" "outside the recoverable window: any time from" \

@@ -136,12 +136,23 @@ test_details(void **state)
 	strlcpy(pos.file, "mysql-bin.000003", sizeof(pos.file));
 	pos.position = 1234;
 	strlcpy(pos.gtid, "0-1-57", sizeof(pos.gtid));
+	pos.server = 2;
+	pos.server_time = 1764547200;	/* 2025-12-01T00:00:00Z */
 	d = my_binpos_details(&pos);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(d, "binlog"),
+	    "server_time")), "2025-12-01T00:00:00Z");
 	assert_int_equal(my_binpos_from_details(d, &back, err, sizeof(err)), 1);
 	assert_string_equal(back.file, pos.file);
 	assert_int_equal(back.position, 1234);
 	assert_string_equal(back.gtid, "0-1-57");
+	assert_int_equal(back.server, 2);
+	assert_int_equal(back.server_time, pos.server_time);
 	json_decref(d);
+	bad = json_pack("{s:{s:s,s:i,s:s}}", "binlog", "file", "b.000001", "position", 4,
+	    "server_time", "yesterday");
+	assert_int_equal(my_binpos_from_details(bad, &back, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "server_time"));
+	json_decref(bad);
 	assert_int_equal(my_binpos_from_details(NULL, &back, err, sizeof(err)), 0);
 	bad = json_pack("{s:{s:s,s:i}}", "binlog", "file", "a/b.000001", "position", 4);
 	assert_int_equal(my_binpos_from_details(bad, &back, err, sizeof(err)), -1);
