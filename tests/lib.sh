@@ -113,6 +113,25 @@ open(path, "wb").write(bytes(b))
 PY
 }
 
+# faketime_setup: FT_LIB, the libfaketime a test preloads to move the
+# runner's clock (the test is skipped without it).  LD_PRELOAD and FAKETIME
+# are set directly, not through the faketime wrapper (../shared/TEST-NOTES.md:
+# no semaphore of the wrapper's to leave behind); ASan need not come first.
+faketime_setup() {
+	FT_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime.so.1$' | head -n 1 || true)
+	[ -n "$FT_LIB" ] || skip "libfaketime not installed"
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+}
+
+# fake_day N: YYYY-MM-DD of day N of a simulated month that starts 30 days
+# from today, so every backup taken on the real clock is older than any
+# simulated one, whatever day the suite runs.
+fake_day() {	# n
+	local base
+	base=$(($(date -u -d "$(date -u +%F)" +%s) + 30 * 86400))
+	date -u -d "@$((base + ${1#0} * 86400))" +%F
+}
+
 free_port() {
 	local p
 	for _ in $(seq 1 50); do

@@ -9,16 +9,13 @@
 # the oldest kept dump, restored to the server's current position
 # (--position), holds every row of every day.  A dump taken while the
 # archiver is stopped, its file not archived yet, verifies (lag, not a gap).
-#
-# LD_PRELOAD and FAKETIME are set directly, not through the faketime wrapper
-# (../shared/TEST-NOTES.md: no semaphore of the wrapper's to leave behind).
+# The simulated days lie ahead of the real clock (fake_day), so the setup's
+# dump, taken on the real clock, is the oldest whatever day the suite runs.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 . "$(dirname "$0")/../lib-binlog.sh"
 
-FT_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime.so.1$' | head -1)
-[ -n "$FT_LIB" ] || skip "libfaketime not installed"
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+faketime_setup
 
 binlog_file_setup
 # One dump a day kept three days, nothing else.
@@ -36,9 +33,9 @@ run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
 	set -e
 	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
 }
-# The file of the oldest dump kept, from its manifest.
+# The oldest file a kept dump starts in, from the manifests.
 oldest_file() {
-	jq -r .details.binlog.file "$(ls "$store"/test/db/backups/*/manifest.json | sort | head -1)"
+	jq -r .details.binlog.file "$store"/test/db/backups/*/manifest.json | sort | head -1
 }
 # Waits until the archive holds file's .last piece.
 archived() {	# file
@@ -60,7 +57,7 @@ for day in 01 02 03 04 05 06; do
 	archived "$closing"
 	kill "$DAEMON"
 	wait "$DAEMON" 2>/dev/null || true
-	run_at "2026-12-$day 03:00:00" -c "$conf" backup
+	run_at "$(fake_day $day) 03:00:00" -c "$conf" backup
 	expect_rc 0 "backup of day $day"
 	kept=$(ls "$store/test/db/backups" | wc -l)
 	first=$(oldest_file)
@@ -69,7 +66,7 @@ for day in 01 02 03 04 05 06; do
 	[ "$kept" -le 4 ] || fail "day $day: $kept dumps kept with daily = 3d"
 	[ "$older" = 0 ] || fail "day $day: $older files older than the oldest dump kept"
 	[ -n "$(ls "$binlog/$first")" ] || fail "day $day: $first itself was pruned"
-	run_at "2026-12-$day 03:30:00" -c "$conf" verify
+	run_at "$(fake_day $day) 03:30:00" -c "$conf" verify
 	[ "$rc" = 0 ] || fail "verify on day $day: exit status $rc: $(cat "$KB_TMP/out")"
 	! grep -E "cannot be replayed|gap" "$KB_TMP/out" ||
 		fail "day $day: a kept dump is not replayable to the newest event"
@@ -80,7 +77,7 @@ assert_contains "$KB_TMP/all.log" "pruned binary logs no backup kept needs" "bin
 
 say "prune --dry-run deletes nothing"
 find "$store" -type f | sort >"$KB_TMP/before"
-run_at "2026-12-06 04:00:00" -c "$conf" prune --dry-run
+run_at "$(fake_day 6) 04:00:00" -c "$conf" prune --dry-run
 expect_rc 0 "prune --dry-run"
 find "$store" -type f | sort | cmp -s - "$KB_TMP/before" || fail "prune --dry-run deleted"
 
@@ -94,7 +91,7 @@ archived "$pos_file"
 kill "$DAEMON"
 wait "$DAEMON" 2>/dev/null || true
 oldest=$(ls "$store/test/db/backups" | sort | head -1)
-run_at "2026-12-06 04:00:00" -c "$conf" restore "$oldest" --position "$pos_file:$pos_off" \
+run_at "$(fake_day 6) 04:00:00" -c "$conf" restore "$oldest" --position "$pos_file:$pos_off" \
 	--database shop_oldest
 expect_rc 0 "restore $oldest --position $pos_file:$pos_off"
 assert_eq "$(my_q -N -e "SELECT COUNT(*) FROM shop_oldest.ticks")" "$rows" \
@@ -102,9 +99,9 @@ assert_eq "$(my_q -N -e "SELECT COUNT(*) FROM shop_oldest.ticks")" "$rows" \
 
 say "a dump newer than the archive's end (the archiver stopped): lag, not damage"
 my_q -e "FLUSH BINARY LOGS"
-run_at "2026-12-06 05:00:00" -c "$conf" backup
+run_at "$(fake_day 6) 05:00:00" -c "$conf" backup
 expect_rc 0 "backup with the archiver stopped"
-run_at "2026-12-06 05:10:00" -c "$conf" verify
+run_at "$(fake_day 6) 05:10:00" -c "$conf" verify
 expect_rc 0 "verify of a dump whose binary log is not archived yet"
 assert_contains "$KB_TMP/out" "is not archived yet; restorable to its own end only" \
 	"the dump ahead of the archive"

@@ -9,9 +9,7 @@
 # key's: reported, never listed or deleted.
 . "$(dirname "$0")/../lib.sh"
 
-LIBFAKETIME=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime.so.1$' | head -n 1 || true)
-[ -n "$LIBFAKETIME" ] || skip "libfaketime not installed"
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+faketime_setup
 
 pg_start
 pg_load_sample shop 100
@@ -73,7 +71,7 @@ PY
 	expect_rc 1 "$kind: verify latest"
 	# Prune, 40 days on: the first backup's labels have expired, the damaged one stays.
 	set +e
-	env -u PGPASSWORD LD_PRELOAD="$LIBFAKETIME" FAKETIME="+40d" "$RUNNER" -c "$KB_TMP/kb.conf" \
+	env -u PGPASSWORD LD_PRELOAD="$FT_LIB" FAKETIME="+40d" "$RUNNER" -c "$KB_TMP/kb.conf" \
 		prune >"$KB_TMP/out" 2>"$KB_TMP/log"
 	rc=$?
 	set -e

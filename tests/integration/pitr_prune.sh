@@ -7,15 +7,10 @@
 # there (verify: no gap, every retained backup restorable), prune --dry-run
 # deletes nothing.  At the end the oldest retained backup, restored to the
 # newest LSN, holds every row of every day: its window reaches the end.
-#
-# LD_PRELOAD and FAKETIME are set directly, not through the faketime wrapper
-# (../shared/TEST-NOTES.md: no semaphore of the wrapper's to leave behind).
 . "$(dirname "$0")/../lib.sh"
 . "$KB_TOP/tests/lib-pitr.sh"
 
-FT_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime.so.1$' | head -1)
-[ -n "$FT_LIB" ] || skip "libfaketime not installed"
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+faketime_setup
 
 conf=$KB_TMP/kb.conf
 store=$KB_TMP/backups
