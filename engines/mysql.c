@@ -282,23 +282,6 @@ my_sql_number(struct engine_job *job, const char *query, long long min, long lon
 	return rc;
 }
 
-/*
- * The server's clock, read once the dump is over: no transaction in the dump
- * committed after it, so restore --at takes the dump from then on, on the
- * clock the binary log's events carry, whatever this host's says.
- */
-static int
-my_server_clock(struct engine_job *job, time_t *now, char *err, size_t errlen)
-{
-	long long	v;
-
-	if (my_sql_number(job, "SELECT UNIX_TIMESTAMP();\n", 1, INT64_MAX, &v, err,
-	    errlen) == -1)
-		return -1;
-	*now = (time_t)v;
-	return 0;
-}
-
 /* A restore that failed drops the database it had created: nothing half-made stays. */
 static void
 my_drop_created(struct engine_job *job)
@@ -323,7 +306,7 @@ my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 {
 	struct my_job	*my = job->priv;
 	char		 terr[KB_ERRLEN];
-	time_t		 now;
+	long long	 now = 0;
 	int		 rc = 0;
 
 	if (my == NULL)
@@ -342,11 +325,18 @@ my_end(struct engine_job *job, int aborted, char *err, size_t errlen)
 	if (my->tee != NULL) {
 		if (my_binlog_tee_end(my->tee, terr, sizeof(terr)) == -1 && rc == 0)
 			rc = errf(err, errlen, "%s", terr);
+		/*
+		 * The server's clock once the dump is over: no transaction in the
+		 * dump committed after it, so restore --at takes the dump from then
+		 * on, on the clock the binary log's events carry, whatever this
+		 * host's says.
+		 */
 		if (rc == 0)
-			rc = my_server_clock(job, &now, err, errlen);
-		if (rc == 0)
-			rc = my_binlog_dump_details(my->tee, my->server_id, now, &job->details,
+			rc = my_sql_number(job, "SELECT UNIX_TIMESTAMP();\n", 1, INT64_MAX, &now,
 			    err, errlen);
+		if (rc == 0)
+			rc = my_binlog_dump_details(my->tee, my->server_id, (time_t)now,
+			    &job->details, err, errlen);
 		free(my->tee);
 	}
 	if (my->created != NULL && (aborted || rc == -1))
