@@ -770,8 +770,6 @@ cr_pod(const struct config_section *section, struct engine_pod *pod)
 	const char	*listen = config_get(section, "listen");
 	const char	*colon;
 
-	memset(pod, 0, sizeof(*pod));
-	pod->image = "kbackup/runner-cockroach";
 	colon = listen != NULL ? strrchr(listen, ':') : NULL;
 	pod->ports[0] = colon != NULL ? atoi(colon + 1) : 9188;
 }

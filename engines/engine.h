@@ -115,7 +115,7 @@ struct engine_sanity {
 
 /* What the engine's runner pod needs (for the operator). */
 struct engine_pod {
-	const char	*image;			/* e.g. "kbackup/runner-postgres" */
+	const char	*image;			/* NULL: kbackup/runner-ENGINE */
 	const char	*const *env;		/* NAME=VALUE, NULL-terminated */
 	const char	*const *volumes;	/* "name:mountPath", NULL-terminated */
 	int		 ports[4];		/* extra container ports, 0-terminated */
@@ -131,6 +131,11 @@ struct engine_desc {
 	/* Checks across keys; may be NULL. */
 	int	(*validate)(const struct config_section_schema *,
 		    const struct config_section *, char *err, size_t errlen);
+	/*
+	 * May be NULL.  What the runner's pod needs beyond the default
+	 * (image kbackup/runner-ENGINE, no env, volumes or extra ports): pod
+	 * arrives zeroed, the hook sets what it needs.
+	 */
 	void	(*pod)(const struct config_section *, struct engine_pod *);
 };
 

@@ -173,8 +173,6 @@ et_pod(const struct config_section *section, struct engine_pod *pod)
 {
 	static const char *const env[] = { "ETCDCTL_API=3", NULL };
 
-	memset(pod, 0, sizeof(*pod));
-	pod->image = "kbackup/runner-etcd";
 	pod->env = env;
 }
 

@@ -696,13 +696,6 @@ my_validate(const struct config_section_schema *schema, const struct config_sect
 	return 0;
 }
 
-static void
-my_pod(const struct config_section *section, struct engine_pod *pod)
-{
-	memset(pod, 0, sizeof(*pod));
-	pod->image = "kbackup/runner-mysql";
-}
-
 /* The binary log archive's side (engines/mysql.h) */
 
 /* "NAME\tSIZE..." of SHOW BINARY LOGS, split; -1 when the line is not that. */
@@ -851,7 +844,6 @@ const struct engine_desc engine_mysql_desc = {
 	.name = "mysql",
 	.keys = mysql_keys,
 	.validate = my_validate,
-	.pod = my_pod,
 };
 
 const struct engine_ops engine_mysql = {

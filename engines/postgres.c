@@ -1170,19 +1170,11 @@ pg_scratch_list(struct engine_job *job, const char *prefix, char ***names, char 
 	return 0;
 }
 
-static void
-pg_pod(const struct config_section *section, struct engine_pod *pod)
-{
-	memset(pod, 0, sizeof(*pod));
-	pod->image = "kbackup/runner-postgres";
-}
-
 /* What the config schema and the operator read. */
 const struct engine_desc engine_postgres_desc = {
 	.name = "postgres",
 	.keys = postgres_keys,
 	.validate = pg_validate_all,
-	.pod = pg_pod,
 };
 
 const struct engine_ops engine_postgres = {

@@ -183,18 +183,10 @@ rd_tool_version(struct engine_job *job, char *buf, size_t len)
 	    "--version", NULL);
 }
 
-static void
-rd_pod(const struct config_section *section, struct engine_pod *pod)
-{
-	memset(pod, 0, sizeof(*pod));
-	pod->image = "kbackup/runner-redis";
-}
-
 /* What the config schema and the operator read. */
 const struct engine_desc engine_redis_desc = {
 	.name = "redis",
 	.keys = redis_keys,
-	.pod = rd_pod,
 };
 
 const struct engine_ops engine_redis = {

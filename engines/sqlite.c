@@ -375,8 +375,6 @@ sq_pod(const struct config_section *section, struct engine_pod *pod)
 	const char		*path = config_get(section, "path");
 	char			*copy, *slash;
 
-	memset(pod, 0, sizeof(*pod));
-	pod->image = "kbackup/runner-sqlite";
 	if (path == NULL)
 		return;
 	copy = xstrdup(path);
