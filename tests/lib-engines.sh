@@ -214,7 +214,7 @@ mariadb_run() {	# name port
 	# shellcheck disable=SC2086
 	as_mysql /usr/sbin/mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" \
 		--port="$2" --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
-		--log-error="$dir/error.log" $args --innodb-buffer-pool-size=32M \
+		--log-error="$dir/error.log" --tmpdir="$dir/tmp" $args --innodb-buffer-pool-size=32M \
 		--innodb-log-file-size=16M >/dev/null 2>&1 &
 	for _ in $(seq 1 100); do
 		[ -S "$dir/mysqld.sock" ] && mariadb --no-defaults -S "$dir/mysqld.sock" -uroot \
@@ -243,9 +243,11 @@ mariadb_start() {	# name
 	dir=$KB_TMP/$name
 	port=$(free_port)
 	sock=$dir/mysqld.sock
-	mkdir -p "$dir/data"
+	# Its own tmpdir: two bootstraps at once in /tmp collide on their
+	# temporary tables' names ("Unknown table 'mysql.tmp_user_sys'").
+	mkdir -p "$dir/data" "$dir/tmp"
 	if [ "$(id -u)" = 0 ]; then chown -R mysql "$dir"; fi
-	mariadb-install-db --no-defaults --datadir="$dir/data" --user=mysql \
+	mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --user=mysql \
 		--auth-root-authentication-method=normal --skip-test-db \
 		>"$dir/install.log" 2>&1 || fail "mariadb-install-db: $(tail -3 "$dir/install.log")"
 	eval "MY_ARGS_$name=\${MY_SERVER_ARGS:---skip-log-bin}"
