@@ -598,13 +598,28 @@ binlog_sha256_range(int fd, off_t start, uint64_t size, unsigned char md[32], ch
 	return rc;
 }
 
+/* The bytes a fetch appended to fd at start: the SHA-256 h's head says. */
+static int
+fetched_check(int fd, off_t start, const struct bobj_head *h, const char *key, char *err,
+    size_t errlen)
+{
+	unsigned char	md[32];
+
+	if (binlog_sha256_range(fd, start, h->size, md, err, errlen) == -1)
+		return errprefix(err, errlen, "%s", key);
+	if (memcmp(md, h->sha256, 32) != 0)
+		return errf(err, errlen, "%s: its bytes do not have the SHA-256 its head says",
+		    key);
+	return 0;
+}
+
 int
 binlog_fetch_piece(struct binlog_archive *ar, size_t i, int out_fd, struct bobj_head *hp,
     char *err, size_t errlen)
 {
 	const struct binlog_piece	*p = &ar->v[i];
 	struct bobj_head		 h;
-	unsigned char			 raw[BOBJ_HEAD_LEN], md[32];
+	unsigned char			 raw[BOBJ_HEAD_LEN];
 	uint64_t			 plain;
 	off_t				 start = 0;
 	int				 missing = 0;
@@ -621,11 +636,8 @@ binlog_fetch_piece(struct binlog_archive *ar, size_t i, int out_fd, struct bobj_
 		    p->key, h.offset, h.offset + h.size, h.name);
 	if (plain != BOBJ_HEAD_LEN + h.size)
 		return errf(err, errlen, "%s: truncated", p->key);
-	if (out_fd != -1 && binlog_sha256_range(out_fd, start, h.size, md, err, errlen) == -1)
-		return errprefix(err, errlen, "%s", p->key);
-	if (out_fd != -1 && memcmp(md, h.sha256, 32) != 0)
-		return errf(err, errlen, "%s: its bytes do not have the SHA-256 its head says",
-		    p->key);
+	if (out_fd != -1 && fetched_check(out_fd, start, &h, p->key, err, errlen) == -1)
+		return -1;
 	if (hp != NULL)
 		*hp = h;
 	return 0;
