@@ -113,6 +113,20 @@ open(path, "wb").write(bytes(b))
 PY
 }
 
+# wait_catches_sigint PID: waits (up to 5 s) until the process has a SIGINT
+# handler.  A background job of a non-interactive shell starts with SIGINT
+# ignored; a signal sent before the runner installs its handlers (a slow
+# start under ASan on a loaded machine) would be lost, not tested.
+wait_catches_sigint() {	# pid
+	local mask
+	for _ in $(seq 1 100); do
+		mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 0
+		[ -n "$mask" ] || return 0
+		(((16#$mask >> 1) & 1)) && return 0
+		sleep 0.05
+	done
+}
+
 # faketime_setup: FT_LIB, the libfaketime a test preloads to move the
 # runner's clock (the test is skipped without it).  LD_PRELOAD and FAKETIME
 # are set directly, not through the faketime wrapper (../shared/TEST-NOTES.md:

@@ -75,6 +75,7 @@ for cmd in list check prune verify --once; do
 	"$RUNNER" -c "$KB_TMP/hang.conf" $cmd >"$KB_TMP/out" 2>"$KB_TMP/log" &
 	pid=$!
 	sleep 0.5
+	wait_catches_sigint "$pid"
 	kill -0 "$pid" 2>/dev/null || fail "$cmd ended before the signal: $(cat "$KB_TMP/log")"
 	start=$(date +%s%N)
 	kill -INT "$pid"
