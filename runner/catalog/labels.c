@@ -51,13 +51,12 @@ labels_index_find(const struct labels_index *idx, const char *id)
 	return NULL;
 }
 
-/* Order: finished time, then id. */
-static int
-backup_before(time_t fa, const char *ida, const struct labels_backup *b)
+int
+labels_before(time_t fa, const char *ida, time_t fb, const char *idb)
 {
-	if (fa != b->finished)
-		return fa < b->finished;
-	return strcmp(ida, b->id) < 0;
+	if (fa != fb)
+		return fa < fb;
+	return strcmp(ida, idb) < 0;
 }
 
 /* Inserts *b (taking ownership) in order. */
@@ -66,7 +65,8 @@ index_insert(struct labels_index *idx, struct labels_backup *b)
 {
 	size_t	pos = idx->n;
 
-	while (pos > 0 && backup_before(b->finished, b->id, &idx->v[pos - 1]))
+	while (pos > 0 && labels_before(b->finished, b->id, idx->v[pos - 1].finished,
+	    idx->v[pos - 1].id))
 		pos--;
 	idx->v = xreallocarray(idx->v, idx->n + 1, sizeof(*idx->v));
 	memmove(&idx->v[pos + 1], &idx->v[pos], (idx->n - pos) * sizeof(*idx->v));

@@ -37,6 +37,8 @@ struct labels_index {
 	size_t			 n;
 };
 
+/* 1 if a backup (finished fa, ID ida) comes before another in the view's order. */
+int	 labels_before(time_t fa, const char *ida, time_t fb, const char *idb);
 void	 labels_index_init(struct labels_index *);
 void	 labels_index_free(struct labels_index *);
 struct labels_backup *labels_index_find(const struct labels_index *, const char *id);

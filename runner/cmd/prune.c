@@ -7,7 +7,8 @@
  * on the job's catalog: the labels plan of labels.h over the ok backups
  * (which never takes the newest); each backup planned is read again from
  * its own manifest -- the truth; the index only proposes -- and deleted
- * only if that manifest's labels have all expired too, manifest first, so
+ * only if that manifest's labels have all expired too and it dates the
+ * backup before the plan's newest (read again as well), manifest first, so
  * that an interruption leaves data without a manifest, never a manifest
  * without data.  Damaged backups are kept unless prune --damaged; foreign
  * manifests and running jobs are never touched.  Then the catalog's sweep
@@ -94,9 +95,34 @@ delete_entry(struct prune_run *p, struct catalog_entry *e, const char *reason)
 	p->deleted++;
 }
 
+/*
+ * The backup the plan takes for the newest, read again from its manifest.
+ * The plan's order is the index's: a planned backup whose own manifest
+ * dates it after this one may be the newest good backup, which is kept.
+ * NULL (nothing is deleted) when that manifest does not check out.
+ */
+static struct catalog_entry *
+plan_newest(struct prune_run *p, const struct labels_index *view)
+{
+	struct catalog_entry	*e;
+	char			 err[KB_ERRLEN];
+
+	if (view->n == 0 || (e = catalog_find(p->c, view->v[view->n - 1].id)) == NULL)
+		return NULL;
+	if (catalog_refresh(p->c, e, err, sizeof(err)) == -1 || e->state != CATALOG_OK) {
+		log_kv(LOGL_ERROR, "prune: no backup deleted, the newest one's manifest does "
+		    "not check out", "id", e->id, "location", p->c->loc->desc, "error",
+		    e->state != CATALOG_OK ? e->why : err, NULL);
+		p->failed++;
+		return NULL;
+	}
+	return e;
+}
+
 /* One backup the plan proposes: decided again on its manifest. */
 static void
-prune_planned(struct prune_run *p, const struct labels_prune_item *it)
+prune_planned(struct prune_run *p, const struct catalog_entry *newest,
+    const struct labels_prune_item *it)
 {
 	struct catalog_entry	*e;
 	char			 err[KB_ERRLEN];
@@ -112,6 +138,11 @@ prune_planned(struct prune_run *p, const struct labels_prune_item *it)
 	if (e->state != CATALOG_OK) {
 		log_kv(LOGL_ERROR, "prune: backup kept, its manifest does not check out",
 		    "id", e->id, "state", catalog_state_name(e->state), "why", e->why, NULL);
+		return;
+	}
+	if (!labels_before(e->effective, e->id, newest->effective, newest->id)) {
+		log_kv(LOGL_WARN, "prune: backup kept, its manifest dates it as the newest (the "
+		    "index said otherwise)", "id", e->id, "location", p->c->loc->desc, NULL);
 		return;
 	}
 	if (manifest_keeps(e, p->now)) {
@@ -149,12 +180,15 @@ prune_labels(struct prune_run *p)
 {
 	struct labels_index		view;
 	struct labels_prune_plan	plan;
+	struct catalog_entry		*newest = NULL;
 	size_t				i;
 
 	catalog_labels(p->c, &view);
 	labels_plan_prune(&view, p->now, &plan);
-	for (i = 0; i < plan.n; i++)
-		prune_planned(p, &plan.v[i]);
+	if (plan.n > 0)
+		newest = plan_newest(p, &view);
+	for (i = 0; i < plan.n && newest != NULL; i++)
+		prune_planned(p, newest, &plan.v[i]);
 	if (plan.kept_newest != NULL) {
 		if (p->req->dry_run)
 			printf("would keep %s: the newest backup, although its labels "
