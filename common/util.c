@@ -335,6 +335,16 @@ path_join(const char *a, const char *b)
 	return xasprintf("%.*s/%s", (int)alen, a, b);
 }
 
+int
+time_check_clock(time_t t, char *err, size_t errlen)
+{
+	if (t < 0 || t > TIME_STORED_MAX)
+		return errf(err, errlen, "this host's clock (Unix time %lld) lies outside the "
+		    "years 1970 to 9999 that backup IDs and manifests hold: set the clock",
+		    (long long)t);
+	return 0;
+}
+
 void
 time_to_id(time_t t, char buf[17])
 {

@@ -77,6 +77,9 @@ char	*path_join(const char *a, const char *b);
  *   20261124T030000Z       backup IDs (the time part), buf of 17 bytes
  *   2026-11-24T03:00:00Z   manifests, indexes, logs (RFC 3339 UTC), 21 bytes
  */
+#define TIME_STORED_MAX	((time_t)253402300799LL)	/* 9999-12-31T23:59:59Z */
+/* -1, err filled, when this host's clock says t: a time the stored forms cannot hold. */
+int	 time_check_clock(time_t t, char *err, size_t errlen);
 void	 time_to_id(time_t t, char buf[17]);
 int	 id_to_time(const char *id, time_t *t);
 void	 time_to_rfc3339(time_t t, char buf[21]);

@@ -198,7 +198,9 @@ labels_assign(struct labels_index *idx, const struct label_rules *rules, const c
 		if (b->nlabels >= RECORD_LABELS_MAX)
 			return errf(err, errlen, "backup %s: more than %d labels", id,
 			    RECORD_LABELS_MAX);
-		labels_backup_add(b, name, finished + rules->v[i].keep);
+		/* Keeps of up to 100 years from a clock near 9999: as long as a manifest holds. */
+		labels_backup_add(b, name, finished > TIME_STORED_MAX - rules->v[i].keep ?
+		    TIME_STORED_MAX : finished + rules->v[i].keep);
 	}
 	return 0;
 }

@@ -506,6 +506,10 @@ backup_commit(struct backup_job *b, char *err, size_t errlen)
 		return -1;
 	}
 	b->res->finished = time(NULL);
+	if (time_check_clock(b->res->finished, err, errlen) == -1) {
+		backup_remove_done(b);
+		return -1;
+	}
 	for (i = 0; i < r->nlocations; i++)
 		if (backup_commit_one(b, i, err, errlen) == -1) {
 			backup_remove_uncommitted(b, i);
@@ -529,6 +533,12 @@ job_backup(struct runner *r, struct catalog *cats, struct job_result *res)
 	b.cats = cats;
 	b.single = strcmp(config_get(r->backup, "mode"), "single") == 0;
 	res->started = time(NULL);
+	/* Before the ID is made of it, and not after a whole dump. */
+	if (time_check_clock(res->started, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "backup not started", "error", err, NULL);
+		strlcpy(res->error, err, sizeof(res->error));
+		return EXIT_JOB;
+	}
 	backup_id_new(res->started, res->id);
 	log_kv(LOGL_INFO, "backup started", "id", res->id, "engine", r->engine->desc->name,
 	    "mode", b.single ? "single" : "retained", NULL);

@@ -284,6 +284,43 @@ test_newest_kept(void **state)
  * took (common/config.c's check_rule split at the last space and wanted a
  * '%'; labels.c's split at the last blank and checked the conversions).
  */
+/*
+ * A clock near year 9999: labels expire at the last time a manifest holds,
+ * not in a year 10000 that no reader takes back; a clock outside
+ * 1970-9999 starts no backup.
+ */
+static void
+test_clock_at_the_end(void **state)
+{
+	struct label_rules	 rules;
+	struct labels_index	 idx;
+	char			 err[KB_ERRLEN], when[21];
+	time_t			 t = tu_utc("9999-12-31T12:00:00Z"), back;
+	size_t			 i;
+
+	(void)state;
+	rules_defaults(&rules);
+	labels_index_init(&idx);
+	assert_int_equal(labels_assign(&idx, &rules, NULL, "99991231T120000Z", t, err,
+	    sizeof(err)), 0);
+	assert_int_equal(idx.n, 1);
+	for (i = 0; i < idx.v[0].nlabels; i++) {
+		assert_true(idx.v[0].labels[i].expires > t);
+		assert_true(idx.v[0].labels[i].expires <= TIME_STORED_MAX);
+		time_to_rfc3339(idx.v[0].labels[i].expires, when);
+		assert_int_equal(rfc3339_to_time(when, &back), 0);
+		assert_true(back == idx.v[0].labels[i].expires);
+	}
+	assert_non_null(find_label(&idx.v[0], "monthly:"));
+	assert_true(find_label(&idx.v[0], "monthly:")->expires == TIME_STORED_MAX);
+	labels_index_free(&idx);
+	assert_int_equal(time_check_clock(t, err, sizeof(err)), 0);
+	assert_int_equal(time_check_clock(0, err, sizeof(err)), 0);
+	assert_int_equal(time_check_clock(-1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "1970 to 9999"));
+	assert_int_equal(time_check_clock(TIME_STORED_MAX + 1, err, sizeof(err)), -1);
+}
+
 static void
 test_rule_parser(void **state)
 {
@@ -362,6 +399,7 @@ main(void)
 		cmocka_unit_test(test_dst_berlin),
 		cmocka_unit_test(test_custom_rule),
 		cmocka_unit_test(test_newest_kept),
+		cmocka_unit_test(test_clock_at_the_end),
 		cmocka_unit_test(test_rule_parser),
 		cmocka_unit_test(test_schema_keys),
 	};
