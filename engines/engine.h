@@ -216,6 +216,8 @@ const char *engine_names(void);
 const char *engine_part_database(const char *part);
 /* "database shop", "globals": a part as messages name it. */
 void	 engine_part_describe(const char *part, char *buf, size_t len);
+/* A part's or database's name for a message or a line of output: controls as \xNN. */
+void	 engine_name_show(const char *name, char *buf, size_t len);
 
 /* Logs how dropping the database a failed restore had created went (rc 0 or -1). */
 void	 engine_log_created_drop(const char *database, int rc, const char *err);

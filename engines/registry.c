@@ -96,15 +96,41 @@ engine_part_database(const char *part)
 	return part + len;
 }
 
+/*
+ * A part's name is whatever the server calls the database, newlines too:
+ * control characters are shown as \xNN, so that a name (or a manifest
+ * rewritten to hold one) cannot add a line to the one line per backup of
+ * verify and list.
+ */
+void
+engine_name_show(const char *name, char *buf, size_t len)
+{
+	const char	*s;
+	size_t		 n = 0;
+
+	if (len == 0)
+		return;
+	for (s = name; *s != '\0' && n + 5 < len; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", (unsigned char)*s);
+		else
+			buf[n++] = *s;
+	}
+	buf[n] = '\0';
+}
+
 void
 engine_part_describe(const char *part, char *buf, size_t len)
 {
 	const char	*db = engine_part_database(part);
+	size_t		 n;
 
-	if (db != NULL)
-		snprintf(buf, len, "database %s", db);
-	else
-		snprintf(buf, len, "%s", part);
+	if (db == NULL) {
+		engine_name_show(part, buf, len);
+		return;
+	}
+	if ((n = strlcpy(buf, "database ", len)) < len)
+		engine_name_show(db, buf + n, len - n);
 }
 
 void

@@ -260,7 +260,8 @@ entry_accept(struct catalog *c, struct catalog_entry *e)
 {
 	const struct backup_record	*rec = &e->rec;
 	const struct catalog_object	*o;
-	char				*prefix, got[64], want[64];
+	char				*prefix, got[24], want[24];
+	char				 what[ENGINE_PART_NAME_MAX + 16];
 	size_t				 i;
 
 	e->state = CATALOG_OK;
@@ -285,19 +286,20 @@ entry_accept(struct catalog *c, struct catalog_entry *e)
 	prefix = c->single ? xasprintf("%s/single/%s/", c->r->base, e->id) :
 	    layout_backup_prefix(c->r->base, e->id);
 	for (i = 0; i < rec->nparts && e->state == CATALOG_OK; i++) {
+		engine_part_describe(rec->parts[i].name, what, sizeof(what));
 		if (!startswith(rec->parts[i].key, prefix) ||
 		    strstr(rec->parts[i].key, "..") != NULL)
 			damage(e, CATALOG_DAMAGED, "part %s lies outside the backup (%s)",
-			    rec->parts[i].name, rec->parts[i].key);
+			    what, rec->parts[i].key);
 		else if ((o = entry_object(e, rec->parts[i].key)) == NULL)
-			damage(e, CATALOG_DAMAGED, "part %s is missing (%s)",
-			    rec->parts[i].name, rec->parts[i].key);
+			damage(e, CATALOG_DAMAGED, "part %s is missing (%s)", what,
+			    rec->parts[i].key);
 		else if (o->size != rec->parts[i].stored_bytes) {
 			snprintf(got, sizeof(got), "%llu", (unsigned long long)o->size);
 			snprintf(want, sizeof(want), "%llu",
 			    (unsigned long long)rec->parts[i].stored_bytes);
 			snprintf(e->why, sizeof(e->why), "part %s is %s bytes, its manifest "
-			    "says %s (%s)", rec->parts[i].name, got, want, rec->parts[i].key);
+			    "says %s (%s)", what, got, want, rec->parts[i].key);
 			e->state = CATALOG_DAMAGED;
 		}
 	}

@@ -37,20 +37,25 @@ static void
 print_parts(const struct backup_record *m)
 {
 	const char	*db;
+	char		 name[4 * ENGINE_PART_NAME_MAX + 1];
 	size_t		 i, ndb = 0;
 
 	if (m->nparts == 1 && strcmp(m->parts[0].name, ENGINE_PART_DATA) == 0)
 		return;
 	printf("%-23s ", "");
 	for (i = 0; i < m->nparts; i++)
-		if (engine_part_database(m->parts[i].name) == NULL)
-			printf("%s + ", m->parts[i].name);
+		if (engine_part_database(m->parts[i].name) == NULL) {
+			engine_name_show(m->parts[i].name, name, sizeof(name));
+			printf("%s + ", name);
+		}
 	for (i = 0; i < m->nparts; i++)
 		ndb += engine_part_database(m->parts[i].name) != NULL;
 	printf("%zu database%s:", ndb, ndb == 1 ? "" : "s");
 	for (i = 0; i < m->nparts; i++)
-		if ((db = engine_part_database(m->parts[i].name)) != NULL)
-			printf(" %s", db);
+		if ((db = engine_part_database(m->parts[i].name)) != NULL) {
+			engine_name_show(db, name, sizeof(name));
+			printf(" %s", name);
+		}
 	printf("\n");
 }
 

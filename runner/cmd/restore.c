@@ -308,14 +308,16 @@ dry_run_database(struct runner *r, const struct restore_request *req, const char
 {
 	struct engine_job	 job;
 	const char		*into = req->database != NULL ? req->database : db;
-	char			 err[KB_ERRLEN];
+	char			 err[KB_ERRLEN], name[4 * ENGINE_PART_NAME_MAX + 1];
 	int			 has = -1;
 
+	engine_name_show(db, name, sizeof(name));
 	runner_engine_job(r, &job, into);
 	if (r->engine->exists != NULL)
 		has = r->engine->exists(&job, into, err, sizeof(err));
-	printf("  database %s into %s: %s\n", db, into, has == 1 ? "it exists: what the "
-	    "backup holds replaces its objects" : has == 0 ? (req->database == NULL ?
+	printf("  database %s into %s: %s\n", name, req->database != NULL ? into : name,
+	    has == 1 ? "it exists: what the backup holds replaces its objects" :
+	    has == 0 ? (req->database == NULL ?
 	    "missing: created as it was" : "missing: created empty, then restored") :
 	    "cannot tell whether it exists");
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# A manifest rewritten (and re-summed) by someone able to write the location,
+# with a part name that holds a newline and a line of its own: the backup is
+# damaged, and list, verify --all and check each give it one line, the name's
+# control characters shown as \xNN, so that nothing can pass for another
+# backup's line.  (Part names are the server's database names: "any
+# characters", kbackup-format(5).)
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib-engines.sh"
+
+command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
+DB=$KB_TMP/data/app.db
+mkdir -p "$KB_TMP/data"
+sqlite3 "$DB" "CREATE TABLE t (a); INSERT INTO t VALUES (1);"
+write_engine_config "$KB_TMP/kb.conf" sqlite <<EOF
+path = $DB
+EOF
+B=$KB_TMP/backups/test/db/backups
+
+run_runner -c "$KB_TMP/kb.conf" --once
+expect_rc 0 "backup"
+id=$(ls "$B")
+fake=20991231T000000Z-ffffff
+python3 - "$B/$id/manifest.json" "$fake" <<'PY'
+import json, sys
+path, fake = sys.argv[1:]
+m = json.load(open(path))
+m["parts"][0]["name"] = "data\n%s ok (1 B, 1 frames)" % fake
+m["parts"][0]["key"] = "elsewhere/data"
+json.dump(m, open(path, "w"), indent=2)
+PY
+manifest_resum "$B/$id/manifest.json"
+
+run_runner -c "$KB_TMP/kb.conf" list
+expect_rc 0 "list"
+assert_contains "$KB_TMP/out" 'DAMAGED: part data\x0a20991231T000000Z-ffffff ok (1 B, 1 frames) lies outside' "list names the part"
+! grep -q "^$fake" "$KB_TMP/out" || fail "list printed a line for the part name: $(cat "$KB_TMP/out")"
+run_runner -c "$KB_TMP/kb.conf" verify --all
+expect_rc 1 "verify --all"
+assert_contains "$KB_TMP/out" "$id DAMAGED part data\\x0a" "verify --all names it"
+! grep -q "^$fake" "$KB_TMP/out" || fail "verify printed a line for the part name: $(cat "$KB_TMP/out")"
+run_runner -c "$KB_TMP/kb.conf" check
+! grep -q "^$fake" "$KB_TMP/out" || fail "check printed a line for the part name: $(cat "$KB_TMP/out")"
+echo ok
