@@ -314,6 +314,7 @@ test_clock_at_the_end(void **state)
 	assert_non_null(find_label(&idx.v[0], "monthly:"));
 	assert_true(find_label(&idx.v[0], "monthly:")->expires == TIME_STORED_MAX);
 	labels_index_free(&idx);
+	rules_free(&rules);
 	assert_int_equal(time_check_clock(t, err, sizeof(err)), 0);
 	assert_int_equal(time_check_clock(0, err, sizeof(err)), 0);
 	assert_int_equal(time_check_clock(-1, err, sizeof(err)), -1);
