@@ -362,7 +362,7 @@ mark_markers(struct catalog *c)
 		e = &c->v[i];
 		if (!e->has_marker)
 			continue;
-		e->marker_live = c->store_now - e->marker_obj.mtime <= MARKER_STALE;
+		e->marker_live = !marker_stale(c->store_now, e->marker_obj.mtime);
 	}
 }
 
@@ -885,7 +885,7 @@ scan_marker(const struct storage_object *o, void *arg)
 
 	if ((after = split_id(o->key + ms->baselen, ".json", id)) == NULL || *after != '\0')
 		return 0;
-	if (strcmp(id, ms->ours->id) == 0 || ms->store_now - o->mtime > MARKER_STALE)
+	if (strcmp(id, ms->ours->id) == 0 || marker_stale(ms->store_now, o->mtime))
 		return 0;
 	strlcpy(ms->other, id, sizeof(ms->other));
 	ms->other_mtime = o->mtime;

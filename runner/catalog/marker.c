@@ -11,6 +11,12 @@
 #include "common/xjson.h"
 #include "runner/catalog/marker.h"
 
+int
+marker_stale(time_t now, time_t mtime)
+{
+	return now - mtime > MARKER_STALE || mtime - now > MARKER_STALE;
+}
+
 char *
 marker_to_text(const struct marker *m)
 {

@@ -7,7 +7,10 @@
  * It names its job (backup ID, runner id, host, pid, start) and is
  * rewritten every MARKER_HEARTBEAT seconds while the job runs; one not
  * rewritten for MARKER_STALE seconds, on the store's clock, belongs to a
- * job that died.  A runner holding its definition's lock knows that a
+ * job that died -- as does one dated more than MARKER_STALE ahead of that
+ * clock, which was set back since: a live job would have rewritten it
+ * within a heartbeat, and waiting for the clock to catch up would stop
+ * every backup of the definition for as long as it was ahead.  A runner holding its definition's lock knows that a
  * marker with its own runner id is a leftover of its own (the lock is per
  * runner id), and removes it at once.
  */
@@ -31,6 +34,8 @@ struct marker {
 	time_t	started;
 };
 
+/* 1 if a marker the store dates mtime is stale at the store's time now. */
+int	 marker_stale(time_t now, time_t mtime);
 /* The marker's JSON text (free it). */
 char	*marker_to_text(const struct marker *);
 int	 marker_parse(const char *buf, size_t len, struct marker *, char *err,
