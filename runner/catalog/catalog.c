@@ -283,7 +283,7 @@ entry_accept(struct catalog *c, struct catalog_entry *e)
 		    c->single ? "single" : "retained");
 		return;
 	}
-	prefix = c->single ? xasprintf("%s/single/%s/", c->r->base, e->id) :
+	prefix = c->single ? layout_single_backup_prefix(c->r->base, e->id) :
 	    layout_backup_prefix(c->r->base, e->id);
 	for (i = 0; i < rec->nparts && e->state == CATALOG_OK; i++) {
 		engine_part_describe(rec->parts[i].name, what, sizeof(what));

@@ -59,6 +59,12 @@ layout_single_prefix(const char *base)
 }
 
 char *
+layout_single_backup_prefix(const char *base, const char *id)
+{
+	return xasprintf("%s/single/%s/", base, id);
+}
+
+char *
 layout_single_manifest_key(const char *base)
 {
 	return xasprintf("%s/single/manifest.json", base);

@@ -28,6 +28,7 @@ char	*layout_markers_prefix(const char *base);		/* BASE/running/ */
 char	*layout_marker_key(const char *base, const char *id);
 char	*layout_index_key(const char *base);
 char	*layout_single_prefix(const char *base);		/* BASE/single/ */
+char	*layout_single_backup_prefix(const char *base, const char *id); /* BASE/single/ID/ */
 char	*layout_single_manifest_key(const char *base);
 
 #endif

@@ -392,20 +392,23 @@ record_fill(struct backup_job *b, size_t i, struct backup_record *rec)
 
 /*
  * Deletes the previous single backup's data.  Its key comes from a manifest
- * read back from storage: only a key of this definition's single/ is taken.
+ * read back from storage: only a key under that backup's own single/ID/ is
+ * taken, as the catalog accepts its parts -- single/manifest.json, just
+ * replaced by the new backup's, lies under single/ too.
  */
 static void
-single_remove_old(struct backup_job *b, struct location *loc, const char *key)
+single_remove_old(struct backup_job *b, struct location *loc, const char *id,
+    const char *key)
 {
 	char	 err[KB_ERRLEN], *dir;
 	int	 ours;
 
-	dir = layout_single_prefix(b->r->base);
+	dir = layout_single_backup_prefix(b->r->base, id);
 	ours = startswith(key, dir) && strstr(key, "..") == NULL;
 	free(dir);
 	if (!ours) {
 		log_kv(LOGL_WARN, "previous single backup not removed: its key is outside "
-		    "single/", "key", key, NULL);
+		    "its single/ID/", "id", id, "key", key, NULL);
 		return;
 	}
 	if (storage_remove_one(loc->st, key, err, sizeof(err)) == -1)
@@ -436,7 +439,7 @@ single_switch(struct backup_job *b, size_t i, const struct backup_record *rec, c
 	free(key);
 	if (rc == 0 && have_old && strcmp(old.id, rec->id) != 0)
 		for (j = 0; j < old.nparts; j++)
-			single_remove_old(b, loc, old.parts[j].key);
+			single_remove_old(b, loc, old.id, old.parts[j].key);
 	if (have_old)
 		record_free(&old);
 	return rc;

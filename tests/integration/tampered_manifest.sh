@@ -5,6 +5,9 @@
 # control characters shown as \xNN, so that nothing can pass for another
 # backup's line.  (Part names are the server's database names: "any
 # characters", kbackup-format(5).)
+# mode = single: the previous manifest, rewritten to list single/manifest.json
+# as a part of its own, does not make the next backup delete the manifest it
+# has just written; only keys under the previous backup's single/ID/ go.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -41,4 +44,30 @@ assert_contains "$KB_TMP/out" "$id DAMAGED part data\\x0a" "verify --all names i
 ! grep -q "^$fake" "$KB_TMP/out" || fail "verify printed a line for the part name: $(cat "$KB_TMP/out")"
 run_runner -c "$KB_TMP/kb.conf" check
 ! grep -q "^$fake" "$KB_TMP/out" || fail "check printed a line for the part name: $(cat "$KB_TMP/out")"
+
+say "mode = single: a previous manifest that lists single/manifest.json"
+sed "s|^namespace = test|&\nmode = single|" "$KB_TMP/kb.conf" >"$KB_TMP/single.conf"
+chmod 600 "$KB_TMP/single.conf"
+S=$KB_TMP/backups/test/db/single
+run_runner -c "$KB_TMP/single.conf" --once
+expect_rc 0 "first single backup"
+first=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+python3 - "$S/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+p = dict(m["parts"][0], name="extra", key="test/db/single/manifest.json")
+m["parts"].append(p)
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+manifest_resum "$S/manifest.json"
+run_runner -c "$KB_TMP/single.conf" --once
+expect_rc 0 "second single backup"
+second=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+assert_contains "$KB_TMP/log" "previous single backup not removed: its key is outside" "says so"
+[ -f "$S/manifest.json" ] || fail "the second backup deleted its own manifest"
+[ ! -e "$S/$first" ] || fail "the previous backup's own data was kept"
+run_runner -c "$KB_TMP/single.conf" list
+grep -q "^$second .*(single)" "$KB_TMP/out" || fail "single list: $(cat "$KB_TMP/out")"
+run_runner -c "$KB_TMP/single.conf" restore latest --database "$KB_TMP/data/copy.db"
+expect_rc 0 "restore the second single backup"
 echo ok
