@@ -122,6 +122,9 @@ binlog_prune(struct catalog *c, int dry_run, size_t *deleted, size_t *planned)
 		log_kv(LOGL_INFO, "prune: binary logs kept while a backup is in progress", NULL);
 		return 0;
 	}
+	if (retention_unreadable(c, "prune: binary logs kept: a damaged backup's manifest "
+	    "does not say which it needs (prune --damaged deletes the backup)"))
+		return 0;
 	if (keyring_load(c->loc->section, &kr, err, sizeof(err)) == -1 ||
 	    binlog_archive_open(c->loc, c->r->base, &kr, &ar, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "prune: binary log archive not listed", "error", err, NULL);

@@ -76,6 +76,20 @@ retention_running(const struct catalog *c)
 	return catalog_count(c, CATALOG_RUNNING) > 0;
 }
 
+int
+retention_unreadable(const struct catalog *c, const char *msg)
+{
+	size_t	i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].state == CATALOG_DAMAGED && !c->v[i].have_rec) {
+			log_kv(LOGL_WARN, msg, "id", c->v[i].id, "why", c->v[i].why,
+			    "location", c->loc->desc, NULL);
+			return 1;
+		}
+	return 0;
+}
+
 /* The archive's files before cut, in *keys (NULL-terminated). */
 static size_t
 older(const struct wal_archive *ar, uint64_t cut, char ***keys)
@@ -132,6 +146,9 @@ wal_prune(struct catalog *c, int dry_run, size_t *deleted, size_t *planned)
 		log_kv(LOGL_INFO, "prune: WAL kept while a backup is in progress", NULL);
 		return 0;
 	}
+	if (retention_unreadable(c, "prune: WAL kept: a damaged backup's manifest does not "
+	    "say which it needs (prune --damaged deletes the backup)"))
+		return 0;
 	if (keyring_load(c->loc->section, &kr, err, sizeof(err)) == -1 ||
 	    wal_archive_open(c->loc, c->r->base, &kr, segsize, &ar, err, sizeof(err)) == -1) {
 		log_kv(LOGL_ERROR, "prune: WAL archive not listed", "error", err, NULL);

@@ -8,7 +8,8 @@
  * backup's manifest is read again (catalog_refresh) before anything is
  * deleted, and only when the index says there is something to delete.
  * Nothing is deleted while a backup is in progress (its start is not known
- * yet), nor when no physical backup is kept.  History files are kept.
+ * yet), nor beside a damaged backup whose manifest does not read, nor when
+ * no physical backup is kept.  History files are kept.
  * A MariaDB/MySQL definition with binlog = archive prunes its binary log
  * archive instead (runner/binlog/bretention.h), with the same helpers.
  */
@@ -23,6 +24,11 @@
 int	 retention_refresh(struct catalog *, int (*kept)(const struct catalog_entry *));
 /* 1 while a backup is in progress. */
 int	 retention_running(const struct catalog *);
+/*
+ * 1, after logging msg, while prune keeps a damaged backup whose manifest
+ * does not read: what of the archive it needs is not known, so none goes.
+ */
+int	 retention_unreadable(const struct catalog *, const char *msg);
 /* Deletes keys[0..n) in batches; 1 after logging a failure. */
 size_t	 retention_remove(struct catalog *, char **keys, size_t n, size_t *deleted);
 
