@@ -836,9 +836,11 @@ catalog_select_filtered(struct catalog *c, const char *which, time_t at, int ski
 			return no_backup(c, at, f, err, errlen);
 		if (catalog_refresh(c, e, err, errlen) == -1)
 			return NULL;
-		if (e->state == CATALOG_OK && (f == NULL || f->holds(&e->rec, f->arg)))
+		/* Its manifest, not the index, must also date it newest (or before at). */
+		if (e->state == CATALOG_OK && (f == NULL || f->holds(&e->rec, f->arg)) &&
+		    pick_newest(c, at, f) == e)
 			break;
-		/* The index was stale: its manifest says otherwise now.  Pick again. */
+		/* The index was stale or rewritten: its manifest says otherwise.  Pick again. */
 	}
 	warn_future(c, at);
 	return e;

@@ -4,7 +4,9 @@
 # proposes.  With every label expired, an index that dates the older backup
 # after the newer one must not make prune delete the newest good backup: its
 # own manifest dates it newest, so it is kept (and said so), and the next
-# prune, on the rewritten index, deletes the older one.
+# prune, on the rewritten index, deletes the older one.  Nor does restore
+# latest take the older one: the backup it picks must be the newest by its
+# own manifest too.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -66,6 +68,9 @@ say "an index that dates the older backup after the newer one"
 index_edit "$old" 'm["finished"] = "2027-01-01T00:00:00Z"'
 run_later -c "$KB_TMP/kb.conf" list
 assert_contains "$KB_TMP/out" "$old 2027-01-01T00:00:00Z" "list takes the index (its stamps)"
+run_later -c "$KB_TMP/kb.conf" restore latest --dry-run
+expect_rc 0 "restore latest --dry-run on the tampered index"
+assert_contains "$KB_TMP/out" "would restore backup $new " "restore latest takes the newest by its manifest"
 run_later -c "$KB_TMP/kb.conf" prune
 expect_rc 0 "prune on the tampered index"
 [ -f "$BASE/backups/$new/manifest.json" ] || fail "prune deleted the newest backup"
