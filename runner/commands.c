@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/timeparse.h"
 #include "common/util.h"
 #include "runner/commands.h"
 #include "runner/service/control.h"
@@ -49,6 +50,7 @@ static const struct {
 };
 #define NOPTIONS	(sizeof(options) / sizeof(options[0]))
 #define GLOBAL_OPTIONS	5	/* the first ones: every command takes them */
+_Static_assert(NOPTIONS <= sizeof(unsigned long) * 8, "cmd_args.given holds a bit per option");
 
 static int	 cmd_backup(struct cmd_ctx *);
 static int	 cmd_restore(struct cmd_ctx *);
@@ -252,6 +254,15 @@ parse_option(struct cmd_args *a, int argc, char **argv, int *i, char *err, size_
 			    options[o].value);
 		value = argv[++*i];
 	}
+	/* An empty value reaches nothing as meant: "-o ''" was a file named "". */
+	if (value != NULL && *value == '\0' && !options[o].optional)
+		return errf(err, errlen, "--%s needs a value (%s), not an empty one",
+		    options[o].name, options[o].value);
+	/* The second of two values would silently win over the first. */
+	if (options[o].value != NULL && strcmp(options[o].name, "only") != 0 &&
+	    (a->given & (1UL << o)))
+		return errf(err, errlen, "--%s given twice", options[o].name);
+	a->given |= 1UL << o;
 	return set_option(a, options[o].name, value, err, errlen);
 }
 
@@ -401,6 +412,17 @@ int
 cmd_opens_storage(const struct cmd_args *a)
 {
 	return (a->entry->flags & CMD_STORAGE) && !a->offline;
+}
+
+int
+cmd_check_values(struct runner *r, const struct cmd_args *a, char *err, size_t errlen)
+{
+	time_t	at;
+
+	if (a->req.at != NULL && time_parse(a->req.at, config_get(r->backup, "timezone"),
+	    &at, err, errlen) == -1)
+		return errprefix(err, errlen, "--at");
+	return 0;
 }
 
 void
@@ -553,6 +575,10 @@ cmd_trigger(struct runner *r, struct jobrun *jr, int argc, char **argv,
 	if (!(a.entry->flags & CMD_TRIGGER)) {
 		log_kv(LOGL_ERROR, "bad request", "error", "not a command the daemon runs",
 		    "command", a.entry->name, NULL);
+		return EXIT_USAGE;
+	}
+	if (cmd_check_values(r, &a, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "bad request", "error", err, NULL);
 		return EXIT_USAGE;
 	}
 	if (a.req.storage != NULL && runner_location(r, a.req.storage) == NULL) {

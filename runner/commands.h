@@ -57,6 +57,7 @@ struct cmd_args {
 	char			**wordv;
 	int			 nargs;		/* CMD_ARGS: its words */
 	const char		*argv[2];
+	unsigned long		 given;		/* a bit per option seen (options[] in commands.c) */
 };
 
 /* What a command runs with. */
@@ -92,6 +93,12 @@ int	 cmd_parse_words(int argc, char **argv, struct cmd_args *, char *err, size_t
 int	 cmd_takes_lock(const struct cmd_args *);
 int	 cmd_opens_storage(const struct cmd_args *);
 void	 cmd_usage(FILE *);
+/*
+ * The option values that need the config to be read (--at TIME, in its
+ * timezone): -1 with what is wrong in err, a usage error like those of the
+ * parser, found before the store is opened.
+ */
+int	 cmd_check_values(struct runner *, const struct cmd_args *, char *err, size_t errlen);
 /*
  * The daemon's runner of triggered jobs (daemon_run()'s trigger function):
  * the words of a command the table marks CMD_TRIGGER, parsed as on the

@@ -79,6 +79,10 @@ run(struct runner *r, const struct cmd_args *a)
 		log_kv(LOGL_ERROR, "no such storage location", "storage", a->req.storage, NULL);
 		return EXIT_USAGE;
 	}
+	if (cmd_check_values(r, a, err, sizeof(err)) == -1) {
+		log_kv(LOGL_ERROR, "bad argument", "error", err, NULL);
+		return failed(a, EXIT_USAGE);
+	}
 	if (cmd_takes_lock(a) && take_lock(r, &lock) == -1)
 		return EXIT_JOB;
 	if (cmd_opens_storage(a) && runner_open_storage(r, err, sizeof(err)) == -1) {

@@ -128,6 +128,23 @@ run_runner -c "$KB_TMP/nonexistent.conf" list
 expect_rc 2 "missing config file"
 assert_contains "$KB_TMP/log" "nonexistent.conf: No such file" "missing config file message"
 
+say "bad option values: exit 2 naming the option, before the lock or the store"
+while IFS='|' read -r needle args; do
+	# shellcheck disable=SC2086
+	run_runner -c "$KB_TMP/good.conf" $args
+	expect_rc 2 "$args"
+	assert_contains "$KB_TMP/log" "$needle" "$args"
+done <<'EOF2'
+--at: bad time \"garbage|restore --at garbage
+--at: bad time \"2026-13-45\": no such date|verify --at 2026-13-45
+--at: bad time|unpack --at=2026-11-20T25:00 -o -
+--database needs a value|restore latest --database=
+--output needs a value|unpack latest --output=
+--database given twice|restore --database a --database b
+EOF2
+[ ! -e "$KB_TMP/backups" ] && [ ! -e "$KB_TMP/work" ] ||
+	fail "a bad option value wrote something"
+
 say "verify --restore on engines without a scratch database: exit 2, nothing touched"
 for e in redis etcd cockroach; do
 	cat >"$KB_TMP/$e.conf" <<EOF2

@@ -244,6 +244,14 @@ test_parser(void **state)
 		{ "verify --restore --globals", "verify takes no --globals" },
 		{ "unpack --only a -o -", NULL },
 		{ "list --only a", "list takes no --only" },
+		{ "restore --database=", "--database needs a value (NAME), not an empty one" },
+		{ "unpack latest --output=", "--output needs a value" },
+		{ "verify --restore --target= latest", "--target needs a value" },
+		{ "restore --database a --database b", "--database given twice" },
+		{ "-c a.conf list -c b.conf", "--config given twice" },
+		{ "restore --at 2026-11-20 --at=2026-11-21", "--at given twice" },
+		{ "list --storage=a --storage b", "--storage given twice" },
+		{ "list --json --json -v -v", NULL },
 	};
 	char		*globals_argv[] = { "kbackup-runner", "restore", "--globals", "latest",
 	    "--only=x", "--only=y", NULL };
