@@ -147,6 +147,22 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+const char *
+fd_name(int fd, char *buf, size_t len)
+{
+	char	link[32];
+	ssize_t	n;
+	int	saved = errno;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if (len < 2 || (n = readlink(link, buf, len - 1)) <= 0)
+		snprintf(buf, len, "fd %d", fd);
+	else
+		buf[n] = '\0';
+	errno = saved;
+	return buf;
+}
+
 void
 read_to_end(int fd)
 {

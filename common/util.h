@@ -40,6 +40,12 @@ int	 write_all(int fd, const void *buf, size_t len);
 ssize_t	 read_full(int fd, void *buf, size_t len);
 /* pread(2) until len bytes from off, or EOF: the bytes read, or -1. */
 ssize_t	 pread_full(int fd, void *buf, size_t len, off_t off);
+/*
+ * The path fd is open on (from /proc/self/fd), else "fd N": for messages of
+ * code handed only a descriptor, whose failures (a full disk) must still
+ * name the file.  errno is kept.
+ */
+const char *fd_name(int fd, char *buf, size_t len);
 /* Reads fd to its end (or an error), discarding: a writer into the pipe never blocks. */
 void	 read_to_end(int fd);
 

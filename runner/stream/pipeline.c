@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +368,8 @@ static int
 restore_out(struct restore_state *rs, const void *buf, size_t len, char *err,
     size_t errlen)
 {
+	char	name[PATH_MAX];
+
 	if (rs->progress != NULL)
 		progress_add_stored(rs->progress, len);
 	if (rs->out_fd == -1 || len == 0)
@@ -377,7 +380,8 @@ restore_out(struct restore_state *rs, const void *buf, size_t len, char *err,
 		if (errno == EPIPE)
 			return errf(err, errlen, "the restore tool stopped reading (see its "
 			    "messages above)");
-		return errf(err, errlen, "write: %s", strerror(errno));
+		return errf(err, errlen, "write %s: %s", fd_name(rs->out_fd, name,
+		    sizeof(name)), strerror(errno));
 	}
 	return 0;
 }

@@ -7,7 +7,8 @@
 # that exited 0 listed and verified, none that failed listed.  With the
 # space back, the next backup and a restore of it work.  Then a full workdir:
 # SQLite's snapshot cannot be written there; exit 1 naming the cause, nothing
-# stored, the workdir clean.
+# stored, the workdir clean.  Last a restore and an unpack into a full disk:
+# exit 1 naming the file that could not be written, the old file kept.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -102,4 +103,23 @@ grep -qi "no space left\|disk is full" "$KB_TMP/log" ||
 	fail "the full workdir is not named: $(tail -n 3 "$KB_TMP/log")"
 expect_nothing_stored "$KB_TMP/sstore" "sqlite backup with a full workdir"
 assert_workdir_clean "$SWORK" "sqlite backup with a full workdir"
+
+say "restore and unpack into a full disk: exit 1 naming the file, the target as it was"
+sed -i "s|^workdir = .*|workdir = $KB_TMP/work2|" "$KB_TMP/s.conf"
+run_runner -c "$KB_TMP/s.conf" --once
+expect_rc 0 "sqlite backup with room"
+TGT=$KB_TMP/tgt
+mkdir -p "$TGT"
+mount -t tmpfs -o size=1m,mode=0755 kbtest "$TGT" || fail "third tmpfs"
+at_exit "umount -l $TGT"
+sqlite3 "$TGT/app.db" "CREATE TABLE kept (v); INSERT INTO kept VALUES ('before');"
+run_runner -c "$KB_TMP/s.conf" restore latest --database "$TGT/app.db"
+expect_rc 1 "sqlite restore into a full disk"
+assert_contains "$KB_TMP/log" "write $TGT/.app.db.kbtmp." "the full disk's file named"
+assert_contains "$KB_TMP/log" "No space left on device" "the full disk said"
+assert_eq "$(sqlite3 "$TGT/app.db" "SELECT v FROM kept")" before "the target after the restore failed"
+run_runner -c "$KB_TMP/s.conf" unpack latest -o "$TGT/out.db"
+expect_rc 1 "unpack into a full disk"
+assert_contains "$KB_TMP/log" "write $TGT/out.db.kbtmp." "unpack: the full disk's file named"
+assert_eq "$(ls -A "$TGT")" app.db "left on the full disk"
 echo "ok"
