@@ -560,6 +560,16 @@ file_now(struct storage *st, time_t *t, char *err, size_t errlen)
 		free(base);
 		fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
+	/*
+	 * A read-only file system (a backup disk mounted read-only to restore
+	 * from) takes no probe.  Nothing can be written or deleted there, so
+	 * no age measured on this host's clock decides anything.
+	 */
+	if (fd == -1 && errno == EROFS) {
+		free(probe);
+		*t = time(NULL);
+		return 0;
+	}
 	if (fd == -1) {
 		rc = errf(err, errlen, "%s: %s", probe != NULL ? probe : fs->root,
 		    strerror(errno));

@@ -8,7 +8,8 @@
 # space back, the next backup and a restore of it work.  Then a full workdir:
 # SQLite's snapshot cannot be written there; exit 1 naming the cause, nothing
 # stored, the workdir clean.  Last a restore and an unpack into a full disk:
-# exit 1 naming the file that could not be written, the old file kept.
+# exit 1 naming the file that could not be written, the old file kept; and
+# a store on a read-only file system, which restores but takes nothing.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -122,4 +123,26 @@ run_runner -c "$KB_TMP/s.conf" unpack latest -o "$TGT/out.db"
 expect_rc 1 "unpack into a full disk"
 assert_contains "$KB_TMP/log" "write $TGT/out.db.kbtmp." "unpack: the full disk's file named"
 assert_eq "$(ls -A "$TGT")" app.db "left on the full disk"
+
+say "a store on a read-only file system: read as usual, written not at all"
+RO=$KB_TMP/ro
+mkdir -p "$RO"
+mount --bind "$KB_TMP/sstore" "$RO" && mount -o remount,ro,bind "$RO" || fail "read-only bind mount"
+at_exit "umount -l $RO"
+sed "s|^path = .*|path = $RO|" "$KB_TMP/s.conf" >"$KB_TMP/ro.conf"
+before=$(listed "$KB_TMP/s.conf")
+for args in list "verify --all" "unpack latest -o $KB_TMP/ro.db" \
+	"restore latest --database $KB_TMP/ro-restored.db" "restore latest --dry-run"; do
+	# shellcheck disable=SC2086
+	run_runner -c "$KB_TMP/ro.conf" $args
+	expect_rc 0 "$args from a read-only store"
+done
+assert_eq "$(sqlite3 "$KB_TMP/ro-restored.db" "SELECT count(*) FROM t")" 2000 \
+	"restored from a read-only store"
+run_runner -c "$KB_TMP/ro.conf" --once
+expect_rc 1 "a backup into a read-only store"
+assert_contains "$KB_TMP/log" "Read-only file system" "a backup into a read-only store"
+run_runner -c "$KB_TMP/ro.conf" prune
+expect_rc 0 "prune of a read-only store with nothing to delete"
+assert_eq "$(listed "$KB_TMP/ro.conf")" "$before" "the backups of a read-only store"
 echo "ok"
