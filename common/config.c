@@ -210,6 +210,16 @@ check_secret_url(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* USER[:PASSWORD]@ before the host: curl would send it, and logs quote the URL. */
+static int
+url_has_userinfo(const char *v)
+{
+	const char	*p = strstr(v, "://");
+
+	p = p != NULL ? p + 3 : v;
+	return memchr(p, '@', strcspn(p, "/?#")) != NULL;
+}
+
 static int
 is_enum_word(const char *words, const char *v)
 {
@@ -287,6 +297,10 @@ check_value(const struct config_key *k, const char *v, char *err, size_t errlen)
 			return errf(err, errlen, "'%s' is not one of %s", v, k->expect);
 		break;
 	case CFG_URL:
+		if (url_has_userinfo(v))
+			return errf(err, errlen, "a URL with a user name or password in it "
+			    "(USER:PASSWORD@HOST): credentials go in their own keys, never in "
+			    "a URL, which is logged (the value is not shown)");
 		if (!startswith(v, "http://") && !startswith(v, "https://"))
 			return errf(err, errlen, "'%s' is not an http:// or https:// URL", v);
 		break;

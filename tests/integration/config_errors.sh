@@ -86,6 +86,8 @@ base_after 'engine = postgres' 'timezone = ../../etc/passwd' | bad "timezone out
 (base; printf '[notify]\nwebhook = ftp://hooks.example/inline-secret-value\n') | bad "webhook not http" "[notify] webhook: invalid value (expected an http(s) URL)"
 base | sed '/^path = /d; s/^type = file/type = s3\nbucket = b\naccess_key = AKIDEXAMPLE/' | bad "s3 without a secret key" "[storage] access_key and secret_key: both required for type = s3"
 base | sed '/^path = /d; s/^type = file/type = s3\nbucket = b\naccess_key = a\nsecret_key = s\nmax_tries = 0/' | bad "s3 max_tries 0" "[storage] max_tries: '0' is too small: expected a number of tries from 1 to 100"
+base | sed '/^path = /d; s|^type = file|type = s3\nbucket = bb\nendpoint = https://AKID:inline-secret-value@s3.example|' |
+	bad "s3 endpoint with credentials in it" "[storage] endpoint: a URL with a user name or password in it"
 say "bytes iniparser misreads: a NUL byte, UTF-16, a line that is no INI; a UTF-8 byte-order mark is accepted"
 base | sed 's/^database = shop/database = shop\x00/' | bad "NUL byte" "line 7: a NUL byte: the file is not text"
 (printf '\n\n\0'; base) | bad "NUL byte on line 3" ": line 3: a NUL byte"
