@@ -17,13 +17,13 @@
 #include "common/memfile.h"
 #include "common/util.h"
 #include "engines/mysql.h"
-#include "engines/pg_physical.h"
 #include "runner/binlog/bpitr.h"
 #include "runner/binlog/bstream.h"
 #include "runner/service/archiver.h"
 #include "runner/stream/keys.h"
 #include "runner/wal/archive.h"
 #include "runner/wal/chain.h"
+#include "runner/wal/pitr.h"
 #include "runner/wal/receive.h"
 
 #define BACKOFF_MAX	60
@@ -296,9 +296,7 @@ open_locations(struct archiver *a, char *err, size_t errlen)
 static int
 streams_wal(const struct runner *r)
 {
-	return strcmp(r->engine->desc->name, "postgres") == 0 &&
-	    pg_physical_on(r->engine_section) &&
-	    strcmp(config_get(r->engine_section, "wal_method"), "stream") == 0;
+	return pitr_on(r) && strcmp(config_get(r->engine_section, "wal_method"), "stream") == 0;
 }
 
 int

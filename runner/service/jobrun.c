@@ -8,11 +8,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "engines/pg_physical.h"
-#include "engines/pg_physical.h"
 #include "runner/catalog/catalog.h"
 #include "runner/service/hooks.h"
 #include "runner/service/jobrun.h"
+#include "runner/wal/pitr.h"
 
 /* What one job needs from the wrapper, whatever the job. */
 struct jobrun_job {
@@ -32,9 +31,7 @@ jobrun_init(struct jobrun *jr, struct runner *r, time_t start)
 	pthread_mutex_init(&jr->lock, NULL);
 	metrics_init(&jr->metrics, r->name, r->namespace_, r->engine->desc->name, start);
 	/* method = physical, wal_method = push: wal-push leaves its counts in state_dir. */
-	if (strcmp(r->engine->desc->name, "postgres") == 0 &&
-	    pg_physical_on(r->engine_section) &&
-	    strcmp(config_get(r->engine_section, "wal_method"), "push") == 0)
+	if (pitr_on(r) && strcmp(config_get(r->engine_section, "wal_method"), "push") == 0)
 		metrics_wal_from_status(&jr->metrics, r->state_dir);
 	notify_tail_init(&jr->tail);
 	log_set_hook(notify_tail_hook, &jr->tail);

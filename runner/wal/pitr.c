@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/timeparse.h"
 #include "common/util.h"
+#include "engines/pg_physical.h"
 #include "runner/binlog/bpitr.h"
 #include "runner/stream/pipeline.h"
 #include "runner/wal/pitr.h"
@@ -584,6 +585,13 @@ physical_free(struct physical *ph)
 }
 
 int
+pitr_on(const struct runner *r)
+{
+	return strcmp(r->engine->desc->name, "postgres") == 0 &&
+	    pg_physical_on(r->engine_section);
+}
+
+int
 job_restore_physical(struct runner *r, const struct restore_request *req)
 {
 	struct physical	 ph;
@@ -591,6 +599,11 @@ job_restore_physical(struct runner *r, const struct restore_request *req)
 			    (char *)req->data_dir : "";
 	int		 absent = 0, rc = EXIT_JOB;
 
+	if (!pitr_on(r)) {
+		log_kv(LOGL_ERROR, "restore --data-dir needs [postgres] method = physical",
+		    "engine", r->engine->desc->name, NULL);
+		return EXIT_USAGE;
+	}
 	memset(&ph, 0, sizeof(ph));
 	ph.r = r;
 	ph.req = req;

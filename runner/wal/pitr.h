@@ -15,6 +15,12 @@
 #include "runner/cmd/jobs.h"
 #include "runner/wal/chain.h"
 
+/*
+ * [postgres] method = physical: the definition has a WAL archive, which
+ * wal-push, wal-get and restore --data-dir need.
+ */
+int	 pitr_on(const struct runner *);
+
 /* The ok physical base backups of a catalog, as its records say (caller frees). */
 void	 wal_bases_of(const struct catalog *, struct wal_base **, size_t *);
 

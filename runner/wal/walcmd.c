@@ -16,6 +16,7 @@
 #include "runner/cmd/jobs.h"
 #include "runner/stream/keys.h"
 #include "runner/wal/archive.h"
+#include "runner/wal/pitr.h"
 #include "runner/wal/status.h"
 #include "runner/wal/walcmd.h"
 
@@ -110,6 +111,13 @@ job_wal_push(struct runner *r, const char *path)
 	size_t			i;
 	int			fd, rc = 0;
 
+	/* Another definition's config in archive_command would take the WAL in. */
+	if (!pitr_on(r)) {
+		log_kv(LOGL_ERROR, "wal-push needs [postgres] method = physical: is "
+		    "archive_command given the right config?", "engine", r->engine->desc->name,
+		    NULL);
+		return EXIT_USAGE;
+	}
 	wal_status_begin(r->state_dir);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_kv(LOGL_ERROR, "wal-push: cannot open the file", "path", path, "error",
@@ -181,6 +189,16 @@ job_wal_get(struct runner *r, const char *name, const char *dest, const char *st
 	if (!name_ok(name)) {
 		log_kv(LOGL_ERROR, "wal-get: not the name of a WAL file", "name", name, NULL);
 		return EXIT_USAGE;
+	}
+	/*
+	 * A config without the WAL archive would answer "not in the archive"
+	 * for every file: PostgreSQL would end recovery and promote at once.
+	 */
+	if (!pitr_on(r)) {
+		log_kv(LOGL_ERROR, "wal-get needs [postgres] method = physical: is "
+		    "restore_command given the right config?", "engine", r->engine->desc->name,
+		    NULL);
+		return EXIT_WAL_REFUSED;
 	}
 	if ((loc = job_location(r, storage)) == NULL)
 		return EXIT_USAGE;

@@ -147,6 +147,22 @@ EOF2
 [ ! -e "$KB_TMP/backups" ] && [ ! -e "$KB_TMP/work" ] ||
 	fail "a bad option value wrote something"
 
+say "the WAL commands and restore --data-dir with a config without the WAL archive"
+# wal-get exits 126, not 1 ("not in the archive"), which would end recovery at once.
+run_runner -c "$KB_TMP/good.conf" wal-get 000000010000000000000001 "$KB_TMP/seg"
+expect_rc 126 "wal-get with [postgres] method = dump"
+assert_contains "$KB_TMP/log" "wal-get needs [postgres] method = physical" "wal-get"
+run_runner -c "$KB_TMP/good.conf" wal-push "$KB_TMP/good.conf"
+expect_rc 2 "wal-push with [postgres] method = dump"
+assert_contains "$KB_TMP/log" "wal-push needs [postgres] method = physical" "wal-push"
+run_runner -c "$KB_TMP/good.conf" restore --data-dir "$KB_TMP/data"
+expect_rc 2 "restore --data-dir with [postgres] method = dump"
+assert_contains "$KB_TMP/log" "restore --data-dir needs [postgres] method = physical" \
+	"restore --data-dir"
+[ ! -e "$KB_TMP/seg" ] && [ ! -e "$KB_TMP/data" ] && [ -z "$(find "$KB_TMP/backups" -type f 2>/dev/null)" ] ||
+	fail "a WAL command without the WAL archive wrote something"
+rm -rf "$KB_TMP/backups" "$KB_TMP/work"
+
 say "verify --restore on engines without a scratch database: exit 2, nothing touched"
 for e in redis etcd cockroach; do
 	cat >"$KB_TMP/$e.conf" <<EOF2
