@@ -183,6 +183,23 @@ test_secret_file_and_env(void **state)
 	config_free(cfg);
 	unlink(conf);
 	free(conf);
+	/*
+	 * The whole file less its trailing line breaks, as kbackup.conf(5)
+	 * says: a key file of two lines (openssl rand -base64 64) is one key,
+	 * which backups already made with it depend on.
+	 */
+	text = path_join(dir, "pg");
+	assert_int_equal(write_file_atomic(text, "line one\nline two \r\n\n", 21, 0600, err,
+	    sizeof(err)), 0);
+	free(text);
+	conf = write_temp("[backup]\nname = o\nengine = postgres\n[postgres]\ndatabase = d\n"
+	    "password_file = pg\n[storage]\ntype = file\npath = /x\n");
+	assert_int_equal(runner_config_load(conf, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(config_get(config_section(cfg, "postgres"), "password"),
+	    "line one\nline two ");
+	config_free(cfg);
+	unlink(conf);
+	free(conf);
 	unsetenv("CREDENTIALS_DIRECTORY");
 
 	setenv("KB_UNIT_SECRET", "from-env", 1);
