@@ -314,6 +314,14 @@ check_value(const struct config_key *k, const char *v, char *err, size_t errlen)
 			return errf(err, errlen, "empty value: expected %s", k->expect);
 		break;
 	case CFG_STRING:
+		/*
+		 * "database =" would reach the tool as "" (pg_dump then dumps the
+		 * user's own database); empty means something only where it is
+		 * the default (an S3 prefix).
+		 */
+		if (*v == '\0' && (k->def == NULL || *k->def != '\0'))
+			return errf(err, errlen, "empty value: expected %s", k->expect);
+		break;
 	case CFG_LIST:
 		break;
 	}

@@ -61,6 +61,9 @@ base | sed '/^\[storage\]/,$d' | bad "no storage" "[storage]: missing section"
 (base; printf '[retention]\nrule.q = quarterly 90d\n') | bad "rule without conversion" '[retention] rule.q: format \"quarterly\" has no % conversion'
 base_after 'engine = postgres' 'mode = mirror' | bad "bad mode" "[backup] mode: 'mirror' is not one of retained|single"
 base_after 'engine = postgres' 'compression = lz4' | bad "bad compression" "[backup] compression: 'lz4' is not zstd"
+# An empty value would reach pg_dump as "" (which dumps the user's own database).
+base | sed 's/^database = shop/database =/' | bad "empty database" "[postgres] database: empty value: expected the database to back up"
+base_after 'engine = postgres' 'timezone =' | bad "empty timezone" "[backup] timezone: empty value"
 base_after 'engine = postgres' 'compression = zstd:99' | bad "bad zstd level" "[backup] compression: 'zstd:99'"
 base_after 'engine = postgres' 'compression = zstd:auto' 'compression_threads = 0' | bad "zstd:auto without workers" "set compression_threads to 1 or more"
 base_after 'database = shop' 'port = 99999' | bad "port out of range" "[postgres] port: '99999' is too large"
