@@ -671,6 +671,20 @@ catalog_refresh(struct catalog *c, struct catalog_entry *e, char *err, size_t er
 	return 0;
 }
 
+int
+catalog_still_there(struct catalog *c, const struct catalog_entry *e, char *err,
+    size_t errlen)
+{
+	struct storage_stat	st;
+	int			missing;
+
+	if (c->loc->st->ops->head(c->loc->st, e->manifest.key, &st, &missing, err,
+	    errlen) == -1)
+		return missing ? 0 : -1;
+	/* mode = single: the one manifest, replaced by the next backup. */
+	return e->manifest.stamp == NULL || strcmp(st.stamp, e->manifest.stamp) == 0;
+}
+
 size_t
 catalog_count(const struct catalog *c, enum catalog_state s)
 {

@@ -128,6 +128,15 @@ size_t	 catalog_count_future(const struct catalog *);
  * again: the truth for restore, verify and deletion.  Updates e's state.
  */
 int	 catalog_refresh(struct catalog *, struct catalog_entry *, char *err, size_t errlen);
+/*
+ * Whether e's manifest is still stored as e read it: 1 yes, 0 no (deleted,
+ * or in mode = single replaced by the next backup's), -1 storage failed.  A
+ * prune deletes the manifest before the data, so a job that read e and then
+ * found a part missing tells a backup pruned meanwhile (by another runner:
+ * verify takes no lock) from a damaged one.
+ */
+int	 catalog_still_there(struct catalog *, const struct catalog_entry *, char *err,
+	    size_t errlen);
 
 /*
  * The backup a request names, its manifest read from storage.  which: an

@@ -747,9 +747,28 @@ job_unpack(struct runner *r, const struct restore_request *req)
 	return rc == 0 ? EXIT_OK : EXIT_JOB;
 }
 
-/* Every part of a backup, each frame and hash checked, nothing written. */
+/*
+ * Whether a part that failed to read was pruned meanwhile, printed if so:
+ * verify holds no lock, and another runner's prune (or this one's) deletes
+ * the manifest first.  A backup that is gone is not a bad one.
+ */
 static int
-verify_one(struct location *loc, const struct keyring *kr, const struct catalog_entry *e)
+pruned_meanwhile(struct catalog *c, const struct catalog_entry *e)
+{
+	char	err[KB_ERRLEN];
+
+	if (catalog_still_there(c, e, err, sizeof(err)) != 0)
+		return 0;
+	printf("%s gone: pruned while it was verified, not checked\n", e->id);
+	return 1;
+}
+
+/*
+ * Every part of a backup, each frame and hash checked, nothing written:
+ * 0 ok, -1 failed, 1 pruned while it was read.
+ */
+static int
+verify_one(struct catalog *c, const struct keyring *kr, const struct catalog_entry *e)
 {
 	char		err[KB_ERRLEN], size[16], what[ENGINE_PART_NAME_MAX + 16];
 	const char	*future = e->future ? "; dated in the future: this host's clock or the "
@@ -758,7 +777,10 @@ verify_one(struct location *loc, const struct keyring *kr, const struct catalog_
 	size_t		i;
 
 	for (i = 0; i < e->rec.nparts; i++) {
-		if (job_read_part(loc, kr, &e->rec, i, -1, NULL, &raw, err, sizeof(err)) == -1) {
+		if (job_read_part(c->loc, kr, &e->rec, i, -1, NULL, &raw, err,
+		    sizeof(err)) == -1) {
+			if (pruned_meanwhile(c, e))
+				return 1;
 			engine_part_describe(e->rec.parts[i].name, what, sizeof(what));
 			printf("%s FAILED %s%s%s\n", e->id, is_multi(&e->rec) ? what : "",
 			    is_multi(&e->rec) ? ": " : "", err);
@@ -802,7 +824,7 @@ verify_all(struct runner *r, const struct restore_request *req)
 	for (i = 0; i < c.n; i++) {
 		e = &c.v[i];
 		if (e->state == CATALOG_OK)
-			failed += verify_one(loc, &kr, e) == -1;
+			failed += verify_one(&c, &kr, e) == -1;
 		else if (e->state == CATALOG_DAMAGED) {
 			printf("%s DAMAGED %s\n", e->id, e->why);
 			failed++;
@@ -832,7 +854,7 @@ job_verify(struct runner *r, const struct restore_request *req, int all)
 		return verify_all(r, req);
 	if (job_open_backup(r, req, &o) == -1)
 		return EXIT_JOB;
-	failed = verify_one(o.loc, &o.keys, o.e) == -1;
+	failed = verify_one(&o.catalog, &o.keys, o.e) != 0;
 	failed |= wal_report(r, o.loc, &o.catalog, stdout, 1) > 0;
 	fflush(stdout);
 	if (failed)
