@@ -163,6 +163,22 @@ tmp_owner(const char *upload_id)
 	return xstrndup(upload_id, (size_t)(dot - upload_id));
 }
 
+/* Removes now-empty directories between path's directory and the root. */
+static void
+prune_dirs(struct storage *st, const char *path)
+{
+	struct file_storage	*fs = st->priv;
+	char			*dir, *slash;
+
+	dir = xstrdup(path);
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if (strlen(dir) <= strlen(fs->root) || rmdir(dir) == -1)
+			break;
+	}
+	free(dir);
+}
+
 static int
 file_put_begin(struct storage *st, const char *key, const struct storage_put *put,
     struct storage_upload **upp, char *err, size_t errlen)
@@ -224,6 +240,8 @@ file_put_abort(struct storage_upload *up)
 	if (up->fd != -1)
 		close(up->fd);
 	unlink(up->tmp);
+	/* put_begin made the key's directories: a failed first part leaves none. */
+	prune_dirs(up->st, up->tmp);
 	upload_free(up);
 }
 
@@ -491,22 +509,6 @@ file_list(struct storage *st, const char *prefix, const char *start_after,
 	struct walk	w = { .start_after = start_after, .fn = fn };
 
 	return walk_prefix(st, &w, prefix, arg, err, errlen);
-}
-
-/* Removes now-empty directories between path's directory and the root. */
-static void
-prune_dirs(struct storage *st, const char *path)
-{
-	struct file_storage	*fs = st->priv;
-	char			*dir, *slash;
-
-	dir = xstrdup(path);
-	while ((slash = strrchr(dir, '/')) != NULL) {
-		*slash = '\0';
-		if (strlen(dir) <= strlen(fs->root) || rmdir(dir) == -1)
-			break;
-	}
-	free(dir);
 }
 
 static int

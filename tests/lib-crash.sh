@@ -119,6 +119,28 @@ crash_scratch_cases() {
 	assert_eq "$(sql_dbs kbackup_verify_)" "" "scratch databases after random kills"
 }
 
+# A dump tool killed under the runner: the backup fails with exit status 1
+# naming the tool, and leaves nothing of itself in the location, not even
+# its empty backups/ID/ directory; the next backup succeeds.
+crash_dump_cases() {
+	local id
+	say "the dump tool killed under the runner: nothing of the backup left"
+	run_runner_until_paused "$BACKUP_AT" -c "$PAUSE_CONF" --once
+	kill -9 "$(cat "$KB_TMP/paused")"	# the dump tool, not the runner
+	set +e
+	wait "$KB_PAUSED_RUNNER"
+	rc=$?
+	set -e
+	cp "$KB_TMP/paused.log" "$KB_TMP/log"
+	expect_rc 1 "backup whose dump tool was killed"
+	assert_contains "$KB_TMP/log" "killed by signal 9" "the failure names the signal"
+	id=$(sed -n 's/.*msg="backup started" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+	[ -n "$id" ] || fail "no backup started: $(tail -3 "$KB_TMP/log")"
+	[ ! -e "$BACKUPS/$id" ] || fail "the failed backup left $BACKUPS/$id: $(ls -A "$BACKUPS/$id")"
+	run_runner -c "$CONF" --once
+	expect_rc 0 "a backup after the killed dump tool"
+}
+
 # A restore that fails (a corrupt backup, a restore tool killed under the
 # runner) drops the database it created, and leaves one that existed.
 crash_restore_cases() {

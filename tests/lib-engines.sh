@@ -48,8 +48,9 @@ EOF2
 # Fails unless nothing was committed under the storage dir (no manifest, no data).
 expect_nothing_stored() {	# storage-dir what
 	local n
-	n=$(find "$1" -type f 2>/dev/null | wc -l || true)
-	[ "$n" = 0 ] || fail "$2: files under $1: $(find "$1" -type f | head -5)"
+	# Nor a directory: a failed backup's empty backups/ID/ stays for ever.
+	n=$(find "$1" -mindepth 1 2>/dev/null | wc -l || true)
+	[ "$n" = 0 ] || fail "$2: under $1: $(find "$1" -mindepth 1 | head -5)"
 }
 
 # verify --restore of backup ID with one bit of its data flipped half-way:

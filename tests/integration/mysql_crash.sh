@@ -12,6 +12,8 @@
 #   kills leave nothing after the next run either.
 # - A restore that fails (a corrupt backup, a killed client) drops the
 #   database it created; an existing target stays.
+# - A mariadb-dump killed under the runner: exit 1, nothing of the backup
+#   left in the location (not even its directory).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 . "$(dirname "$0")/../lib-crash.sh"
@@ -76,6 +78,7 @@ sql_drop shop_copy
 crash_secret_cases
 crash_scratch_cases
 crash_restore_cases
+crash_dump_cases
 secret_nowhere "at the end"
 assert_not_contains "$KB_TMP/all.log" "$MY_PASSWORD" "password in the log"
 echo ok

@@ -12,6 +12,8 @@
 #   leave nothing after the next run either.
 # - A restore that fails (a corrupt backup, a killed pg_restore) drops the
 #   database it created; an existing target is left as it was.
+# - A pg_dump killed under the runner: exit 1, nothing of the backup left
+#   in the location (not even its directory).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 . "$(dirname "$0")/../lib-crash.sh"
@@ -58,6 +60,7 @@ sql_drop shop_copy
 crash_secret_cases
 crash_scratch_cases
 crash_restore_cases
+crash_dump_cases
 secret_nowhere "at the end"
 assert_not_contains "$KB_TMP/all.log" "$PG_PASSWORD" "password in the log"
 echo ok
