@@ -2,6 +2,7 @@
  * snapfile: the file-to-stream and stream-to-file plumbing of the engines
  * whose tools only write files.  See snapfile.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -88,6 +89,36 @@ snapfile_create(struct snapfile *sf, const char *target, char *err, size_t errle
 	sf->path = tmpl;
 	sf->target = xstrdup(target);
 	return 0;
+}
+
+void
+snapfile_remove_temps(const char *target)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*copy, *dir, *prefix, *p;
+
+	copy = xstrdup(target);
+	prefix = xasprintf(".%.200s.kbtmp.", basename(copy));
+	free(copy);
+	copy = xstrdup(target);
+	dir = dirname(copy);
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+			p = path_join(dir, de->d_name);
+			if (unlink(p) == 0)
+				log_kv(LOGL_INFO, "removed what a killed restore left", "file", p,
+				    NULL);
+			else if (errno != ENOENT)
+				log_warn("cannot remove %s: %s", p, strerror(errno));
+			free(p);
+		}
+		closedir(d);
+	}
+	free(copy);
+	free(prefix);
 }
 
 int
@@ -182,6 +213,12 @@ snapfile_restore_begin(struct engine_job *job, const char *target, int *fd, char
 {
 	struct snapfile	*sf = snapfile_job(job);
 
+	/*
+	 * A restore holds the definition's lock (verify --restore has a target
+	 * of its own run): a temporary of target's is a killed restore's, as
+	 * large as the database, and would stay for ever.
+	 */
+	snapfile_remove_temps(target);
 	if (snapfile_create(sf, target, err, errlen) == -1) {
 		snapfile_job_end(job);
 		return -1;

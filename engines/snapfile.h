@@ -34,6 +34,8 @@ int	 snapfile_run(struct snapfile *, struct child_args *a, struct child_args *en
 
 /* Restore: a 0600 temp file .TARGET.kbtmp.XXXXXX next to target; sf->fd to write into. */
 int	 snapfile_create(struct snapfile *, const char *target, char *err, size_t errlen);
+/* Restore: removes every .TARGET.kbtmp.* next to target (what killed restores left). */
+void	 snapfile_remove_temps(const char *target);
 /* Restore: fsync and close sf->fd. */
 int	 snapfile_sync(struct snapfile *, char *err, size_t errlen);
 /* Restore: rename sf->path over sf->target, fsync the directory. */

@@ -12,7 +12,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <libgen.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,34 +318,6 @@ sq_sanity(struct engine_job *job, const char *database, struct engine_sanity *s,
 	return engine_sanity_done(s, rc, counts);
 }
 
-/* What a restore killed half-way left next to path: .NAME.kbtmp.* (snapfile_create()). */
-static void
-sq_remove_temps(const char *path)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		*copy, *dir, *prefix, *p;
-
-	copy = xstrdup(path);
-	prefix = xasprintf(".%.200s.kbtmp.", basename(copy));
-	free(copy);
-	copy = xstrdup(path);
-	dir = dirname(copy);
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-				continue;
-			p = path_join(dir, de->d_name);
-			if (unlink(p) == -1 && errno != ENOENT)
-				log_warn("cannot remove %s: %s", p, strerror(errno));
-			free(p);
-		}
-		closedir(d);
-	}
-	free(copy);
-	free(prefix);
-}
-
 /*
  * The file and what may be next to it: sanity's -wal and -shm, a journal,
  * the temporary file of a restore that was killed.
@@ -357,7 +328,7 @@ sq_drop(struct engine_job *job, const char *database, char *err, size_t errlen)
 	char	*p;
 
 	sq_remove_sidecars(database);
-	sq_remove_temps(database);
+	snapfile_remove_temps(database);
 	p = xasprintf("%s-journal", database);
 	if (unlink(p) == -1 && errno != ENOENT)
 		log_warn("cannot remove %s: %s", p, strerror(errno));

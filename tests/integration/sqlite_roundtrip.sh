@@ -7,7 +7,8 @@
 # failure.  SIGKILL during verify --restore (restoring, counting) leaves a
 # scratch file in the scratch directory, which a backup taking the lock
 # does not touch and check reports as in use while its run goes on; the
-# next verify --restore drops it.
+# next verify --restore drops it.  A restore killed half-way leaves its
+# temporary next to the target; the next restore removes it and says so.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -226,4 +227,30 @@ expect_rc 1 "dump of a file that is not a database"
 assert_contains "$KB_TMP/log" "backup failed" "failure message"
 expect_nothing_stored "$KB_TMP/bad-backups" "failed dump"
 assert_workdir_clean "$KB_TMP/work" "workdir after failure"
+
+say "a restore killed half-way: the next restore removes its temporary"
+sqlite3 "$KB_TMP/data/big.db" "CREATE TABLE b (x BLOB);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 512)
+	INSERT INTO b SELECT randomblob(65536) FROM n"
+write_engine_config "$KB_TMP/big.conf" sqlite "$KB_TMP/big-backups" <<EOF
+path = $KB_TMP/data/big.db
+EOF
+sed -i "s|^workdir = .*|workdir = $KB_TMP/work-big|" "$KB_TMP/big.conf"
+run_runner -c "$KB_TMP/big.conf" --once
+expect_rc 0 "backup of a 32 MiB file"
+temps() { ls -A "$KB_TMP/data" | grep '^\.bigcopy\.db\.kbtmp\.' || true; }
+"$RUNNER" -c "$KB_TMP/big.conf" restore latest --database "$KB_TMP/data/bigcopy.db" \
+	>/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do [ -z "$(temps)" ] || break; sleep 0.01; done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+left=$(temps)
+[ -n "$left" ] || fail "the killed restore left no temporary to test with"
+run_runner -c "$KB_TMP/big.conf" restore latest --database "$KB_TMP/data/bigcopy.db"
+expect_rc 0 "restore after a killed one"
+assert_contains "$KB_TMP/log" "msg=\"removed what a killed restore left\" file=$KB_TMP/data/$left" \
+	"the killed restore's temporary removed and said so"
+assert_eq "$(temps)" "" "temporaries next to the target"
+assert_eq "$(sqlite3 "$KB_TMP/data/bigcopy.db" 'SELECT count(*) FROM b')" 512 "rows restored"
 echo ok
