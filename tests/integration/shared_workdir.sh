@@ -3,6 +3,8 @@
 # namespace a-b, name c -- in one workdir: each has its own lock, so a daemon
 # of one does not stop a --once of the other; two daemons run side by side,
 # and trigger reaches the daemon of its own definition, never the other's.
+# A lock held while its file still names a killed runner: the message names
+# the holder.
 . "$(dirname "$0")/../lib.sh"
 . "$KB_TOP/tests/lib-engines.sh"
 
@@ -64,7 +66,7 @@ expect_rc 0 "trigger status"
 assert_contains "$KB_TMP/out" "idle" "status"
 
 say "a daemon of another definition behind the socket refuses"
-kill -TERM "$D1"
+kill -TERM "$D1" 2>/dev/null || true
 wait "$D1" 2>/dev/null || true
 ln -sf "$KB_TMP/work/a-b.c/control.sock" "$KB_TMP/work/a.b-c/control.sock"
 n=$(grep -c 'msg="backup started"' "$KB_TMP/two.log")
@@ -74,4 +76,24 @@ assert_contains "$KB_TMP/out" "this daemon serves a-b/c, not a/b-c" "the refusal
 [ "$(grep -c 'msg="backup started"' "$KB_TMP/two.log")" = "$n" ] || fail "the other daemon ran a backup"
 kill -TERM "$D2"
 wait "$D2" 2>/dev/null || true
+
+# A runner writes its pid into the lock file just after it takes the lock:
+# until then the file names the last holder, perhaps one killed long ago.
+say "the lock's holder is named by the kernel, not by what the file still says"
+kill -TERM "$D1" 2>/dev/null || true
+wait "$D1" 2>/dev/null || true
+printf '999999\n' >"$KB_TMP/work/a.b-c/lock"
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)' "$KB_TMP/work/a.b-c/lock" >"$KB_TMP/holder.out" &
+holder=$!
+at_exit "kill $holder"
+wait_for_text "$KB_TMP/holder.out" locked 100 0.05
+run_runner -c "$KB_TMP/one.conf" --once
+expect_rc 1 "--once while another process holds the lock"
+assert_contains "$KB_TMP/log" "another kbackup-runner for a/b-c is running (pid $holder," \
+	"the holder's pid"
+kill "$holder"
 echo ok
