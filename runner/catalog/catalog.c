@@ -1255,20 +1255,37 @@ struct sweep {
 	size_t		 npend;
 };
 
-/* Whether e's marker is one of this runner's (read from storage). */
+/*
+ * Whether e's marker is one of this runner's (read from storage): its
+ * runner id and this host's name.  The lock, which tells this runner that
+ * such a job is dead, is per workdir: a runner id on another host is a
+ * state directory that was copied (a cloned machine), and that host's job
+ * may be running.  *clone is set for a live one.
+ */
 static int
-marker_is_ours(struct catalog *c, struct catalog_entry *e)
+marker_is_ours(struct catalog *c, struct catalog_entry *e, int *clone)
 {
 	struct marker	 m;
-	char		*buf, err[KB_ERRLEN];
+	char		*buf, err[KB_ERRLEN], host[256];
 	size_t		 len;
 	int		 missing, ours = 0;
 
 	if (c->r->runner_id[0] == '\0' || storage_get_buffer(c->loc->st, e->marker_obj.key,
 	    MARKER_JSON_MAX, &buf, &len, &missing, err, sizeof(err)) == -1)
 		return 0;
-	if (marker_parse(buf, len, &m, err, sizeof(err)) == 0)
-		ours = strcmp(m.runner_id, c->r->runner_id) == 0;
+	if (gethostname(host, sizeof(host)) == -1)
+		strlcpy(host, "unknown", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	if (marker_parse(buf, len, &m, err, sizeof(err)) == 0 &&
+	    strcmp(m.runner_id, c->r->runner_id) == 0) {
+		ours = strcmp(m.host, host) == 0;
+		if (!ours && e->marker_live) {
+			*clone = 1;
+			log_kv(LOGL_WARN, "this runner's id is in use on another host: its "
+			    "state directory was copied; remove the runner-id file of one of "
+			    "them", "runner_id", m.runner_id, "host", m.host, NULL);
+		}
+	}
 	free(buf);
 	return ours;
 }
@@ -1356,7 +1373,6 @@ sweep_entry(struct sweep *s, struct catalog_entry *e)
 {
 	struct catalog	*c = s->c;
 
-	e->marker_ours = e->has_marker && marker_is_ours(c, e);
 	if (e->has_marker && e->marker_ours && s->own) {
 		/* The lock is ours: the job that wrote this marker is dead. */
 		if (e->has_manifest)
@@ -1462,6 +1478,7 @@ catalog_sweep(struct catalog *c, int flags, int dry_run, size_t *deleted, size_t
 {
 	struct sweep	s;
 	size_t		i;
+	int		clone = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.c = c;
@@ -1471,6 +1488,15 @@ catalog_sweep(struct catalog *c, int flags, int dry_run, size_t *deleted, size_t
 	s.deleted = deleted;
 	s.planned = planned;
 	list_pending(&s);
+	/*
+	 * First whose the markers are: while a copy of this state directory
+	 * runs a job elsewhere, nothing under this runner id is a dead job's.
+	 */
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].has_marker)
+			c->v[i].marker_ours = marker_is_ours(c, &c->v[i], &clone);
+	if (clone)
+		s.own = 0;
 	for (i = 0; i < c->n; i++)
 		if (c->v[i].state == CATALOG_RUNNING || c->v[i].state == CATALOG_ORPHAN ||
 		    (c->v[i].has_marker && c->v[i].state != CATALOG_GONE))

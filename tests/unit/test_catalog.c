@@ -413,7 +413,8 @@ test_markers(void **state)
 	memset(&mine, 0, sizeof(mine));
 	strlcpy(mine.id, "20260301T180000Z-dddddd", sizeof(mine.id));
 	strlcpy(mine.runner_id, r.runner_id, sizeof(mine.runner_id));
-	strlcpy(mine.host, "here", sizeof(mine.host));
+	/* This host's name: a marker of our runner id is ours only when written here. */
+	assert_int_equal(gethostname(mine.host, sizeof(mine.host)), 0);
 	open_catalog(&c);
 	assert_int_equal(state_of(&c, other.id), CATALOG_RUNNING);
 	assert_int_equal(catalog_job_begin(&c, &mine, err, sizeof(err)), -1);
@@ -449,6 +450,18 @@ test_markers(void **state)
 	assert_int_equal(job_prune(&r, NULL, &pr), EXIT_OK);
 	assert_false(exists(key));
 	assert_false(exists("test/orders/backups/20260301T180000Z-dddddd/data"));
+
+	/* Our runner id, another host: a copied state directory's job, left alone. */
+	strlcpy(mine.host, "a-clone", sizeof(mine.host));
+	text = marker_to_text(&mine);
+	put_object(key, text);
+	free(text);
+	put_object("test/orders/backups/20260301T180000Z-dddddd/data", "x");
+	assert_int_equal(job_prune(&r, NULL, &pr), EXIT_OK);
+	assert_true(exists(key));
+	assert_true(exists("test/orders/backups/20260301T180000Z-dddddd/data"));
+	remove_key("test/orders/backups/20260301T180000Z-dddddd/data");
+	remove_key(key);
 	free(key);
 }
 
