@@ -681,8 +681,13 @@ catalog_still_there(struct catalog *c, const struct catalog_entry *e, char *err,
 	if (c->loc->st->ops->head(c->loc->st, e->manifest.key, &st, &missing, err,
 	    errlen) == -1)
 		return missing ? 0 : -1;
-	/* mode = single: the one manifest, replaced by the next backup. */
-	return e->manifest.stamp == NULL || strcmp(st.stamp, e->manifest.stamp) == 0;
+	/*
+	 * A retained manifest is never replaced: being there is enough.  In
+	 * mode = single the one manifest is, by the next backup: its stamp
+	 * tells.
+	 */
+	return !c->single || e->manifest.stamp == NULL ||
+	    strcmp(st.stamp, e->manifest.stamp) == 0;
 }
 
 size_t
