@@ -81,11 +81,9 @@ status_write(const char *state_dir, const struct wal_status *s)
 	path = path_join(state_dir, STATUS_FILE);
 	tmp = xasprintf("%s.%ld", path, (long)getpid());
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) != -1) {
-		if (write_all(fd, text, strlen(text)) == 0 && close(fd) == 0 &&
-		    rename(tmp, path) == 0)
-			rc = 0;
-		else
-			close(fd);
+		rc = write_all(fd, text, strlen(text));
+		if (close(fd) == -1 || (rc == 0 && rename(tmp, path) == -1))
+			rc = -1;
 	}
 	if (rc == -1)
 		unlink(tmp);
