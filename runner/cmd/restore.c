@@ -773,29 +773,32 @@ verify_one(struct catalog *c, const struct keyring *kr, const struct catalog_ent
 	char		err[KB_ERRLEN], size[16], what[ENGINE_PART_NAME_MAX + 16];
 	const char	*future = e->future ? "; dated in the future: this host's clock or the "
 	    "writer's was wrong" : "";
-	uint64_t	raw, total = 0, frames = 0;
+	uint64_t	raw, total = 0;
 	size_t		i;
+	int		rc;
 
 	for (i = 0; i < e->rec.nparts; i++) {
-		if (job_read_part(c->loc, kr, &e->rec, i, -1, NULL, &raw, err,
-		    sizeof(err)) == -1) {
-			if (pruned_meanwhile(c, e))
-				return 1;
+		rc = job_read_part(c->loc, kr, &e->rec, i, -1, NULL, &raw, err, sizeof(err));
+		if (rc == -1 && pruned_meanwhile(c, e))
+			return 1;
+		/* The hash proves the data, not the manifest's other claims of it. */
+		if (rc == 0 && raw != e->rec.parts[i].raw_bytes)
+			rc = errf(err, sizeof(err), "its manifest says %llu bytes of data, the "
+			    "data holds %llu", (unsigned long long)e->rec.parts[i].raw_bytes,
+			    (unsigned long long)raw);
+		if (rc == -1) {
 			engine_part_describe(e->rec.parts[i].name, what, sizeof(what));
 			printf("%s FAILED %s%s%s\n", e->id, is_multi(&e->rec) ? what : "",
 			    is_multi(&e->rec) ? ": " : "", err);
 			return -1;
 		}
 		total += raw;
-		frames += e->rec.parts[i].container.frames;
 	}
 	format_bytes(total, size);
 	if (is_multi(&e->rec))
-		printf("%s ok (%s, %zu parts, %llu frames)%s\n", e->id, size, e->rec.nparts,
-		    (unsigned long long)frames, future);
+		printf("%s ok (%s, %zu parts)%s\n", e->id, size, e->rec.nparts, future);
 	else
-		printf("%s ok (%s, %llu frames)%s\n", e->id, size, (unsigned long long)frames,
-		    future);
+		printf("%s ok (%s)%s\n", e->id, size, future);
 	return 0;
 }
 

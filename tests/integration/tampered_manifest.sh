@@ -8,6 +8,8 @@
 # mode = single: the previous manifest, rewritten to list single/manifest.json
 # as a part of its own, does not make the next backup delete the manifest it
 # has just written; only keys under the previous backup's single/ID/ go.
+# A manifest that misstates its data's size (the hash still right): verify
+# fails, it does not print the manifest's claims as checked.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -44,6 +46,22 @@ assert_contains "$KB_TMP/out" "$id DAMAGED part data\\x0a" "verify --all names i
 ! grep -q "^$fake" "$KB_TMP/out" || fail "verify printed a line for the part name: $(cat "$KB_TMP/out")"
 run_runner -c "$KB_TMP/kb.conf" check
 ! grep -q "^$fake" "$KB_TMP/out" || fail "check printed a line for the part name: $(cat "$KB_TMP/out")"
+
+say "a re-summed manifest whose size of the data is not the data's"
+run_runner -c "$KB_TMP/kb.conf" --once
+expect_rc 0 "second backup"
+second=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+python3 - "$B/$second/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["parts"][0]["raw_bytes"] += 1000
+m["raw_bytes"] += 1000
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+manifest_resum "$B/$second/manifest.json"
+run_runner -c "$KB_TMP/kb.conf" verify "$second"
+expect_rc 1 "verify of a manifest that misstates the size"
+assert_contains "$KB_TMP/out" "$second FAILED its manifest says" "verify names the claim"
 
 say "mode = single: a previous manifest that lists single/manifest.json"
 sed "s|^namespace = test|&\nmode = single|" "$KB_TMP/kb.conf" >"$KB_TMP/single.conf"
