@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "runner/catalog/catalog.h"
@@ -496,6 +497,28 @@ backup_commit_one(struct backup_job *b, size_t i, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Backups are ordered by the second they finished in, then by ID, whose tail
+ * is random: one that finished in the second the newest did could sort
+ * before it, and "latest" would be the older of the two.  Under the lock, and
+ * the store's markers keep other hosts out, so waiting for the next second
+ * (less than one) makes the order strict.  A newest dated later (a clock set
+ * back) is passed over by catalog_latest() and waits for nothing.
+ */
+static void
+finish_after_newest(const struct backup_job *b)
+{
+	const struct catalog_entry	*e;
+	time_t				 newest = 0;
+	size_t				 i;
+
+	for (i = 0; i < b->r->nlocations; i++)
+		if ((e = catalog_latest(&b->cats[i])) != NULL && e->rec.finished > newest)
+			newest = e->rec.finished;
+	while (time(NULL) == newest && !cancel_requested())
+		usleep(20000);
+}
+
 static int
 backup_commit(struct backup_job *b, char *err, size_t errlen)
 {
@@ -508,6 +531,7 @@ backup_commit(struct backup_job *b, char *err, size_t errlen)
 		backup_remove_done(b);
 		return -1;
 	}
+	finish_after_newest(b);
 	b->res->finished = time(NULL);
 	if (time_check_clock(b->res->finished, err, errlen) == -1) {
 		backup_remove_done(b);

@@ -9,6 +9,7 @@
 # does not touch and check reports as in use while its run goes on; the
 # next verify --restore drops it.  A restore killed half-way leaves its
 # temporary next to the target; the next restore removes it and says so.
+# Backups one after the other within a second: restore latest is the last.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
@@ -253,4 +254,20 @@ assert_contains "$KB_TMP/log" "msg=\"removed what a killed restore left\" file=$
 	"the killed restore's temporary removed and said so"
 assert_eq "$(temps)" "" "temporaries next to the target"
 assert_eq "$(sqlite3 "$KB_TMP/data/bigcopy.db" 'SELECT count(*) FROM b')" 512 "rows restored"
+say "backups in quick succession: latest is the last one taken"
+sqlite3 "$KB_TMP/data/quick.db" "CREATE TABLE q (n INTEGER)"
+write_engine_config "$KB_TMP/quick.conf" sqlite "$KB_TMP/quick-backups" <<EOF
+path = $KB_TMP/data/quick.db
+EOF
+sed -i "s|^workdir = .*|workdir = $KB_TMP/work-quick|" "$KB_TMP/quick.conf"
+for n in 1 2 3 4 5 6; do
+	sqlite3 "$KB_TMP/data/quick.db" "DELETE FROM q; INSERT INTO q VALUES ($n)"
+	run_runner -c "$KB_TMP/quick.conf" --once
+	expect_rc 0 "quick backup $n"
+	rm -f "$KB_TMP/data/quick-copy.db"
+	run_runner -c "$KB_TMP/quick.conf" restore latest --database "$KB_TMP/data/quick-copy.db"
+	expect_rc 0 "restore latest after quick backup $n"
+	assert_eq "$(sqlite3 "$KB_TMP/data/quick-copy.db" 'SELECT n FROM q')" "$n" \
+		"latest after backup $n"
+done
 echo ok
