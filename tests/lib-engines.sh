@@ -45,6 +45,18 @@ EOF2
 	chmod 600 "$file"
 }
 
+# The smallest definition: $DB, a SQLite file of one row, backed up by
+# $KB_TMP/kb.conf into $KB_TMP/backups (the test is skipped without sqlite3).
+sqlite_tiny() {
+	command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
+	DB=$KB_TMP/data/app.db
+	mkdir -p "$KB_TMP/data"
+	sqlite3 "$DB" "CREATE TABLE t (a); INSERT INTO t VALUES (1);"
+	write_engine_config "$KB_TMP/kb.conf" sqlite <<EOF2
+path = $DB
+EOF2
+}
+
 # Fails unless nothing was committed under the storage dir (no manifest, no data).
 expect_nothing_stored() {	# storage-dir what
 	local n

@@ -41,18 +41,28 @@ pitr_switch_and_wait() {	# switches to a new segment and waits until it is archi
 	fail "segment $seg not archived: $(psql_q postgres 'SELECT * FROM pg_stat_archiver')"
 }
 
-# Runs the runner as the cluster's user, like run_runner (rc, out, log).
+# Runs the runner as the cluster's user, like run_runner (rc, out, log;
+# KB_FAKE_AT too).
 run_pitr() {
+	local fake=()
+	[ -z "${KB_FAKE_AT:-}" ] || fake=(LD_PRELOAD="$FT_LIB" FAKETIME="@$KB_FAKE_AT")
 	set +e
 	if [ "$PG_AS" = "$(id -un)" ]; then
-		env -u PGPASSWORD "$PITR_RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
+		env -u PGPASSWORD "${fake[@]}" "$PITR_RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
 	else
-		runuser -u "$PG_AS" -- env -u PGPASSWORD "$PITR_RUNNER" "$@" >"$KB_TMP/out" \
-			2>"$KB_TMP/log"
+		runuser -u "$PG_AS" -- env -u PGPASSWORD "${fake[@]}" "$PITR_RUNNER" "$@" \
+			>"$KB_TMP/out" 2>"$KB_TMP/log"
 	fi
 	rc=$?
 	set -e
 	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+}
+
+# Like run_pitr, the runner's clock starting at time.
+pitr_run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
+	local t=$1
+	shift
+	KB_FAKE_AT=$t run_pitr "$@"
 }
 
 # What the runner as that user reads and writes: the config, the storage, the workdir.

@@ -37,12 +37,21 @@ assert_not_contains() {
 }
 
 # Runs the runner, records its exit status in $rc and its stderr in $KB_TMP/log.
+# With KB_FAKE_AT="YYYY-MM-DD HH:MM:SS" set, on that clock (faketime_setup).
 run_runner() {
+	local fake=()
+	[ -z "${KB_FAKE_AT:-}" ] || fake=(LD_PRELOAD="$FT_LIB" FAKETIME="@$KB_FAKE_AT")
 	set +e
-	env -u PGPASSWORD "$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
+	env -u PGPASSWORD "${fake[@]}" "$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
 	rc=$?
 	set -e
 	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+}
+# Like run_runner, the runner's clock starting at time.
+run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
+	local t=$1
+	shift
+	KB_FAKE_AT=$t run_runner "$@"
 }
 # Runs the runner in the background like run_runner, waits until probe (a
 # command) prints something, then sends SIGTERM and waits for the runner.
@@ -100,6 +109,11 @@ c = json.dumps(m, separators=(",", ":"), ensure_ascii=False).encode()
 m["checksum"] = "sha256:" + hashlib.sha256(c).hexdigest()
 open(sys.argv[1], "w").write(json.dumps(m, indent=2, ensure_ascii=False))
 PY
+}
+
+# The IDs of the backups a runner's log says it committed, oldest first.
+committed_id() {	# [log]
+	sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "${1:-$KB_TMP/log}"
 }
 
 # Flips the lowest bit of the byte at offset in file (a corrupt backup object).

@@ -24,15 +24,6 @@ binlog_file_setup
 	for rule in all hourly weekly monthly yearly; do echo "$rule = off"; done
 } >>"$conf"
 
-run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
-	local t=$1
-	shift
-	set +e
-	LD_PRELOAD="$FT_LIB" FAKETIME="@$t" "$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
-	rc=$?
-	set -e
-	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
-}
 # The oldest file a kept dump starts in, from the manifests.
 oldest_file() {
 	jq -r .details.binlog.file "$store"/test/db/backups/*/manifest.json | sort | head -1

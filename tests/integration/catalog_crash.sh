@@ -43,7 +43,7 @@ conf() {	# file workdir storage-section
 declare -A GOOD	# backups that exited 0, by ID
 note_good() {	# log: the ID of a committed backup
 	local id
-	id=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$1" | tail -n 1)
+	id=$(committed_id "$1" | tail -n 1)
 	[ -n "$id" ] && GOOD[$id]=1
 	return 0
 }
@@ -188,7 +188,7 @@ clock_jumps() {	# conf label
 	set -e
 	expect_rc 0 "[$label] backup with the clock ahead"
 	note_good "$KB_TMP/log"
-	fut=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+	fut=$(committed_id)
 	run_runner -c "$conf" --once
 	expect_rc 0 "[$label] backup with the clock right"
 	note_good "$KB_TMP/log"
@@ -227,7 +227,7 @@ prune_kills() {	# label storage-section
 			set -e
 			expect_rc 0 "[$label] old backup $round.$i"
 		done
-		newest=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+		newest=$(committed_id)
 		[ "$round" = 1 ] && dpr=$(duration_ms -c "$conf" prune --dry-run)
 		kill_at_random "$dpr" -c "$conf" prune
 		kill_at_random "$dpr" -c "$conf" prune

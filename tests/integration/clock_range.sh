@@ -7,24 +7,9 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
-command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 faketime_setup
-DB=$KB_TMP/data/app.db
-mkdir -p "$KB_TMP/data"
-sqlite3 "$DB" "CREATE TABLE t (a); INSERT INTO t VALUES (1);"
-write_engine_config "$KB_TMP/kb.conf" sqlite <<EOF
-path = $DB
-EOF
+sqlite_tiny
 
-run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
-	local t=$1
-	shift
-	set +e
-	LD_PRELOAD="$FT_LIB" FAKETIME="@$t" "$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
-	rc=$?
-	set -e
-	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
-}
 
 say "a clock before 1970"
 run_at "1969-12-31 23:00:00" -c "$KB_TMP/kb.conf" --once

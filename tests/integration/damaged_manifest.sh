@@ -20,7 +20,7 @@ B=$KB_TMP/backups/test/orders/backups
 backup() {
 	run_runner -c "$KB_TMP/kb.conf" --once
 	expect_rc 0 "backup"
-	sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log"
+	committed_id
 }
 
 first=$(backup)

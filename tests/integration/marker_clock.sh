@@ -8,13 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
-command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
-DB=$KB_TMP/data/app.db
-mkdir -p "$KB_TMP/data"
-sqlite3 "$DB" "CREATE TABLE t (a); INSERT INTO t VALUES (1);"
-write_engine_config "$KB_TMP/kb.conf" sqlite <<EOF
-path = $DB
-EOF
+sqlite_tiny
 BASE=$KB_TMP/backups/test/db
 other=20261203T120000Z-abcdef
 M=$BASE/running/$other.json

@@ -30,28 +30,13 @@ EOF2
 pitr_own "$store"
 pitr_table
 
-run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
-	local t=$1
-	shift
-	set +e
-	if [ "$PG_AS" = "$(id -un)" ]; then
-		env -u PGPASSWORD LD_PRELOAD="$FT_LIB" FAKETIME="@$t" "$PITR_RUNNER" "$@" \
-			>"$KB_TMP/out" 2>"$KB_TMP/log"
-	else
-		runuser -u "$PG_AS" -- env -u PGPASSWORD LD_PRELOAD="$FT_LIB" FAKETIME="@$t" \
-			"$PITR_RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
-	fi
-	rc=$?
-	set -e
-	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
-}
 first_of() { sed -n 's/.*"first_segment": "\([0-9A-F]*\)".*/\1/p' "$B/$1/manifest.json"; }
 day() {	# DD
 	psql_q postgres "INSERT INTO ticks SELECT g FROM generate_series($1 * 100, $1 * 100 + 49) g"
 	pitr_switch_and_wait >/dev/null
-	run_at "$(fake_day "$1") 03:00:00" -c "$conf" --once
+	pitr_run_at "$(fake_day "$1") 03:00:00" -c "$conf" --once
 	expect_rc 0 "backup of day $1"
-	sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log"
+	committed_id
 }
 
 old=$(day 1)
@@ -70,13 +55,13 @@ assert_contains "$KB_TMP/all.log" "WAL kept" "prune says it kept the WAL"
 say "the manifest repaired: the backup restores"
 cp "$KB_TMP/manifest.good" "$B/$old/manifest.json"
 pitr_own "$store"
-run_at "$(fake_day 4) 04:00:00" -c "$conf" verify
+pitr_run_at "$(fake_day 4) 04:00:00" -c "$conf" verify
 expect_rc 0 "verify with the manifest repaired"
 assert_not_contains "$KB_TMP/out" "cannot be restored" "every backup restorable"
 
 say "prune --damaged: the backup and the WAL only it needed go"
 head -c 200 "$KB_TMP/manifest.good" >"$B/$old/manifest.json"
-run_at "$(fake_day 4) 05:00:00" -c "$conf" prune --damaged
+pitr_run_at "$(fake_day 4) 05:00:00" -c "$conf" prune --damaged
 expect_rc 0 "prune --damaged"
 [ ! -e "$B/$old" ] || fail "prune --damaged kept the damaged backup"
 [ ! -e "$wal/$old_first" ] || fail "prune --damaged kept the WAL only it needed"

@@ -31,21 +31,6 @@ EOF2
 pitr_own "$store"
 pitr_table
 
-run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
-	local t=$1
-	shift
-	set +e
-	if [ "$PG_AS" = "$(id -un)" ]; then
-		env -u PGPASSWORD LD_PRELOAD="$FT_LIB" FAKETIME="@$t" "$PITR_RUNNER" "$@" \
-			>"$KB_TMP/out" 2>"$KB_TMP/log"
-	else
-		runuser -u "$PG_AS" -- env -u PGPASSWORD LD_PRELOAD="$FT_LIB" FAKETIME="@$t" \
-			"$PITR_RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
-	fi
-	rc=$?
-	set -e
-	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
-}
 segments() { ls "$wal" | grep -E '^[0-9A-F]{24}$' | sort; }
 # The first segment of the oldest backup kept, from its manifest.
 oldest_first() {
@@ -60,7 +45,7 @@ for day in 01 02 03 04 05 06 07; do
 	psql_q postgres "INSERT INTO ticks SELECT g FROM generate_series($row + 1, $row + 50) g"
 	row=$((row + 50))
 	pitr_switch_and_wait >/dev/null
-	run_at "2026-12-$day 03:00:00" -c "$conf" --once
+	pitr_run_at "2026-12-$day 03:00:00" -c "$conf" --once
 	expect_rc 0 "backup of day $day"
 	[ "$day" = 01 ] && day1_first=$(oldest_first)
 	kept=$(ls "$store/test/orders/backups" | wc -l)
@@ -69,7 +54,7 @@ for day in 01 02 03 04 05 06 07; do
 	echo "backups kept: $kept; oldest starts at $first; segments before it: $older"
 	[ "$kept" -le 4 ] || fail "day $day: $kept backups kept with daily = 3d"
 	[ "$older" = 0 ] || fail "day $day: $older segments older than the oldest backup kept"
-	run_at "2026-12-$day 03:30:00" -c "$conf" verify
+	pitr_run_at "2026-12-$day 03:30:00" -c "$conf" verify
 	expect_rc 0 "verify on day $day"
 	assert_not_contains "$KB_TMP/out" "cannot be restored" "day $day: every backup restorable"
 	assert_not_contains "$KB_TMP/out" "gap" "day $day: no gap"
@@ -80,7 +65,7 @@ assert_contains "$KB_TMP/all.log" "pruned WAL no base backup kept needs" "WAL pr
 
 say "prune --dry-run deletes nothing"
 before=$(find "$store" -type f | sort | sha256sum)
-run_at "2026-12-12 03:00:00" -c "$conf" prune --dry-run
+pitr_run_at "2026-12-12 03:00:00" -c "$conf" prune --dry-run
 expect_rc 0 "prune --dry-run"
 assert_contains "$KB_TMP/out" "would delete" "dry run plans"
 assert_eq "$(find "$store" -type f | sort | sha256sum)" "$before" "storage after --dry-run"
@@ -92,7 +77,7 @@ lsn=$(psql_q postgres "SELECT pg_current_wal_lsn()")
 pitr_switch_and_wait >/dev/null
 oldest=$(ls "$store/test/orders/backups" | sort | head -1)
 pitr_own "$KB_TMP"
-run_at "2026-12-07 04:00:00" -c "$conf" restore "$oldest" --lsn "$lsn" --data-dir "$KB_TMP/restored"
+pitr_run_at "2026-12-07 04:00:00" -c "$conf" restore "$oldest" --lsn "$lsn" --data-dir "$KB_TMP/restored"
 expect_rc 0 "restore $oldest --lsn $lsn"
 got=$(pitr_restored_rows "$KB_TMP/restored")
 assert_eq "$got" "$(seq -s, 1 $row)" "rows of the oldest backup kept, recovered to $lsn"

@@ -17,23 +17,12 @@
 # with libfaketime preloaded; this script sets it.
 . "$(dirname "$0")/../lib.sh"
 
-command -v faketime >/dev/null || skip "faketime not installed"
+faketime_setup
 command -v python3 >/dev/null || skip "python3 not installed"
 [ -x "$RUNNER" ] || skip "$RUNNER not built"
 MODEL=$KB_TOP/tests/integration/retention_model.py
 export TZ=UTC
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 
-# Runs the runner at a fake time: like run_runner.
-run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
-	local t=$1
-	shift
-	set +e
-	env -u PGPASSWORD faketime -f "@$t" "$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
-	rc=$?
-	set -e
-	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
-}
 
 pg_start
 pg_load_sample shop 20
@@ -144,7 +133,7 @@ backup_at() {	# "YYYY-MM-DD HH:MM:SS" what
 	local id fin
 	run_at "$1" -c "$CONF" --once
 	expect_rc 0 "$2: backup at $1"
-	id=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+	id=$(committed_id)
 	[ -n "$id" ] || fail "$2: no backup id in the log"
 	fin=$(st_get "$ROOT/backups/$id/manifest.json" | python3 -c \
 		'import json, sys, calendar, time

@@ -10,20 +10,14 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
-command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 faketime_setup
-DB=$KB_TMP/data/app.db
-mkdir -p "$KB_TMP/data"
-sqlite3 "$DB" "CREATE TABLE t (a); INSERT INTO t VALUES (1);"
-write_engine_config "$KB_TMP/kb.conf" sqlite <<EOF
-path = $DB
-EOF
+sqlite_tiny
 BASE=$KB_TMP/backups/test/db
 
 backup() {
 	run_runner -c "$KB_TMP/kb.conf" --once
 	expect_rc 0 "backup"
-	sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log"
+	committed_id
 }
 
 # Runs the runner three years on: every label has expired.  stat() is not

@@ -13,13 +13,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-engines.sh"
 
-command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
-DB=$KB_TMP/data/app.db
-mkdir -p "$KB_TMP/data"
-sqlite3 "$DB" "CREATE TABLE t (a); INSERT INTO t VALUES (1);"
-write_engine_config "$KB_TMP/kb.conf" sqlite <<EOF
-path = $DB
-EOF
+sqlite_tiny
 B=$KB_TMP/backups/test/db/backups
 
 run_runner -c "$KB_TMP/kb.conf" --once
@@ -50,7 +44,7 @@ run_runner -c "$KB_TMP/kb.conf" check
 say "a re-summed manifest whose size of the data is not the data's"
 run_runner -c "$KB_TMP/kb.conf" --once
 expect_rc 0 "second backup"
-second=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+second=$(committed_id)
 python3 - "$B/$second/manifest.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
@@ -69,7 +63,7 @@ chmod 600 "$KB_TMP/single.conf"
 S=$KB_TMP/backups/test/db/single
 run_runner -c "$KB_TMP/single.conf" --once
 expect_rc 0 "first single backup"
-first=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+first=$(committed_id)
 python3 - "$S/manifest.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
@@ -80,7 +74,7 @@ PY
 manifest_resum "$S/manifest.json"
 run_runner -c "$KB_TMP/single.conf" --once
 expect_rc 0 "second single backup"
-second=$(sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
+second=$(committed_id)
 assert_contains "$KB_TMP/log" "previous single backup not removed: its key is outside" "says so"
 [ -f "$S/manifest.json" ] || fail "the second backup deleted its own manifest"
 [ ! -e "$S/$first" ] || fail "the previous backup's own data was kept"

@@ -31,7 +31,7 @@ backup_at() {	# faketime rows-of-64KiB
 	rc=$?
 	set -e
 	expect_rc 0 "backup at $1"
-	sed -n 's/.*msg="backup committed" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log"
+	committed_id
 }
 
 # Verify reads the backups oldest first: the big first one keeps it busy
