@@ -126,12 +126,7 @@ crash_dump_cases() {
 	local id
 	say "the dump tool killed under the runner: nothing of the backup left"
 	run_runner_until_paused "$BACKUP_AT" -c "$PAUSE_CONF" --once
-	kill -9 "$(cat "$KB_TMP/paused")"	# the dump tool, not the runner
-	set +e
-	wait "$KB_PAUSED_RUNNER"
-	rc=$?
-	set -e
-	cp "$KB_TMP/paused.log" "$KB_TMP/log"
+	kill9_paused_tool	# the dump tool, not the runner
 	expect_rc 1 "backup whose dump tool was killed"
 	assert_contains "$KB_TMP/log" "killed by signal 9" "the failure names the signal"
 	id=$(sed -n 's/.*msg="backup started" id=\([0-9TZa-f-]*\).*/\1/p' "$KB_TMP/log")
@@ -164,12 +159,7 @@ crash_restore_cases() {
 	assert_eq "$(sql_kept_rows)" "$rows" "the existing database's own table"
 	cp "$KB_TMP/data.orig" "$data"
 	run_runner_until_paused "$RESTORE_AT" -c "$PAUSE_CONF" restore "$id" --database fresh2
-	kill -9 "$(cat "$KB_TMP/paused")"	# the restore tool, not the runner
-	set +e
-	wait "$KB_PAUSED_RUNNER"
-	rc=$?
-	set -e
-	cp "$KB_TMP/paused.log" "$KB_TMP/log"
+	kill9_paused_tool	# the restore tool, not the runner
 	expect_rc 1 "restore whose restore tool was killed"
 	assert_contains "$KB_TMP/log" \
 		'msg="dropped the database the failed restore had created" database=fresh2' "drop logged"

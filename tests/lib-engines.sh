@@ -192,6 +192,17 @@ kill9_paused_runner() {
 	kill "$(cat "$KB_TMP/paused")" 2>/dev/null || true
 	cat "$KB_TMP/paused.log" >>"$KB_TMP/all.log"
 }
+# SIGKILL for the tool the runner is paused at, not the runner; waits for the
+# runner, like run_runner (rc, log).
+kill9_paused_tool() {
+	kill -9 "$(cat "$KB_TMP/paused")"
+	set +e
+	wait "$KB_PAUSED_RUNNER"
+	rc=$?
+	set -e
+	cp "$KB_TMP/paused.log" "$KB_TMP/log"
+	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+}
 run_runner_kill9_at() {	# needle args...
 	run_runner_until_paused "$@"
 	kill9_paused_runner

@@ -47,6 +47,17 @@ run_runner() {
 	set -e
 	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
 }
+# Appends a [retention] section to conf that keeps by one rule, every other off.
+retention_only() {	# conf rule value
+	local r
+	{
+		printf '\n[retention]\n'
+		for r in all hourly daily weekly monthly yearly; do
+			if [ "$r" = "$2" ]; then echo "$r = $3"; else echo "$r = off"; fi
+		done
+	} >>"$1"
+}
+
 # Like run_runner, the runner's clock starting at time.
 run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
 	local t=$1

@@ -19,10 +19,7 @@ faketime_setup
 
 binlog_file_setup
 # One dump a day kept three days, nothing else.
-{
-	printf '\n[retention]\ndaily = 3d\n'
-	for rule in all hourly weekly monthly yearly; do echo "$rule = off"; done
-} >>"$conf"
+retention_only "$conf" daily 3d
 
 # The oldest file a kept dump starts in, from the manifests.
 oldest_file() {

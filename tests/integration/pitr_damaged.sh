@@ -17,16 +17,7 @@ wal=$store/test/orders/wal/00000001
 pitr_pg_conf "$PITR_RUNNER -c $conf wal-push %p"
 pg_start
 write_pitr_config "$conf" "$store"
-cat >>"$conf" <<EOF2
-
-[retention]
-all = off
-hourly = off
-daily = 1d
-weekly = off
-monthly = off
-yearly = off
-EOF2
+retention_only "$conf" daily 1d
 pitr_own "$store"
 pitr_table
 
