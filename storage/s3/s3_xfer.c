@@ -406,6 +406,8 @@ s3_xfer_setup(struct s3_xfer *x, char *err, size_t errlen)
 	host = request_host(s3);
 	url = xasprintf("%s://%s%s%s%s", s3->scheme, host, x->path, q, x->query);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	/* a key's "." and ".." segments are signed as they are: curl must not squash them */
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	free(url);
 	free(host);
 	if (strcmp(x->method, "POST") == 0)
