@@ -618,6 +618,8 @@ from_imds(struct s3_creds *c, char *err, size_t errlen)
 	url = xasprintf("%.*s/latest/api/token", (int)n, base);
 	rc = imds_request("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600", &resp,
 	    &status, &date, tries, err, errlen);
+	if (rc == 0 && resp.len == 0)
+		rc = errf(err, errlen, "PUT %s: no token in the answer", url);
 	if (rc == 0) {
 		hdr = xasprintf("X-aws-ec2-metadata-token: %s", resp.data);
 		free(url);
@@ -626,7 +628,8 @@ from_imds(struct s3_creds *c, char *err, size_t errlen)
 		rc = imds_request("GET", url, hdr, &resp, &status, &date, tries, err, errlen);
 	}
 	if (rc == 0) {
-		strlcpy(role, resp.data, sizeof(role));
+		/* resp.data is the token's buffer still when the list is empty */
+		strlcpy(role, resp.len > 0 ? resp.data : "", sizeof(role));
 		role[strcspn(role, "\r\n")] = '\0';
 		if (role[0] == '\0' || strchr(role, '/') != NULL)
 			rc = errf(err, errlen, "no IAM role attached to this instance");

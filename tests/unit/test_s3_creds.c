@@ -29,6 +29,7 @@
 #include <dirent.h>
 
 #include "common/config.h"
+#include "common/httpd.h"
 #include "common/util.h"
 #include "storage/s3/s3_creds.h"
 #include "storage/s3/s3_xml.h"
@@ -454,6 +455,62 @@ test_imds(void **state)
 	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 }
 
+/*
+ * An IMDS that answers 200 with an empty body: where the token should be
+ * (was a NULL dereference) or the role list should be (the token's bytes,
+ * still in the buffer, were taken for the role's name and logged).
+ */
+struct blank_imds {
+	int	empty_token;
+};
+
+static int
+blank_begin(void *arg, const struct http_request *rq, void **state)
+{
+	return 0;
+}
+
+static int
+blank_finish(void *arg, void *state, const struct http_request *rq, struct http_reply *rep)
+{
+	struct blank_imds	*b = arg;
+
+	rep->content_type = "text/plain";
+	if (strcmp(rq->path, "/latest/api/token") == 0 && !b->empty_token) {
+		rep->body = "imds-session-token";
+		rep->len = strlen(rep->body);
+	}
+	return 0;
+}
+
+static const struct http_route_ops blank_ops = { blank_begin, NULL, blank_finish, NULL };
+
+static void
+test_imds_empty(void **state)
+{
+	struct loc		 l = { "http://127.0.0.1:9", "b-unused", "imds", { { NULL } } };
+	struct blank_imds	 b = { 1 };
+	struct http_server	*srv;
+	struct storage		*st;
+	char			 err[KB_ERRLEN], *url;
+
+	assert_int_equal(http_start("127.0.0.1:0", &srv, err, sizeof(err)), 0);
+	assert_int_equal(http_route_add(srv, "/latest/", &blank_ops, &b, err, sizeof(err)), 0);
+	url = xasprintf("http://127.0.0.1:%u", http_port(srv));
+	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
+	expect_fails(&l, "no token in the answer");
+	b.empty_token = 0;
+	st = open_loc(&l);
+	try_list(st, err, sizeof(err));
+	if (strstr(err, "no IAM role attached") == NULL)
+		fail_msg("'%s' does not say 'no IAM role attached'", err);
+	assert_null(strstr(err, "imds-session-token"));
+	storage_close(st);
+	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	http_stop(srv);
+	free(url);
+}
+
 /* auto: the first source set up, in the SDKs' order. */
 static void
 test_auto(void **state)
@@ -559,6 +616,7 @@ main(void)
 		cmocka_unit_test(test_web_identity),
 		cmocka_unit_test(test_pod_identity),
 		cmocka_unit_test(test_imds),
+		cmocka_unit_test(test_imds_empty),
 		cmocka_unit_test(test_auto),
 		cmocka_unit_test(test_rgw_sts),
 	};
