@@ -207,6 +207,26 @@ version_lock(struct s3 *s3, const char *key, const char *version)
 	return t;
 }
 
+/*
+ * What remove() cannot delete of a key, versions locked by the bucket's
+ * default retention (a job marker, whose delete must not fail: it would
+ * stand for a running job for ten minutes), a delete marker hides until
+ * their date.
+ */
+static int
+hide_locked(struct s3 *s3, const char *key, time_t until, char *err, size_t errlen)
+{
+	char	date[21];
+
+	if (delete_one(s3, key, NULL, err, errlen) == -1)
+		return -1;
+	time_to_rfc3339(until, date);
+	log_kv(LOGL_INFO, "s3: versions locked by the bucket's default retention are left "
+	    "behind a delete marker", "key", key, "locked_until", date, NULL);
+	return 0;
+}
+
+/* locked NULL: remove(), which hides what it cannot delete. */
 static int
 delete_versions(struct s3 *s3, const char *key, time_t *locked, char *err, size_t errlen)
 {
@@ -214,20 +234,26 @@ delete_versions(struct s3 *s3, const char *key, time_t *locked, char *err, size_
 	char		date[21];
 	size_t		i;
 	int		r = 0;
-	time_t		until;
+	time_t		until, hidden = 0;
 
 	if (list_versions(s3, key, &v, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < v.n && r == 0; i++) {
 		if ((r = delete_one(s3, key, v.ids[i], err, errlen)) == 0)
 			continue;
-		if ((until = version_lock(s3, key, v.ids[i])) != 0) {
-			if (locked != NULL)
-				*locked = until;
-			time_to_rfc3339(until, date);
-			errf(err, errlen, "%s: locked until %s (object lock)", key, date);
+		if ((until = version_lock(s3, key, v.ids[i])) == 0)
+			continue;
+		if (locked == NULL) {
+			hidden = until > hidden ? until : hidden;
+			r = 0;
+			continue;
 		}
+		*locked = until;
+		time_to_rfc3339(until, date);
+		errf(err, errlen, "%s: locked until %s (object lock)", key, date);
 	}
+	if (r == 0 && hidden != 0)
+		r = hide_locked(s3, key, hidden, err, errlen);
 	for (i = 0; i < v.n; i++)
 		free(v.ids[i]);
 	free(v.ids);

@@ -105,6 +105,25 @@ s3_curl "$S3_ENDPOINT/$S3_LOCK_BUCKET?versions=&prefix=${first//\//%2F}%2F" >"$K
 run_runner -c "$KB_TMP/kb.conf" list
 assert_eq "$(grep -c '^20' "$KB_TMP/out")" 1 "the newest backup is listed"
 
+say "a bucket's default retention locks what kbackup deletes at once: hidden, not a failure"
+body='<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>'
+body+='<DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention></Rule>'
+body+='</ObjectLockConfiguration>'
+code=$(s3_curl_put "$body" "$S3_ENDPOINT/$S3_LOCK_BUCKET?object-lock=" -o "$KB_TMP/olc" \
+	-w '%{http_code}')
+assert_eq "$code" 200 "PutObjectLockConfiguration: $(cat "$KB_TMP/olc")"
+sed '/^object_lock/d; s/^prefix = kb$/prefix = kbdefault/' "$KB_TMP/kb.conf" >"$KB_TMP/default.conf"
+run_runner -c "$KB_TMP/default.conf" check	# its probe object, .kbackup-check
+expect_rc 0 "check on a bucket with a default retention"
+run_runner -c "$KB_TMP/default.conf" --once
+expect_rc 0 "backup on a bucket with a default retention"
+assert_contains "$KB_TMP/log" "left behind a delete marker" "the marker's locked version said"
+run_runner -c "$KB_TMP/default.conf" --once	# the first one's marker is not a running job
+expect_rc 0 "a second backup at once"
+s3_curl "$S3_ENDPOINT/$S3_LOCK_BUCKET?list-type=2&prefix=kbdefault%2Ftest%2Fdb%2Frunning%2F" \
+	>"$KB_TMP/running"
+! grep -q '<Key>' "$KB_TMP/running" || fail "job markers left: $(cat "$KB_TMP/running")"
+
 say "object_lock on a bucket without Object Lock: the backup fails, naming it"
 run_runner -c "$KB_TMP/nolock.conf" --once
 expect_rc 1 "backup to a bucket without Object Lock"
