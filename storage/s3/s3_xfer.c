@@ -22,6 +22,7 @@
 
 #define S3_MAX_RESPONSE		(64 * 1024 * 1024)
 #define S3_MAX_AGAIN		2	/* free tries after ExpiredToken or a skewed clock */
+#define S3_SKEW_MAX		900	/* seconds off the store's clock S3 accepts */
 
 /* Keys and paths */
 
@@ -488,6 +489,24 @@ note_date(struct s3 *s3, const char *date)
 	s3->date_at = s3_now_ms();
 }
 
+/*
+ * The store's clock, from the Date of an answer that refused the time we
+ * signed with: RequestTimeTooSkewed, or a 403 without a body (the answer
+ * to a HEAD) dated further from our signing clock than S3 allows.
+ */
+static int
+skewed(struct s3_xfer *x, const char *code, time_t *t)
+{
+	time_t	off;
+
+	if (x->date[0] == '\0' || (*t = curl_getdate(x->date, NULL)) == -1)
+		return 0;
+	if (strcmp(code, "RequestTimeTooSkewed") == 0)
+		return 1;
+	off = *t - (time(NULL) + x->s3->skew);
+	return *code == '\0' && x->status == 403 && (off > S3_SKEW_MAX || -off > S3_SKEW_MAX);
+}
+
 /* An answer the next try may change without waiting: 1 if so (a free try). */
 static int
 fixable(struct s3_xfer *x, const char *code)
@@ -500,8 +519,7 @@ fixable(struct s3_xfer *x, const char *code)
 		return 0;
 	if (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "TokenRefreshRequired") == 0)
 		return s3_creds_expired(s3->creds);
-	if (strcmp(code, "RequestTimeTooSkewed") == 0 && x->date[0] != '\0' &&
-	    (t = curl_getdate(x->date, NULL)) != -1) {
+	if (skewed(x, code, &t)) {
 		s3->skew = t - time(NULL);
 		snprintf(secs, sizeof(secs), "%lld", (long long)s3->skew);
 		log_kv(LOGL_WARN, "s3: this machine's clock is off the store's; signing on "
@@ -547,7 +565,7 @@ s3_xfer_check(struct s3_xfer *x, CURLcode rc, char *err, size_t errlen)
 		if (x->status == 404)
 			x->missing = 1;
 	}
-	if (has_error && fixable(x, e.code)) {
+	if (fixable(x, x->code)) {
 		x->again++;
 		return S3_XFER_AGAIN;
 	}
