@@ -148,7 +148,11 @@ struct storage_ops {
 	 */
 	int	(*list)(struct storage *, const char *prefix, const char *start_after,
 		    storage_list_fn, void *arg, char *err, size_t errlen);
-	/* Deletes keys; a key already gone is not an error. */
+	/*
+	 * Deletes keys; a key already gone is not an error.  A version a lock
+	 * keeps (Object Lock, a bucket's default retention) is hidden instead,
+	 * to go at its date: the key is gone for every other call.
+	 */
 	int	(*remove)(struct storage *, const char *const *keys, size_t n, char *err,
 		    size_t errlen);
 	/* The store's clock now (what list's and head's times are measured on). */
