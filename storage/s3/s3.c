@@ -430,12 +430,13 @@ s3_list(struct storage *st, const char *prefix, const char *start_after,
 			    err, errlen);
 		s3_xfer_free(&x);
 	} while (r == 0 && token != NULL);
+	/* the key as the bucket has it, the location's prefix in front */
+	if (r == -1)
+		errprefix(err, errlen, "list s3://%s/%s", s3->bucket, full);
 	free(token);
 	free(full);
 	free(after);
-	if (r == -1)
-		return errprefix(err, errlen, "list s3://%s/%s", s3->bucket, prefix);
-	return 0;
+	return r;
 }
 
 struct pending_ctx {

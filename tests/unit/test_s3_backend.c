@@ -475,11 +475,12 @@ test_wrong_secret(void **state)
 static void
 test_no_bucket(void **state)
 {
-	struct opts		 o = { .bucket = "kb-no-such-bucket" };
+	struct opts		 o = { .bucket = "kb-no-such-bucket", .prefix = "kb-test/nb" };
 	struct storage		*st;
 	char			 err[KB_ERRLEN];
 
 	expect_list_error(&o, "NoSuchBucket");
+	expect_list_error(&o, "list s3://kb-no-such-bucket/kb-test/nb/:");	/* the prefix too */
 	st = open_store(&o);
 	assert_int_equal(storage_put_buffer(st, "k", "x", 1, NULL, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "NoSuchBucket"));
