@@ -227,6 +227,10 @@ s3_http_fetch(const struct s3_http_req *r, struct s3_buf *resp, long *status,
 	s3_slist_free(hl);
 	if (rc == CURLE_ABORTED_BY_CALLBACK && cancel_requested())
 		return errf(err, errlen, "cancelled");
+	/* fetch_write_cb's refusal, which curl calls a failure to write to disk */
+	if (rc == CURLE_WRITE_ERROR)
+		return errf(err, errlen, "the answer is larger than %d bytes",
+		    S3_HTTP_MAX_FETCH);
 	if (rc != CURLE_OK)
 		return errf(err, errlen, "%s%s%s", curl_easy_strerror(rc), cerr[0] ? ": " : "",
 		    cerr);

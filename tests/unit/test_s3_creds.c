@@ -461,11 +461,18 @@ test_imds(void **state)
  * still in the buffer, were taken for the role's name and logged).
  */
 struct blank_imds {
-	int	empty_token;
+	int	 empty_token;
+	char	*huge;
 };
 
 static int
 blank_begin(void *arg, const struct http_request *rq, void **state)
+{
+	return 0;
+}
+
+static int
+blank_data(void *arg, void *state, const char *buf, size_t len)
 {
 	return 0;
 }
@@ -476,20 +483,24 @@ blank_finish(void *arg, void *state, const struct http_request *rq, struct http_
 	struct blank_imds	*b = arg;
 
 	rep->content_type = "text/plain";
-	if (strcmp(rq->path, "/latest/api/token") == 0 && !b->empty_token) {
+	if (strcmp(rq->method, "POST") == 0) {	/* STS: a body past any answer's size */
+		rep->body = b->huge;
+		rep->len = 2 * MIB;
+	} else if (strcmp(rq->path, "/latest/api/token") == 0 && !b->empty_token) {
 		rep->body = "imds-session-token";
 		rep->len = strlen(rep->body);
 	}
 	return 0;
 }
 
-static const struct http_route_ops blank_ops = { blank_begin, NULL, blank_finish, NULL };
+static const struct http_route_ops blank_ops = { blank_begin, blank_data, blank_finish,
+	NULL };
 
 static void
 test_imds_empty(void **state)
 {
 	struct loc		 l = { "http://127.0.0.1:9", "b-unused", "imds", { { NULL } } };
-	struct blank_imds	 b = { 1 };
+	struct blank_imds	 b = { 1, NULL };
 	struct http_server	*srv;
 	struct storage		*st;
 	char			 err[KB_ERRLEN], *url;
@@ -509,6 +520,34 @@ test_imds_empty(void **state)
 	unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 	http_stop(srv);
 	free(url);
+}
+
+/* An STS that answers more than any credentials take: said so, not "writing to disk". */
+static void
+test_sts_huge(void **state)
+{
+	struct loc		 l = { "http://127.0.0.1:9", "b-unused", "web-identity",
+				    { { "role_arn", "arn:aws:iam::123456789012:role/kbackup" },
+				    { "web_identity_token_file", NULL }, { "sts_endpoint", NULL } } };
+	struct blank_imds	 b = { 0, xcalloc(1, 2 * MIB) };
+	struct http_server	*srv;
+	char			 err[KB_ERRLEN], *url, *jwt;
+	FILE			*f;
+
+	assert_int_equal(http_start("127.0.0.1:0", &srv, err, sizeof(err)), 0);
+	assert_int_equal(http_route_add(srv, "/", &blank_ops, &b, err, sizeof(err)), 0);
+	url = xasprintf("http://127.0.0.1:%u", http_port(srv));
+	jwt = xasprintf("%s/jwt", tmpdir);
+	assert_non_null(f = fopen(jwt, "w"));
+	fputs("a.b.c\n", f);
+	fclose(f);
+	l.kv[1][1] = jwt;
+	l.kv[2][1] = url;
+	expect_fails(&l, "the answer is larger than");
+	http_stop(srv);
+	free(b.huge);
+	free(url);
+	free(jwt);
 }
 
 /* auto: the first source set up, in the SDKs' order. */
@@ -617,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_pod_identity),
 		cmocka_unit_test(test_imds),
 		cmocka_unit_test(test_imds_empty),
+		cmocka_unit_test(test_sts_huge),
 		cmocka_unit_test(test_auto),
 		cmocka_unit_test(test_rgw_sts),
 	};
