@@ -532,15 +532,11 @@ test_sts_huge(void **state)
 	struct blank_imds	 b = { 0, xcalloc(1, 2 * MIB) };
 	struct http_server	*srv;
 	char			 err[KB_ERRLEN], *url, *jwt;
-	FILE			*f;
 
 	assert_int_equal(http_start("127.0.0.1:0", &srv, err, sizeof(err)), 0);
 	assert_int_equal(http_route_add(srv, "/", &blank_ops, &b, err, sizeof(err)), 0);
 	url = xasprintf("http://127.0.0.1:%u", http_port(srv));
-	jwt = xasprintf("%s/jwt", tmpdir);
-	assert_non_null(f = fopen(jwt, "w"));
-	fputs("a.b.c\n", f);
-	fclose(f);
+	jwt = write_tmp("token", "a.b.c\n");	/* teardown's */
 	l.kv[1][1] = jwt;
 	l.kv[2][1] = url;
 	expect_fails(&l, "the answer is larger than");
