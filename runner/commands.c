@@ -398,6 +398,10 @@ cmd_parse_words(int argc, char **argv, struct cmd_args *a, char *err, size_t err
 	}
 	if (a->config != NULL && strcmp(a->config, "/etc/kbackup/kbackup.conf") != 0)
 		return errf(err, errlen, "-c is the daemon's own");
+	/* Nobody asks for a usage and means a restore over the database. */
+	if (a->help || a->version)
+		return errf(err, errlen, "%s: --help and --version are not requests to the "
+		    "daemon (kbackup-runner --help shows the usage)", argv[0]);
 	return check_args(a, err, errlen);
 }
 

@@ -289,6 +289,9 @@ test_trigger_words(void **state)
 	char		*ok[] = { "restore", "latest", "--database", "copy", "--dry-run" };
 	char		*bad[] = { "restore", "--json" };
 	char		*conf[] = { "backup", "-c", "/etc/other.conf" };
+	char		*help[] = { "restore", "--help" };
+	char		*help_short[] = { "restore", "latest", "-h" };
+	char		*version[] = { "restore", "-V" };
 	struct cmd_args	 a;
 	char		 err[KB_ERRLEN];
 
@@ -299,6 +302,11 @@ test_trigger_words(void **state)
 	assert_int_equal(cmd_parse_words(2, bad, &a, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "restore takes no --json"));
 	assert_int_equal(cmd_parse_words(3, conf, &a, err, sizeof(err)), -1);
+	/* Refused, not a restore that ignores them. */
+	assert_int_equal(cmd_parse_words(2, help, &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--help and --version are not requests"));
+	assert_int_equal(cmd_parse_words(3, help_short, &a, err, sizeof(err)), -1);
+	assert_int_equal(cmd_parse_words(2, version, &a, err, sizeof(err)), -1);
 	assert_true(cmd_find("backup")->flags & CMD_TRIGGER);
 	assert_false(cmd_find("prune")->flags & CMD_TRIGGER);
 }
