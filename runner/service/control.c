@@ -186,14 +186,27 @@ worker(void *arg)
 	return NULL;
 }
 
-/* Reads the request line (bounded, with a timeout); 0 or -1. */
+/*
+ * Reads the request line (bounded, with a timeout); 0 or -1.  The timeout is
+ * for the whole line, not each read: the accept thread serves one client at a
+ * time, and one that sent a byte every few seconds held off every other
+ * trigger for hours.
+ */
 static int
 read_request(int fd, char *line, size_t size)
 {
-	size_t	off = 0;
-	ssize_t	n;
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	int64_t		deadline = monotonic_ms() + CONTROL_READ_TIMEOUT * 1000, left;
+	size_t		off = 0;
+	ssize_t		n;
 
 	while (off < size - 1) {
+		if ((left = deadline - monotonic_ms()) <= 0)
+			return -1;
+		if ((n = poll(&pfd, 1, (int)left)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
 		n = read(fd, line + off, 1);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -309,11 +322,9 @@ static void
 serve(struct control *ctl, int fd)
 {
 	struct control_work	*w;
-	struct timeval		 tv = { CONTROL_READ_TIMEOUT, 0 };
 	struct timeval		 stv = { CONTROL_SEND_TIMEOUT, 0 };
 	char			 msg[CONTROL_LINE_MAX + 64];
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof(stv));
 	w = xcalloc(1, sizeof(*w));
 	w->ctl = ctl;

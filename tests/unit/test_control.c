@@ -1,9 +1,12 @@
 /*
  * test_control: trigger streams a fake job's log lines and its exit status;
  * a second trigger while it runs is refused with the running job's name;
- * status; no daemon; the socket's mode.
+ * status; no daemon; the socket's mode; a client that sends its request a
+ * byte at a time holds the socket for the request timeout only.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -256,12 +259,72 @@ test_stale_socket(void **state)
 	rmdir(dir);
 }
 
+struct dripper {
+	int		fd;
+	volatile int	stop;
+};
+
+/* A byte every 200 ms, never a newline, until told, cut off or 20 s passed. */
+static void *
+drip_thread(void *arg)
+{
+	struct dripper	*d = arg;
+	int		 i;
+
+	for (i = 0; i < 100 && !d->stop && send(d->fd, "x", 1, MSG_NOSIGNAL) == 1; i++)
+		usleep(200 * 1000);
+	return NULL;
+}
+
+static void
+test_slow_client(void **state)
+{
+	char		 dir[] = "/tmp/test_control.XXXXXX", err[KB_ERRLEN], *out, *path;
+	char		*status[] = { "status" };
+	struct control_config cfg;
+	struct control	*ctl;
+	struct sockaddr_un sun;
+	struct dripper	 d = { -1, 0 };
+	pthread_t	 t;
+	int64_t		 start;
+
+	assert_non_null(mkdtemp(dir));
+	path = path_join(dir, "control.sock");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.socket_path = path;
+	cfg.definition = "test/orders";
+	cfg.job = fake_job;
+	cfg.status = fake_status;
+	assert_int_equal(control_start(&ctl, &cfg, err, sizeof(err)), 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	assert_int_not_equal(d.fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	assert_int_equal(connect(d.fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(pthread_create(&t, NULL, drip_thread, &d), 0);
+
+	/* Served once the dripper's 5 s are up, not when it stops (it does not). */
+	start = monotonic_ms();
+	assert_int_equal(run_client(path, 1, status, &out), 0);
+	assert_true(startswith(out, "idle\n"));
+	assert_true(monotonic_ms() - start < 15 * 1000);
+	free(out);
+
+	d.stop = 1;
+	pthread_join(t, NULL);
+	close(d.fd);
+	control_stop(ctl);
+	free(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trigger),
 		cmocka_unit_test(test_stale_socket),
+		cmocka_unit_test(test_slow_client),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
