@@ -51,7 +51,7 @@ struct daemon {
 	struct api		*api;		/* the control API, or NULL */
 	struct archiver		*archiver;	/* wal_method = stream, or NULL */
 	struct cron		 cron;
-	pthread_mutex_t		 lock;		/* next, last */
+	pthread_mutex_t		 lock;		/* next, last; held to swap r on a reload */
 	time_t			 next;
 	char			 last[300];
 };
@@ -157,22 +157,26 @@ triggered_job(void *arg, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * In the control socket's thread: the runner is read under d->lock, which a
+ * reload holds to swap it, and sent after (a slow client holds no lock).
+ */
 static void
 status_lines(void *arg, void (*emit)(void *, const char *), void *ctx)
 {
 	struct daemon	*d = arg;
-	char		 line[400], next[64];
+	char		 sched[400], next[400], last[400], when[64];
 
 	pthread_mutex_lock(&d->lock);
-	format_local(timezone_of(d->r), d->next, next, sizeof(next));
-	snprintf(line, sizeof(line), "schedule: %s (%s)", config_get(d->r->backup,
+	format_local(timezone_of(d->r), d->next, when, sizeof(when));
+	snprintf(sched, sizeof(sched), "schedule: %s (%s)", config_get(d->r->backup,
 	    "schedule"), timezone_of(d->r));
-	emit(ctx, line);
-	snprintf(line, sizeof(line), "next backup: %s", next);
-	emit(ctx, line);
-	snprintf(line, sizeof(line), "last job: %s", d->last[0] != '\0' ? d->last : "none");
+	snprintf(next, sizeof(next), "next backup: %s", when);
+	snprintf(last, sizeof(last), "last job: %s", d->last[0] != '\0' ? d->last : "none");
 	pthread_mutex_unlock(&d->lock);
-	emit(ctx, line);
+	emit(ctx, sched);
+	emit(ctx, next);
+	emit(ctx, last);
 }
 
 /* A scheduled backup; -1 if another job holds the slot (try again soon). */
@@ -199,7 +203,7 @@ static int
 reload(struct daemon *d)
 {
 	struct config	*cfg;
-	struct runner	 nr;
+	struct runner	 nr, old;
 	char		 err[KB_ERRLEN], busy[400];
 	const char	*ol, *nl;
 
@@ -234,8 +238,12 @@ reload(struct daemon *d)
 	child_set_env_denylist(config_secret_env_names(nr.cfg));
 	/* The stream reads the old config: stopped before it goes, started on the new. */
 	archiver_stop(d->archiver);
-	runner_free(d->r);
+	/* trigger status reads the runner from the control socket's thread. */
+	old = *d->r;
+	pthread_mutex_lock(&d->lock);
 	*d->r = nr;
+	pthread_mutex_unlock(&d->lock);
+	runner_free(&old);
 	if (archiver_start(&d->archiver, d->r, &d->jr.metrics, err, sizeof(err)) == -1)
 		log_kv(LOGL_ERROR, "WAL streaming not started", "error", err, NULL);
 	cron_parse(config_get(d->r->backup, "schedule"), &d->cron, err, sizeof(err));
