@@ -255,6 +255,7 @@ child_spawn(struct child *c, const char *const *argv, const char *const *env_add
     const struct memfile *pass, int flags, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
 	int				 in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	int				 errp[2] = { -1, -1 }, devnull = -1, rc;
 	char				**env;
@@ -280,9 +281,18 @@ child_spawn(struct child *c, const char *const *argv, const char *const *env_add
 	/* dup2 onto itself clears close-on-exec (POSIX.1-2024, glibc 2.29). */
 	if (pass != NULL && pass->path[0] != '\0')
 		posix_spawn_file_actions_adddup2(&fa, pass->fd, pass->fd);
+	/*
+	 * A group of its own, so that a stop reaches what the tool started too:
+	 * a grandchild that kept the tool's stderr open held child_wait()'s
+	 * join of the log reader, and SIGTERM waited for it (minutes, or ever).
+	 */
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&attr, 0);
 	env = child_env(env_add);
-	rc = posix_spawnp(&c->pid, argv[0], &fa, NULL, (char *const *)argv, env);
+	rc = posix_spawnp(&c->pid, argv[0], &fa, &attr, (char *const *)argv, env);
 	free(env);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(devnull);
 	devnull = -1;
@@ -349,7 +359,10 @@ child_reap(struct child *c, int options)
 	return 0;
 }
 
-/* SIGTERM, five seconds, then SIGKILL; reaped. */
+/*
+ * SIGTERM, five seconds, then SIGKILL, to the child's group (its own
+ * children too); reaped.
+ */
 static void
 child_stop(struct child *c)
 {
@@ -358,13 +371,15 @@ child_stop(struct child *c)
 
 	if (c->reaped || c->pid <= 0)
 		return;
-	kill(c->pid, SIGTERM);
+	kill(-c->pid, SIGTERM);
 	for (i = 0; i < 100 && !child_reap(c, WNOHANG); i++)
 		nanosleep(&ts, NULL);
 	if (!c->reaped) {
-		kill(c->pid, SIGKILL);
+		kill(-c->pid, SIGKILL);
 		child_reap(c, 0);
 	}
+	/* What the tool started and left behind must not hold its pipes open. */
+	kill(-c->pid, SIGKILL);
 }
 
 /*

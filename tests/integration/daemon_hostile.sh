@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The daemon from outside, as a hostile client would try it: trigger status
 # while SIGHUPs reload the config (the status is read from the control
-# socket's thread while the reload swaps the runner).
+# socket's thread while the reload swaps the runner); SIGTERM during a backup
+# whose dump tool left a child of its own holding its pipes.
 . "$(dirname "$0")/../lib.sh"
 . "$KB_TOP/tests/lib-engines.sh"
 
@@ -84,3 +85,34 @@ assert_eq "$bad" 0 "status answers that were not whole"
 	fail "few reloads: $(tail -5 "$KB_TMP/daemon.log")"
 
 daemon_down
+
+say "SIGTERM during a backup whose tool's child holds its pipes"
+cat >"$KB_TMP/hang" <<EOF
+#!/bin/bash
+case "\$*" in *-version*) echo "3.40.1"; exit 0 ;; esac
+sleep 600 &
+echo \$! >"$KB_TMP/grandchild"
+wait
+EOF
+chmod 755 "$KB_TMP/hang"
+cp "$KB_TMP/kb.daily" "$KB_TMP/kb.conf"
+sed -i "s|^path = $DB\$|path = $DB\nsqlite3 = $KB_TMP/hang|" "$KB_TMP/kb.conf"
+daemon_up
+"$RUNNER" -c "$KB_TMP/kb.conf" trigger backup >"$KB_TMP/trigger.out" 2>&1 &
+TPID=$!
+for _ in $(seq 1 100); do [ -s "$KB_TMP/grandchild" ] && break; sleep 0.05; done
+[ -s "$KB_TMP/grandchild" ] || fail "the tool never started: $(tail -5 "$KB_TMP/daemon.log")"
+at_exit "kill -9 $(cat "$KB_TMP/grandchild")"
+kill -TERM $DPID
+for _ in $(seq 1 60); do kill -0 $DPID 2>/dev/null || break; sleep 0.05; done
+! kill -0 $DPID 2>/dev/null || fail "the daemon still runs 3 s after SIGTERM: $(tail -5 "$KB_TMP/daemon.log")"
+set +e; wait $DPID; drc=$?; wait $TPID; set -e
+assert_eq "$drc" 0 "daemon exit status after SIGTERM"
+assert_contains "$KB_TMP/daemon.log" "cancelled" "the job says it was cancelled"
+gc=$(cat "$KB_TMP/grandchild")
+for _ in $(seq 1 40); do	# gone, or a zombie left to whoever reaps orphans here
+	ps -o stat= -p "$gc" | grep -qv '^Z' || break
+	sleep 0.05
+done
+! ps -o stat= -p "$gc" | grep -qv '^Z' || fail "the tool's child outlived the stop"
+expect_nothing_stored "$KB_TMP/backups" "a cancelled backup"
