@@ -177,6 +177,26 @@ name_ok(const char *name)
 	return strchr(name, '/') == NULL && pg_wal_name_parse(name, 1 << 20, &n) == 0;
 }
 
+/*
+ * A file absent from an archive that is not there at all (a file storage's
+ * mount gone, a path or prefix changed) is no end of the archive: exit 1
+ * would have PostgreSQL promote early, short of the target.  wal-push writes
+ * archive.json with the first segment, so an archive without it holds none.
+ */
+static int
+archive_there(struct location *loc, const char *base, char *err, size_t errlen)
+{
+	struct wal_identity	id;
+	int			missing = 0;
+
+	if (wal_identity_read(loc->st, base, &id, &missing, err, errlen) == 0)
+		return 0;
+	if (missing)
+		errf(err, errlen, "there is no WAL archive in %s (no archive.json): is the "
+		    "store mounted, the path or prefix right?", loc->desc);
+	return -1;
+}
+
 int
 job_wal_get(struct runner *r, const char *name, const char *dest, const char *storage)
 {
@@ -225,6 +245,8 @@ job_wal_get(struct runner *r, const char *name, const char *dest, const char *st
 	if (rc == -1)
 		unlink(tmp);
 	free(tmp);
+	if (rc == -1 && missing && archive_there(loc, r->base, err, sizeof(err)) == -1)
+		missing = 0;
 	if (rc == -1 && missing) {
 		log_kv(LOGL_INFO, "wal-get: not in the archive", "file", name, "location",
 		    loc->desc, NULL);

@@ -147,6 +147,14 @@ expect_rc 126 "wal-get of a truncated segment"
 cp "$KB_TMP/a.saved" "$wal/$a"
 run_pitr -c "$conf" wal-get 0000000100000000000000FF "$KB_TMP/again/y"
 expect_rc 1 "wal-get of a segment not in the archive"
+# The store not there (a mount gone, a path changed): no end of the archive,
+# recovery stops.
+sed "s|^path = $store\$|path = $KB_TMP/unmounted|" "$conf" >"$KB_TMP/gone.conf"
+pitr_own "$KB_TMP/gone.conf"
+run_pitr -c "$KB_TMP/gone.conf" wal-get 000000010000000000000001 "$KB_TMP/again/y"
+expect_rc 126 "wal-get with the store not there"
+assert_contains "$KB_TMP/log" "there is no WAL archive in" "the absent archive named"
+[ ! -e "$KB_TMP/again/y" ] || fail "wal-get wrote a file with the store not there"
 # Run in another cluster's data directory: its pg_control names another system.
 mkdir -p "$KB_TMP/other/global" "$KB_TMP/other/pg_wal"
 printf '\001\002\003\004\005\006\007\010' >"$KB_TMP/other/global/pg_control"
