@@ -202,11 +202,18 @@ identity_verify(struct location *loc, const char *base, const struct wal_identit
 		    errlen) == -1)
 			return -1;
 	}
-	if (have.sysid != want->sysid || have.segsize != want->segsize)
+	return wal_identity_same(loc, &have, want, "this WAL", err, errlen);
+}
+
+int
+wal_identity_same(const struct location *loc, const struct wal_identity *have,
+    const struct wal_identity *want, const char *what, char *err, size_t errlen)
+{
+	if (have->sysid != want->sysid || have->segsize != want->segsize)
 		return errf(err, errlen, "the WAL archive in %s belongs to database system %llu "
-		    "(segments of %llu bytes), this WAL to system %llu (%llu bytes): another "
+		    "(segments of %llu bytes), %s to system %llu (%llu bytes): another "
 		    "cluster's; give it a definition of its own", loc->desc,
-		    (unsigned long long)have.sysid, (unsigned long long)have.segsize,
+		    (unsigned long long)have->sysid, (unsigned long long)have->segsize, what,
 		    (unsigned long long)want->sysid, (unsigned long long)want->segsize);
 	return 0;
 }

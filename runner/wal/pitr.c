@@ -229,6 +229,25 @@ segments_there(struct location *loc, const char *base, const struct pg_physical_
 	return 1;
 }
 
+/*
+ * Segments of the backup's names are there: they must be this server's.  Another
+ * cluster of the same definition archiving here has segments of the same names,
+ * and its base backup would be committed beside WAL it cannot replay.
+ */
+static int
+archive_of(struct location *loc, const char *base, const struct pg_physical_details *d,
+    char *err, size_t errlen)
+{
+	struct wal_identity	have, want;
+	int			missing = 0;
+
+	if (wal_identity_read(loc->st, base, &have, &missing, err, errlen) == -1)
+		return errprefix(err, errlen, "the WAL archive in %s", loc->desc);
+	want.sysid = d->sysid;
+	want.segsize = d->segsize;
+	return wal_identity_same(loc, &have, &want, "this server", err, errlen);
+}
+
 int
 wal_wait_archived(struct runner *r, const json_t *details, char *err, size_t errlen)
 {
@@ -247,6 +266,8 @@ wal_wait_archived(struct runner *r, const json_t *details, char *err, size_t err
 			rc = segments_there(&r->locations[i], r->base, &d, missing, err, errlen);
 			if (rc == -1)
 				return errprefix(err, errlen, "checking the archived WAL");
+			if (rc == 1 && archive_of(&r->locations[i], r->base, &d, err, errlen) == -1)
+				return -1;
 			if (rc == 1)
 				break;
 			if (cancel_requested())
