@@ -118,7 +118,7 @@ identity_create(struct storage *st, const char *base, const struct wal_identity 
 #define CACHE_MAX	65536
 
 static int	identity_verify(struct location *, const char *, const struct wal_identity *,
-		    char *, size_t);
+		    int, char *, size_t);
 
 /* The cache's line for this location and identity. */
 static char *
@@ -167,25 +167,29 @@ wal_identity_check(struct location *loc, const char *base, const struct wal_iden
     const char *cache, char *err, size_t errlen)
 {
 	char	*line;
+	int	 known;
 
 	line = cache_line(loc, base, want);
-	if (cache_has(cache, line)) {
-		free(line);
-		return 0;
-	}
-	if (identity_verify(loc, base, want, err, errlen) == -1) {
+	known = cache_has(cache, line);
+	if (identity_verify(loc, base, want, known, err, errlen) == -1) {
 		free(line);
 		return -1;
 	}
-	cache_add(cache, line);
+	if (!known)
+		cache_add(cache, line);
 	free(line);
 	return 0;
 }
 
-/* wal_identity_check() without the cache. */
+/*
+ * wal_identity_check()'s read.  known: the cache saw archive.json here, so
+ * that one missing now is no new archive but another store at the same
+ * place (a file storage's mount gone): segments stored there would be
+ * hidden again when it comes back, a gap, PostgreSQL having deleted them.
+ */
 static int
 identity_verify(struct location *loc, const char *base, const struct wal_identity *want,
-    char *err, size_t errlen)
+    int known, char *err, size_t errlen)
 {
 	struct wal_identity	have;
 	int			missing = 0, exists = 0;
@@ -193,6 +197,10 @@ identity_verify(struct location *loc, const char *base, const struct wal_identit
 	if (wal_identity_read(loc->st, base, &have, &missing, err, errlen) == -1) {
 		if (!missing)
 			return -1;
+		if (known)
+			return errf(err, errlen, "the WAL archive in %s is gone (no archive.json, "
+			    "which was there): is the store mounted, the path or prefix right?",
+			    loc->desc);
 		if (identity_create(loc->st, base, want, &exists, err, errlen) == 0) {
 			log_kv(LOGL_INFO, "WAL archive created", "location", loc->desc, NULL);
 			return 0;

@@ -50,8 +50,9 @@ int	 wal_identity_read(struct storage *, const char *base, struct wal_identity *
 /*
  * Reads archive.json, or creates it from want where there is none; -1 when
  * they differ.  cache (may be NULL): a file remembering the locations found
- * to hold want (wal-push's state directory), so that later pushes skip the
- * read -- archive.json is created once and never replaced.
+ * to hold want (wal-push's state directory): archive.json is created once
+ * and never replaced, so that where one of them has none now, the store is
+ * not the one it was, and nothing is created (-1).
  */
 int	 wal_identity_check(struct location *, const char *base,
 	    const struct wal_identity *want, const char *cache, char *err,

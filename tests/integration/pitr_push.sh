@@ -155,7 +155,28 @@ run_pitr -c "$KB_TMP/gone.conf" wal-get 000000010000000000000001 "$KB_TMP/again/
 expect_rc 126 "wal-get with the store not there"
 assert_contains "$KB_TMP/log" "there is no WAL archive in" "the absent archive named"
 [ ! -e "$KB_TMP/again/y" ] || fail "wal-get wrote a file with the store not there"
-# Run in another cluster's data directory: its pg_control names another system.
+# The store's mount gone, then back: wal-push fails (PostgreSQL keeps the
+# segment) and writes nothing where the store was; the retry fills no gap.
+mv "$store" "$store.away"
+mkdir "$store" && pitr_own "$store"
+failed=$(psql_q postgres "SELECT failed_count FROM pg_stat_archiver")
+psql_q postgres "INSERT INTO ticks VALUES (5000)"
+seg2=$(psql_q postgres "SELECT pg_walfile_name(pg_switch_wal())")
+for ((i = 0; i < 100; i++)); do
+	[ "$(psql_q postgres "SELECT failed_count FROM pg_stat_archiver")" -gt "$failed" ] && break
+	sleep 0.1
+done
+[ "$i" -lt 100 ] || fail "wal-push of $seg2 did not fail with the store gone"
+assert_contains "$PG_DIR/server.log" "is gone (no archive.json, which was there)" \
+	"wal-push names the store gone"
+[ -z "$(ls -A "$store")" ] || fail "wal-push wrote where the store was: $(find "$store")"
+rmdir "$store" && mv "$store.away" "$store"
+for ((i = 0; i < 300; i++)); do
+	[ -f "$wal/$seg2" ] && break
+	sleep 0.1
+done
+[ -f "$wal/$seg2" ] || fail "$seg2 not archived once the store was back"
+
 mkdir -p "$KB_TMP/other/global" "$KB_TMP/other/pg_wal"
 printf '\001\002\003\004\005\006\007\010' >"$KB_TMP/other/global/pg_control"
 pitr_own "$KB_TMP/other"

@@ -645,6 +645,35 @@ test_store_twice(void **state)
 	free(b.buf);
 }
 
+/*
+ * archive.json gone from where the cache saw it (a mount gone): refused,
+ * nothing created; without the cache's word, a new archive.
+ */
+static void
+test_identity_gone(void **state)
+{
+	struct wal_identity	id = { SYSID, SEG };
+	char			err[KB_ERRLEN], *cache, *json;
+
+	cache = path_join(dir, "wal-identity");
+	json = xasprintf("%s/store/test/gone/wal/archive.json", dir);
+	assert_int_equal(wal_identity_check(&r.locations[0], "test/gone", &id, cache, err,
+	    sizeof(err)), 0);
+	assert_int_equal(access(json, F_OK), 0);
+	assert_int_equal(wal_identity_check(&r.locations[0], "test/gone", &id, cache, err,
+	    sizeof(err)), 0);
+	assert_int_equal(unlink(json), 0);
+	assert_int_equal(wal_identity_check(&r.locations[0], "test/gone", &id, cache, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "is gone (no archive.json, which was there)"));
+	assert_int_equal(access(json, F_OK), -1);
+	assert_int_equal(wal_identity_check(&r.locations[0], "test/gone", &id, NULL, err,
+	    sizeof(err)), 0);
+	assert_int_equal(access(json, F_OK), 0);
+	free(json);
+	free(cache);
+}
+
 int
 main(void)
 {
@@ -656,6 +685,7 @@ main(void)
 		cmocka_unit_test(test_walseg_damage),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_store_twice),
+		cmocka_unit_test(test_identity_gone),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
