@@ -33,7 +33,6 @@ struct archiver {
 	struct metrics		*m;
 	struct location		*locs;
 	struct keyring		*keys;
-	int			*identity_ok;	/* archive.json checked, per location */
 	size_t			 nlocs;
 	struct wal_store_opts	 opts;
 	char			 slot[64];
@@ -94,19 +93,22 @@ store_all(struct archiver *a, int fd, const char *name, char *err, size_t errlen
 {
 	struct walobj_head	h;
 	struct wal_identity	id;
+	char			*cache;
 	size_t			i;
-	int			same = 0;
+	int			same = 0, rc;
 
 	if (wal_file_scan(fd, name, &h, NULL, err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < a->nlocs; i++) {
+		/* Each segment, as wal-push: a store gone between two is no new archive. */
 		if (h.kind == PG_WAL_SEGMENT) {
 			id.sysid = h.sysid;
 			id.segsize = h.size;
-			if (!a->identity_ok[i] && wal_identity_check(&a->locs[i], a->r->base,
-			    &id, NULL, err, errlen) == -1)
+			cache = wal_identity_cache(a->r->state_dir);
+			rc = wal_identity_check(&a->locs[i], a->r->base, &id, cache, err, errlen);
+			free(cache);
+			if (rc == -1)
 				goto fail;
-			a->identity_ok[i] = 1;
 		}
 		if (wal_store(&a->locs[i], a->r->base, &a->keys[i], fd, &h, &a->opts, &same,
 		    err, errlen) == -1)
@@ -257,7 +259,6 @@ archiver_free(struct archiver *a)
 	}
 	free(a->locs);
 	free(a->keys);
-	free(a->identity_ok);
 	free(a->spool);
 	if (a->stop[0] != -1)
 		close(a->stop[0]);
@@ -276,9 +277,6 @@ open_locations(struct archiver *a, char *err, size_t errlen)
 	for (i = 0; (s = config_section_nth(a->r->cfg, "storage", i)) != NULL; i++) {
 		a->locs = xreallocarray(a->locs, a->nlocs + 1, sizeof(*a->locs));
 		a->keys = xreallocarray(a->keys, a->nlocs + 1, sizeof(*a->keys));
-		a->identity_ok = xreallocarray(a->identity_ok, a->nlocs + 1,
-		    sizeof(*a->identity_ok));
-		a->identity_ok[a->nlocs] = 0;
 		loc = &a->locs[a->nlocs];
 		memset(loc, 0, sizeof(*loc));
 		memset(&a->keys[a->nlocs], 0, sizeof(a->keys[a->nlocs]));

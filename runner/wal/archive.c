@@ -162,6 +162,12 @@ cache_add(const char *cache, const char *line)
 	close(fd);
 }
 
+char *
+wal_identity_cache(const char *state_dir)
+{
+	return path_join(state_dir, "wal-identity");
+}
+
 int
 wal_identity_check(struct location *loc, const char *base, const struct wal_identity *want,
     const char *cache, char *err, size_t errlen)

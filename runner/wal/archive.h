@@ -57,6 +57,8 @@ int	 wal_identity_read(struct storage *, const char *base, struct wal_identity *
 int	 wal_identity_check(struct location *, const char *base,
 	    const struct wal_identity *want, const char *cache, char *err,
 	    size_t errlen);
+/* The cache of wal_identity_check() in a state directory (wal-push's, the daemon's). */
+char	*wal_identity_cache(const char *state_dir);
 /* -1 when the archive's identity have is not want; what names want's owner. */
 int	 wal_identity_same(const struct location *, const struct wal_identity *have,
 	    const struct wal_identity *want, const char *what, char *err, size_t errlen);

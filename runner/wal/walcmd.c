@@ -86,7 +86,7 @@ push_location(struct runner *r, struct location *loc, int fd, const struct walob
 	if (h->kind == PG_WAL_SEGMENT || h->kind == PG_WAL_PARTIAL) {
 		id.sysid = h->sysid;
 		id.segsize = h->size;
-		cache = path_join(r->state_dir, "wal-identity");
+		cache = wal_identity_cache(r->state_dir);
 		rc = wal_identity_check(loc, r->base, &id, cache, err, errlen);
 		free(cache);
 	}

@@ -85,6 +85,26 @@ t=$(pitr_pick_time "$killed_at")
 [ -n "$t" ] || t=$(pitr_pick_time 30)
 pitr_restore_check "$conf" "$t" "$KB_TMP/restored"
 
+say "the store's mount gone, then back: nothing written where it was, no gap"
+mv "$store" "$store.away"
+mkdir "$store" && pitr_own "$store"
+psql_q postgres "INSERT INTO ticks VALUES (5000)"
+seg2=$(psql_q postgres "SELECT pg_walfile_name(pg_switch_wal())")
+for ((i = 0; i < 100; i++)); do
+	grep -q "is gone (no archive.json, which was there)" "$KB_TMP/daemon.log" && break
+	sleep 0.1
+done
+[ "$i" -lt 100 ] || fail "streaming of $seg2 did not fail with the store gone"
+[ -z "$(ls -A "$store")" ] || fail "the daemon wrote where the store was: $(find "$store")"
+rmdir "$store" && mv "$store.away" "$store"
+for ((i = 0; i < 300; i++)); do
+	[ -f "$wal/$seg2" ] && break
+	sleep 0.1
+done
+[ -f "$wal/$seg2" ] || fail "$seg2 not archived once the store was back"
+run_pitr -c "$conf" verify
+expect_rc 0 "verify after the store came back"
+
 say "the WAL metrics"
 curl -sf "http://127.0.0.1:$mport/metrics" >"$KB_TMP/metrics" || fail "no /metrics"
 grep -E '^kbackup_wal_archived_total\{.*\} [1-9][0-9]*$' "$KB_TMP/metrics" >/dev/null ||
