@@ -58,6 +58,18 @@ run_pitr() {
 	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
 }
 
+# Puts back a store moved to STORE.away (emptied meanwhile: nothing may have
+# been written there) and waits until the segment is archived into it.
+pitr_store_back() {	# store segment-path
+	local i
+	rmdir "$1" && mv "$1.away" "$1"
+	for ((i = 0; i < 300; i++)); do
+		[ -f "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "$(basename "$2") not archived once the store was back"
+}
+
 # Like run_pitr, the runner's clock starting at time.
 pitr_run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
 	local t=$1

@@ -58,6 +58,19 @@ retention_only() {	# conf rule value
 	} >>"$1"
 }
 
+# Like run_runner, the runner's clock offset ("+20m", "-1h"; faketime_setup);
+# its monotonic clock, which times requests and waits, left alone.
+run_skewed() {	# offset args...
+	local offset=$1
+	shift
+	set +e
+	LD_PRELOAD="$FT_LIB" FAKETIME="$offset" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		"$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
+	rc=$?
+	set -e
+	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
+}
+
 # Like run_runner, the runner's clock starting at time.
 run_at() {	# "YYYY-MM-DD HH:MM:SS" args...
 	local t=$1

@@ -15,16 +15,6 @@
 
 faketime_setup
 
-run_skewed() {	# offset args...
-	local offset=$1
-	shift
-	set +e
-	LD_PRELOAD="$FT_LIB" FAKETIME="$offset" FAKETIME_DONT_FAKE_MONOTONIC=1 \
-		"$RUNNER" "$@" >"$KB_TMP/out" 2>"$KB_TMP/log"
-	rc=$?
-	set -e
-	cat "$KB_TMP/log" >>"$KB_TMP/all.log"
-}
 rows() { my_q -N -e "SELECT COUNT(*) FROM shop.ticks"; }
 
 binlog_file_setup

@@ -170,12 +170,7 @@ done
 assert_contains "$PG_DIR/server.log" "is gone (no archive.json, which was there)" \
 	"wal-push names the store gone"
 [ -z "$(ls -A "$store")" ] || fail "wal-push wrote where the store was: $(find "$store")"
-rmdir "$store" && mv "$store.away" "$store"
-for ((i = 0; i < 300; i++)); do
-	[ -f "$wal/$seg2" ] && break
-	sleep 0.1
-done
-[ -f "$wal/$seg2" ] || fail "$seg2 not archived once the store was back"
+pitr_store_back "$store" "$wal/$seg2"
 
 mkdir -p "$KB_TMP/other/global" "$KB_TMP/other/pg_wal"
 printf '\001\002\003\004\005\006\007\010' >"$KB_TMP/other/global/pg_control"

@@ -96,12 +96,7 @@ for ((i = 0; i < 100; i++)); do
 done
 [ "$i" -lt 100 ] || fail "streaming of $seg2 did not fail with the store gone"
 [ -z "$(ls -A "$store")" ] || fail "the daemon wrote where the store was: $(find "$store")"
-rmdir "$store" && mv "$store.away" "$store"
-for ((i = 0; i < 300; i++)); do
-	[ -f "$wal/$seg2" ] && break
-	sleep 0.1
-done
-[ -f "$wal/$seg2" ] || fail "$seg2 not archived once the store was back"
+pitr_store_back "$store" "$wal/$seg2"
 run_pitr -c "$conf" verify
 expect_rc 0 "verify after the store came back"
 
