@@ -359,6 +359,18 @@ child_reap(struct child *c, int options)
 	return 0;
 }
 
+/* Whether the child has exited, leaving it unreaped (a zombie). */
+static int
+child_exited(pid_t pid)
+{
+	siginfo_t	si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+		return errno != EINTR;
+	return si.si_pid == pid;
+}
+
 /*
  * SIGTERM, five seconds, then SIGKILL, to the child's group (its own
  * children too); reaped.
@@ -372,14 +384,15 @@ child_stop(struct child *c)
 	if (c->reaped || c->pid <= 0)
 		return;
 	kill(-c->pid, SIGTERM);
-	for (i = 0; i < 100 && !child_reap(c, WNOHANG); i++)
+	for (i = 0; i < 100 && !child_exited(c->pid); i++)
 		nanosleep(&ts, NULL);
-	if (!c->reaped) {
-		kill(-c->pid, SIGKILL);
-		child_reap(c, 0);
-	}
-	/* What the tool started and left behind must not hold its pipes open. */
+	/*
+	 * Before the leader is reaped, whose zombie keeps the group's id from
+	 * being reused: what the tool started and left behind must not hold
+	 * its pipes open.
+	 */
 	kill(-c->pid, SIGKILL);
+	child_reap(c, 0);
 }
 
 /*
