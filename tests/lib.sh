@@ -193,6 +193,15 @@ free_port() {
 	fail "no free port"
 }
 
+# Starts Ceph RGW in $KB_TMP/rgw, stopped at exit (the test is skipped where
+# it is not installed); S3_ENDPOINT and the rest point at it (tests/s3/rgw.sh).
+rgw_for_test() {
+	. "$KB_TOP/tests/s3/rgw.sh"
+	rgw_have || skip "Ceph RGW not installed (scripts/install-deps)"
+	rgw_start "$KB_TMP/rgw" >/dev/null || fail "Ceph RGW did not start"
+	at_exit "rgw_stop"
+}
+
 # Starts the S3 harness (tests/s3/harness.sh: s3rver behind the checking
 # proxy) in $KB_TMP/s3, stopped at exit; points the AWS CLI at it and puts
 # its secret key in $KB_TMP/s3secret, which the harness's s3_storage_section

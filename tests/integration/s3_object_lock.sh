@@ -14,10 +14,7 @@
 
 command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 [ -x "$RUNNER" ] || skip "$RUNNER not built"
-. "$KB_TOP/tests/s3/rgw.sh"
-rgw_have || skip "Ceph RGW not installed (scripts/install-deps)"
-rgw_start "$KB_TMP/rgw" >/dev/null || fail "Ceph RGW did not start"
-at_exit "rgw_stop"
+rgw_for_test
 
 DB=$KB_TMP/app.db
 sqlite3 "$DB" "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'x');"
