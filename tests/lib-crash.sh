@@ -165,3 +165,11 @@ crash_restore_cases() {
 		'msg="dropped the database the failed restore had created" database=fresh2' "drop logged"
 	! sql_exists fresh2 || fail "a killed restore tool left the database the restore created"
 }
+
+# Every case above, in the order the engines' tests run them.
+crash_cases() {
+	crash_secret_cases
+	crash_scratch_cases
+	crash_restore_cases
+	crash_dump_cases
+}

@@ -75,10 +75,7 @@ assert_not_contains "$KB_TMP/environs" "$MY_PASSWORD" "password in a child's env
 assert_eq "$(my_q -N -e 'SELECT COUNT(*) FROM shop_copy.orders')" 60000 "restored through the memfile"
 sql_drop shop_copy
 
-crash_secret_cases
-crash_scratch_cases
-crash_restore_cases
-crash_dump_cases
+crash_cases
 secret_nowhere "at the end"
 assert_not_contains "$KB_TMP/all.log" "$MY_PASSWORD" "password in the log"
 echo ok

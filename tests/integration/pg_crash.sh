@@ -57,10 +57,7 @@ assert_not_contains "$KB_TMP/environs" "$PG_PASSWORD" "password in a child's env
 assert_not_contains "$KB_TMP/all.log" "group or world access" "libpq refused the memfile"
 sql_drop shop_copy
 
-crash_secret_cases
-crash_scratch_cases
-crash_restore_cases
-crash_dump_cases
+crash_cases
 secret_nowhere "at the end"
 assert_not_contains "$KB_TMP/all.log" "$PG_PASSWORD" "password in the log"
 echo ok
