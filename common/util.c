@@ -148,6 +148,15 @@ write_all(int fd, const void *buf, size_t len)
 }
 
 const char *
+host_name(char *buf, size_t len, const char *fallback)
+{
+	if (gethostname(buf, len) == -1)
+		strlcpy(buf, fallback, len);
+	buf[len - 1] = '\0';
+	return buf;
+}
+
+const char *
 fd_name(int fd, char *buf, size_t len)
 {
 	char	link[32];

@@ -46,6 +46,8 @@ ssize_t	 pread_full(int fd, void *buf, size_t len, off_t off);
  * name the file.  errno is kept.
  */
 const char *fd_name(int fd, char *buf, size_t len);
+/* This host's name, always terminated; fallback where the system gives none. */
+const char *host_name(char *buf, size_t len, const char *fallback);
 /* Reads fd to its end (or an error), discarding: a writer into the pipe never blocks. */
 void	 read_to_end(int fd);
 

@@ -364,9 +364,7 @@ cr_base_url(struct engine_job *job, uint16_t port)
 		n = strlen(adv);
 		return xasprintf("%.*s", (int)(n > 0 && adv[n - 1] == '/' ? n - 1 : n), adv);
 	}
-	if (gethostname(host, sizeof(host)) == -1)
-		strlcpy(host, "localhost", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
+	host_name(host, sizeof(host), "localhost");
 	return xasprintf("http://%s:%u", host, (unsigned)port);
 }
 

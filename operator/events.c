@@ -22,9 +22,7 @@ events_init(struct events *ev, struct kube *k)
 	memset(ev, 0, sizeof(ev[0]));
 	ev->kube = k;
 	if (pod == NULL || *pod == '\0') {
-		if (gethostname(host, sizeof(host)) == -1)
-			strlcpy(host, EVENTS_COMPONENT, sizeof(host));
-		host[sizeof(host) - 1] = '\0';
+		host_name(host, sizeof(host), EVENTS_COMPONENT);
 		pod = host;
 	}
 	ev->instance = xstrndup(pod, EVENTS_INSTANCE_MAX);

@@ -383,9 +383,7 @@ make_identity(void)
 	char		 host[256];
 
 	if (pod == NULL || *pod == '\0') {
-		if (gethostname(host, sizeof(host)) == -1)
-			strlcpy(host, "kbackup-operator", sizeof(host));
-		host[sizeof(host) - 1] = '\0';
+		host_name(host, sizeof(host), "kbackup-operator");
 		pod = host;
 	}
 	return xasprintf("%.200s_%08x", pod, arc4random());

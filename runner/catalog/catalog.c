@@ -710,13 +710,11 @@ catalog_count_future(const struct catalog *c)
 	return n;
 }
 
-/* Newer of two ok entries: finished time, then ID. */
+/* Newer of two ok entries, in the labels view's order (finished time, then ID). */
 static int
 newer(const struct catalog_entry *a, const struct catalog_entry *b)
 {
-	if (a->rec.finished != b->rec.finished)
-		return a->rec.finished > b->rec.finished;
-	return strcmp(a->id, b->id) > 0;
+	return labels_before(b->rec.finished, b->id, a->rec.finished, a->id);
 }
 
 static struct catalog_entry *
@@ -1278,9 +1276,7 @@ marker_is_ours(struct catalog *c, struct catalog_entry *e, int *clone)
 	if (c->r->runner_id[0] == '\0' || storage_get_buffer(c->loc->st, e->marker_obj.key,
 	    MARKER_JSON_MAX, &buf, &len, &missing, err, sizeof(err)) == -1)
 		return 0;
-	if (gethostname(host, sizeof(host)) == -1)
-		strlcpy(host, "unknown", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
+	host_name(host, sizeof(host), "unknown");
 	if (marker_parse(buf, len, &m, err, sizeof(err)) == 0 &&
 	    strcmp(m.runner_id, c->r->runner_id) == 0) {
 		ours = strcmp(m.host, host) == 0;

@@ -87,9 +87,7 @@ marker_fill(struct backup_job *b)
 	memset(m, 0, sizeof(*m));
 	strlcpy(m->id, b->res->id, sizeof(m->id));
 	strlcpy(m->runner_id, b->r->runner_id, sizeof(m->runner_id));
-	if (gethostname(m->host, sizeof(m->host)) == -1)
-		strlcpy(m->host, "unknown", sizeof(m->host));
-	m->host[sizeof(m->host) - 1] = '\0';
+	host_name(m->host, sizeof(m->host), "unknown");
 	m->pid = (long)getpid();
 	m->started = b->res->started;
 }
@@ -370,9 +368,7 @@ record_fill(struct backup_job *b, size_t i, struct backup_record *rec)
 	size_t			 n;
 
 	memset(rec, 0, sizeof(*rec));
-	if (gethostname(host, sizeof(host)) == -1)
-		strlcpy(host, "unknown", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
+	host_name(host, sizeof(host), "unknown");
 	rec->format = RECORD_FORMAT;
 	strlcpy(rec->id, b->res->id, sizeof(rec->id));
 	rec->name = xstrdup(r->name);
